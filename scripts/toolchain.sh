@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Puts the project's toolchain on PATH: Node >= 22 (the npm package node@22 in .tools/ when the system
+# Node is older) and the pnpm version pinned in package.json's "packageManager". Only the npm registry is
+# used. Source it (`. scripts/toolchain.sh`) or run a command through it (`scripts/toolchain.sh pnpm test`).
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+tools="$root/.tools"
+need_major=22
+
+node_major() { "$1" -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0; }
+
+if [ -x "$tools/node/bin/node" ]; then
+  export PATH="$tools/node/bin:$PATH"
+elif ! command -v node >/dev/null || [ "$(node_major node)" -lt "$need_major" ]; then
+  echo "latchkey setup: system Node is $(node --version 2>/dev/null || echo missing); installing node@$need_major into .tools/node" >&2
+  npm install --global --prefix "$tools/node" --no-audit --no-fund --loglevel=error "node@$need_major" >&2
+  export PATH="$tools/node/bin:$PATH"
+fi
+
+pnpm_version="$(sed -n 's/.*"packageManager": *"pnpm@\([^"]*\)".*/\1/p' "$root/package.json")"
+if [ ! -x "$tools/pnpm/bin/pnpm" ] || [ "$("$tools/pnpm/bin/pnpm" --version 2>/dev/null)" != "$pnpm_version" ]; then
+  echo "latchkey setup: installing pnpm@$pnpm_version into .tools/pnpm" >&2
+  npm install --global --prefix "$tools/pnpm" --no-audit --no-fund --loglevel=error "pnpm@$pnpm_version" >&2
+fi
+export PATH="$tools/pnpm/bin:$PATH"
+# The mirror strips signatures; pnpm must not try to switch itself to another version.
+export npm_config_manage_package_manager_versions=false
+
+if [ "${BASH_SOURCE[0]}" = "$0" ] && [ $# -gt 0 ]; then
+  exec "$@"
+fi

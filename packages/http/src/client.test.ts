@@ -1,0 +1,168 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { HttpClient, standardRetry, unexpectedResponse, type HttpClock } from './client.js';
+import { parseRetryAfter } from './retry-after.js';
+import { parseBaseUrl } from './url.js';
+
+type Handler = (req: IncomingMessage, res: ServerResponse) => void;
+const servers: Array<{ close(): void; closeAllConnections(): void }> = [];
+
+async function serve(handlers: Handler[]): Promise<{ url: string; hits: Array<{ headers: IncomingMessage['headers']; body: string }> }> {
+  const hits: Array<{ headers: IncomingMessage['headers']; body: string }> = [];
+  const server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c.toString()));
+    req.on('end', () => {
+      hits.push({ headers: req.headers, body });
+      const handler = handlers[Math.min(hits.length - 1, handlers.length - 1)]!;
+      handler(req, res);
+    });
+  });
+  servers.push(server);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, hits };
+}
+
+afterEach(() => {
+  for (const s of servers.splice(0)) {
+    s.closeAllConnections();
+    s.close();
+  }
+});
+
+function fakeClock(): HttpClock & { waits: number[] } {
+  let now = 1_000_000;
+  const waits: number[] = [];
+  return { waits, now: () => now, sleep: async (ms) => void (waits.push(ms), (now += ms)) };
+}
+
+const json = (status: number, body: unknown, headers: Record<string, string> = {}): Handler => (_req, res) => {
+  res.writeHead(status, { 'content-type': 'application/json', ...headers });
+  res.end(JSON.stringify(body));
+};
+const html = (status: number): Handler => (_req, res) => {
+  res.writeHead(status, { 'content-type': 'text/html' });
+  res.end('<html><body><h1>502 Bad Gateway</h1></body></html>');
+};
+const drop: Handler = (req) => req.socket.destroy();
+
+describe('HttpClient', () => {
+  it('sends client identity headers and a JSON body, and parses JSON', async () => {
+    const server = await serve([json(200, { ok: true })]);
+    const client = new HttpClient({ clientName: 'latchkey', clientVersion: '1.2.3' });
+    const res = await client.send({ url: `${server.url}/x`, json: { a: 1 }, bearer: 'tok-123456' });
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ ok: true });
+    const { headers, body } = server.hits[0]!;
+    expect(headers['x-client-name']).toBe('latchkey');
+    expect(headers['x-client-version']).toBe('1.2.3');
+    expect(headers['user-agent']).toMatch(/^latchkey\/1\.2\.3 node\//);
+    expect(headers.authorization).toBe('Bearer tok-123456');
+    expect(JSON.parse(body)).toEqual({ a: 1 });
+  });
+
+  it('form-encodes when asked', async () => {
+    const server = await serve([json(200, {})]);
+    await new HttpClient({ clientName: 'l', clientVersion: '0' }).send({ url: server.url, form: { a: 'b c' } });
+    expect(server.hits[0]!.headers['content-type']).toBe('application/x-www-form-urlencoded');
+    expect(server.hits[0]!.body).toBe('a=b+c');
+  });
+
+  it('turns an HTML page into a clear error, not a crash', async () => {
+    const server = await serve([html(502)]);
+    const res = await new HttpClient({ clientName: 'l', clientVersion: '0' }).send({ url: server.url });
+    expect(res.isJson).toBe(false);
+    const error = unexpectedResponse(res);
+    expect(error.message).toMatch(/HTTP 502 with an HTML page/);
+    expect(error.retryable).toBe(true);
+  });
+
+  it('retries transient failures with the configured waits, then answers', async () => {
+    const server = await serve([drop, html(503), json(200, { ok: 1 })]);
+    const clock = fakeClock();
+    const client = new HttpClient({ clientName: 'l', clientVersion: '0', clock, retry: standardRetry });
+    const res = await client.send({ url: server.url });
+    expect(res.status).toBe(200);
+    expect(server.hits).toHaveLength(3);
+    expect(clock.waits).toEqual([500, 1500]);
+  });
+
+  it('does not retry a structured error body', async () => {
+    const server = await serve([json(503, { error: { code: 'RUNTIME_UNAVAILABLE' } })]);
+    const clock = fakeClock();
+    const res = await new HttpClient({ clientName: 'l', clientVersion: '0', clock, retry: standardRetry }).send({
+      url: server.url,
+    });
+    expect(res.status).toBe(503);
+    expect(server.hits).toHaveLength(1);
+  });
+
+  it('gives up after the last transient retry with a network error', async () => {
+    const server = await serve([drop]);
+    const clock = fakeClock();
+    const client = new HttpClient({ clientName: 'l', clientVersion: '0', clock, retry: standardRetry });
+    await expect(client.send({ url: server.url })).rejects.toMatchObject({ code: 'NETWORK_ERROR', retryable: true });
+    expect(server.hits).toHaveLength(4);
+    expect(clock.waits).toEqual([500, 1500, 4000]);
+  });
+
+  it('waits a short Retry-After once, and returns a second 429', async () => {
+    const server = await serve([json(429, {}, { 'retry-after': '3' }), json(429, {}, { 'retry-after': '3' })]);
+    const clock = fakeClock();
+    const res = await new HttpClient({ clientName: 'l', clientVersion: '0', clock, retry: standardRetry }).send({
+      url: server.url,
+    });
+    expect(res.status).toBe(429);
+    expect(server.hits).toHaveLength(2);
+    expect(clock.waits).toEqual([3000]);
+  });
+
+  it('does not wait out a long Retry-After', async () => {
+    const server = await serve([json(429, {}, { 'retry-after': '30' })]);
+    const clock = fakeClock();
+    await new HttpClient({ clientName: 'l', clientVersion: '0', clock, retry: standardRetry }).send({ url: server.url });
+    expect(server.hits).toHaveLength(1);
+    expect(clock.waits).toEqual([]);
+  });
+
+  it('times out a silent server with a retryable TIMEOUT', async () => {
+    const server = await serve([() => undefined]);
+    const client = new HttpClient({ clientName: 'l', clientVersion: '0', timeoutMs: 100 });
+    await expect(client.send({ url: server.url })).rejects.toMatchObject({ code: 'TIMEOUT', retryable: true });
+  });
+
+  it('is cancelled by its signal with exit 130', async () => {
+    const server = await serve([() => undefined]);
+    const controller = new AbortController();
+    const client = new HttpClient({ clientName: 'l', clientVersion: '0', signal: controller.signal });
+    setTimeout(() => controller.abort(), 50);
+    await expect(client.send({ url: server.url })).rejects.toMatchObject({ code: 'CANCELLED', exitCode: 130 });
+  });
+});
+
+describe('parseRetryAfter', () => {
+  it('reads seconds and HTTP dates', () => {
+    const now = Date.parse('2026-11-22T10:00:00Z');
+    expect(parseRetryAfter('7', now)).toBe(7000);
+    expect(parseRetryAfter('Sun, 22 Nov 2026 10:00:12 GMT', now)).toBe(12_000);
+    expect(parseRetryAfter('Sun, 22 Nov 2026 09:00:00 GMT', now)).toBe(0);
+    expect(parseRetryAfter('soon', now)).toBeUndefined();
+    expect(parseRetryAfter(null, now)).toBeUndefined();
+  });
+});
+
+describe('parseBaseUrl', () => {
+  it('accepts https anywhere and http only on loopback', () => {
+    expect(parseBaseUrl('https://api.example.com/').toString()).toBe('https://api.example.com/');
+    expect(parseBaseUrl('http://127.0.0.1:8080/api/').toString()).toBe('http://127.0.0.1:8080/api');
+    expect(parseBaseUrl('http://localhost:3000').host).toBe('localhost:3000');
+    expect(parseBaseUrl('http://[::1]:3000').hostname).toBe('[::1]');
+  });
+
+  it('refuses plain http to another host and nonsense, with exit 2', () => {
+    expect(() => parseBaseUrl('http://example.com')).toThrow(expect.objectContaining({ exitCode: 2 }));
+    expect(() => parseBaseUrl('not a url')).toThrow(expect.objectContaining({ exitCode: 2 }));
+    expect(() => parseBaseUrl('ftp://example.com')).toThrow(expect.objectContaining({ exitCode: 2 }));
+  });
+});

@@ -1,0 +1,291 @@
+import { LatchkeyError, cancelledError, redact } from '@latchkey/errors';
+import { parseRetryAfter } from './retry-after.js';
+
+/** The time source the client waits with; structurally the same as `Clock` in @latchkey/polling. */
+export interface HttpClock {
+  now(): number;
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+}
+
+/** What to retry by itself. Structured error bodies are never retried: they are the server's answer. */
+export interface RetryPolicy {
+  /** Wait before each retry of a transient failure (network error, timeout, 5xx without a structured body). */
+  transientDelaysMs: readonly number[];
+  /** 429: when `Retry-After` is at most `maxWaitMs`, wait that long and retry, at most `maxRetries` times. */
+  rateLimit?: { maxWaitMs: number; maxRetries: number; isRetryable?: (response: HttpResponse) => boolean };
+  /** True when a 5xx body is the server's own structured error (default: any JSON body). */
+  isStructuredError?: (response: HttpResponse) => boolean;
+}
+
+/** No automatic retries (the device-flow engine does its own). */
+export const noRetry: RetryPolicy = { transientDelaysMs: [] };
+
+/** The policy the NanoTerm SDK documents: 3 transient retries at 0.5 s, 1.5 s, 4 s; one 429 retry up to 5 s. */
+export const standardRetry: RetryPolicy = {
+  transientDelaysMs: [500, 1500, 4000],
+  rateLimit: { maxWaitMs: 5000, maxRetries: 1 },
+};
+
+export interface HttpClientOptions {
+  /** Sent as `X-Client-Name` and in `User-Agent`. */
+  clientName: string;
+  /** Sent as `X-Client-Version` and in `User-Agent`. */
+  clientVersion: string;
+  fetch?: typeof globalThis.fetch;
+  /** Per-request timeout; default 15 s. */
+  timeoutMs?: number;
+  /** Cancels every request (Ctrl-C). */
+  signal?: AbortSignal;
+  retry?: RetryPolicy;
+  clock?: HttpClock;
+  /** Extra headers on every request. */
+  headers?: Record<string, string>;
+  /** Receives one redacted line per request and response (LATCHKEY_DEBUG). */
+  debug?: (line: string) => void;
+}
+
+export interface HttpRequest {
+  method?: string;
+  url: URL | string;
+  /** Sent as a JSON body. */
+  json?: unknown;
+  /** Sent as an `application/x-www-form-urlencoded` body. */
+  form?: Record<string, string>;
+  headers?: Record<string, string>;
+  /** Sent as `Authorization: Bearer <token>`. */
+  bearer?: string;
+  timeoutMs?: number;
+  /** Overrides the client's retry policy for this request. */
+  retry?: RetryPolicy;
+}
+
+export interface HttpResponse {
+  status: number;
+  headers: Headers;
+  /** The raw body. */
+  text: string;
+  /** The parsed body when it was JSON, else undefined. */
+  body: unknown;
+  isJson: boolean;
+  /** The URL that answered (never carries a secret: secrets go in headers and bodies). */
+  url: string;
+}
+
+const defaultTimeoutMs = 15_000;
+
+const wallClock: HttpClock = {
+  now: () => Date.now(),
+  sleep: (ms, signal) =>
+    new Promise<void>((resolve, reject) => {
+      if (signal?.aborted) return reject(cancelledError());
+      const timer = setTimeout(resolve, ms);
+      signal?.addEventListener(
+        'abort',
+        () => {
+          clearTimeout(timer);
+          reject(cancelledError());
+        },
+        { once: true },
+      );
+    }),
+};
+
+/**
+ * fetch with what every provider needs: a timeout per request, cancellation, client identification headers,
+ * bounded retries of transient failures, `Retry-After`, and bodies read safely (HTML or empty bodies never
+ * crash a JSON parse). HTTP error statuses are returned, not thrown; transport failures throw `LatchkeyError`.
+ */
+export class HttpClient {
+  readonly #options: HttpClientOptions;
+  readonly #fetch: typeof globalThis.fetch;
+  readonly #clock: HttpClock;
+
+  constructor(options: HttpClientOptions) {
+    this.#options = options;
+    this.#fetch = options.fetch ?? globalThis.fetch;
+    this.#clock = options.clock ?? wallClock;
+  }
+
+  /** A client with the same settings and some replaced (e.g. another retry policy). */
+  with(overrides: Partial<HttpClientOptions>): HttpClient {
+    return new HttpClient({ ...this.#options, ...overrides });
+  }
+
+  get userAgent(): string {
+    return `${this.#options.clientName}/${this.#options.clientVersion} node/${process.versions.node}`;
+  }
+
+  async send(request: HttpRequest): Promise<HttpResponse> {
+    const policy = request.retry ?? this.#options.retry ?? noRetry;
+    let transientRetries = 0;
+    let rateLimitRetries = 0;
+    for (;;) {
+      let response: HttpResponse;
+      try {
+        response = await this.#once(request);
+      } catch (error) {
+        const delay = policy.transientDelaysMs[transientRetries];
+        if (error instanceof LatchkeyError && error.retryable && delay !== undefined) {
+          transientRetries += 1;
+          this.#debug(`retrying after ${error.code} in ${delay} ms`);
+          await this.#clock.sleep(delay, this.#options.signal);
+          continue;
+        }
+        throw error;
+      }
+      if (response.status === 429 && policy.rateLimit && rateLimitRetries < policy.rateLimit.maxRetries) {
+        const wait = parseRetryAfter(response.headers.get('retry-after'), this.#clock.now());
+        const allowed = policy.rateLimit.isRetryable?.(response) ?? true;
+        if (allowed && wait !== undefined && wait <= policy.rateLimit.maxWaitMs) {
+          rateLimitRetries += 1;
+          this.#debug(`429: waiting ${wait} ms as Retry-After asks, then retrying once`);
+          await this.#clock.sleep(wait, this.#options.signal);
+          continue;
+        }
+      }
+      const structured = (policy.isStructuredError ?? ((r: HttpResponse) => r.isJson))(response);
+      const delay = policy.transientDelaysMs[transientRetries];
+      if (response.status >= 500 && !structured && delay !== undefined) {
+        transientRetries += 1;
+        this.#debug(`retrying HTTP ${response.status} in ${delay} ms`);
+        await this.#clock.sleep(delay, this.#options.signal);
+        continue;
+      }
+      return response;
+    }
+  }
+
+  async #once(request: HttpRequest): Promise<HttpResponse> {
+    const url = typeof request.url === 'string' ? new URL(request.url) : request.url;
+    const method = request.method ?? (request.json !== undefined || request.form ? 'POST' : 'GET');
+    const headers: Record<string, string> = {
+      'user-agent': this.userAgent,
+      'x-client-name': this.#options.clientName,
+      'x-client-version': this.#options.clientVersion,
+      accept: 'application/json',
+      ...this.#options.headers,
+      ...request.headers,
+    };
+    let body: string | undefined;
+    if (request.json !== undefined) {
+      headers['content-type'] = 'application/json';
+      body = JSON.stringify(request.json);
+    } else if (request.form) {
+      headers['content-type'] = 'application/x-www-form-urlencoded';
+      body = new URLSearchParams(request.form).toString();
+    }
+    if (request.bearer !== undefined) headers.authorization = `Bearer ${request.bearer}`;
+
+    const outer = this.#options.signal;
+    if (outer?.aborted) throw cancelledError();
+    const timeoutMs = request.timeoutMs ?? this.#options.timeoutMs ?? defaultTimeoutMs;
+    const controller = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      controller.abort();
+    }, timeoutMs);
+    const onAbort = () => controller.abort();
+    outer?.addEventListener('abort', onAbort, { once: true });
+    const started = this.#clock.now();
+    this.#debug(`-> ${method} ${url.origin}${url.pathname}`);
+    try {
+      const res = await this.#fetch(url, { method, headers, body, signal: controller.signal, redirect: 'manual' });
+      const text = await res.text();
+      const parsed = parseBody(text, res.headers.get('content-type'));
+      this.#debug(`<- ${res.status} ${url.pathname} (${this.#clock.now() - started} ms)`);
+      return { status: res.status, headers: res.headers, text, body: parsed.body, isJson: parsed.isJson, url: url.toString() };
+    } catch (error) {
+      if (outer?.aborted) throw cancelledError();
+      if (timedOut) {
+        throw new LatchkeyError({
+          code: 'TIMEOUT',
+          message: `${url.host} did not answer within ${Math.round(timeoutMs / 1000)} s.`,
+          action: 'Check your network connection and the server address, then try again.',
+          retryable: true,
+          cause: error,
+        });
+      }
+      throw networkError(url, error);
+    } finally {
+      clearTimeout(timer);
+      outer?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  #debug(line: string): void {
+    this.#options.debug?.(redact(line));
+  }
+}
+
+function parseBody(text: string, contentType: string | null): { body: unknown; isJson: boolean } {
+  const trimmed = text.trim();
+  if (trimmed === '') return { body: undefined, isJson: false };
+  const looksJson = (contentType ?? '').includes('json') || /^[[{"]/.test(trimmed);
+  if (!looksJson) return { body: undefined, isJson: false };
+  try {
+    return { body: JSON.parse(trimmed) as unknown, isJson: true };
+  } catch {
+    return { body: undefined, isJson: false };
+  }
+}
+
+function networkError(url: URL, error: unknown): LatchkeyError {
+  const cause = (error as { cause?: { code?: string } } | undefined)?.cause;
+  const code = cause?.code ?? (error as { code?: string } | undefined)?.code;
+  const reasons: Record<string, string> = {
+    ECONNREFUSED: 'the connection was refused',
+    ECONNRESET: 'the connection was reset',
+    UND_ERR_SOCKET: 'the connection was closed before an answer arrived',
+    ENOTFOUND: 'the host name could not be resolved',
+    EAI_AGAIN: 'the host name could not be resolved',
+    ETIMEDOUT: 'the connection timed out',
+    CERT_HAS_EXPIRED: 'its TLS certificate has expired',
+    DEPTH_ZERO_SELF_SIGNED_CERT: 'its TLS certificate is self-signed (set NODE_EXTRA_CA_CERTS to trust it)',
+  };
+  const reason = (code && reasons[code]) ?? 'the request failed';
+  return new LatchkeyError({
+    code: 'NETWORK_ERROR',
+    message: `Could not reach ${url.host}: ${reason}.`,
+    action: 'Check your network connection (and HTTPS_PROXY if you use a proxy) and the server address, then try again.',
+    retryable: true,
+    cause: error,
+  });
+}
+
+/** Describes a body that is not the JSON the caller expected, as a clear error rather than a parse crash. */
+export function unexpectedResponse(response: HttpResponse): LatchkeyError {
+  const host = new URL(response.url).host;
+  const what =
+    response.text.trim() === ''
+      ? 'an empty body'
+      : /^\s*</.test(response.text)
+        ? 'an HTML page'
+        : response.isJson
+          ? 'a JSON body latchkey does not understand'
+          : 'a body that is not JSON';
+  const serverTrouble = response.status >= 500 || response.status === 429;
+  return new LatchkeyError({
+    code: 'UNEXPECTED_RESPONSE',
+    message: `Unexpected response from ${host}: HTTP ${response.status} with ${what}.`,
+    action: serverTrouble
+      ? 'The server or a proxy in front of it is having trouble; try again in a minute.'
+      : 'Check that the base URL points at the API server, not a web page or a proxy login page.',
+    retryable: serverTrouble,
+    status: response.status,
+  });
+}
+
+/** A 429 as an error that says how long to wait. */
+export function rateLimitedError(response: HttpResponse, nowMs: number, hint?: string): LatchkeyError {
+  const waitMs = parseRetryAfter(response.headers.get('retry-after'), nowMs);
+  const seconds = waitMs === undefined ? undefined : Math.max(1, Math.ceil(waitMs / 1000));
+  return new LatchkeyError({
+    code: 'RATE_LIMITED',
+    message: `Too many requests to ${new URL(response.url).host}${seconds === undefined ? '' : `; retry in ${seconds} s`}.`,
+    action: hint ?? (seconds === undefined ? 'Wait a minute and try again.' : `Wait ${seconds} seconds and try again.`),
+    retryable: true,
+    retryAfterMs: waitMs,
+    status: 429,
+  });
+}

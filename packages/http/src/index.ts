@@ -1,0 +1,3 @@
+export * from './client.js';
+export * from './retry-after.js';
+export * from './url.js';

@@ -1,1 +1,3 @@
 export * from './clock.js';
+export * from './poll.js';
+export * from './device-flow.js';

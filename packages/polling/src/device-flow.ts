@@ -1,0 +1,97 @@
+import { ExitCode, LatchkeyError, registerSecret } from '@latchkey/errors';
+import { systemClock, type Clock } from './clock.js';
+import { pollUntil, type PollStep } from './poll.js';
+
+/** What a device authorization request returned (RFC 8628 section 3.2, or a provider's equivalent). */
+export interface DeviceAuthorization {
+  /** Secret: never shown, logged or put in a URL. */
+  deviceCode: string;
+  userCode: string;
+  verificationUri: string;
+  verificationUriComplete?: string;
+  /** Seconds until the codes expire. */
+  expiresIn: number;
+  /** Seconds between polls; RFC 8628 says 5 when absent. */
+  interval?: number;
+}
+
+/** What the user must see to approve: everything but the device code. */
+export interface Verification {
+  userCode: string;
+  verificationUri: string;
+  verificationUriComplete?: string;
+  /** Clock time (ms) at which the code expires. */
+  expiresAt: number;
+}
+
+export interface DeviceFlowOptions<T> {
+  /** Asks the server for a device code and a user code. */
+  start: () => Promise<DeviceAuthorization>;
+  /** One token request. Return pending/slow_down/done; throw a `LatchkeyError` to stop (retryable = back off). */
+  poll: (deviceCode: string) => Promise<PollStep<T>>;
+  /** Show the user code and URL; called once, before the first poll. */
+  onVerification: (verification: Verification) => void | Promise<void>;
+  /** Called before each wait (for progress display and tests). */
+  onWait?: (wait: { ms: number; reason: string; attempt: number }) => void;
+  clock?: Clock;
+  signal?: AbortSignal;
+  /** Seconds; default 5 (RFC 8628 section 3.2). */
+  defaultIntervalSec?: number;
+  /** What to tell the user when the code expires. */
+  expiredAction?: string;
+}
+
+/** The shortest interval honoured, whatever a server sends: a zero interval would hammer it. */
+const minimumIntervalMs = 1000;
+
+/**
+ * Runs a device authorization flow to completion: start, show the code, poll at the server's interval,
+ * +5 s on every `slow_down` (kept for later polls), back off on transport failures, stop by itself when the
+ * code expires, and stop with exit 130 when `signal` aborts. The device code is registered for redaction.
+ */
+export async function runDeviceFlow<T>(options: DeviceFlowOptions<T>): Promise<T> {
+  const clock = options.clock ?? systemClock;
+  const authorization = await options.start();
+  registerSecret(authorization.deviceCode);
+  const startedAt = clock.now();
+  const expiresAt = startedAt + authorization.expiresIn * 1000;
+  const intervalSec = authorization.interval ?? options.defaultIntervalSec ?? 5;
+  const verification: Verification = {
+    userCode: authorization.userCode,
+    verificationUri: authorization.verificationUri,
+    expiresAt,
+  };
+  if (authorization.verificationUriComplete !== undefined) {
+    verification.verificationUriComplete = authorization.verificationUriComplete;
+  }
+  await options.onVerification(verification);
+  return pollUntil({
+    attempt: () => options.poll(authorization.deviceCode),
+    intervalMs: Math.max(minimumIntervalMs, intervalSec * 1000),
+    deadline: expiresAt,
+    onDeadline: () => deviceCodeExpired(options.expiredAction),
+    clock,
+    signal: options.signal,
+    onWait: options.onWait,
+  });
+}
+
+/** The code expired before it was approved (exit 4). */
+export function deviceCodeExpired(action?: string): LatchkeyError {
+  return new LatchkeyError({
+    code: 'DEVICE_CODE_EXPIRED',
+    message: 'The code expired before it was approved.',
+    action: action ?? 'Run the login command again and approve the new code in time.',
+    exitCode: ExitCode.Auth,
+  });
+}
+
+/** The user (or the server) denied the request (exit 4). */
+export function deviceAccessDenied(action?: string): LatchkeyError {
+  return new LatchkeyError({
+    code: 'ACCESS_DENIED',
+    message: 'The request was denied.',
+    action: action ?? 'Run the login command again and choose Approve if you meant to sign in.',
+    exitCode: ExitCode.Auth,
+  });
+}

@@ -1,0 +1,111 @@
+import { manifestProblems, type Provider } from './provider.js';
+
+/** The custom oclif hook every provider plugin implements: it returns the plugin's provider(s). */
+export const providerHookEvent = 'latchkey:provider';
+
+/** The typed hook map, for `Hooks` augmentation and for hosts. */
+export interface LatchkeyHooks {
+  'latchkey:provider': { options: Record<string, never>; return: Provider | Provider[] };
+}
+
+/** What oclif's `config.runHook(event, options, timeout, captureErrors)` resolves to (structurally). */
+export interface HookRunResult {
+  successes: Array<{ result: unknown; plugin: { name: string; version?: string } }>;
+  failures: Array<{ error: unknown; plugin: { name: string; version?: string } }>;
+}
+
+export type RunHook = (
+  event: string,
+  options: Record<string, never>,
+  timeoutMs: number,
+  captureErrors: true,
+) => Promise<HookRunResult>;
+
+export interface DiscoveredProvider {
+  provider: Provider;
+  plugin: string;
+  pluginVersion?: string;
+}
+
+export interface BrokenPlugin {
+  plugin: string;
+  reason: string;
+}
+
+export interface ProviderConflict {
+  id: string;
+  /** The plugin whose provider is used. */
+  winner: string;
+  /** Plugins whose provider with the same id was ignored. */
+  ignored: string[];
+}
+
+export interface Discovery {
+  providers: Map<string, DiscoveredProvider>;
+  broken: BrokenPlugin[];
+  conflicts: ProviderConflict[];
+}
+
+/**
+ * Asks every installed plugin for its providers through the `latchkey:provider` hook, with a timeout and
+ * errors captured: a plugin that throws, hangs or returns garbage is listed as broken and the rest still
+ * work. Two providers with one id: the one from a plugin in `preferred` (the bundled ones) wins, and the
+ * conflict names both plugins.
+ */
+export async function discoverProviders(
+  runHook: RunHook,
+  options: { timeoutMs?: number; preferred?: ReadonlySet<string> } = {},
+): Promise<Discovery> {
+  const result = await runHook(providerHookEvent, {}, options.timeoutMs ?? 3000, true);
+  const providers = new Map<string, DiscoveredProvider>();
+  const broken: BrokenPlugin[] = [];
+  const conflicts = new Map<string, ProviderConflict>();
+  const preferred = options.preferred ?? new Set<string>();
+
+  for (const failure of result.failures) {
+    broken.push({ plugin: failure.plugin.name, reason: describeFailure(failure.error) });
+  }
+  for (const success of result.successes) {
+    const plugin = success.plugin.name;
+    const answered = success.result;
+    if (answered === undefined || answered === null) continue;
+    const list = Array.isArray(answered) ? answered : [answered];
+    for (const candidate of list) {
+      const problems = providerProblems(candidate);
+      if (problems.length > 0) {
+        broken.push({ plugin, reason: `its provider is not valid: ${problems.join('; ')}` });
+        continue;
+      }
+      const provider = candidate as Provider;
+      const entry: DiscoveredProvider = { provider, plugin };
+      if (success.plugin.version !== undefined) entry.pluginVersion = success.plugin.version;
+      const existing = providers.get(provider.id);
+      if (!existing) {
+        providers.set(provider.id, entry);
+        continue;
+      }
+      const keepNew = preferred.has(plugin) && !preferred.has(existing.plugin);
+      const winner = keepNew ? entry : existing;
+      const loser = keepNew ? existing : entry;
+      providers.set(provider.id, winner);
+      const conflict = conflicts.get(provider.id) ?? { id: provider.id, winner: winner.plugin, ignored: [] };
+      conflict.winner = winner.plugin;
+      conflict.ignored = [...conflict.ignored.filter((p) => p !== winner.plugin), loser.plugin];
+      conflicts.set(provider.id, conflict);
+    }
+  }
+  return { providers, broken, conflicts: [...conflicts.values()] };
+}
+
+function providerProblems(candidate: unknown): string[] {
+  if (typeof candidate !== 'object' || candidate === null) return ['the hook did not return a provider object'];
+  const problems = manifestProblems(candidate as Partial<Provider>);
+  if (typeof (candidate as Provider).verify !== 'function') problems.push('verify() is missing');
+  return problems;
+}
+
+function describeFailure(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  if (/timed out/i.test(message)) return `its provider hook did not answer in time (${message})`;
+  return `its provider hook failed: ${message}`;
+}

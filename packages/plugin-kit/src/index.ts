@@ -1,0 +1,41 @@
+/**
+ * @latchkey/plugin-kit — the one dependency a latchkey provider plugin needs: the provider contract,
+ * `defineProvider()`, the hook types, and re-exports of the shared error type, HTTP client and
+ * device-flow engine.
+ */
+export * from './provider.js';
+export * from './discovery.js';
+export {
+  ExitCode,
+  LatchkeyError,
+  isLatchkeyError,
+  usageError,
+  mask,
+  registerSecret,
+  type ErrorEnvelope,
+  type LatchkeyErrorOptions,
+} from '@latchkey/errors';
+export {
+  HttpClient,
+  joinUrl,
+  noRetry,
+  parseBaseUrl,
+  parseRetryAfter,
+  rateLimitedError,
+  standardRetry,
+  unexpectedResponse,
+  type HttpRequest,
+  type HttpResponse,
+  type RetryPolicy,
+} from '@latchkey/http';
+export {
+  deviceAccessDenied,
+  deviceCodeExpired,
+  pollUntil,
+  runDeviceFlow,
+  systemClock,
+  type Clock,
+  type DeviceAuthorization,
+  type PollStep,
+  type Verification,
+} from '@latchkey/polling';

@@ -4,8 +4,8 @@ const secrets = new Set<string>();
 
 /** Token shapes that are secret whatever their origin. */
 export const knownSecretPatterns: readonly RegExp[] = [
-  /sk-nano-[0-9a-zA-Z-]{8,}/g,
-  /\bnt_[0-9A-Za-z_]{8,}/g,
+  /sk-nano-[0-9a-zA-Z-]{20,}/g,
+  /\bnt_[0-9A-Za-z_]{16,}/g,
   /(authorization:\s*bearer\s+)[^\s"']+/gi,
   /(x-api-key:\s*)[^\s"']+/gi,
   /([?&](?:token|access_token|device_code|key)=)[^&\s"']+/gi,

@@ -1,0 +1,44 @@
+import { Flags } from '@oclif/core';
+import { resolveConfigDir } from '@latchkey/storage';
+import { LatchkeyCommand, jsonFlag } from '../../base-command.js';
+import { describeLogin, login } from '../../host/login.js';
+import { readStdin } from '../../host/stdin.js';
+
+export default class AuthLogin extends LatchkeyCommand {
+  static summary = 'Sign in to a provider and store the credential.';
+  static description =
+    "Runs the provider's default login (a device code you approve in the browser, or a token) and stores the credential in the system keychain, or in an encrypted file when no keychain is available. Use --with-token to store a token from standard input, or --token to only check one.";
+  static examples = [
+    { command: '<%= config.bin %> auth login --provider nanogpt', description: 'Sign in to NanoGPT in the browser.' },
+    { command: 'echo "$NANOGPT_API_KEY" | <%= config.bin %> auth login --provider nanogpt --with-token', description: 'Store an existing key.' },
+    { command: '<%= config.bin %> auth login --provider nanogpt --no-browser --base-url http://127.0.0.1:8080', description: 'Sign in against a local server, printing the URL instead of opening it.' },
+  ];
+  static flags = {
+    json: jsonFlag,
+    provider: Flags.string({ char: 'p', description: 'Provider id (see `latchkey auth providers`).' }),
+    'base-url': Flags.string({ description: "The provider's server; https://, or http:// for loopback only. Env: LATCHKEY_<ID>_BASE_URL." }),
+    'with-token': Flags.boolean({ description: 'Read a token from standard input, validate it and store it.' }),
+    token: Flags.string({ char: 't', description: 'Validate this token and report; not stored (visible in shell history).' }),
+    browser: Flags.boolean({ default: true, allowNo: true, description: 'Open the browser for device logins (--no-browser only prints the URL and code).' }),
+    'client-name': Flags.string({ description: 'NanoGPT: the name the key is created under (default "latchkey").' }),
+    'client-id': Flags.string({ description: 'Device-flow client id, for providers that use one.' }),
+    storage: Flags.string({ options: ['auto', 'keychain', 'file'], description: 'Where to keep the secret. Env: LATCHKEY_STORAGE. auto = keychain, else encrypted file.' }),
+  };
+
+  async run(): Promise<void> {
+    const { flags } = await this.parse(AuthLogin);
+    const outcome = await login(this.runtime, {
+      provider: flags.provider,
+      baseUrl: flags['base-url'],
+      withToken: flags['with-token'],
+      token: flags.token,
+      browser: flags.browser,
+      clientName: flags['client-name'],
+      clientId: flags['client-id'],
+      storage: flags.storage,
+      readStdin,
+    });
+    for (const line of describeLogin(outcome, resolveConfigDir(this.runtime.env))) this.runtime.say(line);
+    if (this.jsonMode) this.printJson(outcome);
+  }
+}

@@ -1,0 +1,26 @@
+import { Flags } from '@oclif/core';
+import { resolveConfigDir } from '@latchkey/storage';
+import { LatchkeyCommand, jsonFlag } from '../../base-command.js';
+import { describeStatus, status, statusExitCode } from '../../host/status.js';
+
+export default class AuthStatus extends LatchkeyCommand {
+  static summary = 'Show every stored and environment credential, checked live with its server.';
+  static description =
+    'For each credential: provider, account, base URL, source (environment or storage backend), expiry and whether the server accepts it now. Exit 0 when all are valid, 4 when one was rejected or there is none, 1 when one could not be checked.';
+  static examples = [
+    { command: '<%= config.bin %> auth status', description: 'Everything latchkey can use.' },
+    { command: '<%= config.bin %> auth status --provider nanogpt --json', description: 'One provider, as JSON.' },
+  ];
+  static flags = {
+    json: jsonFlag,
+    provider: Flags.string({ char: 'p', description: 'Only this provider.' }),
+  };
+
+  async run(): Promise<void> {
+    const { flags } = await this.parse(AuthStatus);
+    const results = await status(this.runtime, flags.provider);
+    if (this.jsonMode) this.printJson({ credentials: results });
+    else this.runtime.out(describeStatus(results, resolveConfigDir(this.runtime.env)));
+    process.exitCode = statusExitCode(results);
+  }
+}

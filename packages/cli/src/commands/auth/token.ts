@@ -1,0 +1,22 @@
+import { Flags } from '@oclif/core';
+import { LatchkeyCommand } from '../../base-command.js';
+import { resolveToken } from '../../host/token.js';
+
+export default class AuthToken extends LatchkeyCommand {
+  static summary = 'Print the raw credential for scripts.';
+  static description =
+    "Prints exactly the token and one newline on stdout. Order: the provider's environment variables, then LATCHKEY_<ID>_TOKEN, then the stored active account. Makes no network call. Exit 4 when there is no credential.";
+  static examples = [
+    { command: 'curl -H "Authorization: Bearer $(<%= config.bin %> auth token --provider nanogpt)" https://nano-gpt.com/api/v1/models', description: 'Use the NanoGPT key in a request.' },
+  ];
+  static flags = {
+    provider: Flags.string({ char: 'p', description: 'Provider id; may be left out when only one provider has a credential.' }),
+  };
+  protected compactErrors = true;
+
+  async run(): Promise<void> {
+    const { flags } = await this.parse(AuthToken);
+    const result = await resolveToken(this.runtime, flags.provider);
+    process.stdout.write(`${result.token}\n`);
+  }
+}

@@ -1,0 +1,154 @@
+import { registerSecret, usageError } from '@latchkey/errors';
+import type { Identity, LoginOption, Provider } from '@latchkey/plugin-kit';
+import type { AccountIdentity, BackendName } from '@latchkey/storage';
+import { providerContext, resolveBaseUrl } from './context.js';
+import { chooseProvider, loadProviders } from './providers.js';
+import { credentialStore, type Runtime } from './runtime.js';
+import { TerminalUi } from './terminal-ui.js';
+
+export interface LoginRequest {
+  provider?: string;
+  baseUrl?: string;
+  withToken: boolean;
+  token?: string;
+  browser: boolean;
+  clientName?: string;
+  clientId?: string;
+  storage?: string;
+  /** Reads all of stdin (for --with-token). */
+  readStdin: () => Promise<string>;
+}
+
+export interface LoginOutcome {
+  provider: string;
+  title: string;
+  account: string;
+  baseUrl: string;
+  method: 'device' | 'token';
+  stored: boolean;
+  backend?: BackendName;
+  fallbackReason?: string;
+  identity: Identity;
+}
+
+/** `auth login`: chooses the method, runs it, verifies, and stores the credential (except for --token). */
+export async function login(runtime: Runtime, request: LoginRequest): Promise<LoginOutcome> {
+  if (request.withToken && request.token !== undefined) {
+    throw usageError('--with-token and --token cannot be used together.', 'Pass the token one way only.');
+  }
+  const discovery = await loadProviders(runtime.config);
+  const chosen = await chooseProvider(
+    runtime,
+    request.provider,
+    new Map([...discovery.providers].map(([id, entry]) => [id, { manifest: entry.provider, entry }])),
+    [...discovery.providers.keys()],
+    'to sign in to',
+  );
+  const provider = chosen.entry.provider;
+  const options = loginOptions(provider, request);
+  const baseUrl = resolveBaseUrl(runtime, provider, request.baseUrl);
+  // Validate the storage choice before any network call.
+  const store = request.token === undefined ? credentialStore(runtime, request.storage) : undefined;
+
+  let token: string;
+  let identity: Identity;
+  let method: 'device' | 'token';
+  const ui = new TerminalUi(runtime, { browser: request.browser, providerTitle: provider.title });
+  const ctx = providerContext(runtime, provider, baseUrl, ui, options);
+  if (request.token !== undefined || request.withToken) {
+    token = request.token !== undefined ? request.token.trim() : (await request.readStdin()).trim();
+    if (token === '') {
+      throw usageError('No token was given on standard input.', `Pipe it in: echo "$TOKEN" | latchkey auth login --provider ${provider.id} --with-token`);
+    }
+    registerSecret(token);
+    if (!provider.methods.includes('token')) {
+      throw usageError(`${provider.title} does not accept tokens.`, `Run \`latchkey auth login --provider ${provider.id}\`.`);
+    }
+    provider.checkTokenFormat?.(token);
+    if (request.token !== undefined) {
+      ui.warn('A token passed with --token is visible in your shell history and in `ps`. Prefer --with-token (standard input).');
+    }
+    identity = await provider.verify(token, ctx);
+    method = 'token';
+  } else if (provider.methods[0] === 'device' && provider.login) {
+    try {
+      ({ token, identity } = await provider.login(ctx));
+    } finally {
+      ui.close();
+    }
+    registerSecret(token);
+    method = 'device';
+  } else {
+    throw usageError(
+      `${provider.title} signs in with a token.`,
+      `Pipe one in with --with-token, e.g. echo "$TOKEN" | latchkey auth login --provider ${provider.id} --with-token${provider.tokenUrl ? ` (create one at ${provider.tokenUrl})` : ''}.`,
+    );
+  }
+
+  const outcome: LoginOutcome = {
+    provider: provider.id,
+    title: provider.title,
+    account: identity.account,
+    baseUrl: baseUrl.toString().replace(/\/$/, ''),
+    method,
+    stored: false,
+    identity,
+  };
+  if (!store) return outcome;
+  const saved = await store.save({
+    provider: provider.id,
+    account: identity.account,
+    secret: token,
+    baseUrl: outcome.baseUrl,
+    identity: toStoredIdentity(identity),
+    method,
+    ...(identity.expiresAt !== undefined ? { expiresAt: identity.expiresAt } : {}),
+  });
+  outcome.stored = true;
+  outcome.backend = saved.record.backend;
+  if (saved.fallbackReason !== undefined) outcome.fallbackReason = saved.fallbackReason;
+  return outcome;
+}
+
+function loginOptions(provider: Provider, request: LoginRequest): Partial<Record<LoginOption, string>> {
+  const options: Partial<Record<LoginOption, string>> = {};
+  const given: Array<[LoginOption, string, string | undefined]> = [
+    ['clientName', '--client-name', request.clientName],
+    ['clientId', '--client-id', request.clientId],
+  ];
+  for (const [option, flag, value] of given) {
+    if (value === undefined) continue;
+    if (!provider.loginOptions?.includes(option)) {
+      throw usageError(`${flag} does not apply to ${provider.title}.`, `Leave out ${flag}.`);
+    }
+    options[option] = value;
+  }
+  return options;
+}
+
+function toStoredIdentity(identity: Identity): AccountIdentity {
+  const stored: AccountIdentity = { ...identity.details };
+  if (identity.name !== undefined) stored.name = identity.name;
+  if (identity.email !== undefined) stored.email = identity.email;
+  if (identity.permission !== undefined) stored.permission = identity.permission;
+  return stored;
+}
+
+/** The human summary of a login, for stderr. */
+export function describeLogin(outcome: LoginOutcome, configDir: string): string[] {
+  const who = [outcome.identity.name, outcome.identity.email].filter(Boolean).join(' ');
+  const lines = [`✓ ${outcome.stored ? 'Logged in to' : 'The token is valid for'} ${outcome.title} as ${who || outcome.account}`];
+  if (outcome.identity.details) {
+    for (const [key, value] of Object.entries(outcome.identity.details)) lines.push(`  ${key}: ${value}`);
+  }
+  if (outcome.identity.expiresAt) lines.push(`  Expires: ${outcome.identity.expiresAt}`);
+  if (!outcome.stored) {
+    lines.push('  Not stored (--token). Use --with-token to store it.');
+  } else if (outcome.backend === 'keychain') {
+    lines.push('  Stored in the system keychain.');
+  } else {
+    if (outcome.fallbackReason) lines.push(`! The system keychain could not be used: ${outcome.fallbackReason}`);
+    lines.push(`  Stored encrypted in ${configDir} (file storage).`);
+  }
+  return lines;
+}

@@ -1,0 +1,142 @@
+import { ExitCode, LatchkeyError, isLatchkeyError, registerSecret, type ErrorEnvelope } from '@latchkey/errors';
+import type { Provider } from '@latchkey/plugin-kit';
+import type { AccountRecord } from '@latchkey/storage';
+import { providerContext, quietUi, resolveBaseUrl } from './context.js';
+import { chooseProvider, envCredential, loadProviders } from './providers.js';
+import { credentialStore, type Runtime } from './runtime.js';
+
+export interface LogoutRequest {
+  provider?: string;
+  account?: string;
+  all: boolean;
+}
+
+export interface LoggedOut {
+  provider: string;
+  title: string;
+  account: string;
+  /** true: revoked on the server; false: the revoke failed (see error); undefined: the provider has no revoke. */
+  revoked?: boolean;
+  revokeError?: ErrorEnvelope;
+  /** Where to revoke by hand, when the server could not do it. */
+  tokenUrl?: string;
+}
+
+export interface LogoutOutcome {
+  removed: LoggedOut[];
+  /** Env variables that still hold a credential for a provider that was logged out. */
+  envStillSet: string[];
+}
+
+/**
+ * `auth logout`: revokes on the server where the provider can, then deletes locally. A failed revoke is
+ * reported and the local delete still happens.
+ */
+export async function logout(runtime: Runtime, request: LogoutRequest): Promise<LogoutOutcome> {
+  const store = credentialStore(runtime);
+  const records = await store.list();
+  const discovery = await loadProviders(runtime.config);
+  const byProvider = new Map<string, { manifest: { id: string; title: string } }>();
+  for (const record of records) {
+    const provider = discovery.providers.get(record.provider)?.provider;
+    byProvider.set(record.provider, { manifest: { id: record.provider, title: provider?.title ?? record.provider } });
+  }
+  if (request.provider !== undefined && !byProvider.has(request.provider)) {
+    const provider = discovery.providers.get(request.provider)?.provider;
+    throw new LatchkeyError({
+      code: 'NOT_SIGNED_IN',
+      message: `No stored credential for ${provider?.title ?? request.provider}.`,
+      action: provider && envCredential(provider, runtime.env)
+        ? `The credential comes from ${envCredential(provider, runtime.env)!.variable}: unset it to sign out.`
+        : 'Nothing to do; `latchkey auth status` shows what is stored.',
+      exitCode: ExitCode.Auth,
+    });
+  }
+  let targets: Array<AccountRecord & { active: boolean }>;
+  if (request.provider === undefined && request.all) {
+    targets = records;
+  } else {
+    if (records.length === 0) {
+      throw new LatchkeyError({
+        code: 'NOT_SIGNED_IN',
+        message: 'No stored credentials.',
+        action: 'Nothing to do; `latchkey auth status` shows what is stored.',
+        exitCode: ExitCode.Auth,
+      });
+    }
+    const { manifest } = await chooseProvider(runtime, request.provider, byProvider, [...byProvider.keys()], 'to log out of');
+    const ofProvider = records.filter((r) => r.provider === manifest.id);
+    if (request.all) targets = ofProvider;
+    else if (request.account !== undefined) {
+      targets = ofProvider.filter((r) => r.account === request.account);
+      if (targets.length === 0) {
+        throw new LatchkeyError({
+          code: 'NOT_SIGNED_IN',
+          message: `No stored account ${JSON.stringify(request.account)} for ${manifest.title}.`,
+          action: `Stored accounts: ${ofProvider.map((r) => r.account).join(', ')}.`,
+          exitCode: ExitCode.Auth,
+        });
+      }
+    } else targets = ofProvider.filter((r) => r.active).slice(0, 1);
+  }
+
+  const removed: LoggedOut[] = [];
+  for (const record of targets) {
+    const provider = discovery.providers.get(record.provider)?.provider;
+    const entry: LoggedOut = { provider: record.provider, title: provider?.title ?? record.provider, account: record.account };
+    if (provider?.tokenUrl !== undefined) entry.tokenUrl = provider.tokenUrl;
+    if (provider?.revoke) await revokeInto(runtime, store, provider, record, entry);
+    await store.remove(record.provider, record.account);
+    removed.push(entry);
+  }
+  const envStillSet: string[] = [];
+  for (const id of new Set(removed.map((r) => r.provider))) {
+    const provider = discovery.providers.get(id)?.provider;
+    const fromEnv = provider ? envCredential(provider, runtime.env) : undefined;
+    if (fromEnv) envStillSet.push(fromEnv.variable);
+  }
+  return { removed, envStillSet };
+}
+
+async function revokeInto(
+  runtime: Runtime,
+  store: ReturnType<typeof credentialStore>,
+  provider: Provider,
+  record: AccountRecord,
+  entry: LoggedOut,
+): Promise<void> {
+  try {
+    const stored = await store.get(record.provider, record.account);
+    if (!stored) return;
+    registerSecret(stored.secret);
+    const baseUrl = resolveBaseUrl(runtime, provider, undefined, record.baseUrl);
+    await provider.revoke!(stored.secret, providerContext(runtime, provider, baseUrl, quietUi(runtime)));
+    entry.revoked = true;
+  } catch (error) {
+    if (isLatchkeyError(error) && error.code === 'CANCELLED') throw error;
+    entry.revoked = false;
+    entry.revokeError = isLatchkeyError(error)
+      ? error.toEnvelope()
+      : { code: 'REVOKE_FAILED', message: String(error), retryable: false };
+  }
+}
+
+/** The human summary of a logout, for stderr. */
+export function describeLogout(outcome: LogoutOutcome): string[] {
+  const lines: string[] = [];
+  for (const r of outcome.removed) {
+    lines.push(`✓ Logged out of ${r.title} (${r.account})`);
+    if (r.revoked === true) lines.push('  The credential was revoked on the server.');
+    if (r.revoked === false) {
+      lines.push(`! Could not revoke it on the server: ${r.revokeError?.message ?? 'unknown error'}`);
+      lines.push(`  It was deleted here anyway.${r.tokenUrl ? ` Revoke it by hand at ${r.tokenUrl}.` : ''}`);
+    }
+    if (r.revoked === undefined && r.tokenUrl) {
+      lines.push(`  The key itself still works until you revoke it at ${r.tokenUrl}.`);
+    }
+  }
+  for (const variable of outcome.envStillSet) {
+    lines.push(`! ${variable} is still set in your environment; latchkey will keep using it until you unset it.`);
+  }
+  return lines;
+}

@@ -1,0 +1,110 @@
+import type { Config } from '@oclif/core';
+import { ExitCode, LatchkeyError, usageError } from '@latchkey/errors';
+import {
+  discoverProviders,
+  latchkeyEnvName,
+  manifestProblems,
+  type DiscoveredProvider,
+  type Discovery,
+  type ProviderManifest,
+  type RunHook,
+} from '@latchkey/plugin-kit';
+import type { Runtime } from './runtime.js';
+
+/** A provider's static facts as declared in its plugin's package.json, read without loading its code. */
+export interface StaticProvider {
+  manifest: ProviderManifest;
+  plugin: string;
+}
+
+/** Providers as the plugins' package.json files declare them: enough for `auth token`, at no import cost. */
+export function staticProviders(config: Config): Map<string, StaticProvider> {
+  const found = new Map<string, StaticProvider>();
+  for (const plugin of bundledFirst(config)) {
+    const declared = (plugin.pjson as { latchkey?: { provider?: unknown } }).latchkey?.provider;
+    const list = Array.isArray(declared) ? declared : declared === undefined ? [] : [declared];
+    for (const manifest of list as ProviderManifest[]) {
+      if (manifestProblems(manifest).length > 0 || found.has(manifest.id)) continue;
+      found.set(manifest.id, { manifest, plugin: plugin.name });
+    }
+  }
+  return found;
+}
+
+function bundledFirst(config: Config) {
+  const plugins = [...config.plugins.values()];
+  return [...plugins.filter((p) => p.type === 'core'), ...plugins.filter((p) => p.type !== 'core')];
+}
+
+/** Asks every plugin for its provider through the `latchkey:provider` hook (timeout, errors captured). */
+export async function loadProviders(config: Config): Promise<Discovery> {
+  const runHook = config.runHook.bind(config) as unknown as RunHook;
+  const preferred = new Set([...config.plugins.values()].filter((p) => p.type === 'core').map((p) => p.name));
+  return discoverProviders(runHook, { timeoutMs: 3000, preferred });
+}
+
+/** The credential in the environment for a provider, if any: its own variables, then `LATCHKEY_<ID>_TOKEN`. */
+export function envCredential(
+  manifest: ProviderManifest,
+  env: NodeJS.ProcessEnv,
+): { token: string; variable: string } | undefined {
+  for (const variable of [...manifest.envVars, latchkeyEnvName(manifest.id, 'TOKEN')]) {
+    const value = env[variable]?.trim();
+    if (value) return { token: value, variable };
+  }
+  return undefined;
+}
+
+/**
+ * Chooses the provider a command applies to: the one named by `--provider`, else the only candidate, else
+ * a question in a terminal, else a usage error that lists the choices.
+ */
+export async function chooseProvider<T extends { manifest: { id: string; title: string } }>(
+  runtime: Runtime,
+  requested: string | undefined,
+  all: Map<string, T>,
+  candidates: string[],
+  what: string,
+): Promise<T> {
+  if (requested !== undefined) {
+    const chosen = all.get(requested);
+    if (chosen) return chosen;
+    throw usageError(
+      `Unknown provider ${JSON.stringify(requested)}.`,
+      `Choose one of: ${[...all.keys()].join(', ') || '(none installed)'}; \`latchkey auth providers\` lists them.`,
+    );
+  }
+  if (candidates.length === 1) return all.get(candidates[0]!)!;
+  if (candidates.length > 1 && runtime.interactive) {
+    const { select } = await import('@inquirer/prompts');
+    const id = await select(
+      {
+        message: `Which provider ${what}?`,
+        choices: candidates.map((c) => ({ name: `${all.get(c)!.manifest.title} (${c})`, value: c })),
+      },
+      { signal: runtime.signal, output: process.stderr },
+    );
+    return all.get(id)!;
+  }
+  const listed = candidates.length > 0 ? candidates : [...all.keys()];
+  throw usageError(
+    candidates.length === 0
+      ? `--provider is required: no provider applies ${what}.`
+      : `--provider is required: more than one provider applies ${what}.`,
+    `Pass --provider with one of: ${listed.join(', ') || '(none installed)'}.`,
+  );
+}
+
+export function describePlugin(entry: DiscoveredProvider): string {
+  return entry.pluginVersion ? `${entry.plugin}@${entry.pluginVersion}` : entry.plugin;
+}
+
+/** A stored credential is missing or was rejected: exit 4 with what to do. */
+export function notSignedIn(title: string, id: string, envVars: string[]): LatchkeyError {
+  return new LatchkeyError({
+    code: 'NOT_SIGNED_IN',
+    message: `Not signed in to ${title}.`,
+    action: `Run \`latchkey auth login --provider ${id}\`${envVars.length ? ` or set ${envVars.join(' or ')}` : ''}.`,
+    exitCode: ExitCode.Auth,
+  });
+}

@@ -1,0 +1,62 @@
+import type { Config } from '@oclif/core';
+import { redact } from '@latchkey/errors';
+import { HttpClient } from '@latchkey/http';
+import { systemClock, type Clock } from '@latchkey/polling';
+import { CredentialStore, resolveConfigDir, resolveStoragePreference } from '@latchkey/storage';
+
+/** Everything the host's flows need from the outside world, in one place so tests and commands agree. */
+export interface Runtime {
+  config: Config;
+  env: NodeJS.ProcessEnv;
+  clock: Clock;
+  signal: AbortSignal;
+  /** stdin and stderr are terminals: prompts and live progress are allowed. */
+  interactive: boolean;
+  /** stderr is a terminal (live countdown). */
+  stderrIsTty: boolean;
+  /** Human output (stderr), always redacted. */
+  say(line: string): void;
+  /** Command results (stdout). */
+  out(text: string): void;
+  debug?: (line: string) => void;
+  version: string;
+}
+
+export function createRuntime(config: Config, signal: AbortSignal): Runtime {
+  const env = process.env;
+  const debugOn = env.LATCHKEY_DEBUG === '1' || env.LATCHKEY_DEBUG === 'true';
+  const runtime: Runtime = {
+    config,
+    env,
+    clock: systemClock,
+    signal,
+    interactive: Boolean(process.stdin.isTTY && process.stderr.isTTY) && !isCi(env),
+    stderrIsTty: Boolean(process.stderr.isTTY),
+    say: (line) => void process.stderr.write(`${redact(line)}\n`),
+    out: (text) => void process.stdout.write(text),
+    version: config.version,
+  };
+  if (debugOn) runtime.debug = (line) => void process.stderr.write(`[debug] ${redact(line)}\n`);
+  return runtime;
+}
+
+export function isCi(env: NodeJS.ProcessEnv): boolean {
+  return Boolean(env.CI && env.CI !== 'false' && env.CI !== '0');
+}
+
+export function httpClient(runtime: Runtime): HttpClient {
+  return new HttpClient({
+    clientName: 'latchkey',
+    clientVersion: runtime.version,
+    signal: runtime.signal,
+    clock: runtime.clock,
+    debug: runtime.debug,
+  });
+}
+
+export function credentialStore(runtime: Runtime, storageFlag?: string): CredentialStore {
+  return new CredentialStore({
+    configDir: resolveConfigDir(runtime.env),
+    preference: resolveStoragePreference(storageFlag, runtime.env),
+  });
+}

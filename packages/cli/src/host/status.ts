@@ -1,0 +1,188 @@
+import { ExitCode, isLatchkeyError, mask, registerSecret, type ErrorEnvelope } from '@latchkey/errors';
+import type { Provider } from '@latchkey/plugin-kit';
+import type { AccountRecord, CredentialStore } from '@latchkey/storage';
+import { providerContext, quietUi, resolveBaseUrl } from './context.js';
+import { envCredential, loadProviders, notSignedIn } from './providers.js';
+import { credentialStore, type Runtime } from './runtime.js';
+
+/** valid: the server accepted it; rejected: the server refused it; unreachable: no answer; error: could not check. */
+export type Validity = 'valid' | 'rejected' | 'unreachable' | 'error' | 'not-installed';
+
+export interface CredentialStatus {
+  provider: string;
+  title: string;
+  account: string;
+  active: boolean;
+  /** `env:NAME` or `stored`. */
+  source: string;
+  backend?: string;
+  baseUrl: string;
+  method?: string;
+  identity?: Record<string, string | undefined>;
+  expiresAt?: string;
+  validity: Validity;
+  error?: ErrorEnvelope;
+}
+
+/** `auth status`: every env and stored credential, each re-validated with its server. */
+export async function status(runtime: Runtime, requested?: string): Promise<CredentialStatus[]> {
+  const discovery = await loadProviders(runtime.config);
+  const store = credentialStore(runtime);
+  const records = await store.list(requested);
+  if (requested !== undefined && !discovery.providers.has(requested) && records.length === 0) {
+    throw notSignedIn(requested, requested, []);
+  }
+  const ids = new Set<string>(requested !== undefined ? [requested] : [...discovery.providers.keys(), ...records.map((r) => r.provider)]);
+  const checks: Array<Promise<CredentialStatus>> = [];
+  for (const id of ids) {
+    const provider = discovery.providers.get(id)?.provider;
+    if (provider) {
+      const fromEnv = envCredential(provider, runtime.env);
+      if (fromEnv) checks.push(checkEnv(runtime, provider, fromEnv.token, fromEnv.variable));
+    }
+    for (const record of records.filter((r) => r.provider === id)) {
+      checks.push(checkStored(runtime, store, provider, record));
+    }
+  }
+  const results = await Promise.all(checks);
+  if (results.length === 0) {
+    const provider = requested !== undefined ? discovery.providers.get(requested)?.provider : undefined;
+    throw provider
+      ? notSignedIn(provider.title, provider.id, provider.envVars)
+      : notSignedIn('any provider', '<id>', []);
+  }
+  return results;
+}
+
+async function checkEnv(runtime: Runtime, provider: Provider, token: string, variable: string): Promise<CredentialStatus> {
+  registerSecret(token);
+  const baseUrl = resolveBaseUrl(runtime, provider);
+  const entry: CredentialStatus = {
+    provider: provider.id,
+    title: provider.title,
+    account: mask(token),
+    active: true,
+    source: `env:${variable}`,
+    baseUrl: baseUrl.toString().replace(/\/$/, ''),
+    validity: 'valid',
+  };
+  return verifyInto(entry, () => provider.verify(token, providerContext(runtime, provider, baseUrl, quietUi(runtime))));
+}
+
+async function checkStored(
+  runtime: Runtime,
+  store: CredentialStore,
+  provider: Provider | undefined,
+  record: AccountRecord & { active: boolean },
+): Promise<CredentialStatus> {
+  const entry: CredentialStatus = {
+    provider: record.provider,
+    title: provider?.title ?? record.provider,
+    account: record.account,
+    active: record.active,
+    source: 'stored',
+    backend: record.backend,
+    baseUrl: record.baseUrl ?? provider?.defaultBaseUrl ?? '',
+    validity: 'valid',
+  };
+  if (record.method !== undefined) entry.method = record.method;
+  if (record.identity !== undefined) entry.identity = { ...record.identity };
+  if (record.expiresAt !== undefined) entry.expiresAt = record.expiresAt;
+  if (!provider) {
+    entry.validity = 'not-installed';
+    entry.error = {
+      code: 'PROVIDER_NOT_INSTALLED',
+      message: `No installed plugin provides "${record.provider}", so this credential cannot be checked.`,
+      action: `Reinstall its plugin, or remove it with \`latchkey auth logout --provider ${record.provider}\`.`,
+      retryable: false,
+    };
+    return entry;
+  }
+  return verifyInto(entry, async () => {
+    const stored = await store.get(record.provider, record.account);
+    if (!stored) throw notSignedIn(provider.title, provider.id, provider.envVars);
+    registerSecret(stored.secret);
+    const baseUrl = resolveBaseUrl(runtime, provider, undefined, record.baseUrl);
+    return provider.verify(stored.secret, providerContext(runtime, provider, baseUrl, quietUi(runtime)));
+  });
+}
+
+async function verifyInto(
+  entry: CredentialStatus,
+  verify: () => Promise<{ name?: string; email?: string; permission?: string; expiresAt?: string; details?: Record<string, string> }>,
+): Promise<CredentialStatus> {
+  try {
+    const identity = await verify();
+    const shown = { ...entry.identity, ...identity.details };
+    if (identity.name !== undefined) shown.name = identity.name;
+    if (identity.email !== undefined) shown.email = identity.email;
+    if (identity.permission !== undefined) shown.permission = identity.permission;
+    if (Object.keys(shown).length > 0) entry.identity = shown;
+    if (identity.expiresAt !== undefined) entry.expiresAt = identity.expiresAt;
+    entry.validity = 'valid';
+  } catch (error) {
+    if (!isLatchkeyError(error)) throw error;
+    if (error.code === 'CANCELLED') throw error;
+    entry.error = error.toEnvelope();
+    entry.validity =
+      error.exitCode === ExitCode.Auth
+        ? 'rejected'
+        : ['NETWORK_ERROR', 'TIMEOUT', 'UNEXPECTED_RESPONSE', 'RATE_LIMITED'].includes(error.code)
+          ? 'unreachable'
+          : 'error';
+  }
+  return entry;
+}
+
+/** 0 when everything shown is valid; 4 when a credential was rejected; 1 when one could not be checked. */
+export function statusExitCode(results: CredentialStatus[]): number {
+  if (results.some((r) => r.validity === 'rejected')) return ExitCode.Auth;
+  if (results.some((r) => r.validity !== 'valid')) return ExitCode.Failure;
+  return ExitCode.Ok;
+}
+
+const marks: Record<Validity, string> = {
+  valid: '✓',
+  rejected: '✗',
+  unreachable: '?',
+  error: '!',
+  'not-installed': '?',
+};
+
+const words: Record<Validity, string> = {
+  valid: 'valid',
+  rejected: 'rejected by the server',
+  unreachable: 'could not be checked (server unreachable)',
+  error: 'could not be checked',
+  'not-installed': 'provider not installed',
+};
+
+/** The human form of `auth status` (stdout). */
+export function describeStatus(results: CredentialStatus[], configDir: string): string {
+  const lines: string[] = [];
+  let last = '';
+  for (const r of results) {
+    if (r.provider !== last) {
+      if (lines.length > 0) lines.push('');
+      lines.push(`${r.title} (${r.provider})`);
+      last = r.provider;
+    }
+    lines.push(`  ${marks[r.validity]} ${r.account}${r.active ? ' (active)' : ''}: ${words[r.validity]}`);
+    const source = r.source.startsWith('env:')
+      ? `environment variable ${r.source.slice(4)} (not stored)`
+      : r.backend === 'keychain'
+        ? 'stored in the system keychain'
+        : `stored encrypted in ${configDir}`;
+    lines.push(`    Source:   ${source}`);
+    lines.push(`    Base URL: ${r.baseUrl}`);
+    for (const [key, value] of Object.entries(r.identity ?? {})) {
+      if (value !== undefined) lines.push(`    ${`${key[0]!.toUpperCase()}${key.slice(1)}:`.padEnd(10)}${value}`);
+    }
+    lines.push(`    Expires:  ${r.expiresAt ?? 'never'}`);
+    if (r.error) {
+      lines.push(`    Problem:  ${r.error.message}`);
+      if (r.error.action) lines.push(`              ${r.error.action}`);
+    }
+  }
+  return `${lines.join('\n')}\n`;
+}

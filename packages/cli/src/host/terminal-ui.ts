@@ -1,0 +1,82 @@
+import type { ProviderUi, Verification } from '@latchkey/plugin-kit';
+import { openBrowser, shouldOpenBrowser } from './browser.js';
+import type { Runtime } from './runtime.js';
+
+/** "9:41" or "1:02:03". */
+export function formatDuration(ms: number): string {
+  const total = Math.max(0, Math.ceil(ms / 1000));
+  const h = Math.floor(total / 3600);
+  const m = Math.floor((total % 3600) / 60);
+  const s = String(total % 60).padStart(2, '0');
+  return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${s}` : `${m}:${s}`;
+}
+
+/** "10 minutes", "45 seconds". */
+export function describeDuration(ms: number): string {
+  const seconds = Math.max(0, Math.round(ms / 1000));
+  if (seconds < 120) return `${seconds} seconds`;
+  const minutes = Math.round(seconds / 60);
+  return minutes < 120 ? `${minutes} minutes` : `${Math.round(minutes / 60)} hours`;
+}
+
+/**
+ * How providers talk to the user from a terminal or a pipe: everything goes to stderr. In a terminal the
+ * time left is a live line; in a pipe the same facts are printed once, plainly.
+ */
+export class TerminalUi implements ProviderUi {
+  #countdown: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly runtime: Runtime,
+    private readonly options: { browser: boolean; providerTitle: string },
+  ) {}
+
+  async showVerification(verification: Verification): Promise<void> {
+    const { runtime } = this;
+    const url = verification.verificationUriComplete ?? verification.verificationUri;
+    const left = verification.expiresAt - runtime.clock.now();
+    runtime.say(`To sign in to ${this.options.providerTitle}, open this URL and approve the code ${verification.userCode}:`);
+    runtime.say(`  ${url}`);
+    if (verification.verificationUriComplete === undefined) {
+      runtime.say(`  (enter the code ${verification.userCode} on that page)`);
+    }
+    runtime.say(`The code expires in ${describeDuration(left)}.`);
+    if (shouldOpenBrowser({ wanted: this.options.browser, interactive: runtime.interactive, env: runtime.env })) {
+      if (await openBrowser(url, runtime.env)) runtime.say('Opened your browser.');
+    }
+    if (runtime.stderrIsTty) {
+      const draw = () => {
+        const remaining = verification.expiresAt - runtime.clock.now();
+        process.stderr.write(`\r\x1b[2KWaiting for approval... ${formatDuration(remaining)} left`);
+      };
+      draw();
+      this.#countdown = setInterval(draw, 1000);
+      this.#countdown.unref();
+    } else {
+      runtime.say('Waiting for approval...');
+    }
+  }
+
+  info(message: string): void {
+    this.#clearLine();
+    this.runtime.say(message);
+  }
+
+  warn(message: string): void {
+    this.#clearLine();
+    this.runtime.say(`! ${message}`);
+  }
+
+  /** Stops the live countdown (call when the flow ends, however it ends). */
+  close(): void {
+    if (this.#countdown) {
+      clearInterval(this.#countdown);
+      this.#countdown = undefined;
+      process.stderr.write('\r\x1b[2K');
+    }
+  }
+
+  #clearLine(): void {
+    if (this.#countdown) process.stderr.write('\r\x1b[2K');
+  }
+}

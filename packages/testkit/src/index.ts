@@ -1,0 +1,21 @@
+export { createFakeClock, type FakeClock } from './clock.js';
+export {
+  startNanoGptEmulator,
+  type Fault,
+  type IssuedKey,
+  type NanoGptEmulator,
+  type NanoGptEmulatorEvent,
+  type NanoGptEmulatorOptions,
+  type NanoGptRoute,
+  type RecordedRequest,
+} from './nanogpt/emulator.js';
+export {
+  assertNoSecretLeaks,
+  createCliSession,
+  defaultCliBin,
+  type CliRun,
+  type CliSession,
+  type CliSessionOptions,
+  type RunOptions,
+  type SecretLeakOptions,
+} from './cli-runner.js';

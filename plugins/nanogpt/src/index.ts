@@ -1,0 +1,1 @@
+export { nanogpt, isNanoGptKey, pollStep } from './provider.js';

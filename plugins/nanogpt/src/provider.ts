@@ -1,0 +1,189 @@
+import { createRequire } from 'node:module';
+import {
+  ExitCode,
+  LatchkeyError,
+  deviceCodeExpired,
+  defineProvider,
+  joinUrl,
+  mask,
+  noRetry,
+  rateLimitedError,
+  registerSecret,
+  runDeviceFlow,
+  standardRetry,
+  unexpectedResponse,
+  type DeviceAuthorization,
+  type HttpResponse,
+  type Identity,
+  type PollStep,
+  type ProviderContext,
+  type ProviderManifest,
+} from '@latchkey/plugin-kit';
+
+// The static facts live in package.json, where the host reads them without loading this module.
+const manifest = (createRequire(import.meta.url)('../package.json') as { latchkey: { provider: ProviderManifest } })
+  .latchkey.provider;
+
+const uuid = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
+const keyPattern = new RegExp(`^(?:sk-nano-${uuid}|${uuid})$`, 'i');
+const defaultClientName = 'latchkey';
+const loginAgain = 'Run `latchkey auth login --provider nanogpt` again.';
+
+/** True for `sk-nano-<uuid>` keys and legacy bare-UUID keys. */
+export function isNanoGptKey(value: string): boolean {
+  return keyPattern.test(value);
+}
+
+function identityFor(key: string, keyName?: string): Identity {
+  const identity: Identity = { account: mask(key) };
+  if (keyName !== undefined) identity.details = { key: keyName };
+  return identity;
+}
+
+function field<T>(body: unknown, name: string): T | undefined {
+  return typeof body === 'object' && body !== null ? ((body as Record<string, unknown>)[name] as T) : undefined;
+}
+
+/** The server's own words from an error body, when it sent any. */
+function serverWords(response: HttpResponse): string | undefined {
+  const error = field<unknown>(response.body, 'error');
+  if (typeof error === 'string') return error;
+  const message = field<string>(error, 'message') ?? field<string>(response.body, 'message');
+  return typeof message === 'string' ? message : undefined;
+}
+
+/** Errors every NanoGPT endpoint can answer with. */
+function commonError(response: HttpResponse, now: number): LatchkeyError {
+  if (response.status === 429) return rateLimitedError(response, now);
+  if (response.status >= 500 || !response.isJson) return unexpectedResponse(response);
+  return new LatchkeyError({
+    code: 'NANOGPT_ERROR',
+    message: `NanoGPT answered HTTP ${response.status}${serverWords(response) ? `: ${serverWords(response)}` : ''}.`,
+    action: 'Try again; if it keeps failing, check https://nano-gpt.com/status or report it.',
+    status: response.status,
+  });
+}
+
+async function startLogin(ctx: ProviderContext): Promise<DeviceAuthorization> {
+  const clientName = ctx.options.clientName ?? defaultClientName;
+  const response = await ctx.http.send({
+    url: joinUrl(ctx.baseUrl, '/api/cli-login/start'),
+    json: { client_name: clientName },
+    retry: standardRetry,
+  });
+  if (response.status !== 200 || !response.isJson) throw commonError(response, ctx.clock.now());
+  const body = response.body;
+  const deviceCode = field<string>(body, 'device_code');
+  const userCode = field<string>(body, 'user_code');
+  const verificationUri = field<string>(body, 'verification_uri');
+  const expiresIn = field<number>(body, 'expires_in');
+  if (typeof deviceCode !== 'string' || typeof userCode !== 'string' || typeof verificationUri !== 'string' || typeof expiresIn !== 'number') {
+    throw unexpectedResponse({ ...response, isJson: true });
+  }
+  registerSecret(deviceCode);
+  const authorization: DeviceAuthorization = { deviceCode, userCode, verificationUri, expiresIn };
+  const complete = field<string>(body, 'verification_uri_complete');
+  if (typeof complete === 'string') authorization.verificationUriComplete = complete;
+  const interval = field<number>(body, 'interval');
+  if (typeof interval === 'number') authorization.interval = interval;
+  return authorization;
+}
+
+/** Maps one poll answer onto the device-flow engine, status by status as NanoGPT documents them. */
+export function pollStep(response: HttpResponse, now: number): PollStep<string> {
+  const status = field<string>(response.body, 'status');
+  if (response.isJson && status === 'authorization_pending') return { status: 'pending' };
+  if (response.status === 200 && status === 'approved') {
+    const key = field<string>(response.body, 'key');
+    if (typeof key !== 'string' || key === '') throw unexpectedResponse(response);
+    registerSecret(key);
+    return { status: 'done', value: key };
+  }
+  if (response.status === 410) throw deviceCodeExpired(`The code is valid for 10 minutes. ${loginAgain}`);
+  if (response.status === 409) {
+    throw new LatchkeyError({
+      code: 'KEY_ALREADY_DELIVERED',
+      message: 'NanoGPT already delivered the key for this login code.',
+      action: `Check \`latchkey auth status --provider nanogpt\`; if the key is not there, ${loginAgain.toLowerCase()}`,
+      exitCode: ExitCode.Auth,
+      status: 409,
+    });
+  }
+  if (response.status === 404 && response.isJson) {
+    throw new LatchkeyError({
+      code: 'INVALID_DEVICE_CODE',
+      message: 'NanoGPT did not recognise this login code.',
+      action: loginAgain,
+      exitCode: ExitCode.Auth,
+      status: 404,
+    });
+  }
+  throw commonError(response, now);
+}
+
+export const nanogpt = defineProvider({
+  ...manifest,
+
+  checkTokenFormat(token: string): void {
+    if (isNanoGptKey(token)) return;
+    throw new LatchkeyError({
+      code: 'INVALID_TOKEN_FORMAT',
+      message: 'That is not a NanoGPT API key: keys look like sk-nano-<uuid> (older accounts: a bare UUID).',
+      action: 'Copy a key from https://nano-gpt.com/api, or run `latchkey auth login --provider nanogpt` to get one in the browser.',
+      exitCode: ExitCode.Usage,
+    });
+  },
+
+  async login(ctx: ProviderContext) {
+    const clientName = ctx.options.clientName ?? defaultClientName;
+    if (clientName.length === 0 || clientName.length > 64) {
+      throw new LatchkeyError({
+        code: 'USAGE',
+        message: `--client-name must be 1 to 64 characters (got ${clientName.length}).`,
+        action: 'Pass a shorter name, e.g. --client-name my-laptop.',
+        exitCode: ExitCode.Usage,
+      });
+    }
+    const poller = ctx.http.with({ retry: noRetry });
+    const key = await runDeviceFlow({
+      start: () => startLogin(ctx),
+      poll: async (deviceCode) => {
+        const response = await poller.send({ url: joinUrl(ctx.baseUrl, '/api/cli-login/poll'), json: { device_code: deviceCode } });
+        return pollStep(response, ctx.clock.now());
+      },
+      onVerification: (verification) => ctx.ui.showVerification(verification),
+      clock: ctx.clock,
+      signal: ctx.signal,
+      expiredAction: `The code is valid for 10 minutes. ${loginAgain}`,
+    });
+    return { token: key, identity: identityFor(key, `CLI (${clientName})`) };
+  },
+
+  async verify(token: string, ctx: ProviderContext): Promise<Identity> {
+    const response = await ctx.http.send({
+      url: joinUrl(ctx.baseUrl, '/api/v1/models'),
+      bearer: token,
+      retry: standardRetry,
+    });
+    if (response.status === 200) return identityFor(token);
+    if (response.status === 401) {
+      throw new LatchkeyError({
+        code: 'CREDENTIAL_REJECTED',
+        message: 'NanoGPT rejected the API key (it is invalid, inactive or revoked).',
+        action: 'Sign in again with `latchkey auth login --provider nanogpt`, or create a key at https://nano-gpt.com/api.',
+        exitCode: ExitCode.Auth,
+        status: 401,
+      });
+    }
+    if (response.status === 403) {
+      throw new LatchkeyError({
+        code: 'FORBIDDEN',
+        message: `NanoGPT refused the key${serverWords(response) ? ` (${serverWords(response)})` : ''}.`,
+        action: 'Check the key\'s allowed origins and limits at https://nano-gpt.com/api.',
+        exitCode: ExitCode.Auth,
+        status: 403,
+      });
+    }
+    throw commonError(response, ctx.clock.now());
+  },
+});

@@ -1,0 +1,67 @@
+import * as path from 'node:path';
+import { corruptError } from './storage-errors.js';
+import { readOwnFile, writeFileAtomic } from './fs-util.js';
+import type { AccountRecord } from './types.js';
+
+export const INDEX_FILE = 'accounts.json';
+const VERSION = 1;
+
+/** `accounts.json`: non-secret metadata only. */
+export interface IndexDocument {
+  version: number;
+  accounts: AccountRecord[];
+  /** provider id -> account label of the active account. */
+  active: Record<string, string>;
+}
+
+export function indexPath(configDir: string): string {
+  return path.join(configDir, INDEX_FILE);
+}
+
+const isString = (value: unknown): value is string => typeof value === 'string';
+const isOptString = (value: unknown): boolean => value === undefined || typeof value === 'string';
+const isPlainObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+function isRecord(value: unknown): value is AccountRecord {
+  if (!isPlainObject(value)) return false;
+  if (!isString(value.provider) || !isString(value.account) || !isString(value.createdAt)) return false;
+  if (value.backend !== 'keychain' && value.backend !== 'file') return false;
+  if (!isOptString(value.baseUrl) || !isOptString(value.method) || !isOptString(value.expiresAt))
+    return false;
+  if (value.identity !== undefined) {
+    if (!isPlainObject(value.identity)) return false;
+    if (!Object.values(value.identity).every(isOptString)) return false;
+  }
+  return true;
+}
+
+/** Reads the index; an absent file is an empty index. Anything else unexpected is STORAGE_CORRUPT. */
+export async function readIndex(configDir: string): Promise<IndexDocument> {
+  const file = indexPath(configDir);
+  const raw = await readOwnFile(file, false);
+  if (raw === undefined) return { version: VERSION, accounts: [], active: {} };
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw.toString('utf8'));
+  } catch (error) {
+    throw corruptError(file, 'it is not valid JSON', error);
+  }
+  if (!isPlainObject(parsed)) throw corruptError(file, 'it is not a JSON object');
+  if (parsed.version !== VERSION) {
+    throw corruptError(file, `unsupported version ${JSON.stringify(parsed.version)} (expected ${VERSION})`);
+  }
+  if (!Array.isArray(parsed.accounts) || !parsed.accounts.every(isRecord)) {
+    throw corruptError(file, 'its "accounts" list is not what latchkey writes');
+  }
+  if (!isPlainObject(parsed.active) || !Object.values(parsed.active).every(isString)) {
+    throw corruptError(file, 'its "active" map is not what latchkey writes');
+  }
+  return { version: VERSION, accounts: parsed.accounts, active: parsed.active as Record<string, string> };
+}
+
+/** Writes the index atomically (0600). The caller holds the lock. */
+export async function writeIndex(configDir: string, doc: IndexDocument): Promise<void> {
+  const out: IndexDocument = { version: VERSION, accounts: doc.accounts, active: doc.active };
+  await writeFileAtomic(indexPath(configDir), `${JSON.stringify(out, null, 2)}\n`);
+}

@@ -1,0 +1,188 @@
+import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
+import * as path from 'node:path';
+import { corruptError } from './storage-errors.js';
+import { checkDirSafe, ensureConfigDir, readOwnFile, writeFileAtomic } from './fs-util.js';
+import { withLock } from './lock.js';
+import type { SecretBackend } from './types.js';
+
+export const CREDENTIALS_FILE = 'credentials.enc';
+export const KEY_FILE = 'credentials.key';
+const VERSION = 1;
+
+interface EncryptedEntry {
+  /** 12-byte GCM nonce, base64. */
+  iv: string;
+  /** 16-byte GCM tag, base64. */
+  tag: string;
+  /** Ciphertext, base64. */
+  data: string;
+}
+
+interface CredentialsDocument {
+  version: number;
+  /** Which key encrypted the entries (first 16 hex digits of its SHA-256): tells "wrong key" from tampering. */
+  keyId: string;
+  entries: Record<string, EncryptedEntry>;
+}
+
+const isB64 = (value: unknown): value is string =>
+  typeof value === 'string' && /^[A-Za-z0-9+/]*={0,2}$/.test(value);
+
+/**
+ * Secrets encrypted with AES-256-GCM, one random IV per entry and the entry's key as associated data (an
+ * entry can't be moved to another account). The 32-byte key is random and lives in a separate 0600 file.
+ * Both files are checked for mode 0600 (and the directory for 0700) on every read.
+ *
+ * The `SecretBackend` methods take the config-dir lock themselves; `CredentialStore` uses the `*Locked`
+ * variants inside its own lock.
+ */
+export class EncryptedFileBackend implements SecretBackend {
+  readonly name = 'file' as const;
+  readonly file: string;
+  readonly keyFile: string;
+
+  constructor(readonly configDir: string) {
+    this.file = path.join(configDir, CREDENTIALS_FILE);
+    this.keyFile = path.join(configDir, KEY_FILE);
+  }
+
+  async get(key: string): Promise<string | undefined> {
+    const doc = await this.readDocument();
+    const entry = doc?.entries[key];
+    if (doc === undefined || entry === undefined) return undefined;
+    const cryptoKey = await this.readKey(true);
+    if (cryptoKey === undefined)
+      throw corruptError(this.keyFile, `the key file is missing but ${this.file} holds credentials`);
+    return this.decrypt(doc, cryptoKey, key, entry);
+  }
+
+  async set(key: string, secret: string): Promise<void> {
+    await ensureConfigDir(this.configDir);
+    await withLock(this.configDir, () => this.setLocked(key, secret));
+  }
+
+  async delete(key: string): Promise<boolean> {
+    await ensureConfigDir(this.configDir);
+    return withLock(this.configDir, () => this.deleteLocked(key));
+  }
+
+  /** `set` for a caller that already holds the lock. */
+  async setLocked(key: string, secret: string): Promise<void> {
+    const existing = await this.readDocument();
+    let cryptoKey = await this.readKey(existing !== undefined && Object.keys(existing.entries).length > 0);
+    if (cryptoKey === undefined) cryptoKey = await this.createKey();
+    const keyId = keyIdOf(cryptoKey);
+    if (existing !== undefined && Object.keys(existing.entries).length > 0 && existing.keyId !== keyId) {
+      throw corruptError(this.file, `it was encrypted with a different key than the one in ${this.keyFile}`);
+    }
+    const doc: CredentialsDocument = { version: VERSION, keyId, entries: { ...existing?.entries } };
+    doc.entries[key] = encrypt(cryptoKey, key, secret);
+    await writeFileAtomic(this.file, `${JSON.stringify(doc, null, 2)}\n`);
+  }
+
+  /** `delete` for a caller that already holds the lock. */
+  async deleteLocked(key: string): Promise<boolean> {
+    const existing = await this.readDocument();
+    if (existing === undefined || existing.entries[key] === undefined) return false;
+    const entries = { ...existing.entries };
+    delete entries[key];
+    await writeFileAtomic(this.file, `${JSON.stringify({ ...existing, entries }, null, 2)}\n`);
+    return true;
+  }
+
+  private async readDocument(): Promise<CredentialsDocument | undefined> {
+    const raw = await readOwnFile(this.file, true);
+    if (raw === undefined) return undefined;
+    await checkDirSafe(this.configDir);
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(raw.toString('utf8'));
+    } catch (error) {
+      throw corruptError(this.file, 'it is not valid JSON', error);
+    }
+    const doc = parsed as Partial<CredentialsDocument> | null;
+    if (typeof doc !== 'object' || doc === null || Array.isArray(doc))
+      throw corruptError(this.file, 'it is not a JSON object');
+    if (doc.version !== VERSION)
+      throw corruptError(
+        this.file,
+        `unsupported version ${JSON.stringify(doc.version)} (expected ${VERSION})`,
+      );
+    if (
+      typeof doc.keyId !== 'string' ||
+      typeof doc.entries !== 'object' ||
+      doc.entries === null ||
+      Array.isArray(doc.entries)
+    ) {
+      throw corruptError(this.file, 'its structure is not what latchkey writes');
+    }
+    for (const entry of Object.values(doc.entries)) {
+      const e = entry as Partial<EncryptedEntry> | null;
+      if (typeof e !== 'object' || e === null || !isB64(e.iv) || !isB64(e.tag) || !isB64(e.data)) {
+        throw corruptError(this.file, 'an entry is malformed');
+      }
+    }
+    return doc as CredentialsDocument;
+  }
+
+  /** The key, or undefined when there is no key file. A malformed key file is corrupt (never replaced). */
+  private async readKey(required: boolean): Promise<Buffer | undefined> {
+    const raw = await readOwnFile(this.keyFile, true);
+    if (raw === undefined) {
+      if (required)
+        throw corruptError(this.keyFile, `the key file is missing but ${this.file} holds credentials`);
+      return undefined;
+    }
+    const key = Buffer.from(raw.toString('utf8').trim(), 'base64');
+    if (key.length !== 32) throw corruptError(this.keyFile, 'it does not hold a 32-byte key');
+    return key;
+  }
+
+  private async createKey(): Promise<Buffer> {
+    const key = randomBytes(32);
+    await writeFileAtomic(this.keyFile, `${key.toString('base64')}\n`);
+    return key;
+  }
+
+  private decrypt(doc: CredentialsDocument, cryptoKey: Buffer, key: string, entry: EncryptedEntry): string {
+    if (doc.keyId !== keyIdOf(cryptoKey)) {
+      throw corruptError(this.file, `it was encrypted with a different key than the one in ${this.keyFile}`);
+    }
+    try {
+      const decipher = createDecipheriv('aes-256-gcm', cryptoKey, Buffer.from(entry.iv, 'base64'), {
+        authTagLength: 16,
+      });
+      decipher.setAAD(aadOf(key));
+      decipher.setAuthTag(Buffer.from(entry.tag, 'base64'));
+      return Buffer.concat([decipher.update(Buffer.from(entry.data, 'base64')), decipher.final()]).toString(
+        'utf8',
+      );
+    } catch (error) {
+      throw corruptError(
+        this.file,
+        `the entry for '${key}' failed to decrypt (it was modified or damaged)`,
+        error,
+      );
+    }
+  }
+}
+
+function aadOf(key: string): Buffer {
+  return Buffer.from(`latchkey credentials v${VERSION}\0${key}`, 'utf8');
+}
+
+function keyIdOf(key: Buffer): string {
+  return createHash('sha256').update(key).digest('hex').slice(0, 16);
+}
+
+function encrypt(cryptoKey: Buffer, key: string, secret: string): EncryptedEntry {
+  const iv = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', cryptoKey, iv);
+  cipher.setAAD(aadOf(key));
+  const data = Buffer.concat([cipher.update(secret, 'utf8'), cipher.final()]);
+  return {
+    iv: iv.toString('base64'),
+    tag: cipher.getAuthTag().toString('base64'),
+    data: data.toString('base64'),
+  };
+}

@@ -1,0 +1,98 @@
+import { randomBytes } from 'node:crypto';
+import { constants as fsConstants } from 'node:fs';
+import * as fs from 'node:fs/promises';
+import * as path from 'node:path';
+import { insecureError, ioError } from './storage-errors.js';
+
+const checkModes = process.platform !== 'win32';
+
+/** Creates the config directory (0700) if it doesn't exist yet; refuses one that others can write to. */
+export async function ensureConfigDir(dir: string): Promise<void> {
+  try {
+    await fs.mkdir(dir, { recursive: true, mode: 0o700 });
+  } catch (error) {
+    throw ioError(dir, 'create the directory', error);
+  }
+  await checkDirSafe(dir);
+}
+
+/** The directory that holds credentials must not be writable (or readable) by others. */
+export async function checkDirSafe(dir: string): Promise<void> {
+  if (!checkModes) return;
+  let stat;
+  try {
+    stat = await fs.stat(dir);
+  } catch (error) {
+    throw ioError(dir, 'read', error);
+  }
+  const uid = process.getuid?.();
+  if (uid !== undefined && stat.uid !== uid && uid !== 0) throw insecureError(dir, stat.mode, true, stat.uid);
+  if ((stat.mode & 0o077) !== 0) throw insecureError(dir, stat.mode, true);
+}
+
+/** Reads a file latchkey owns; undefined when it doesn't exist. With `secret`, the mode must be 0600 or tighter. */
+export async function readOwnFile(file: string, secret: boolean): Promise<Buffer | undefined> {
+  let handle: fs.FileHandle;
+  try {
+    handle = await fs.open(file, fsConstants.O_RDONLY | (fsConstants.O_NOFOLLOW ?? 0));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw ioError(file, 'read', error);
+  }
+  try {
+    if (secret && checkModes) {
+      const stat = await handle.stat();
+      const uid = process.getuid?.();
+      if (uid !== undefined && stat.uid !== uid && uid !== 0)
+        throw insecureError(file, stat.mode, false, stat.uid);
+      if ((stat.mode & 0o077) !== 0) throw insecureError(file, stat.mode, false);
+    }
+    return await handle.readFile();
+  } catch (error) {
+    if ((error as { name?: string }).name === 'LatchkeyError') throw error;
+    throw ioError(file, 'read', error);
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Test seam: lets a test make the final rename fail, to show the old file survives. */
+export const fsHooks = { rename: (from: string, to: string): Promise<void> => fs.rename(from, to) };
+
+/**
+ * Replaces `file` atomically: writes a temp file (mode 0600) in the same directory, fsyncs it, renames
+ * it over the target and fsyncs the directory. A reader sees the old content or the new, never a mix;
+ * a crash leaves the old file intact (and at worst a stray `*.tmp`).
+ */
+export async function writeFileAtomic(file: string, data: string | Buffer): Promise<void> {
+  const dir = path.dirname(file);
+  const temp = path.join(dir, `.${path.basename(file)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+  let handle: fs.FileHandle | undefined;
+  try {
+    handle = await fs.open(temp, 'wx', 0o600);
+    await handle.writeFile(data);
+    await handle.sync();
+    await handle.close();
+    handle = undefined;
+    await fsHooks.rename(temp, file);
+  } catch (error) {
+    if (handle !== undefined) await handle.close().catch(() => undefined);
+    await fs.rm(temp, { force: true }).catch(() => undefined);
+    throw ioError(file, 'write', error);
+  }
+  await syncDir(dir);
+}
+
+async function syncDir(dir: string): Promise<void> {
+  if (process.platform === 'win32') return;
+  try {
+    const handle = await fs.open(dir, 'r');
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  } catch {
+    // Some file systems can't fsync a directory; the rename itself is still atomic.
+  }
+}

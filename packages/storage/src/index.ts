@@ -1,0 +1,19 @@
+/**
+ * @latchkey/storage: where latchkey keeps credentials. Secrets go to the OS keychain (@napi-rs/keyring)
+ * or, when it is unusable, to an AES-256-GCM encrypted file; non-secret metadata goes to `accounts.json`.
+ * See docs/storage.md.
+ */
+export type {
+  AccountIdentity,
+  AccountRecord,
+  BackendName,
+  CredentialStoreOptions,
+  SaveInput,
+  SaveResult,
+  SecretBackend,
+  StoragePreference,
+  StoredCredential,
+} from './types.js';
+export { CredentialStore, secretKey } from './store.js';
+export { resolveConfigDir, resolveStoragePreference } from './config.js';
+export { createKeychainBackend } from './keychain.js';

@@ -1,0 +1,61 @@
+import { ExitCode, LatchkeyError } from '@latchkey/errors';
+
+export const DOCS = 'docs/storage.md';
+
+/** A file latchkey owns can't be understood. The file is left exactly as it is. */
+export function corruptError(file: string, detail: string, cause?: unknown): LatchkeyError {
+  return new LatchkeyError({
+    code: 'STORAGE_CORRUPT',
+    message: `${file} is corrupt or unreadable: ${detail}.`,
+    action: `Move it aside (mv '${file}' '${file}.bak') and sign in again; latchkey never overwrites or deletes it.`,
+    exitCode: ExitCode.Failure,
+    docs: DOCS,
+    cause,
+  });
+}
+
+/** A credentials file or the config directory can be read or changed by other users. */
+export function insecureError(path: string, mode: number, isDir: boolean, owner?: number): LatchkeyError {
+  const wanted = isDir ? '700' : '600';
+  const octal = (mode & 0o777).toString(8).padStart(3, '0');
+  const what = owner === undefined ? `has permissions ${octal}` : `is owned by uid ${owner}, not by you`;
+  return new LatchkeyError({
+    code: 'STORAGE_INSECURE',
+    message: `${path} ${what}; latchkey refuses to use credentials that other users may read or replace.`,
+    action:
+      owner === undefined
+        ? `Run: chmod ${wanted} '${path}' (and consider the stored credentials exposed if others could read them).`
+        : `Make sure '${path}' belongs to you (chown) and has mode ${wanted}, or set LATCHKEY_CONFIG_DIR to a directory of your own.`,
+    exitCode: ExitCode.Failure,
+    docs: DOCS,
+  });
+}
+
+/** Any other file-system failure while reading or writing storage. */
+export function ioError(path: string, operation: string, error: unknown): LatchkeyError {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  const reason = code ?? (error instanceof Error ? error.message : String(error));
+  return new LatchkeyError({
+    code: 'STORAGE_IO',
+    message: `Could not ${operation} ${path} (${reason}).`,
+    action:
+      code === 'EACCES' || code === 'EPERM'
+        ? `Check that you own '${path}' and can write to its directory, or set LATCHKEY_CONFIG_DIR to a directory of your own.`
+        : code === 'ENOSPC'
+          ? 'Free some disk space and try again.'
+          : `Check that '${path}' and its directory are accessible, then try again.`,
+    exitCode: ExitCode.Failure,
+    docs: DOCS,
+    cause: error,
+  });
+}
+
+export function missingCredentialError(provider: string, account: string, backend: string): LatchkeyError {
+  return new LatchkeyError({
+    code: 'CREDENTIAL_MISSING',
+    message: `The stored credential for ${provider} account '${account}' is missing from the ${backend === 'keychain' ? 'OS keychain' : 'encrypted credentials file'}.`,
+    action: `Sign in again: latchkey auth login --provider ${provider}`,
+    exitCode: ExitCode.Auth,
+    docs: DOCS,
+  });
+}

@@ -1,0 +1,73 @@
+/** Where a secret is kept. */
+export type BackendName = 'keychain' | 'file';
+
+/** What the user asked for: `--storage` / `LATCHKEY_STORAGE`. */
+export type StoragePreference = 'auto' | 'keychain' | 'file';
+
+/** Who the credential belongs to, as the provider reported it. Non-secret. */
+export interface AccountIdentity {
+  name?: string;
+  email?: string;
+  permission?: string;
+  [key: string]: string | undefined;
+}
+
+/** One stored account: non-secret metadata, kept in the index file. */
+export interface AccountRecord {
+  /** Provider id, e.g. 'nanogpt'. */
+  provider: string;
+  /** Label unique within a provider, e.g. 'sk-nano-0b7c7d64...' or 'alice@example.com'. */
+  account: string;
+  /** Where the secret is kept. */
+  backend: BackendName;
+  baseUrl?: string;
+  identity?: AccountIdentity;
+  /** How it was obtained: 'device' | 'token' | 'prompt'. */
+  method?: string;
+  /** ISO timestamp. */
+  createdAt: string;
+  /** ISO timestamp. */
+  expiresAt?: string;
+}
+
+export interface SaveInput {
+  provider: string;
+  account: string;
+  secret: string;
+  baseUrl?: string;
+  identity?: AccountIdentity;
+  method?: string;
+  expiresAt?: string;
+}
+
+export interface SaveResult {
+  record: AccountRecord;
+  /** Set when 'auto' could not use the keychain and used the encrypted file: says why (never a secret). */
+  fallbackReason?: string;
+}
+
+export interface StoredCredential {
+  record: AccountRecord;
+  secret: string;
+}
+
+/** A place secrets are kept, addressed by key (`<provider>:<account>`). */
+export interface SecretBackend {
+  readonly name: BackendName;
+  /** The secret, or undefined only when it is truly absent. Throws `LatchkeyError` when the store can't be read. */
+  get(key: string): Promise<string | undefined>;
+  set(key: string, secret: string): Promise<void>;
+  /** True when something was deleted, false when nothing was there. */
+  delete(key: string): Promise<boolean>;
+}
+
+export interface CredentialStoreOptions {
+  configDir: string;
+  /** Default 'auto'. */
+  preference?: StoragePreference;
+  /** Keychain service name, default 'latchkey'. */
+  service?: string;
+  /** Injectable; default is the @napi-rs/keyring backend. */
+  keychain?: SecretBackend;
+  now?: () => number;
+}

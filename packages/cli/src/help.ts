@@ -1,0 +1,33 @@
+import { Help } from '@oclif/core';
+
+const examples = `EXAMPLES
+  Sign in to NanoGPT in the browser (the URL and code are printed on stderr):
+
+    $ latchkey auth login --provider nanogpt
+
+  Use the key in a script: auth token prints exactly the token and a newline.
+
+    $ curl -H "Authorization: Bearer $(latchkey auth token --provider nanogpt)" \\
+        https://nano-gpt.com/api/v1/models
+
+  Who am I signed in as, checked live with each server:
+
+    $ latchkey auth status
+
+ENVIRONMENT
+  LATCHKEY_CONFIG_DIR     config and credentials (default $XDG_CONFIG_HOME/latchkey)
+  LATCHKEY_STORAGE        auto | keychain | file
+  LATCHKEY_<ID>_TOKEN     a credential for provider <ID>, used instead of the stored one
+  LATCHKEY_<ID>_BASE_URL  the provider's server
+  LATCHKEY_DEBUG=1        request lines on stderr, secrets redacted
+  NANOGPT_API_KEY         and each provider's own variables (see latchkey auth providers)
+
+EXIT CODES
+  0 success  1 failure  2 usage error  4 not signed in or rejected  130 cancelled`;
+
+/** oclif's help, with examples, environment and exit codes on the root page. */
+export default class LatchkeyHelp extends Help {
+  override formatRoot(): string {
+    return `${super.formatRoot()}\n\n${examples}`;
+  }
+}

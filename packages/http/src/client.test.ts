@@ -1,7 +1,8 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { HttpClient, standardRetry, unexpectedResponse, type HttpClock } from './client.js';
+import type { Clock } from '@latchkey/polling';
+import { HttpClient, standardRetry, unexpectedResponse } from './client.js';
 import { parseRetryAfter } from './retry-after.js';
 import { parseBaseUrl } from './url.js';
 
@@ -31,7 +32,7 @@ afterEach(() => {
   }
 });
 
-function fakeClock(): HttpClock & { waits: number[] } {
+function fakeClock(): Clock & { waits: number[] } {
   let now = 1_000_000;
   const waits: number[] = [];
   return { waits, now: () => now, sleep: async (ms) => void (waits.push(ms), (now += ms)) };

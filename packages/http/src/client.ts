@@ -1,11 +1,6 @@
 import { LatchkeyError, cancelledError, redact } from '@latchkey/errors';
+import { systemClock, type Clock } from '@latchkey/polling';
 import { parseRetryAfter } from './retry-after.js';
-
-/** The time source the client waits with; structurally the same as `Clock` in @latchkey/polling. */
-export interface HttpClock {
-  now(): number;
-  sleep(ms: number, signal?: AbortSignal): Promise<void>;
-}
 
 /** What to retry by itself. Structured error bodies are never retried: they are the server's answer. */
 export interface RetryPolicy {
@@ -37,7 +32,7 @@ export interface HttpClientOptions {
   /** Cancels every request (Ctrl-C). */
   signal?: AbortSignal;
   retry?: RetryPolicy;
-  clock?: HttpClock;
+  clock?: Clock;
   /** Extra headers on every request. */
   headers?: Record<string, string>;
   /** Receives one redacted line per request and response (LATCHKEY_DEBUG). */
@@ -73,23 +68,6 @@ export interface HttpResponse {
 
 const defaultTimeoutMs = 15_000;
 
-const wallClock: HttpClock = {
-  now: () => Date.now(),
-  sleep: (ms, signal) =>
-    new Promise<void>((resolve, reject) => {
-      if (signal?.aborted) return reject(cancelledError());
-      const timer = setTimeout(resolve, ms);
-      signal?.addEventListener(
-        'abort',
-        () => {
-          clearTimeout(timer);
-          reject(cancelledError());
-        },
-        { once: true },
-      );
-    }),
-};
-
 /**
  * fetch with what every provider needs: a timeout per request, cancellation, client identification headers,
  * bounded retries of transient failures, `Retry-After`, and bodies read safely (HTML or empty bodies never
@@ -98,12 +76,12 @@ const wallClock: HttpClock = {
 export class HttpClient {
   readonly #options: HttpClientOptions;
   readonly #fetch: typeof globalThis.fetch;
-  readonly #clock: HttpClock;
+  readonly #clock: Clock;
 
   constructor(options: HttpClientOptions) {
     this.#options = options;
     this.#fetch = options.fetch ?? globalThis.fetch;
-    this.#clock = options.clock ?? wallClock;
+    this.#clock = options.clock ?? systemClock;
   }
 
   /** A client with the same settings and some replaced (e.g. another retry policy). */

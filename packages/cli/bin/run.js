@@ -1,4 +1,20 @@
 #!/usr/bin/env node
-import { execute } from '@oclif/core';
+// `auth token` is on every script's hot path: try the fast path (no oclif start-up) first; it hands over
+// to the full CLI for anything but the plain forms.
+const args = process.argv.slice(2);
+if (args[0] === 'auth' && args[1] === 'token') {
+  const { fastToken } = await import('../dist/fast-token.js');
+  const code = await fastToken(args.slice(2));
+  if (code !== undefined) {
+    process.exitCode = code;
+  } else {
+    await runOclif();
+  }
+} else {
+  await runOclif();
+}
 
-await execute({ dir: import.meta.url });
+async function runOclif() {
+  const { execute } = await import('@oclif/core');
+  await execute({ dir: import.meta.url });
+}

@@ -60,7 +60,7 @@ export function envCredential(
  * a question in a terminal, else a usage error that lists the choices.
  */
 export async function chooseProvider<T extends { manifest: { id: string; title: string } }>(
-  runtime: Runtime,
+  runtime: Pick<Runtime, 'interactive' | 'signal'>,
   requested: string | undefined,
   all: Map<string, T>,
   candidates: string[],

@@ -1,6 +1,8 @@
 import { ExitCode, LatchkeyError } from '@latchkey/errors';
 import { latchkeyEnvName } from '@latchkey/plugin-kit';
-import { chooseProvider, envCredential, notSignedIn, staticProviders } from './providers.js';
+import type { CredentialStore } from '@latchkey/storage';
+import { writeProviderCache } from './provider-cache.js';
+import { chooseProvider, envCredential, notSignedIn, staticProviders, type StaticProvider } from './providers.js';
 import { credentialStore, type Runtime } from './runtime.js';
 
 export interface TokenResult {
@@ -11,17 +13,33 @@ export interface TokenResult {
 }
 
 /**
- * `auth token`: the credential for a provider from the environment, else the stored active account. Reads
- * only package.json manifests, the environment and the store: no network, no provider code.
+ * `auth token` with the full CLI: providers from the plugins' package.json manifests (refreshing the
+ * cache the fast path reads), then the lookup below.
  */
 export async function resolveToken(runtime: Runtime, requested?: string): Promise<TokenResult> {
   const providers = staticProviders(runtime.config);
-  const store = credentialStore(runtime);
+  await writeProviderCache(runtime.config, providers, runtime.env).catch(() => undefined);
+  return resolveTokenFrom(providers, runtime.env, credentialStore(runtime), requested, (candidates) =>
+    chooseProvider(runtime, requested, providers, candidates, 'to print a token for'),
+  );
+}
+
+/**
+ * The credential for a provider from the environment, else the stored active account. Reads only the
+ * manifests, the environment and the store: no network, no provider code.
+ */
+export async function resolveTokenFrom(
+  providers: Map<string, StaticProvider>,
+  env: NodeJS.ProcessEnv,
+  store: CredentialStore,
+  requested: string | undefined,
+  choose: (candidates: string[]) => Promise<StaticProvider>,
+): Promise<TokenResult> {
   let candidates: string[] = [];
   if (requested === undefined) {
     const stored = new Set((await store.list()).map((record) => record.provider));
     candidates = [...providers.values()]
-      .filter(({ manifest }) => envCredential(manifest, runtime.env) !== undefined || stored.has(manifest.id))
+      .filter(({ manifest }) => envCredential(manifest, env) !== undefined || stored.has(manifest.id))
       .map(({ manifest }) => manifest.id);
     if (candidates.length === 0) {
       throw new LatchkeyError({
@@ -32,8 +50,8 @@ export async function resolveToken(runtime: Runtime, requested?: string): Promis
       });
     }
   }
-  const { manifest } = await chooseProvider(runtime, requested, providers, candidates, 'to print a token for');
-  const fromEnv = envCredential(manifest, runtime.env);
+  const { manifest } = await choose(candidates);
+  const fromEnv = envCredential(manifest, env);
   if (fromEnv) return { provider: manifest.id, token: fromEnv.token, source: `env:${fromEnv.variable}` };
   const stored = await store.get(manifest.id);
   if (!stored) {

@@ -1,0 +1,54 @@
+import { mkdir, mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Config } from '@oclif/core';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { readProviderCache, writeProviderCache } from './provider-cache.js';
+import type { StaticProvider } from './providers.js';
+
+let dir: string;
+let env: NodeJS.ProcessEnv;
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'latchkey-cache-'));
+  env = { LATCHKEY_CACHE_DIR: join(dir, 'cache') };
+});
+afterEach(() => rm(dir, { recursive: true, force: true }));
+
+const provider: StaticProvider = {
+  plugin: 'p',
+  manifest: { id: 'alpha', title: 'Alpha', defaultBaseUrl: 'https://a.example', envVars: ['ALPHA_KEY'], methods: ['token'] },
+};
+
+async function fakeConfig(): Promise<Config> {
+  await writeFile(join(dir, 'package.json'), '{}');
+  return { dataDir: join(dir, 'data'), plugins: new Map([['p', { root: dir }]]) } as unknown as Config;
+}
+
+describe('provider cache', () => {
+  it('returns what was written while the watched files are unchanged', async () => {
+    await writeProviderCache(await fakeConfig(), new Map([['alpha', provider]]), env);
+    expect(await readProviderCache(env)).toEqual(new Map([['alpha', provider]]));
+  });
+
+  it('is ignored once a plugin package.json changes', async () => {
+    await writeProviderCache(await fakeConfig(), new Map([['alpha', provider]]), env);
+    await utimes(join(dir, 'package.json'), new Date(), new Date(Date.now() + 5000));
+    expect(await readProviderCache(env)).toBeUndefined();
+  });
+
+  it('is ignored once a user plugin list appears (a plugin was installed)', async () => {
+    const config = await fakeConfig();
+    await writeProviderCache(config, new Map([['alpha', provider]]), env);
+    await rm(join(dir, 'data'), { recursive: true, force: true });
+    await mkdir(join(dir, 'data'));
+    await writeFile(join(dir, 'data', 'package.json'), '{"oclif":{"plugins":[]}}');
+    expect(await readProviderCache(env)).toBeUndefined();
+  });
+
+  it('is ignored when missing or corrupt', async () => {
+    expect(await readProviderCache(env)).toBeUndefined();
+    await mkdir(join(dir, 'cache'));
+    await writeFile(join(dir, 'cache', 'providers.json'), 'not json');
+    expect(await readProviderCache(env)).toBeUndefined();
+  });
+});

@@ -1,0 +1,62 @@
+import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import type { Config } from '@oclif/core';
+import type { StaticProvider } from './providers.js';
+
+/**
+ * The providers' static manifests, cached so that `auth token` can answer without starting oclif (which
+ * costs ~90 ms). The cache is trusted only while every file it was built from is unchanged: each plugin's
+ * package.json and oclif's list of user-installed plugins. Anything else falls back to the full CLI.
+ */
+interface ProviderCacheFile {
+  version: 1;
+  /** Files whose modification time the cache depends on; null = the file did not exist. */
+  watch: Array<{ path: string; mtimeMs: number | null }>;
+  providers: StaticProvider[];
+}
+
+export function providerCachePath(env: NodeJS.ProcessEnv): string {
+  const base = env.LATCHKEY_CACHE_DIR || join(env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'latchkey');
+  return join(base, 'providers.json');
+}
+
+async function mtime(path: string): Promise<number | null> {
+  try {
+    return (await stat(path)).mtimeMs;
+  } catch {
+    return null;
+  }
+}
+
+/** Writes the cache when it differs from what is there (called from the full CLI's `auth token`). */
+export async function writeProviderCache(config: Config, providers: Map<string, StaticProvider>, env: NodeJS.ProcessEnv): Promise<void> {
+  const paths = [join(config.dataDir, 'package.json'), ...[...config.plugins.values()].map((p) => join(p.root, 'package.json'))];
+  const cache: ProviderCacheFile = {
+    version: 1,
+    watch: await Promise.all(paths.map(async (path) => ({ path, mtimeMs: await mtime(path) }))),
+    providers: [...providers.values()],
+  };
+  const text = JSON.stringify(cache);
+  const file = providerCachePath(env);
+  if ((await readFile(file, 'utf8').catch(() => '')) === text) return;
+  const dir = join(file, '..');
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const temporary = `${file}.${process.pid}.tmp`;
+  await writeFile(temporary, text, { mode: 0o600 });
+  await rename(temporary, file);
+}
+
+/** The cached providers, or undefined when there is no cache or any file it depends on changed. */
+export async function readProviderCache(env: NodeJS.ProcessEnv): Promise<Map<string, StaticProvider> | undefined> {
+  let cache: ProviderCacheFile;
+  try {
+    cache = JSON.parse(await readFile(providerCachePath(env), 'utf8')) as ProviderCacheFile;
+  } catch {
+    return undefined;
+  }
+  if (cache.version !== 1 || !Array.isArray(cache.watch) || !Array.isArray(cache.providers)) return undefined;
+  const current = await Promise.all(cache.watch.map((w) => mtime(w.path)));
+  if (current.some((m, i) => m !== cache.watch[i]!.mtimeMs)) return undefined;
+  return new Map(cache.providers.map((p) => [p.manifest.id, p]));
+}

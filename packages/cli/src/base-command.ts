@@ -35,8 +35,9 @@ export abstract class LatchkeyCommand extends Command {
     await super.init();
   }
 
+  /** JSON on stdout, with every known secret redacted (server messages can echo a key back). */
   protected printJson(value: unknown): void {
-    process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+    process.stdout.write(`${redact(JSON.stringify(value, null, 2))}\n`);
   }
 
   protected async catch(error: Error & { exitCode?: number; oclif?: { exit?: number } }): Promise<void> {

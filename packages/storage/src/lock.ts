@@ -27,7 +27,6 @@ export async function withLock<T>(dir: string, fn: () => Promise<T>, options: Lo
   let delay = 5;
 
   for (;;) {
-    if (process.env.NOLOCK) return fn();
     try {
       const handle = await fs.open(lockFile, 'wx', 0o600);
       try {

@@ -99,7 +99,7 @@ export function pollStep(response: HttpResponse, now: number): PollStep<string> 
     registerSecret(key);
     return { status: 'done', value: key };
   }
-  if (response.status === 410) throw deviceCodeExpired(`The code is valid for 10 minutes. ${loginAgain}`);
+  if (response.status === 410) throw deviceCodeExpired(loginAgain);
   if (response.status === 409) {
     throw new LatchkeyError({
       code: 'KEY_ALREADY_DELIVERED',
@@ -154,7 +154,7 @@ export const nanogpt = defineProvider({
       onVerification: (verification) => ctx.ui.showVerification(verification),
       clock: ctx.clock,
       signal: ctx.signal,
-      expiredAction: `The code is valid for 10 minutes. ${loginAgain}`,
+      expiredAction: loginAgain,
     });
     return { token: key, identity: identityFor(key, `CLI (${clientName})`) };
   },

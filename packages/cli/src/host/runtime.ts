@@ -16,7 +16,7 @@ export interface Runtime {
   stderrIsTty: boolean;
   /** Human output (stderr), always redacted. */
   say(line: string): void;
-  /** Command results (stdout). */
+  /** Command results (stdout), redacted like everything but `auth token`. */
   out(text: string): void;
   debug?: (line: string) => void;
   version: string;
@@ -33,7 +33,7 @@ export function createRuntime(config: Config, signal: AbortSignal): Runtime {
     interactive: Boolean(process.stdin.isTTY && process.stderr.isTTY) && !isCi(env),
     stderrIsTty: Boolean(process.stderr.isTTY),
     say: (line) => void process.stderr.write(`${redact(line)}\n`),
-    out: (text) => void process.stdout.write(text),
+    out: (text) => void process.stdout.write(redact(text)),
     version: config.version,
   };
   if (debugOn) runtime.debug = (line) => void process.stderr.write(`[debug] ${redact(line)}\n`);

@@ -40,8 +40,10 @@ export async function status(runtime: Runtime, requested?: string): Promise<Cred
       const fromEnv = envCredential(provider, runtime.env);
       if (fromEnv) checks.push(checkEnv(runtime, provider, fromEnv.token, fromEnv.variable));
     }
+    // An environment credential wins over the stored active account, so only one is shown as in use.
+    const envWins = provider !== undefined && envCredential(provider, runtime.env) !== undefined;
     for (const record of records.filter((r) => r.provider === id)) {
-      checks.push(checkStored(runtime, store, provider, record));
+      checks.push(checkStored(runtime, store, provider, { ...record, active: record.active && !envWins }));
     }
   }
   const results = await Promise.all(checks);

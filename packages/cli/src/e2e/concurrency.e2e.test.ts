@@ -1,0 +1,125 @@
+/**
+ * Several `latchkey auth login` processes writing to the same config dir at the same moment: the index
+ * (`accounts.json`) and the encrypted secrets file are read-modify-written under a lock, so no login may
+ * be lost, and every stored secret must still decrypt and verify.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { assertNoSecretLeaks } from '@latchkey/testkit';
+import {
+  E2eFile,
+  RUN_TIMEOUT_MS,
+  expectExit,
+  expectSecretNotOnDisk,
+  newKey,
+  readIndex,
+  requestsTo,
+  type CliSession,
+} from './harness.e2e.test.js';
+
+const file = new E2eFile();
+afterEach(() => file.cleanup());
+
+const opts = { timeoutMs: RUN_TIMEOUT_MS };
+const masked = (key: string) => `sk-nano-${key.slice(8, 16)}...`;
+
+/** Starts every login at once (all processes spawned before any is awaited) and waits for all of them. */
+async function loginAllAtOnce(session: CliSession, baseUrl: string, keys: string[]) {
+  const spawned = keys.map((key) =>
+    session.spawn(['auth', 'login', '--provider', 'nanogpt', '--with-token', '--base-url', baseUrl], { ...opts, input: `${key}\n` }),
+  );
+  return Promise.all(spawned.map((s) => s.done));
+}
+
+/** The active account is the one saved last (latest createdAt), and `auth token` prints exactly its key. */
+async function expectLastSavedIsActive(session: CliSession, keys: string[]): Promise<void> {
+  const index = (await readIndex(session.configDir))!;
+  const latest = [...index.accounts].sort((a, b) => Date.parse(a.createdAt) - Date.parse(b.createdAt)).at(-1)!;
+  expect(index.active.nanogpt).toBe(latest.account);
+  const activeKey = keys.find((k) => masked(k) === index.active.nanogpt);
+  expect(activeKey, 'the active account is one of the stored keys').toBeDefined();
+  const token = await session.run(['auth', 'token'], opts);
+  expectExit(token, 0);
+  expect(token.stdout).toBe(`${activeKey}\n`);
+}
+
+describe('concurrent logins into one config dir', () => {
+  it('two --with-token logins started together: both exit 0, both accounts stored', async () => {
+    const keys = [newKey(), newKey()];
+    const emulator = await file.emulator({ keys });
+    const session = await file.session();
+
+    const runs = await loginAllAtOnce(session, emulator.url, keys);
+    for (const run of runs) expectExit(run, 0);
+
+    const index = (await readIndex(session.configDir))!;
+    expect(index.accounts.map((a) => a.account).sort()).toEqual(keys.map(masked).sort());
+    expect(keys.map(masked)).toContain(index.active.nanogpt);
+    await expectLastSavedIsActive(session, keys);
+    for (const key of keys) await expectSecretNotOnDisk(session.configDir, key);
+  });
+
+  it('4 processes x 3 rounds: no lost update in accounts.json or in the encrypted secrets', async () => {
+    const rounds = 3;
+    const perRound = 4;
+    // Every round's keys are pre-provisioned (the emulator accepts only keys it knows).
+    const byRound = Array.from({ length: rounds }, () => Array.from({ length: perRound }, () => newKey()));
+    const emulator = await file.emulator({ keys: byRound.flat() });
+    const session = await file.session();
+    const all: string[] = [];
+
+    for (const [i, keys] of byRound.entries()) {
+      const round = i + 1;
+      all.push(...keys);
+      const runs = await loginAllAtOnce(session, emulator.url, keys);
+      for (const run of runs) expectExit(run, 0);
+
+      const index = (await readIndex(session.configDir))!;
+      expect(index.accounts.map((a) => a.account).sort(), `after round ${round}`).toEqual(all.map(masked).sort());
+      expect(keys.map(masked), `round ${round}: the active account is one saved in this round`).toContain(index.active.nanogpt);
+      await expectLastSavedIsActive(session, all);
+    }
+
+    // Every secret survived in the encrypted file: status decrypts each one and the server accepts it.
+    const before = requestsTo(emulator, 'models').length;
+    const status = await session.run(['auth', 'status', '--json'], opts);
+    expectExit(status, 0);
+    const { credentials } = JSON.parse(status.stdout) as { credentials: Array<{ account: string; validity: string }> };
+    expect(credentials.map((c) => c.account).sort()).toEqual(all.map(masked).sort());
+    for (const c of credentials) expect(c.validity, c.account).toBe('valid');
+    const checked = requestsTo(emulator, 'models').slice(before).map((r) => r.headers.authorization);
+    expect(checked.sort()).toEqual(all.map((k) => `Bearer ${k}`).sort());
+    for (const key of all) await expectSecretNotOnDisk(session.configDir, key);
+    // The lock was released by every process.
+    expect(existsSync(join(session.configDir, '.lock'))).toBe(false);
+  });
+
+  it('device logins and --with-token logins at the same moment all land', async () => {
+    const tokenKeys = [newKey(), newKey()];
+    const emulator = await file.emulator({ keys: tokenKeys, autoApproveAfterPolls: 0 });
+    const session = await file.session();
+    const device = ['laptop', 'ci'].map((name) =>
+      session.spawn(['auth', 'login', '--provider', 'nanogpt', '--client-name', name, '--base-url', emulator.url], opts),
+    );
+    const withToken = loginAllAtOnce(session, emulator.url, tokenKeys);
+    const runs = [...(await Promise.all(device.map((d) => d.done))), ...(await withToken)];
+    for (const run of runs) expectExit(run, 0);
+
+    const issued = emulator.issuedKeys();
+    expect(issued).toHaveLength(2);
+    const index = (await readIndex(session.configDir))!;
+    expect(index.accounts.map((a) => a.account).sort()).toEqual([...issued, ...tokenKeys].map(masked).sort());
+    await expectLastSavedIsActive(session, [...issued, ...tokenKeys]);
+  });
+});
+
+describe('secrets', () => {
+  it('no key reaches stderr, and reaches stdout only through `auth token`', () => {
+    const runs = file.runs();
+    const secrets = file.secrets();
+    expect(runs.length).toBeGreaterThan(20);
+    expect(runs.some((r) => r.args[1] === 'token' && secrets.some((s) => r.stdout.includes(s)))).toBe(true);
+    assertNoSecretLeaks(runs, secrets);
+  });
+});

@@ -1,0 +1,225 @@
+/**
+ * Shared helpers for the end-to-end suites (not a test file itself: vitest.config.ts excludes it, and the
+ * `.e2e.test.ts` suffix keeps it out of the published build).
+ *
+ * Every suite spawns the BUILT binary (packages/cli/bin/run.js, run `pnpm exec turbo run build` first)
+ * through testkit's `createCliSession()` against a NanoGPT emulator on 127.0.0.1, and keeps every run so
+ * the last test of each file can check that no secret leaked.
+ */
+import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { readFile, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { expect } from 'vitest';
+import {
+  createCliSession,
+  startNanoGptEmulator,
+  type CliRun,
+  type CliSession,
+  type NanoGptEmulator,
+  type NanoGptEmulatorOptions,
+  type RunOptions,
+} from '@latchkey/testkit';
+
+/** Upper bound for any single CLI run that is expected to finish by itself. */
+export const RUN_TIMEOUT_MS = 20_000;
+
+/** A fresh, valid-looking NanoGPT key (not known to any emulator unless passed in `keys`). */
+export function newKey(): string {
+  return `sk-nano-${randomUUID()}`;
+}
+
+export interface IndexRecord {
+  provider: string;
+  account: string;
+  backend: string;
+  baseUrl?: string;
+  method?: string;
+  identity?: Record<string, string>;
+  createdAt: string;
+}
+
+export interface IndexDoc {
+  version: number;
+  accounts: IndexRecord[];
+  active: Record<string, string>;
+}
+
+/** `<configDir>/accounts.json`, or undefined when it does not exist. */
+export async function readIndex(configDir: string): Promise<IndexDoc | undefined> {
+  const file = join(configDir, 'accounts.json');
+  if (!existsSync(file)) return undefined;
+  return JSON.parse(await readFile(file, 'utf8')) as IndexDoc;
+}
+
+/** The stored accounts (empty when nothing was ever stored). */
+export async function storedAccounts(configDir: string): Promise<IndexRecord[]> {
+  return (await readIndex(configDir))?.accounts ?? [];
+}
+
+/** Every file under a directory (recursively), with its bytes. */
+async function allFiles(dir: string): Promise<Array<{ path: string; bytes: Buffer }>> {
+  if (!existsSync(dir)) return [];
+  const out: Array<{ path: string; bytes: Buffer }> = [];
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) out.push(...(await allFiles(path)));
+    else if (entry.isFile()) out.push({ path, bytes: await readFile(path) });
+  }
+  return out;
+}
+
+/**
+ * The secret is not written in the clear to any file of the directory: neither its bytes nor their
+ * base64/hex encodings (an "encryption" that is only an encoding would pass a plain byte search).
+ */
+export async function expectSecretNotOnDisk(dir: string, secret: string): Promise<void> {
+  const forms = [
+    Buffer.from(secret, 'utf8'),
+    Buffer.from(Buffer.from(secret, 'utf8').toString('base64'), 'utf8'),
+    Buffer.from(Buffer.from(secret, 'utf8').toString('hex'), 'utf8'),
+    // The UUID part alone (a store that kept the key minus its prefix would still leak it).
+    Buffer.from(secret.replace(/^sk-nano-/, ''), 'utf8'),
+  ];
+  for (const file of await allFiles(dir)) {
+    for (const form of forms) {
+      expect(file.bytes.includes(form), `${file.path} contains the secret (or an encoding of it)`).toBe(false);
+    }
+  }
+}
+
+/** Nothing stored: no index, or an index without accounts, and no encrypted entry. */
+export async function expectNothingStored(configDir: string): Promise<void> {
+  expect(await storedAccounts(configDir)).toEqual([]);
+  const enc = join(configDir, 'credentials.enc');
+  if (existsSync(enc)) {
+    const doc = JSON.parse(await readFile(enc, 'utf8')) as { entries?: Record<string, unknown> };
+    expect(Object.keys(doc.entries ?? {})).toEqual([]);
+  }
+}
+
+/** `auth token`'s failure contract: exit 4, nothing on stdout, exactly one line on stderr. */
+export function expectTokenMissing(run: CliRun): void {
+  expect(run.exitCode, run.stderr).toBe(4);
+  expect(run.stdout).toBe('');
+  expect(run.stderr).toMatch(/^latchkey: [^\n]+\n$/);
+}
+
+/** A run ended by itself with this code; the message shows stderr when it did not. */
+export function expectExit(run: CliRun, code: number): void {
+  expect(run.signal, `ended by signal; stderr:\n${run.stderr}`).toBeNull();
+  expect(run.exitCode, `exit code of \`latchkey ${run.args.join(' ')}\`; stderr:\n${run.stderr}`).toBe(code);
+}
+
+/** The requests the emulator saw on one route. */
+export function requestsTo(emulator: NanoGptEmulator, route: string) {
+  return emulator.requests.filter((r) => r.route === route);
+}
+
+/** Emulators and sessions opened together and closed together (one test's worth). */
+export class E2eScope {
+  #open: Array<() => Promise<void>> = [];
+
+  constructor(private readonly owner: E2eFile) {}
+
+  async emulator(options: NanoGptEmulatorOptions = {}): Promise<NanoGptEmulator> {
+    const emulator = await startNanoGptEmulator({ interval: 1, ...options });
+    this.owner.emulators.push(emulator);
+    this.owner.extraSecrets.push(...(options.keys ?? []));
+    this.#open.push(() => emulator.close());
+    return emulator;
+  }
+
+  async session(): Promise<CliSession> {
+    // LATCHKEY_BIN may point at another build; by default packages/cli/bin/run.js.
+    const session = await createCliSession();
+    this.owner.sessions.push(session);
+    this.#open.push(() => session.dispose());
+    return session;
+  }
+
+  async close(): Promise<void> {
+    const open = this.#open;
+    this.#open = [];
+    // Sessions (opened after their emulator) first: kills stray CLI processes, then the emulators.
+    for (const close of open.reverse()) await close();
+  }
+}
+
+/**
+ * One test file's world: emulators and sessions created through it are closed by `cleanup()` (after each
+ * test), but their runs and secrets are kept for the file's final leak check. Concurrent tests use their
+ * own `scope()` and close it themselves.
+ */
+export class E2eFile {
+  readonly sessions: CliSession[] = [];
+  readonly emulators: NanoGptEmulator[] = [];
+  /** Secrets the emulators do not know they hand out (pre-provisioned keys, keys given to the CLI). */
+  readonly extraSecrets: string[] = [];
+  readonly #default = new E2eScope(this);
+
+  emulator(options: NanoGptEmulatorOptions = {}): Promise<NanoGptEmulator> {
+    return this.#default.emulator(options);
+  }
+
+  session(): Promise<CliSession> {
+    return this.#default.session();
+  }
+
+  scope(): E2eScope {
+    return new E2eScope(this);
+  }
+
+  /** Remember a secret the emulators don't know about (e.g. a key that was never provisioned). */
+  secret(value: string): string {
+    this.extraSecrets.push(value);
+    return value;
+  }
+
+  cleanup(): Promise<void> {
+    return this.#default.close();
+  }
+
+  runs(): CliRun[] {
+    return this.sessions.flatMap((s) => s.runs);
+  }
+
+  secrets(): string[] {
+    return [
+      ...this.emulators.flatMap((e) => [...e.issuedKeys(), ...e.deviceCodes()]),
+      ...this.extraSecrets,
+    ];
+  }
+}
+
+/** Resolves when `predicate` holds for the text seen so far; rejects after `timeoutMs`. */
+export function textWatcher(timeoutMs = RUN_TIMEOUT_MS) {
+  let seen = '';
+  const waiters: Array<{ test: (text: string) => boolean; resolve: (text: string) => void }> = [];
+  return {
+    feed(chunk: string): void {
+      seen += chunk;
+      for (const waiter of [...waiters]) {
+        if (waiter.test(seen)) {
+          waiters.splice(waiters.indexOf(waiter), 1);
+          waiter.resolve(seen);
+        }
+      }
+    },
+    until(test: (text: string) => boolean, what: string): Promise<string> {
+      if (test(seen)) return Promise.resolve(seen);
+      return new Promise<string>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}; saw:\n${seen}`)), timeoutMs);
+        waiters.push({
+          test,
+          resolve: (text) => {
+            clearTimeout(timer);
+            resolve(text);
+          },
+        });
+      });
+    },
+  };
+}
+
+export type { CliRun, CliSession, NanoGptEmulator, RunOptions };

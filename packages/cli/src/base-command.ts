@@ -1,6 +1,6 @@
 import { Command, Flags } from '@oclif/core';
 import { ExitCode, LatchkeyError, isLatchkeyError, redact, toLatchkeyError } from '@latchkey/errors';
-import { createRuntime, type Runtime } from './host/runtime.js';
+import { createRuntime, isDebug, type Runtime } from './host/runtime.js';
 
 /**
  * What every latchkey command shares: `--json`, Ctrl-C as a clean cancellation (exit 130), and one way to
@@ -24,7 +24,8 @@ export abstract class LatchkeyCommand extends Command {
   }
 
   async init(): Promise<void> {
-    this.jsonMode = this.argv.includes('--json');
+    const flags = (this.constructor as { flags?: Record<string, unknown> }).flags ?? {};
+    this.jsonMode = 'json' in flags && this.argv.includes('--json');
     const onSignal = () => {
       this.abort.abort();
       // Give the flow a moment to unwind, then leave whatever it is doing.
@@ -52,7 +53,7 @@ export abstract class LatchkeyCommand extends Command {
       if (latchkeyError.docs) lines.push(`  Docs: ${latchkeyError.docs}`);
       process.stderr.write(`${redact(lines.join('\n'))}\n`);
     }
-    if (process.env.LATCHKEY_DEBUG && latchkeyError.code === 'INTERNAL_ERROR') {
+    if (isDebug(process.env) && latchkeyError.code === 'INTERNAL_ERROR') {
       process.stderr.write(`${redact(String((latchkeyError.cause as Error | undefined)?.stack ?? ''))}\n`);
     }
     process.exitCode = latchkeyError.exitCode;

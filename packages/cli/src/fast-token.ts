@@ -5,9 +5,9 @@
  * handles it with the same code and the same output.
  */
 import { isLatchkeyError, redact } from '@latchkey/errors';
-import { CredentialStore, resolveConfigDir, resolveStoragePreference } from '@latchkey/storage';
 import { readProviderCache } from './host/provider-cache.js';
 import { chooseProvider } from './host/providers.js';
+import { isCi, readOnlyStore } from './host/runtime.js';
 import { resolveTokenFrom } from './host/token.js';
 
 const handOver = Symbol('hand over to the full CLI');
@@ -22,14 +22,16 @@ function parseProvider(args: string[]): string | undefined | typeof handOver {
 export async function fastToken(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<number | undefined> {
   const requested = parseProvider(args);
   if (requested === handOver) return undefined;
-  const interactive = Boolean(process.stdin.isTTY && process.stderr.isTTY) && !env.CI;
+  const interactive = Boolean(process.stdin.isTTY && process.stderr.isTTY) && !isCi(env);
   try {
     const providers = await readProviderCache(env);
     if (!providers) return undefined;
-    const store = new CredentialStore({ configDir: resolveConfigDir(env), preference: resolveStoragePreference(undefined, env) });
+    const store = readOnlyStore(env);
     const signal = new AbortController().signal;
     const result = await resolveTokenFrom(providers, env, store, requested, async (candidates) => {
       if (requested === undefined && candidates.length > 1 && interactive) throw handOver;
+      // Not in the cache: maybe a plugin without a static manifest; the full CLI asks its hook.
+      if (requested !== undefined && !providers.has(requested)) throw handOver;
       return chooseProvider({ interactive: false, signal }, requested, providers, candidates, 'to print a token for');
     });
     process.stdout.write(`${result.token}\n`);

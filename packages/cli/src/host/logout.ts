@@ -1,9 +1,9 @@
 import { ExitCode, LatchkeyError, isLatchkeyError, registerSecret, type ErrorEnvelope } from '@latchkey/errors';
 import type { Provider } from '@latchkey/plugin-kit';
-import type { AccountRecord } from '@latchkey/storage';
+import type { AccountRecord, CredentialStore } from '@latchkey/storage';
 import { providerContext, quietUi, resolveBaseUrl } from './context.js';
-import { chooseProvider, envCredential, loadProviders } from './providers.js';
-import { credentialStore, type Runtime } from './runtime.js';
+import { chooseProvider, envCredential, loadProviders, unknownProvider } from './providers.js';
+import { readOnlyStore, type Runtime } from './runtime.js';
 
 export interface LogoutRequest {
   provider?: string;
@@ -33,7 +33,7 @@ export interface LogoutOutcome {
  * reported and the local delete still happens.
  */
 export async function logout(runtime: Runtime, request: LogoutRequest): Promise<LogoutOutcome> {
-  const store = credentialStore(runtime);
+  const store = readOnlyStore(runtime.env);
   const records = await store.list();
   const discovery = await loadProviders(runtime.config);
   const byProvider = new Map<string, { manifest: { id: string; title: string } }>();
@@ -43,10 +43,11 @@ export async function logout(runtime: Runtime, request: LogoutRequest): Promise<
   }
   if (request.provider !== undefined && !byProvider.has(request.provider)) {
     const provider = discovery.providers.get(request.provider)?.provider;
+    if (!provider) throw unknownProvider(request.provider, [...discovery.providers.keys()]);
     throw new LatchkeyError({
       code: 'NOT_SIGNED_IN',
-      message: `No stored credential for ${provider?.title ?? request.provider}.`,
-      action: provider && envCredential(provider, runtime.env)
+      message: `No stored credential for ${provider.title}.`,
+      action: envCredential(provider, runtime.env)
         ? `The credential comes from ${envCredential(provider, runtime.env)!.variable}: unset it to sign out.`
         : 'Nothing to do; `latchkey auth status` shows what is stored.',
       exitCode: ExitCode.Auth,
@@ -100,7 +101,7 @@ export async function logout(runtime: Runtime, request: LogoutRequest): Promise<
 
 async function revokeInto(
   runtime: Runtime,
-  store: ReturnType<typeof credentialStore>,
+  store: CredentialStore,
   provider: Provider,
   record: AccountRecord,
   entry: LoggedOut,

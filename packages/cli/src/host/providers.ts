@@ -69,10 +69,7 @@ export async function chooseProvider<T extends { manifest: { id: string; title: 
   if (requested !== undefined) {
     const chosen = all.get(requested);
     if (chosen) return chosen;
-    throw usageError(
-      `Unknown provider ${JSON.stringify(requested)}.`,
-      `Choose one of: ${[...all.keys()].join(', ') || '(none installed)'}; \`latchkey auth providers\` lists them.`,
-    );
+    throw unknownProvider(requested, [...all.keys()]);
   }
   if (candidates.length === 1) return all.get(candidates[0]!)!;
   if (candidates.length > 1 && runtime.interactive) {
@@ -107,4 +104,12 @@ export function notSignedIn(title: string, id: string, envVars: string[]): Latch
     action: `Run \`latchkey auth login --provider ${id}\`${envVars.length ? ` or set ${envVars.join(' or ')}` : ''}.`,
     exitCode: ExitCode.Auth,
   });
+}
+
+/** `--provider` names nothing installed (exit 2). */
+export function unknownProvider(requested: string, known: string[]): LatchkeyError {
+  return usageError(
+    `Unknown provider ${JSON.stringify(requested)}.`,
+    `Choose one of: ${known.join(', ') || '(none installed)'}; \`latchkey auth providers\` lists them.`,
+  );
 }

@@ -24,7 +24,6 @@ export interface Runtime {
 
 export function createRuntime(config: Config, signal: AbortSignal): Runtime {
   const env = process.env;
-  const debugOn = env.LATCHKEY_DEBUG === '1' || env.LATCHKEY_DEBUG === 'true';
   const runtime: Runtime = {
     config,
     env,
@@ -36,8 +35,13 @@ export function createRuntime(config: Config, signal: AbortSignal): Runtime {
     out: (text) => void process.stdout.write(redact(text)),
     version: config.version,
   };
-  if (debugOn) runtime.debug = (line) => void process.stderr.write(`[debug] ${redact(line)}\n`);
+  if (isDebug(env)) runtime.debug = (line) => void process.stderr.write(`[debug] ${redact(line)}\n`);
   return runtime;
+}
+
+/** LATCHKEY_DEBUG=1 (or true): request lines and stack traces on stderr, secrets redacted. */
+export function isDebug(env: NodeJS.ProcessEnv): boolean {
+  return env.LATCHKEY_DEBUG === '1' || env.LATCHKEY_DEBUG === 'true';
 }
 
 export function isCi(env: NodeJS.ProcessEnv): boolean {
@@ -54,9 +58,15 @@ export function httpClient(runtime: Runtime): HttpClient {
   });
 }
 
+/** The store for writing: `--storage` / LATCHKEY_STORAGE decide where new secrets go. */
 export function credentialStore(runtime: Runtime, storageFlag?: string): CredentialStore {
   return new CredentialStore({
     configDir: resolveConfigDir(runtime.env),
     preference: resolveStoragePreference(storageFlag, runtime.env),
   });
+}
+
+/** The store for reading: each record names its backend, so the storage preference does not matter. */
+export function readOnlyStore(env: NodeJS.ProcessEnv): CredentialStore {
+  return new CredentialStore({ configDir: resolveConfigDir(env) });
 }

@@ -2,8 +2,8 @@ import { ExitCode, isLatchkeyError, mask, registerSecret, type ErrorEnvelope } f
 import type { Provider } from '@latchkey/plugin-kit';
 import type { AccountRecord, CredentialStore } from '@latchkey/storage';
 import { providerContext, quietUi, resolveBaseUrl } from './context.js';
-import { envCredential, loadProviders, notSignedIn } from './providers.js';
-import { credentialStore, type Runtime } from './runtime.js';
+import { envCredential, loadProviders, notSignedIn, unknownProvider } from './providers.js';
+import { readOnlyStore, type Runtime } from './runtime.js';
 
 /** valid: the server accepted it; rejected: the server refused it; unreachable: no answer; error: could not check. */
 export type Validity = 'valid' | 'rejected' | 'unreachable' | 'error' | 'not-installed';
@@ -27,10 +27,10 @@ export interface CredentialStatus {
 /** `auth status`: every env and stored credential, each re-validated with its server. */
 export async function status(runtime: Runtime, requested?: string): Promise<CredentialStatus[]> {
   const discovery = await loadProviders(runtime.config);
-  const store = credentialStore(runtime);
+  const store = readOnlyStore(runtime.env);
   const records = await store.list(requested);
   if (requested !== undefined && !discovery.providers.has(requested) && records.length === 0) {
-    throw notSignedIn(requested, requested, []);
+    throw unknownProvider(requested, [...discovery.providers.keys()]);
   }
   const ids = new Set<string>(requested !== undefined ? [requested] : [...discovery.providers.keys(), ...records.map((r) => r.provider)]);
   const checks: Array<Promise<CredentialStatus>> = [];

@@ -2,8 +2,8 @@ import { ExitCode, LatchkeyError } from '@latchkey/errors';
 import { latchkeyEnvName } from '@latchkey/plugin-kit';
 import type { CredentialStore } from '@latchkey/storage';
 import { writeProviderCache } from './provider-cache.js';
-import { chooseProvider, envCredential, notSignedIn, staticProviders, type StaticProvider } from './providers.js';
-import { credentialStore, type Runtime } from './runtime.js';
+import { chooseProvider, envCredential, loadProviders, notSignedIn, staticProviders, type StaticProvider } from './providers.js';
+import { readOnlyStore, type Runtime } from './runtime.js';
 
 export interface TokenResult {
   provider: string;
@@ -19,7 +19,12 @@ export interface TokenResult {
 export async function resolveToken(runtime: Runtime, requested?: string): Promise<TokenResult> {
   const providers = staticProviders(runtime.config);
   await writeProviderCache(runtime.config, providers, runtime.env).catch(() => undefined);
-  return resolveTokenFrom(providers, runtime.env, credentialStore(runtime), requested, (candidates) =>
+  if (requested !== undefined && !providers.has(requested)) {
+    // A plugin without a static manifest: ask its hook (slower, but still no network and no login code).
+    const found = (await loadProviders(runtime.config)).providers.get(requested);
+    if (found) providers.set(requested, { manifest: found.provider, plugin: found.plugin });
+  }
+  return resolveTokenFrom(providers, runtime.env, readOnlyStore(runtime.env), requested, (candidates) =>
     chooseProvider(runtime, requested, providers, candidates, 'to print a token for'),
   );
 }

@@ -167,3 +167,39 @@ describe('parseBaseUrl', () => {
     expect(() => parseBaseUrl('ftp://example.com')).toThrow(expect.objectContaining({ exitCode: 2 }));
   });
 });
+
+describe('proxies', () => {
+  it('goes through HTTPS_PROXY/HTTP_PROXY when set, and around it for NO_PROXY hosts', async () => {
+    const { createServer: createHttpServer } = await import('node:http');
+    const { connect } = await import('node:net');
+    const tunnels: string[] = [];
+    const proxy = createHttpServer((_req, res) => res.writeHead(405).end());
+    proxy.on('connect', (req: IncomingMessage, socket: import('node:net').Socket, head: Buffer) => {
+      tunnels.push(req.url ?? '');
+      const [host, port] = (req.url ?? '').split(':');
+      const upstream = connect(Number(port), host, () => {
+        socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+        upstream.write(head);
+        upstream.pipe(socket);
+        socket.pipe(upstream);
+      });
+      upstream.on('error', () => socket.destroy());
+      socket.on('error', () => upstream.destroy());
+    });
+    servers.push(proxy);
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    const proxyUrl = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+    const server = await serve([json(200, { via: 'target' })]);
+    const target = new URL(server.url);
+
+    const proxied = new HttpClient({ clientName: 'l', clientVersion: '0', env: { HTTP_PROXY: proxyUrl } });
+    const res = await proxied.send({ url: `${server.url}/x` });
+    expect(res.body).toEqual({ via: 'target' });
+    expect(tunnels).toEqual([`${target.hostname}:${target.port}`]);
+
+    const bypassed = new HttpClient({ clientName: 'l', clientVersion: '0', env: { HTTP_PROXY: proxyUrl, NO_PROXY: '127.0.0.1' } });
+    await bypassed.send({ url: `${server.url}/y` });
+    expect(tunnels).toHaveLength(1);
+    expect(server.hits).toHaveLength(2);
+  });
+});

@@ -1,5 +1,6 @@
 import { LatchkeyError, cancelledError, redact } from '@latchkey/errors';
 import { systemClock, type Clock } from '@latchkey/polling';
+import { createProxyFetch, proxyConfigured } from './proxy.js';
 import { parseRetryAfter } from './retry-after.js';
 
 /** What to retry by itself. Structured error bodies are never retried: they are the server's answer. */
@@ -27,6 +28,8 @@ export interface HttpClientOptions {
   /** Sent as `X-Client-Version` and in `User-Agent`. */
   clientVersion: string;
   fetch?: typeof globalThis.fetch;
+  /** Read for HTTPS_PROXY / HTTP_PROXY / NO_PROXY when no `fetch` is given. */
+  env?: NodeJS.ProcessEnv;
   /** Per-request timeout; default 15 s. */
   timeoutMs?: number;
   /** Cancels every request (Ctrl-C). */
@@ -75,12 +78,11 @@ const defaultTimeoutMs = 15_000;
  */
 export class HttpClient {
   readonly #options: HttpClientOptions;
-  readonly #fetch: typeof globalThis.fetch;
+  #fetch: Promise<typeof globalThis.fetch> | undefined;
   readonly #clock: Clock;
 
   constructor(options: HttpClientOptions) {
     this.#options = options;
-    this.#fetch = options.fetch ?? globalThis.fetch;
     this.#clock = options.clock ?? systemClock;
   }
 
@@ -168,7 +170,8 @@ export class HttpClient {
     const started = this.#clock.now();
     this.#debug(`-> ${method} ${url.origin}${url.pathname}`);
     try {
-      const res = await this.#fetch(url, { method, headers, body, signal: controller.signal, redirect: 'manual' });
+      const fetch = await (this.#fetch ??= this.#chooseFetch());
+      const res = await fetch(url, { method, headers, body, signal: controller.signal, redirect: 'manual' });
       const text = await res.text();
       const parsed = parseBody(text, res.headers.get('content-type'));
       this.#debug(`<- ${res.status} ${url.pathname} (${this.#clock.now() - started} ms)`);
@@ -189,6 +192,12 @@ export class HttpClient {
       clearTimeout(timer);
       outer?.removeEventListener('abort', onAbort);
     }
+  }
+
+  async #chooseFetch(): Promise<typeof globalThis.fetch> {
+    if (this.#options.fetch) return this.#options.fetch;
+    if (this.#options.env && proxyConfigured(this.#options.env)) return createProxyFetch(this.#options.env);
+    return globalThis.fetch;
   }
 
   #debug(line: string): void {

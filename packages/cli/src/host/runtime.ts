@@ -52,6 +52,7 @@ export function httpClient(runtime: Runtime): HttpClient {
   return new HttpClient({
     clientName: 'latchkey',
     clientVersion: runtime.version,
+    env: runtime.env,
     signal: runtime.signal,
     clock: runtime.clock,
     debug: runtime.debug,

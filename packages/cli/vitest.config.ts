@@ -1,12 +1,10 @@
-import { configDefaults, defineConfig } from 'vitest/config';
+import { defineConfig } from 'vitest/config';
 
 // The e2e suites spawn the built binary (build first: `pnpm exec turbo run build`) and wait on real
 // device-flow polls, so they need longer timeouts than unit tests; every CLI run has its own kill timer too.
 export default defineConfig({
   test: {
     include: ['src/**/*.test.ts'],
-    // Shared helpers, not a suite (the suffix keeps them out of the published build).
-    exclude: [...configDefaults.exclude, 'src/e2e/harness.e2e.test.ts'],
     testTimeout: 30_000,
     hookTimeout: 15_000,
     teardownTimeout: 15_000,

@@ -14,7 +14,7 @@ import {
   readIndex,
   requestsTo,
   textWatcher,
-} from './harness.e2e.test.js';
+} from './harness.js';
 
 const file = new E2eFile();
 afterEach(() => file.cleanup());

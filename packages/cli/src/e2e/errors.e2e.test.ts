@@ -12,7 +12,7 @@ import {
   expectTokenMissing,
   newKey,
   readIndex,
-} from './harness.e2e.test.js';
+} from './harness.js';
 
 const file = new E2eFile();
 afterEach(() => file.cleanup());

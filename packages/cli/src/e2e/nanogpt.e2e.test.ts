@@ -16,7 +16,7 @@ import {
   readIndex,
   requestsTo,
   storedAccounts,
-} from './harness.e2e.test.js';
+} from './harness.js';
 
 const file = new E2eFile();
 afterEach(() => file.cleanup());

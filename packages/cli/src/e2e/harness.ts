@@ -1,6 +1,5 @@
 /**
- * Shared helpers for the end-to-end suites (not a test file itself: vitest.config.ts excludes it, and the
- * `.e2e.test.ts` suffix keeps it out of the published build).
+ * Shared helpers for the end-to-end suites (src/e2e is left out of the published build).
  *
  * Every suite spawns the BUILT binary (packages/cli/bin/run.js, run `pnpm exec turbo run build` first)
  * through testkit's `createCliSession()` against a NanoGPT emulator on 127.0.0.1, and keeps every run so

@@ -2,7 +2,7 @@ import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { isLatchkeyError, type LatchkeyError } from '@latchkey/errors';
+import { latchkeyRejection } from '@latchkey/testkit';
 import { CredentialStore, type SecretBackend } from './index.js';
 import { fsHooks } from './fs-util.js';
 
@@ -24,15 +24,7 @@ function fileStore(now?: () => number): CredentialStore {
   return new CredentialStore({ configDir: dir, preference: 'file', keychain: noKeychain, now });
 }
 
-async function rejection(promise: Promise<unknown>): Promise<LatchkeyError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (isLatchkeyError(error)) return error;
-    throw error;
-  }
-  throw new Error('expected a LatchkeyError, got success');
-}
+const rejection = latchkeyRejection;
 
 const mode = async (p: string) => (await fs.stat(p)).mode & 0o777;
 

@@ -8,7 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { isLatchkeyError, type LatchkeyError } from '@latchkey/errors';
+import { latchkeyRejection } from '@latchkey/testkit';
 import { CredentialStore, createKeychainBackend } from './index.js';
 
 const run = promisify(execFile);
@@ -26,15 +26,7 @@ const has = (cmd: string) => {
   }
 };
 
-async function rejection(promise: Promise<unknown>): Promise<LatchkeyError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (isLatchkeyError(error)) return error;
-    throw error;
-  }
-  throw new Error('expected a LatchkeyError, got success');
-}
+const rejection = latchkeyRejection;
 
 /** Every file under dir, for "the secret is in no file" checks. */
 async function filesUnder(dir: string): Promise<string[]> {

@@ -2,7 +2,8 @@ import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ExitCode, isLatchkeyError, LatchkeyError } from '@latchkey/errors';
+import { ExitCode, LatchkeyError } from '@latchkey/errors';
+import { latchkeyRejection } from '@latchkey/testkit';
 import { CredentialStore, type SecretBackend } from './index.js';
 import { createKeychainBackendWith, mapKeychainError, type KeyringModule } from './keychain.js';
 import { withLock } from './lock.js';
@@ -38,15 +39,7 @@ class FakeKeychain implements SecretBackend {
   }
 }
 
-async function rejection(promise: Promise<unknown>): Promise<LatchkeyError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (isLatchkeyError(error)) return error;
-    throw error;
-  }
-  throw new Error('expected a LatchkeyError, got success');
-}
+const rejection = latchkeyRejection;
 
 let dir: string;
 beforeEach(async () => {

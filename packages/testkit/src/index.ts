@@ -19,3 +19,4 @@ export {
   type RunOptions,
   type SecretLeakOptions,
 } from './cli-runner.js';
+export { latchkeyRejection } from './rejection.js';

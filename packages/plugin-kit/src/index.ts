@@ -5,6 +5,7 @@
  */
 export * from './provider.js';
 export * from './discovery.js';
+export * from './rfc8628.js';
 export {
   ExitCode,
   LatchkeyError,
@@ -39,3 +40,4 @@ export {
   type PollStep,
   type Verification,
 } from '@latchkey/polling';
+

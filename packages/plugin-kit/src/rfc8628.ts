@@ -1,0 +1,162 @@
+import { ExitCode, LatchkeyError, registerSecret } from '@latchkey/errors';
+import { rateLimitedError, standardRetry, unexpectedResponse, type HttpClient, type HttpResponse } from '@latchkey/http';
+import {
+  deviceAccessDenied,
+  deviceCodeExpired,
+  runDeviceFlow,
+  type Clock,
+  type DeviceAuthorization,
+  type PollStep,
+  type Verification,
+} from '@latchkey/polling';
+
+/** Where an RFC 8628 server lives and how it wants to be spoken to. */
+export interface Rfc8628Endpoints {
+  /** The device authorization endpoint (RFC 8628 section 3.1). */
+  deviceAuthorizationUrl: URL;
+  /** The token endpoint (section 3.4). */
+  tokenUrl: URL;
+  clientId: string;
+  scope?: string;
+  /** Request bodies: 'form' is the standard; some servers (better-auth 1.6) accept only 'json'. */
+  encoding: 'json' | 'form';
+  /** What to tell the user when the server does not know the client id. */
+  invalidClientAction?: string;
+  /** What to tell the user when the code expired or was denied (e.g. the login command to run again). */
+  loginAgain?: string;
+}
+
+/** A successful token response (RFC 6749 section 5.1). */
+export interface DeviceTokenResponse {
+  access_token: string;
+  token_type?: string;
+  /** Seconds the access token lives. */
+  expires_in?: number;
+  refresh_token?: string;
+  scope?: string;
+}
+
+export const deviceCodeGrantType = 'urn:ietf:params:oauth:grant-type:device_code';
+
+function field<T>(body: unknown, name: string): T | undefined {
+  return typeof body === 'object' && body !== null ? ((body as Record<string, unknown>)[name] as T) : undefined;
+}
+
+/** The server's own words for an error body: `error_description`, `message`, then `error`. */
+function serverWords(response: HttpResponse): string {
+  const words = [field<string>(response.body, 'error_description'), field<string>(response.body, 'message'), field<string>(response.body, 'error')];
+  return words.find((w) => typeof w === 'string' && w.trim() !== '') ?? `HTTP ${response.status}`;
+}
+
+function host(response: HttpResponse): string {
+  return new URL(response.url).host;
+}
+
+/** An error answer that ends the flow, in the server's words. */
+function stopWith(response: HttpResponse, endpoints: Rfc8628Endpoints, exitCode: ExitCode = ExitCode.Failure): LatchkeyError {
+  const error = field<string>(response.body, 'error');
+  if (error === 'invalid_client' || error === 'unauthorized_client') {
+    return new LatchkeyError({
+      code: 'INVALID_CLIENT',
+      message: `${host(response)} does not accept the client id "${endpoints.clientId}": ${serverWords(response)}.`,
+      action: endpoints.invalidClientAction ?? 'Pass a client id the server allows with --client-id.',
+      exitCode: ExitCode.Usage,
+      status: response.status,
+    });
+  }
+  return new LatchkeyError({
+    code: error ? `OAUTH_${error.toUpperCase()}` : (field<string>(response.body, 'code') ?? 'DEVICE_FLOW_ERROR'),
+    message: `${host(response)} refused the sign-in: ${serverWords(response)}.`,
+    action: endpoints.loginAgain ?? 'Run the login command again.',
+    exitCode,
+    status: response.status,
+  });
+}
+
+/** Failures any endpoint can answer: 429 waits, 5xx and non-JSON bodies back off, other bodies stop. */
+function transportError(response: HttpResponse, now: number): LatchkeyError | undefined {
+  if (response.status === 429) return rateLimitedError(response, now);
+  if (response.status >= 500 || !response.isJson) return unexpectedResponse(response);
+  return undefined;
+}
+
+function encode(endpoints: Rfc8628Endpoints, fields: Record<string, string>) {
+  return endpoints.encoding === 'json' ? { json: fields } : { form: fields };
+}
+
+/** Section 3.1/3.2: asks for a device code and a user code. */
+export async function requestDeviceAuthorization(
+  http: HttpClient,
+  endpoints: Rfc8628Endpoints,
+  now: () => number,
+): Promise<DeviceAuthorization> {
+  const fields: Record<string, string> = { client_id: endpoints.clientId };
+  if (endpoints.scope !== undefined) fields.scope = endpoints.scope;
+  const response = await http.send({ url: endpoints.deviceAuthorizationUrl, ...encode(endpoints, fields), retry: standardRetry });
+  if (response.status !== 200) throw transportError(response, now()) ?? stopWith(response, endpoints);
+  const body = response.body;
+  const deviceCode = field<string>(body, 'device_code');
+  const userCode = field<string>(body, 'user_code');
+  const verificationUri = field<string>(body, 'verification_uri') ?? field<string>(body, 'verification_url');
+  const expiresIn = field<number>(body, 'expires_in');
+  if (typeof deviceCode !== 'string' || typeof userCode !== 'string' || typeof verificationUri !== 'string' || typeof expiresIn !== 'number') {
+    throw unexpectedResponse({ ...response, isJson: true });
+  }
+  registerSecret(deviceCode);
+  const authorization: DeviceAuthorization = { deviceCode, userCode, verificationUri, expiresIn };
+  const complete = field<string>(body, 'verification_uri_complete');
+  if (typeof complete === 'string') authorization.verificationUriComplete = complete;
+  const interval = field<number>(body, 'interval');
+  if (typeof interval === 'number') authorization.interval = interval;
+  return authorization;
+}
+
+/** Section 3.5: what one token-endpoint answer means for the poll loop. */
+export function deviceTokenStep(response: HttpResponse, endpoints: Rfc8628Endpoints, now: number): PollStep<DeviceTokenResponse> {
+  if (response.status === 200 && response.isJson) {
+    const accessToken = field<string>(response.body, 'access_token');
+    if (typeof accessToken !== 'string' || accessToken === '') throw unexpectedResponse({ ...response, isJson: true });
+    registerSecret(accessToken);
+    const refresh = field<string>(response.body, 'refresh_token');
+    if (typeof refresh === 'string') registerSecret(refresh);
+    return { status: 'done', value: response.body as DeviceTokenResponse };
+  }
+  const error = field<string>(response.body, 'error');
+  if (error === 'authorization_pending') return { status: 'pending' };
+  if (error === 'slow_down') return { status: 'slow_down' };
+  if (error === 'access_denied') throw deviceAccessDenied(endpoints.loginAgain);
+  if (error === 'expired_token') throw deviceCodeExpired(endpoints.loginAgain);
+  const transient = transportError(response, now);
+  if (transient) throw transient;
+  // invalid_grant, invalid_client, a validation error without an `error` field...: stop, in the server's words.
+  throw stopWith(response, endpoints, error === 'invalid_grant' ? ExitCode.Auth : ExitCode.Failure);
+}
+
+export interface Rfc8628LoginOptions {
+  http: HttpClient;
+  clock: Clock;
+  signal: AbortSignal;
+  onVerification: (verification: Verification) => void | Promise<void>;
+}
+
+/**
+ * A complete RFC 8628 device login on the shared engine: device code, user code shown, polling at the
+ * server's interval (+5 s per `slow_down`, kept), back-off on transport failures, stop at `expires_in`.
+ */
+export async function deviceCodeLogin(endpoints: Rfc8628Endpoints, options: Rfc8628LoginOptions): Promise<DeviceTokenResponse> {
+  const poller = options.http.with({ retry: { transientDelaysMs: [] } });
+  return runDeviceFlow({
+    start: () => requestDeviceAuthorization(options.http, endpoints, () => options.clock.now()),
+    poll: async (deviceCode) => {
+      const response = await poller.send({
+        url: endpoints.tokenUrl,
+        ...encode(endpoints, { grant_type: deviceCodeGrantType, device_code: deviceCode, client_id: endpoints.clientId }),
+      });
+      return deviceTokenStep(response, endpoints, options.clock.now());
+    },
+    onVerification: options.onVerification,
+    clock: options.clock,
+    signal: options.signal,
+    expiredAction: endpoints.loginAgain,
+  });
+}

@@ -26,6 +26,8 @@ export interface ProviderManifest {
   methods: LoginMethod[];
   /** Provider-specific login flags this provider understands. */
   loginOptions?: LoginOption[];
+  /** The provider's own variables for its server, read after `LATCHKEY_<ID>_BASE_URL` (e.g. `KANEO_API_URL`). */
+  baseUrlEnvVars?: string[];
   /** Where users create or revoke credentials (shown in prompts and after logout). */
   tokenUrl?: string;
   /** Link for the provider's page in latchkey's docs. */
@@ -84,8 +86,11 @@ export interface Provider extends ProviderManifest {
   login?(ctx: ProviderContext): Promise<LoginResult>;
   /** Checks a credential with the server. Throws a `LatchkeyError` with exit 4 when it is rejected. */
   verify(token: string, ctx: ProviderContext): Promise<Identity>;
-  /** Revokes a credential server-side at logout, where the provider can. */
-  revoke?(token: string, ctx: ProviderContext): Promise<void>;
+  /**
+   * Revokes a credential server-side at logout, where the provider can. Resolves true when it was revoked,
+   * false when this kind of credential cannot be revoked from here (it stays valid); throws when it failed.
+   */
+  revoke?(token: string, ctx: ProviderContext): Promise<boolean>;
 }
 
 const idPattern = /^[a-z][a-z0-9-]{1,31}$/;

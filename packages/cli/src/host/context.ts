@@ -3,21 +3,22 @@ import { latchkeyEnvName, type LoginOption, type Provider, type ProviderContext,
 import { httpClient, type Runtime } from './runtime.js';
 
 /**
- * The server for a provider: `--base-url`, then `LATCHKEY_<ID>_BASE_URL` (and any alias the provider reads),
- * then the URL stored with the account, then the provider's default. The HTTPS rule is applied here,
- * before any request.
+ * The server for a provider: `--base-url`; else, for a stored account, the URL stored with it (the server
+ * that issued the credential); else `LATCHKEY_<ID>_BASE_URL` and the provider's own variables; else the
+ * provider's default. The HTTPS rule is applied here, before any request.
  */
 export function resolveBaseUrl(
   runtime: Runtime,
-  provider: { id: string; defaultBaseUrl: string },
+  provider: { id: string; defaultBaseUrl: string; baseUrlEnvVars?: string[] },
   flag?: string,
   stored?: string,
 ): URL {
   if (flag !== undefined) return parseBaseUrl(flag, '--base-url');
-  const variable = latchkeyEnvName(provider.id, 'BASE_URL');
-  const fromEnv = runtime.env[variable]?.trim();
-  if (fromEnv) return parseBaseUrl(fromEnv, variable);
   if (stored !== undefined) return parseBaseUrl(stored, 'the stored base URL');
+  for (const variable of [latchkeyEnvName(provider.id, 'BASE_URL'), ...(provider.baseUrlEnvVars ?? [])]) {
+    const fromEnv = runtime.env[variable]?.trim();
+    if (fromEnv) return parseBaseUrl(fromEnv, variable);
+  }
   return parseBaseUrl(provider.defaultBaseUrl, `${provider.id}'s default base URL`);
 }
 

@@ -111,8 +111,8 @@ async function revokeInto(
     if (!stored) return;
     registerSecret(stored.secret);
     const baseUrl = resolveBaseUrl(runtime, provider, undefined, record.baseUrl);
-    await provider.revoke!(stored.secret, providerContext(runtime, provider, baseUrl, quietUi(runtime)));
-    entry.revoked = true;
+    const revoked = await provider.revoke!(stored.secret, providerContext(runtime, provider, baseUrl, quietUi(runtime)));
+    if (revoked) entry.revoked = true;
   } catch (error) {
     if (isLatchkeyError(error) && error.code === 'CANCELLED') throw error;
     entry.revoked = false;
@@ -132,8 +132,8 @@ export function describeLogout(outcome: LogoutOutcome): string[] {
       lines.push(`! Could not revoke it on the server: ${r.revokeError?.message ?? 'unknown error'}`);
       lines.push(`  It was deleted here anyway.${r.tokenUrl ? ` Revoke it by hand at ${r.tokenUrl}.` : ''}`);
     }
-    if (r.revoked === undefined && r.tokenUrl) {
-      lines.push(`  The key itself still works until you revoke it at ${r.tokenUrl}.`);
+    if (r.revoked === undefined) {
+      lines.push(`  The credential itself still works until you revoke it${r.tokenUrl ? ` at ${r.tokenUrl}` : ` in ${r.title}`}.`);
     }
   }
   for (const variable of outcome.envStillSet) {

@@ -11,6 +11,11 @@ export function formatDuration(ms: number): string {
   return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${s}` : `${m}:${s}`;
 }
 
+/** An 8-character user code reads better as XXXX-XXXX; it is still sent exactly as issued. */
+export function formatUserCode(code: string): string {
+  return /^[A-Za-z0-9]{8}$/.test(code) ? `${code.slice(0, 4)}-${code.slice(4)}` : code;
+}
+
 /** "10 minutes", "45 seconds". */
 export function describeDuration(ms: number): string {
   const seconds = Math.max(0, Math.round(ms / 1000));
@@ -35,10 +40,11 @@ export class TerminalUi implements ProviderUi {
     const { runtime } = this;
     const url = verification.verificationUriComplete ?? verification.verificationUri;
     const left = verification.expiresAt - runtime.clock.now();
-    runtime.say(`To sign in to ${this.options.providerTitle}, open this URL and approve the code ${verification.userCode}:`);
+    const code = formatUserCode(verification.userCode);
+    runtime.say(`To sign in to ${this.options.providerTitle}, open this URL and approve the code ${code}:`);
     runtime.say(`  ${url}`);
     if (verification.verificationUriComplete === undefined) {
-      runtime.say(`  (enter the code ${verification.userCode} on that page)`);
+      runtime.say(`  (enter the code ${code} on that page)`);
     }
     runtime.say(`The code expires in ${describeDuration(left)}.`);
     if (shouldOpenBrowser({ wanted: this.options.browser, interactive: runtime.interactive, env: runtime.env })) {

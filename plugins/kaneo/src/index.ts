@@ -1,0 +1,1 @@
+export { kaneo, authUrl, isApiKey } from './provider.js';

@@ -48,7 +48,21 @@ function serverWords(response: HttpResponse): string | undefined {
 }
 
 function failure(response: HttpResponse, now: number): LatchkeyError {
-  if (response.status === 429) return rateLimitedError(response, now);
+  if (response.status === 429) {
+    const error = rateLimitedError(response, now);
+    // better-auth's API-key limiter says when in the body (`details.tryAgainIn`, ms), not in Retry-After.
+    const tryAgainIn = field<number>(field(response.body, 'details'), 'tryAgainIn');
+    if (error.retryAfterMs !== undefined || typeof tryAgainIn !== 'number') return error;
+    const seconds = Math.max(1, Math.ceil(tryAgainIn / 1000));
+    return new LatchkeyError({
+      code: 'RATE_LIMITED',
+      message: `Too many requests to Kaneo; retry in ${seconds} s.`,
+      action: `Wait ${seconds} seconds and try again.`,
+      retryable: true,
+      retryAfterMs: tryAgainIn,
+      status: 429,
+    });
+  }
   if (response.status >= 500 || !response.isJson) return unexpectedResponse(response);
   return new LatchkeyError({
     code: field<string>(response.body, 'code') ?? 'KANEO_ERROR',
@@ -74,7 +88,10 @@ async function session(ctx: ProviderContext, token: string, kind: Credential): P
     ...(kind === 'bearer' ? { bearer: token } : { headers: { 'x-api-key': token } }),
     retry: standardRetry,
   });
-  if (response.status === 401 || (response.status === 200 && response.isJson && response.body === null)) return undefined;
+  // A rejected credential: 200 `null` (sessions; better-auth never answers 401 there), or 401/403
+  // INVALID_API_KEY from the API-key plugin (403 for a value too short to be a key).
+  if (response.status === 200 && response.isJson && response.body === null) return undefined;
+  if ((response.status === 401 || response.status === 403) && kind === 'api-key') return undefined;
   if (response.status !== 200 || !response.isJson) throw failure(response, ctx.clock.now());
   const user = field<Record<string, unknown>>(response.body, 'user');
   if (!user || typeof user !== 'object') throw unexpectedResponse(response);
@@ -83,8 +100,12 @@ async function session(ctx: ProviderContext, token: string, kind: Credential): P
   const identity: Identity = { account: email ?? String(user.id ?? 'unknown user'), details: { credential: kind === 'api-key' ? 'API key' : 'device token' } };
   if (email !== undefined) identity.email = email;
   if (name !== undefined) identity.name = name;
+  // An API key's "session" is synthetic (better-auth 1.6 gives it ~10 minutes whatever the key's real
+  // expiry), so only a device token's session expiry means anything.
   const expiresAt = field<string>(field(response.body, 'session'), 'expiresAt');
-  if (typeof expiresAt === 'string' && !Number.isNaN(Date.parse(expiresAt))) identity.expiresAt = new Date(expiresAt).toISOString();
+  if (kind === 'bearer' && typeof expiresAt === 'string' && !Number.isNaN(Date.parse(expiresAt))) {
+    identity.expiresAt = new Date(expiresAt).toISOString();
+  }
   return identity;
 }
 

@@ -175,15 +175,16 @@ export function describeStatus(results: CredentialStatus[], configDir: string): 
       : r.backend === 'keychain'
         ? 'stored in the system keychain'
         : `stored encrypted in ${configDir}`;
-    lines.push(`    Source:   ${source}`);
-    lines.push(`    Base URL: ${r.baseUrl}`);
+    const row = (label: string, value: string) => lines.push(`    ${`${label}:`.padEnd(12)}${value}`);
+    row('Source', source);
+    row('Base URL', r.baseUrl);
     for (const [key, value] of Object.entries(r.identity ?? {})) {
-      if (value !== undefined) lines.push(`    ${`${key[0]!.toUpperCase()}${key.slice(1)}:`.padEnd(10)}${value}`);
+      if (value !== undefined) row(`${key[0]!.toUpperCase()}${key.slice(1)}`, value);
     }
-    lines.push(`    Expires:  ${r.expiresAt ?? 'never'}`);
+    row('Expires', r.expiresAt ?? 'never');
     if (r.error) {
-      lines.push(`    Problem:  ${r.error.message}`);
-      if (r.error.action) lines.push(`              ${r.error.action}`);
+      row('Problem', r.error.message);
+      if (r.error.action) lines.push(`${' '.repeat(16)}${r.error.action}`);
     }
   }
   return `${lines.join('\n')}\n`;

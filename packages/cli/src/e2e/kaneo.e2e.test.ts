@@ -101,6 +101,22 @@ describe('Kaneo device login through the binary', () => {
     expect(after.stdout).toBe('');
   });
 
+  it('logout with the server down: the failed revoke is reported and the local copy is deleted anyway', async () => {
+    const { server, user, session } = await setup();
+    const { run: login } = await deviceLogin(session, server, (code) => server.approve(code, user));
+    expectExit(login, 0);
+    const token = (await session.run(['auth', 'token', '--provider', 'kaneo'], opts())).stdout.trimEnd();
+    secrets.push(token);
+    await server.close();
+    servers.splice(servers.indexOf(server), 1);
+    const logout = await session.run(['auth', 'logout', '--provider', 'kaneo'], opts());
+    expectExit(logout, 0);
+    expect(logout.stderr).toContain('Could not revoke it on the server');
+    expect(logout.stderr).toContain('deleted here anyway');
+    expect((await readIndex(session.configDir))?.accounts).toEqual([]);
+    expectExit(await session.run(['auth', 'token', '--provider', 'kaneo'], opts()), 4);
+  });
+
   it('a denied request: exit 4, "the request was denied", nothing stored', async () => {
     const { server, user, session } = await setup();
     const { run } = await deviceLogin(session, server, (code) => server.deny(code, user));

@@ -1,9 +1,10 @@
-import { registerSecret, usageError } from '@latchkey/errors';
+import { usageError } from '@latchkey/errors';
 import type { Identity, LoginOption, Provider } from '@latchkey/plugin-kit';
 import type { AccountIdentity, BackendName } from '@latchkey/storage';
 import { providerContext, resolveBaseUrl } from './context.js';
 import { chooseProvider, loadProviders } from './providers.js';
 import { credentialStore, type Runtime } from './runtime.js';
+import { acquireCredential } from './credential-input.js';
 import { TerminalUi } from './terminal-ui.js';
 
 export interface LoginRequest {
@@ -24,7 +25,7 @@ export interface LoginOutcome {
   title: string;
   account: string;
   baseUrl: string;
-  method: 'device' | 'token';
+  method: 'device' | 'token' | 'prompt';
   stored: boolean;
   backend?: BackendName;
   fallbackReason?: string;
@@ -50,40 +51,9 @@ export async function login(runtime: Runtime, request: LoginRequest): Promise<Lo
   // Validate the storage choice before any network call.
   const store = request.token === undefined ? credentialStore(runtime, request.storage) : undefined;
 
-  let token: string;
-  let identity: Identity;
-  let method: 'device' | 'token';
   const ui = new TerminalUi(runtime, { browser: request.browser, providerTitle: provider.title });
   const ctx = providerContext(runtime, provider, baseUrl, ui, options);
-  if (request.token !== undefined || request.withToken) {
-    token = request.token !== undefined ? request.token.trim() : (await request.readStdin()).trim();
-    if (token === '') {
-      throw usageError('No token was given on standard input.', `Pipe it in: echo "$TOKEN" | latchkey auth login --provider ${provider.id} --with-token`);
-    }
-    registerSecret(token);
-    if (!provider.methods.includes('token')) {
-      throw usageError(`${provider.title} does not accept tokens.`, `Run \`latchkey auth login --provider ${provider.id}\`.`);
-    }
-    provider.checkTokenFormat?.(token);
-    if (request.token !== undefined) {
-      ui.warn('A token passed with --token is visible in your shell history and in `ps`. Prefer --with-token (standard input).');
-    }
-    identity = await provider.verify(token, ctx);
-    method = 'token';
-  } else if (provider.methods[0] === 'device' && provider.login) {
-    try {
-      ({ token, identity } = await provider.login(ctx));
-    } finally {
-      ui.close();
-    }
-    registerSecret(token);
-    method = 'device';
-  } else {
-    throw usageError(
-      `${provider.title} signs in with a token.`,
-      `Pipe one in with --with-token, e.g. echo "$TOKEN" | latchkey auth login --provider ${provider.id} --with-token${provider.tokenUrl ? ` (create one at ${provider.tokenUrl})` : ''}.`,
-    );
-  }
+  const { token, identity, method } = await acquireCredential(runtime, provider, ctx, ui, request);
 
   const outcome: LoginOutcome = {
     provider: provider.id,

@@ -203,3 +203,41 @@ describe('proxies', () => {
     expect(server.hits).toHaveLength(2);
   });
 });
+
+describe('the error envelope', () => {
+  const envelope = (status: number, code: string, headers: Record<string, string> = {}) =>
+    json(status, { error: { code, message: `m ${code}`, action: `a ${code}`, retryable: status === 429, docs: `https://d/${code}` } }, headers);
+
+  it('retries RATE_LIMITED once within 5 s, never quota 429s, never envelope 5xx, and HTML 5xx three times', async () => {
+    const { envelopeRetry } = await import('./envelope.js');
+    const cases: Array<[Handler[], number, number[]]> = [
+      [[envelope(429, 'RATE_LIMITED', { 'retry-after': '2' }), json(200, {})], 2, [2000]],
+      [[envelope(429, 'RATE_LIMITED', { 'retry-after': '17' })], 1, []],
+      [[envelope(429, 'QUOTA_EXCEEDED', { 'retry-after': '1' })], 1, []],
+      [[envelope(503, 'RUNTIME_UNAVAILABLE')], 1, []],
+      [[html(502), html(502), html(502), html(502)], 4, [500, 1500, 4000]],
+    ];
+    for (const [handlers, hits, waits] of cases) {
+      const server = await serve(handlers);
+      const clock = fakeClock();
+      await new HttpClient({ clientName: 'l', clientVersion: '0', clock, retry: envelopeRetry }).send({ url: server.url });
+      expect(server.hits).toHaveLength(hits);
+      expect(clock.waits).toEqual(waits);
+    }
+  });
+
+  it('becomes a LatchkeyError unchanged in meaning, with exit 4 for 401 and the wait for 429', async () => {
+    const { envelopeError, errorEnvelope } = await import('./envelope.js');
+    const server = await serve([envelope(401, 'UNAUTHORIZED'), envelope(429, 'RATE_LIMITED', { 'retry-after': '17' })]);
+    const client = new HttpClient({ clientName: 'l', clientVersion: '0' });
+    const unauthorized = await client.send({ url: server.url });
+    expect(envelopeError(unauthorized, errorEnvelope(unauthorized)!, 0).toEnvelope()).toEqual({
+      code: 'UNAUTHORIZED', message: 'm UNAUTHORIZED', action: 'a UNAUTHORIZED', retryable: false, docs: 'https://d/UNAUTHORIZED',
+    });
+    expect(envelopeError(unauthorized, errorEnvelope(unauthorized)!, 0).exitCode).toBe(4);
+    const limited = await client.send({ url: server.url });
+    const error = envelopeError(limited, errorEnvelope(limited)!, 0);
+    expect(error).toMatchObject({ code: 'RATE_LIMITED', retryable: true, retryAfterMs: 17_000, exitCode: 1 });
+    expect(error.message).toContain('Retry in 17 s.');
+  });
+});

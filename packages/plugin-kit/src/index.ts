@@ -18,6 +18,9 @@ export {
 } from '@latchkey/errors';
 export {
   HttpClient,
+  envelopeError,
+  envelopeRetry,
+  errorEnvelope,
   joinUrl,
   noRetry,
   parseBaseUrl,

@@ -30,6 +30,8 @@ export interface ProviderManifest {
   baseUrlEnvVars?: string[];
   /** Where users create or revoke credentials (shown in prompts and after logout). */
   tokenUrl?: string;
+  /** One sentence on where to get a token, when a URL alone does not say it (shown at the prompt). */
+  tokenHelp?: string;
   /** Link for the provider's page in latchkey's docs. */
   docs?: string;
 }

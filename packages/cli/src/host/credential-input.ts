@@ -72,7 +72,7 @@ export async function acquireCredential(
 /** A masked prompt (nothing is echoed); a wrong or rejected token may be corrected without starting over. */
 async function promptForToken(runtime: Runtime, provider: Provider, ctx: ProviderContext, ui: TerminalUi): Promise<AcquiredCredential> {
   const { password } = await import('@inquirer/prompts');
-  const where = provider.tokenUrl ? ` (create one at ${provider.tokenUrl})` : '';
+  const where = provider.tokenHelp ? ` (${provider.tokenHelp})` : provider.tokenUrl ? ` (create one at ${provider.tokenUrl})` : '';
   for (let attempt = 1; ; attempt += 1) {
     let token: string;
     try {

@@ -111,6 +111,7 @@ export function describeLogin(outcome: LoginOutcome, configDir: string): string[
   if (outcome.identity.details) {
     for (const [key, value] of Object.entries(outcome.identity.details)) lines.push(`  ${key}: ${value}`);
   }
+  if (outcome.identity.permission) lines.push(`  Permission: ${outcome.identity.permission}`);
   if (outcome.identity.expiresAt) lines.push(`  Expires: ${outcome.identity.expiresAt}`);
   if (!outcome.stored) {
     lines.push('  Not stored (--token). Use --with-token to store it.');

@@ -1,0 +1,1 @@
+export { nanoterm, isNanoTermKey } from './provider.js';

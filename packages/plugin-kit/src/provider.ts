@@ -32,6 +32,11 @@ export interface ProviderManifest {
   tokenUrl?: string;
   /** One sentence on where to get a token, when a URL alone does not say it (shown at the prompt). */
   tokenHelp?: string;
+  /**
+   * 'verify': when one of `envVars` is set, `auth login` only validates that token, silently, and stores
+   * nothing (exit 0 valid, 4 rejected), as nanoctl does. Default: `auth login` ignores the environment.
+   */
+  envLogin?: 'verify';
   /** Link for the provider's page in latchkey's docs. */
   docs?: string;
 }

@@ -1,8 +1,8 @@
-import { usageError } from '@latchkey/errors';
+import { registerSecret, usageError } from '@latchkey/errors';
 import type { Identity, LoginOption, Provider } from '@latchkey/plugin-kit';
 import type { AccountIdentity, BackendName } from '@latchkey/storage';
 import { providerContext, resolveBaseUrl } from './context.js';
-import { chooseProvider, loadProviders } from './providers.js';
+import { chooseProvider, envCredential, loadProviders } from './providers.js';
 import { credentialStore, type Runtime } from './runtime.js';
 import { acquireCredential } from './credential-input.js';
 import { TerminalUi } from './terminal-ui.js';
@@ -18,6 +18,8 @@ export interface LoginRequest {
   storage?: string;
   /** Reads all of stdin (for --with-token). */
   readStdin: () => Promise<string>;
+  /** Called when the login is the provider's silent environment check (its errors are one line). */
+  onSilent?: () => void;
 }
 
 export interface LoginOutcome {
@@ -25,8 +27,10 @@ export interface LoginOutcome {
   title: string;
   account: string;
   baseUrl: string;
-  method: 'device' | 'token' | 'prompt';
+  method: 'device' | 'token' | 'prompt' | 'env';
   stored: boolean;
+  /** Nothing to say on success: the provider's environment token was checked (`envLogin: 'verify'`). */
+  silent?: boolean;
   backend?: BackendName;
   fallbackReason?: string;
   identity: Identity;
@@ -53,6 +57,13 @@ export async function login(runtime: Runtime, request: LoginRequest): Promise<Lo
 
   const ui = new TerminalUi(runtime, { browser: request.browser, providerTitle: provider.title });
   const ctx = providerContext(runtime, provider, baseUrl, ui, options);
+  const fromEnv = envCredential(provider, runtime.env);
+  if (provider.envLogin === 'verify' && fromEnv && request.token === undefined && !request.withToken) {
+    request.onSilent?.();
+    registerSecret(fromEnv.token);
+    const identity = await provider.verify(fromEnv.token, ctx);
+    return { provider: provider.id, title: provider.title, account: identity.account, baseUrl: baseUrl.toString().replace(/\/$/, ''), method: 'env', stored: false, silent: true, identity };
+  }
   const { token, identity, method } = await acquireCredential(runtime, provider, ctx, ui, request);
 
   const outcome: LoginOutcome = {
@@ -106,13 +117,14 @@ function toStoredIdentity(identity: Identity): AccountIdentity {
 
 /** The human summary of a login, for stderr. */
 export function describeLogin(outcome: LoginOutcome, configDir: string): string[] {
+  if (outcome.silent) return [];
   const who = [outcome.identity.name, outcome.identity.email].filter(Boolean).join(' ');
-  const lines = [`✓ ${outcome.stored ? 'Logged in to' : 'The token is valid for'} ${outcome.title} as ${who || outcome.account}`];
+  const expires = outcome.identity.expiresAt ? ` (token expires ${outcome.identity.expiresAt.slice(0, 10)})` : '';
+  const lines = [`✓ ${outcome.stored ? 'Logged in to' : 'The token is valid for'} ${outcome.title} as ${who || outcome.account}${expires}`];
   if (outcome.identity.details) {
     for (const [key, value] of Object.entries(outcome.identity.details)) lines.push(`  ${key}: ${value}`);
   }
   if (outcome.identity.permission) lines.push(`  Permission: ${outcome.identity.permission}`);
-  if (outcome.identity.expiresAt) lines.push(`  Expires: ${outcome.identity.expiresAt}`);
   if (!outcome.stored) {
     lines.push('  Not stored (--token). Use --with-token to store it.');
   } else if (outcome.backend === 'keychain') {

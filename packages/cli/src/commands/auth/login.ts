@@ -37,6 +37,9 @@ export default class AuthLogin extends LatchkeyCommand {
       clientId: flags['client-id'],
       storage: flags.storage,
       readStdin,
+      onSilent: () => {
+        this.compactErrors = true;
+      },
     });
     for (const line of describeLogin(outcome, resolveConfigDir(this.runtime.env))) this.runtime.say(line);
     if (this.jsonMode) this.printJson(outcome);

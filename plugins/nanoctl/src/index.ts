@@ -1,0 +1,1 @@
+export { nanoctl } from './provider.js';

@@ -1,0 +1,80 @@
+import { createRequire } from 'node:module';
+import {
+  ExitCode,
+  LatchkeyError,
+  defineProvider,
+  joinUrl,
+  rateLimitedError,
+  standardRetry,
+  unexpectedResponse,
+  type Identity,
+  type ProviderContext,
+  type ProviderManifest,
+} from '@latchkey/plugin-kit';
+
+// The static facts live in package.json, where the host reads them without loading this module.
+const manifest = (createRequire(import.meta.url)('../package.json') as { latchkey: { provider: ProviderManifest } })
+  .latchkey.provider;
+
+const newToken = `Create a new one at ${manifest.tokenUrl} and run \`latchkey auth login --provider nanoctl\` again.`;
+
+function expired(date: string): LatchkeyError {
+  return new LatchkeyError({
+    code: 'TOKEN_EXPIRED',
+    message: `The Nanoservices token expired on ${date.slice(0, 10)}.`,
+    action: newToken,
+    exitCode: ExitCode.Auth,
+  });
+}
+
+function field<T>(body: unknown, name: string): T | undefined {
+  return typeof body === 'object' && body !== null ? ((body as Record<string, unknown>)[name] as T) : undefined;
+}
+
+/**
+ * Nanoservices documents no validation endpoint; latchkey uses `GET {base}/v1/whoami` with the token as a
+ * Bearer header, answering `{"username", "expiresAt"}` (see docs/providers/nanoctl.md).
+ */
+export const nanoctl = defineProvider({
+  ...manifest,
+
+  checkTokenFormat(token: string): void {
+    if (/^\S{8,}$/.test(token)) return;
+    throw new LatchkeyError({
+      code: 'INVALID_TOKEN_FORMAT',
+      message: 'That does not look like a Nanoservices token (no spaces, at least 8 characters).',
+      action: `Copy it from ${manifest.tokenUrl}.`,
+      exitCode: ExitCode.Usage,
+    });
+  },
+
+  async verify(token: string, ctx: ProviderContext): Promise<Identity> {
+    const response = await ctx.http.send({ url: joinUrl(ctx.baseUrl, '/v1/whoami'), bearer: token, retry: standardRetry });
+    if (response.status === 401 || response.status === 403) {
+      const words = field<string>(response.body, 'message');
+      if (field<string>(response.body, 'error') === 'token_expired') {
+        throw new LatchkeyError({ code: 'TOKEN_EXPIRED', message: `The Nanoservices token has expired${words ? ` (${words})` : ''}.`, action: newToken, exitCode: ExitCode.Auth });
+      }
+      throw new LatchkeyError({
+        code: 'INVALID_TOKEN',
+        message: 'Nanoservices rejected the token: it is invalid or was revoked.',
+        action: `Check that you copied it whole, or ${newToken.charAt(0).toLowerCase()}${newToken.slice(1)}`,
+        exitCode: ExitCode.Auth,
+        status: response.status,
+      });
+    }
+    if (response.status === 429) throw rateLimitedError(response, ctx.clock.now());
+    const username = field<string>(response.body, 'username');
+    const expiresAt = field<string>(response.body, 'expiresAt');
+    if (response.status !== 200 || typeof username !== 'string') {
+      const error = unexpectedResponse(response);
+      throw new LatchkeyError({ ...error.toEnvelope(), code: 'SERVER_ERROR', message: `Nanoservices had a problem: ${error.message}`, exitCode: ExitCode.Failure, status: response.status });
+    }
+    const identity: Identity = { account: username, name: username };
+    if (typeof expiresAt === 'string' && !Number.isNaN(Date.parse(expiresAt))) {
+      if (Date.parse(expiresAt) <= ctx.clock.now()) throw expired(new Date(expiresAt).toISOString());
+      identity.expiresAt = new Date(expiresAt).toISOString();
+    }
+    return identity;
+  },
+});

@@ -10,6 +10,21 @@ export {
   type RecordedRequest,
 } from './nanogpt/emulator.js';
 export {
+  NANOTERM_PLAN_LIMITS,
+  nanoTermErrorBody,
+  startNanoTermEmulator,
+  type NanoTermEmulator,
+  type NanoTermEmulatorOptions,
+  type NanoTermErrorBody,
+  type NanoTermFault,
+  type NanoTermKeyInfo,
+  type NanoTermKeySpec,
+  type NanoTermPermission,
+  type NanoTermPlan,
+  type NanoTermRequest,
+  type NanoTermRoute,
+} from './nanoterm/emulator.js';
+export {
   assertNoSecretLeaks,
   createCliSession,
   defaultCliBin,

@@ -35,3 +35,12 @@ export {
   type SecretLeakOptions,
 } from './cli-runner.js';
 export { latchkeyRejection } from './rejection.js';
+export {
+  startNanoctlEmulator,
+  type NanoctlEmulator,
+  type NanoctlEmulatorOptions,
+  type NanoctlFault,
+  type NanoctlRequest,
+  type NanoctlRoute,
+  type NanoctlTokenSpec,
+} from './nanoctl/emulator.js';

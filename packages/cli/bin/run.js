@@ -15,6 +15,8 @@ if (args[0] === 'auth' && args[1] === 'token') {
 }
 
 async function runOclif() {
-  const { execute } = await import('@oclif/core');
+  const { execute, settings } = await import('@oclif/core');
+  // Plugins are loaded from their built output (dist/); linked plugins are never transpiled on the fly.
+  settings.enableAutoTranspile = false;
   await execute({ dir: import.meta.url });
 }

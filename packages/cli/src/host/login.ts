@@ -2,7 +2,7 @@ import { registerSecret, usageError } from '@latchkey/errors';
 import type { Identity, LoginOption, Provider } from '@latchkey/plugin-kit';
 import type { AccountIdentity, BackendName } from '@latchkey/storage';
 import { providerContext, resolveBaseUrl } from './context.js';
-import { chooseProvider, envCredential, loadProviders } from './providers.js';
+import { chooseProvider, conflictWarning, envCredential, loadProviders } from './providers.js';
 import { credentialStore, type Runtime } from './runtime.js';
 import { acquireCredential } from './credential-input.js';
 import { TerminalUi } from './terminal-ui.js';
@@ -50,6 +50,8 @@ export async function login(runtime: Runtime, request: LoginRequest): Promise<Lo
     'to sign in to',
   );
   const provider = chosen.entry.provider;
+  const conflict = conflictWarning(discovery, provider.id);
+  if (conflict) runtime.say(`! ${conflict}`);
   const options = loginOptions(provider, request);
   const baseUrl = resolveBaseUrl(runtime, provider, request.baseUrl);
   // Validate the storage choice before any network call.

@@ -36,11 +36,20 @@ function bundledFirst(config: Config) {
   return [...plugins.filter((p) => p.type === 'core'), ...plugins.filter((p) => p.type !== 'core')];
 }
 
+const hookTimeoutMs = 3000;
+
 /** Asks every plugin for its provider through the `latchkey:provider` hook (timeout, errors captured). */
 export async function loadProviders(config: Config): Promise<Discovery> {
   const runHook = config.runHook.bind(config) as unknown as RunHook;
   const preferred = new Set([...config.plugins.values()].filter((p) => p.type === 'core').map((p) => p.name));
-  return discoverProviders(runHook, { timeoutMs: 3000, preferred });
+  // oclif's hook timeout timer is unref'd: a hook that hangs on a promise holding no handle would let the
+  // process run out of work and exit mid-discovery. This timer keeps it alive until that timeout fires.
+  const keepAlive = setTimeout(() => undefined, hookTimeoutMs + 1000);
+  try {
+    return await discoverProviders(runHook, { timeoutMs: hookTimeoutMs, preferred });
+  } finally {
+    clearTimeout(keepAlive);
+  }
 }
 
 /** The credential in the environment for a provider, if any: its own variables, then `LATCHKEY_<ID>_TOKEN`. */
@@ -112,4 +121,11 @@ export function unknownProvider(requested: string, known: string[]): LatchkeyErr
     `Unknown provider ${JSON.stringify(requested)}.`,
     `Choose one of: ${known.join(', ') || '(none installed)'}; \`latchkey auth providers\` lists them.`,
   );
+}
+
+/** A warning when another plugin also claims this provider id (the bundled one is used). */
+export function conflictWarning(discovery: Discovery, id: string): string | undefined {
+  const conflict = discovery.conflicts.find((c) => c.id === id);
+  if (!conflict) return undefined;
+  return `Provider id "${id}" is claimed by ${[conflict.winner, ...conflict.ignored].join(' and ')}; using ${conflict.winner}. Uninstall the other plugin to silence this.`;
 }

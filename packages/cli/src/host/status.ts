@@ -2,7 +2,7 @@ import { ExitCode, isLatchkeyError, mask, registerSecret, type ErrorEnvelope } f
 import type { Provider } from '@latchkey/plugin-kit';
 import type { AccountRecord, CredentialStore } from '@latchkey/storage';
 import { providerContext, quietUi, resolveBaseUrl } from './context.js';
-import { envCredential, loadProviders, notSignedIn, unknownProvider } from './providers.js';
+import { conflictWarning, envCredential, loadProviders, notSignedIn, unknownProvider } from './providers.js';
 import { readOnlyStore, type Runtime } from './runtime.js';
 
 /** valid: the server accepted it; rejected: the server refused it; unreachable: no answer; error: could not check. */
@@ -45,6 +45,10 @@ export async function status(runtime: Runtime, requested?: string): Promise<Cred
     for (const record of records.filter((r) => r.provider === id)) {
       checks.push(checkStored(runtime, store, provider, { ...record, active: record.active && !envWins }));
     }
+  }
+  for (const id of ids) {
+    const conflict = conflictWarning(discovery, id);
+    if (conflict) runtime.say(`! ${conflict}`);
   }
   const results = await Promise.all(checks);
   if (results.length === 0) {

@@ -17,6 +17,7 @@ export const ExitCode = {
   /** Cancelled (Ctrl-C). */
   Cancelled: 130,
 } as const;
+/** One of the documented exit codes. */
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
 /** The machine-readable error envelope (NanoTerm's shape). */
@@ -28,6 +29,7 @@ export interface ErrorEnvelope {
   docs?: string;
 }
 
+/** What a `LatchkeyError` is made of: the envelope fields plus exit code, cause and HTTP details. */
 export interface LatchkeyErrorOptions {
   code: string;
   message: string;

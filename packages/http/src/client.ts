@@ -22,6 +22,7 @@ export const standardRetry: RetryPolicy = {
   rateLimit: { maxWaitMs: 5000, maxRetries: 1 },
 };
 
+/** Settings shared by every request of one client. */
 export interface HttpClientOptions {
   /** Sent as `X-Client-Name` and in `User-Agent`. */
   clientName: string;
@@ -42,6 +43,7 @@ export interface HttpClientOptions {
   debug?: (line: string) => void;
 }
 
+/** One request: URL, method, body (JSON or form), headers and an optional Bearer token. */
 export interface HttpRequest {
   method?: string;
   url: URL | string;
@@ -57,6 +59,7 @@ export interface HttpRequest {
   retry?: RetryPolicy;
 }
 
+/** An answer, whatever its status; the body is already read and, when it was JSON, parsed. */
 export interface HttpResponse {
   status: number;
   headers: Headers;

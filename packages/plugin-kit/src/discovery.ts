@@ -14,6 +14,7 @@ export interface HookRunResult {
   failures: Array<{ error: unknown; plugin: { name: string; version?: string } }>;
 }
 
+/** oclif's `config.runHook`, as discovery calls it (with a timeout and errors captured). */
 export type RunHook = (
   event: string,
   options: Record<string, never>,
@@ -21,17 +22,20 @@ export type RunHook = (
   captureErrors: true,
 ) => Promise<HookRunResult>;
 
+/** A provider and the plugin it came from. */
 export interface DiscoveredProvider {
   provider: Provider;
   plugin: string;
   pluginVersion?: string;
 }
 
+/** A plugin whose hook threw, timed out or answered something that is not a provider. */
 export interface BrokenPlugin {
   plugin: string;
   reason: string;
 }
 
+/** Two or more plugins claiming one provider id. */
 export interface ProviderConflict {
   id: string;
   /** The plugin whose provider is used. */
@@ -40,6 +44,7 @@ export interface ProviderConflict {
   ignored: string[];
 }
 
+/** Everything discovery found: usable providers by id, broken plugins, and id conflicts. */
 export interface Discovery {
   providers: Map<string, DiscoveredProvider>;
   broken: BrokenPlugin[];

@@ -36,6 +36,7 @@ export interface DeviceTokenResponse {
   scope?: string;
 }
 
+/** The RFC 8628 grant type sent to the token endpoint. */
 export const deviceCodeGrantType = 'urn:ietf:params:oauth:grant-type:device_code';
 
 function field<T>(body: unknown, name: string): T | undefined {
@@ -132,6 +133,7 @@ export function deviceTokenStep(response: HttpResponse, endpoints: Rfc8628Endpoi
   throw stopWith(response, endpoints, error === 'invalid_grant' ? ExitCode.Auth : ExitCode.Failure);
 }
 
+/** What `deviceCodeLogin` needs from the provider context. */
 export interface Rfc8628LoginOptions {
   http: HttpClient;
   clock: Clock;

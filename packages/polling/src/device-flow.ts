@@ -24,6 +24,7 @@ export interface Verification {
   expiresAt: number;
 }
 
+/** How to run one device flow: how to start, how to read one poll, and how to show the code. */
 export interface DeviceFlowOptions<T> {
   /** Asks the server for a device code and a user code. */
   start: () => Promise<DeviceAuthorization>;

@@ -8,6 +8,7 @@ export type PollStep<T> =
   | { status: 'slow_down' }
   | { status: 'done'; value: T };
 
+/** How `pollUntil` polls: the attempt, the interval, the deadline and the clock. */
 export interface PollOptions<T> {
   /** One attempt. Throw a `LatchkeyError` to stop; a retryable one is retried with back-off instead. */
   attempt: () => Promise<PollStep<T>>;

@@ -99,7 +99,7 @@ async function checkStored(
     entry.error = {
       code: 'PROVIDER_NOT_INSTALLED',
       message: `No installed plugin provides "${record.provider}", so this credential cannot be checked.`,
-      action: `Reinstall its plugin, or remove it with \`latchkey auth logout --provider ${record.provider}\`.`,
+      action: `Reinstall its plugin, or remove it with \`latchkey auth logout --provider ${record.provider} --all\`.`,
       retryable: false,
     };
     return entry;

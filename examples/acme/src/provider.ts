@@ -1,21 +1,20 @@
 // An entire provider for a standard RFC 8628 server with a "who am I" endpoint: everything else (polling,
 // retries, storage, output, exit codes) comes from latchkey.
-import { createRequire } from 'node:module';
 import {
   ExitCode,
   LatchkeyError,
   defineProvider,
+  loadManifest,
   deviceCodeLogin,
   joinUrl,
   standardRetry,
   unexpectedResponse,
   type Identity,
   type ProviderContext,
-  type ProviderManifest,
 } from '@latchkey/plugin-kit';
 
 // Static facts live in package.json ("latchkey.provider"), so `latchkey auth token` never loads this file.
-const manifest = (createRequire(import.meta.url)('../package.json') as { latchkey: { provider: ProviderManifest } }).latchkey.provider;
+const manifest = loadManifest(new URL('../package.json', import.meta.url));
 
 async function whoAmI(token: string, ctx: ProviderContext): Promise<Identity> {
   const response = await ctx.http.send({ url: joinUrl(ctx.baseUrl, '/api/me'), bearer: token, retry: standardRetry });

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { LatchkeyError } from '@latchkey/errors';
 import type { HttpClient } from '@latchkey/http';
 import type { Clock, Verification } from '@latchkey/polling';
@@ -140,6 +142,25 @@ export function manifestProblems(manifest: Partial<ProviderManifest>): string[] 
     problems.push("methods must list 'device' and/or 'token'");
   }
   return problems;
+}
+
+/**
+ * The `latchkey.provider` block of a plugin's package.json, for spreading into `defineProvider()`, so the
+ * static facts the host reads without loading code and the provider's own fields can never disagree.
+ * Pass `new URL('../package.json', import.meta.url)` from the provider module.
+ */
+export function loadManifest(packageJson: URL): ProviderManifest {
+  const path = fileURLToPath(packageJson);
+  const pkg = JSON.parse(readFileSync(path, 'utf8')) as { latchkey?: { provider?: ProviderManifest } };
+  const manifest = pkg.latchkey?.provider;
+  if (!manifest) {
+    throw new LatchkeyError({
+      code: 'INVALID_PROVIDER',
+      message: `${path} has no "latchkey.provider" block.`,
+      action: 'Declare the provider\'s static facts there (see docs/plugins.md).',
+    });
+  }
+  return manifest;
 }
 
 /** The env var names latchkey itself reads for a provider: `LATCHKEY_<ID>_TOKEN` and `..._BASE_URL`. */

@@ -85,16 +85,12 @@ function encode(endpoints: Rfc8628Endpoints, fields: Record<string, string>) {
   return endpoints.encoding === 'json' ? { json: fields } : { form: fields };
 }
 
-/** Section 3.1/3.2: asks for a device code and a user code. */
-export async function requestDeviceAuthorization(
-  http: HttpClient,
-  endpoints: Rfc8628Endpoints,
-  now: () => number,
-): Promise<DeviceAuthorization> {
-  const fields: Record<string, string> = { client_id: endpoints.clientId };
-  if (endpoints.scope !== undefined) fields.scope = endpoints.scope;
-  const response = await http.send({ url: endpoints.deviceAuthorizationUrl, ...encode(endpoints, fields), retry: standardRetry });
-  if (response.status !== 200) throw transportError(response, now()) ?? stopWith(response, endpoints);
+/**
+ * Reads a device authorization answer (RFC 8628 section 3.2; NanoGPT's `/api/cli-login/start` has the same
+ * shape). Anything missing a required field is an "unexpected response"; the device code is registered as
+ * a secret so it is redacted everywhere.
+ */
+export function parseDeviceAuthorization(response: HttpResponse): DeviceAuthorization {
   const body = response.body;
   const deviceCode = field<string>(body, 'device_code');
   const userCode = field<string>(body, 'user_code');
@@ -110,6 +106,19 @@ export async function requestDeviceAuthorization(
   const interval = field<number>(body, 'interval');
   if (typeof interval === 'number') authorization.interval = interval;
   return authorization;
+}
+
+/** Section 3.1/3.2: asks for a device code and a user code. */
+export async function requestDeviceAuthorization(
+  http: HttpClient,
+  endpoints: Rfc8628Endpoints,
+  now: () => number,
+): Promise<DeviceAuthorization> {
+  const fields: Record<string, string> = { client_id: endpoints.clientId };
+  if (endpoints.scope !== undefined) fields.scope = endpoints.scope;
+  const response = await http.send({ url: endpoints.deviceAuthorizationUrl, ...encode(endpoints, fields), retry: standardRetry });
+  if (response.status !== 200) throw transportError(response, now()) ?? stopWith(response, endpoints);
+  return parseDeviceAuthorization(response);
 }
 
 /** Section 3.5: what one token-endpoint answer means for the poll loop. */

@@ -1,8 +1,8 @@
-import { createRequire } from 'node:module';
 import {
   ExitCode,
   LatchkeyError,
   defineProvider,
+  loadManifest,
   deviceCodeLogin,
   joinUrl,
   rateLimitedError,
@@ -11,12 +11,10 @@ import {
   type HttpResponse,
   type Identity,
   type ProviderContext,
-  type ProviderManifest,
 } from '@latchkey/plugin-kit';
 
 // The static facts live in package.json, where the host reads them without loading this module.
-const manifest = (createRequire(import.meta.url)('../package.json') as { latchkey: { provider: ProviderManifest } })
-  .latchkey.provider;
+const manifest = loadManifest(new URL('../package.json', import.meta.url));
 
 const defaultClientId = 'kaneo-cli';
 const loginAgain = 'Run `latchkey auth login --provider kaneo` again.';

@@ -1,20 +1,18 @@
-import { createRequire } from 'node:module';
 import {
   ExitCode,
   LatchkeyError,
   defineProvider,
+  loadManifest,
   joinUrl,
   rateLimitedError,
   standardRetry,
   unexpectedResponse,
   type Identity,
   type ProviderContext,
-  type ProviderManifest,
 } from '@latchkey/plugin-kit';
 
 // The static facts live in package.json, where the host reads them without loading this module.
-const manifest = (createRequire(import.meta.url)('../package.json') as { latchkey: { provider: ProviderManifest } })
-  .latchkey.provider;
+const manifest = loadManifest(new URL('../package.json', import.meta.url));
 
 const newToken = `Create a new one at ${manifest.tokenUrl} and run \`latchkey auth login --provider nanoctl\` again.`;
 

@@ -1,12 +1,13 @@
-import { createRequire } from 'node:module';
 import {
   ExitCode,
   LatchkeyError,
   deviceCodeExpired,
   defineProvider,
+  loadManifest,
   joinUrl,
   mask,
   noRetry,
+  parseDeviceAuthorization,
   rateLimitedError,
   registerSecret,
   runDeviceFlow,
@@ -17,12 +18,10 @@ import {
   type Identity,
   type PollStep,
   type ProviderContext,
-  type ProviderManifest,
 } from '@latchkey/plugin-kit';
 
 // The static facts live in package.json, where the host reads them without loading this module.
-const manifest = (createRequire(import.meta.url)('../package.json') as { latchkey: { provider: ProviderManifest } })
-  .latchkey.provider;
+const manifest = loadManifest(new URL('../package.json', import.meta.url));
 
 const uuid = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
 const keyPattern = new RegExp(`^(?:sk-nano-${uuid}|${uuid})$`, 'i');
@@ -72,21 +71,7 @@ async function startLogin(ctx: ProviderContext): Promise<DeviceAuthorization> {
     retry: standardRetry,
   });
   if (response.status !== 200 || !response.isJson) throw commonError(response, ctx.clock.now());
-  const body = response.body;
-  const deviceCode = field<string>(body, 'device_code');
-  const userCode = field<string>(body, 'user_code');
-  const verificationUri = field<string>(body, 'verification_uri');
-  const expiresIn = field<number>(body, 'expires_in');
-  if (typeof deviceCode !== 'string' || typeof userCode !== 'string' || typeof verificationUri !== 'string' || typeof expiresIn !== 'number') {
-    throw unexpectedResponse({ ...response, isJson: true });
-  }
-  registerSecret(deviceCode);
-  const authorization: DeviceAuthorization = { deviceCode, userCode, verificationUri, expiresIn };
-  const complete = field<string>(body, 'verification_uri_complete');
-  if (typeof complete === 'string') authorization.verificationUriComplete = complete;
-  const interval = field<number>(body, 'interval');
-  if (typeof interval === 'number') authorization.interval = interval;
-  return authorization;
+  return parseDeviceAuthorization(response);
 }
 
 /** Maps one poll answer onto the device-flow engine, status by status as NanoGPT documents them. */

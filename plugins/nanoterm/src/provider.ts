@@ -1,8 +1,8 @@
-import { createRequire } from 'node:module';
 import {
   ExitCode,
   LatchkeyError,
   defineProvider,
+  loadManifest,
   envelopeError,
   envelopeRetry,
   errorEnvelope,
@@ -12,12 +12,10 @@ import {
   type HttpResponse,
   type Identity,
   type ProviderContext,
-  type ProviderManifest,
 } from '@latchkey/plugin-kit';
 
 // The static facts live in package.json, where the host reads them without loading this module.
-const manifest = (createRequire(import.meta.url)('../package.json') as { latchkey: { provider: ProviderManifest } })
-  .latchkey.provider;
+const manifest = loadManifest(new URL('../package.json', import.meta.url));
 
 /** NanoTerm keys look like `nt_<random>` (e.g. `nt_live_...`); nothing else about them is promised. */
 export function isNanoTermKey(value: string): boolean {

@@ -59,16 +59,7 @@ export async function login(runtime: Runtime, request: LoginRequest): Promise<Lo
 
   const ui = new TerminalUi(runtime, { browser: request.browser, providerTitle: provider.title });
   const ctx = providerContext(runtime, provider, baseUrl, ui, options);
-  const fromEnv = envCredential(provider, runtime.env);
-  if (provider.envLogin === 'verify' && fromEnv && request.token === undefined && !request.withToken) {
-    request.onSilent?.();
-    registerSecret(fromEnv.token);
-    const identity = await provider.verify(fromEnv.token, ctx);
-    return { provider: provider.id, title: provider.title, account: identity.account, baseUrl: baseUrl.toString().replace(/\/$/, ''), method: 'env', stored: false, silent: true, identity };
-  }
-  const { token, identity, method } = await acquireCredential(runtime, provider, ctx, ui, request);
-
-  const outcome: LoginOutcome = {
+  const describe = (identity: Identity, method: LoginOutcome['method']): LoginOutcome => ({
     provider: provider.id,
     title: provider.title,
     account: identity.account,
@@ -76,7 +67,18 @@ export async function login(runtime: Runtime, request: LoginRequest): Promise<Lo
     method,
     stored: false,
     identity,
-  };
+  });
+
+  // nanoctl's rule (envLogin: 'verify'): with the env token set, login only checks it, silently.
+  const fromEnv = envCredential(provider, runtime.env);
+  if (provider.envLogin === 'verify' && fromEnv && request.token === undefined && !request.withToken) {
+    request.onSilent?.();
+    registerSecret(fromEnv.token);
+    return { ...describe(await provider.verify(fromEnv.token, ctx), 'env'), silent: true };
+  }
+
+  const { token, identity, method } = await acquireCredential(runtime, provider, ctx, ui, request);
+  const outcome = describe(identity, method);
   if (!store) return outcome;
   const saved = await store.save({
     provider: provider.id,

@@ -49,3 +49,24 @@ describe.each(['accounts.json', 'credentials.enc'])('a corrupt %s', (name) => {
     expect(await readFile(file, 'utf8')).toBe(damaged);
   });
 });
+
+describe('LATCHKEY_DEBUG=1', () => {
+  it('adds request lines on stderr without the key or the device code', async () => {
+    const session = await createCliSession();
+    sessions.push(session);
+    const device = await startNanoGptEmulator({ interval: 1, autoApproveAfterPolls: 1 });
+    try {
+      const env = { LATCHKEY_DEBUG: '1' };
+      const login = await session.run(['auth', 'login', '--provider', 'nanogpt', '--base-url', device.url], { env, timeoutMs: RUN_TIMEOUT_MS });
+      expectExit(login, 0);
+      expect(login.stderr).toMatch(/\[debug\] -> POST http:\/\/127\.0\.0\.1:\d+\/api\/cli-login\/poll/);
+      const status = await session.run(['auth', 'status', '--provider', 'nanogpt'], { env, timeoutMs: RUN_TIMEOUT_MS });
+      expect(status.stderr).toMatch(/\[debug\] -> GET .*\/api\/v1\/models/);
+      for (const secret of [...device.issuedKeys(), ...device.deviceCodes()]) {
+        expect(login.stderr + status.stderr).not.toContain(secret);
+      }
+    } finally {
+      await device.close();
+    }
+  });
+});

@@ -6,8 +6,8 @@
  * to. Every answer is JSON. Listens on 127.0.0.1 only.
  */
 import { randomBytes, randomInt } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { readBody, requestTarget, sendJson, startEmulatorServer } from '../http-emulator.js';
 
 export interface AcmeUser {
   email: string;
@@ -195,22 +195,10 @@ export async function startAcmeEmulator(options: AcmeEmulatorOptions = {}): Prom
     if (decision === 'approve') code.user = user ?? defaultUser;
   }
 
-  const server = createServer((req, res) => {
-    handle(req, res).catch((error: unknown) => {
-      if (!res.headersSent && !res.destroyed) {
-        res.writeHead(500, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ error: 'server_error', error_description: String(error) }));
-      } else {
-        res.destroy();
-      }
-    });
-  });
-
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const at = clock.now();
     const raw = await readBody(req);
-    const method = req.method ?? 'GET';
-    const path = new URL(req.url ?? '/', 'http://emulator.invalid').pathname;
+    const { method, pathname: path } = requestTarget(req);
     const route: AcmeRoute =
       path === '/oauth/device/code' ? 'device-code' : path === '/oauth/token' ? 'token' : path === '/api/me' ? 'me' : 'other';
     const contentType = req.headers['content-type'];
@@ -228,10 +216,8 @@ export async function startAcmeEmulator(options: AcmeEmulatorOptions = {}): Prom
     requests.push(record);
 
     const answer = (status: number, body: Record<string, unknown>, headers: Record<string, string> = {}) => {
-      record.status = status;
       if (typeof body.error === 'string') record.error = body.error;
-      res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store', ...headers });
-      res.end(JSON.stringify(body));
+      sendJson(res, record, status, body, headers);
     };
     const oauthError = (status: number, error: string, description: string, headers: Record<string, string> = {}) =>
       answer(status, { error, error_description: description }, headers);
@@ -322,16 +308,16 @@ export async function startAcmeEmulator(options: AcmeEmulatorOptions = {}): Prom
     }
   }
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
+  const server = await startEmulatorServer({
+    port: options.port,
+    handle,
+    internalError: (res, error) => {
+      res.writeHead(500, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ error: 'server_error', error_description: String(error) }));
+    },
   });
-  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  url = server.url;
 
-  let closing: Promise<void> | undefined;
   return {
     url,
     requests,
@@ -347,21 +333,6 @@ export async function startAcmeEmulator(options: AcmeEmulatorOptions = {}): Prom
       if (!entry) throw new Error('Acme emulator: cannot revoke an unknown token');
       entry.revoked = true;
     },
-    close() {
-      closing ??= new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
-      return closing;
-    },
+    close: server.close,
   };
-}
-
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
 }

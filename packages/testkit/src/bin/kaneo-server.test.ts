@@ -1,35 +1,15 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
-import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { commandStarter, until } from '../test-support/standalone-command.js';
 
-// The built command (turbo runs `build` before `test`).
-const bin = fileURLToPath(new URL('../../dist/bin/kaneo-server.js', import.meta.url));
-let child: ChildProcess | undefined;
-
-afterEach(() => {
-  if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  child = undefined;
-});
-
-async function until(check: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 200 && !check(); i++) await new Promise((resolve) => setTimeout(resolve, 25));
-  if (!check()) throw new Error(`timed out waiting for ${what}`);
-}
+const startCommand = commandStarter('kaneo-server');
 
 describe('latchkey-kaneo-server', () => {
   it('prints the URL, a demo user and how to approve; a script can do the whole device flow', async () => {
-    const proc = spawn(process.execPath, [bin, '--interval', '1', '--expires-in', '120'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    child = proc;
-    let out = '';
-    let err = '';
-    proc.stdout!.setEncoding('utf8').on('data', (c: string) => (out += c));
-    proc.stderr!.setEncoding('utf8').on('data', (c: string) => (err += c));
-    await until(() => out.includes('\n') && err.includes('approve'), 'the URL line and the instructions');
+    const cmd = startCommand(['--interval', '1', '--expires-in', '120']);
+    const { url } = await cmd.readyLine<{ url: string }>();
+    await until(() => cmd.stderr().includes('approve'), 'the instructions');
+    const err = cmd.stderr();
 
-    const { url } = JSON.parse(out) as { url: string };
     expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     const demo = /demo user: (\S+) \/ (\S+)/.exec(err);
     expect(demo).not.toBeNull();
@@ -75,21 +55,14 @@ describe('latchkey-kaneo-server', () => {
     expect(granted.status).toBe(200);
     expect(await granted.json()).toMatchObject({ token_type: 'Bearer' });
 
-    proc.kill('SIGTERM');
-    const [exitCode] = (await once(proc, 'exit')) as [number | null];
-    expect(exitCode).toBe(0);
-    expect(err).toContain('SIGTERM: stopping');
+    cmd.child.kill('SIGTERM');
+    expect(await cmd.exitCode()).toBe(0);
+    expect(cmd.stderr()).toContain('SIGTERM: stopping');
   });
 
   it('refuses a bad flag with exit code 2 and the usage', async () => {
-    const proc = spawn(process.execPath, [bin, '--interval', 'soon'], {
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    child = proc;
-    let err = '';
-    proc.stderr!.setEncoding('utf8').on('data', (c: string) => (err += c));
-    const [exitCode] = (await once(proc, 'exit')) as [number | null];
-    expect(exitCode).toBe(2);
-    expect(err).toContain('Usage: latchkey-kaneo-server');
+    const cmd = startCommand(['--interval', 'soon']);
+    expect(await cmd.exitCode()).toBe(2);
+    expect(cmd.stderr()).toContain('Usage: latchkey-kaneo-server');
   });
 });

@@ -1,31 +1,7 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
-import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { commandStarter, until } from '../test-support/standalone-command.js';
 
-// The built command (turbo runs `build` before `test`).
-const bin = fileURLToPath(new URL('../../dist/bin/nanoctl-emulator.js', import.meta.url));
-let child: ChildProcess | undefined;
-
-afterEach(() => {
-  if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  child = undefined;
-});
-
-function startCommand(args: string[]): { child: ChildProcess; stdout: () => string; stderr: () => string } {
-  const proc = spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  child = proc;
-  let out = '';
-  let err = '';
-  proc.stdout!.setEncoding('utf8').on('data', (c: string) => (out += c));
-  proc.stderr!.setEncoding('utf8').on('data', (c: string) => (err += c));
-  return { child: proc, stdout: () => out, stderr: () => err };
-}
-
-async function until(check: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 200 && !check(); i++) await new Promise((resolve) => setTimeout(resolve, 25));
-  if (!check()) throw new Error(`timed out waiting for ${what}`);
-}
+const startCommand = commandStarter('nanoctl-emulator');
 
 const GOOD = 'nsv_A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6';
 const SECOND = 'second-token-0123456789';
@@ -34,8 +10,7 @@ const EXPIRED = 'nsv_Zz9Yy8Xx7Ww6Vv5Uu4Tt3Ss2Rr1Qq0Pp';
 describe('latchkey-nanoctl-emulator', () => {
   it('prints one JSON line with the URL, serves --token and --expired-token, masks tokens, stops on SIGTERM', async () => {
     const cmd = startCommand(['--token', GOOD, '--token', SECOND, '--expired-token', EXPIRED]);
-    await until(() => cmd.stdout().includes('\n'), 'the URL line');
-    const line = JSON.parse(cmd.stdout()) as Record<string, unknown>;
+    const line = await cmd.readyLine();
     expect(Object.keys(line)).toEqual(['url']);
     const url = line.url as string;
     expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
@@ -67,26 +42,22 @@ describe('latchkey-nanoctl-emulator', () => {
       expect(err).not.toContain(secret);
 
     cmd.child.kill('SIGTERM');
-    const [code] = (await once(cmd.child, 'close')) as [number | null];
-    expect(code).toBe(0);
+    expect(await cmd.exitCode()).toBe(0);
     expect(cmd.stdout().trim().split('\n')).toHaveLength(1);
   });
 
   it('stops on SIGINT too, and works with no token at all', async () => {
     const cmd = startCommand(['--port', '0']);
-    await until(() => cmd.stdout().includes('\n'), 'the URL line');
-    const { url } = JSON.parse(cmd.stdout()) as { url: string };
+    const { url } = await cmd.readyLine<{ url: string }>();
     expect((await fetch(`${url}/v1/whoami`)).status).toBe(401);
     cmd.child.kill('SIGINT');
-    const [code] = (await once(cmd.child, 'close')) as [number | null];
-    expect(code).toBe(0);
+    expect(await cmd.exitCode()).toBe(0);
   });
 
   it('rejects a bad flag, a bad port and a duplicate token with exit 2', async () => {
     for (const args of [['--bogus'], ['--port', 'abc'], ['--token', GOOD, '--expired-token', GOOD]]) {
       const cmd = startCommand(args);
-      const [code] = (await once(cmd.child, 'close')) as [number | null];
-      expect(code).toBe(2);
+      expect(await cmd.exitCode()).toBe(2);
       expect(cmd.stdout()).toBe('');
       expect(cmd.stderr()).toContain('Usage: latchkey-nanoctl-emulator');
       expect(cmd.stderr()).not.toContain(GOOD);

@@ -8,16 +8,14 @@
  *   --token T          provision T as a valid token (user `dev-user`, expires in 90 days); repeatable
  *   --expired-token T  provision T as a token that expired a day ago; repeatable
  */
-import { parseArgs } from 'node:util';
 import { startNanoctlEmulator, type NanoctlRequest } from '../nanoctl/emulator.js';
+import { maskQueryParams, requestLogLine, standaloneCommand } from './command.js';
 
-const usage = `Usage: latchkey-nanoctl-emulator [--port N] [--token T]... [--expired-token T]...`;
+const command = standaloneCommand(
+  'nanoctl-emulator',
+  `Usage: latchkey-nanoctl-emulator [--port N] [--token T]... [--expired-token T]...`,
+);
 const DAY_MS = 24 * 60 * 60 * 1000;
-
-function fail(message: string): never {
-  console.error(`nanoctl-emulator: ${message}\n${usage}`);
-  process.exit(2);
-}
 
 /** Tokens are secrets even here: show only enough to tell them apart, and nothing of a short one. */
 function maskToken(token: string): string {
@@ -25,20 +23,9 @@ function maskToken(token: string): string {
   return token.length >= 16 ? `${token.slice(0, 4)}...` : `***(${token.length} chars)`;
 }
 
-function decodeURIComponentSafe(value: string): string {
-  try {
-    return decodeURIComponent(value);
-  } catch {
-    return value;
-  }
-}
-
 function describe(request: NanoctlRequest): string {
   // A token sent in the query string by mistake must not reach the log in clear either.
-  const path = request.path.replace(
-    /([?&](?:token|access_token)=)([^&#]*)/gi,
-    (_m, name: string, value: string) => `${name}${maskToken(decodeURIComponentSafe(value))}`,
-  );
+  const path = maskQueryParams(request.path, ['token', 'access_token'], maskToken, { ignoreCase: true });
   const authorization = request.headers.authorization;
   const bearer = /^\s*Bearer +(\S+)/i.exec(authorization ?? '')?.[1];
   const who =
@@ -47,43 +34,20 @@ function describe(request: NanoctlRequest): string {
       : bearer === undefined
         ? 'malformed auth'
         : `token ${maskToken(bearer)}`;
-  return `${request.method} ${path} -> ${request.status === 0 ? 'dropped' : request.status} (${who})`;
+  return requestLogLine(request, path, who);
 }
 
-function parseFlags() {
-  try {
-    return parseArgs({
-      options: {
-        port: { type: 'string' },
-        token: { type: 'string', multiple: true },
-        'expired-token': { type: 'string', multiple: true },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-      allowPositionals: false,
-    }).values;
-  } catch (error) {
-    return fail(error instanceof Error ? error.message : String(error));
-  }
-}
+const values = command.parseFlags({
+  port: { type: 'string' },
+  token: { type: 'string', multiple: true },
+  'expired-token': { type: 'string', multiple: true },
+});
 
-const values = parseFlags();
-
-if (values.help) {
-  console.log(usage);
-  process.exit(0);
-}
-
-let port: number | undefined;
-if (values.port !== undefined) {
-  port = Number(values.port);
-  if (values.port.trim() === '' || !Number.isInteger(port) || port < 0 || port > 65535)
-    fail(`--port needs an integer from 0 to 65535, got "${values.port}"`);
-}
+const port = command.portFlag(values.port, { rejectBlank: true });
 
 const emulator = await startNanoctlEmulator({
   port,
-  onRequest: (request) => console.error(`[nanoctl-emulator] ${describe(request)}`),
+  onRequest: (request) => command.log(describe(request)),
 });
 
 const provision = (token: string, expired: boolean): void => {
@@ -92,13 +56,13 @@ const provision = (token: string, expired: boolean): void => {
       token,
       expiresAt: expired ? new Date(Date.now() - DAY_MS).toISOString() : undefined,
     });
-    console.error(
-      `[nanoctl-emulator] ${expired ? 'expired ' : ''}token ${maskToken(added.token)} provisioned ` +
+    command.log(
+      `${expired ? 'expired ' : ''}token ${maskToken(added.token)} provisioned ` +
         `(user ${added.username}, expires ${added.expiresAt})`,
     );
   } catch (error) {
     void emulator.close();
-    fail(
+    command.fail(
       `cannot provision token ${maskToken(token)}: ${error instanceof Error ? error.message : String(error)}`,
     );
   }
@@ -106,15 +70,6 @@ const provision = (token: string, expired: boolean): void => {
 for (const token of values.token ?? []) provision(token, false);
 for (const token of values['expired-token'] ?? []) provision(token, true);
 
-process.stdout.write(`${JSON.stringify({ url: emulator.url })}\n`);
-console.error(`[nanoctl-emulator] listening on ${emulator.url}`);
-
-let stopping = false;
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    if (stopping) return;
-    stopping = true;
-    console.error(`[nanoctl-emulator] ${signal}: stopping`);
-    void emulator.close().then(() => process.exit(0));
-  });
-}
+command.printReady({ url: emulator.url });
+command.log(`listening on ${emulator.url}`);
+command.stopOnSignals(() => emulator.close());

@@ -1,37 +1,12 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
-import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { commandStarter, until } from '../test-support/standalone-command.js';
 
-// The built command (turbo runs `build` before `test`).
-const bin = fileURLToPath(new URL('../../dist/bin/nanogpt-emulator.js', import.meta.url));
-let child: ChildProcess | undefined;
-
-afterEach(() => {
-  if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  child = undefined;
-});
-
-function startCommand(args: string[]): { child: ChildProcess; stdout: () => string; stderr: () => string } {
-  const proc = spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  child = proc;
-  let out = '';
-  let err = '';
-  proc.stdout!.setEncoding('utf8').on('data', (c: string) => (out += c));
-  proc.stderr!.setEncoding('utf8').on('data', (c: string) => (err += c));
-  return { child: proc, stdout: () => out, stderr: () => err };
-}
-
-async function until(check: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 200 && !check(); i++) await new Promise((resolve) => setTimeout(resolve, 25));
-  if (!check()) throw new Error(`timed out waiting for ${what}`);
-}
+const startCommand = commandStarter('nanogpt-emulator');
 
 describe('latchkey-nanogpt-emulator', () => {
   it('prints one JSON line with the URL, logs masked keys on stderr and stops on SIGTERM', async () => {
     const cmd = startCommand(['--interval', '1', '--expires-in', '60', '--auto-approve-after', '1']);
-    await until(() => cmd.stdout().includes('\n'), 'the URL line');
-    const { url } = JSON.parse(cmd.stdout()) as { url: string };
+    const { url } = await cmd.readyLine<{ url: string }>();
     expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
 
     const post = async (path: string, body: unknown) =>
@@ -60,15 +35,13 @@ describe('latchkey-nanogpt-emulator', () => {
     expect(cmd.stderr()).not.toContain(started.device_code);
 
     cmd.child.kill('SIGTERM');
-    const [code] = (await once(cmd.child, 'close')) as [number | null];
-    expect(code).toBe(0);
+    expect(await cmd.exitCode()).toBe(0);
     expect(cmd.stdout().trim().split('\n')).toHaveLength(1);
   });
 
   it('rejects a bad flag with exit 2', async () => {
     const cmd = startCommand(['--port', 'abc']);
-    const [code] = (await once(cmd.child, 'close')) as [number | null];
-    expect(code).toBe(2);
+    expect(await cmd.exitCode()).toBe(2);
     expect(cmd.stderr()).toContain('--port');
   });
 });

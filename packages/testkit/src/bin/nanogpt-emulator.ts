@@ -4,23 +4,14 @@
  * Prints one JSON line `{"url":"http://127.0.0.1:PORT"}` on stdout once listening; logs on stderr; stops on
  * SIGINT/SIGTERM.
  */
-import { parseArgs } from 'node:util';
 import { startNanoGptEmulator, type NanoGptEmulatorEvent } from '../nanogpt/emulator.js';
+import { standaloneCommand } from './command.js';
 
-const usage = `Usage: latchkey-nanogpt-emulator [--port N] [--interval S] [--expires-in S] [--auto-approve-after N]
-                                 [--key KEY]... [--no-rate-limits]`;
-
-function fail(message: string): never {
-  console.error(`nanogpt-emulator: ${message}\n${usage}`);
-  process.exit(2);
-}
-
-function numberFlag(name: string, value: string | undefined, min: number): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min) fail(`--${name} needs an integer >= ${min}, got "${value}"`);
-  return n;
-}
+const command = standaloneCommand(
+  'nanogpt-emulator',
+  `Usage: latchkey-nanogpt-emulator [--port N] [--interval S] [--expires-in S] [--auto-approve-after N]
+                                 [--key KEY]... [--no-rate-limits]`,
+);
 
 /** Keys are secrets even here: show only enough to tell them apart. */
 function maskKey(key: string): string {
@@ -42,52 +33,25 @@ function describe(event: NanoGptEmulatorEvent): string {
   }
 }
 
-function parseFlags() {
-  try {
-    return parseArgs({
-      options: {
-        port: { type: 'string' },
-        interval: { type: 'string' },
-        'expires-in': { type: 'string' },
-        'auto-approve-after': { type: 'string' },
-        key: { type: 'string', multiple: true },
-        'no-rate-limits': { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-      allowPositionals: false,
-    }).values;
-  } catch (error) {
-    return fail(error instanceof Error ? error.message : String(error));
-  }
-}
-
-const values = parseFlags();
-
-if (values.help) {
-  console.log(usage);
-  process.exit(0);
-}
-
-const emulator = await startNanoGptEmulator({
-  port: numberFlag('port', values.port, 0),
-  interval: numberFlag('interval', values.interval, 0),
-  expiresIn: numberFlag('expires-in', values['expires-in'], 1),
-  autoApproveAfterPolls: numberFlag('auto-approve-after', values['auto-approve-after'], 0),
-  keys: values.key,
-  rateLimits: values['no-rate-limits'] ? false : undefined,
-  onEvent: (event) => console.error(`[nanogpt-emulator] ${describe(event)}`),
+const values = command.parseFlags({
+  port: { type: 'string' },
+  interval: { type: 'string' },
+  'expires-in': { type: 'string' },
+  'auto-approve-after': { type: 'string' },
+  key: { type: 'string', multiple: true },
+  'no-rate-limits': { type: 'boolean' },
 });
 
-process.stdout.write(`${JSON.stringify({ url: emulator.url })}\n`);
-console.error(`[nanogpt-emulator] listening on ${emulator.url}`);
+const emulator = await startNanoGptEmulator({
+  port: command.numberFlag('port', values.port, 0),
+  interval: command.numberFlag('interval', values.interval, 0),
+  expiresIn: command.numberFlag('expires-in', values['expires-in'], 1),
+  autoApproveAfterPolls: command.numberFlag('auto-approve-after', values['auto-approve-after'], 0),
+  keys: values.key,
+  rateLimits: values['no-rate-limits'] ? false : undefined,
+  onEvent: (event) => command.log(describe(event)),
+});
 
-let stopping = false;
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    if (stopping) return;
-    stopping = true;
-    console.error(`[nanogpt-emulator] ${signal}: stopping`);
-    void emulator.close().then(() => process.exit(0));
-  });
-}
+command.printReady({ url: emulator.url });
+command.log(`listening on ${emulator.url}`);
+command.stopOnSignals(() => emulator.close());

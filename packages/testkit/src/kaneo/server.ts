@@ -12,13 +12,13 @@
  * load better-auth.
  */
 import { randomBytes } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { apiKey } from '@better-auth/api-key';
 import { betterAuth } from 'better-auth';
 import { memoryAdapter } from 'better-auth/adapters/memory';
 import { toNodeHandler } from 'better-auth/node';
 import { bearer, deviceAuthorization } from 'better-auth/plugins';
+import { readBody, startEmulatorServer } from '../http-emulator.js';
 
 export interface KaneoServerOptions {
   /** TCP port on 127.0.0.1; default 0 (a free port chosen by the OS). */
@@ -92,13 +92,6 @@ export async function startKaneoServer(options: KaneoServerOptions = {}): Promis
   // better-auth needs the server's URL (its baseURL), known only once listening: the handler comes later.
   const auth: { handle?: (req: IncomingMessage, res: ServerResponse) => Promise<void> } = {};
 
-  const server = createServer((req, res) => {
-    void serve(req, res).catch(() => {
-      if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
-      res.end('internal error');
-    });
-  });
-
   async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const method = req.method ?? 'GET';
     const path = (req.url ?? '/').split('?')[0] ?? '/';
@@ -148,14 +141,17 @@ export async function startKaneoServer(options: KaneoServerOptions = {}): Promis
     await handle(req, res);
   }
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
+  const server = await startEmulatorServer({
+    port: options.port,
+    // Errors are answered here rather than by `internalError`: even after better-auth has begun to answer,
+    // the answer is ended with this text instead of the connection being reset.
+    handle: (req, res) =>
+      serve(req, res).catch(() => {
+        if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
+        res.end('internal error');
+      }),
   });
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const url = server.url;
 
   // Kaneo: baseURL is the API origin, trustedOrigins are the web and API origins, and the verification page
   // is `<web>/device`. There is no separate web app here, so the web origin is the server's own.
@@ -285,22 +281,8 @@ export async function startKaneoServer(options: KaneoServerOptions = {}): Promis
       const answer = await call('GET', '/get-session', headers);
       return answer.status >= 200 && answer.status < 300 ? (answer.body ?? null) : null;
     },
-    close() {
-      return new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
-    },
+    close: server.close,
   };
-}
-
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
 }
 
 function bodyKeysOf(raw: string, contentType: string): string[] | undefined {

@@ -26,8 +26,22 @@
  * token was sent), as RFC 6750 asks of a bearer-token server.
  */
 import { randomInt } from 'node:crypto';
-import { createServer, STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import {
+  answerFault,
+  createFaultQueue,
+  flattenHeaders,
+  readBody,
+  requestTarget,
+  sendJson,
+  startEmulatorServer,
+  type DelayFault,
+  type DropFault,
+  type EmptyFault,
+  type FaultTarget,
+  type HtmlFault,
+  type StatusFault,
+} from '../http-emulator.js';
 
 export interface NanoctlTokenSpec {
   /** The full token; default a fresh `nsv_<32 base62>`. Any non-empty string without whitespace; unique. */
@@ -56,13 +70,8 @@ export interface NanoctlEmulatorOptions {
 
 export type NanoctlRoute = 'whoami' | 'other';
 
-export type NanoctlFault = { route: 'whoami' | '*'; times?: number } & (
-  | { kind: 'status'; status: number; body?: string | object; headers?: Record<string, string> }
-  | { kind: 'html'; status: number }
-  | { kind: 'empty'; status: number }
-  | { kind: 'delay'; ms: number }
-  | { kind: 'drop' }
-);
+export type NanoctlFault = FaultTarget<'whoami'> &
+  (StatusFault | HtmlFault | EmptyFault | DelayFault | DropFault);
 
 export interface NanoctlRequest {
   /** When it arrived, by the emulator's clock. */
@@ -116,9 +125,8 @@ const REALM = 'Bearer realm="nanoservices"';
 export async function startNanoctlEmulator(options: NanoctlEmulatorOptions = {}): Promise<NanoctlEmulator> {
   const clock = options.clock ?? { now: () => Date.now() };
   const requests: NanoctlRequest[] = [];
-  const pendingFaults: Array<{ fault: NanoctlFault; remaining: number }> = [];
+  const faults = createFaultQueue<NanoctlFault>();
   const tokens = new Map<string, TokenRecord>();
-  const delayTimers = new Set<NodeJS.Timeout>();
 
   function addToken(spec: NanoctlTokenSpec = {}): { token: string; username: string; expiresAt: string } {
     let token = spec.token;
@@ -144,33 +152,10 @@ export async function startNanoctlEmulator(options: NanoctlEmulatorOptions = {})
 
   for (const spec of options.tokens ?? []) addToken(spec);
 
-  function takeFault(route: NanoctlRoute): NanoctlFault | undefined {
-    const index = pendingFaults.findIndex(
-      (entry) => entry.fault.route === '*' || entry.fault.route === route,
-    );
-    if (index < 0) return undefined;
-    const entry = pendingFaults[index]!;
-    entry.remaining -= 1;
-    if (entry.remaining <= 0) pendingFaults.splice(index, 1);
-    return entry.fault;
-  }
-
-  const server = createServer((req, res) => {
-    handle(req, res).catch((error: unknown) => {
-      if (!res.headersSent && !res.destroyed) {
-        sendJson(res, undefined, 500, { error: 'internal_error', message: String(error) });
-      } else {
-        res.destroy();
-      }
-    });
-  });
-
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const at = clock.now();
-    await drainBody(req);
-    const target = req.url ?? '/';
-    const { pathname } = new URL(target, 'http://emulator.invalid');
-    const method = req.method ?? 'GET';
+    await readBody(req); // Unused, but read to the end before answering.
+    const { method, target, pathname } = requestTarget(req);
     const route: NanoctlRoute = method === 'GET' && pathname === WHOAMI_PATH ? 'whoami' : 'other';
     const record: NanoctlRequest = {
       at,
@@ -184,47 +169,10 @@ export async function startNanoctlEmulator(options: NanoctlEmulatorOptions = {})
     res.once('close', () => options.onRequest?.(record));
 
     // 1. Faults.
-    let fault = takeFault(route);
-    while (fault?.kind === 'delay') {
-      const ms = fault.ms;
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(() => {
-          delayTimers.delete(timer);
-          resolve();
-        }, ms);
-        delayTimers.add(timer);
-      });
-      fault = takeFault(route);
-    }
+    const fault = await faults.take(route);
     if (fault) {
-      switch (fault.kind) {
-        case 'drop':
-          req.socket.destroy();
-          return;
-        case 'status': {
-          const body = fault.body ?? {
-            error: (STATUS_CODES[fault.status] ?? 'error').toLowerCase().replace(/ /g, '_'),
-          };
-          const isText = typeof body === 'string';
-          record.status = fault.status;
-          res.writeHead(fault.status, {
-            'content-type': isText ? 'text/plain; charset=utf-8' : 'application/json',
-            ...fault.headers,
-          });
-          res.end(isText ? body : JSON.stringify(body));
-          return;
-        }
-        case 'html':
-          record.status = fault.status;
-          res.writeHead(fault.status, { 'content-type': 'text/html; charset=utf-8' });
-          res.end(cdnErrorPage(fault.status));
-          return;
-        case 'empty':
-          record.status = fault.status;
-          res.writeHead(fault.status, { 'content-length': '0' });
-          res.end();
-          return;
-      }
+      answerFault(fault, req, res, record, 'nginx');
+      return;
     }
 
     // 2. Routing.
@@ -271,42 +219,25 @@ export async function startNanoctlEmulator(options: NanoctlEmulatorOptions = {})
     sendJson(res, record, 200, { username: token.username, expiresAt });
   }
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
+  const server = await startEmulatorServer({
+    port: options.port,
+    handle,
+    internalError: (res, error) =>
+      sendJson(res, undefined, 500, { error: 'internal_error', message: String(error) }),
+    onClose: faults.cancelDelays,
   });
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
-  let closing: Promise<void> | undefined;
   return {
-    url,
+    url: server.url,
     requests,
-    faults: {
-      add(fault: NanoctlFault) {
-        pendingFaults.push({ fault, remaining: fault.times ?? 1 });
-      },
-      clear() {
-        pendingFaults.length = 0;
-      },
-    },
+    faults: { add: faults.add, clear: faults.clear },
     addToken,
     revokeToken(token: string) {
       const record = tokens.get(token);
       if (!record) throw new Error('Nanoctl emulator: cannot revoke an unknown token');
       record.revoked = true;
     },
-    close() {
-      closing ??= new Promise<void>((resolve) => {
-        for (const timer of delayTimers) clearTimeout(timer);
-        delayTimers.clear();
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
-      return closing;
-    },
+    close: server.close,
   };
 }
 
@@ -314,46 +245,4 @@ function randomBase62(length: number): string {
   let out = '';
   for (let i = 0; i < length; i++) out += BASE62[randomInt(BASE62.length)];
   return out;
-}
-
-function drainBody(req: IncomingMessage): Promise<void> {
-  return new Promise((resolve, reject) => {
-    req.on('data', () => {});
-    req.on('end', () => resolve());
-    req.on('error', reject);
-  });
-}
-
-function flattenHeaders(req: IncomingMessage): Record<string, string> {
-  const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(req.headers)) {
-    if (value !== undefined) headers[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value;
-  }
-  return headers;
-}
-
-function sendJson(
-  res: ServerResponse,
-  record: NanoctlRequest | undefined,
-  status: number,
-  body: unknown,
-  headers: Record<string, string> = {},
-): void {
-  if (record) record.status = status;
-  res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store', ...headers });
-  res.end(JSON.stringify(body));
-}
-
-/** What a CDN or reverse proxy in front of the API answers when the origin fails. */
-function cdnErrorPage(status: number): string {
-  const reason = `${status} ${STATUS_CODES[status] ?? 'Error'}`;
-  return `<!DOCTYPE html>
-<html>
-<head><title>${reason}</title></head>
-<body>
-<center><h1>${reason}</h1></center>
-<hr><center>nginx</center>
-</body>
-</html>
-`;
 }

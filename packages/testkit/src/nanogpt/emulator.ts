@@ -5,8 +5,24 @@
  * copes with proxies, resets and rate limits. Listens on 127.0.0.1 only.
  */
 import { randomBytes, randomInt, randomUUID } from 'node:crypto';
-import { createServer, STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import {
+  answerFault,
+  createFaultQueue,
+  flattenHeaders,
+  parseJson,
+  readBody,
+  requestTarget,
+  sendHtml,
+  sendJson,
+  startEmulatorServer,
+  type DelayFault,
+  type DropFault,
+  type EmptyFault,
+  type FaultTarget,
+  type HtmlFault,
+  type StatusFault,
+} from '../http-emulator.js';
 
 export interface NanoGptEmulatorOptions {
   /** TCP port on 127.0.0.1; default 0 (a free port chosen by the OS). */
@@ -47,14 +63,9 @@ export interface RecordedRequest {
   status: number;
 }
 
-export type Fault = { route: NanoGptRoute | '*'; times?: number } & (
-  | { kind: 'status'; status: number; body?: string | object; headers?: Record<string, string> }
-  | { kind: 'html'; status: number }
-  | { kind: 'empty'; status: number }
-  | { kind: 'delay'; ms: number }
-  | { kind: 'drop' }
-  | { kind: 'expire' }
-);
+/** The shared fault kinds, and `expire`: the device code in the request's body expires before it is judged. */
+export type Fault = FaultTarget<NanoGptRoute> &
+  (StatusFault | HtmlFault | EmptyFault | DelayFault | DropFault | { kind: 'expire' });
 
 export type NanoGptEmulatorEvent =
   | { type: 'code-issued'; userCode: string; clientName: string; verificationUriComplete: string }
@@ -126,7 +137,7 @@ export async function startNanoGptEmulator(options: NanoGptEmulatorOptions = {})
   const emit = (event: NanoGptEmulatorEvent) => options.onEvent?.(event);
 
   const requests: RecordedRequest[] = [];
-  const pendingFaults: Array<{ fault: Fault; remaining: number }> = [];
+  const faults = createFaultQueue<Fault>();
   const codesByDevice = new Map<string, LoginCode>();
   const codesByUser = new Map<string, LoginCode>();
   const deviceCodes: string[] = [];
@@ -135,19 +146,7 @@ export async function startNanoGptEmulator(options: NanoGptEmulatorOptions = {})
   const keyByClient = new Map<string, string>();
   const issued: Array<{ key: string; name: string }> = [];
   const hits = new Map<string, number[]>();
-  const delayTimers = new Set<NodeJS.Timeout>();
   let url = '';
-
-  function takeFault(route: NanoGptRoute): Fault | undefined {
-    const index = pendingFaults.findIndex(
-      (entry) => entry.fault.route === '*' || entry.fault.route === route,
-    );
-    if (index < 0) return undefined;
-    const entry = pendingFaults[index]!;
-    entry.remaining -= 1;
-    if (entry.remaining <= 0) pendingFaults.splice(index, 1);
-    return entry.fault;
-  }
 
   /** Seconds until the client may try again, or undefined when the request is within the limit. */
   function rateLimited(route: 'start' | 'poll', ip: string): number | undefined {
@@ -227,22 +226,10 @@ export async function startNanoGptEmulator(options: NanoGptEmulatorOptions = {})
       throw new Error(`NanoGPT emulator: cannot ${decision} user code ${userCode}: ${result}`);
   }
 
-  const server = createServer((req, res) => {
-    handle(req, res).catch((error: unknown) => {
-      if (!res.headersSent && !res.destroyed) {
-        sendJson(res, undefined, 500, { error: 'internal_error', message: String(error) });
-      } else {
-        res.destroy();
-      }
-    });
-  });
-
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const at = clock.now();
     const raw = await readBody(req);
-    const target = req.url ?? '/';
-    const { pathname, searchParams } = new URL(target, 'http://emulator.invalid');
-    const method = req.method ?? 'GET';
+    const { method, target, pathname, searchParams } = requestTarget(req);
     const route = routeOf(method, pathname);
     const record: RecordedRequest = {
       at,
@@ -255,52 +242,17 @@ export async function startNanoGptEmulator(options: NanoGptEmulatorOptions = {})
     };
     requests.push(record);
 
-    let fault = takeFault(route);
-    while (fault && (fault.kind === 'delay' || fault.kind === 'expire')) {
-      if (fault.kind === 'delay') {
-        const ms = fault.ms;
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(() => {
-            delayTimers.delete(timer);
-            resolve();
-          }, ms);
-          delayTimers.add(timer);
-        });
-      } else {
-        const deviceCode = (record.body as { device_code?: unknown } | undefined)?.device_code;
-        const code = typeof deviceCode === 'string' ? codesByDevice.get(deviceCode) : undefined;
-        if (code && (code.state === 'pending' || code.state === 'approved')) code.state = 'expired';
-      }
-      // Delay and expire then answer normally, so a further fault queued for this route still applies.
-      fault = takeFault(route);
+    let fault = await faults.take(route);
+    while (fault?.kind === 'expire') {
+      const deviceCode = (record.body as { device_code?: unknown } | undefined)?.device_code;
+      const code = typeof deviceCode === 'string' ? codesByDevice.get(deviceCode) : undefined;
+      if (code && (code.state === 'pending' || code.state === 'approved')) code.state = 'expired';
+      // Expire (like delay) then answers normally, so a further fault queued for this route still applies.
+      fault = await faults.take(route);
     }
     if (fault) {
-      switch (fault.kind) {
-        case 'drop':
-          req.socket.destroy();
-          return;
-        case 'status': {
-          const body = fault.body ?? {
-            error: (STATUS_CODES[fault.status] ?? 'error').toLowerCase().replace(/ /g, '_'),
-          };
-          const isText = typeof body === 'string';
-          res.writeHead(fault.status, {
-            'content-type': isText ? 'text/plain; charset=utf-8' : 'application/json',
-            ...fault.headers,
-          });
-          record.status = fault.status;
-          res.end(isText ? body : JSON.stringify(body));
-          return;
-        }
-        case 'html':
-          sendHtml(res, record, fault.status, cdnErrorPage(fault.status));
-          return;
-        case 'empty':
-          record.status = fault.status;
-          res.writeHead(fault.status, { 'content-length': '0' });
-          res.end();
-          return;
-      }
+      answerFault(fault, req, res, record, 'cloudflare');
+      return;
     }
 
     if (route === 'start' || route === 'poll') {
@@ -538,27 +490,19 @@ export async function startNanoGptEmulator(options: NanoGptEmulatorOptions = {})
     }
   }
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
+  const server = await startEmulatorServer({
+    port: options.port,
+    handle,
+    internalError: (res, error) =>
+      sendJson(res, undefined, 500, { error: 'internal_error', message: String(error) }),
+    onClose: faults.cancelDelays,
   });
-  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  url = server.url;
 
-  let closing: Promise<void> | undefined;
   return {
     url,
     requests,
-    faults: {
-      add(fault: Fault) {
-        pendingFaults.push({ fault, remaining: fault.times ?? 1 });
-      },
-      clear() {
-        pendingFaults.length = 0;
-      },
-    },
+    faults: { add: faults.add, clear: faults.clear },
     approve: (userCode) => decideOrThrow(userCode, 'approve'),
     deny: (userCode) => decideOrThrow(userCode, 'deny'),
     issuedKeys: () => issued.map((entry) => entry.key),
@@ -568,15 +512,7 @@ export async function startNanoGptEmulator(options: NanoGptEmulatorOptions = {})
     revokeKey(key: string) {
       validKeys.delete(key);
     },
-    close() {
-      closing ??= new Promise<void>((resolve) => {
-        for (const timer of delayTimers) clearTimeout(timer);
-        delayTimers.clear();
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
-      return closing;
-    },
+    close: server.close,
   };
 }
 
@@ -588,55 +524,12 @@ function routeOf(method: string, pathname: string): NanoGptRoute {
   return 'other';
 }
 
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
-}
-
-function parseJson(raw: string): unknown {
-  try {
-    return JSON.parse(raw) as unknown;
-  } catch {
-    return undefined;
-  }
-}
-
 function parseBody(raw: string, contentType: string | undefined): unknown {
   if (raw === '') return undefined;
   if (contentType?.includes('application/x-www-form-urlencoded')) {
     return Object.fromEntries(new URLSearchParams(raw));
   }
   return parseJson(raw) ?? raw;
-}
-
-function flattenHeaders(req: IncomingMessage): Record<string, string> {
-  const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(req.headers)) {
-    if (value !== undefined) headers[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value;
-  }
-  return headers;
-}
-
-function sendJson(
-  res: ServerResponse,
-  record: RecordedRequest | undefined,
-  status: number,
-  body: unknown,
-  headers: Record<string, string> = {},
-): void {
-  if (record) record.status = status;
-  res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store', ...headers });
-  res.end(JSON.stringify(body));
-}
-
-function sendHtml(res: ServerResponse, record: RecordedRequest, status: number, html: string): void {
-  record.status = status;
-  res.writeHead(status, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
-  res.end(html);
 }
 
 function escapeHtml(text: string): string {
@@ -650,20 +543,6 @@ function page(title: string, body: string): string {
 <body>
 <h1>${escapeHtml(title)}</h1>
 ${body}
-</body>
-</html>
-`;
-}
-
-/** What a CDN or reverse proxy in front of the API answers when the origin fails. */
-function cdnErrorPage(status: number): string {
-  const reason = `${status} ${STATUS_CODES[status] ?? 'Error'}`;
-  return `<!DOCTYPE html>
-<html>
-<head><title>${reason}</title></head>
-<body>
-<center><h1>${reason}</h1></center>
-<hr><center>cloudflare</center>
 </body>
 </html>
 `;

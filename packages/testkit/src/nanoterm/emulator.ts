@@ -14,8 +14,22 @@
  *   5. routing and permission (404 / 403), then the route itself (400 / 404 / 409 / 2xx).
  */
 import { randomInt } from 'node:crypto';
-import { createServer, STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import {
+  answerFault,
+  createFaultQueue,
+  flattenHeaders,
+  parseJson,
+  readBody,
+  requestTarget,
+  sendJson,
+  startEmulatorServer,
+  type DelayFault,
+  type DropFault,
+  type EmptyFault,
+  type FaultTarget,
+  type HtmlFault,
+} from '../http-emulator.js';
 
 export type NanoTermPermission = 'full' | 'execute' | 'read';
 export type NanoTermPlan = 'free' | 'developer' | 'team';
@@ -80,21 +94,23 @@ export interface NanoTermRequest {
   status: number;
 }
 
-export type NanoTermFault = { route: NanoTermRoute | '*'; times?: number } & (
-  | {
-      kind: 'envelope';
-      status: number;
-      code: string;
-      message?: string;
-      action?: string;
-      retryable?: boolean;
-      headers?: Record<string, string>;
-    }
-  | { kind: 'html'; status: number }
-  | { kind: 'empty'; status: number }
-  | { kind: 'delay'; ms: number }
-  | { kind: 'drop' }
-);
+/** `envelope` answers NanoTerm's error envelope; the other kinds are the shared ones (no plain `status`). */
+export type NanoTermFault = FaultTarget<NanoTermRoute> &
+  (
+    | {
+        kind: 'envelope';
+        status: number;
+        code: string;
+        message?: string;
+        action?: string;
+        retryable?: boolean;
+        headers?: Record<string, string>;
+      }
+    | HtmlFault
+    | EmptyFault
+    | DelayFault
+    | DropFault
+  );
 
 export interface NanoTermEmulator {
   /** `http://127.0.0.1:PORT`, no trailing slash. */
@@ -270,12 +286,11 @@ export async function startNanoTermEmulator(
   const windowMs = options.rateLimits === false ? undefined : (options.rateLimits?.windowMs ?? 60_000);
 
   const requests: NanoTermRequest[] = [];
-  const pendingFaults: Array<{ fault: NanoTermFault; remaining: number }> = [];
+  const faults = createFaultQueue<NanoTermFault>();
   const records: KeyRecord[] = [];
   const byKey = new Map<string, KeyRecord>();
   const byId = new Map<string, KeyRecord>();
   const hits = new Map<string, number[]>();
-  const delayTimers = new Set<NodeJS.Timeout>();
   let keyCounter = 0;
 
   function createKey(spec: NanoTermKeySpec = {}): { key: string; info: NanoTermKeyInfo } {
@@ -321,17 +336,6 @@ export async function startNanoTermEmulator(
 
   for (const spec of options.keys ?? []) createKey(spec);
 
-  function takeFault(route: NanoTermRoute): NanoTermFault | undefined {
-    const index = pendingFaults.findIndex(
-      (entry) => entry.fault.route === '*' || entry.fault.route === route,
-    );
-    if (index < 0) return undefined;
-    const entry = pendingFaults[index]!;
-    entry.remaining -= 1;
-    if (entry.remaining <= 0) pendingFaults.splice(index, 1);
-    return entry.fault;
-  }
-
   /** Seconds until the key may try again, or undefined when the request is within its plan's limit. */
   function rateLimited(record: KeyRecord): number | undefined {
     if (windowMs === undefined) return undefined;
@@ -347,18 +351,6 @@ export async function startNanoTermEmulator(
     return undefined;
   }
 
-  const server = createServer((req, res) => {
-    handle(req, res).catch((error: unknown) => {
-      if (!res.headersSent && !res.destroyed) {
-        sendError(res, undefined, 500, 'INTERNAL_ERROR', {
-          message: `Unhandled server error: ${String(error)}`,
-        });
-      } else {
-        res.destroy();
-      }
-    });
-  });
-
   function finish(record: NanoTermRequest): void {
     options.onRequest?.(record);
   }
@@ -366,9 +358,7 @@ export async function startNanoTermEmulator(
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const at = clock.now();
     const raw = await readBody(req);
-    const target = req.url ?? '/';
-    const { pathname, searchParams } = new URL(target, 'http://emulator.invalid');
-    const method = req.method ?? 'GET';
+    const { method, target, pathname, searchParams } = requestTarget(req);
     const route = routeOf(pathname);
     const record: NanoTermRequest = {
       at,
@@ -382,24 +372,9 @@ export async function startNanoTermEmulator(
     res.once('close', () => finish(record));
 
     // 1. Faults.
-    let fault = takeFault(route);
-    while (fault?.kind === 'delay') {
-      const ms = fault.ms;
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(() => {
-          delayTimers.delete(timer);
-          resolve();
-        }, ms);
-        delayTimers.add(timer);
-      });
-      // A delay then answers normally, so a further fault queued for this route still applies.
-      fault = takeFault(route);
-    }
+    const fault = await faults.take(route);
     if (fault) {
       switch (fault.kind) {
-        case 'drop':
-          req.socket.destroy();
-          return;
         case 'envelope': {
           const headers = { ...fault.headers };
           let action = fault.action;
@@ -420,18 +395,8 @@ export async function startNanoTermEmulator(
           );
           return;
         }
-        case 'html':
-          record.status = fault.status;
-          res.writeHead(fault.status, {
-            'content-type': 'text/html; charset=utf-8',
-            'cache-control': 'no-store',
-          });
-          res.end(cdnErrorPage(fault.status));
-          return;
-        case 'empty':
-          record.status = fault.status;
-          res.writeHead(fault.status, { 'content-length': '0' });
-          res.end();
+        default:
+          answerFault(fault, req, res, record, 'cloudflare');
           return;
       }
     }
@@ -606,27 +571,20 @@ export async function startNanoTermEmulator(
     sendJson(res, record, 201, { key: created.key, ...created.info });
   }
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
+  const server = await startEmulatorServer({
+    port: options.port,
+    handle,
+    internalError: (res, error) =>
+      sendError(res, undefined, 500, 'INTERNAL_ERROR', {
+        message: `Unhandled server error: ${String(error)}`,
+      }),
+    onClose: faults.cancelDelays,
   });
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
-  let closing: Promise<void> | undefined;
   return {
-    url,
+    url: server.url,
     requests,
-    faults: {
-      add(fault: NanoTermFault) {
-        pendingFaults.push({ fault, remaining: fault.times ?? 1 });
-      },
-      clear() {
-        pendingFaults.length = 0;
-      },
-    },
+    faults: { add: faults.add, clear: faults.clear },
     createKey,
     revokeKey(keyOrId: string) {
       const record = byKey.get(keyOrId) ?? byId.get(keyOrId);
@@ -634,15 +592,7 @@ export async function startNanoTermEmulator(
       revoke(record);
     },
     keys: () => records.map((r) => ({ ...r.info })),
-    close() {
-      closing ??= new Promise<void>((resolve) => {
-        for (const timer of delayTimers) clearTimeout(timer);
-        delayTimers.clear();
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
-      return closing;
-    },
+    close: server.close,
   };
 }
 
@@ -698,43 +648,6 @@ function compareSemver(a: Semver, b: Semver): number {
   return 0;
 }
 
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
-}
-
-function parseJson(raw: string): unknown {
-  try {
-    return JSON.parse(raw) as unknown;
-  } catch {
-    return undefined;
-  }
-}
-
-function flattenHeaders(req: IncomingMessage): Record<string, string> {
-  const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(req.headers)) {
-    if (value !== undefined) headers[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value;
-  }
-  return headers;
-}
-
-function sendJson(
-  res: ServerResponse,
-  record: NanoTermRequest | undefined,
-  status: number,
-  body: unknown,
-  headers: Record<string, string> = {},
-): void {
-  if (record) record.status = status;
-  res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store', ...headers });
-  res.end(JSON.stringify(body));
-}
-
 function sendError(
   res: ServerResponse,
   record: NanoTermRequest | undefined,
@@ -748,18 +661,4 @@ function sendError(
   if (overrides.action !== undefined) clean.action = overrides.action;
   if (overrides.retryable !== undefined) clean.retryable = overrides.retryable;
   sendJson(res, record, status, nanoTermErrorBody(code, clean), headers);
-}
-
-/** What a CDN or reverse proxy in front of the API answers when the origin fails. */
-function cdnErrorPage(status: number): string {
-  const reason = `${status} ${STATUS_CODES[status] ?? 'Error'}`;
-  return `<!DOCTYPE html>
-<html>
-<head><title>${reason}</title></head>
-<body>
-<center><h1>${reason}</h1></center>
-<hr><center>cloudflare</center>
-</body>
-</html>
-`;
 }

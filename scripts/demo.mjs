@@ -13,7 +13,8 @@ const { startNanoGptEmulator } = await import(join(root, 'packages/testkit/dist/
 const bin = join(root, 'packages/cli/bin/run.js');
 
 const args = process.argv.slice(2);
-const headless = args.includes('--auto-approve') || !process.stdin.isTTY || !process.stderr.isTTY || Boolean(process.env.CI);
+const headless =
+  args.includes('--auto-approve') || !process.stdin.isTTY || !process.stderr.isTTY || Boolean(process.env.CI);
 const emulator = await startNanoGptEmulator({ interval: 2, autoApproveAfterPolls: headless ? 2 : undefined });
 const configDir = await mkdtemp(join(tmpdir(), 'latchkey-demo-'));
 const env = { ...process.env, LATCHKEY_CONFIG_DIR: configDir, LATCHKEY_NANOGPT_BASE_URL: emulator.url };
@@ -37,7 +38,11 @@ try {
   exitCode = await latchkey('auth', 'login', '--provider', 'nanogpt');
   if (exitCode === 0) exitCode = await latchkey('auth', 'status', '--provider', 'nanogpt');
   if (exitCode === 0) exitCode = await latchkey('auth', 'token', '--provider', 'nanogpt');
-  console.error(exitCode === 0 ? '\nDemo finished: signed in, checked, and the key printed for scripts.' : `\nDemo failed (exit ${exitCode}).`);
+  console.error(
+    exitCode === 0
+      ? '\nDemo finished: signed in, checked, and the key printed for scripts.'
+      : `\nDemo failed (exit ${exitCode}).`,
+  );
 } finally {
   await emulator.close();
   await rm(configDir, { recursive: true, force: true });

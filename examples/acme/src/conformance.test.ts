@@ -5,7 +5,10 @@ import { describeProviderConformance } from '@latchkey/testkit/conformance';
 import { afterAll, describe, expect, it } from 'vitest';
 import { acme } from './provider.js';
 
-const emulator = await startAcmeEmulator({ interval: 1, tokens: [{ token: 'acme_ValidToken0123456789', email: 'ada@acme.example', name: 'Ada' }] });
+const emulator = await startAcmeEmulator({
+  interval: 1,
+  tokens: [{ token: 'acme_ValidToken0123456789', email: 'ada@acme.example', name: 'Ada' }],
+});
 afterAll(() => emulator.close());
 
 describeProviderConformance({
@@ -14,7 +17,13 @@ describeProviderConformance({
   baseUrl: emulator.url,
   validToken: () => 'acme_ValidToken0123456789',
   rejectedToken: 'acme_NotIssuedByTheServer42',
-  malformedTokens: ['', 'acme_short', 'ghp_0123456789abcdef0123', 'acme_has spaces in it 0123', ' acme_ValidToken0123456789'],
+  malformedTokens: [
+    '',
+    'acme_short',
+    'ghp_0123456789abcdef0123',
+    'acme_has spaces in it 0123',
+    ' acme_ValidToken0123456789',
+  ],
   deviceFlow: { approve: (userCode) => emulator.approve(userCode) },
   cli: { pluginDir: fileURLToPath(new URL('..', import.meta.url)) },
 });
@@ -32,7 +41,11 @@ function ctxFor(baseUrl: string): ProviderContext {
 
 describe('acme against its emulator', () => {
   it('names the account by the email the server returns', async () => {
-    expect(await acme.verify('acme_ValidToken0123456789', ctxFor(emulator.url))).toEqual({ account: 'ada@acme.example', email: 'ada@acme.example', name: 'Ada' });
+    expect(await acme.verify('acme_ValidToken0123456789', ctxFor(emulator.url))).toEqual({
+      account: 'ada@acme.example',
+      email: 'ada@acme.example',
+      name: 'Ada',
+    });
   });
 
   it('speaks form bodies to the OAuth endpoints, as the strict server requires', async () => {
@@ -59,7 +72,9 @@ describe('acme against its emulator', () => {
       ctx.ui.showVerification = (v) => denying.deny(v.userCode);
       const error = await acme.login!(ctx).catch((e: unknown) => e);
       expect(isLatchkeyError(error) && error.exitCode).toBe(4);
-      expect(denying.requests.filter((r) => r.route === 'token').map((r) => r.error)).toEqual(['access_denied']);
+      expect(denying.requests.filter((r) => r.route === 'token').map((r) => r.error)).toEqual([
+        'access_denied',
+      ]);
     } finally {
       await denying.close();
     }

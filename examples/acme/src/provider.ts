@@ -17,7 +17,11 @@ import {
 const manifest = loadManifest(new URL('../package.json', import.meta.url));
 
 async function whoAmI(token: string, ctx: ProviderContext): Promise<Identity> {
-  const response = await ctx.http.send({ url: joinUrl(ctx.baseUrl, '/api/me'), bearer: token, retry: standardRetry });
+  const response = await ctx.http.send({
+    url: joinUrl(ctx.baseUrl, '/api/me'),
+    bearer: token,
+    retry: standardRetry,
+  });
   if (response.status === 401) {
     throw new LatchkeyError({
       code: 'CREDENTIAL_REJECTED',
@@ -28,7 +32,11 @@ async function whoAmI(token: string, ctx: ProviderContext): Promise<Identity> {
   }
   const user = response.body as { email?: unknown; name?: unknown } | undefined;
   if (response.status !== 200 || typeof user?.email !== 'string') throw unexpectedResponse(response);
-  return { account: user.email, email: user.email, ...(typeof user.name === 'string' ? { name: user.name } : {}) };
+  return {
+    account: user.email,
+    email: user.email,
+    ...(typeof user.name === 'string' ? { name: user.name } : {}),
+  };
 }
 
 export const acme = defineProvider({
@@ -54,7 +62,12 @@ export const acme = defineProvider({
         encoding: 'form',
         loginAgain: 'Run `latchkey auth login --provider acme` again.',
       },
-      { http: ctx.http, clock: ctx.clock, signal: ctx.signal, onVerification: (v) => ctx.ui.showVerification(v) },
+      {
+        http: ctx.http,
+        clock: ctx.clock,
+        signal: ctx.signal,
+        onVerification: (v) => ctx.ui.showVerification(v),
+      },
     );
     return { token: token.access_token, identity: await whoAmI(token.access_token, ctx) };
   },

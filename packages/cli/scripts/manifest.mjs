@@ -5,6 +5,12 @@ import { resolve } from 'node:path';
 import { Plugin } from '@oclif/core';
 
 const root = resolve(process.argv[2] ?? '.');
-const plugin = new Plugin({ root, type: 'core', ignoreManifest: true, errorOnManifestCreate: true, isRoot: true });
+const plugin = new Plugin({
+  root,
+  type: 'core',
+  ignoreManifest: true,
+  errorOnManifestCreate: true,
+  isRoot: true,
+});
 await plugin.load();
 await writeFile(resolve(root, 'oclif.manifest.json'), JSON.stringify(plugin.manifest, null, 2) + '\n');

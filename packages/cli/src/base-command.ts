@@ -46,7 +46,9 @@ export abstract class LatchkeyCommand extends Command {
     if (this.jsonMode) {
       this.printJson({ error: latchkeyError.toEnvelope() });
     } else if (this.compactErrors) {
-      process.stderr.write(`${redact(`latchkey: ${latchkeyError.message}${latchkeyError.action ? ` ${latchkeyError.action}` : ''}`)}\n`);
+      process.stderr.write(
+        `${redact(`latchkey: ${latchkeyError.message}${latchkeyError.action ? ` ${latchkeyError.action}` : ''}`)}\n`,
+      );
     } else {
       const lines = [`latchkey: ${latchkeyError.message}`];
       if (latchkeyError.action) lines.push(`  ${latchkeyError.action}`);
@@ -61,7 +63,9 @@ export abstract class LatchkeyCommand extends Command {
 }
 
 /** oclif's own errors: a bad flag is a usage error (exit 2); `this.exit(n)` keeps its code. */
-function fromOclif(error: Error & { exitCode?: number; oclif?: { exit?: number }; code?: unknown }): LatchkeyError | undefined {
+function fromOclif(
+  error: Error & { exitCode?: number; oclif?: { exit?: number }; code?: unknown },
+): LatchkeyError | undefined {
   if (isLatchkeyError(error)) return error;
   if (error.oclif?.exit === undefined) return undefined;
   if (error.name === 'ExitError' || error.code === 'EEXIT') {
@@ -72,6 +76,9 @@ function fromOclif(error: Error & { exitCode?: number; oclif?: { exit?: number }
     code: 'USAGE',
     message,
     action: 'Run the command with --help to see its flags.',
-    exitCode: error.oclif.exit === 2 || /flag|argument|Expected/i.test(error.message) ? ExitCode.Usage : ExitCode.Failure,
+    exitCode:
+      error.oclif.exit === 2 || /flag|argument|Expected/i.test(error.message)
+        ? ExitCode.Usage
+        : ExitCode.Failure,
   });
 }

@@ -14,12 +14,17 @@ const handOver = Symbol('hand over to the full CLI');
 
 function parseProvider(args: string[]): string | undefined | typeof handOver {
   if (args.length === 0) return undefined;
-  if (args.length === 1 && args[0]!.startsWith('--provider=') && args[0]!.length > 11) return args[0]!.slice(11);
-  if (args.length === 2 && (args[0] === '--provider' || args[0] === '-p') && !args[1]!.startsWith('-')) return args[1];
+  if (args.length === 1 && args[0]!.startsWith('--provider=') && args[0]!.length > 11)
+    return args[0]!.slice(11);
+  if (args.length === 2 && (args[0] === '--provider' || args[0] === '-p') && !args[1]!.startsWith('-'))
+    return args[1];
   return handOver;
 }
 
-export async function fastToken(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<number | undefined> {
+export async function fastToken(
+  args: string[],
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<number | undefined> {
   const requested = parseProvider(args);
   if (requested === handOver) return undefined;
   const interactive = Boolean(process.stdin.isTTY && process.stderr.isTTY) && !isCi(env);
@@ -32,13 +37,21 @@ export async function fastToken(args: string[], env: NodeJS.ProcessEnv = process
       if (requested === undefined && candidates.length > 1 && interactive) throw handOver;
       // Not in the cache: maybe a plugin without a static manifest; the full CLI asks its hook.
       if (requested !== undefined && !providers.has(requested)) throw handOver;
-      return chooseProvider({ interactive: false, signal }, requested, providers, candidates, 'to print a token for');
+      return chooseProvider(
+        { interactive: false, signal },
+        requested,
+        providers,
+        candidates,
+        'to print a token for',
+      );
     });
     process.stdout.write(`${result.token}\n`);
     return 0;
   } catch (error) {
     if (error === handOver || !isLatchkeyError(error)) return undefined;
-    process.stderr.write(`${redact(`latchkey: ${error.message}${error.action ? ` ${error.action}` : ''}`)}\n`);
+    process.stderr.write(
+      `${redact(`latchkey: ${error.message}${error.action ? ` ${error.action}` : ''}`)}\n`,
+    );
     return error.exitCode;
   }
 }

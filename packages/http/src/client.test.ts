@@ -9,7 +9,9 @@ import { parseBaseUrl } from './url.js';
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 const servers: Array<{ close(): void; closeAllConnections(): void }> = [];
 
-async function serve(handlers: Handler[]): Promise<{ url: string; hits: Array<{ headers: IncomingMessage['headers']; body: string }> }> {
+async function serve(
+  handlers: Handler[],
+): Promise<{ url: string; hits: Array<{ headers: IncomingMessage['headers']; body: string }> }> {
   const hits: Array<{ headers: IncomingMessage['headers']; body: string }> = [];
   const server = createServer((req, res) => {
     let body = '';
@@ -38,14 +40,18 @@ function fakeClock(): Clock & { waits: number[] } {
   return { waits, now: () => now, sleep: async (ms) => void (waits.push(ms), (now += ms)) };
 }
 
-const json = (status: number, body: unknown, headers: Record<string, string> = {}): Handler => (_req, res) => {
-  res.writeHead(status, { 'content-type': 'application/json', ...headers });
-  res.end(JSON.stringify(body));
-};
-const html = (status: number): Handler => (_req, res) => {
-  res.writeHead(status, { 'content-type': 'text/html' });
-  res.end('<html><body><h1>502 Bad Gateway</h1></body></html>');
-};
+const json =
+  (status: number, body: unknown, headers: Record<string, string> = {}): Handler =>
+  (_req, res) => {
+    res.writeHead(status, { 'content-type': 'application/json', ...headers });
+    res.end(JSON.stringify(body));
+  };
+const html =
+  (status: number): Handler =>
+  (_req, res) => {
+    res.writeHead(status, { 'content-type': 'text/html' });
+    res.end('<html><body><h1>502 Bad Gateway</h1></body></html>');
+  };
 const drop: Handler = (req) => req.socket.destroy();
 
 describe('HttpClient', () => {
@@ -65,7 +71,10 @@ describe('HttpClient', () => {
 
   it('form-encodes when asked', async () => {
     const server = await serve([json(200, {})]);
-    await new HttpClient({ clientName: 'l', clientVersion: '0' }).send({ url: server.url, form: { a: 'b c' } });
+    await new HttpClient({ clientName: 'l', clientVersion: '0' }).send({
+      url: server.url,
+      form: { a: 'b c' },
+    });
     expect(server.hits[0]!.headers['content-type']).toBe('application/x-www-form-urlencoded');
     expect(server.hits[0]!.body).toBe('a=b+c');
   });
@@ -92,7 +101,12 @@ describe('HttpClient', () => {
   it('does not retry a structured error body', async () => {
     const server = await serve([json(503, { error: { code: 'RUNTIME_UNAVAILABLE' } })]);
     const clock = fakeClock();
-    const res = await new HttpClient({ clientName: 'l', clientVersion: '0', clock, retry: standardRetry }).send({
+    const res = await new HttpClient({
+      clientName: 'l',
+      clientVersion: '0',
+      clock,
+      retry: standardRetry,
+    }).send({
       url: server.url,
     });
     expect(res.status).toBe(503);
@@ -103,15 +117,26 @@ describe('HttpClient', () => {
     const server = await serve([drop]);
     const clock = fakeClock();
     const client = new HttpClient({ clientName: 'l', clientVersion: '0', clock, retry: standardRetry });
-    await expect(client.send({ url: server.url })).rejects.toMatchObject({ code: 'NETWORK_ERROR', retryable: true });
+    await expect(client.send({ url: server.url })).rejects.toMatchObject({
+      code: 'NETWORK_ERROR',
+      retryable: true,
+    });
     expect(server.hits).toHaveLength(4);
     expect(clock.waits).toEqual([500, 1500, 4000]);
   });
 
   it('waits a short Retry-After once, and returns a second 429', async () => {
-    const server = await serve([json(429, {}, { 'retry-after': '3' }), json(429, {}, { 'retry-after': '3' })]);
+    const server = await serve([
+      json(429, {}, { 'retry-after': '3' }),
+      json(429, {}, { 'retry-after': '3' }),
+    ]);
     const clock = fakeClock();
-    const res = await new HttpClient({ clientName: 'l', clientVersion: '0', clock, retry: standardRetry }).send({
+    const res = await new HttpClient({
+      clientName: 'l',
+      clientVersion: '0',
+      clock,
+      retry: standardRetry,
+    }).send({
       url: server.url,
     });
     expect(res.status).toBe(429);
@@ -122,7 +147,9 @@ describe('HttpClient', () => {
   it('does not wait out a long Retry-After', async () => {
     const server = await serve([json(429, {}, { 'retry-after': '30' })]);
     const clock = fakeClock();
-    await new HttpClient({ clientName: 'l', clientVersion: '0', clock, retry: standardRetry }).send({ url: server.url });
+    await new HttpClient({ clientName: 'l', clientVersion: '0', clock, retry: standardRetry }).send({
+      url: server.url,
+    });
     expect(server.hits).toHaveLength(1);
     expect(clock.waits).toEqual([]);
   });
@@ -130,7 +157,10 @@ describe('HttpClient', () => {
   it('times out a silent server with a retryable TIMEOUT', async () => {
     const server = await serve([() => undefined]);
     const client = new HttpClient({ clientName: 'l', clientVersion: '0', timeoutMs: 100 });
-    await expect(client.send({ url: server.url })).rejects.toMatchObject({ code: 'TIMEOUT', retryable: true });
+    await expect(client.send({ url: server.url })).rejects.toMatchObject({
+      code: 'TIMEOUT',
+      retryable: true,
+    });
   });
 
   it('is cancelled by its signal with exit 130', async () => {
@@ -138,7 +168,10 @@ describe('HttpClient', () => {
     const controller = new AbortController();
     const client = new HttpClient({ clientName: 'l', clientVersion: '0', signal: controller.signal });
     setTimeout(() => controller.abort(), 50);
-    await expect(client.send({ url: server.url })).rejects.toMatchObject({ code: 'CANCELLED', exitCode: 130 });
+    await expect(client.send({ url: server.url })).rejects.toMatchObject({
+      code: 'CANCELLED',
+      exitCode: 130,
+    });
   });
 });
 
@@ -197,7 +230,11 @@ describe('proxies', () => {
     expect(res.body).toEqual({ via: 'target' });
     expect(tunnels).toEqual([`${target.hostname}:${target.port}`]);
 
-    const bypassed = new HttpClient({ clientName: 'l', clientVersion: '0', env: { HTTP_PROXY: proxyUrl, NO_PROXY: '127.0.0.1' } });
+    const bypassed = new HttpClient({
+      clientName: 'l',
+      clientVersion: '0',
+      env: { HTTP_PROXY: proxyUrl, NO_PROXY: '127.0.0.1' },
+    });
     await bypassed.send({ url: `${server.url}/y` });
     expect(tunnels).toHaveLength(1);
     expect(server.hits).toHaveLength(2);
@@ -206,7 +243,19 @@ describe('proxies', () => {
 
 describe('the error envelope', () => {
   const envelope = (status: number, code: string, headers: Record<string, string> = {}) =>
-    json(status, { error: { code, message: `m ${code}`, action: `a ${code}`, retryable: status === 429, docs: `https://d/${code}` } }, headers);
+    json(
+      status,
+      {
+        error: {
+          code,
+          message: `m ${code}`,
+          action: `a ${code}`,
+          retryable: status === 429,
+          docs: `https://d/${code}`,
+        },
+      },
+      headers,
+    );
 
   it('retries RATE_LIMITED once within 5 s, never quota 429s, never envelope 5xx, and HTML 5xx three times', async () => {
     const { envelopeRetry } = await import('./envelope.js');
@@ -220,7 +269,9 @@ describe('the error envelope', () => {
     for (const [handlers, hits, waits] of cases) {
       const server = await serve(handlers);
       const clock = fakeClock();
-      await new HttpClient({ clientName: 'l', clientVersion: '0', clock, retry: envelopeRetry }).send({ url: server.url });
+      await new HttpClient({ clientName: 'l', clientVersion: '0', clock, retry: envelopeRetry }).send({
+        url: server.url,
+      });
       expect(server.hits).toHaveLength(hits);
       expect(clock.waits).toEqual(waits);
     }
@@ -228,11 +279,18 @@ describe('the error envelope', () => {
 
   it('becomes a LatchkeyError unchanged in meaning, with exit 4 for 401 and the wait for 429', async () => {
     const { envelopeError, errorEnvelope } = await import('./envelope.js');
-    const server = await serve([envelope(401, 'UNAUTHORIZED'), envelope(429, 'RATE_LIMITED', { 'retry-after': '17' })]);
+    const server = await serve([
+      envelope(401, 'UNAUTHORIZED'),
+      envelope(429, 'RATE_LIMITED', { 'retry-after': '17' }),
+    ]);
     const client = new HttpClient({ clientName: 'l', clientVersion: '0' });
     const unauthorized = await client.send({ url: server.url });
     expect(envelopeError(unauthorized, errorEnvelope(unauthorized)!, 0).toEnvelope()).toEqual({
-      code: 'UNAUTHORIZED', message: 'm UNAUTHORIZED', action: 'a UNAUTHORIZED', retryable: false, docs: 'https://d/UNAUTHORIZED',
+      code: 'UNAUTHORIZED',
+      message: 'm UNAUTHORIZED',
+      action: 'a UNAUTHORIZED',
+      retryable: false,
+      docs: 'https://d/UNAUTHORIZED',
     });
     expect(envelopeError(unauthorized, errorEnvelope(unauthorized)!, 0).exitCode).toBe(4);
     const limited = await client.send({ url: server.url });

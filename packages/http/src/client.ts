@@ -178,7 +178,14 @@ export class HttpClient {
       const text = await res.text();
       const parsed = parseBody(text, res.headers.get('content-type'));
       this.#debug(`<- ${res.status} ${url.pathname} (${this.#clock.now() - started} ms)`);
-      return { status: res.status, headers: res.headers, text, body: parsed.body, isJson: parsed.isJson, url: url.toString() };
+      return {
+        status: res.status,
+        headers: res.headers,
+        text,
+        body: parsed.body,
+        isJson: parsed.isJson,
+        url: url.toString(),
+      };
     } catch (error) {
       if (outer?.aborted) throw cancelledError();
       if (timedOut) {
@@ -237,7 +244,8 @@ function networkError(url: URL, error: unknown): LatchkeyError {
   return new LatchkeyError({
     code: 'NETWORK_ERROR',
     message: `Could not reach ${url.host}: ${reason}.`,
-    action: 'Check your network connection (and HTTPS_PROXY if you use a proxy) and the server address, then try again.',
+    action:
+      'Check your network connection (and HTTPS_PROXY if you use a proxy) and the server address, then try again.',
     retryable: true,
     cause: error,
   });
@@ -273,7 +281,9 @@ export function rateLimitedError(response: HttpResponse, nowMs: number, hint?: s
   return new LatchkeyError({
     code: 'RATE_LIMITED',
     message: `Too many requests to ${new URL(response.url).host}${seconds === undefined ? '' : `; retry in ${seconds} s`}.`,
-    action: hint ?? (seconds === undefined ? 'Wait a minute and try again.' : `Wait ${seconds} seconds and try again.`),
+    action:
+      hint ??
+      (seconds === undefined ? 'Wait a minute and try again.' : `Wait ${seconds} seconds and try again.`),
     retryable: true,
     retryAfterMs: waitMs,
     status: 429,

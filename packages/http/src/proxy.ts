@@ -19,5 +19,8 @@ export async function createProxyFetch(env: NodeJS.ProcessEnv): Promise<typeof g
     noProxy: pick('NO_PROXY', 'no_proxy'),
   });
   return ((input: Parameters<typeof globalThis.fetch>[0], init?: RequestInit) =>
-    fetch(input as string, { ...(init as object), dispatcher: agent } as Parameters<typeof fetch>[1])) as unknown as typeof globalThis.fetch;
+    fetch(
+      input as string,
+      { ...(init as object), dispatcher: agent } as Parameters<typeof fetch>[1],
+    )) as unknown as typeof globalThis.fetch;
 }

@@ -17,7 +17,10 @@ const hook = (result: HookRunResult) => async () => result;
 describe('discoverProviders', () => {
   it('collects providers keyed by id with their plugin', async () => {
     const found = await discoverProviders(
-      hook({ successes: [{ result: make('alpha'), plugin: { name: 'p-alpha', version: '1.0.0' } }], failures: [] }),
+      hook({
+        successes: [{ result: make('alpha'), plugin: { name: 'p-alpha', version: '1.0.0' } }],
+        failures: [],
+      }),
     );
     expect(found.providers.get('alpha')).toMatchObject({ plugin: 'p-alpha', pluginVersion: '1.0.0' });
     expect(found.broken).toEqual([]);
@@ -35,7 +38,9 @@ describe('discoverProviders', () => {
       { preferred: new Set(['@latchkey/plugin-alpha']) },
     );
     expect(found.providers.get('alpha')?.plugin).toBe('@latchkey/plugin-alpha');
-    expect(found.conflicts).toEqual([{ id: 'alpha', winner: '@latchkey/plugin-alpha', ignored: ['evil-alpha'] }]);
+    expect(found.conflicts).toEqual([
+      { id: 'alpha', winner: '@latchkey/plugin-alpha', ignored: ['evil-alpha'] },
+    ]);
   });
 
   it('lists throwing, hanging and invalid plugins as broken and keeps the rest', async () => {

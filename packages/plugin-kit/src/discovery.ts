@@ -103,7 +103,8 @@ export async function discoverProviders(
 }
 
 function providerProblems(candidate: unknown): string[] {
-  if (typeof candidate !== 'object' || candidate === null) return ['the hook did not return a provider object'];
+  if (typeof candidate !== 'object' || candidate === null)
+    return ['the hook did not return a provider object'];
   const problems = manifestProblems(candidate as Partial<Provider>);
   if (typeof (candidate as Provider).verify !== 'function') problems.push('verify() is missing');
   return problems;

@@ -43,4 +43,3 @@ export {
   type PollStep,
   type Verification,
 } from '@latchkey/polling';
-

@@ -125,7 +125,9 @@ export function defineProvider<P extends Provider>(provider: P): P {
 export function manifestProblems(manifest: Partial<ProviderManifest>): string[] {
   const problems: string[] = [];
   if (typeof manifest.id !== 'string' || !idPattern.test(manifest.id)) {
-    problems.push('id must be lower-case letters, digits and dashes, starting with a letter (2-32 characters)');
+    problems.push(
+      'id must be lower-case letters, digits and dashes, starting with a letter (2-32 characters)',
+    );
   }
   if (typeof manifest.title !== 'string' || manifest.title.trim() === '') problems.push('title is missing');
   if (typeof manifest.defaultBaseUrl !== 'string' || !/^https?:\/\//.test(manifest.defaultBaseUrl)) {
@@ -157,7 +159,7 @@ export function loadManifest(packageJson: URL): ProviderManifest {
     throw new LatchkeyError({
       code: 'INVALID_PROVIDER',
       message: `${path} has no "latchkey.provider" block.`,
-      action: 'Declare the provider\'s static facts there (see docs/plugins.md).',
+      action: "Declare the provider's static facts there (see docs/plugins.md).",
     });
   }
   return manifest;

@@ -35,7 +35,12 @@ async function serve(clock: Clock, device: Answer, tokens: Answer[]) {
     let body = '';
     req.on('data', (c: Buffer) => (body += c.toString()));
     req.on('end', () => {
-      hits.push({ at: clock.now(), path: req.url ?? '', contentType: req.headers['content-type'] ?? '', body });
+      hits.push({
+        at: clock.now(),
+        path: req.url ?? '',
+        contentType: req.headers['content-type'] ?? '',
+        body,
+      });
       const answer = req.url === '/device' ? device : tokens[Math.min(t++, tokens.length - 1)]!;
       if (answer === 'drop') return req.socket.destroy();
       res.writeHead(answer.status, { 'content-type': 'application/json' }).end(JSON.stringify(answer.body));
@@ -47,9 +52,18 @@ async function serve(clock: Clock, device: Answer, tokens: Answer[]) {
   return { url, hits, tokenHits: () => hits.filter((h) => h.path === '/token') };
 }
 
-const code = { device_code: 'dc-secret-0123456789', user_code: 'WDJBMJHT', verification_uri: 'https://x/device', expires_in: 60, interval: 5 };
+const code = {
+  device_code: 'dc-secret-0123456789',
+  user_code: 'WDJBMJHT',
+  verification_uri: 'https://x/device',
+  expires_in: 60,
+  interval: 5,
+};
 const err = (error: string, extra: object = {}) => ({ status: 400, body: { error, ...extra } });
-const granted = { status: 200, body: { access_token: 'at-secret-0123456789', token_type: 'Bearer', expires_in: 604800 } };
+const granted = {
+  status: 200,
+  body: { access_token: 'at-secret-0123456789', token_type: 'Bearer', expires_in: 604800 },
+};
 
 async function login(device: Answer, tokens: Answer[], encoding: 'json' | 'form' = 'json') {
   const clock = fakeClock();
@@ -73,30 +87,48 @@ async function login(device: Answer, tokens: Answer[], encoding: 'json' | 'form'
 describe('deviceCodeLogin (RFC 8628)', () => {
   it('sends the device-code grant as JSON and returns the token', async () => {
     const s = await login({ status: 200, body: code }, [err('authorization_pending'), granted]);
-    await expect(s.result).resolves.toMatchObject({ access_token: 'at-secret-0123456789', expires_in: 604800 });
+    await expect(s.result).resolves.toMatchObject({
+      access_token: 'at-secret-0123456789',
+      expires_in: 604800,
+    });
     expect(s.pollTimes()).toEqual([5000, 10000]);
     const poll = s.server.tokenHits()[0]!;
     expect(poll.contentType).toBe('application/json');
-    expect(JSON.parse(poll.body)).toEqual({ grant_type: deviceCodeGrantType, device_code: code.device_code, client_id: 'cli' });
+    expect(JSON.parse(poll.body)).toEqual({
+      grant_type: deviceCodeGrantType,
+      device_code: code.device_code,
+      client_id: 'cli',
+    });
     expect(s.shown[0]?.userCode).toBe('WDJBMJHT');
   });
 
   it('form-encodes for standard servers', async () => {
     const s = await login({ status: 200, body: code }, [granted], 'form');
     await s.result;
-    expect(s.server.hits.map((h) => h.contentType)).toEqual(['application/x-www-form-urlencoded', 'application/x-www-form-urlencoded']);
+    expect(s.server.hits.map((h) => h.contentType)).toEqual([
+      'application/x-www-form-urlencoded',
+      'application/x-www-form-urlencoded',
+    ]);
     expect(new URLSearchParams(s.server.tokenHits()[0]!.body).get('grant_type')).toBe(deviceCodeGrantType);
   });
 
   it('slow_down adds 5 s for every later poll', async () => {
-    const s = await login({ status: 200, body: code }, [err('slow_down'), err('authorization_pending'), granted]);
+    const s = await login({ status: 200, body: code }, [
+      err('slow_down'),
+      err('authorization_pending'),
+      granted,
+    ]);
     await s.result;
     expect(s.pollTimes()).toEqual([5000, 15000, 25000]);
   });
 
   it('access_denied stops: "the request was denied", exit 4', async () => {
     const s = await login({ status: 200, body: code }, [err('access_denied')]);
-    await expect(s.result).rejects.toMatchObject({ code: 'ACCESS_DENIED', message: 'The request was denied.', exitCode: 4 });
+    await expect(s.result).rejects.toMatchObject({
+      code: 'ACCESS_DENIED',
+      message: 'The request was denied.',
+      exitCode: 4,
+    });
   });
 
   it('expired_token stops: "the code expired", exit 4', async () => {
@@ -105,18 +137,33 @@ describe('deviceCodeLogin (RFC 8628)', () => {
   });
 
   it('invalid_grant stops with the server words, exit 4', async () => {
-    const s = await login({ status: 200, body: code }, [err('invalid_grant', { error_description: 'Invalid device code' })]);
-    await expect(s.result).rejects.toMatchObject({ code: 'OAUTH_INVALID_GRANT', exitCode: 4, message: expect.stringContaining('Invalid device code') });
+    const s = await login({ status: 200, body: code }, [
+      err('invalid_grant', { error_description: 'Invalid device code' }),
+    ]);
+    await expect(s.result).rejects.toMatchObject({
+      code: 'OAUTH_INVALID_GRANT',
+      exitCode: 4,
+      message: expect.stringContaining('Invalid device code'),
+    });
   });
 
   it('an error body without an error field (better-auth VALIDATION_ERROR) stops with its message', async () => {
-    const s = await login({ status: 200, body: code }, [{ status: 400, body: { message: 'device_code is required', code: 'VALIDATION_ERROR' } }]);
-    await expect(s.result).rejects.toMatchObject({ code: 'VALIDATION_ERROR', message: expect.stringContaining('device_code is required') });
+    const s = await login({ status: 200, body: code }, [
+      { status: 400, body: { message: 'device_code is required', code: 'VALIDATION_ERROR' } },
+    ]);
+    await expect(s.result).rejects.toMatchObject({
+      code: 'VALIDATION_ERROR',
+      message: expect.stringContaining('device_code is required'),
+    });
   });
 
   it('an unknown client id is a clear error before any poll', async () => {
     const s = await login(err('invalid_client', { error_description: 'Invalid client ID' }), [granted]);
-    await expect(s.result).rejects.toMatchObject({ code: 'INVALID_CLIENT', exitCode: 2, message: expect.stringContaining('"cli"') });
+    await expect(s.result).rejects.toMatchObject({
+      code: 'INVALID_CLIENT',
+      exitCode: 2,
+      message: expect.stringContaining('"cli"'),
+    });
     expect(s.server.tokenHits()).toEqual([]);
   });
 

@@ -1,5 +1,11 @@
 import { ExitCode, LatchkeyError, registerSecret } from '@latchkey/errors';
-import { rateLimitedError, standardRetry, unexpectedResponse, type HttpClient, type HttpResponse } from '@latchkey/http';
+import {
+  rateLimitedError,
+  standardRetry,
+  unexpectedResponse,
+  type HttpClient,
+  type HttpResponse,
+} from '@latchkey/http';
 import {
   deviceAccessDenied,
   deviceCodeExpired,
@@ -40,12 +46,18 @@ export interface DeviceTokenResponse {
 export const deviceCodeGrantType = 'urn:ietf:params:oauth:grant-type:device_code';
 
 function field<T>(body: unknown, name: string): T | undefined {
-  return typeof body === 'object' && body !== null ? ((body as Record<string, unknown>)[name] as T) : undefined;
+  return typeof body === 'object' && body !== null
+    ? ((body as Record<string, unknown>)[name] as T)
+    : undefined;
 }
 
 /** The server's own words for an error body: `error_description`, `message`, then `error`. */
 function serverWords(response: HttpResponse): string {
-  const words = [field<string>(response.body, 'error_description'), field<string>(response.body, 'message'), field<string>(response.body, 'error')];
+  const words = [
+    field<string>(response.body, 'error_description'),
+    field<string>(response.body, 'message'),
+    field<string>(response.body, 'error'),
+  ];
   return words.find((w) => typeof w === 'string' && w.trim() !== '') ?? `HTTP ${response.status}`;
 }
 
@@ -54,7 +66,11 @@ function host(response: HttpResponse): string {
 }
 
 /** An error answer that ends the flow, in the server's words. */
-function stopWith(response: HttpResponse, endpoints: Rfc8628Endpoints, exitCode: ExitCode = ExitCode.Failure): LatchkeyError {
+function stopWith(
+  response: HttpResponse,
+  endpoints: Rfc8628Endpoints,
+  exitCode: ExitCode = ExitCode.Failure,
+): LatchkeyError {
   const error = field<string>(response.body, 'error');
   if (error === 'invalid_client' || error === 'unauthorized_client') {
     return new LatchkeyError({
@@ -66,7 +82,9 @@ function stopWith(response: HttpResponse, endpoints: Rfc8628Endpoints, exitCode:
     });
   }
   return new LatchkeyError({
-    code: error ? `OAUTH_${error.toUpperCase()}` : (field<string>(response.body, 'code') ?? 'DEVICE_FLOW_ERROR'),
+    code: error
+      ? `OAUTH_${error.toUpperCase()}`
+      : (field<string>(response.body, 'code') ?? 'DEVICE_FLOW_ERROR'),
     message: `${host(response)} refused the sign-in: ${serverWords(response)}.`,
     action: endpoints.loginAgain ?? 'Run the login command again.',
     exitCode,
@@ -96,7 +114,12 @@ export function parseDeviceAuthorization(response: HttpResponse): DeviceAuthoriz
   const userCode = field<string>(body, 'user_code');
   const verificationUri = field<string>(body, 'verification_uri') ?? field<string>(body, 'verification_url');
   const expiresIn = field<number>(body, 'expires_in');
-  if (typeof deviceCode !== 'string' || typeof userCode !== 'string' || typeof verificationUri !== 'string' || typeof expiresIn !== 'number') {
+  if (
+    typeof deviceCode !== 'string' ||
+    typeof userCode !== 'string' ||
+    typeof verificationUri !== 'string' ||
+    typeof expiresIn !== 'number'
+  ) {
     throw unexpectedResponse({ ...response, isJson: true });
   }
   registerSecret(deviceCode);
@@ -116,16 +139,25 @@ export async function requestDeviceAuthorization(
 ): Promise<DeviceAuthorization> {
   const fields: Record<string, string> = { client_id: endpoints.clientId };
   if (endpoints.scope !== undefined) fields.scope = endpoints.scope;
-  const response = await http.send({ url: endpoints.deviceAuthorizationUrl, ...encode(endpoints, fields), retry: standardRetry });
+  const response = await http.send({
+    url: endpoints.deviceAuthorizationUrl,
+    ...encode(endpoints, fields),
+    retry: standardRetry,
+  });
   if (response.status !== 200) throw transportError(response, now()) ?? stopWith(response, endpoints);
   return parseDeviceAuthorization(response);
 }
 
 /** Section 3.5: what one token-endpoint answer means for the poll loop. */
-export function deviceTokenStep(response: HttpResponse, endpoints: Rfc8628Endpoints, now: number): PollStep<DeviceTokenResponse> {
+export function deviceTokenStep(
+  response: HttpResponse,
+  endpoints: Rfc8628Endpoints,
+  now: number,
+): PollStep<DeviceTokenResponse> {
   if (response.status === 200 && response.isJson) {
     const accessToken = field<string>(response.body, 'access_token');
-    if (typeof accessToken !== 'string' || accessToken === '') throw unexpectedResponse({ ...response, isJson: true });
+    if (typeof accessToken !== 'string' || accessToken === '')
+      throw unexpectedResponse({ ...response, isJson: true });
     registerSecret(accessToken);
     const refresh = field<string>(response.body, 'refresh_token');
     if (typeof refresh === 'string') registerSecret(refresh);
@@ -154,14 +186,21 @@ export interface Rfc8628LoginOptions {
  * A complete RFC 8628 device login on the shared engine: device code, user code shown, polling at the
  * server's interval (+5 s per `slow_down`, kept), back-off on transport failures, stop at `expires_in`.
  */
-export async function deviceCodeLogin(endpoints: Rfc8628Endpoints, options: Rfc8628LoginOptions): Promise<DeviceTokenResponse> {
+export async function deviceCodeLogin(
+  endpoints: Rfc8628Endpoints,
+  options: Rfc8628LoginOptions,
+): Promise<DeviceTokenResponse> {
   const poller = options.http.with({ retry: { transientDelaysMs: [] } });
   return runDeviceFlow({
     start: () => requestDeviceAuthorization(options.http, endpoints, () => options.clock.now()),
     poll: async (deviceCode) => {
       const response = await poller.send({
         url: endpoints.tokenUrl,
-        ...encode(endpoints, { grant_type: deviceCodeGrantType, device_code: deviceCode, client_id: endpoints.clientId }),
+        ...encode(endpoints, {
+          grant_type: deviceCodeGrantType,
+          device_code: deviceCode,
+          client_id: endpoints.clientId,
+        }),
       });
       return deviceTokenStep(response, endpoints, options.clock.now());
     },

@@ -10,7 +10,8 @@ function fakeClock(): Clock & { t: () => number } {
     t: () => now,
     now: () => now,
     sleep: async (ms, signal) => {
-      if (signal?.aborted) throw new LatchkeyError({ code: 'CANCELLED', message: 'Cancelled.', exitCode: 130 });
+      if (signal?.aborted)
+        throw new LatchkeyError({ code: 'CANCELLED', message: 'Cancelled.', exitCode: 130 });
       now += ms;
     },
   };
@@ -69,13 +70,20 @@ describe('runDeviceFlow', () => {
   });
 
   it('backs off by doubling on transport failures without giving up, then resets', async () => {
-    const { result, polls } = await run([transient(), transient(), transient(), pending, done], { interval: 2 });
+    const { result, polls } = await run([transient(), transient(), transient(), pending, done], {
+      interval: 2,
+    });
     await result;
     expect(polls).toEqual([2000, 6000, 14000, 30000, 32000]);
   });
 
   it('waits a Retry-After when one is given', async () => {
-    const limited = new LatchkeyError({ code: 'RATE_LIMITED', message: '429', retryable: true, retryAfterMs: 7000 });
+    const limited = new LatchkeyError({
+      code: 'RATE_LIMITED',
+      message: '429',
+      retryable: true,
+      retryAfterMs: 7000,
+    });
     const { result, polls } = await run([limited, done], { interval: 2 });
     await result;
     expect(polls).toEqual([2000, 9000]);

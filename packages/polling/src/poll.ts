@@ -24,7 +24,11 @@ export interface PollOptions<T> {
   /** Longest wait between attempts after transport failures; default 60 s. */
   maxBackoffMs?: number;
   /** Called before each wait: how long it will be and why. */
-  onWait?: (wait: { ms: number; reason: 'interval' | 'slow_down' | 'backoff' | 'retry_after'; attempt: number }) => void;
+  onWait?: (wait: {
+    ms: number;
+    reason: 'interval' | 'slow_down' | 'backoff' | 'retry_after';
+    attempt: number;
+  }) => void;
 }
 
 /**

@@ -44,4 +44,14 @@ export {
   type NanoctlRoute,
   type NanoctlTokenSpec,
 } from './nanoctl/emulator.js';
-export { ACME_DEVICE_GRANT, startAcmeEmulator, type AcmeEmulator, type AcmeEmulatorOptions, type AcmeIssuedToken, type AcmeRequest, type AcmeRoute, type AcmeTokenSpec, type AcmeUser } from './acme/emulator.js';
+export {
+  ACME_DEVICE_GRANT,
+  startAcmeEmulator,
+  type AcmeEmulator,
+  type AcmeEmulatorOptions,
+  type AcmeIssuedToken,
+  type AcmeRequest,
+  type AcmeRoute,
+  type AcmeTokenSpec,
+  type AcmeUser,
+} from './acme/emulator.js';

@@ -18,7 +18,12 @@ describeProviderConformance({
   validToken: () => apiKey,
   // As long as a real key (64 characters), but never issued.
   rejectedToken: randomBytes(48).toString('base64url'),
-  malformedTokens: ['', 'short-token', 'has spaces in the middle of it', `${apiKey.slice(0, 20)} ${apiKey.slice(20)}`],
+  malformedTokens: [
+    '',
+    'short-token',
+    'has spaces in the middle of it',
+    `${apiKey.slice(0, 20)} ${apiKey.slice(20)}`,
+  ],
   deviceFlow: { approve: (userCode) => server.approve(userCode, user) },
   cli: { bundled: true },
 });

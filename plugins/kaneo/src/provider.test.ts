@@ -1,6 +1,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { HttpClient, systemClock, type ProviderContext, type Verification } from '@latchkey/plugin-kit';
-import { startKaneoServer, type KaneoServer, type KaneoServerOptions, type KaneoUser } from '@latchkey/testkit/kaneo';
+import {
+  startKaneoServer,
+  type KaneoServer,
+  type KaneoServerOptions,
+  type KaneoUser,
+} from '@latchkey/testkit/kaneo';
 import { authUrl, kaneo } from './provider.js';
 
 // Against a REAL better-auth server configured like Kaneo: real time, so intervals are small (1 s).
@@ -20,16 +25,28 @@ async function setup(options: KaneoServerOptions = {}, clientId?: string) {
     http: new HttpClient({ clientName: 'latchkey', clientVersion: '0.0.0-test' }),
     clock: systemClock,
     signal: new AbortController().signal,
-    ui: { showVerification: (v) => void (shown.push(v), onShown(v)), info: () => undefined, warn: () => undefined },
+    ui: {
+      showVerification: (v) => void (shown.push(v), onShown(v)),
+      info: () => undefined,
+      warn: () => undefined,
+    },
     options: clientId === undefined ? {} : { clientId },
   };
   const polls = () => server.requests.filter((r) => r.path === '/api/auth/device/token');
-  return { server, user, ctx, shown, polls, whenShown: (fn: (v: Verification) => void) => void (onShown = fn) };
+  return {
+    server,
+    user,
+    ctx,
+    shown,
+    polls,
+    whenShown: (fn: (v: Verification) => void) => void (onShown = fn),
+  };
 }
 
 /** Approves (or denies) the code the way the browser does, shortly after it is shown. */
 function decide(server: KaneoServer, user: KaneoUser, how: 'approve' | 'deny', afterMs = 1200) {
-  return (v: Verification) => void setTimeout(() => void server[how](v.userCode, user).catch(() => undefined), afterMs);
+  return (v: Verification) =>
+    void setTimeout(() => void server[how](v.userCode, user).catch(() => undefined), afterMs);
 }
 
 describe('Kaneo device login against a real better-auth server', () => {
@@ -38,10 +55,16 @@ describe('Kaneo device login against a real better-auth server', () => {
     s.whenShown(decide(s.server, s.user, 'approve', 2500));
     const started = Date.now();
     const result = await kaneo.login!(s.ctx);
-    expect(result.identity).toMatchObject({ account: 'ada@example.com', email: 'ada@example.com', name: 'Ada Lovelace' });
+    expect(result.identity).toMatchObject({
+      account: 'ada@example.com',
+      email: 'ada@example.com',
+      name: 'Ada Lovelace',
+    });
     const expires = Date.parse(result.identity.expiresAt!);
     expect(expires - started).toBeGreaterThan(604_000_000);
-    expect(await s.server.getSession({ bearer: result.token })).toMatchObject({ user: { email: 'ada@example.com' } });
+    expect(await s.server.getSession({ bearer: result.token })).toMatchObject({
+      user: { email: 'ada@example.com' },
+    });
     expect(s.polls().length).toBeGreaterThanOrEqual(2);
     expect(s.polls().map((p) => p.grantError)).not.toContain('slow_down');
     expect(s.polls().at(-1)?.status).toBe(200);
@@ -77,7 +100,10 @@ describe('Kaneo credentials', () => {
     await expect(kaneo.verify(token, s.ctx)).resolves.toMatchObject({ email: 'ada@example.com' });
     await expect(kaneo.revoke!(token, s.ctx)).resolves.toBe(true);
     expect(await s.server.getSession({ bearer: token })).toBeNull();
-    await expect(kaneo.verify(token, s.ctx)).rejects.toMatchObject({ code: 'CREDENTIAL_REJECTED', exitCode: 4 });
+    await expect(kaneo.verify(token, s.ctx)).rejects.toMatchObject({
+      code: 'CREDENTIAL_REJECTED',
+      exitCode: 4,
+    });
   });
 
   it('verify: an API key is checked with x-api-key, has no made-up expiry, and is not revoked at logout', async () => {
@@ -88,11 +114,18 @@ describe('Kaneo credentials', () => {
     expect(identity.expiresAt).toBeUndefined();
     await expect(kaneo.revoke!(key, s.ctx)).resolves.toBe(false);
     const wrong = `${key.slice(0, -4)}zzzz`;
-    await expect(kaneo.verify(wrong, s.ctx)).rejects.toMatchObject({ code: 'CREDENTIAL_REJECTED', exitCode: 4 });
+    await expect(kaneo.verify(wrong, s.ctx)).rejects.toMatchObject({
+      code: 'CREDENTIAL_REJECTED',
+      exitCode: 4,
+    });
   });
 
   it('a base URL that already ends in /api still reaches /api/auth', () => {
-    expect(authUrl(new URL('https://kaneo.example.com/api'), '/get-session').toString()).toBe('https://kaneo.example.com/api/auth/get-session');
-    expect(authUrl(new URL('http://localhost:1337'), '/device/code').toString()).toBe('http://localhost:1337/api/auth/device/code');
+    expect(authUrl(new URL('https://kaneo.example.com/api'), '/get-session').toString()).toBe(
+      'https://kaneo.example.com/api/auth/get-session',
+    );
+    expect(authUrl(new URL('http://localhost:1337'), '/device/code').toString()).toBe(
+      'http://localhost:1337/api/auth/device/code',
+    );
   });
 });

@@ -37,7 +37,9 @@ export function isApiKey(token: string): boolean {
 type Credential = 'bearer' | 'api-key';
 
 function field<T>(body: unknown, name: string): T | undefined {
-  return typeof body === 'object' && body !== null ? ((body as Record<string, unknown>)[name] as T) : undefined;
+  return typeof body === 'object' && body !== null
+    ? ((body as Record<string, unknown>)[name] as T)
+    : undefined;
 }
 
 function serverWords(response: HttpResponse): string | undefined {
@@ -73,7 +75,10 @@ function failure(response: HttpResponse, now: number): LatchkeyError {
 function rejected(kind: Credential): LatchkeyError {
   return new LatchkeyError({
     code: 'CREDENTIAL_REJECTED',
-    message: kind === 'api-key' ? 'Kaneo rejected the API key (it is invalid, expired or deleted).' : 'Kaneo rejected the token (it expired or was signed out).',
+    message:
+      kind === 'api-key'
+        ? 'Kaneo rejected the API key (it is invalid, expired or deleted).'
+        : 'Kaneo rejected the token (it expired or was signed out).',
     action: `${loginAgain.replace(' again', '')} to sign in again, or create an API key in Kaneo under Settings > Account > API Keys.`,
     exitCode: ExitCode.Auth,
   });
@@ -95,7 +100,10 @@ async function session(ctx: ProviderContext, token: string, kind: Credential): P
   if (!user || typeof user !== 'object') throw unexpectedResponse(response);
   const email = typeof user.email === 'string' ? user.email : undefined;
   const name = typeof user.name === 'string' ? user.name : undefined;
-  const identity: Identity = { account: email ?? String(user.id ?? 'unknown user'), details: { credential: kind === 'api-key' ? 'API key' : 'device token' } };
+  const identity: Identity = {
+    account: email ?? String(user.id ?? 'unknown user'),
+    details: { credential: kind === 'api-key' ? 'API key' : 'device token' },
+  };
   if (email !== undefined) identity.email = email;
   if (name !== undefined) identity.name = name;
   // An API key's "session" is synthetic (better-auth 1.6 gives it ~10 minutes whatever the key's real
@@ -108,7 +116,10 @@ async function session(ctx: ProviderContext, token: string, kind: Credential): P
 }
 
 /** Tries the header the token's shape suggests first, then the other (an API key also works as a key only). */
-async function whoAmI(ctx: ProviderContext, token: string): Promise<{ identity: Identity; kind: Credential }> {
+async function whoAmI(
+  ctx: ProviderContext,
+  token: string,
+): Promise<{ identity: Identity; kind: Credential }> {
   const order: Credential[] = isApiKey(token) ? ['api-key', 'bearer'] : ['bearer', 'api-key'];
   for (const kind of order) {
     const identity = await session(ctx, token, kind);
@@ -125,7 +136,8 @@ export const kaneo = defineProvider({
     throw new LatchkeyError({
       code: 'INVALID_TOKEN_FORMAT',
       message: 'That does not look like a Kaneo API key or token (no spaces, at least 16 characters).',
-      action: 'Copy the key from Kaneo (Settings > Account > API Keys), or run `latchkey auth login --provider kaneo` to sign in in the browser.',
+      action:
+        'Copy the key from Kaneo (Settings > Account > API Keys), or run `latchkey auth login --provider kaneo` to sign in in the browser.',
       exitCode: ExitCode.Usage,
     });
   },
@@ -145,11 +157,17 @@ export const kaneo = defineProvider({
             : `Use --client-id ${defaultClientId} (allowed by default), or ask the server's operator to add "${clientId}" to DEVICE_AUTH_CLIENT_IDS.`,
         loginAgain,
       },
-      { http: ctx.http, clock: ctx.clock, signal: ctx.signal, onVerification: (v) => ctx.ui.showVerification(v) },
+      {
+        http: ctx.http,
+        clock: ctx.clock,
+        signal: ctx.signal,
+        onVerification: (v) => ctx.ui.showVerification(v),
+      },
     );
     const identity = await session(ctx, token.access_token, 'bearer');
     if (!identity) throw rejected('bearer');
-    if (typeof token.expires_in === 'number') identity.expiresAt = new Date(ctx.clock.now() + token.expires_in * 1000).toISOString();
+    if (typeof token.expires_in === 'number')
+      identity.expiresAt = new Date(ctx.clock.now() + token.expires_in * 1000).toISOString();
     return { token: token.access_token, identity };
   },
 
@@ -160,7 +178,12 @@ export const kaneo = defineProvider({
   async revoke(token: string, ctx: ProviderContext): Promise<boolean> {
     // An API key is the user's to delete in Kaneo; signing out applies to device tokens (sessions).
     if (isApiKey(token)) return false;
-    const response = await ctx.http.send({ url: authUrl(ctx.baseUrl, '/sign-out'), json: {}, bearer: token, retry: standardRetry });
+    const response = await ctx.http.send({
+      url: authUrl(ctx.baseUrl, '/sign-out'),
+      json: {},
+      bearer: token,
+      retry: standardRetry,
+    });
     if (response.status === 200) return true;
     throw failure(response, ctx.clock.now());
   },

@@ -27,13 +27,20 @@ describe('nanoctl verify (GET /v1/whoami)', () => {
   it('a valid token: the user name and expiry', async () => {
     const { emulator, ctx } = await setup();
     const { token } = emulator.addToken({ username: 'ada', expiresAt: '2027-02-01T00:00:00.000Z' });
-    await expect(nanoctl.verify(token, ctx)).resolves.toEqual({ account: 'ada', name: 'ada', expiresAt: '2027-02-01T00:00:00.000Z' });
+    await expect(nanoctl.verify(token, ctx)).resolves.toEqual({
+      account: 'ada',
+      name: 'ada',
+      expiresAt: '2027-02-01T00:00:00.000Z',
+    });
     expect(emulator.requests[0]?.headers.authorization).toBe(`Bearer ${token}`);
   });
 
   it('invalid, revoked and expired tokens are exit 4; the expired one names its date', async () => {
     const { emulator, ctx } = await setup();
-    await expect(nanoctl.verify('nsv_unknown_token_000000', ctx)).rejects.toMatchObject({ code: 'INVALID_TOKEN', exitCode: 4 });
+    await expect(nanoctl.verify('nsv_unknown_token_000000', ctx)).rejects.toMatchObject({
+      code: 'INVALID_TOKEN',
+      exitCode: 4,
+    });
     const revoked = emulator.addToken().token;
     emulator.revokeToken(revoked);
     await expect(nanoctl.verify(revoked, ctx)).rejects.toMatchObject({ code: 'INVALID_TOKEN', exitCode: 4 });
@@ -46,8 +53,16 @@ describe('nanoctl verify (GET /v1/whoami)', () => {
   it('a 200 whose expiresAt is already past is still rejected, naming the date', async () => {
     const { emulator, ctx } = await setup();
     const { token } = emulator.addToken();
-    emulator.faults.add({ route: 'whoami', kind: 'status', status: 200, body: { username: 'ada', expiresAt: '2025-12-24T10:00:00.000Z' } });
-    await expect(nanoctl.verify(token, ctx)).rejects.toMatchObject({ code: 'TOKEN_EXPIRED', message: expect.stringContaining('2025-12-24') });
+    emulator.faults.add({
+      route: 'whoami',
+      kind: 'status',
+      status: 200,
+      body: { username: 'ada', expiresAt: '2025-12-24T10:00:00.000Z' },
+    });
+    await expect(nanoctl.verify(token, ctx)).rejects.toMatchObject({
+      code: 'TOKEN_EXPIRED',
+      message: expect.stringContaining('2025-12-24'),
+    });
   });
 
   it('a server error and a network problem are told apart from an invalid token', async () => {

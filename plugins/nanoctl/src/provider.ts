@@ -26,7 +26,9 @@ function expired(date: string): LatchkeyError {
 }
 
 function field<T>(body: unknown, name: string): T | undefined {
-  return typeof body === 'object' && body !== null ? ((body as Record<string, unknown>)[name] as T) : undefined;
+  return typeof body === 'object' && body !== null
+    ? ((body as Record<string, unknown>)[name] as T)
+    : undefined;
 }
 
 /**
@@ -47,11 +49,20 @@ export const nanoctl = defineProvider({
   },
 
   async verify(token: string, ctx: ProviderContext): Promise<Identity> {
-    const response = await ctx.http.send({ url: joinUrl(ctx.baseUrl, '/v1/whoami'), bearer: token, retry: standardRetry });
+    const response = await ctx.http.send({
+      url: joinUrl(ctx.baseUrl, '/v1/whoami'),
+      bearer: token,
+      retry: standardRetry,
+    });
     if (response.status === 401 || response.status === 403) {
       const words = field<string>(response.body, 'message');
       if (field<string>(response.body, 'error') === 'token_expired') {
-        throw new LatchkeyError({ code: 'TOKEN_EXPIRED', message: `The Nanoservices token has expired${words ? ` (${words})` : ''}.`, action: newToken, exitCode: ExitCode.Auth });
+        throw new LatchkeyError({
+          code: 'TOKEN_EXPIRED',
+          message: `The Nanoservices token has expired${words ? ` (${words})` : ''}.`,
+          action: newToken,
+          exitCode: ExitCode.Auth,
+        });
       }
       throw new LatchkeyError({
         code: 'INVALID_TOKEN',
@@ -66,7 +77,13 @@ export const nanoctl = defineProvider({
     const expiresAt = field<string>(response.body, 'expiresAt');
     if (response.status !== 200 || typeof username !== 'string') {
       const error = unexpectedResponse(response);
-      throw new LatchkeyError({ ...error.toEnvelope(), code: 'SERVER_ERROR', message: `Nanoservices had a problem: ${error.message}`, exitCode: ExitCode.Failure, status: response.status });
+      throw new LatchkeyError({
+        ...error.toEnvelope(),
+        code: 'SERVER_ERROR',
+        message: `Nanoservices had a problem: ${error.message}`,
+        exitCode: ExitCode.Failure,
+        status: response.status,
+      });
     }
     const identity: Identity = { account: username, name: username };
     if (typeof expiresAt === 'string' && !Number.isNaN(Date.parse(expiresAt))) {

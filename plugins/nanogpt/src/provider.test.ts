@@ -1,6 +1,13 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { HttpClient, type ProviderContext, type Verification } from '@latchkey/plugin-kit';
-import { createFakeClock, startNanoGptEmulator, type FakeClock, type Fault, type NanoGptEmulator, type NanoGptEmulatorOptions } from '@latchkey/testkit';
+import {
+  createFakeClock,
+  startNanoGptEmulator,
+  type FakeClock,
+  type Fault,
+  type NanoGptEmulator,
+  type NanoGptEmulatorOptions,
+} from '@latchkey/testkit';
 import { isNanoGptKey, nanogpt } from './provider.js';
 
 const emulators: NanoGptEmulator[] = [];
@@ -18,7 +25,10 @@ interface Setup {
   pollTimes: () => number[];
 }
 
-async function setup(options: NanoGptEmulatorOptions = {}, ctxOptions: { timeoutMs?: number; clientName?: string } = {}): Promise<Setup> {
+async function setup(
+  options: NanoGptEmulatorOptions = {},
+  ctxOptions: { timeoutMs?: number; clientName?: string } = {},
+): Promise<Setup> {
   const clock = createFakeClock();
   const emulator = await startNanoGptEmulator({ interval: 2, rateLimits: false, ...options, clock });
   emulators.push(emulator);
@@ -26,7 +36,13 @@ async function setup(options: NanoGptEmulatorOptions = {}, ctxOptions: { timeout
   const controller = new AbortController();
   const ctx: ProviderContext = {
     baseUrl: new URL(emulator.url),
-    http: new HttpClient({ clientName: 'latchkey', clientVersion: '0.0.0-test', clock, signal: controller.signal, timeoutMs: ctxOptions.timeoutMs ?? 5000 }),
+    http: new HttpClient({
+      clientName: 'latchkey',
+      clientVersion: '0.0.0-test',
+      clock,
+      signal: controller.signal,
+      timeoutMs: ctxOptions.timeoutMs ?? 5000,
+    }),
     clock,
     signal: controller.signal,
     ui: { showVerification: (v) => void shown.push(v), info: () => undefined, warn: () => undefined },
@@ -72,7 +88,9 @@ describe('NanoGPT device login on a fake clock against the emulator', () => {
     const first = await nanogpt.login!(s.ctx);
     const second = await nanogpt.login!(s.ctx);
     expect(second.token).toBe(first.token);
-    expect(s.emulator.issuedKeyDetails()).toEqual([{ key: first.token, name: 'CLI (ci-runner)', revoked: false }]);
+    expect(s.emulator.issuedKeyDetails()).toEqual([
+      { key: first.token, name: 'CLI (ci-runner)', revoked: false },
+    ]);
   });
 
   it('410 expired stops at once with exit 4', async () => {
@@ -109,14 +127,23 @@ describe('NanoGPT device login on a fake clock against the emulator', () => {
 
   it('429 waits Retry-After before the next poll', async () => {
     const s = await setup({ autoApproveAfterPolls: 1 });
-    s.emulator.faults.add(pollFault({ kind: 'status', status: 429, body: { error: 'rate_limited' }, headers: { 'retry-after': '7' } }));
+    s.emulator.faults.add(
+      pollFault({
+        kind: 'status',
+        status: 429,
+        body: { error: 'rate_limited' },
+        headers: { 'retry-after': '7' },
+      }),
+    );
     await nanogpt.login!(s.ctx);
     expect(s.pollTimes()).toEqual([2000, 9000, 11000]);
   });
 
   it('429 without Retry-After backs off by doubling', async () => {
     const s = await setup({ autoApproveAfterPolls: 0 });
-    s.emulator.faults.add(pollFault({ kind: 'status', status: 429, body: { error: 'rate_limited' }, times: 2 }));
+    s.emulator.faults.add(
+      pollFault({ kind: 'status', status: 429, body: { error: 'rate_limited' }, times: 2 }),
+    );
     await nanogpt.login!(s.ctx);
     expect(s.pollTimes()).toEqual([2000, 6000, 14000]);
   });
@@ -184,16 +211,21 @@ describe('NanoGPT key checks', () => {
     await expect(nanogpt.verify(key, s.ctx)).resolves.toMatchObject({ account: 'sk-nano-0b7c7d64...' });
     expect(s.emulator.requests.at(-1)?.headers.authorization).toBe(`Bearer ${key}`);
     s.emulator.revokeKey(key);
-    await expect(nanogpt.verify(key, s.ctx)).rejects.toMatchObject({ code: 'CREDENTIAL_REJECTED', exitCode: 4 });
+    await expect(nanogpt.verify(key, s.ctx)).rejects.toMatchObject({
+      code: 'CREDENTIAL_REJECTED',
+      exitCode: 4,
+    });
   });
 
   it('verify: an unreachable server is a retryable network error, not a rejection', async () => {
     const s = await setup();
     await s.emulator.close();
     emulators.splice(emulators.indexOf(s.emulator), 1);
-    await expect(nanogpt.verify('sk-nano-0b7c7d64-5d8e-4bb4-9f7e-2a1c3b4d5e6f', s.ctx)).rejects.toMatchObject({
-      code: 'NETWORK_ERROR',
-      exitCode: 1,
-    });
+    await expect(nanogpt.verify('sk-nano-0b7c7d64-5d8e-4bb4-9f7e-2a1c3b4d5e6f', s.ctx)).rejects.toMatchObject(
+      {
+        code: 'NETWORK_ERROR',
+        exitCode: 1,
+      },
+    );
   });
 });

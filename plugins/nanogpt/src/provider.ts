@@ -40,7 +40,9 @@ function identityFor(key: string, keyName?: string): Identity {
 }
 
 function field<T>(body: unknown, name: string): T | undefined {
-  return typeof body === 'object' && body !== null ? ((body as Record<string, unknown>)[name] as T) : undefined;
+  return typeof body === 'object' && body !== null
+    ? ((body as Record<string, unknown>)[name] as T)
+    : undefined;
 }
 
 /** The server's own words from an error body, when it sent any. */
@@ -114,7 +116,8 @@ export const nanogpt = defineProvider({
     throw new LatchkeyError({
       code: 'INVALID_TOKEN_FORMAT',
       message: 'That is not a NanoGPT API key: keys look like sk-nano-<uuid> (older accounts: a bare UUID).',
-      action: 'Copy a key from https://nano-gpt.com/api, or run `latchkey auth login --provider nanogpt` to get one in the browser.',
+      action:
+        'Copy a key from https://nano-gpt.com/api, or run `latchkey auth login --provider nanogpt` to get one in the browser.',
       exitCode: ExitCode.Usage,
     });
   },
@@ -133,7 +136,10 @@ export const nanogpt = defineProvider({
     const key = await runDeviceFlow({
       start: () => startLogin(ctx),
       poll: async (deviceCode) => {
-        const response = await poller.send({ url: joinUrl(ctx.baseUrl, '/api/cli-login/poll'), json: { device_code: deviceCode } });
+        const response = await poller.send({
+          url: joinUrl(ctx.baseUrl, '/api/cli-login/poll'),
+          json: { device_code: deviceCode },
+        });
         return pollStep(response, ctx.clock.now());
       },
       onVerification: (verification) => ctx.ui.showVerification(verification),
@@ -155,7 +161,8 @@ export const nanogpt = defineProvider({
       throw new LatchkeyError({
         code: 'CREDENTIAL_REJECTED',
         message: 'NanoGPT rejected the API key (it is invalid, inactive or revoked).',
-        action: 'Sign in again with `latchkey auth login --provider nanogpt`, or create a key at https://nano-gpt.com/api.',
+        action:
+          'Sign in again with `latchkey auth login --provider nanogpt`, or create a key at https://nano-gpt.com/api.',
         exitCode: ExitCode.Auth,
         status: 401,
       });
@@ -164,7 +171,7 @@ export const nanogpt = defineProvider({
       throw new LatchkeyError({
         code: 'FORBIDDEN',
         message: `NanoGPT refused the key${serverWords(response) ? ` (${serverWords(response)})` : ''}.`,
-        action: 'Check the key\'s allowed origins and limits at https://nano-gpt.com/api.',
+        action: "Check the key's allowed origins and limits at https://nano-gpt.com/api.",
         exitCode: ExitCode.Auth,
         status: 403,
       });

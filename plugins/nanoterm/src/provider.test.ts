@@ -27,14 +27,21 @@ describe('NanoTerm verify', () => {
   it('a full key: its name, permission and expiry from GET /api/keys, matched by prefix', async () => {
     const { emulator, ctx } = await setup();
     emulator.createKey({ name: 'other', permission: 'read' });
-    const { key } = emulator.createKey({ name: 'laptop', permission: 'full', expiresAt: '2027-05-01T00:00:00.000Z' });
+    const { key } = emulator.createKey({
+      name: 'laptop',
+      permission: 'full',
+      expiresAt: '2027-05-01T00:00:00.000Z',
+    });
     await expect(nanoterm.verify(key, ctx)).resolves.toEqual({
       account: `${key.slice(0, 16)}...`,
       permission: 'full',
       details: { key: 'laptop' },
       expiresAt: '2027-05-01T00:00:00.000Z',
     });
-    expect(emulator.requests.map((r) => [r.route, r.status])).toEqual([['workspaces', 200], ['keys', 200]]);
+    expect(emulator.requests.map((r) => [r.route, r.status])).toEqual([
+      ['workspaces', 200],
+      ['keys', 200],
+    ]);
   });
 
   it('an execute or read key is valid with permission "limited" (it may not list keys)', async () => {
@@ -50,7 +57,12 @@ describe('NanoTerm verify', () => {
     const { key } = emulator.createKey();
     emulator.revokeKey(key);
     const error = await nanoterm.verify(key, ctx).catch((e: unknown) => e);
-    expect(error).toMatchObject({ code: 'UNAUTHORIZED', exitCode: 4, retryable: false, docs: 'https://docs.nanoterm.dev/errors/UNAUTHORIZED' });
+    expect(error).toMatchObject({
+      code: 'UNAUTHORIZED',
+      exitCode: 4,
+      retryable: false,
+      docs: 'https://docs.nanoterm.dev/errors/UNAUTHORIZED',
+    });
     expect((error as Error).message).not.toContain(key);
     const expired = emulator.createKey({ expiresAt: '2026-01-01T00:00:00.000Z' }).key;
     await expect(nanoterm.verify(expired, ctx)).rejects.toMatchObject({ code: 'UNAUTHORIZED', exitCode: 4 });
@@ -60,11 +72,16 @@ describe('NanoTerm verify', () => {
     const { emulator, ctx } = await setup();
     const { key } = emulator.createKey();
     emulator.faults.add({ route: 'workspaces', kind: 'empty', status: 502, times: 4 });
-    await expect(nanoterm.verify(key, ctx)).rejects.toMatchObject({ code: 'UNEXPECTED_RESPONSE', status: 502 });
+    await expect(nanoterm.verify(key, ctx)).rejects.toMatchObject({
+      code: 'UNEXPECTED_RESPONSE',
+      status: 502,
+    });
   });
 
   it('refuses anything that does not start with nt_', () => {
-    expect(() => nanoterm.checkTokenFormat!('sk-nano-1234567890')).toThrow(expect.objectContaining({ exitCode: 2 }));
+    expect(() => nanoterm.checkTokenFormat!('sk-nano-1234567890')).toThrow(
+      expect.objectContaining({ exitCode: 2 }),
+    );
     expect(() => nanoterm.checkTokenFormat!('nt_live_abcdefgh12345678')).not.toThrow();
   });
 });

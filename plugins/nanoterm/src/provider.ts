@@ -25,7 +25,11 @@ export function isNanoTermKey(value: string): boolean {
 /** One authenticated request; every non-2xx answer becomes the server's envelope, or "unexpected response". */
 async function call(ctx: ProviderContext, path: string, token: string): Promise<HttpResponse> {
   // Keys go in the Authorization header only: `?token=` is ignored on plain HTTP and would land in logs.
-  const response = await ctx.http.send({ url: joinUrl(ctx.baseUrl, path), bearer: token, retry: envelopeRetry });
+  const response = await ctx.http.send({
+    url: joinUrl(ctx.baseUrl, path),
+    bearer: token,
+    retry: envelopeRetry,
+  });
   if (response.status >= 200 && response.status < 300 && response.isJson) return response;
   const envelope = errorEnvelope(response);
   if (envelope) throw envelopeError(response, envelope, ctx.clock.now());
@@ -64,7 +68,8 @@ export const nanoterm = defineProvider({
     throw new LatchkeyError({
       code: 'INVALID_TOKEN_FORMAT',
       message: 'That is not a NanoTerm API key: keys start with nt_ (for example nt_live_...).',
-      action: 'Copy the key from the API Keys page of the NanoTerm dashboard (it is shown once, when created).',
+      action:
+        'Copy the key from the API Keys page of the NanoTerm dashboard (it is shown once, when created).',
       exitCode: ExitCode.Usage,
     });
   },

@@ -27,7 +27,10 @@ const masked = (key: string) => `sk-nano-${key.slice(8, 16)}...`;
 /** Starts every login at once (all processes spawned before any is awaited) and waits for all of them. */
 async function loginAllAtOnce(session: CliSession, baseUrl: string, keys: string[]) {
   const spawned = keys.map((key) =>
-    session.spawn(['auth', 'login', '--provider', 'nanogpt', '--with-token', '--base-url', baseUrl], { ...opts, input: `${key}\n` }),
+    session.spawn(['auth', 'login', '--provider', 'nanogpt', '--with-token', '--base-url', baseUrl], {
+      ...opts,
+      input: `${key}\n`,
+    }),
   );
   return Promise.all(spawned.map((s) => s.done));
 }
@@ -35,7 +38,9 @@ async function loginAllAtOnce(session: CliSession, baseUrl: string, keys: string
 /** The active account is the one saved last (latest createdAt), and `auth token` prints exactly its key. */
 async function expectLastSavedIsActive(session: CliSession, keys: string[]): Promise<void> {
   const index = (await readIndex(session.configDir))!;
-  const latest = [...index.accounts].sort((a, b) => Date.parse(a.createdAt) - Date.parse(b.createdAt)).at(-1)!;
+  const latest = [...index.accounts]
+    .sort((a, b) => Date.parse(a.createdAt) - Date.parse(b.createdAt))
+    .at(-1)!;
   expect(index.active.nanogpt).toBe(latest.account);
   const activeKey = keys.find((k) => masked(k) === index.active.nanogpt);
   expect(activeKey, 'the active account is one of the stored keys').toBeDefined();
@@ -76,8 +81,12 @@ describe('concurrent logins into one config dir', () => {
       for (const run of runs) expectExit(run, 0);
 
       const index = (await readIndex(session.configDir))!;
-      expect(index.accounts.map((a) => a.account).sort(), `after round ${round}`).toEqual(all.map(masked).sort());
-      expect(keys.map(masked), `round ${round}: the active account is one saved in this round`).toContain(index.active.nanogpt);
+      expect(index.accounts.map((a) => a.account).sort(), `after round ${round}`).toEqual(
+        all.map(masked).sort(),
+      );
+      expect(keys.map(masked), `round ${round}: the active account is one saved in this round`).toContain(
+        index.active.nanogpt,
+      );
       await expectLastSavedIsActive(session, all);
     }
 
@@ -85,10 +94,14 @@ describe('concurrent logins into one config dir', () => {
     const before = requestsTo(emulator, 'models').length;
     const status = await session.run(['auth', 'status', '--json'], opts);
     expectExit(status, 0);
-    const { credentials } = JSON.parse(status.stdout) as { credentials: Array<{ account: string; validity: string }> };
+    const { credentials } = JSON.parse(status.stdout) as {
+      credentials: Array<{ account: string; validity: string }>;
+    };
     expect(credentials.map((c) => c.account).sort()).toEqual(all.map(masked).sort());
     for (const c of credentials) expect(c.validity, c.account).toBe('valid');
-    const checked = requestsTo(emulator, 'models').slice(before).map((r) => r.headers.authorization);
+    const checked = requestsTo(emulator, 'models')
+      .slice(before)
+      .map((r) => r.headers.authorization);
     expect(checked.sort()).toEqual(all.map((k) => `Bearer ${k}`).sort());
     for (const key of all) await expectSecretNotOnDisk(session.configDir, key);
     // The lock was released by every process.
@@ -100,7 +113,10 @@ describe('concurrent logins into one config dir', () => {
     const emulator = await file.emulator({ keys: tokenKeys, autoApproveAfterPolls: 0 });
     const session = await file.session();
     const device = ['laptop', 'ci'].map((name) =>
-      session.spawn(['auth', 'login', '--provider', 'nanogpt', '--client-name', name, '--base-url', emulator.url], opts),
+      session.spawn(
+        ['auth', 'login', '--provider', 'nanogpt', '--client-name', name, '--base-url', emulator.url],
+        opts,
+      ),
     );
     const withToken = loginAllAtOnce(session, emulator.url, tokenKeys);
     const runs = [...(await Promise.all(device.map((d) => d.done))), ...(await withToken)];

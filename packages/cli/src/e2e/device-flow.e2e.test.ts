@@ -76,7 +76,8 @@ describe('device flow outcomes', () => {
       expect(poll.status).toBe(202);
       expect(poll.at - start.at).toBeLessThan(expiresIn * 1000);
     }
-    for (let i = 1; i < polls.length; i++) expect(polls[i]!.at - polls[i - 1]!.at).toBeGreaterThanOrEqual(interval * 1000 - 100);
+    for (let i = 1; i < polls.length; i++)
+      expect(polls[i]!.at - polls[i - 1]!.at).toBeGreaterThanOrEqual(interval * 1000 - 100);
     expect(emulator.issuedKeys()).toEqual([]);
     await expectNothingStored(session.configDir);
   });
@@ -111,11 +112,14 @@ describe('device flow outcomes', () => {
     const session = await file.session();
     const stderr = textWatcher();
     const ctrlC = new AbortController();
-    const { done } = session.spawn(['auth', 'login', '--provider', 'nanogpt', '--json', '--base-url', emulator.url], {
-      timeoutMs: RUN_TIMEOUT_MS,
-      onStderr: stderr.feed,
-      signal: ctrlC.signal,
-    });
+    const { done } = session.spawn(
+      ['auth', 'login', '--provider', 'nanogpt', '--json', '--base-url', emulator.url],
+      {
+        timeoutMs: RUN_TIMEOUT_MS,
+        onStderr: stderr.feed,
+        signal: ctrlC.signal,
+      },
+    );
     await stderr.until((text) => text.includes('Waiting for approval'), '"Waiting for approval" on stderr');
     ctrlC.abort();
     const run = await done;
@@ -126,33 +130,78 @@ describe('device flow outcomes', () => {
 });
 
 /** Faults on the device-flow endpoints, each in its own emulator and config dir, run side by side. */
-describe.concurrent('transient server faults during the device flow are retried and the login succeeds', () => {
-  const cases: Array<{ name: string; fault: Fault; route: 'poll' | 'start'; firstStatus: number; minGapMs: number }> = [
-    { name: 'HTTP 503 with a JSON body on poll', fault: { route: 'poll', kind: 'status', status: 503 }, route: 'poll', firstStatus: 503, minGapMs: 900 },
-    { name: 'a CDN HTML 502 page on poll', fault: { route: 'poll', kind: 'html', status: 502 }, route: 'poll', firstStatus: 502, minGapMs: 900 },
-    {
-      // Retry-After (3 s) is longer than the interval (1 s) and the first back-off (2 s): the gap proves it is honoured.
-      name: '429 with Retry-After: 3 on poll',
-      fault: { route: 'poll', kind: 'status', status: 429, body: { error: 'rate_limited' }, headers: { 'retry-after': '3' } },
-      route: 'poll',
-      firstStatus: 429,
-      minGapMs: 2900,
-    },
-    { name: 'a dropped connection on poll', fault: { route: 'poll', kind: 'drop' }, route: 'poll', firstStatus: 0, minGapMs: 900 },
-    { name: 'a CDN HTML 502 page on start', fault: { route: 'start', kind: 'html', status: 502 }, route: 'start', firstStatus: 502, minGapMs: 300 },
-  ];
+describe.concurrent(
+  'transient server faults during the device flow are retried and the login succeeds',
+  () => {
+    const cases: Array<{
+      name: string;
+      fault: Fault;
+      route: 'poll' | 'start';
+      firstStatus: number;
+      minGapMs: number;
+    }> = [
+      {
+        name: 'HTTP 503 with a JSON body on poll',
+        fault: { route: 'poll', kind: 'status', status: 503 },
+        route: 'poll',
+        firstStatus: 503,
+        minGapMs: 900,
+      },
+      {
+        name: 'a CDN HTML 502 page on poll',
+        fault: { route: 'poll', kind: 'html', status: 502 },
+        route: 'poll',
+        firstStatus: 502,
+        minGapMs: 900,
+      },
+      {
+        // Retry-After (3 s) is longer than the interval (1 s) and the first back-off (2 s): the gap proves it is honoured.
+        name: '429 with Retry-After: 3 on poll',
+        fault: {
+          route: 'poll',
+          kind: 'status',
+          status: 429,
+          body: { error: 'rate_limited' },
+          headers: { 'retry-after': '3' },
+        },
+        route: 'poll',
+        firstStatus: 429,
+        minGapMs: 2900,
+      },
+      {
+        name: 'a dropped connection on poll',
+        fault: { route: 'poll', kind: 'drop' },
+        route: 'poll',
+        firstStatus: 0,
+        minGapMs: 900,
+      },
+      {
+        name: 'a CDN HTML 502 page on start',
+        fault: { route: 'start', kind: 'html', status: 502 },
+        route: 'start',
+        firstStatus: 502,
+        minGapMs: 300,
+      },
+    ];
 
-  it.each(cases)('$name', async ({ fault, route, firstStatus, minGapMs }) => {
-    const scope = file.scope();
-    try {
-      await faultedLogin(scope, fault, route, firstStatus, minGapMs);
-    } finally {
-      await scope.close();
-    }
-  });
-});
+    it.each(cases)('$name', async ({ fault, route, firstStatus, minGapMs }) => {
+      const scope = file.scope();
+      try {
+        await faultedLogin(scope, fault, route, firstStatus, minGapMs);
+      } finally {
+        await scope.close();
+      }
+    });
+  },
+);
 
-async function faultedLogin(scope: E2eScope, fault: Fault, route: 'poll' | 'start', firstStatus: number, minGapMs: number) {
+async function faultedLogin(
+  scope: E2eScope,
+  fault: Fault,
+  route: 'poll' | 'start',
+  firstStatus: number,
+  minGapMs: number,
+) {
   {
     const emulator = await scope.emulator({ interval: 1, autoApproveAfterPolls: 0 });
     emulator.faults.add(fault);

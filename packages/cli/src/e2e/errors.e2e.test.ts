@@ -22,7 +22,10 @@ const opts = { timeoutMs: RUN_TIMEOUT_MS };
 describe('the base URL rule: https://, or http:// only for loopback', () => {
   it('--base-url http://example.com: exit 2 with a clear message, nothing stored', async () => {
     const session = await file.session();
-    const run = await session.run(['auth', 'login', '--provider', 'nanogpt', '--base-url', 'http://example.com'], opts);
+    const run = await session.run(
+      ['auth', 'login', '--provider', 'nanogpt', '--base-url', 'http://example.com'],
+      opts,
+    );
     expectExit(run, 2);
     expect(run.stdout).toBe('');
     expect(run.stderr).toMatch(/^latchkey: --base-url uses plain http:\/\/ for example\.com/m);
@@ -42,10 +45,13 @@ describe('the base URL rule: https://, or http:// only for loopback', () => {
     expectExit(device, 2);
     expect(device.stderr).toContain('plain http://');
 
-    const withToken = await session.run(['auth', 'login', '--provider', 'nanogpt', '--with-token', '--base-url', sneaky], {
-      ...opts,
-      input: `${key}\n`,
-    });
+    const withToken = await session.run(
+      ['auth', 'login', '--provider', 'nanogpt', '--with-token', '--base-url', sneaky],
+      {
+        ...opts,
+        input: `${key}\n`,
+      },
+    );
     expectExit(withToken, 2);
 
     const fromEnv = await session.run(['auth', 'login', '--provider', 'nanogpt', '--token', key], {
@@ -55,7 +61,10 @@ describe('the base URL rule: https://, or http:// only for loopback', () => {
     expectExit(fromEnv, 2);
     expect(fromEnv.stderr).toContain('LATCHKEY_NANOGPT_BASE_URL');
 
-    const status = await session.run(['auth', 'status'], { ...opts, env: { NANOGPT_API_KEY: key, LATCHKEY_NANOGPT_BASE_URL: sneaky } });
+    const status = await session.run(['auth', 'status'], {
+      ...opts,
+      env: { NANOGPT_API_KEY: key, LATCHKEY_NANOGPT_BASE_URL: sneaky },
+    });
     expect(status.exitCode).not.toBe(0);
     expect(status.stdout).not.toContain(': valid');
 
@@ -63,7 +72,10 @@ describe('the base URL rule: https://, or http:// only for loopback', () => {
     await expectNothingStored(session.configDir);
 
     // The same emulator on a loopback address is fine (the test above is not failing for another reason).
-    const ok = await session.run(['auth', 'login', '--provider', 'nanogpt', '--token', key, '--base-url', emulator.url], opts);
+    const ok = await session.run(
+      ['auth', 'login', '--provider', 'nanogpt', '--token', key, '--base-url', emulator.url],
+      opts,
+    );
     expectExit(ok, 0);
     expect(emulator.requests).toHaveLength(1);
   });
@@ -86,10 +98,13 @@ describe('the base URL rule: https://, or http:// only for loopback', () => {
     const emulator = await file.emulator({ keys: [key] });
     const session = await file.session();
     const localhost = emulator.url.replace('127.0.0.1', 'localhost');
-    const run = await session.run(['auth', 'login', '--provider', 'nanogpt', '--with-token', '--base-url', localhost], {
-      ...opts,
-      input: `${key}\n`,
-    });
+    const run = await session.run(
+      ['auth', 'login', '--provider', 'nanogpt', '--with-token', '--base-url', localhost],
+      {
+        ...opts,
+        input: `${key}\n`,
+      },
+    );
     // localhost may resolve to ::1 first while the emulator listens on 127.0.0.1 only: then the request
     // fails as a network error (exit 1), but never as a usage error.
     expect(run.exitCode).not.toBe(2);
@@ -172,10 +187,13 @@ describe('not signed in / rejected', () => {
     const emulator = await file.emulator({ keys: [key] });
     const session = await file.session();
     expectExit(
-      await session.run(['auth', 'login', '--provider', 'nanogpt', '--with-token', '--base-url', emulator.url], {
-        ...opts,
-        input: `${key}\n`,
-      }),
+      await session.run(
+        ['auth', 'login', '--provider', 'nanogpt', '--with-token', '--base-url', emulator.url],
+        {
+          ...opts,
+          input: `${key}\n`,
+        },
+      ),
       0,
     );
     emulator.revokeKey(key);
@@ -196,10 +214,13 @@ describe('not signed in / rejected', () => {
     const emulator = await file.emulator({ keys: [key] });
     const session = await file.session();
     expectExit(
-      await session.run(['auth', 'login', '--provider', 'nanogpt', '--with-token', '--base-url', emulator.url], {
-        ...opts,
-        input: `${key}\n`,
-      }),
+      await session.run(
+        ['auth', 'login', '--provider', 'nanogpt', '--with-token', '--base-url', emulator.url],
+        {
+          ...opts,
+          input: `${key}\n`,
+        },
+      ),
       0,
     );
     // Every attempt (the first and its 3 retries) answers a CDN error page.
@@ -207,7 +228,12 @@ describe('not signed in / rejected', () => {
     const status = await session.run(['auth', 'status', '--json'], opts);
     expectExit(status, 1);
     expect(JSON.parse(status.stdout)).toEqual({
-      credentials: [expect.objectContaining({ validity: 'unreachable', error: expect.objectContaining({ code: 'UNEXPECTED_RESPONSE' }) })],
+      credentials: [
+        expect.objectContaining({
+          validity: 'unreachable',
+          error: expect.objectContaining({ code: 'UNEXPECTED_RESPONSE' }),
+        }),
+      ],
     });
   });
 });
@@ -242,7 +268,12 @@ describe('server words that echo the key', () => {
       const status = await session.run(['auth', 'status', '--json'], opts);
       expectExit(status, 4);
       expect(JSON.parse(status.stdout)).toEqual({
-        credentials: [expect.objectContaining({ validity: 'rejected', error: expect.objectContaining({ code: 'FORBIDDEN' }) })],
+        credentials: [
+          expect.objectContaining({
+            validity: 'rejected',
+            error: expect.objectContaining({ code: 'FORBIDDEN' }),
+          }),
+        ],
       });
 
       assertNoSecretLeaks(session.runs, [key]);

@@ -82,7 +82,9 @@ export async function expectSecretNotOnDisk(dir: string, secret: string): Promis
   ];
   for (const file of await allFiles(dir)) {
     for (const form of forms) {
-      expect(file.bytes.includes(form), `${file.path} contains the secret (or an encoding of it)`).toBe(false);
+      expect(file.bytes.includes(form), `${file.path} contains the secret (or an encoding of it)`).toBe(
+        false,
+      );
     }
   }
 }
@@ -184,10 +186,7 @@ export class E2eFile {
   }
 
   secrets(): string[] {
-    return [
-      ...this.emulators.flatMap((e) => [...e.issuedKeys(), ...e.deviceCodes()]),
-      ...this.extraSecrets,
-    ];
+    return [...this.emulators.flatMap((e) => [...e.issuedKeys(), ...e.deviceCodes()]), ...this.extraSecrets];
   }
 }
 
@@ -208,7 +207,10 @@ export function textWatcher(timeoutMs = RUN_TIMEOUT_MS) {
     until(test: (text: string) => boolean, what: string): Promise<string> {
       if (test(seen)) return Promise.resolve(seen);
       return new Promise<string>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}; saw:\n${seen}`)), timeoutMs);
+        const timer = setTimeout(
+          () => reject(new Error(`timed out waiting for ${what}; saw:\n${seen}`)),
+          timeoutMs,
+        );
         waiters.push({
           test,
           resolve: (text) => {

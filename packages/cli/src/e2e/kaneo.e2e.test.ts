@@ -6,7 +6,14 @@
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { assertNoSecretLeaks, createCliSession, type CliRun, type CliSession } from '@latchkey/testkit';
 import { startKaneoServer, type KaneoServer, type KaneoServerOptions } from '@latchkey/testkit/kaneo';
-import { RUN_TIMEOUT_MS, expectExit, expectNothingStored, expectSecretNotOnDisk, readIndex, textWatcher } from './harness.js';
+import {
+  RUN_TIMEOUT_MS,
+  expectExit,
+  expectNothingStored,
+  expectSecretNotOnDisk,
+  readIndex,
+  textWatcher,
+} from './harness.js';
 
 const servers: KaneoServer[] = [];
 const sessions: CliSession[] = [];
@@ -28,7 +35,11 @@ async function setup(options: KaneoServerOptions = {}) {
   return { server, user, session };
 }
 
-const opts = (env: Record<string, string | undefined> = {}, input?: string) => ({ env, input, timeoutMs: RUN_TIMEOUT_MS });
+const opts = (env: Record<string, string | undefined> = {}, input?: string) => ({
+  env,
+  input,
+  timeoutMs: RUN_TIMEOUT_MS,
+});
 
 /**
  * Starts `auth login --provider kaneo` in a pipe, reads the user code from the URL on its stderr, and lets
@@ -41,11 +52,17 @@ async function deviceLogin(
   extraArgs: string[] = [],
 ): Promise<{ run: CliRun; userCode: string }> {
   const watcher = textWatcher();
-  const { done } = session.spawn(['auth', 'login', '--provider', 'kaneo', '--base-url', server.url, ...extraArgs], {
-    timeoutMs: RUN_TIMEOUT_MS,
-    onStderr: (chunk) => watcher.feed(chunk),
-  });
-  const stderr = await Promise.race([watcher.until((t) => /user_code=([A-Z0-9]+)/.test(t), 'the verification URL'), done.then((r) => r.stderr)]);
+  const { done } = session.spawn(
+    ['auth', 'login', '--provider', 'kaneo', '--base-url', server.url, ...extraArgs],
+    {
+      timeoutMs: RUN_TIMEOUT_MS,
+      onStderr: (chunk) => watcher.feed(chunk),
+    },
+  );
+  const stderr = await Promise.race([
+    watcher.until((t) => /user_code=([A-Z0-9]+)/.test(t), 'the verification URL'),
+    done.then((r) => r.stderr),
+  ]);
   const userCode = /user_code=([A-Z0-9]+)/.exec(stderr)?.[1] ?? '';
   if (userCode) await act(userCode);
   return { run: await done, userCode };
@@ -73,7 +90,13 @@ describe('Kaneo device login through the binary', () => {
 
     const index = await readIndex(session.configDir);
     expect(index?.accounts).toMatchObject([
-      { provider: 'kaneo', account: 'grace@example.com', baseUrl: server.url, method: 'device', identity: { name: 'Grace Hopper', email: 'grace@example.com' } },
+      {
+        provider: 'kaneo',
+        account: 'grace@example.com',
+        baseUrl: server.url,
+        method: 'device',
+        identity: { name: 'Grace Hopper', email: 'grace@example.com' },
+      },
     ]);
     const expiresAt = Date.parse((index?.accounts[0] as { expiresAt?: string }).expiresAt ?? '');
     expect(expiresAt - Date.now()).toBeGreaterThan(6 * 24 * 3600 * 1000);
@@ -84,7 +107,9 @@ describe('Kaneo device login through the binary', () => {
     expect(token.stdout).toBe(`${accessToken}\n`);
     secrets.push(accessToken);
     await expectSecretNotOnDisk(session.configDir, accessToken);
-    expect(await server.getSession({ bearer: accessToken })).toMatchObject({ user: { email: 'grace@example.com' } });
+    expect(await server.getSession({ bearer: accessToken })).toMatchObject({
+      user: { email: 'grace@example.com' },
+    });
 
     // status uses the stored base URL without being told it again.
     const status = await session.run(['auth', 'status', '--provider', 'kaneo'], opts());
@@ -139,7 +164,10 @@ describe('Kaneo device login through the binary', () => {
 
   it('an unknown --client-id: exit 2 with a clear error naming DEVICE_AUTH_CLIENT_IDS; no poll', async () => {
     const { server, session } = await setup();
-    const run = await session.run(['auth', 'login', '--provider', 'kaneo', '--base-url', server.url, '--client-id', 'my-tool'], opts());
+    const run = await session.run(
+      ['auth', 'login', '--provider', 'kaneo', '--base-url', server.url, '--client-id', 'my-tool'],
+      opts(),
+    );
     expectExit(run, 2);
     expect(run.stderr).toContain('does not accept the client id "my-tool"');
     expect(run.stderr).toContain('DEVICE_AUTH_CLIENT_IDS');
@@ -148,7 +176,10 @@ describe('Kaneo device login through the binary', () => {
 
   it('kaneo-mcp is an allowed --client-id', async () => {
     const { server, user, session } = await setup();
-    const { run } = await deviceLogin(session, server, (code) => server.approve(code, user), ['--client-id', 'kaneo-mcp']);
+    const { run } = await deviceLogin(session, server, (code) => server.approve(code, user), [
+      '--client-id',
+      'kaneo-mcp',
+    ]);
     expectExit(run, 0);
     expect(server.requests.find((r) => r.path === '/api/auth/device/code')?.status).toBe(200);
   });
@@ -159,10 +190,16 @@ describe('Kaneo API keys and self-hosted servers', () => {
     const { server, user, session } = await setup();
     const key = await server.createApiKey(user, 'ci');
     secrets.push(key);
-    const login = await session.run(['auth', 'login', '--provider', 'kaneo', '--with-token', '--base-url', server.url], opts({}, `${key}\n`));
+    const login = await session.run(
+      ['auth', 'login', '--provider', 'kaneo', '--with-token', '--base-url', server.url],
+      opts({}, `${key}\n`),
+    );
     expectExit(login, 0);
     expect(login.stderr).toContain('grace@example.com');
-    expect((await readIndex(session.configDir))?.accounts[0]).toMatchObject({ account: 'grace@example.com', method: 'token' });
+    expect((await readIndex(session.configDir))?.accounts[0]).toMatchObject({
+      account: 'grace@example.com',
+      method: 'token',
+    });
     await expectSecretNotOnDisk(session.configDir, key);
     const status = await session.run(['auth', 'status', '--provider', 'kaneo'], opts());
     expectExit(status, 0);
@@ -178,7 +215,10 @@ describe('Kaneo API keys and self-hosted servers', () => {
   it('a wrong API key: exit 4, nothing stored', async () => {
     const { server, session } = await setup();
     const wrong = 'x'.repeat(64);
-    const run = await session.run(['auth', 'login', '--provider', 'kaneo', '--with-token', '--base-url', server.url], opts({}, wrong));
+    const run = await session.run(
+      ['auth', 'login', '--provider', 'kaneo', '--with-token', '--base-url', server.url],
+      opts({}, wrong),
+    );
     expectExit(run, 4);
     expect(run.stderr).toContain('Kaneo rejected the API key');
     await expectNothingStored(session.configDir);
@@ -194,7 +234,8 @@ describe('Kaneo API keys and self-hosted servers', () => {
     expect(token.stdout).toBe(`${key}\n`);
     const status = await session.run(['auth', 'status', '--provider', 'kaneo', '--json'], opts(env));
     expectExit(status, 0);
-    const [entry] = (JSON.parse(status.stdout) as { credentials: Array<Record<string, unknown>> }).credentials;
+    const [entry] = (JSON.parse(status.stdout) as { credentials: Array<Record<string, unknown>> })
+      .credentials;
     expect(entry).toMatchObject({ source: 'env:KANEO_API_KEY', baseUrl: server.url, validity: 'valid' });
     expect(status.stdout).not.toContain(key);
     await expectNothingStored(session.configDir);
@@ -202,7 +243,10 @@ describe('Kaneo API keys and self-hosted servers', () => {
 
   it('a plain-http base URL that is not loopback is refused before any request (exit 2)', async () => {
     const { session } = await setup();
-    const run = await session.run(['auth', 'login', '--provider', 'kaneo', '--base-url', 'http://kaneo.example.com'], opts());
+    const run = await session.run(
+      ['auth', 'login', '--provider', 'kaneo', '--base-url', 'http://kaneo.example.com'],
+      opts(),
+    );
     expectExit(run, 2);
     expect(run.stderr).toContain('https://');
   });

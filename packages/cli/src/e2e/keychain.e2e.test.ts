@@ -6,7 +6,15 @@
 import { execFileSync } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import { assertNoSecretLeaks } from '@latchkey/testkit';
-import { E2eFile, RUN_TIMEOUT_MS, expectExit, expectNothingStored, expectSecretNotOnDisk, newKey, storedAccounts } from './harness.js';
+import {
+  E2eFile,
+  RUN_TIMEOUT_MS,
+  expectExit,
+  expectNothingStored,
+  expectSecretNotOnDisk,
+  newKey,
+  storedAccounts,
+} from './harness.js';
 
 const available = process.env.LATCHKEY_SECRET_SERVICE === '1';
 const inCi = Boolean(process.env.CI && process.env.CI !== 'false');
@@ -15,15 +23,32 @@ afterEach(() => file.cleanup());
 
 /** The session bus of the test's Secret Service, and a bus address that leads nowhere. */
 const bus = { DBUS_SESSION_BUS_ADDRESS: process.env.DBUS_SESSION_BUS_ADDRESS, LATCHKEY_STORAGE: undefined };
-const noBus = { DBUS_SESSION_BUS_ADDRESS: 'unix:path=/nonexistent/latchkey-test-bus', LATCHKEY_STORAGE: undefined };
-const opts = (env: Record<string, string | undefined>, input?: string) => ({ env, input, timeoutMs: RUN_TIMEOUT_MS });
+const noBus = {
+  DBUS_SESSION_BUS_ADDRESS: 'unix:path=/nonexistent/latchkey-test-bus',
+  LATCHKEY_STORAGE: undefined,
+};
+const opts = (env: Record<string, string | undefined>, input?: string) => ({
+  env,
+  input,
+  timeoutMs: RUN_TIMEOUT_MS,
+});
 
 async function loggedIn(storage: 'keychain' | 'auto') {
   const key = newKey();
   const emulator = await file.emulator({ keys: [key] });
   const session = await file.session();
   const login = await session.run(
-    ['auth', 'login', '--provider', 'nanogpt', '--with-token', '--storage', storage, '--base-url', emulator.url],
+    [
+      'auth',
+      'login',
+      '--provider',
+      'nanogpt',
+      '--with-token',
+      '--storage',
+      storage,
+      '--base-url',
+      emulator.url,
+    ],
     opts(bus, `${key}\n`),
   );
   return { key, emulator, session, login };
@@ -60,7 +85,9 @@ describe.runIf(available)('keychain storage against a real Secret Service', () =
     expect(token.stderr).not.toMatch(/not signed in/i);
     const status = await session.run(['auth', 'status', '--provider', 'nanogpt', '--json'], opts(noBus));
     expectExit(status, 1);
-    const [entry] = (JSON.parse(status.stdout) as { credentials: Array<{ validity: string; error?: { code: string } }> }).credentials;
+    const [entry] = (
+      JSON.parse(status.stdout) as { credentials: Array<{ validity: string; error?: { code: string } }> }
+    ).credentials;
     expect(entry).toMatchObject({ validity: 'error', error: { code: 'KEYCHAIN_UNAVAILABLE' } });
   });
 
@@ -85,8 +112,20 @@ describe.runIf(available)('keychain storage against a real Secret Service', () =
     const { session, login } = await loggedIn('keychain');
     expectExit(login, 0);
     const gdbus = (method: string, ...args: string[]) =>
-      execFileSync('gdbus', ['call', '--session', '--dest', 'org.freedesktop.secrets', '--object-path', '/org/freedesktop/secrets', '--method', `org.freedesktop.Secret.Service.${method}`, ...args]).toString();
-    const collection = /'(\/org\/freedesktop\/secrets\/collection\/[^']+)'/.exec(gdbus('ReadAlias', 'default'))?.[1];
+      execFileSync('gdbus', [
+        'call',
+        '--session',
+        '--dest',
+        'org.freedesktop.secrets',
+        '--object-path',
+        '/org/freedesktop/secrets',
+        '--method',
+        `org.freedesktop.Secret.Service.${method}`,
+        ...args,
+      ]).toString();
+    const collection = /'(\/org\/freedesktop\/secrets\/collection\/[^']+)'/.exec(
+      gdbus('ReadAlias', 'default'),
+    )?.[1];
     expect(collection).toBeDefined();
     gdbus('Lock', `['${collection}']`);
     const token = await session.run(['auth', 'token', '--provider', 'nanogpt'], opts(bus));

@@ -31,7 +31,10 @@ afterAll(async () => {
 });
 
 /** Starts `latchkey auth login --provider nanoctl` in a fresh terminal; the script ends with the exit code on screen. */
-async function startInTerminal(name: string, baseUrl: string): Promise<{ configDir: string; screen: () => string }> {
+async function startInTerminal(
+  name: string,
+  baseUrl: string,
+): Promise<{ configDir: string; screen: () => string }> {
   const configDir = join(dir, name, 'config');
   const script = join(dir, `${name}.sh`);
   const env = {
@@ -43,7 +46,9 @@ async function startInTerminal(name: string, baseUrl: string): Promise<{ configD
     PATH: process.env.PATH ?? '/usr/bin:/bin',
     TERM: 'xterm-256color',
   };
-  const exports = Object.entries(env).map(([k, v]) => `export ${k}='${v}'`).join('\n');
+  const exports = Object.entries(env)
+    .map(([k, v]) => `export ${k}='${v}'`)
+    .join('\n');
   await writeFile(
     script,
     `#!/bin/sh\nunset CI\n${exports}\n'${process.execPath}' '${defaultCliBin()}' auth login --provider nanoctl\necho "EXIT=$?"\nsleep 30\n`,
@@ -59,7 +64,8 @@ async function waitFor(screen: () => string, text: string | RegExp, timeoutMs = 
   for (;;) {
     const shown = screen();
     if (typeof text === 'string' ? shown.includes(text) : text.test(shown)) return shown;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${String(text)}; the screen:\n${shown}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${String(text)}; the screen:\n${shown}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
@@ -76,7 +82,10 @@ describe.runIf(hasTmux)('the masked prompt in a real terminal (tmux)', () => {
     const wrong = 'nsv_WRONGwrongWRONGwrong0000';
     const { configDir, screen } = await startInTerminal('prompt', emulator.url);
 
-    await waitFor(screen, 'Paste your Nanoservices token (create one at https://atomic.deskree.com/auth/access/token)');
+    await waitFor(
+      screen,
+      'Paste your Nanoservices token (create one at https://atomic.deskree.com/auth/access/token)',
+    );
     type('prompt', wrong);
     await waitFor(screen, 'Nanoservices rejected the token');
     await waitFor(screen, 'Try again, or press Ctrl-C to stop.');
@@ -90,7 +99,9 @@ describe.runIf(hasTmux)('the masked prompt in a real terminal (tmux)', () => {
       for (let i = 0; i + 6 <= secret.length; i += 3) expect(final).not.toContain(secret.slice(i, i + 6));
     }
     expect(emulator.requests.map((r) => r.status)).toEqual([401, 200]);
-    expect((await readIndex(configDir))?.accounts).toMatchObject([{ provider: 'nanoctl', account: 'grace', method: 'prompt', backend: 'file' }]);
+    expect((await readIndex(configDir))?.accounts).toMatchObject([
+      { provider: 'nanoctl', account: 'grace', method: 'prompt', backend: 'file' },
+    ]);
     await expectSecretNotOnDisk(configDir, token);
   });
 

@@ -7,8 +7,20 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { assertNoSecretLeaks, createCliSession, startNanoctlEmulator, type CliSession, type NanoctlEmulator } from '@latchkey/testkit';
-import { RUN_TIMEOUT_MS, expectExit, expectNothingStored, expectSecretNotOnDisk, readIndex } from './harness.js';
+import {
+  assertNoSecretLeaks,
+  createCliSession,
+  startNanoctlEmulator,
+  type CliSession,
+  type NanoctlEmulator,
+} from '@latchkey/testkit';
+import {
+  RUN_TIMEOUT_MS,
+  expectExit,
+  expectNothingStored,
+  expectSecretNotOnDisk,
+  readIndex,
+} from './harness.js';
 
 const emulators: NanoctlEmulator[] = [];
 const sessions: CliSession[] = [];
@@ -31,7 +43,11 @@ async function setup() {
     return added.token;
   };
   const run = (args: string[], env: Record<string, string | undefined> = {}, input?: string) =>
-    session.run(['auth', ...args], { env: { LATCHKEY_NANOCTL_BASE_URL: emulator.url, ...env }, input, timeoutMs: RUN_TIMEOUT_MS });
+    session.run(['auth', ...args], {
+      env: { LATCHKEY_NANOCTL_BASE_URL: emulator.url, ...env },
+      input,
+      timeoutMs: RUN_TIMEOUT_MS,
+    });
   return { emulator, session, token, run };
 }
 
@@ -52,7 +68,9 @@ describe('environment mode: NANOSERVICES_TOKEN', () => {
     expectExit(login, 0);
     expect(login.stdout).toBe('');
     expect(login.stderr).toBe('');
-    expect(emulator.requests.map((r) => [r.path, r.headers.authorization, r.status])).toEqual([['/v1/whoami', `Bearer ${value}`, 200]]);
+    expect(emulator.requests.map((r) => [r.path, r.headers.authorization, r.status])).toEqual([
+      ['/v1/whoami', `Bearer ${value}`, 200],
+    ]);
     await expectNothingStored(session.configDir);
     const printed = await run(['token', '--provider', 'nanoctl'], { NANOSERVICES_TOKEN: value });
     expect(printed.stdout).toBe(`${value}\n`);
@@ -64,7 +82,9 @@ describe('environment mode: NANOSERVICES_TOKEN', () => {
 
   it('invalid: exit 4 with one line on stderr; server down: non-zero (1) with one line', async () => {
     const { emulator, session, run } = await setup();
-    const bad = await run(['login', '--provider', 'nanoctl'], { NANOSERVICES_TOKEN: 'nsv_not-a-real-token-0000' });
+    const bad = await run(['login', '--provider', 'nanoctl'], {
+      NANOSERVICES_TOKEN: 'nsv_not-a-real-token-0000',
+    });
     expectExit(bad, 4);
     expect(bad.stdout).toBe('');
     expect(bad.stderr).toMatch(/^latchkey: Nanoservices rejected the token[^\n]*\n$/);
@@ -109,7 +129,11 @@ describe('flag mode and --with-token', () => {
     const login = await run(['login', '--provider', 'nanoctl', '--with-token'], {}, `${value}\n`);
     expectExit(login, 0);
     expect(login.stderr).toContain('Logged in to Nanoservices as ada (token expires 2030-06-30)');
-    expect((await readIndex(session.configDir))?.accounts[0]).toMatchObject({ provider: 'nanoctl', account: 'ada', expiresAt: '2030-06-30T00:00:00.000Z' });
+    expect((await readIndex(session.configDir))?.accounts[0]).toMatchObject({
+      provider: 'nanoctl',
+      account: 'ada',
+      expiresAt: '2030-06-30T00:00:00.000Z',
+    });
     await expectSecretNotOnDisk(session.configDir, value);
 
     const envToken = token({ username: 'ci-bot' });

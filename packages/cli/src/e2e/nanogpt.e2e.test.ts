@@ -23,14 +23,18 @@ afterEach(() => file.cleanup());
 
 const opts = { timeoutMs: RUN_TIMEOUT_MS };
 /** How the CLI labels a NanoGPT key everywhere it shows one: prefix, first 8 characters, an ellipsis. */
-const masked = (key: string) => (key.startsWith('sk-nano-') ? `sk-nano-${key.slice(8, 16)}...` : `${key.slice(0, 8)}...`);
+const masked = (key: string) =>
+  key.startsWith('sk-nano-') ? `sk-nano-${key.slice(8, 16)}...` : `${key.slice(0, 8)}...`;
 
 describe('device login, then the pipe: status -> token -> logout -> token', () => {
   it('signs in with the device code, stores the key encrypted, prints it for pipes, and forgets it on logout', async () => {
     const emulator = await file.emulator({ interval: 1, autoApproveAfterPolls: 1 });
     const session = await file.session();
 
-    const login = await session.run(['auth', 'login', '--provider', 'nanogpt', '--base-url', emulator.url], opts);
+    const login = await session.run(
+      ['auth', 'login', '--provider', 'nanogpt', '--base-url', emulator.url],
+      opts,
+    );
     expectExit(login, 0);
     expect(login.stdout).toBe('');
 
@@ -134,7 +138,10 @@ describe('auth token from the environment', () => {
       const session = await file.session();
       const key = file.secret(newKey());
       const env = { [variable]: key, LATCHKEY_NANOGPT_BASE_URL: emulator.url };
-      for (const args of [['auth', 'token'], ['auth', 'token', '--provider', 'nanogpt']]) {
+      for (const args of [
+        ['auth', 'token'],
+        ['auth', 'token', '--provider', 'nanogpt'],
+      ]) {
         const run = await session.run(args, { ...opts, env });
         expectExit(run, 0);
         expect(run.stdout).toBe(`${key}\n`);
@@ -206,7 +213,12 @@ describe('login --with-token and --token', () => {
     expect(emulator.requests[0]!.headers.authorization).toBe(`Bearer ${key}`);
 
     expect(await storedAccounts(session.configDir)).toEqual([
-      expect.objectContaining({ provider: 'nanogpt', account: masked(key), method: 'token', baseUrl: emulator.url }),
+      expect.objectContaining({
+        provider: 'nanogpt',
+        account: masked(key),
+        method: 'token',
+        baseUrl: emulator.url,
+      }),
     ]);
     await expectSecretNotOnDisk(session.configDir, key);
 
@@ -232,7 +244,9 @@ describe('login --with-token and --token', () => {
       expect(run.stdout).toBe('');
       expect(run.stderr).toContain('NanoGPT rejected the API key');
       const seen = emulator.requests.slice(before);
-      expect(seen.map((r) => [r.route, r.status, r.headers.authorization])).toEqual([['models', 401, `Bearer ${key}`]]);
+      expect(seen.map((r) => [r.route, r.status, r.headers.authorization])).toEqual([
+        ['models', 401, `Bearer ${key}`],
+      ]);
       await expectNothingStored(session.configDir);
       await expectSecretNotOnDisk(session.configDir, key);
     }
@@ -286,7 +300,10 @@ describe('login --with-token and --token', () => {
     const key = newKey();
     const emulator = await file.emulator({ keys: [key] });
     const session = await file.session();
-    const run = await session.run(['auth', 'login', '--provider', 'nanogpt', '--token', key, '--base-url', emulator.url], opts);
+    const run = await session.run(
+      ['auth', 'login', '--provider', 'nanogpt', '--token', key, '--base-url', emulator.url],
+      opts,
+    );
     expectExit(run, 0);
     expect(run.stdout).toBe('');
     expect(run.stderr).toMatch(/shell history/);
@@ -301,7 +318,10 @@ describe('login --with-token and --token', () => {
 
     // A rejected --token: exit 4, still nothing stored.
     emulator.revokeKey(key);
-    const rejected = await session.run(['auth', 'login', '--provider', 'nanogpt', '-t', key, '--base-url', emulator.url], opts);
+    const rejected = await session.run(
+      ['auth', 'login', '--provider', 'nanogpt', '-t', key, '--base-url', emulator.url],
+      opts,
+    );
     expectExit(rejected, 4);
     await expectNothingStored(session.configDir);
   });
@@ -325,7 +345,10 @@ describe('--json', () => {
   it('login (device) prints the documented result on stdout and keeps the human text on stderr', async () => {
     const emulator = await file.emulator({ autoApproveAfterPolls: 0 });
     const session = await file.session();
-    const run = await session.run(['auth', 'login', '--provider', 'nanogpt', '--json', '--base-url', emulator.url], opts);
+    const run = await session.run(
+      ['auth', 'login', '--provider', 'nanogpt', '--json', '--base-url', emulator.url],
+      opts,
+    );
     expectExit(run, 0);
     const key = emulator.issuedKeys()[0]!;
     const result = JSON.parse(run.stdout) as Record<string, unknown>;
@@ -347,9 +370,17 @@ describe('--json', () => {
     const key = newKey();
     const emulator = await file.emulator({ keys: [key] });
     const session = await file.session();
-    const run = await session.run(['auth', 'login', '--provider', 'nanogpt', '--json', '--token', key, '--base-url', emulator.url], opts);
+    const run = await session.run(
+      ['auth', 'login', '--provider', 'nanogpt', '--json', '--token', key, '--base-url', emulator.url],
+      opts,
+    );
     expectExit(run, 0);
-    expect(JSON.parse(run.stdout)).toMatchObject({ provider: 'nanogpt', method: 'token', stored: false, account: masked(key) });
+    expect(JSON.parse(run.stdout)).toMatchObject({
+      provider: 'nanogpt',
+      method: 'token',
+      stored: false,
+      account: masked(key),
+    });
     expect(run.stderr).toMatch(/shell history/);
   });
 
@@ -359,10 +390,13 @@ describe('--json', () => {
     const emulator = await file.emulator({ keys: [storedKey, envKey] });
     const session = await file.session();
     expectExit(
-      await session.run(['auth', 'login', '--provider', 'nanogpt', '--with-token', '--base-url', emulator.url], {
-        ...opts,
-        input: `${storedKey}\n`,
-      }),
+      await session.run(
+        ['auth', 'login', '--provider', 'nanogpt', '--with-token', '--base-url', emulator.url],
+        {
+          ...opts,
+          input: `${storedKey}\n`,
+        },
+      ),
       0,
     );
 
@@ -390,9 +424,16 @@ describe('--json', () => {
     const { credentials } = JSON.parse(withEnv.stdout) as { credentials: Array<Record<string, unknown>> };
     expect(credentials).toHaveLength(2);
     expect(credentials).toContainEqual(
-      expect.objectContaining({ provider: 'nanogpt', source: 'env:NANOGPT_API_KEY', account: masked(envKey), validity: 'valid' }),
+      expect.objectContaining({
+        provider: 'nanogpt',
+        source: 'env:NANOGPT_API_KEY',
+        account: masked(envKey),
+        validity: 'valid',
+      }),
     );
-    expect(credentials).toContainEqual(expect.objectContaining({ source: 'stored', account: masked(storedKey), validity: 'valid' }));
+    expect(credentials).toContainEqual(
+      expect.objectContaining({ source: 'stored', account: masked(storedKey), validity: 'valid' }),
+    );
     // Both keys were checked with the server.
     const bearers = requestsTo(emulator, 'models').map((r) => r.headers.authorization);
     expect(bearers).toContain(`Bearer ${envKey}`);
@@ -416,7 +457,10 @@ describe('--json', () => {
     const session = await file.session();
     const run = await session.run(['auth', 'providers', '--json'], opts);
     expectExit(run, 0);
-    const listing = JSON.parse(run.stdout) as { providers: Array<Record<string, unknown>>; broken: unknown[] };
+    const listing = JSON.parse(run.stdout) as {
+      providers: Array<Record<string, unknown>>;
+      broken: unknown[];
+    };
     expect(listing.providers).toContainEqual(
       expect.objectContaining({
         id: 'nanogpt',
@@ -431,7 +475,9 @@ describe('--json', () => {
 
     const human = await session.run(['auth', 'providers'], opts);
     expectExit(human, 0);
-    expect(human.stdout).toMatch(/^nanogpt\s+NanoGPT\s+device, token\s+NANOGPT_API_KEY, LATCHKEY_NANOGPT_TOKEN\s+@latchkey\/plugin-nanogpt@/m);
+    expect(human.stdout).toMatch(
+      /^nanogpt\s+NanoGPT\s+device, token\s+NANOGPT_API_KEY, LATCHKEY_NANOGPT_TOKEN\s+@latchkey\/plugin-nanogpt@/m,
+    );
   });
 
   it('errors with --json are an {"error": {...}} envelope on stdout', async () => {
@@ -444,16 +490,27 @@ describe('--json', () => {
     );
     expectExit(malformed, 2);
     expect(JSON.parse(malformed.stdout)).toEqual({
-      error: expect.objectContaining({ code: 'INVALID_TOKEN_FORMAT', message: expect.any(String), retryable: false }),
+      error: expect.objectContaining({
+        code: 'INVALID_TOKEN_FORMAT',
+        message: expect.any(String),
+        retryable: false,
+      }),
     });
 
     const none = await session.run(['auth', 'status', '--json'], opts);
     expectExit(none, 4);
     expect(JSON.parse(none.stdout)).toEqual({
-      error: expect.objectContaining({ code: 'NOT_SIGNED_IN', message: expect.any(String), action: expect.any(String) }),
+      error: expect.objectContaining({
+        code: 'NOT_SIGNED_IN',
+        message: expect.any(String),
+        action: expect.any(String),
+      }),
     });
 
-    const badFlag = await session.run(['auth', 'login', '--provider', 'nanogpt', '--json', '--no-such-flag'], opts);
+    const badFlag = await session.run(
+      ['auth', 'login', '--provider', 'nanogpt', '--json', '--no-such-flag'],
+      opts,
+    );
     expectExit(badFlag, 2);
     expect(JSON.parse(badFlag.stdout)).toEqual({ error: expect.objectContaining({ code: 'USAGE' }) });
     expect(emulator.requests).toEqual([]);

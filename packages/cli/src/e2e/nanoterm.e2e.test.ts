@@ -12,7 +12,13 @@ import {
   type NanoTermEmulator,
   type NanoTermEmulatorOptions,
 } from '@latchkey/testkit';
-import { RUN_TIMEOUT_MS, expectExit, expectNothingStored, expectSecretNotOnDisk, readIndex } from './harness.js';
+import {
+  RUN_TIMEOUT_MS,
+  expectExit,
+  expectNothingStored,
+  expectSecretNotOnDisk,
+  readIndex,
+} from './harness.js';
 
 const emulators: NanoTermEmulator[] = [];
 const sessions: CliSession[] = [];
@@ -35,44 +41,54 @@ async function setup(options: NanoTermEmulatorOptions = {}) {
     return created;
   };
   const login = (value: string, extra: string[] = [], env: Record<string, string | undefined> = {}) =>
-    session.run(['auth', 'login', '--provider', 'nanoterm', '--with-token', '--base-url', emulator.url, ...extra], { input: `${value}\n`, env, timeoutMs: RUN_TIMEOUT_MS });
+    session.run(
+      ['auth', 'login', '--provider', 'nanoterm', '--with-token', '--base-url', emulator.url, ...extra],
+      { input: `${value}\n`, env, timeoutMs: RUN_TIMEOUT_MS },
+    );
   return { emulator, session, key, login };
 }
 
 const masked = (key: string) => `${key.slice(0, 16)}...`;
 
 describe('NanoTerm keys', () => {
-  it.each(['full', 'execute', 'read'] as const)('a valid %s key is stored under its masked prefix, with its permission', async (permission) => {
-    const { emulator, session, key, login } = await setup();
-    const value = key({ name: `ci-${permission}`, permission, expiresAt: '2031-01-01T00:00:00.000Z' });
-    const run = await login(value);
-    expectExit(run, 0);
-    expect(run.stderr).toContain(`Logged in to NanoTerm as ${masked(value)}`);
-    const record = (await readIndex(session.configDir))?.accounts[0];
-    expect(record?.account).toBe(masked(value));
-    if (permission === 'full') {
-      expect(record?.identity).toMatchObject({ permission: 'full', key: 'ci-full' });
-      expect((record as { expiresAt?: string }).expiresAt).toBe('2031-01-01T00:00:00.000Z');
-    } else {
-      expect(record?.identity).toMatchObject({ permission: 'limited' });
-    }
-    await expectSecretNotOnDisk(session.configDir, value);
-    // Every request carried latchkey's own identity, never nanoterm-cli's, and the key only in the header.
-    for (const request of emulator.requests) {
-      expect(request.headers['x-client-name']).toBe('latchkey');
-      expect(request.headers['x-client-version']).toMatch(/^\d+\.\d+\.\d+/);
-      expect(request.headers.authorization).toBe(`Bearer ${value}`);
-      expect(request.path).not.toContain(value);
-    }
-    const status = await session.run(['auth', 'status', '--provider', 'nanoterm'], { timeoutMs: RUN_TIMEOUT_MS });
-    expectExit(status, 0);
-    expect(status.stdout).toContain(masked(value));
-    expect(status.stdout).toMatch(new RegExp(`Base URL: +${emulator.url}`));
-    expect(status.stdout).toMatch(/Permission: +(full|limited)/);
-    expect(status.stdout).toContain('stored encrypted');
-    const token = await session.run(['auth', 'token', '--provider', 'nanoterm'], { timeoutMs: RUN_TIMEOUT_MS });
-    expect(token.stdout).toBe(`${value}\n`);
-  });
+  it.each(['full', 'execute', 'read'] as const)(
+    'a valid %s key is stored under its masked prefix, with its permission',
+    async (permission) => {
+      const { emulator, session, key, login } = await setup();
+      const value = key({ name: `ci-${permission}`, permission, expiresAt: '2031-01-01T00:00:00.000Z' });
+      const run = await login(value);
+      expectExit(run, 0);
+      expect(run.stderr).toContain(`Logged in to NanoTerm as ${masked(value)}`);
+      const record = (await readIndex(session.configDir))?.accounts[0];
+      expect(record?.account).toBe(masked(value));
+      if (permission === 'full') {
+        expect(record?.identity).toMatchObject({ permission: 'full', key: 'ci-full' });
+        expect((record as { expiresAt?: string }).expiresAt).toBe('2031-01-01T00:00:00.000Z');
+      } else {
+        expect(record?.identity).toMatchObject({ permission: 'limited' });
+      }
+      await expectSecretNotOnDisk(session.configDir, value);
+      // Every request carried latchkey's own identity, never nanoterm-cli's, and the key only in the header.
+      for (const request of emulator.requests) {
+        expect(request.headers['x-client-name']).toBe('latchkey');
+        expect(request.headers['x-client-version']).toMatch(/^\d+\.\d+\.\d+/);
+        expect(request.headers.authorization).toBe(`Bearer ${value}`);
+        expect(request.path).not.toContain(value);
+      }
+      const status = await session.run(['auth', 'status', '--provider', 'nanoterm'], {
+        timeoutMs: RUN_TIMEOUT_MS,
+      });
+      expectExit(status, 0);
+      expect(status.stdout).toContain(masked(value));
+      expect(status.stdout).toMatch(new RegExp(`Base URL: +${emulator.url}`));
+      expect(status.stdout).toMatch(/Permission: +(full|limited)/);
+      expect(status.stdout).toContain('stored encrypted');
+      const token = await session.run(['auth', 'token', '--provider', 'nanoterm'], {
+        timeoutMs: RUN_TIMEOUT_MS,
+      });
+      expect(token.stdout).toBe(`${value}\n`);
+    },
+  );
 
   it('a revoked key: exit 4 with the server message and action, nothing stored', async () => {
     const { emulator, session, key, login } = await setup();
@@ -98,9 +114,15 @@ describe('NanoTerm keys', () => {
     const { emulator, session, key } = await setup();
     const value = key({ permission: 'read' });
     const env = { NANOTERM_API_KEY: value, LATCHKEY_NANOTERM_BASE_URL: emulator.url };
-    const token = await session.run(['auth', 'token', '--provider', 'nanoterm'], { env, timeoutMs: RUN_TIMEOUT_MS });
+    const token = await session.run(['auth', 'token', '--provider', 'nanoterm'], {
+      env,
+      timeoutMs: RUN_TIMEOUT_MS,
+    });
     expect(token.stdout).toBe(`${value}\n`);
-    const status = await session.run(['auth', 'status', '--provider', 'nanoterm'], { env, timeoutMs: RUN_TIMEOUT_MS });
+    const status = await session.run(['auth', 'status', '--provider', 'nanoterm'], {
+      env,
+      timeoutMs: RUN_TIMEOUT_MS,
+    });
     expectExit(status, 0);
     expect(status.stdout).toContain('environment variable NANOTERM_API_KEY');
     await expectNothingStored(session.configDir);
@@ -111,7 +133,14 @@ describe('NanoTerm errors', () => {
   it('426: stops with the server message and action, exit 1, no retry', async () => {
     const { emulator, session, key, login } = await setup();
     const value = key();
-    emulator.faults.add({ route: 'workspaces', kind: 'envelope', status: 426, code: 'CLI_VERSION_TOO_OLD', message: 'Client 0.1.0 is below the minimum required version (0.2.0).', action: 'Run: npm install -g latchkey@latest' });
+    emulator.faults.add({
+      route: 'workspaces',
+      kind: 'envelope',
+      status: 426,
+      code: 'CLI_VERSION_TOO_OLD',
+      message: 'Client 0.1.0 is below the minimum required version (0.2.0).',
+      action: 'Run: npm install -g latchkey@latest',
+    });
     const run = await login(value);
     expectExit(run, 1);
     expect(run.stderr).toContain('Client 0.1.0 is below the minimum required version (0.2.0).');
@@ -123,7 +152,13 @@ describe('NanoTerm errors', () => {
   it('429 with Retry-After <= 5 s: waits that long, retries exactly once, succeeds', async () => {
     const { emulator, key, login } = await setup();
     const value = key();
-    emulator.faults.add({ route: 'workspaces', kind: 'envelope', status: 429, code: 'RATE_LIMITED', headers: { 'retry-after': '2' } });
+    emulator.faults.add({
+      route: 'workspaces',
+      kind: 'envelope',
+      status: 429,
+      code: 'RATE_LIMITED',
+      headers: { 'retry-after': '2' },
+    });
     const run = await login(value);
     expectExit(run, 0);
     const hits = emulator.requests.filter((r) => r.route === 'workspaces');
@@ -134,7 +169,14 @@ describe('NanoTerm errors', () => {
   it('429 with a long Retry-After: stops at once, says how long to wait and the plan hint (--json: the envelope)', async () => {
     const { emulator, session, key, login } = await setup();
     const value = key();
-    emulator.faults.add({ route: 'workspaces', kind: 'envelope', status: 429, code: 'RATE_LIMITED', headers: { 'retry-after': '17' }, action: 'Retry after 17s, or upgrade at https://nanoterm.dev/pricing' });
+    emulator.faults.add({
+      route: 'workspaces',
+      kind: 'envelope',
+      status: 429,
+      code: 'RATE_LIMITED',
+      headers: { 'retry-after': '17' },
+      action: 'Retry after 17s, or upgrade at https://nanoterm.dev/pricing',
+    });
     const run = await login(value, ['--json']);
     expectExit(run, 1);
     expect(JSON.parse(run.stdout)).toEqual({
@@ -153,12 +195,25 @@ describe('NanoTerm errors', () => {
   it('a second 429 after the one retry stops with the wait; quota 429s are not retried', async () => {
     const { emulator, key, login } = await setup();
     const value = key();
-    emulator.faults.add({ route: 'workspaces', kind: 'envelope', status: 429, code: 'RATE_LIMITED', headers: { 'retry-after': '1' }, times: 2 });
+    emulator.faults.add({
+      route: 'workspaces',
+      kind: 'envelope',
+      status: 429,
+      code: 'RATE_LIMITED',
+      headers: { 'retry-after': '1' },
+      times: 2,
+    });
     const twice = await login(value);
     expectExit(twice, 1);
     expect(twice.stderr).toContain('Retry in 1 s.');
     expect(emulator.requests.filter((r) => r.route === 'workspaces')).toHaveLength(2);
-    emulator.faults.add({ route: 'workspaces', kind: 'envelope', status: 429, code: 'COMPUTE_QUOTA_EXCEEDED', headers: { 'retry-after': '1' } });
+    emulator.faults.add({
+      route: 'workspaces',
+      kind: 'envelope',
+      status: 429,
+      code: 'COMPUTE_QUOTA_EXCEEDED',
+      headers: { 'retry-after': '1' },
+    });
     const quota = await login(value);
     expectExit(quota, 1);
     expect(quota.stderr).toMatch(/^latchkey: .*compute/i);
@@ -178,7 +233,12 @@ describe('NanoTerm errors', () => {
     const run = await login(value);
     expectExit(run, 1);
     expect(run.stderr).toContain('HTTP 502 with an HTML page');
-    expect(emulator.requests.filter((r) => r.route === 'workspaces').slice(2).map((r) => r.status)).toEqual([502, 502, 502, 502]);
+    expect(
+      emulator.requests
+        .filter((r) => r.route === 'workspaces')
+        .slice(2)
+        .map((r) => r.status),
+    ).toEqual([502, 502, 502, 502]);
   });
 
   it('a structured 503 envelope is the server answer: not retried, shown as is', async () => {
@@ -197,7 +257,9 @@ describe('NanoTerm leaks', () => {
   it('the key never appears in any output except auth token', () => {
     const runs = sessions.flatMap((s) => s.runs);
     expect(runs.length).toBeGreaterThan(15);
-    expect(runs.some((r) => r.args.includes('token') && secrets.some((s) => r.stdout.includes(s)))).toBe(true);
+    expect(runs.some((r) => r.args.includes('token') && secrets.some((s) => r.stdout.includes(s)))).toBe(
+      true,
+    );
     assertNoSecretLeaks(runs, secrets);
   });
 });

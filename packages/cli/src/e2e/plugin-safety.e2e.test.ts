@@ -8,7 +8,13 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { assertNoSecretLeaks, createCliSession, startNanoGptEmulator, type CliSession, type NanoGptEmulator } from '@latchkey/testkit';
+import {
+  assertNoSecretLeaks,
+  createCliSession,
+  startNanoGptEmulator,
+  type CliSession,
+  type NanoGptEmulator,
+} from '@latchkey/testkit';
 import { RUN_TIMEOUT_MS, expectExit, newKey } from './harness.js';
 
 let dir: string;
@@ -32,7 +38,15 @@ beforeAll(async () => {
   for (const [name, hook] of Object.entries(hooks)) {
     const root = join(dir, name);
     await mkdir(root);
-    await writeFile(join(root, 'package.json'), JSON.stringify({ name: `latchkey-plugin-${name}`, version: '1.0.0', type: 'module', oclif: { hooks: { 'latchkey:provider': './hook.js' } } }));
+    await writeFile(
+      join(root, 'package.json'),
+      JSON.stringify({
+        name: `latchkey-plugin-${name}`,
+        version: '1.0.0',
+        type: 'module',
+        oclif: { hooks: { 'latchkey:provider': './hook.js' } },
+      }),
+    );
     await writeFile(join(root, 'hook.js'), hook);
     expectExit(await session.run(['plugins', 'link', root], { timeoutMs: 60_000 }), 0);
   }
@@ -55,7 +69,9 @@ describe('misbehaving plugins', () => {
     };
     expect(listing.providers.find((p) => p.id === 'nanogpt')?.plugin).toMatch(/^@latchkey\/plugin-nanogpt@/);
     expect(listing.providers.map((p) => p.id)).toEqual(['kaneo', 'nanoctl', 'nanogpt', 'nanoterm']);
-    expect(listing.conflicts).toEqual([{ id: 'nanogpt', winner: '@latchkey/plugin-nanogpt', ignored: ['latchkey-plugin-dup'] }]);
+    expect(listing.conflicts).toEqual([
+      { id: 'nanogpt', winner: '@latchkey/plugin-nanogpt', ignored: ['latchkey-plugin-dup'] },
+    ]);
     expect(listing.broken).toEqual(
       expect.arrayContaining([
         { plugin: 'latchkey-plugin-broken', reason: expect.stringContaining('cannot reach the mothership') },
@@ -68,18 +84,29 @@ describe('misbehaving plugins', () => {
   });
 
   it('login and status still work; the bundled provider gets the key and the look-alike is named in a warning', async () => {
-    const login = await session.run(['auth', 'login', '--provider', 'nanogpt', '--with-token', '--base-url', emulator.url], { input: key, timeoutMs: RUN_TIMEOUT_MS });
+    const login = await session.run(
+      ['auth', 'login', '--provider', 'nanogpt', '--with-token', '--base-url', emulator.url],
+      { input: key, timeoutMs: RUN_TIMEOUT_MS },
+    );
     expectExit(login, 0);
-    expect(login.stderr).toContain('Provider id "nanogpt" is claimed by @latchkey/plugin-nanogpt and latchkey-plugin-dup');
+    expect(login.stderr).toContain(
+      'Provider id "nanogpt" is claimed by @latchkey/plugin-nanogpt and latchkey-plugin-dup',
+    );
     expect(login.stderr).not.toContain('must never receive');
-    expect(emulator.requests.filter((r) => r.route === 'models').map((r) => r.headers.authorization)).toEqual([`Bearer ${key}`]);
-    const status = await session.run(['auth', 'status', '--provider', 'nanogpt'], { timeoutMs: RUN_TIMEOUT_MS });
+    expect(emulator.requests.filter((r) => r.route === 'models').map((r) => r.headers.authorization)).toEqual(
+      [`Bearer ${key}`],
+    );
+    const status = await session.run(['auth', 'status', '--provider', 'nanogpt'], {
+      timeoutMs: RUN_TIMEOUT_MS,
+    });
     expectExit(status, 0);
   });
 
   it('auth token for other providers is unaffected (and quick: no hook runs)', async () => {
     const started = Date.now();
-    const token = await session.run(['auth', 'token', '--provider', 'nanogpt'], { timeoutMs: RUN_TIMEOUT_MS });
+    const token = await session.run(['auth', 'token', '--provider', 'nanogpt'], {
+      timeoutMs: RUN_TIMEOUT_MS,
+    });
     expectExit(token, 0);
     expect(token.stdout).toBe(`${key}\n`);
     expect(Date.now() - started).toBeLessThan(2900);

@@ -1,5 +1,11 @@
 import { parseBaseUrl } from '@latchkey/http';
-import { latchkeyEnvName, type LoginOption, type Provider, type ProviderContext, type ProviderUi } from '@latchkey/plugin-kit';
+import {
+  latchkeyEnvName,
+  type LoginOption,
+  type Provider,
+  type ProviderContext,
+  type ProviderUi,
+} from '@latchkey/plugin-kit';
 import { httpClient, type Runtime } from './runtime.js';
 
 /**

@@ -32,7 +32,10 @@ export async function acquireCredential(
 ): Promise<AcquiredCredential> {
   if (input.token !== undefined || input.withToken) {
     if (!provider.methods.includes('token')) {
-      throw usageError(`${provider.title} does not accept tokens.`, `Run \`latchkey auth login --provider ${provider.id}\`.`);
+      throw usageError(
+        `${provider.title} does not accept tokens.`,
+        `Run \`latchkey auth login --provider ${provider.id}\`.`,
+      );
     }
     const token = input.token !== undefined ? input.token.trim() : (await input.readStdin()).trim();
     if (token === '') {
@@ -44,7 +47,9 @@ export async function acquireCredential(
     registerSecret(token);
     provider.checkTokenFormat?.(token);
     if (input.token !== undefined) {
-      ui.warn('A token passed with --token is visible in your shell history and in `ps`. Prefer the prompt or --with-token (standard input).');
+      ui.warn(
+        'A token passed with --token is visible in your shell history and in `ps`. Prefer the prompt or --with-token (standard input).',
+      );
     }
     return { token, identity: await provider.verify(token, ctx), method: 'token' };
   }
@@ -64,19 +69,36 @@ export async function acquireCredential(
       ...(provider.envVars.length ? [`set ${provider.envVars.join(' or ')}`] : []),
       'or run this in a terminal to be prompted',
     ];
-    throw usageError(`${provider.title} signs in with a token, and there is no terminal to ask for one.`, `Either ${ways.join('; ')}.`);
+    throw usageError(
+      `${provider.title} signs in with a token, and there is no terminal to ask for one.`,
+      `Either ${ways.join('; ')}.`,
+    );
   }
   return promptForToken(runtime, provider, ctx, ui);
 }
 
 /** A masked prompt (nothing is echoed); a wrong or rejected token may be corrected without starting over. */
-async function promptForToken(runtime: Runtime, provider: Provider, ctx: ProviderContext, ui: TerminalUi): Promise<AcquiredCredential> {
+async function promptForToken(
+  runtime: Runtime,
+  provider: Provider,
+  ctx: ProviderContext,
+  ui: TerminalUi,
+): Promise<AcquiredCredential> {
   const { password } = await import('@inquirer/prompts');
-  const where = provider.tokenHelp ? ` (${provider.tokenHelp})` : provider.tokenUrl ? ` (create one at ${provider.tokenUrl})` : '';
+  const where = provider.tokenHelp
+    ? ` (${provider.tokenHelp})`
+    : provider.tokenUrl
+      ? ` (create one at ${provider.tokenUrl})`
+      : '';
   for (let attempt = 1; ; attempt += 1) {
     let token: string;
     try {
-      token = (await password({ message: `Paste your ${provider.title} token${where}:` }, { signal: runtime.signal, output: process.stderr })).trim();
+      token = (
+        await password(
+          { message: `Paste your ${provider.title} token${where}:` },
+          { signal: runtime.signal, output: process.stderr },
+        )
+      ).trim();
     } catch (error) {
       if (error instanceof Error && /Abort|Exit/.test(error.name)) throw cancelledError();
       throw error;

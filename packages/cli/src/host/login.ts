@@ -123,8 +123,12 @@ function toStoredIdentity(identity: Identity): AccountIdentity {
 export function describeLogin(outcome: LoginOutcome, configDir: string): string[] {
   if (outcome.silent) return [];
   const who = [outcome.identity.name, outcome.identity.email].filter(Boolean).join(' ');
-  const expires = outcome.identity.expiresAt ? ` (token expires ${outcome.identity.expiresAt.slice(0, 10)})` : '';
-  const lines = [`✓ ${outcome.stored ? 'Logged in to' : 'The token is valid for'} ${outcome.title} as ${who || outcome.account}${expires}`];
+  const expires = outcome.identity.expiresAt
+    ? ` (token expires ${outcome.identity.expiresAt.slice(0, 10)})`
+    : '';
+  const lines = [
+    `✓ ${outcome.stored ? 'Logged in to' : 'The token is valid for'} ${outcome.title} as ${who || outcome.account}${expires}`,
+  ];
   if (outcome.identity.details) {
     for (const [key, value] of Object.entries(outcome.identity.details)) lines.push(`  ${key}: ${value}`);
   }
@@ -134,7 +138,8 @@ export function describeLogin(outcome: LoginOutcome, configDir: string): string[
   } else if (outcome.backend === 'keychain') {
     lines.push('  Stored in the system keychain.');
   } else {
-    if (outcome.fallbackReason) lines.push(`! The system keychain could not be used: ${outcome.fallbackReason}`);
+    if (outcome.fallbackReason)
+      lines.push(`! The system keychain could not be used: ${outcome.fallbackReason}`);
     lines.push(`  Stored encrypted in ${configDir} (file storage).`);
   }
   return lines;

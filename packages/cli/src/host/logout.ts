@@ -1,4 +1,10 @@
-import { ExitCode, LatchkeyError, isLatchkeyError, registerSecret, type ErrorEnvelope } from '@latchkey/errors';
+import {
+  ExitCode,
+  LatchkeyError,
+  isLatchkeyError,
+  registerSecret,
+  type ErrorEnvelope,
+} from '@latchkey/errors';
 import type { Provider } from '@latchkey/plugin-kit';
 import type { AccountRecord, CredentialStore } from '@latchkey/storage';
 import { providerContext, quietUi, resolveBaseUrl } from './context.js';
@@ -39,7 +45,9 @@ export async function logout(runtime: Runtime, request: LogoutRequest): Promise<
   const byProvider = new Map<string, { manifest: { id: string; title: string } }>();
   for (const record of records) {
     const provider = discovery.providers.get(record.provider)?.provider;
-    byProvider.set(record.provider, { manifest: { id: record.provider, title: provider?.title ?? record.provider } });
+    byProvider.set(record.provider, {
+      manifest: { id: record.provider, title: provider?.title ?? record.provider },
+    });
   }
   if (request.provider !== undefined && !byProvider.has(request.provider)) {
     const provider = discovery.providers.get(request.provider)?.provider;
@@ -65,7 +73,13 @@ export async function logout(runtime: Runtime, request: LogoutRequest): Promise<
         exitCode: ExitCode.Auth,
       });
     }
-    const { manifest } = await chooseProvider(runtime, request.provider, byProvider, [...byProvider.keys()], 'to log out of');
+    const { manifest } = await chooseProvider(
+      runtime,
+      request.provider,
+      byProvider,
+      [...byProvider.keys()],
+      'to log out of',
+    );
     const ofProvider = records.filter((r) => r.provider === manifest.id);
     if (request.all) targets = ofProvider;
     else if (request.account !== undefined) {
@@ -84,7 +98,11 @@ export async function logout(runtime: Runtime, request: LogoutRequest): Promise<
   const removed: LoggedOut[] = [];
   for (const record of targets) {
     const provider = discovery.providers.get(record.provider)?.provider;
-    const entry: LoggedOut = { provider: record.provider, title: provider?.title ?? record.provider, account: record.account };
+    const entry: LoggedOut = {
+      provider: record.provider,
+      title: provider?.title ?? record.provider,
+      account: record.account,
+    };
     if (provider?.tokenUrl !== undefined) entry.tokenUrl = provider.tokenUrl;
     if (provider?.revoke) await revokeInto(runtime, store, provider, record, entry);
     await store.remove(record.provider, record.account);
@@ -111,7 +129,10 @@ async function revokeInto(
     if (!stored) return;
     registerSecret(stored.secret);
     const baseUrl = resolveBaseUrl(runtime, provider, undefined, record.baseUrl);
-    const revoked = await provider.revoke!(stored.secret, providerContext(runtime, provider, baseUrl, quietUi(runtime)));
+    const revoked = await provider.revoke!(
+      stored.secret,
+      providerContext(runtime, provider, baseUrl, quietUi(runtime)),
+    );
     if (revoked) entry.revoked = true;
   } catch (error) {
     if (isLatchkeyError(error) && error.code === 'CANCELLED') throw error;
@@ -133,11 +154,15 @@ export function describeLogout(outcome: LogoutOutcome): string[] {
       lines.push(`  It was deleted here anyway.${r.tokenUrl ? ` Revoke it by hand at ${r.tokenUrl}.` : ''}`);
     }
     if (r.revoked === undefined) {
-      lines.push(`  The credential itself still works until you revoke it${r.tokenUrl ? ` at ${r.tokenUrl}` : ` in ${r.title}`}.`);
+      lines.push(
+        `  The credential itself still works until you revoke it${r.tokenUrl ? ` at ${r.tokenUrl}` : ` in ${r.title}`}.`,
+      );
     }
   }
   for (const variable of outcome.envStillSet) {
-    lines.push(`! ${variable} is still set in your environment; latchkey will keep using it until you unset it.`);
+    lines.push(
+      `! ${variable} is still set in your environment; latchkey will keep using it until you unset it.`,
+    );
   }
   return lines;
 }

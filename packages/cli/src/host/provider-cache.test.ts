@@ -16,7 +16,13 @@ afterEach(() => rm(dir, { recursive: true, force: true }));
 
 const provider: StaticProvider = {
   plugin: 'p',
-  manifest: { id: 'alpha', title: 'Alpha', defaultBaseUrl: 'https://a.example', envVars: ['ALPHA_KEY'], methods: ['token'] },
+  manifest: {
+    id: 'alpha',
+    title: 'Alpha',
+    defaultBaseUrl: 'https://a.example',
+    envVars: ['ALPHA_KEY'],
+    methods: ['token'],
+  },
 };
 
 async function fakeConfig(): Promise<Config> {

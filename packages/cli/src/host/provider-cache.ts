@@ -30,8 +30,15 @@ async function mtime(path: string): Promise<number | null> {
 }
 
 /** Writes the cache when it differs from what is there (called from the full CLI's `auth token`). */
-export async function writeProviderCache(config: Config, providers: Map<string, StaticProvider>, env: NodeJS.ProcessEnv): Promise<void> {
-  const paths = [join(config.dataDir, 'package.json'), ...[...config.plugins.values()].map((p) => join(p.root, 'package.json'))];
+export async function writeProviderCache(
+  config: Config,
+  providers: Map<string, StaticProvider>,
+  env: NodeJS.ProcessEnv,
+): Promise<void> {
+  const paths = [
+    join(config.dataDir, 'package.json'),
+    ...[...config.plugins.values()].map((p) => join(p.root, 'package.json')),
+  ];
   const cache: ProviderCacheFile = {
     version: 1,
     watch: await Promise.all(paths.map(async (path) => ({ path, mtimeMs: await mtime(path) }))),
@@ -48,7 +55,9 @@ export async function writeProviderCache(config: Config, providers: Map<string, 
 }
 
 /** The cached providers, or undefined when there is no cache or any file it depends on changed. */
-export async function readProviderCache(env: NodeJS.ProcessEnv): Promise<Map<string, StaticProvider> | undefined> {
+export async function readProviderCache(
+  env: NodeJS.ProcessEnv,
+): Promise<Map<string, StaticProvider> | undefined> {
   let cache: ProviderCacheFile;
   try {
     cache = JSON.parse(await readFile(providerCachePath(env), 'utf8')) as ProviderCacheFile;

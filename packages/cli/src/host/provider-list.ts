@@ -3,7 +3,14 @@ import { describePlugin, loadProviders } from './providers.js';
 import type { Runtime } from './runtime.js';
 
 export interface ProviderListing {
-  providers: Array<{ id: string; title: string; methods: string[]; envVars: string[]; defaultBaseUrl: string; plugin: string }>;
+  providers: Array<{
+    id: string;
+    title: string;
+    methods: string[];
+    envVars: string[];
+    defaultBaseUrl: string;
+    plugin: string;
+  }>;
   broken: Array<{ plugin: string; reason: string }>;
   conflicts: Array<{ id: string; winner: string; ignored: string[] }>;
 }
@@ -28,13 +35,26 @@ export async function listProviders(runtime: Runtime): Promise<ProviderListing> 
 }
 
 export function describeProviders(listing: ProviderListing): string {
-  const rows = listing.providers.map((p) => [p.id, p.title, p.methods.join(', '), p.envVars.join(', '), p.plugin]);
+  const rows = listing.providers.map((p) => [
+    p.id,
+    p.title,
+    p.methods.join(', '),
+    p.envVars.join(', '),
+    p.plugin,
+  ]);
   const header = ['ID', 'PROVIDER', 'LOGIN', 'ENV', 'PLUGIN'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
   const out = [line(header), ...rows.map(line)];
   for (const c of listing.conflicts) {
-    out.push('', `! Provider id "${c.id}" is claimed by ${[c.winner, ...c.ignored].join(' and ')}; using ${c.winner}.`);
+    out.push(
+      '',
+      `! Provider id "${c.id}" is claimed by ${[c.winner, ...c.ignored].join(' and ')}; using ${c.winner}.`,
+    );
   }
   for (const b of listing.broken) out.push('', `! Plugin ${b.plugin} is broken: ${b.reason}`);
   return `${out.join('\n')}\n`;

@@ -32,7 +32,11 @@ export async function status(runtime: Runtime, requested?: string): Promise<Cred
   if (requested !== undefined && !discovery.providers.has(requested) && records.length === 0) {
     throw unknownProvider(requested, [...discovery.providers.keys()]);
   }
-  const ids = new Set<string>(requested !== undefined ? [requested] : [...discovery.providers.keys(), ...records.map((r) => r.provider)]);
+  const ids = new Set<string>(
+    requested !== undefined
+      ? [requested]
+      : [...discovery.providers.keys(), ...records.map((r) => r.provider)],
+  );
   const checks: Array<Promise<CredentialStatus>> = [];
   for (const id of ids) {
     const provider = discovery.providers.get(id)?.provider;
@@ -60,7 +64,12 @@ export async function status(runtime: Runtime, requested?: string): Promise<Cred
   return results;
 }
 
-async function checkEnv(runtime: Runtime, provider: Provider, token: string, variable: string): Promise<CredentialStatus> {
+async function checkEnv(
+  runtime: Runtime,
+  provider: Provider,
+  token: string,
+  variable: string,
+): Promise<CredentialStatus> {
   registerSecret(token);
   const baseUrl = resolveBaseUrl(runtime, provider);
   const entry: CredentialStatus = {
@@ -72,7 +81,9 @@ async function checkEnv(runtime: Runtime, provider: Provider, token: string, var
     baseUrl: baseUrl.toString().replace(/\/$/, ''),
     validity: 'valid',
   };
-  return verifyInto(entry, () => provider.verify(token, providerContext(runtime, provider, baseUrl, quietUi(runtime))));
+  return verifyInto(entry, () =>
+    provider.verify(token, providerContext(runtime, provider, baseUrl, quietUi(runtime))),
+  );
 }
 
 async function checkStored(
@@ -115,7 +126,13 @@ async function checkStored(
 
 async function verifyInto(
   entry: CredentialStatus,
-  verify: () => Promise<{ name?: string; email?: string; permission?: string; expiresAt?: string; details?: Record<string, string> }>,
+  verify: () => Promise<{
+    name?: string;
+    email?: string;
+    permission?: string;
+    expiresAt?: string;
+    details?: Record<string, string>;
+  }>,
 ): Promise<CredentialStatus> {
   try {
     const identity = await verify();

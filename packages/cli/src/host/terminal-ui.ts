@@ -47,7 +47,9 @@ export class TerminalUi implements ProviderUi {
       runtime.say(`  (enter the code ${code} on that page)`);
     }
     runtime.say(`The code expires in ${describeDuration(left)}.`);
-    if (shouldOpenBrowser({ wanted: this.options.browser, interactive: runtime.interactive, env: runtime.env })) {
+    if (
+      shouldOpenBrowser({ wanted: this.options.browser, interactive: runtime.interactive, env: runtime.env })
+    ) {
       if (await openBrowser(url, runtime.env)) runtime.say('Opened your browser.');
     }
     if (runtime.stderrIsTty) {

@@ -2,7 +2,14 @@ import { ExitCode, LatchkeyError } from '@latchkey/errors';
 import { latchkeyEnvName } from '@latchkey/plugin-kit';
 import type { CredentialStore } from '@latchkey/storage';
 import { writeProviderCache } from './provider-cache.js';
-import { chooseProvider, envCredential, loadProviders, notSignedIn, staticProviders, type StaticProvider } from './providers.js';
+import {
+  chooseProvider,
+  envCredential,
+  loadProviders,
+  notSignedIn,
+  staticProviders,
+  type StaticProvider,
+} from './providers.js';
 import { readOnlyStore, type Runtime } from './runtime.js';
 
 export interface TokenResult {
@@ -60,7 +67,10 @@ export async function resolveTokenFrom(
   if (fromEnv) return { provider: manifest.id, token: fromEnv.token, source: `env:${fromEnv.variable}` };
   const stored = await store.get(manifest.id);
   if (!stored) {
-    throw notSignedIn(manifest.title, manifest.id, [...manifest.envVars, latchkeyEnvName(manifest.id, 'TOKEN')]);
+    throw notSignedIn(manifest.title, manifest.id, [
+      ...manifest.envVars,
+      latchkeyEnvName(manifest.id, 'TOKEN'),
+    ]);
   }
   return { provider: manifest.id, token: stored.secret, source: `stored:${stored.record.backend}` };
 }

@@ -1,6 +1,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createFakeClock, type FakeClock } from '../clock.js';
-import { ACME_DEVICE_GRANT, startAcmeEmulator, type AcmeEmulator, type AcmeEmulatorOptions } from './emulator.js';
+import {
+  ACME_DEVICE_GRANT,
+  startAcmeEmulator,
+  type AcmeEmulator,
+  type AcmeEmulatorOptions,
+} from './emulator.js';
 
 let emulator: AcmeEmulator | undefined;
 let clock: FakeClock;
@@ -16,19 +21,33 @@ afterEach(async () => {
   emulator = undefined;
 });
 
-async function post(path: string, fields: Record<string, string>): Promise<{ status: number; body: Record<string, unknown> }> {
+async function post(
+  path: string,
+  fields: Record<string, string>,
+): Promise<{ status: number; body: Record<string, unknown> }> {
   const res = await fetch(`${emulator!.url}${path}`, { method: 'POST', body: new URLSearchParams(fields) });
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
 }
 
 async function deviceCode(clientId = 'latchkey') {
-  return (await post('/oauth/device/code', { client_id: clientId })).body as { device_code: string; user_code: string; interval: number; expires_in: number; verification_uri: string; verification_uri_complete: string };
+  return (await post('/oauth/device/code', { client_id: clientId })).body as {
+    device_code: string;
+    user_code: string;
+    interval: number;
+    expires_in: number;
+    verification_uri: string;
+    verification_uri_complete: string;
+  };
 }
 
-const poll = (code: string, clientId = 'latchkey') => post('/oauth/token', { grant_type: ACME_DEVICE_GRANT, device_code: code, client_id: clientId });
+const poll = (code: string, clientId = 'latchkey') =>
+  post('/oauth/token', { grant_type: ACME_DEVICE_GRANT, device_code: code, client_id: clientId });
 
 async function me(token?: string) {
-  const res = await fetch(`${emulator!.url}/api/me`, token === undefined ? {} : { headers: { authorization: `Bearer ${token}` } });
+  const res = await fetch(
+    `${emulator!.url}/api/me`,
+    token === undefined ? {} : { headers: { authorization: `Bearer ${token}` } },
+  );
   return { status: res.status, body: (await res.json()) as unknown };
 }
 
@@ -38,7 +57,10 @@ describe('acme emulator', () => {
     const code = await deviceCode();
     expect(code).toMatchObject({ interval: 2, expires_in: 300, verification_uri: `${emulator!.url}/device` });
     expect(code.verification_uri_complete).toBe(`${emulator!.url}/device?user_code=${code.user_code}`);
-    expect(await poll(code.device_code)).toMatchObject({ status: 400, body: { error: 'authorization_pending' } });
+    expect(await poll(code.device_code)).toMatchObject({
+      status: 400,
+      body: { error: 'authorization_pending' },
+    });
     emulator!.approve(code.user_code, { email: 'ada@acme.example', name: 'Ada' });
     clock.advance(2000);
     const answer = await poll(code.device_code);
@@ -64,7 +86,12 @@ describe('acme emulator', () => {
     expect((await poll(code.device_code)).body.error).toBe('slow_down');
     clock.advance(15_000);
     expect((await poll(code.device_code)).body.error).toBe('authorization_pending');
-    expect(emulator!.requests.filter((r) => r.route === 'token').map((r) => r.error)).toEqual(['authorization_pending', 'slow_down', 'slow_down', 'authorization_pending']);
+    expect(emulator!.requests.filter((r) => r.route === 'token').map((r) => r.error)).toEqual([
+      'authorization_pending',
+      'slow_down',
+      'slow_down',
+      'authorization_pending',
+    ]);
   });
 
   it('answers access_denied, expired_token and invalid_grant as RFC 8628 section 3.5 says', async () => {
@@ -91,12 +118,21 @@ describe('acme emulator', () => {
 
   it('is strict: form bodies only, a client id, the device grant type, POST; JSON answers everywhere', async () => {
     await start({ clientIds: ['latchkey'] });
-    const json = await fetch(`${emulator!.url}/oauth/device/code`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ client_id: 'latchkey' }) });
+    const json = await fetch(`${emulator!.url}/oauth/device/code`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ client_id: 'latchkey' }),
+    });
     expect(json.status).toBe(415);
     expect(json.headers.get('content-type')).toBe('application/json');
     expect((await post('/oauth/device/code', {})).status).toBe(400);
-    expect(await post('/oauth/device/code', { client_id: 'other' })).toMatchObject({ status: 401, body: { error: 'invalid_client' } });
-    expect((await post('/oauth/token', { grant_type: 'password', client_id: 'latchkey' })).body.error).toBe('unsupported_grant_type');
+    expect(await post('/oauth/device/code', { client_id: 'other' })).toMatchObject({
+      status: 401,
+      body: { error: 'invalid_client' },
+    });
+    expect((await post('/oauth/token', { grant_type: 'password', client_id: 'latchkey' })).body.error).toBe(
+      'unsupported_grant_type',
+    );
     expect((await fetch(`${emulator!.url}/oauth/token`)).status).toBe(405);
     const missing = await fetch(`${emulator!.url}/nowhere`);
     expect(missing.status).toBe(404);
@@ -104,10 +140,21 @@ describe('acme emulator', () => {
   });
 
   it('serves pre-provisioned tokens and rejects unknown, missing and revoked ones', async () => {
-    await start({ tokens: ['acme_0123456789abcdefXYZ', { token: 'acme_bobbobbobbobbobbob', email: 'bob@acme.example', name: 'Bob' }] });
-    expect(await me('acme_0123456789abcdefXYZ')).toEqual({ status: 200, body: { email: 'dev@acme.example', name: 'Acme Developer' } });
+    await start({
+      tokens: [
+        'acme_0123456789abcdefXYZ',
+        { token: 'acme_bobbobbobbobbobbob', email: 'bob@acme.example', name: 'Bob' },
+      ],
+    });
+    expect(await me('acme_0123456789abcdefXYZ')).toEqual({
+      status: 200,
+      body: { email: 'dev@acme.example', name: 'Acme Developer' },
+    });
     expect((await me('acme_bobbobbobbobbobbob')).body).toEqual({ email: 'bob@acme.example', name: 'Bob' });
-    expect(await me('acme_unknownunknownunknown')).toMatchObject({ status: 401, body: { error: 'invalid_token' } });
+    expect(await me('acme_unknownunknownunknown')).toMatchObject({
+      status: 401,
+      body: { error: 'invalid_token' },
+    });
     expect((await me()).status).toBe(401);
     emulator!.revokeToken('acme_0123456789abcdefXYZ');
     expect((await me('acme_0123456789abcdefXYZ')).status).toBe(401);

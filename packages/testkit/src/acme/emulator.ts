@@ -141,7 +141,9 @@ export async function startAcmeEmulator(options: AcmeEmulatorOptions = {}): Prom
   function addToken(spec: AcmeTokenSpec = `acme_${randomString(ALNUM, 24)}`): string {
     const entry = typeof spec === 'string' ? { token: spec } : spec;
     if (!/^acme_[A-Za-z0-9]{16,}$/.test(entry.token)) {
-      throw new Error(`Acme emulator: a token must look like acme_<16+ letters and digits>, got "${entry.token.slice(0, 8)}..."`);
+      throw new Error(
+        `Acme emulator: a token must look like acme_<16+ letters and digits>, got "${entry.token.slice(0, 8)}..."`,
+      );
     }
     if (tokens.has(entry.token)) throw new Error('Acme emulator: that token already exists');
     tokens.set(entry.token, {
@@ -188,7 +190,11 @@ export async function startAcmeEmulator(options: AcmeEmulatorOptions = {}): Prom
     if (expired(code)) throw new Error(`Acme emulator: cannot ${decision} user code ${userCode}: expired`);
     if (code.state !== 'pending') {
       // Pressing the same button twice is harmless.
-      if ((code.state === 'approved' && decision === 'approve') || (code.state === 'denied' && decision === 'deny')) return;
+      if (
+        (code.state === 'approved' && decision === 'approve') ||
+        (code.state === 'denied' && decision === 'deny')
+      )
+        return;
       throw new Error(`Acme emulator: cannot ${decision} user code ${userCode}: ${code.state}`);
     }
     code.state = decision === 'approve' ? 'approved' : 'denied';
@@ -200,7 +206,13 @@ export async function startAcmeEmulator(options: AcmeEmulatorOptions = {}): Prom
     const raw = await readBody(req);
     const { method, pathname: path } = requestTarget(req);
     const route: AcmeRoute =
-      path === '/oauth/device/code' ? 'device-code' : path === '/oauth/token' ? 'token' : path === '/api/me' ? 'me' : 'other';
+      path === '/oauth/device/code'
+        ? 'device-code'
+        : path === '/oauth/token'
+          ? 'token'
+          : path === '/api/me'
+            ? 'me'
+            : 'other';
     const contentType = req.headers['content-type'];
     const isForm = contentType?.split(';')[0]?.trim().toLowerCase() === FORM;
     const record: AcmeRequest = {
@@ -219,8 +231,12 @@ export async function startAcmeEmulator(options: AcmeEmulatorOptions = {}): Prom
       if (typeof body.error === 'string') record.error = body.error;
       sendJson(res, record, status, body, headers);
     };
-    const oauthError = (status: number, error: string, description: string, headers: Record<string, string> = {}) =>
-      answer(status, { error, error_description: description }, headers);
+    const oauthError = (
+      status: number,
+      error: string,
+      description: string,
+      headers: Record<string, string> = {},
+    ) => answer(status, { error, error_description: description }, headers);
 
     if (route === 'other') return oauthError(404, 'not_found', `No such endpoint: ${method} ${path}.`);
     if (route === 'me') {
@@ -229,7 +245,12 @@ export async function startAcmeEmulator(options: AcmeEmulatorOptions = {}): Prom
       const entry = token === undefined ? undefined : tokens.get(token);
       const challenge = { 'www-authenticate': 'Bearer realm="acme", error="invalid_token"' };
       if (!entry || entry.revoked || (entry.expiresAt !== undefined && clock.now() >= entry.expiresAt)) {
-        return oauthError(401, 'invalid_token', token === undefined ? 'Missing Bearer token.' : 'The access token is invalid, expired or revoked.', challenge);
+        return oauthError(
+          401,
+          'invalid_token',
+          token === undefined ? 'Missing Bearer token.' : 'The access token is invalid, expired or revoked.',
+          challenge,
+        );
       }
       return answer(200, { email: entry.user.email, name: entry.user.name });
     }
@@ -279,7 +300,8 @@ export async function startAcmeEmulator(options: AcmeEmulatorOptions = {}): Prom
     if (!code || code.clientId !== clientId) {
       return oauthError(400, 'invalid_grant', 'The device code is not valid for this client.');
     }
-    if (code.state === 'consumed') return oauthError(400, 'invalid_grant', 'The device code was already used.');
+    if (code.state === 'consumed')
+      return oauthError(400, 'invalid_grant', 'The device code was already used.');
     if (expired(code)) return oauthError(400, 'expired_token', 'The device code has expired.');
     const now = clock.now();
     const previous = code.lastPollAt;
@@ -289,7 +311,11 @@ export async function startAcmeEmulator(options: AcmeEmulatorOptions = {}): Prom
       code.interval += 5;
       return oauthError(400, 'slow_down', `Poll at most every ${code.interval} seconds.`);
     }
-    if (code.state === 'pending' && options.autoApproveAfterPolls !== undefined && code.polls >= options.autoApproveAfterPolls) {
+    if (
+      code.state === 'pending' &&
+      options.autoApproveAfterPolls !== undefined &&
+      code.polls >= options.autoApproveAfterPolls
+    ) {
       code.state = 'approved';
       code.user = defaultUser;
     }

@@ -31,8 +31,11 @@ describe('contractProblems', () => {
       tokenUrl: 'http://acme.example',
     } as unknown as Provider;
     const problems = contractProblems(bad).join('\n');
-    for (const word of ['id', 'title', 'defaultBaseUrl', 'envVars', 'methods', 'verify()', 'tokenUrl']) expect(problems).toContain(word);
-    expect(contractProblems({ ...good, methods: ['device'], login: undefined })).toEqual(["methods includes 'device' but login() is missing"]);
+    for (const word of ['id', 'title', 'defaultBaseUrl', 'envVars', 'methods', 'verify()', 'tokenUrl'])
+      expect(problems).toContain(word);
+    expect(contractProblems({ ...good, methods: ['device'], login: undefined })).toEqual([
+      "methods includes 'device' but login() is missing",
+    ]);
     expect(contractProblems({ ...good, methods: [] })).toHaveLength(1);
     expect(contractProblems({ ...good, envVars: ['LATCHKEY_ACME_TOKEN'] })).toHaveLength(1);
   });

@@ -49,20 +49,33 @@ export function contractProblems(provider: Provider): string[] {
   const problems: string[] = [];
   const p = provider as Partial<Provider> & Record<string, unknown>;
   if (typeof p.id !== 'string' || !idPattern.test(p.id) || p.id.length < 2 || p.id.length > 32) {
-    problems.push(`id ${JSON.stringify(p.id)} must be 2-32 lower-case letters and digits in dash-separated words, starting with a letter`);
+    problems.push(
+      `id ${JSON.stringify(p.id)} must be 2-32 lower-case letters and digits in dash-separated words, starting with a letter`,
+    );
   }
   if (typeof p.title !== 'string' || p.title.trim() === '' || p.title !== p.title.trim()) {
     problems.push(`title ${JSON.stringify(p.title)} must be a non-empty string without surrounding spaces`);
   }
-  if (!isHttpsUrl(p.defaultBaseUrl)) problems.push(`defaultBaseUrl ${JSON.stringify(p.defaultBaseUrl)} must be an https:// URL`);
+  if (!isHttpsUrl(p.defaultBaseUrl))
+    problems.push(`defaultBaseUrl ${JSON.stringify(p.defaultBaseUrl)} must be an https:// URL`);
   if (!Array.isArray(p.envVars) || !p.envVars.every((v) => typeof v === 'string' && envPattern.test(v))) {
-    problems.push(`envVars ${JSON.stringify(p.envVars)} must be a list of upper-case variable names (A-Z, 0-9, _)`);
+    problems.push(
+      `envVars ${JSON.stringify(p.envVars)} must be a list of upper-case variable names (A-Z, 0-9, _)`,
+    );
   } else {
-    if (duplicates(p.envVars).length > 0) problems.push(`envVars lists ${JSON.stringify(duplicates(p.envVars))} twice`);
+    if (duplicates(p.envVars).length > 0)
+      problems.push(`envVars lists ${JSON.stringify(duplicates(p.envVars))} twice`);
     const reserved = p.envVars.filter((v) => v.startsWith('LATCHKEY_'));
-    if (reserved.length > 0) problems.push(`envVars ${JSON.stringify(reserved)} are latchkey's own names (LATCHKEY_<ID>_TOKEN is read anyway)`);
+    if (reserved.length > 0)
+      problems.push(
+        `envVars ${JSON.stringify(reserved)} are latchkey's own names (LATCHKEY_<ID>_TOKEN is read anyway)`,
+      );
   }
-  if (!Array.isArray(p.methods) || p.methods.length === 0 || !p.methods.every((m) => m === 'device' || m === 'token')) {
+  if (
+    !Array.isArray(p.methods) ||
+    p.methods.length === 0 ||
+    !p.methods.every((m) => m === 'device' || m === 'token')
+  ) {
     problems.push(`methods ${JSON.stringify(p.methods)} must be a non-empty list of 'device' and/or 'token'`);
   } else if (duplicates(p.methods).length > 0) {
     problems.push(`methods lists ${JSON.stringify(duplicates(p.methods))} twice`);
@@ -72,18 +85,29 @@ export function contractProblems(provider: Provider): string[] {
   }
   if (typeof p.verify !== 'function') problems.push('verify() is missing');
   for (const optional of ['checkTokenFormat', 'login', 'revoke'] as const) {
-    if (p[optional] !== undefined && typeof p[optional] !== 'function') problems.push(`${optional} must be a function`);
+    if (p[optional] !== undefined && typeof p[optional] !== 'function')
+      problems.push(`${optional} must be a function`);
   }
-  if (p.loginOptions !== undefined && (!Array.isArray(p.loginOptions) || !p.loginOptions.every((o) => o === 'clientName' || o === 'clientId'))) {
+  if (
+    p.loginOptions !== undefined &&
+    (!Array.isArray(p.loginOptions) || !p.loginOptions.every((o) => o === 'clientName' || o === 'clientId'))
+  ) {
     problems.push(`loginOptions ${JSON.stringify(p.loginOptions)} may only list 'clientName' and 'clientId'`);
   }
-  if (p.baseUrlEnvVars !== undefined && (!Array.isArray(p.baseUrlEnvVars) || !p.baseUrlEnvVars.every((v) => typeof v === 'string' && envPattern.test(v)))) {
+  if (
+    p.baseUrlEnvVars !== undefined &&
+    (!Array.isArray(p.baseUrlEnvVars) ||
+      !p.baseUrlEnvVars.every((v) => typeof v === 'string' && envPattern.test(v)))
+  ) {
     problems.push(`baseUrlEnvVars ${JSON.stringify(p.baseUrlEnvVars)} must be upper-case variable names`);
   }
-  if (p.tokenUrl !== undefined && !isHttpsUrl(p.tokenUrl)) problems.push(`tokenUrl ${JSON.stringify(p.tokenUrl)} must be an https:// URL`);
-  if (p.envLogin !== undefined && p.envLogin !== 'verify') problems.push(`envLogin ${JSON.stringify(p.envLogin)} may only be 'verify'`);
+  if (p.tokenUrl !== undefined && !isHttpsUrl(p.tokenUrl))
+    problems.push(`tokenUrl ${JSON.stringify(p.tokenUrl)} must be an https:// URL`);
+  if (p.envLogin !== undefined && p.envLogin !== 'verify')
+    problems.push(`envLogin ${JSON.stringify(p.envLogin)} may only be 'verify'`);
   for (const text of ['tokenHelp', 'docs'] as const) {
-    if (p[text] !== undefined && (typeof p[text] !== 'string' || p[text].trim() === '')) problems.push(`${text} must be a non-empty string`);
+    if (p[text] !== undefined && (typeof p[text] !== 'string' || p[text].trim() === ''))
+      problems.push(`${text} must be a non-empty string`);
   }
   return problems;
 }

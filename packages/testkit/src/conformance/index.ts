@@ -7,15 +7,34 @@ import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { isLatchkeyError, mask, type Clock, type LatchkeyError, type LoginOption, type LoginResult, type Provider } from '@latchkey/plugin-kit';
+import {
+  isLatchkeyError,
+  mask,
+  type Clock,
+  type LatchkeyError,
+  type LoginOption,
+  type LoginResult,
+  type Provider,
+} from '@latchkey/plugin-kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertNoSecretLeaks, createCliSession, type CliRun, type CliSession } from '../cli-runner.js';
 import { createFakeClock } from '../clock.js';
 import { contractProblems, staticFields } from './contract.js';
-import { createRecordingContext, jsonObject, type RecordedExchange, type RecordingContextOptions } from './recording.js';
+import {
+  createRecordingContext,
+  jsonObject,
+  type RecordedExchange,
+  type RecordingContextOptions,
+} from './recording.js';
 
 export { contractProblems, manifestKeys, staticFields } from './contract.js';
-export { createRecordingContext, type RecordedExchange, type RecordingContext, type RecordingContextOptions, type UiCall } from './recording.js';
+export {
+  createRecordingContext,
+  type RecordedExchange,
+  type RecordingContext,
+  type RecordingContextOptions,
+  type UiCall,
+} from './recording.js';
 
 /** How to get a device login approved on the server. */
 export interface DeviceFlowConformance {
@@ -93,9 +112,12 @@ function describeError(error: unknown): string {
 
 /** The rejection of a settled promise as a LatchkeyError, failing the test with a clear reason otherwise. */
 function expectLatchkeyError(result: Settled<unknown>, what: string): LatchkeyError {
-  if (result.ok) throw new Error(`${what}: expected a LatchkeyError, but it resolved to ${JSON.stringify(result.value)}`);
+  if (result.ok)
+    throw new Error(`${what}: expected a LatchkeyError, but it resolved to ${JSON.stringify(result.value)}`);
   if (!isLatchkeyError(result.error)) {
-    throw new Error(`${what}: expected a LatchkeyError, got ${describeError(result.error)}`, { cause: result.error });
+    throw new Error(`${what}: expected a LatchkeyError, got ${describeError(result.error)}`, {
+      cause: result.error,
+    });
   }
   return result.error;
 }
@@ -126,7 +148,11 @@ async function closedPort(): Promise<number> {
 /** True when a request body carries `secret` (raw JSON or form-encoded). */
 function carries(exchange: RecordedExchange, secret: string): boolean {
   const body = exchange.body ?? '';
-  return body.includes(secret) || body.includes(encodeURIComponent(secret)) || body.includes(new URLSearchParams({ s: secret }).toString().slice(2));
+  return (
+    body.includes(secret) ||
+    body.includes(encodeURIComponent(secret)) ||
+    body.includes(new URLSearchParams({ s: secret }).toString().slice(2))
+  );
 }
 
 interface PackageJson {
@@ -157,7 +183,10 @@ export function describeProviderConformance(options: ConformanceOptions): void {
 
       it('declares the same static fields in package.json "latchkey.provider"', async () => {
         const pkg = await readPackage();
-        expect(pkg.latchkey?.provider, `${packageJsonPath} has no "latchkey": {"provider": {...}} block`).toBeTypeOf('object');
+        expect(
+          pkg.latchkey?.provider,
+          `${packageJsonPath} has no "latchkey": {"provider": {...}} block`,
+        ).toBeTypeOf('object');
         expect(pkg.latchkey?.provider).toStrictEqual(staticFields(provider));
       });
 
@@ -165,15 +194,22 @@ export function describeProviderConformance(options: ConformanceOptions): void {
         const pkg = await readPackage();
         const declared = pkg.oclif?.hooks?.['latchkey:provider'];
         const files = declared === undefined ? [] : Array.isArray(declared) ? declared : [declared];
-        expect(files, `${packageJsonPath} declares no "oclif.hooks" entry for latchkey:provider`).not.toHaveLength(0);
+        expect(
+          files,
+          `${packageJsonPath} declares no "oclif.hooks" entry for latchkey:provider`,
+        ).not.toHaveLength(0);
         const answers: unknown[] = [];
         for (const file of files) {
-          const module = (await import(pathToFileURL(join(dirname(packageJsonPath), file)).href)) as { default?: unknown };
+          const module = (await import(pathToFileURL(join(dirname(packageJsonPath), file)).href)) as {
+            default?: unknown;
+          };
           expect(module.default, `${file} has no default export`).toBeTypeOf('function');
           const answer = await (module.default as (this: unknown, options: unknown) => unknown).call({}, {});
           answers.push(...(Array.isArray(answer) ? answer : [answer]));
         }
-        const found = answers.find((a) => typeof a === 'object' && a !== null && (a as Provider).id === provider.id) as Provider | undefined;
+        const found = answers.find(
+          (a) => typeof a === 'object' && a !== null && (a as Provider).id === provider.id,
+        ) as Provider | undefined;
         expect(found, `the hook returned no provider with id ${JSON.stringify(provider.id)}`).toBeDefined();
         expect(staticFields(found!)).toStrictEqual(staticFields(provider));
         expect(contractProblems(found!)).toEqual([]);
@@ -185,7 +221,10 @@ export function describeProviderConformance(options: ConformanceOptions): void {
         const tokens = [await validToken(), value(options.rejectedToken)];
         for (const token of tokens) {
           const result = await settle(() => provider.checkTokenFormat!(token));
-          expect(result.ok, `checkTokenFormat refused the well-formed token ${mask(token)}: ${result.ok ? '' : describeError(result.error)}`).toBe(true);
+          expect(
+            result.ok,
+            `checkTokenFormat refused the well-formed token ${mask(token)}: ${result.ok ? '' : describeError(result.error)}`,
+          ).toBe(true);
         }
       });
     }
@@ -194,23 +233,43 @@ export function describeProviderConformance(options: ConformanceOptions): void {
       const token = await validToken();
       const { ctx, exchanges } = context();
       const result = await settle(() => provider.verify(token, ctx));
-      if (!result.ok) throw new Error(`verify(valid token) failed: ${describeError(result.error)}`, { cause: result.error });
+      if (!result.ok)
+        throw new Error(`verify(valid token) failed: ${describeError(result.error)}`, {
+          cause: result.error,
+        });
       const identity = result.value;
       expect(typeof identity?.account, 'identity.account must be a string').toBe('string');
       expect(identity.account.trim(), 'identity.account must not be empty').not.toBe('');
       expect(leaks(JSON.stringify(identity), [token]), 'the identity contains the token').toEqual([]);
       expect(exchanges.length, 'verify must ask the server').toBeGreaterThan(0);
-      expect(exchanges.filter((e) => e.url.includes(token)).map((e) => e.method), 'the token went into a URL').toEqual([]);
-      expect(exchanges.every((e) => new URL(e.url).origin === ctx.baseUrl.origin), 'verify went to another server than the base URL').toBe(true);
+      expect(
+        exchanges.filter((e) => e.url.includes(token)).map((e) => e.method),
+        'the token went into a URL',
+      ).toEqual([]);
+      expect(
+        exchanges.every((e) => new URL(e.url).origin === ctx.baseUrl.origin),
+        'verify went to another server than the base URL',
+      ).toBe(true);
     });
 
     it('verify(rejected token) rejects with a LatchkeyError, exit 4, that does not quote the token', async () => {
       const token = value(options.rejectedToken);
       const { ctx, exchanges } = context();
-      const error = expectLatchkeyError(await settle(() => provider.verify(token, ctx)), 'verify(rejected token)');
+      const error = expectLatchkeyError(
+        await settle(() => provider.verify(token, ctx)),
+        'verify(rejected token)',
+      );
       expect(error.exitCode, describeError(error)).toBe(4);
-      expect(leaks(`${error.message}\n${error.action ?? ''}\n${JSON.stringify(error.toEnvelope?.() ?? {})}`, [token]), 'the error quotes the token').toEqual([]);
-      expect(exchanges.length, 'verify must ask the server before rejecting a well-formed token').toBeGreaterThan(0);
+      expect(
+        leaks(`${error.message}\n${error.action ?? ''}\n${JSON.stringify(error.toEnvelope?.() ?? {})}`, [
+          token,
+        ]),
+        'the error quotes the token',
+      ).toEqual([]);
+      expect(
+        exchanges.length,
+        'verify must ask the server before rejecting a well-formed token',
+      ).toBeGreaterThan(0);
     });
 
     for (const [index, malformed] of (options.malformedTokens ?? []).entries()) {
@@ -224,20 +283,34 @@ export function describeProviderConformance(options: ConformanceOptions): void {
         expect(provider.checkTokenFormat, 'the provider has no checkTokenFormat()').toBeTypeOf('function');
         const error = expectLatchkeyError(result, `checkTokenFormat(${JSON.stringify(malformed)})`);
         expect([2, 4], describeError(error)).toContain(error.exitCode);
-        expect(exchanges.map((e) => `${e.method} ${e.url}`), 'requests were sent for a malformed token').toEqual([]);
+        expect(
+          exchanges.map((e) => `${e.method} ${e.url}`),
+          'requests were sent for a malformed token',
+        ).toEqual([]);
       });
     }
 
     it('verify against an unreachable server rejects with a retryable LatchkeyError, exit 1', async () => {
       const token = await validToken();
       const clock = createFakeClock();
-      const { ctx, exchanges } = createRecordingContext({ baseUrl: `http://127.0.0.1:${await closedPort()}`, clock });
-      const error = expectLatchkeyError(await settle(() => provider.verify(token, ctx)), 'verify(unreachable server)');
+      const { ctx, exchanges } = createRecordingContext({
+        baseUrl: `http://127.0.0.1:${await closedPort()}`,
+        clock,
+      });
+      const error = expectLatchkeyError(
+        await settle(() => provider.verify(token, ctx)),
+        'verify(unreachable server)',
+      );
       expect(error.exitCode, describeError(error)).toBe(1);
       expect(error.retryable, describeError(error)).toBe(true);
-      expect(leaks(`${error.message}\n${error.action ?? ''}`, [token]), 'the error quotes the token').toEqual([]);
+      expect(leaks(`${error.message}\n${error.action ?? ''}`, [token]), 'the error quotes the token').toEqual(
+        [],
+      );
       expect(exchanges.length, 'verify never tried the server').toBeGreaterThan(0);
-      expect(exchanges.every((e) => e.failed !== undefined), 'a closed port answered?').toBe(true);
+      expect(
+        exchanges.every((e) => e.failed !== undefined),
+        'a closed port answered?',
+      ).toBe(true);
     });
 
     const deviceFlow = options.deviceFlow;
@@ -264,7 +337,12 @@ export function describeProviderConformance(options: ConformanceOptions): void {
                 return;
               }
               // Approve once the first poll has been answered "pending", so the spacing of polls is seen too.
-              if (!approved && deviceCode !== undefined && carries(exchange, deviceCode) && exchange.status !== 200) {
+              if (
+                !approved &&
+                deviceCode !== undefined &&
+                carries(exchange, deviceCode) &&
+                exchange.status !== 200
+              ) {
                 approved = true;
                 const shown = recording.uiCalls.find((c) => c.method === 'showVerification');
                 const code = shown?.method === 'showVerification' ? shown.verification.userCode : userCode;
@@ -284,11 +362,20 @@ export function describeProviderConformance(options: ConformanceOptions): void {
           } finally {
             clearTimeout(timer);
           }
-          if (approveError !== undefined) throw new Error(`approving the code failed: ${describeError(approveError)}`, { cause: approveError });
+          if (approveError !== undefined)
+            throw new Error(`approving the code failed: ${describeError(approveError)}`, {
+              cause: approveError,
+            });
           if (!result.ok) {
             const why = controller.signal.aborted ? ` (cancelled after ${timeoutMs} ms)` : '';
-            const answers = exchanges.map((e) => `${e.status ?? 'no answer'}${typeof jsonObject(e.responseText)?.error === 'string' ? ` ${String(jsonObject(e.responseText)?.error)}` : ''}`);
-            throw new Error(`login() failed${why}: ${describeError(result.error)}\nanswers seen: ${answers.join(', ')}`, { cause: result.error });
+            const answers = exchanges.map(
+              (e) =>
+                `${e.status ?? 'no answer'}${typeof jsonObject(e.responseText)?.error === 'string' ? ` ${String(jsonObject(e.responseText)?.error)}` : ''}`,
+            );
+            throw new Error(
+              `login() failed${why}: ${describeError(result.error)}\nanswers seen: ${answers.join(', ')}`,
+              { cause: result.error },
+            );
           }
           const { token, identity } = result.value;
           expect(deviceCode, 'no answer carried a device_code').toBeTypeOf('string');
@@ -302,11 +389,15 @@ export function describeProviderConformance(options: ConformanceOptions): void {
           if (userCode !== undefined) expect(verification?.userCode).toBe(userCode);
           expect(verification?.verificationUri, 'verificationUri').toMatch(/^https?:\/\/\S+$/);
           if (verification?.verificationUriComplete !== undefined) {
-            expect(verification.verificationUriComplete, 'verificationUriComplete').toMatch(/^https?:\/\/\S+$/);
+            expect(verification.verificationUriComplete, 'verificationUriComplete').toMatch(
+              /^https?:\/\/\S+$/,
+            );
           }
 
           // RFC 8628 section 3.5: wait `interval` before the first poll and between polls; never told to slow down.
-          const authorization = exchanges.find((e) => typeof jsonObject(e.responseText)?.device_code === 'string')!;
+          const authorization = exchanges.find(
+            (e) => typeof jsonObject(e.responseText)?.device_code === 'string',
+          )!;
           const intervalSec = jsonObject(authorization.responseText)?.interval;
           const intervalMs = (typeof intervalSec === 'number' ? intervalSec : 5) * 1000;
           const polls = exchanges.filter((e) => carries(e, deviceCode!));
@@ -314,19 +405,36 @@ export function describeProviderConformance(options: ConformanceOptions): void {
           let previousAnswer = authorization.answeredAt!;
           for (const [i, poll] of polls.entries()) {
             const waited = poll.sentAt - previousAnswer;
-            expect(waited, `poll #${i + 1} came ${waited} ms after the previous answer; the interval is ${intervalMs} ms`).toBeGreaterThanOrEqual(intervalMs - TIMER_SLACK_MS);
-            expect(jsonObject(poll.responseText)?.error, `poll #${i + 1} was answered slow_down`).not.toBe('slow_down');
+            expect(
+              waited,
+              `poll #${i + 1} came ${waited} ms after the previous answer; the interval is ${intervalMs} ms`,
+            ).toBeGreaterThanOrEqual(intervalMs - TIMER_SLACK_MS);
+            expect(jsonObject(poll.responseText)?.error, `poll #${i + 1} was answered slow_down`).not.toBe(
+              'slow_down',
+            );
             previousAnswer = poll.answeredAt ?? poll.sentAt;
           }
-          expect(exchanges.filter((e) => e.url.includes(deviceCode!)).length, 'the device code went into a URL').toBe(0);
+          expect(
+            exchanges.filter((e) => e.url.includes(deviceCode!)).length,
+            'the device code went into a URL',
+          ).toBe(0);
 
           // The token works, and nothing the user saw holds a secret.
           expect(token, 'login() returned no token').toMatch(/\S/);
           expect(identity?.account, 'login() returned no identity.account').toMatch(/\S/);
-          expect(leaks(JSON.stringify(uiCalls), secrets), 'a ui call contains the token or device code').toEqual([]);
-          expect(leaks(JSON.stringify(identity), secrets), 'the identity contains the token or device code').toEqual([]);
+          expect(
+            leaks(JSON.stringify(uiCalls), secrets),
+            'a ui call contains the token or device code',
+          ).toEqual([]);
+          expect(
+            leaks(JSON.stringify(identity), secrets),
+            'the identity contains the token or device code',
+          ).toEqual([]);
           const check = await settle(() => provider.verify(token, context().ctx));
-          if (!check.ok) throw new Error(`the token from login() does not verify: ${describeError(check.error)}`, { cause: check.error });
+          if (!check.ok)
+            throw new Error(`the token from login() does not verify: ${describeError(check.error)}`, {
+              cause: check.error,
+            });
           expect(check.value.account).toMatch(/\S/);
         },
         timeoutMs + 10_000,
@@ -338,73 +446,101 @@ export function describeProviderConformance(options: ConformanceOptions): void {
   });
 }
 
-function describeCli(options: ConformanceOptions, cli: LinkedPluginCli | BundledPluginCli, validToken: () => Promise<string>): void {
+function describeCli(
+  options: ConformanceOptions,
+  cli: LinkedPluginCli | BundledPluginCli,
+  validToken: () => Promise<string>,
+): void {
   const { provider } = options;
   const linked = 'pluginDir' in cli;
-  describe(linked ? 'the latchkey binary, with the plugin linked' : 'the latchkey binary, with the plugin bundled', () => {
-    let session: CliSession;
-    let env: Record<string, string>;
-    let packageName: string | undefined;
+  describe(
+    linked ? 'the latchkey binary, with the plugin linked' : 'the latchkey binary, with the plugin bundled',
+    () => {
+      let session: CliSession;
+      let env: Record<string, string>;
+      let packageName: string | undefined;
 
-    beforeAll(async () => {
-      session = await createCliSession(cli.bin !== undefined ? { bin: cli.bin } : {});
-      // oclif keeps its list of linked plugins in its data dir: inside the throwaway HOME.
-      env = { LATCHKEY_DATA_DIR: join(session.homeDir, '.local', 'share', 'latchkey') };
-      const packageJson = linked ? join(cli.pluginDir, 'package.json') : options.packageJson;
-      if (packageJson !== undefined) packageName = (JSON.parse(await readFile(packageJson, 'utf8')) as PackageJson).name;
-      if (linked) {
-        // --no-install: link the built plugin as it is; never run a package manager in the plugin's directory.
-        const link = await session.run(['plugins', 'link', '--no-install', resolve(cli.pluginDir)], { env });
-        if (link.exitCode !== 0) throw new Error(`could not link the plugin:\n${shownRun(link, [])}`);
-      }
-    }, 60_000);
+      beforeAll(async () => {
+        session = await createCliSession(cli.bin !== undefined ? { bin: cli.bin } : {});
+        // oclif keeps its list of linked plugins in its data dir: inside the throwaway HOME.
+        env = { LATCHKEY_DATA_DIR: join(session.homeDir, '.local', 'share', 'latchkey') };
+        const packageJson = linked ? join(cli.pluginDir, 'package.json') : options.packageJson;
+        if (packageJson !== undefined)
+          packageName = (JSON.parse(await readFile(packageJson, 'utf8')) as PackageJson).name;
+        if (linked) {
+          // --no-install: link the built plugin as it is; never run a package manager in the plugin's directory.
+          const link = await session.run(['plugins', 'link', '--no-install', resolve(cli.pluginDir)], {
+            env,
+          });
+          if (link.exitCode !== 0) throw new Error(`could not link the plugin:\n${shownRun(link, [])}`);
+        }
+      }, 60_000);
 
-    afterAll(async () => {
-      await session?.dispose();
-    });
+      afterAll(async () => {
+        await session?.dispose();
+      });
 
-    it('auth providers --json lists the provider and its plugin, not broken', async () => {
-      const run = await session.run(['auth', 'providers', '--json'], { env });
-      expect(run.exitCode, shownRun(run, [])).toBe(0);
-      const listing = JSON.parse(run.stdout) as {
-        providers: Array<{ id: string; title: string; methods: string[]; envVars: string[]; plugin: string }>;
-        broken: Array<{ plugin: string; reason: string }>;
-        conflicts: Array<{ id: string }>;
-      };
-      const entry = listing.providers.find((p) => p.id === provider.id);
-      expect(entry, `${provider.id} is not listed:\n${run.stdout}`).toBeDefined();
-      expect(entry!.title).toBe(provider.title);
-      expect(entry!.methods).toEqual(provider.methods);
-      for (const name of provider.envVars) expect(entry!.envVars).toContain(name);
-      if (packageName !== undefined) {
-        expect(entry!.plugin === packageName || entry!.plugin.startsWith(`${packageName}@`), `listed as from ${entry!.plugin}`).toBe(true);
-        expect(listing.broken.filter((b) => b.plugin === packageName || b.plugin.startsWith(`${packageName}@`))).toEqual([]);
-      }
-      expect(listing.conflicts.filter((c) => c.id === provider.id)).toEqual([]);
-    }, 30_000);
+      it('auth providers --json lists the provider and its plugin, not broken', async () => {
+        const run = await session.run(['auth', 'providers', '--json'], { env });
+        expect(run.exitCode, shownRun(run, [])).toBe(0);
+        const listing = JSON.parse(run.stdout) as {
+          providers: Array<{
+            id: string;
+            title: string;
+            methods: string[];
+            envVars: string[];
+            plugin: string;
+          }>;
+          broken: Array<{ plugin: string; reason: string }>;
+          conflicts: Array<{ id: string }>;
+        };
+        const entry = listing.providers.find((p) => p.id === provider.id);
+        expect(entry, `${provider.id} is not listed:\n${run.stdout}`).toBeDefined();
+        expect(entry!.title).toBe(provider.title);
+        expect(entry!.methods).toEqual(provider.methods);
+        for (const name of provider.envVars) expect(entry!.envVars).toContain(name);
+        if (packageName !== undefined) {
+          expect(
+            entry!.plugin === packageName || entry!.plugin.startsWith(`${packageName}@`),
+            `listed as from ${entry!.plugin}`,
+          ).toBe(true);
+          expect(
+            listing.broken.filter((b) => b.plugin === packageName || b.plugin.startsWith(`${packageName}@`)),
+          ).toEqual([]);
+        }
+        expect(listing.conflicts.filter((c) => c.id === provider.id)).toEqual([]);
+      }, 30_000);
 
-    it('auth token prints exactly the token from the env var and a newline, exit 0 (full CLI, then fast path)', async () => {
-      const token = await validToken();
-      const envVar = provider.envVars[0];
-      expect(envVar, 'the provider declares no env var').toBeTypeOf('string');
-      const runs = [];
-      for (let i = 0; i < 2; i += 1) {
-        runs.push(await session.run(['auth', 'token', '--provider', provider.id], { env: { ...env, [envVar!]: token } }));
-      }
-      for (const run of runs) {
-        expect(run.exitCode, shownRun(run, [token])).toBe(0);
-        expect(run.stdout === `${token}\n`, `stdout is not exactly the token and a newline:\n${shownRun(run, [token])}`).toBe(true);
-      }
-      assertNoSecretLeaks(runs, [token]);
-    }, 30_000);
+      it('auth token prints exactly the token from the env var and a newline, exit 0 (full CLI, then fast path)', async () => {
+        const token = await validToken();
+        const envVar = provider.envVars[0];
+        expect(envVar, 'the provider declares no env var').toBeTypeOf('string');
+        const runs = [];
+        for (let i = 0; i < 2; i += 1) {
+          runs.push(
+            await session.run(['auth', 'token', '--provider', provider.id], {
+              env: { ...env, [envVar!]: token },
+            }),
+          );
+        }
+        for (const run of runs) {
+          expect(run.exitCode, shownRun(run, [token])).toBe(0);
+          expect(
+            run.stdout === `${token}\n`,
+            `stdout is not exactly the token and a newline:\n${shownRun(run, [token])}`,
+          ).toBe(true);
+        }
+        assertNoSecretLeaks(runs, [token]);
+      }, 30_000);
 
-    it('auth token without a credential exits 4 with nothing on stdout', async () => {
-      const token = await validToken();
-      const run = await session.run(['auth', 'token', '--provider', provider.id], { env });
-      expect(run.exitCode, shownRun(run, [token])).toBe(4);
-      expect(run.stdout).toBe('');
-      expect(run.stderr.trim(), 'no error on stderr').not.toBe('');
-      assertNoSecretLeaks([run], [token], { stdoutAllowed: () => false });
-    }, 30_000);
-  });
+      it('auth token without a credential exits 4 with nothing on stdout', async () => {
+        const token = await validToken();
+        const run = await session.run(['auth', 'token', '--provider', provider.id], { env });
+        expect(run.exitCode, shownRun(run, [token])).toBe(4);
+        expect(run.stdout).toBe('');
+        expect(run.stderr.trim(), 'no error on stderr').not.toBe('');
+        assertNoSecretLeaks([run], [token], { stdoutAllowed: () => false });
+      }, 30_000);
+    },
+  );
 }

@@ -2,7 +2,15 @@
  * A `ProviderContext` that records what a provider does: every request it sends (through the `fetch` of its
  * `HttpClient`) and every call it makes on `ctx.ui`, timed by the context's clock.
  */
-import { HttpClient, parseBaseUrl, systemClock, type Clock, type LoginOption, type ProviderContext, type Verification } from '@latchkey/plugin-kit';
+import {
+  HttpClient,
+  parseBaseUrl,
+  systemClock,
+  type Clock,
+  type LoginOption,
+  type ProviderContext,
+  type Verification,
+} from '@latchkey/plugin-kit';
 
 /** One request the provider sent, and what came back. */
 export interface RecordedExchange {
@@ -58,14 +66,21 @@ export function createRecordingContext(options: RecordingContextOptions): Record
   const exchanges: RecordedExchange[] = [];
   const uiCalls: UiCall[] = [];
   const recordingFetch: typeof fetch = async (input, init) => {
-    const exchange: RecordedExchange = { method: init?.method ?? 'GET', url: urlOf(input), sentAt: clock.now() };
+    const exchange: RecordedExchange = {
+      method: init?.method ?? 'GET',
+      url: urlOf(input),
+      sentAt: clock.now(),
+    };
     if (typeof init?.body === 'string') exchange.body = init.body;
     exchanges.push(exchange);
     let response: Response;
     try {
       response = await globalThis.fetch(input, init);
     } catch (error) {
-      exchange.failed = error instanceof Error ? `${error.message}${error.cause instanceof Error ? `: ${error.cause.message}` : ''}` : String(error);
+      exchange.failed =
+        error instanceof Error
+          ? `${error.message}${error.cause instanceof Error ? `: ${error.cause.message}` : ''}`
+          : String(error);
       throw error;
     }
     exchange.status = response.status;
@@ -88,7 +103,8 @@ export function createRecordingContext(options: RecordingContextOptions): Record
     clock,
     signal: options.signal ?? new AbortController().signal,
     ui: {
-      showVerification: (verification) => void uiCalls.push({ method: 'showVerification', verification: { ...verification } }),
+      showVerification: (verification) =>
+        void uiCalls.push({ method: 'showVerification', verification: { ...verification } }),
       info: (message) => void uiCalls.push({ method: 'info', message }),
       warn: (message) => void uiCalls.push({ method: 'warn', message }),
     },
@@ -102,7 +118,9 @@ export function jsonObject(text: string | undefined): Record<string, unknown> | 
   if (text === undefined) return undefined;
   try {
     const value = JSON.parse(text) as unknown;
-    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+    return typeof value === 'object' && value !== null && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : undefined;
   } catch {
     return undefined;
   }

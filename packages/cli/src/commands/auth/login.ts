@@ -9,20 +9,47 @@ export default class AuthLogin extends LatchkeyCommand {
   static description =
     "Runs the provider's default login (a device code you approve in the browser, or a token) and stores the credential in the system keychain, or in an encrypted file when no keychain is available. Use --with-token to store a token from standard input, or --token to only check one.";
   static examples = [
-    { command: '<%= config.bin %> auth login --provider nanogpt', description: 'Sign in to NanoGPT in the browser.' },
-    { command: 'echo "$NANOGPT_API_KEY" | <%= config.bin %> auth login --provider nanogpt --with-token', description: 'Store an existing key.' },
-    { command: '<%= config.bin %> auth login --provider nanogpt --no-browser --base-url http://127.0.0.1:8080', description: 'Sign in against a local server, printing the URL instead of opening it.' },
+    {
+      command: '<%= config.bin %> auth login --provider nanogpt',
+      description: 'Sign in to NanoGPT in the browser.',
+    },
+    {
+      command: 'echo "$NANOGPT_API_KEY" | <%= config.bin %> auth login --provider nanogpt --with-token',
+      description: 'Store an existing key.',
+    },
+    {
+      command:
+        '<%= config.bin %> auth login --provider nanogpt --no-browser --base-url http://127.0.0.1:8080',
+      description: 'Sign in against a local server, printing the URL instead of opening it.',
+    },
   ];
   static flags = {
     json: jsonFlag,
     provider: Flags.string({ char: 'p', description: 'Provider id (see `latchkey auth providers`).' }),
-    'base-url': Flags.string({ description: "The provider's server; https://, or http:// for loopback only. Env: LATCHKEY_<ID>_BASE_URL." }),
-    'with-token': Flags.boolean({ description: 'Read a token from standard input, validate it and store it.' }),
-    token: Flags.string({ char: 't', description: 'Validate this token and report; not stored (visible in shell history).' }),
-    browser: Flags.boolean({ default: true, allowNo: true, description: 'Open the browser for device logins (--no-browser only prints the URL and code).' }),
-    'client-name': Flags.string({ description: 'NanoGPT: the name the key is created under (default "latchkey").' }),
+    'base-url': Flags.string({
+      description:
+        "The provider's server; https://, or http:// for loopback only. Env: LATCHKEY_<ID>_BASE_URL.",
+    }),
+    'with-token': Flags.boolean({
+      description: 'Read a token from standard input, validate it and store it.',
+    }),
+    token: Flags.string({
+      char: 't',
+      description: 'Validate this token and report; not stored (visible in shell history).',
+    }),
+    browser: Flags.boolean({
+      default: true,
+      allowNo: true,
+      description: 'Open the browser for device logins (--no-browser only prints the URL and code).',
+    }),
+    'client-name': Flags.string({
+      description: 'NanoGPT: the name the key is created under (default "latchkey").',
+    }),
     'client-id': Flags.string({ description: 'Device-flow client id, for providers that use one.' }),
-    storage: Flags.string({ options: ['auto', 'keychain', 'file'], description: 'Where to keep the secret. Env: LATCHKEY_STORAGE. auto = keychain, else encrypted file.' }),
+    storage: Flags.string({
+      options: ['auto', 'keychain', 'file'],
+      description: 'Where to keep the secret. Env: LATCHKEY_STORAGE. auto = keychain, else encrypted file.',
+    }),
   };
 
   async run(): Promise<void> {

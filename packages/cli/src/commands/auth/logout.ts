@@ -5,21 +5,33 @@ import { describeLogout, logout } from '../../host/logout.js';
 export default class AuthLogout extends LatchkeyCommand {
   static summary = 'Delete a stored credential (and revoke it where the provider can).';
   static description =
-    "Revokes the credential on the server when the provider supports it, then deletes it locally; a failed revoke is reported and the local copy is deleted anyway. Credentials in environment variables are not touched.";
+    'Revokes the credential on the server when the provider supports it, then deletes it locally; a failed revoke is reported and the local copy is deleted anyway. Credentials in environment variables are not touched.';
   static examples = [
-    { command: '<%= config.bin %> auth logout --provider nanogpt', description: "Forget NanoGPT's active account." },
+    {
+      command: '<%= config.bin %> auth logout --provider nanogpt',
+      description: "Forget NanoGPT's active account.",
+    },
     { command: '<%= config.bin %> auth logout --all', description: 'Forget every stored credential.' },
   ];
   static flags = {
     json: jsonFlag,
-    provider: Flags.string({ char: 'p', description: 'Provider id; may be left out when only one provider has stored credentials.' }),
+    provider: Flags.string({
+      char: 'p',
+      description: 'Provider id; may be left out when only one provider has stored credentials.',
+    }),
     account: Flags.string({ description: 'A stored account other than the active one.' }),
-    all: Flags.boolean({ description: 'Every account of the provider, or of every provider when --provider is left out.' }),
+    all: Flags.boolean({
+      description: 'Every account of the provider, or of every provider when --provider is left out.',
+    }),
   };
 
   async run(): Promise<void> {
     const { flags } = await this.parse(AuthLogout);
-    const outcome = await logout(this.runtime, { provider: flags.provider, account: flags.account, all: flags.all });
+    const outcome = await logout(this.runtime, {
+      provider: flags.provider,
+      account: flags.account,
+      all: flags.all,
+    });
     for (const line of describeLogout(outcome)) this.runtime.say(line);
     if (this.jsonMode) this.printJson(outcome);
   }

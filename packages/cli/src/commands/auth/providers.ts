@@ -3,7 +3,8 @@ import { describeProviders, listProviders } from '../../host/provider-list.js';
 
 export default class AuthProviders extends LatchkeyCommand {
   static summary = 'List installed providers, their login methods, env vars and plugins.';
-  static description = 'Providers come from plugins: the bundled ones and any added with `latchkey plugins install`. Broken plugins are listed with the reason.';
+  static description =
+    'Providers come from plugins: the bundled ones and any added with `latchkey plugins install`. Broken plugins are listed with the reason.';
   static examples = [
     { command: '<%= config.bin %> auth providers', description: 'What latchkey can sign in to.' },
     { command: '<%= config.bin %> auth providers --json', description: 'The same, for scripts.' },

@@ -9,7 +9,10 @@ export default class AuthStatus extends LatchkeyCommand {
     'For each credential: provider, account, base URL, source (environment or storage backend), expiry and whether the server accepts it now. Exit 0 when all are valid, 4 when one was rejected or there is none, 1 when one could not be checked.';
   static examples = [
     { command: '<%= config.bin %> auth status', description: 'Everything latchkey can use.' },
-    { command: '<%= config.bin %> auth status --provider nanogpt --json', description: 'One provider, as JSON.' },
+    {
+      command: '<%= config.bin %> auth status --provider nanogpt --json',
+      description: 'One provider, as JSON.',
+    },
   ];
   static flags = {
     json: jsonFlag,

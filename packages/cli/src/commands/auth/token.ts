@@ -7,10 +7,17 @@ export default class AuthToken extends LatchkeyCommand {
   static description =
     "Prints exactly the token and one newline on stdout. Order: the provider's environment variables, then LATCHKEY_<ID>_TOKEN, then the stored active account. Makes no network call. Exit 4 when there is no credential.";
   static examples = [
-    { command: 'curl -H "Authorization: Bearer $(<%= config.bin %> auth token --provider nanogpt)" https://nano-gpt.com/api/v1/models', description: 'Use the NanoGPT key in a request.' },
+    {
+      command:
+        'curl -H "Authorization: Bearer $(<%= config.bin %> auth token --provider nanogpt)" https://nano-gpt.com/api/v1/models',
+      description: 'Use the NanoGPT key in a request.',
+    },
   ];
   static flags = {
-    provider: Flags.string({ char: 'p', description: 'Provider id; may be left out when only one provider has a credential.' }),
+    provider: Flags.string({
+      char: 'p',
+      description: 'Provider id; may be left out when only one provider has a credential.',
+    }),
   };
   protected compactErrors = true;
 

@@ -8,7 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { latchkeyRejection } from '@latchkey/testkit';
+import { latchkeyRejection, lockDefaultKeyring } from '@latchkey/testkit';
 import { CredentialStore, createKeychainBackend } from './index.js';
 
 const run = promisify(execFile);
@@ -117,30 +117,7 @@ describe.skipIf(!available)('keychain backend against a real Secret Service', ()
     const store = new CredentialStore({ configDir: dir, service });
     await store.save({ provider: 'nanogpt', account: 'locked', secret: 'sk-nano-lockedlockedlocked' });
 
-    const alias = execFileSync('gdbus', [
-      'call',
-      '--session',
-      '--dest',
-      'org.freedesktop.secrets',
-      '--object-path',
-      '/org/freedesktop/secrets',
-      '--method',
-      'org.freedesktop.Secret.Service.ReadAlias',
-      'default',
-    ]).toString();
-    const collection = /'(\/org\/freedesktop\/secrets\/collection\/[^']+)'/.exec(alias)?.[1];
-    expect(collection, alias).toBeDefined();
-    execFileSync('gdbus', [
-      'call',
-      '--session',
-      '--dest',
-      'org.freedesktop.secrets',
-      '--object-path',
-      '/org/freedesktop/secrets',
-      '--method',
-      'org.freedesktop.Secret.Service.Lock',
-      `['${collection}']`,
-    ]);
+    lockDefaultKeyring();
 
     const error = await rejection(store.get('nanogpt'));
     expect(error.code).toBe('KEYCHAIN_LOCKED');

@@ -55,3 +55,4 @@ export {
   type AcmeTokenSpec,
   type AcmeUser,
 } from './acme/emulator.js';
+export { lockDefaultKeyring } from './secret-service.js';

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { HttpClient, type ProviderContext } from '@latchkey/plugin-kit';
+import { createRecordingContext } from '@latchkey/testkit/conformance';
 import { createFakeClock, startNanoTermEmulator, type NanoTermEmulator } from '@latchkey/testkit';
 import { nanoterm } from './provider.js';
 
@@ -12,14 +12,7 @@ async function setup() {
   const clock = createFakeClock(Date.parse('2026-11-22T00:00:00Z'));
   const emulator = await startNanoTermEmulator({ clock });
   emulators.push(emulator);
-  const ctx: ProviderContext = {
-    baseUrl: new URL(emulator.url),
-    http: new HttpClient({ clientName: 'latchkey', clientVersion: '0.0.0-test', clock }),
-    clock,
-    signal: new AbortController().signal,
-    ui: { showVerification: () => undefined, info: () => undefined, warn: () => undefined },
-    options: {},
-  };
+  const { ctx } = createRecordingContext({ baseUrl: emulator.url, clock });
   return { emulator, ctx, clock };
 }
 

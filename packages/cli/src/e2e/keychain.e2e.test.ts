@@ -3,9 +3,8 @@
  * D-Bus session, started by scripts/with-secret-service.sh, which `pnpm test` uses). An absent or locked
  * keyring must be reported as such (exit 1), never turned into "not signed in" (exit 4).
  */
-import { execFileSync } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
-import { assertNoSecretLeaks } from '@latchkey/testkit';
+import { assertNoSecretLeaks, lockDefaultKeyring } from '@latchkey/testkit';
 import {
   E2eFile,
   RUN_TIMEOUT_MS,
@@ -111,23 +110,7 @@ describe.runIf(available)('keychain storage against a real Secret Service', () =
   it('a locked keyring is reported (exit 1) with how to unlock it', async () => {
     const { session, login } = await loggedIn('keychain');
     expectExit(login, 0);
-    const gdbus = (method: string, ...args: string[]) =>
-      execFileSync('gdbus', [
-        'call',
-        '--session',
-        '--dest',
-        'org.freedesktop.secrets',
-        '--object-path',
-        '/org/freedesktop/secrets',
-        '--method',
-        `org.freedesktop.Secret.Service.${method}`,
-        ...args,
-      ]).toString();
-    const collection = /'(\/org\/freedesktop\/secrets\/collection\/[^']+)'/.exec(
-      gdbus('ReadAlias', 'default'),
-    )?.[1];
-    expect(collection).toBeDefined();
-    gdbus('Lock', `['${collection}']`);
+    lockDefaultKeyring();
     const token = await session.run(['auth', 'token', '--provider', 'nanogpt'], opts(bus));
     expectExit(token, 1);
     expect(token.stdout).toBe('');

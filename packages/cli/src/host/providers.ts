@@ -119,7 +119,7 @@ export function notSignedIn(title: string, id: string, envVars: string[]): Latch
 export function unknownProvider(requested: string, known: string[]): LatchkeyError {
   return usageError(
     `Unknown provider ${JSON.stringify(requested)}.`,
-    `Choose one of: ${known.join(', ') || '(none installed)'}; \`latchkey auth providers\` lists them.`,
+    `Choose one of: ${[...known].sort().join(', ') || '(none installed)'}; \`latchkey auth providers\` lists them.`,
   );
 }
 

@@ -34,6 +34,7 @@ afterAll(async () => {
 async function startInTerminal(
   name: string,
   baseUrl: string,
+  args: string[] = ['auth', 'login', '--provider', 'nanoctl'],
 ): Promise<{ configDir: string; screen: () => string }> {
   const configDir = join(dir, name, 'config');
   const script = join(dir, `${name}.sh`);
@@ -51,7 +52,7 @@ async function startInTerminal(
     .join('\n');
   await writeFile(
     script,
-    `#!/bin/sh\nunset CI\n${exports}\n'${process.execPath}' '${defaultCliBin()}' auth login --provider nanoctl\necho "EXIT=$?"\nsleep 30\n`,
+    `#!/bin/sh\nunset CI\n${exports}\n'${process.execPath}' '${defaultCliBin()}' ${args.join(' ')}\necho "EXIT=$?"\nsleep 30\n`,
   );
   await chmod(script, 0o755);
   tmux('new-session', '-d', '-s', name, '-x', '160', '-y', '40', script);
@@ -103,6 +104,30 @@ describe.runIf(hasTmux)('the masked prompt in a real terminal (tmux)', () => {
       { provider: 'nanoctl', account: 'grace', method: 'prompt', backend: 'file' },
     ]);
     await expectSecretNotOnDisk(configDir, token);
+  });
+
+  it('without --provider, a terminal asks which provider, then signs in to the one picked', async () => {
+    emulator = await startNanoctlEmulator();
+    const { token } = emulator.addToken({ username: 'linus' });
+    const { configDir, screen } = await startInTerminal('pick', emulator.url, ['auth', 'login']);
+    const question = await waitFor(screen, 'Which provider to sign in to?');
+    for (const title of [
+      'Kaneo (kaneo)',
+      'Nanoservices (nanoctl)',
+      'NanoGPT (nanogpt)',
+      'NanoTerm (nanoterm)',
+    ]) {
+      expect(question).toContain(title);
+    }
+    // The list starts on Kaneo; Nanoservices is the next entry.
+    tmux('send-keys', '-t', 'pick', 'Down');
+    await waitFor(screen, '❯ Nanoservices (nanoctl)');
+    tmux('send-keys', '-t', 'pick', 'Enter');
+    await waitFor(screen, 'Paste your Nanoservices token');
+    type('pick', token);
+    const final = await waitFor(screen, /EXIT=\d+/);
+    expect(final, final).toContain('EXIT=0');
+    expect((await readIndex(configDir))?.accounts).toMatchObject([{ provider: 'nanoctl', account: 'linus' }]);
   });
 
   it('Ctrl-C at the prompt ends with exit 130 and stores nothing', async () => {

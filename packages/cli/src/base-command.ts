@@ -29,7 +29,7 @@ export abstract class LatchkeyCommand extends Command {
     const onSignal = () => {
       this.abort.abort();
       // Give the flow a moment to unwind, then leave whatever it is doing.
-      setTimeout(() => process.exit(ExitCode.Cancelled), 2000).unref();
+      setTimeout(() => process.exit(ExitCode.Cancelled), 5000).unref();
     };
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);

@@ -96,8 +96,8 @@ describe('device flow outcomes', () => {
     const sentAt = Date.now();
     ctrlC.abort(); // SIGINT, as a terminal sends on Ctrl-C
     const run = await done;
-    // Unwound by itself (the CLI's last-resort exit timer fires only after 2 s).
-    expect(Date.now() - sentAt).toBeLessThan(1800);
+    // Unwound by itself (the CLI's last-resort exit timer fires only after 5 s).
+    expect(Date.now() - sentAt).toBeLessThan(4000);
     expectExit(run, 130);
     expect(run.stdout).toBe('');
     expect(run.stderr).toMatch(/Cancelled/i);

@@ -26,6 +26,8 @@ const server = await startKaneoServer({
 });
 const demo = await server.signUp({ email: 'demo@kaneo.test', name: 'Demo User' });
 
+// Handlers first: a parent may send SIGINT as soon as it reads the ready line.
+command.stopOnSignals(() => server.close());
 command.printReady({ url: server.url });
 command.log(`better-auth listening on ${server.url} (auth under ${server.url}/api/auth)`);
 command.log(`demo user: ${demo.email} / ${demo.password}`);
@@ -36,4 +38,3 @@ command.log(
     'GET /api/auth/device?user_code=CODE and POST /api/auth/device/approve {"userCode":"CODE"} ' +
     '(or /device/deny) — approve()/deny() of @latchkey/testkit/kaneo do exactly this.',
 );
-command.stopOnSignals(() => server.close());

@@ -70,6 +70,7 @@ const provision = (token: string, expired: boolean): void => {
 for (const token of values.token ?? []) provision(token, false);
 for (const token of values['expired-token'] ?? []) provision(token, true);
 
+// Handlers first: a parent may send SIGINT as soon as it reads the ready line.
+command.stopOnSignals(() => emulator.close());
 command.printReady({ url: emulator.url });
 command.log(`listening on ${emulator.url}`);
-command.stopOnSignals(() => emulator.close());

@@ -52,6 +52,7 @@ const emulator = await startNanoGptEmulator({
   onEvent: (event) => command.log(describe(event)),
 });
 
+// Handlers first: a parent may send SIGINT as soon as it reads the ready line.
+command.stopOnSignals(() => emulator.close());
 command.printReady({ url: emulator.url });
 command.log(`listening on ${emulator.url}`);
-command.stopOnSignals(() => emulator.close());

@@ -75,6 +75,7 @@ for (const permission of ['full', 'execute', 'read'] as const) {
   command.log(`key ${maskKey(key)} (${permission}, id ${info.id}) provisioned`);
 }
 
+// Handlers first: a parent may send SIGINT as soon as it reads the ready line.
+command.stopOnSignals(() => emulator.close());
 command.printReady({ url: emulator.url, keys });
 command.log(`listening on ${emulator.url}`);
-command.stopOnSignals(() => emulator.close());

@@ -273,19 +273,3 @@ export function unexpectedResponse(response: HttpResponse): LatchkeyError {
     status: response.status,
   });
 }
-
-/** A 429 as an error that says how long to wait. */
-export function rateLimitedError(response: HttpResponse, nowMs: number, hint?: string): LatchkeyError {
-  const waitMs = parseRetryAfter(response.headers.get('retry-after'), nowMs);
-  const seconds = waitMs === undefined ? undefined : Math.max(1, Math.ceil(waitMs / 1000));
-  return new LatchkeyError({
-    code: 'RATE_LIMITED',
-    message: `Too many requests to ${new URL(response.url).host}${seconds === undefined ? '' : `; retry in ${seconds} s`}.`,
-    action:
-      hint ??
-      (seconds === undefined ? 'Wait a minute and try again.' : `Wait ${seconds} seconds and try again.`),
-    retryable: true,
-    retryAfterMs: waitMs,
-    status: 429,
-  });
-}

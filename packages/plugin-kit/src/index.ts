@@ -18,6 +18,9 @@ export {
 } from '@latchkey/errors';
 export {
   HttpClient,
+  answerFailure,
+  bodyField,
+  serverMessage,
   envelopeError,
   envelopeRetry,
   errorEnvelope,

@@ -1,6 +1,8 @@
 import { ExitCode, LatchkeyError, registerSecret } from '@latchkey/errors';
 import {
-  rateLimitedError,
+  answerFailure,
+  bodyField,
+  serverMessage,
   standardRetry,
   unexpectedResponse,
   type HttpClient,
@@ -45,22 +47,6 @@ export interface DeviceTokenResponse {
 /** The RFC 8628 grant type sent to the token endpoint. */
 export const deviceCodeGrantType = 'urn:ietf:params:oauth:grant-type:device_code';
 
-function field<T>(body: unknown, name: string): T | undefined {
-  return typeof body === 'object' && body !== null
-    ? ((body as Record<string, unknown>)[name] as T)
-    : undefined;
-}
-
-/** The server's own words for an error body: `error_description`, `message`, then `error`. */
-function serverWords(response: HttpResponse): string {
-  const words = [
-    field<string>(response.body, 'error_description'),
-    field<string>(response.body, 'message'),
-    field<string>(response.body, 'error'),
-  ];
-  return words.find((w) => typeof w === 'string' && w.trim() !== '') ?? `HTTP ${response.status}`;
-}
-
 function host(response: HttpResponse): string {
   return new URL(response.url).host;
 }
@@ -71,11 +57,11 @@ function stopWith(
   endpoints: Rfc8628Endpoints,
   exitCode: ExitCode = ExitCode.Failure,
 ): LatchkeyError {
-  const error = field<string>(response.body, 'error');
+  const error = bodyField<string>(response.body, 'error');
   if (error === 'invalid_client' || error === 'unauthorized_client') {
     return new LatchkeyError({
       code: 'INVALID_CLIENT',
-      message: `${host(response)} does not accept the client id "${endpoints.clientId}": ${serverWords(response)}.`,
+      message: `${host(response)} does not accept the client id "${endpoints.clientId}": ${serverMessage(response) ?? `HTTP ${response.status}`}.`,
       action: endpoints.invalidClientAction ?? 'Pass a client id the server allows with --client-id.',
       exitCode: ExitCode.Usage,
       status: response.status,
@@ -84,19 +70,12 @@ function stopWith(
   return new LatchkeyError({
     code: error
       ? `OAUTH_${error.toUpperCase()}`
-      : (field<string>(response.body, 'code') ?? 'DEVICE_FLOW_ERROR'),
-    message: `${host(response)} refused the sign-in: ${serverWords(response)}.`,
+      : (bodyField<string>(response.body, 'code') ?? 'DEVICE_FLOW_ERROR'),
+    message: `${host(response)} refused the sign-in: ${serverMessage(response) ?? `HTTP ${response.status}`}.`,
     action: endpoints.loginAgain ?? 'Run the login command again.',
     exitCode,
     status: response.status,
   });
-}
-
-/** Failures any endpoint can answer: 429 waits, 5xx and non-JSON bodies back off, other bodies stop. */
-function transportError(response: HttpResponse, now: number): LatchkeyError | undefined {
-  if (response.status === 429) return rateLimitedError(response, now);
-  if (response.status >= 500 || !response.isJson) return unexpectedResponse(response);
-  return undefined;
 }
 
 function encode(endpoints: Rfc8628Endpoints, fields: Record<string, string>) {
@@ -110,10 +89,11 @@ function encode(endpoints: Rfc8628Endpoints, fields: Record<string, string>) {
  */
 export function parseDeviceAuthorization(response: HttpResponse): DeviceAuthorization {
   const body = response.body;
-  const deviceCode = field<string>(body, 'device_code');
-  const userCode = field<string>(body, 'user_code');
-  const verificationUri = field<string>(body, 'verification_uri') ?? field<string>(body, 'verification_url');
-  const expiresIn = field<number>(body, 'expires_in');
+  const deviceCode = bodyField<string>(body, 'device_code');
+  const userCode = bodyField<string>(body, 'user_code');
+  const verificationUri =
+    bodyField<string>(body, 'verification_uri') ?? bodyField<string>(body, 'verification_url');
+  const expiresIn = bodyField<number>(body, 'expires_in');
   if (
     typeof deviceCode !== 'string' ||
     typeof userCode !== 'string' ||
@@ -124,9 +104,9 @@ export function parseDeviceAuthorization(response: HttpResponse): DeviceAuthoriz
   }
   registerSecret(deviceCode);
   const authorization: DeviceAuthorization = { deviceCode, userCode, verificationUri, expiresIn };
-  const complete = field<string>(body, 'verification_uri_complete');
+  const complete = bodyField<string>(body, 'verification_uri_complete');
   if (typeof complete === 'string') authorization.verificationUriComplete = complete;
-  const interval = field<number>(body, 'interval');
+  const interval = bodyField<number>(body, 'interval');
   if (typeof interval === 'number') authorization.interval = interval;
   return authorization;
 }
@@ -144,7 +124,7 @@ export async function requestDeviceAuthorization(
     ...encode(endpoints, fields),
     retry: standardRetry,
   });
-  if (response.status !== 200) throw transportError(response, now()) ?? stopWith(response, endpoints);
+  if (response.status !== 200) throw answerFailure(response, now()) ?? stopWith(response, endpoints);
   return parseDeviceAuthorization(response);
 }
 
@@ -155,20 +135,20 @@ export function deviceTokenStep(
   now: number,
 ): PollStep<DeviceTokenResponse> {
   if (response.status === 200 && response.isJson) {
-    const accessToken = field<string>(response.body, 'access_token');
+    const accessToken = bodyField<string>(response.body, 'access_token');
     if (typeof accessToken !== 'string' || accessToken === '')
       throw unexpectedResponse({ ...response, isJson: true });
     registerSecret(accessToken);
-    const refresh = field<string>(response.body, 'refresh_token');
+    const refresh = bodyField<string>(response.body, 'refresh_token');
     if (typeof refresh === 'string') registerSecret(refresh);
     return { status: 'done', value: response.body as DeviceTokenResponse };
   }
-  const error = field<string>(response.body, 'error');
+  const error = bodyField<string>(response.body, 'error');
   if (error === 'authorization_pending') return { status: 'pending' };
   if (error === 'slow_down') return { status: 'slow_down' };
   if (error === 'access_denied') throw deviceAccessDenied(endpoints.loginAgain);
   if (error === 'expired_token') throw deviceCodeExpired(endpoints.loginAgain);
-  const transient = transportError(response, now);
+  const transient = answerFailure(response, now);
   if (transient) throw transient;
   // invalid_grant, invalid_client, a validation error without an `error` field...: stop, in the server's words.
   throw stopWith(response, endpoints, error === 'invalid_grant' ? ExitCode.Auth : ExitCode.Failure);

@@ -5,7 +5,9 @@ import {
   loadManifest,
   deviceCodeLogin,
   joinUrl,
-  rateLimitedError,
+  answerFailure,
+  bodyField,
+  serverMessage,
   standardRetry,
   unexpectedResponse,
   type HttpResponse,
@@ -36,37 +38,12 @@ export function isApiKey(token: string): boolean {
 
 type Credential = 'bearer' | 'api-key';
 
-function field<T>(body: unknown, name: string): T | undefined {
-  return typeof body === 'object' && body !== null
-    ? ((body as Record<string, unknown>)[name] as T)
-    : undefined;
-}
-
-function serverWords(response: HttpResponse): string | undefined {
-  const message = field<string>(response.body, 'message') ?? field<string>(response.body, 'error');
-  return typeof message === 'string' ? message : undefined;
-}
-
 function failure(response: HttpResponse, now: number): LatchkeyError {
-  if (response.status === 429) {
-    const error = rateLimitedError(response, now);
-    // better-auth's API-key limiter says when in the body (`details.tryAgainIn`, ms), not in Retry-After.
-    const tryAgainIn = field<number>(field(response.body, 'details'), 'tryAgainIn');
-    if (error.retryAfterMs !== undefined || typeof tryAgainIn !== 'number') return error;
-    const seconds = Math.max(1, Math.ceil(tryAgainIn / 1000));
-    return new LatchkeyError({
-      code: 'RATE_LIMITED',
-      message: `Too many requests to Kaneo; retry in ${seconds} s.`,
-      action: `Wait ${seconds} seconds and try again.`,
-      retryable: true,
-      retryAfterMs: tryAgainIn,
-      status: 429,
-    });
-  }
-  if (response.status >= 500 || !response.isJson) return unexpectedResponse(response);
+  const common = answerFailure(response, now);
+  if (common) return common;
   return new LatchkeyError({
-    code: field<string>(response.body, 'code') ?? 'KANEO_ERROR',
-    message: `Kaneo answered HTTP ${response.status}${serverWords(response) ? `: ${serverWords(response)}` : ''}.`,
+    code: bodyField<string>(response.body, 'code') ?? 'KANEO_ERROR',
+    message: `Kaneo answered HTTP ${response.status}${serverMessage(response) ? `: ${serverMessage(response)}` : ''}.`,
     action: 'Check the base URL (--base-url) and try again.',
     status: response.status,
   });
@@ -96,7 +73,7 @@ async function session(ctx: ProviderContext, token: string, kind: Credential): P
   if (response.status === 200 && response.isJson && response.body === null) return undefined;
   if ((response.status === 401 || response.status === 403) && kind === 'api-key') return undefined;
   if (response.status !== 200 || !response.isJson) throw failure(response, ctx.clock.now());
-  const user = field<Record<string, unknown>>(response.body, 'user');
+  const user = bodyField<Record<string, unknown>>(response.body, 'user');
   if (!user || typeof user !== 'object') throw unexpectedResponse(response);
   const email = typeof user.email === 'string' ? user.email : undefined;
   const name = typeof user.name === 'string' ? user.name : undefined;
@@ -108,7 +85,7 @@ async function session(ctx: ProviderContext, token: string, kind: Credential): P
   if (name !== undefined) identity.name = name;
   // An API key's "session" is synthetic (better-auth 1.6 gives it ~10 minutes whatever the key's real
   // expiry), so only a device token's session expiry means anything.
-  const expiresAt = field<string>(field(response.body, 'session'), 'expiresAt');
+  const expiresAt = bodyField<string>(bodyField(response.body, 'session'), 'expiresAt');
   if (kind === 'bearer' && typeof expiresAt === 'string' && !Number.isNaN(Date.parse(expiresAt))) {
     identity.expiresAt = new Date(expiresAt).toISOString();
   }

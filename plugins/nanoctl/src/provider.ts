@@ -4,6 +4,7 @@ import {
   defineProvider,
   loadManifest,
   joinUrl,
+  bodyField,
   rateLimitedError,
   standardRetry,
   unexpectedResponse,
@@ -23,12 +24,6 @@ function expired(date: string): LatchkeyError {
     action: newToken,
     exitCode: ExitCode.Auth,
   });
-}
-
-function field<T>(body: unknown, name: string): T | undefined {
-  return typeof body === 'object' && body !== null
-    ? ((body as Record<string, unknown>)[name] as T)
-    : undefined;
 }
 
 /**
@@ -55,8 +50,8 @@ export const nanoctl = defineProvider({
       retry: standardRetry,
     });
     if (response.status === 401 || response.status === 403) {
-      const words = field<string>(response.body, 'message');
-      if (field<string>(response.body, 'error') === 'token_expired') {
+      const words = bodyField<string>(response.body, 'message');
+      if (bodyField<string>(response.body, 'error') === 'token_expired') {
         throw new LatchkeyError({
           code: 'TOKEN_EXPIRED',
           message: `The Nanoservices token has expired${words ? ` (${words})` : ''}.`,
@@ -73,8 +68,8 @@ export const nanoctl = defineProvider({
       });
     }
     if (response.status === 429) throw rateLimitedError(response, ctx.clock.now());
-    const username = field<string>(response.body, 'username');
-    const expiresAt = field<string>(response.body, 'expiresAt');
+    const username = bodyField<string>(response.body, 'username');
+    const expiresAt = bodyField<string>(response.body, 'expiresAt');
     if (response.status !== 200 || typeof username !== 'string') {
       const error = unexpectedResponse(response);
       throw new LatchkeyError({

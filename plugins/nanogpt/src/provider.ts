@@ -8,7 +8,9 @@ import {
   mask,
   noRetry,
   parseDeviceAuthorization,
-  rateLimitedError,
+  answerFailure,
+  bodyField,
+  serverMessage,
   registerSecret,
   runDeviceFlow,
   standardRetry,
@@ -39,27 +41,13 @@ function identityFor(key: string, keyName?: string): Identity {
   return identity;
 }
 
-function field<T>(body: unknown, name: string): T | undefined {
-  return typeof body === 'object' && body !== null
-    ? ((body as Record<string, unknown>)[name] as T)
-    : undefined;
-}
-
-/** The server's own words from an error body, when it sent any. */
-function serverWords(response: HttpResponse): string | undefined {
-  const error = field<unknown>(response.body, 'error');
-  if (typeof error === 'string') return error;
-  const message = field<string>(error, 'message') ?? field<string>(response.body, 'message');
-  return typeof message === 'string' ? message : undefined;
-}
-
 /** Errors every NanoGPT endpoint can answer with. */
 function commonError(response: HttpResponse, now: number): LatchkeyError {
-  if (response.status === 429) return rateLimitedError(response, now);
-  if (response.status >= 500 || !response.isJson) return unexpectedResponse(response);
+  const failure = answerFailure(response, now);
+  if (failure) return failure;
   return new LatchkeyError({
     code: 'NANOGPT_ERROR',
-    message: `NanoGPT answered HTTP ${response.status}${serverWords(response) ? `: ${serverWords(response)}` : ''}.`,
+    message: `NanoGPT answered HTTP ${response.status}${serverMessage(response) ? `: ${serverMessage(response)}` : ''}.`,
     action: 'Try again; if it keeps failing, check https://nano-gpt.com/status or report it.',
     status: response.status,
   });
@@ -78,10 +66,10 @@ async function startLogin(ctx: ProviderContext): Promise<DeviceAuthorization> {
 
 /** Maps one poll answer onto the device-flow engine, status by status as NanoGPT documents them. */
 export function pollStep(response: HttpResponse, now: number): PollStep<string> {
-  const status = field<string>(response.body, 'status');
+  const status = bodyField<string>(response.body, 'status');
   if (response.isJson && status === 'authorization_pending') return { status: 'pending' };
   if (response.status === 200 && status === 'approved') {
-    const key = field<string>(response.body, 'key');
+    const key = bodyField<string>(response.body, 'key');
     if (typeof key !== 'string' || key === '') throw unexpectedResponse(response);
     registerSecret(key);
     return { status: 'done', value: key };
@@ -170,7 +158,7 @@ export const nanogpt = defineProvider({
     if (response.status === 403) {
       throw new LatchkeyError({
         code: 'FORBIDDEN',
-        message: `NanoGPT refused the key${serverWords(response) ? ` (${serverWords(response)})` : ''}.`,
+        message: `NanoGPT refused the key${serverMessage(response) ? ` (${serverMessage(response)})` : ''}.`,
         action: "Check the key's allowed origins and limits at https://nano-gpt.com/api.",
         exitCode: ExitCode.Auth,
         status: 403,

@@ -43,7 +43,8 @@ export default class AuthLogin extends LatchkeyCommand {
       description: 'Open the browser for device logins (--no-browser only prints the URL and code).',
     }),
     'client-name': Flags.string({
-      description: 'Device-flow client name, for providers that name the credential after it (see auth providers).',
+      description:
+        'Device-flow client name, for providers that name the credential after it (see auth providers).',
     }),
     'client-id': Flags.string({ description: 'Device-flow client id, for providers that use one.' }),
     storage: Flags.string({

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { commandStarter, until } from '../test-support/standalone-command.js';
+import { commandStarter } from '../test-support/standalone-command.js';
 
 const startCommand = commandStarter('kaneo-server');
 
@@ -7,7 +7,7 @@ describe('latchkey-kaneo-server', () => {
   it('prints the URL, a demo user and how to approve; a script can do the whole device flow', async () => {
     const cmd = startCommand(['--interval', '1', '--expires-in', '120']);
     const { url } = await cmd.readyLine<{ url: string }>();
-    await until(() => cmd.stderr().includes('approve'), 'the instructions');
+    await cmd.stderrIncludes('approve');
     const err = cmd.stderr();
 
     expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);

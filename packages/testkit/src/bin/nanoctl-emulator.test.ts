@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { commandStarter, until } from '../test-support/standalone-command.js';
+import { commandStarter } from '../test-support/standalone-command.js';
 
 const startCommand = commandStarter('nanoctl-emulator');
 
@@ -33,7 +33,7 @@ describe('latchkey-nanoctl-emulator', () => {
     expect((await whoami('nsv_unknownunknownunknown')).status).toBe(401);
     expect((await fetch(`${url}/v1/whoami?token=${GOOD}`)).status).toBe(401);
 
-    await until(() => cmd.stderr().includes('token=nsv_A1b2...'), 'the query-token log line');
+    await cmd.stderrIncludes('token=nsv_A1b2...');
     const err = cmd.stderr();
     expect(err).toContain('GET /v1/whoami -> 200 (token nsv_A1b2...)');
     expect(err).toContain('GET /v1/whoami -> 401 (token nsv_Zz9Y...)');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { commandStarter, until } from '../test-support/standalone-command.js';
+import { commandStarter } from '../test-support/standalone-command.js';
 
 const startCommand = commandStarter('nanogpt-emulator');
 
@@ -29,7 +29,7 @@ describe('latchkey-nanogpt-emulator', () => {
     };
     expect(approved.key).toMatch(/^sk-nano-/);
 
-    await until(() => cmd.stderr().includes('delivered'), 'the delivery log line');
+    await cmd.stderrIncludes('delivered');
     expect(cmd.stderr()).toContain(`${approved.key.slice(0, 12)}...`);
     expect(cmd.stderr()).not.toContain(approved.key);
     expect(cmd.stderr()).not.toContain(started.device_code);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { commandStarter, until } from '../test-support/standalone-command.js';
+import { commandStarter } from '../test-support/standalone-command.js';
 
 const startCommand = commandStarter('nanoterm-emulator');
 
@@ -22,7 +22,7 @@ describe('latchkey-nanoterm-emulator', () => {
     expect(gated.status).toBe(426);
     expect((await fetch(`${url}/api/workspaces?token=${keys.full}`)).status).toBe(401);
 
-    await until(() => cmd.stderr().includes('?token='), 'the ?token= log line');
+    await cmd.stderrIncludes('?token=');
     expect(cmd.stderr()).toContain(`${keys.full!.slice(0, 12)}...`);
     expect(cmd.stderr()).toContain('GET /api/keys -> 403');
     for (const key of Object.values(keys)) expect(cmd.stderr()).not.toContain(key);

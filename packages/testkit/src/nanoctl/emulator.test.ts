@@ -19,6 +19,15 @@ afterEach(async () => {
   emulator = undefined;
 });
 
+/** Checks every 5 ms until `check` holds; fails after 60 s (generous: a loaded CI machine is slow). */
+async function eventually(check: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
 function whoami(token?: string, init: RequestInit = {}): Promise<Response> {
   const headers: Record<string, string> = token === undefined ? {} : { authorization: `Bearer ${token}` };
   return fetch(`${emulator!.url}/v1/whoami`, {
@@ -196,10 +205,18 @@ describe('nanoctl emulator: request log', () => {
 
   it('calls onRequest once each request is answered', async () => {
     const seen: Array<[string, number]> = [];
-    await start({ tokens: [{ token: 'good' }], onRequest: (r) => seen.push([r.path, r.status]) });
+    let bothSeen!: () => void;
+    const both = new Promise<void>((resolve) => (bothSeen = resolve));
+    await start({
+      tokens: [{ token: 'good' }],
+      onRequest: (r) => {
+        seen.push([r.path, r.status]);
+        if (seen.length === 2) bothSeen();
+      },
+    });
     await (await whoami('good')).text();
     await (await fetch(`${emulator!.url}/x`)).text();
-    for (let i = 0; i < 50 && seen.length < 2; i++) await new Promise((r) => setTimeout(r, 5));
+    await both;
     expect(seen).toEqual([
       ['/v1/whoami', 200],
       ['/x', 404],
@@ -308,8 +325,7 @@ describe('nanoctl emulator: faults', () => {
     await start({ tokens: [{ token: 'good' }] });
     emulator!.faults.add({ route: 'whoami', kind: 'delay', ms: 60_000 });
     const pending = whoami('good').catch((error: unknown) => error);
-    for (let i = 0; i < 50 && emulator!.requests.length === 0; i++)
-      await new Promise((r) => setTimeout(r, 5));
+    await eventually(() => emulator!.requests.length > 0, 'the held request to arrive');
     const t0 = Date.now();
     await Promise.all([emulator!.close(), emulator!.close()]);
     expect(Date.now() - t0).toBeLessThan(1000);

@@ -111,3 +111,4 @@ export function toLatchkeyError(error: unknown): LatchkeyError {
 }
 
 export { mask, redact, registerSecret, forgetSecrets, knownSecretPatterns } from './redact.js';
+export { sanitizeTerminalText, sanitizeLine, sanitizeJsonValue } from './terminal-text.js';

@@ -6,6 +6,7 @@
 export * from './provider.js';
 export * from './discovery.js';
 export * from './rfc8628.js';
+export * from './token-input.js';
 export {
   ExitCode,
   LatchkeyError,

@@ -52,6 +52,12 @@ const html =
     res.writeHead(status, { 'content-type': 'text/html' });
     res.end('<html><body><h1>502 Bad Gateway</h1></body></html>');
   };
+const html503 =
+  (retryAfter: string): Handler =>
+  (_req, res) => {
+    res.writeHead(503, { 'content-type': 'text/html', 'retry-after': retryAfter });
+    res.end('<html><body><h1>503 Service Unavailable</h1></body></html>');
+  };
 const drop: Handler = (req) => req.socket.destroy();
 
 describe('HttpClient', () => {
@@ -161,6 +167,41 @@ describe('HttpClient', () => {
       code: 'TIMEOUT',
       retryable: true,
     });
+  });
+
+  it('says how many tries a request made when the last one timed out', async () => {
+    const server = await serve([() => undefined]);
+    const clock = fakeClock();
+    const host = new URL(server.url).host;
+    const retrying = new HttpClient({ clientName: 'l', clientVersion: '0', timeoutMs: 50, clock });
+    await expect(
+      retrying.send({ url: server.url, retry: { transientDelaysMs: [10, 10] } }),
+    ).rejects.toMatchObject({ code: 'TIMEOUT', message: `${host} did not answer within 0.1 s (3 tries).` });
+    expect(server.hits).toHaveLength(3);
+    const once = new HttpClient({ clientName: 'l', clientVersion: '0', timeoutMs: 1000 });
+    const single = await serve([() => undefined]);
+    await expect(once.send({ url: single.url })).rejects.toMatchObject({
+      message: `${new URL(single.url).host} did not answer within 1 s (1 try).`,
+    });
+  });
+
+  it("honours a 503's Retry-After of up to 5 s instead of its own wait", async () => {
+    const server = await serve([html503('2'), html503('0'), json(200, { ok: 1 })]);
+    const clock = fakeClock();
+    const client = new HttpClient({ clientName: 'l', clientVersion: '0', clock, retry: standardRetry });
+    const res = await client.send({ url: server.url });
+    expect(res.status).toBe(200);
+    expect(clock.waits).toEqual([2000, 0]);
+  });
+
+  it('returns a 503 at once when its Retry-After is longer than 5 s', async () => {
+    const server = await serve([html503('30'), json(200, { ok: 1 })]);
+    const clock = fakeClock();
+    const client = new HttpClient({ clientName: 'l', clientVersion: '0', clock, retry: standardRetry });
+    const res = await client.send({ url: server.url });
+    expect(res.status).toBe(503);
+    expect(server.hits).toHaveLength(1);
+    expect(clock.waits).toEqual([]);
   });
 
   it('is cancelled by its signal with exit 130', async () => {

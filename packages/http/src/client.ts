@@ -31,8 +31,10 @@ export interface HttpClientOptions {
   fetch?: typeof globalThis.fetch;
   /** Read for HTTPS_PROXY / HTTP_PROXY / NO_PROXY when no `fetch` is given. */
   env?: NodeJS.ProcessEnv;
-  /** Per-request timeout; default 15 s. */
+  /** Per-request timeout, for the answer and its whole body; default 15 s. */
   timeoutMs?: number;
+  /** Most bytes of a body read, after decompression; default 1 MiB. A longer body fails RESPONSE_TOO_LARGE. */
+  maxResponseBytes?: number;
   /** Cancels every request (Ctrl-C). */
   signal?: AbortSignal;
   retry?: RetryPolicy;
@@ -55,6 +57,8 @@ export interface HttpRequest {
   /** Sent as `Authorization: Bearer <token>`. */
   bearer?: string;
   timeoutMs?: number;
+  /** Overrides the client's body cap (decoded bytes) for this request. */
+  maxResponseBytes?: number;
   /** Overrides the client's retry policy for this request. */
   retry?: RetryPolicy;
 }
@@ -73,11 +77,18 @@ export interface HttpResponse {
 }
 
 const defaultTimeoutMs = 15_000;
+/** 1 MiB: far more than any provider's answer, and small enough that no body can exhaust memory. */
+export const defaultMaxResponseBytes = 1024 * 1024;
+/** The longest `Retry-After` on a 503 that the transient retry waits out (longer: the answer is returned). */
+const maxServiceUnavailableWaitMs = 5000;
+/** Node's timers overflow (to 1 ms) past this. */
+const maxTimerMs = 2_147_483_647;
 
 /**
- * fetch with what every provider needs: a timeout per request, cancellation, client identification headers,
- * bounded retries of transient failures, `Retry-After`, and bodies read safely (HTML or empty bodies never
- * crash a JSON parse). HTTP error statuses are returned, not thrown; transport failures throw `LatchkeyError`.
+ * fetch with what every provider needs: a timeout per request (body included), cancellation, client
+ * identification headers, bounded retries of transient failures, `Retry-After`, and bodies read safely: at
+ * most `maxResponseBytes` decoded bytes (a compression bomb stops at the cap), and HTML or empty bodies never
+ * crash a JSON parse. HTTP error statuses are returned, not thrown; transport failures throw `LatchkeyError`.
  */
 export class HttpClient {
   readonly #options: HttpClientOptions;
@@ -105,7 +116,7 @@ export class HttpClient {
     for (;;) {
       let response: HttpResponse;
       try {
-        response = await this.#once(request);
+        response = await this.#once(request, transientRetries + rateLimitRetries + 1);
       } catch (error) {
         const delay = policy.transientDelaysMs[transientRetries];
         if (error instanceof LatchkeyError && error.retryable && delay !== undefined) {
@@ -127,7 +138,13 @@ export class HttpClient {
         }
       }
       const structured = (policy.isStructuredError ?? ((r: HttpResponse) => r.isJson))(response);
-      const delay = policy.transientDelaysMs[transientRetries];
+      let delay = policy.transientDelaysMs[transientRetries];
+      if (response.status === 503 && delay !== undefined) {
+        // A 503's Retry-After is the server saying when to come back: up to 5 s it replaces the planned wait;
+        // longer, the answer is returned at once rather than retried too early.
+        const asked = parseRetryAfter(response.headers.get('retry-after'), this.#clock.now());
+        if (asked !== undefined) delay = asked <= maxServiceUnavailableWaitMs ? asked : undefined;
+      }
       if (response.status >= 500 && !structured && delay !== undefined) {
         transientRetries += 1;
         this.#debug(`retrying HTTP ${response.status} in ${delay} ms`);
@@ -138,7 +155,7 @@ export class HttpClient {
     }
   }
 
-  async #once(request: HttpRequest): Promise<HttpResponse> {
+  async #once(request: HttpRequest, tryNumber: number): Promise<HttpResponse> {
     const url = typeof request.url === 'string' ? new URL(request.url) : request.url;
     const method = request.method ?? (request.json !== undefined || request.form ? 'POST' : 'GET');
     const headers: Record<string, string> = {
@@ -164,10 +181,14 @@ export class HttpClient {
     const timeoutMs = request.timeoutMs ?? this.#options.timeoutMs ?? defaultTimeoutMs;
     const controller = new AbortController();
     let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      controller.abort();
-    }, timeoutMs);
+    const timer = setTimeout(
+      () => {
+        timedOut = true;
+        controller.abort();
+      },
+      Math.min(Math.max(0, timeoutMs), maxTimerMs),
+    );
+    const maxBytes = request.maxResponseBytes ?? this.#options.maxResponseBytes ?? defaultMaxResponseBytes;
     const onAbort = () => controller.abort();
     outer?.addEventListener('abort', onAbort, { once: true });
     const started = this.#clock.now();
@@ -175,7 +196,7 @@ export class HttpClient {
     try {
       const fetch = await (this.#fetch ??= this.#chooseFetch());
       const res = await fetch(url, { method, headers, body, signal: controller.signal, redirect: 'manual' });
-      const text = await res.text();
+      const text = await readBounded(res, maxBytes, url);
       const parsed = parseBody(text, res.headers.get('content-type'));
       this.#debug(`<- ${res.status} ${url.pathname} (${this.#clock.now() - started} ms)`);
       return {
@@ -187,11 +208,13 @@ export class HttpClient {
         url: url.toString(),
       };
     } catch (error) {
+      controller.abort(); // whatever went wrong, nothing more is read from this connection
       if (outer?.aborted) throw cancelledError();
+      if (error instanceof LatchkeyError) throw error;
       if (timedOut) {
         throw new LatchkeyError({
           code: 'TIMEOUT',
-          message: `${url.host} did not answer within ${Math.round(timeoutMs / 1000)} s.`,
+          message: `${url.host} did not answer within ${formatSeconds(timeoutMs)} (${tryNumber} ${tryNumber === 1 ? 'try' : 'tries'}).`,
           action: 'Check your network connection and the server address, then try again.',
           retryable: true,
           cause: error,
@@ -213,6 +236,58 @@ export class HttpClient {
   #debug(line: string): void {
     this.#options.debug?.(redact(line));
   }
+}
+
+/**
+ * The body as text, reading at most `maxBytes` decoded bytes from the stream: past the cap the stream is
+ * cancelled (so a compression bomb is never inflated further) and RESPONSE_TOO_LARGE is thrown.
+ */
+async function readBounded(res: Response, maxBytes: number, url: URL): Promise<string> {
+  const declared = Number(res.headers.get('content-length') ?? Number.NaN);
+  const encoded = (res.headers.get('content-encoding') ?? 'identity') !== 'identity';
+  if (!encoded && Number.isFinite(declared) && declared > maxBytes) {
+    await res.body?.cancel().catch(() => undefined);
+    throw responseTooLarge(url, maxBytes);
+  }
+  if (!res.body) return '';
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > maxBytes) {
+      await reader.cancel().catch(() => undefined);
+      throw responseTooLarge(url, maxBytes);
+    }
+    chunks.push(value);
+  }
+  return new TextDecoder().decode(Buffer.concat(chunks, total));
+}
+
+/** "1 MiB", "64 KiB", "1000 bytes". */
+export function formatBytes(bytes: number): string {
+  if (bytes >= 1024 * 1024 && bytes % (1024 * 1024) === 0) return `${bytes / (1024 * 1024)} MiB`;
+  if (bytes >= 1024 && bytes % 1024 === 0) return `${bytes / 1024} KiB`;
+  return `${bytes} ${bytes === 1 ? 'byte' : 'bytes'}`;
+}
+
+/** "15 s", "0.5 s". */
+function formatSeconds(ms: number): string {
+  const seconds = ms / 1000;
+  return `${seconds >= 1 ? Math.round(seconds) : Math.round(seconds * 10) / 10} s`;
+}
+
+/** A body over the cap (exit 1, not retryable: the same server would send it again). */
+export function responseTooLarge(url: URL, maxBytes: number): LatchkeyError {
+  return new LatchkeyError({
+    code: 'RESPONSE_TOO_LARGE',
+    message: `${url.host} sent a response larger than ${formatBytes(maxBytes)}; latchkey stopped reading it.`,
+    action:
+      'Check that the base URL points at the API server (not a file or web page); if it does, the server is misbehaving: report it.',
+    retryable: false,
+  });
 }
 
 function parseBody(text: string, contentType: string | null): { body: unknown; isJson: boolean } {

@@ -43,6 +43,15 @@ describe('rateLimitedError', () => {
     });
     expect(rateLimitedError(response(429, {}), 0).retryAfterMs).toBeUndefined();
   });
+
+  it('says "1 second", not "1 seconds"', () => {
+    expect(rateLimitedError(response(429, {}, { 'retry-after': '1' }), 0).action).toBe(
+      'Wait 1 second and try again.',
+    );
+    expect(rateLimitedError(response(429, {}, { 'retry-after': '2' }), 0).action).toBe(
+      'Wait 2 seconds and try again.',
+    );
+  });
 });
 
 describe('answerFailure', () => {

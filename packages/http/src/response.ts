@@ -39,7 +39,9 @@ export function rateLimitedError(response: HttpResponse, nowMs: number, hint?: s
     message: `Too many requests to ${new URL(response.url).host}${seconds === undefined ? '' : `; retry in ${seconds} s`}.`,
     action:
       hint ??
-      (seconds === undefined ? 'Wait a minute and try again.' : `Wait ${seconds} seconds and try again.`),
+      (seconds === undefined
+        ? 'Wait a minute and try again.'
+        : `Wait ${seconds} ${seconds === 1 ? 'second' : 'seconds'} and try again.`),
     retryable: true,
     retryAfterMs: waitMs,
     status: 429,

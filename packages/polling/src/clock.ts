@@ -8,23 +8,34 @@ export interface Clock {
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
 }
 
-/** The wall clock. */
+/** The longest delay Node's timers accept; a longer one overflows to 1 ms with a TimeoutOverflowWarning. */
+export const maxTimerMs = 2_147_483_647;
+
+/** The wall clock. Any `ms` is safe: long waits are taken in steps a timer can hold, NaN waits nothing. */
 export const systemClock: Clock = {
   now: () => Date.now(),
-  sleep: (ms, signal) =>
-    new Promise<void>((resolve, reject) => {
-      if (signal?.aborted) return reject(cancelledError());
-      const onAbort = () => {
-        clearTimeout(timer);
-        reject(cancelledError());
-      };
-      const timer = setTimeout(
-        () => {
-          signal?.removeEventListener('abort', onAbort);
-          resolve();
-        },
-        Math.max(0, ms),
-      );
-      signal?.addEventListener('abort', onAbort, { once: true });
-    }),
+  sleep: async (ms, signal) => {
+    let left = Number.isNaN(ms) ? 0 : Math.max(0, ms);
+    if (signal?.aborted) throw cancelledError();
+    while (left > 0) {
+      const step = Math.min(left, maxTimerMs);
+      await timerSleep(step, signal);
+      left -= step; // Infinity stays Infinity: waits until the signal aborts
+    }
+  },
 };
+
+function timerSleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    if (signal?.aborted) return reject(cancelledError());
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(cancelledError());
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}

@@ -1,6 +1,6 @@
 import { ExitCode, LatchkeyError, registerSecret } from '@latchkey/errors';
 import { systemClock, type Clock } from './clock.js';
-import { pollUntil, type PollStep } from './poll.js';
+import { pollUntil, type GiveUpRule, type PollStep } from './poll.js';
 
 /** What a device authorization request returned (RFC 8628 section 3.2, or a provider's equivalent). */
 export interface DeviceAuthorization {
@@ -9,9 +9,9 @@ export interface DeviceAuthorization {
   userCode: string;
   verificationUri: string;
   verificationUriComplete?: string;
-  /** Seconds until the codes expire. */
-  expiresIn: number;
-  /** Seconds between polls; RFC 8628 says 5 when absent. */
+  /** Seconds until the codes expire, as the server sent it: clamped to [30 s, 30 min], 10 min when absent. */
+  expiresIn?: number;
+  /** Seconds between polls, as the server sent it: clamped to [1 s, 60 s], 5 s (RFC 8628) when absent. */
   interval?: number;
 }
 
@@ -34,6 +34,14 @@ export interface DeviceFlowOptions<T> {
   onVerification: (verification: Verification) => void | Promise<void>;
   /** Called before each wait (for progress display and tests). */
   onWait?: (wait: { ms: number; reason: string; attempt: number }) => void;
+  /**
+   * Called once per run of transient poll failures (5xx, HTML pages, resets, timeouts, 429), at its first
+   * failure, while the flow keeps polling: show "not answering; still trying". A run that lasts (see
+   * `giveUp`) ends the flow with its last failure, never as an expired code.
+   */
+  onTrouble?: (error: LatchkeyError) => void;
+  /** When a run of transient failures ends the flow; default 5 in a row or 60 s. */
+  giveUp?: GiveUpRule;
   clock?: Clock;
   signal?: AbortSignal;
   /** Seconds; default 5 (RFC 8628 section 3.2). */
@@ -42,21 +50,33 @@ export interface DeviceFlowOptions<T> {
   expiredAction?: string;
 }
 
-/** The shortest interval honoured, whatever a server sends: a zero interval would hammer it. */
-const minimumIntervalMs = 1000;
+/** The bounds put on a server's numbers (seconds): a zero interval would hammer it, a huge one overflow timers. */
+export const intervalBounds = { min: 1, max: 60, default: 5 } as const;
+export const expiresInBounds = { min: 30, max: 30 * 60, default: 10 * 60 } as const;
+
+/** A server's number of seconds within `bounds`; the default when it is absent or not a finite number. */
+export function clampSeconds(value: unknown, bounds: { min: number; max: number; default: number }): number {
+  if (typeof value !== 'number' || !Number.isFinite(value)) return bounds.default;
+  return Math.min(bounds.max, Math.max(bounds.min, value));
+}
 
 /**
  * Runs a device authorization flow to completion: start, show the code, poll at the server's interval,
- * +5 s on every `slow_down` (kept for later polls), back off on transport failures, stop by itself when the
- * code expires, and stop with exit 130 when `signal` aborts. The device code is registered for redaction.
+ * +5 s on every `slow_down` (kept for later polls), back off on transient failures (reported through
+ * `onTrouble`, ending the flow with the server's problem after 5 in a row or 60 s), stop by itself when the
+ * code expires, and stop with exit 130 when `signal` aborts. The server's interval and expiry are clamped
+ * (see `intervalBounds`, `expiresInBounds`). The device code is registered for redaction.
  */
 export async function runDeviceFlow<T>(options: DeviceFlowOptions<T>): Promise<T> {
   const clock = options.clock ?? systemClock;
   const authorization = await options.start();
   registerSecret(authorization.deviceCode);
   const startedAt = clock.now();
-  const expiresAt = startedAt + authorization.expiresIn * 1000;
-  const intervalSec = authorization.interval ?? options.defaultIntervalSec ?? 5;
+  const expiresAt = startedAt + clampSeconds(authorization.expiresIn, expiresInBounds) * 1000;
+  const intervalSec = clampSeconds(authorization.interval, {
+    ...intervalBounds,
+    default: clampSeconds(options.defaultIntervalSec, intervalBounds),
+  });
   const verification: Verification = {
     userCode: authorization.userCode,
     verificationUri: authorization.verificationUri,
@@ -68,12 +88,14 @@ export async function runDeviceFlow<T>(options: DeviceFlowOptions<T>): Promise<T
   await options.onVerification(verification);
   return pollUntil({
     attempt: () => options.poll(authorization.deviceCode),
-    intervalMs: Math.max(minimumIntervalMs, intervalSec * 1000),
+    intervalMs: intervalSec * 1000,
     deadline: expiresAt,
     onDeadline: () => deviceCodeExpired(options.expiredAction),
     clock,
     signal: options.signal,
     onWait: options.onWait,
+    onTrouble: options.onTrouble,
+    giveUp: options.giveUp,
   });
 }
 

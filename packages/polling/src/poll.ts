@@ -8,6 +8,17 @@ export type PollStep<T> =
   | { status: 'slow_down' }
   | { status: 'done'; value: T };
 
+/** When a run of transient failures ends the loop: whichever limit is reached first. */
+export interface GiveUpRule {
+  /** Failed attempts in a row; default 5. */
+  failures: number;
+  /** Time from the first failure of the run to the latest one; default 60 s. */
+  ms: number;
+}
+
+/** The default: 5 failures in a row, or 60 s of failures. */
+export const defaultGiveUp: GiveUpRule = { failures: 5, ms: 60_000 };
+
 /** How `pollUntil` polls: the attempt, the interval, the deadline and the clock. */
 export interface PollOptions<T> {
   /** One attempt. Throw a `LatchkeyError` to stop; a retryable one is retried with back-off instead. */
@@ -21,8 +32,15 @@ export interface PollOptions<T> {
   signal?: AbortSignal;
   /** Added to the interval on every `slow_down`; default 5 s (RFC 8628). */
   slowDownMs?: number;
-  /** Longest wait between attempts after transport failures; default 60 s. */
+  /** Longest wait between attempts after transport failures (and longest `Retry-After` honoured); default 60 s. */
   maxBackoffMs?: number;
+  /** When a run of transient failures ends the loop with the last of them; default `defaultGiveUp`. */
+  giveUp?: GiveUpRule;
+  /**
+   * Called once per run of transient failures, at its first failure (the loop goes on): how a host shows
+   * "the server is not answering; still trying". Not called again until an attempt has succeeded.
+   */
+  onTrouble?: (error: LatchkeyError) => void;
   /** Called before each wait: how long it will be and why. */
   onWait?: (wait: {
     ms: number;
@@ -31,24 +49,33 @@ export interface PollOptions<T> {
   }) => void;
 }
 
+/** Each back-off wait is this many times the previous one, starting at the interval. */
+const backoffFactor = 1.5;
+
 /**
- * A bounded poll loop: waits, attempts, and repeats until an attempt is done, throws, or the deadline
- * passes. Transient failures (retryable `LatchkeyError`s) back off by doubling, or wait their
- * `retryAfterMs`, and never end the loop early; only the deadline does.
+ * A bounded poll loop: waits, attempts, and repeats until an attempt is done, throws, the deadline passes,
+ * or the server keeps failing. Transient failures (retryable `LatchkeyError`s) back off (x1.5 from the
+ * interval) or wait their `retryAfterMs`, are reported once per run through `onTrouble`, and end the loop
+ * with the last failure after `giveUp` (5 in a row or 60 s). A deadline reached during such a run also
+ * ends with the last failure: only the server's own answers make it an expiry.
  */
 export async function pollUntil<T>(options: PollOptions<T>): Promise<T> {
   const { clock, signal } = options;
   const slowDownMs = options.slowDownMs ?? 5000;
   const maxBackoffMs = options.maxBackoffMs ?? 60_000;
+  const giveUp = options.giveUp ?? defaultGiveUp;
   let intervalMs = options.intervalMs;
   let backoffMs = 0;
   let wait = intervalMs;
   let reason: 'interval' | 'slow_down' | 'backoff' | 'retry_after' = 'interval';
+  let failures = 0;
+  let firstFailureAt = 0;
+  let lastFailure: LatchkeyError | undefined;
   for (let attempt = 1; ; attempt += 1) {
     const remaining = options.deadline - clock.now();
     if (wait >= remaining) {
       if (remaining > 0) await clock.sleep(remaining, signal);
-      throw options.onDeadline();
+      throw lastFailure ?? options.onDeadline();
     }
     options.onWait?.({ ms: wait, reason, attempt });
     await clock.sleep(wait, signal);
@@ -57,17 +84,24 @@ export async function pollUntil<T>(options: PollOptions<T>): Promise<T> {
       step = await options.attempt();
     } catch (error) {
       if (!isLatchkeyError(error) || !error.retryable) throw error;
-      if (error.retryAfterMs !== undefined) {
-        wait = Math.max(intervalMs, error.retryAfterMs);
+      failures += 1;
+      if (failures === 1) firstFailureAt = clock.now();
+      lastFailure = error;
+      if (failures >= giveUp.failures || clock.now() - firstFailureAt >= giveUp.ms) throw error;
+      if (failures === 1) options.onTrouble?.(error);
+      backoffMs = Math.min(maxBackoffMs, backoffMs === 0 ? intervalMs : backoffMs * backoffFactor);
+      if (error.retryAfterMs !== undefined && Number.isFinite(error.retryAfterMs)) {
+        wait = Math.min(maxBackoffMs, Math.max(intervalMs, error.retryAfterMs));
         reason = 'retry_after';
       } else {
-        backoffMs = Math.min(maxBackoffMs, backoffMs === 0 ? intervalMs * 2 : backoffMs * 2);
         wait = backoffMs;
         reason = 'backoff';
       }
       continue;
     }
     backoffMs = 0;
+    failures = 0;
+    lastFailure = undefined;
     if (step.status === 'done') return step.value;
     if (step.status === 'slow_down') {
       intervalMs += slowDownMs;

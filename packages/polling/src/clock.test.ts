@@ -1,0 +1,31 @@
+import { describe, expect, it } from 'vitest';
+import { systemClock } from './clock.js';
+
+describe('systemClock.sleep', () => {
+  it('takes a wait too long for a Node timer without a TimeoutOverflowWarning, and is still cancellable', async () => {
+    const warnings: string[] = [];
+    const onWarning = (warning: Error) => void warnings.push(warning.name);
+    process.on('warning', onWarning);
+    try {
+      const controller = new AbortController();
+      let settled = false;
+      const sleeping = systemClock.sleep(3e12, controller.signal).finally(() => (settled = true));
+      // An overflowing timer would fire after 1 ms; give it several times that.
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      expect(settled).toBe(false);
+      controller.abort();
+      await expect(sleeping).rejects.toMatchObject({ code: 'CANCELLED', exitCode: 130 });
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(warnings).not.toContain('TimeoutOverflowWarning');
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+
+  it('treats NaN and negative waits as no wait', async () => {
+    const started = Date.now();
+    await systemClock.sleep(Number.NaN);
+    await systemClock.sleep(-5);
+    expect(Date.now() - started).toBeLessThan(50);
+  });
+});

@@ -1,6 +1,6 @@
 import { Command, Flags } from '@oclif/core';
-import { ExitCode, LatchkeyError, isLatchkeyError, redact, toLatchkeyError } from '@latchkey/errors';
-import { createRuntime, isDebug, type Runtime } from './host/runtime.js';
+import { ExitCode, LatchkeyError, isLatchkeyError, toLatchkeyError } from '@latchkey/errors';
+import { createRuntime, forTerminal, isDebug, jsonForTerminal, type Runtime } from './host/runtime.js';
 
 /**
  * What every latchkey command shares: `--json`, Ctrl-C as a clean cancellation (exit 130), and one way to
@@ -36,9 +36,9 @@ export abstract class LatchkeyCommand extends Command {
     await super.init();
   }
 
-  /** JSON on stdout, with every known secret redacted (server messages can echo a key back). */
+  /** JSON on stdout: every string sanitized (server text is data) and redacted (servers echo keys back). */
   protected printJson(value: unknown): void {
-    process.stdout.write(`${redact(JSON.stringify(value, null, 2))}\n`);
+    process.stdout.write(`${jsonForTerminal(value)}\n`);
   }
 
   protected async catch(error: Error & { exitCode?: number; oclif?: { exit?: number } }): Promise<void> {
@@ -47,16 +47,19 @@ export abstract class LatchkeyCommand extends Command {
       this.printJson({ error: latchkeyError.toEnvelope() });
     } else if (this.compactErrors) {
       process.stderr.write(
-        `${redact(`latchkey: ${latchkeyError.message}${latchkeyError.action ? ` ${latchkeyError.action}` : ''}`)}\n`,
+        `${forTerminal(`latchkey: ${latchkeyError.message}${latchkeyError.action ? ` ${latchkeyError.action}` : ''}`, true)}\n`,
       );
     } else {
-      const lines = [`latchkey: ${latchkeyError.message}`];
-      if (latchkeyError.action) lines.push(`  ${latchkeyError.action}`);
-      if (latchkeyError.docs) lines.push(`  Docs: ${latchkeyError.docs}`);
-      process.stderr.write(`${redact(lines.join('\n'))}\n`);
+      // Each field on its own line, whatever newlines a server put in it.
+      const lines = [`latchkey: ${forTerminal(latchkeyError.message, true)}`];
+      if (latchkeyError.action) lines.push(`  ${forTerminal(latchkeyError.action, true)}`);
+      if (latchkeyError.docs) lines.push(`  Docs: ${forTerminal(latchkeyError.docs, true)}`);
+      process.stderr.write(`${lines.join('\n')}\n`);
     }
     if (isDebug(process.env) && latchkeyError.code === 'INTERNAL_ERROR') {
-      process.stderr.write(`${redact(String((latchkeyError.cause as Error | undefined)?.stack ?? ''))}\n`);
+      process.stderr.write(
+        `${forTerminal(String((latchkeyError.cause as Error | undefined)?.stack ?? ''))}\n`,
+      );
     }
     process.exitCode = latchkeyError.exitCode;
   }

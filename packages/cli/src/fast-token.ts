@@ -4,10 +4,10 @@
  * undefined for everything else (help, other flags, no or stale cache, a question to ask), so the full CLI
  * handles it with the same code and the same output.
  */
-import { isLatchkeyError, redact } from '@latchkey/errors';
+import { isLatchkeyError } from '@latchkey/errors';
 import { readProviderCache } from './host/provider-cache.js';
 import { chooseProvider } from './host/providers.js';
-import { isCi, readOnlyStore } from './host/runtime.js';
+import { forTerminal, isCi, readOnlyStore } from './host/runtime.js';
 import { resolveTokenFrom } from './host/token.js';
 
 const handOver = Symbol('hand over to the full CLI');
@@ -50,7 +50,7 @@ export async function fastToken(
   } catch (error) {
     if (error === handOver || !isLatchkeyError(error)) return undefined;
     process.stderr.write(
-      `${redact(`latchkey: ${error.message}${error.action ? ` ${error.action}` : ''}`)}\n`,
+      `${forTerminal(`latchkey: ${error.message}${error.action ? ` ${error.action}` : ''}`, true)}\n`,
     );
     return error.exitCode;
   }

@@ -22,19 +22,69 @@ export function shouldOpenBrowser(options: {
   return true;
 }
 
-/** Starts the browser detached; failures are reported by the returned promise, never thrown at the user. */
-export function openBrowser(url: string, env: NodeJS.ProcessEnv = process.env): Promise<boolean> {
-  const [command, args] =
-    env.BROWSER !== undefined && env.BROWSER !== ''
-      ? [env.BROWSER, [url]]
-      : process.platform === 'darwin'
-        ? ['open', [url]]
-        : process.platform === 'win32'
-          ? ['cmd', ['/c', 'start', '""', url.replace(/&/g, '^&')]]
-          : ['xdg-open', [url]];
+/** What `openBrowser` needs from the outside; tests inject `spawn` and `platform`. */
+export interface BrowserOptions {
+  env?: NodeJS.ProcessEnv;
+  /** Variables that hold credentials (every provider's own); removed from the browser's environment. */
+  credentialEnvVars?: readonly string[];
+  platform?: NodeJS.Platform;
+  spawn?: typeof spawn;
+}
+
+/**
+ * The program and arguments that open `url`. Never a shell: on Windows `cmd /c start` would parse `&`, `^`
+ * and `%` in a server-chosen URL, so `rundll32 url.dll,FileProtocolHandler` receives it as one argument.
+ */
+export function browserCommand(
+  url: string,
+  env: NodeJS.ProcessEnv,
+  platform: NodeJS.Platform,
+): [string, string[]] {
+  if (env.BROWSER !== undefined && env.BROWSER !== '') return [env.BROWSER, [url]];
+  if (platform === 'darwin') return ['open', [url]];
+  if (platform === 'win32') return ['rundll32', ['url.dll,FileProtocolHandler', url]];
+  return ['xdg-open', [url]];
+}
+
+/**
+ * The environment for the browser: latchkey's own variables (`LATCHKEY_*`, tokens included) and every
+ * provider credential variable removed, so a browser (or a `BROWSER` script) never inherits a secret.
+ */
+export function browserEnv(env: NodeJS.ProcessEnv, credentialEnvVars: readonly string[]): NodeJS.ProcessEnv {
+  const secret = new Set(credentialEnvVars);
+  const out: NodeJS.ProcessEnv = {};
+  for (const [name, value] of Object.entries(env)) {
+    if (name.startsWith('LATCHKEY_') || secret.has(name)) continue;
+    out[name] = value;
+  }
+  return out;
+}
+
+/**
+ * Starts the browser detached on an http(s) URL, and on nothing else (a `file:`, `javascript:` or custom
+ * scheme from a server is refused here, whatever the caller checked). Failures are reported by the
+ * returned promise (false), never thrown at the user.
+ */
+export function openBrowser(url: string, options: BrowserOptions = {}): Promise<boolean> {
+  let target: string;
+  try {
+    const parsed = new URL(url);
+    if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') return Promise.resolve(false);
+    target = parsed.href;
+  } catch {
+    return Promise.resolve(false);
+  }
+  const env = options.env ?? process.env;
+  const [command, args] = browserCommand(target, env, options.platform ?? process.platform);
+  const start = options.spawn ?? spawn;
   return new Promise((resolve) => {
     try {
-      const child = spawn(command, args, { detached: true, stdio: 'ignore' });
+      const child = start(command, args, {
+        detached: true,
+        stdio: 'ignore',
+        env: browserEnv(env, options.credentialEnvVars ?? []),
+        windowsHide: true,
+      });
       child.once('error', () => resolve(false));
       child.once('spawn', () => {
         child.unref();

@@ -1,5 +1,5 @@
 import { cancelledError, isLatchkeyError, registerSecret, usageError } from '@latchkey/errors';
-import type { Identity, Provider, ProviderContext } from '@latchkey/plugin-kit';
+import { checkTokenInput, type Identity, type Provider, type ProviderContext } from '@latchkey/plugin-kit';
 import type { Runtime } from './runtime.js';
 import type { TerminalUi } from './terminal-ui.js';
 
@@ -44,6 +44,8 @@ export async function acquireCredential(
         `Pipe it in: echo "$TOKEN" | latchkey auth login --provider ${provider.id} --with-token`,
       );
     }
+    // The shared check comes before any provider code: a 10 MB or binary value never reaches a pattern.
+    checkTokenInput(token, input.token !== undefined ? '--token' : 'standard input (--with-token)');
     registerSecret(token);
     provider.checkTokenFormat?.(token);
     if (input.token !== undefined) {
@@ -107,8 +109,9 @@ async function promptForToken(
       ui.warn('Nothing was entered.');
       continue;
     }
-    registerSecret(token);
     try {
+      checkTokenInput(token, 'the prompt');
+      registerSecret(token);
       provider.checkTokenFormat?.(token);
       return { token, identity: await provider.verify(token, ctx), method: 'prompt' };
     } catch (error) {

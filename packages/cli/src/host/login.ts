@@ -57,7 +57,11 @@ export async function login(runtime: Runtime, request: LoginRequest): Promise<Lo
   // Validate the storage choice before any network call.
   const store = request.token === undefined ? credentialStore(runtime, request.storage) : undefined;
 
-  const ui = new TerminalUi(runtime, { browser: request.browser, providerTitle: provider.title });
+  const ui = new TerminalUi(runtime, {
+    browser: request.browser,
+    providerTitle: provider.title,
+    credentialEnvVars: [...discovery.providers.values()].flatMap((entry) => entry.provider.envVars),
+  });
   const ctx = providerContext(runtime, provider, baseUrl, ui, options);
   const describe = (identity: Identity, method: LoginOutcome['method']): LoginOutcome => ({
     provider: provider.id,

@@ -1,6 +1,7 @@
 import type { Config } from '@oclif/core';
 import { ExitCode, LatchkeyError, usageError } from '@latchkey/errors';
 import {
+  checkTokenInput,
   discoverProviders,
   latchkeyEnvName,
   manifestProblems,
@@ -52,14 +53,25 @@ export async function loadProviders(config: Config): Promise<Discovery> {
   }
 }
 
-/** The credential in the environment for a provider, if any: its own variables, then `LATCHKEY_<ID>_TOKEN`. */
+/**
+ * The credential in the environment for a provider, if any: its own variables, then `LATCHKEY_<ID>_TOKEN`.
+ * Reading `token` checks the value like every token input (a usage error naming the variable, before any
+ * provider code or request); callers that only name the variable (logout's "unset it") are not stopped.
+ */
 export function envCredential(
   manifest: ProviderManifest,
   env: NodeJS.ProcessEnv,
-): { token: string; variable: string } | undefined {
+): { readonly token: string; readonly variable: string } | undefined {
   for (const variable of [...manifest.envVars, latchkeyEnvName(manifest.id, 'TOKEN')]) {
     const value = env[variable]?.trim();
-    if (value) return { token: value, variable };
+    if (!value) continue;
+    return {
+      variable,
+      get token() {
+        checkTokenInput(value, variable);
+        return value;
+      },
+    };
   }
   return undefined;
 }

@@ -1,5 +1,5 @@
 import type { Config } from '@oclif/core';
-import { redact } from '@latchkey/errors';
+import { redact, sanitizeJsonValue, sanitizeLine, sanitizeTerminalText } from '@latchkey/errors';
 import { HttpClient } from '@latchkey/http';
 import { systemClock, type Clock } from '@latchkey/polling';
 import { CredentialStore, resolveConfigDir, resolveStoragePreference } from '@latchkey/storage';
@@ -14,9 +14,9 @@ export interface Runtime {
   interactive: boolean;
   /** stderr is a terminal (live countdown). */
   stderrIsTty: boolean;
-  /** Human output (stderr), always redacted. */
+  /** Human output (stderr), always sanitized and redacted. */
   say(line: string): void;
-  /** Command results (stdout), redacted like everything but `auth token`. */
+  /** Command results (stdout), sanitized and redacted like everything but `auth token`. */
   out(text: string): void;
   debug?: (line: string) => void;
   version: string;
@@ -31,12 +31,26 @@ export function createRuntime(config: Config, signal: AbortSignal): Runtime {
     signal,
     interactive: Boolean(process.stdin.isTTY && process.stderr.isTTY) && !isCi(env),
     stderrIsTty: Boolean(process.stderr.isTTY),
-    say: (line) => void process.stderr.write(`${redact(line)}\n`),
-    out: (text) => void process.stdout.write(redact(text)),
+    say: (line) => void process.stderr.write(`${forTerminal(line)}\n`),
+    out: (text) => void process.stdout.write(forTerminal(text)),
     version: config.version,
   };
-  if (isDebug(env)) runtime.debug = (line) => void process.stderr.write(`[debug] ${redact(line)}\n`);
+  if (isDebug(env)) runtime.debug = (line) => void process.stderr.write(`[debug] ${forTerminal(line)}\n`);
   return runtime;
+}
+
+/**
+ * The output boundary for human text: server text is data, so escape sequences, controls and bidi
+ * overrides go first, then known secrets are masked (in that order, so a sequence planted inside an echoed
+ * secret cannot hide it from redaction). Newlines stay; `oneLine` turns them into spaces.
+ */
+export function forTerminal(text: string, oneLine = false): string {
+  return redact(oneLine ? sanitizeLine(text) : sanitizeTerminalText(text));
+}
+
+/** The output boundary for `--json`: every string value sanitized and redacted before encoding. */
+export function jsonForTerminal(value: unknown): string {
+  return redact(JSON.stringify(sanitizeJsonValue(value, redact), null, 2));
 }
 
 /** LATCHKEY_DEBUG=1 (or true): request lines and stack traces on stderr, secrets redacted. */

@@ -1,8 +1,31 @@
-/** All of standard input, as text (for --with-token). */
-export async function readStdin(): Promise<string> {
-  if (process.stdin.isTTY) return '';
+import { usageError } from '@latchkey/errors';
+
+/** More standard input than any token could be; reading stops here (a token itself is capped at 8 KiB). */
+export const maxStdinBytes = 64 * 1024;
+
+/**
+ * All of standard input, as text (for --with-token), reading at most `limit` bytes: past it, reading stops
+ * and a usage error says so, so a huge or endless pipe cannot exhaust memory.
+ */
+export async function readStdin(
+  input: NodeJS.ReadableStream & { isTTY?: boolean; destroy?: () => void } = process.stdin,
+  limit = maxStdinBytes,
+): Promise<string> {
+  if (input.isTTY) return '';
   const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin)
-    chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer));
+  let size = 0;
+  for await (const chunk of input) {
+    const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
+    size += bytes.length;
+    if (size > limit) {
+      // Leaving the loop stops reading; destroying the stream lets the process exit while a writer still writes.
+      input.destroy?.();
+      throw usageError(
+        `The token from standard input (--with-token) is longer than ${limit / 1024} KiB; latchkey stopped reading.`,
+        'Pipe in the token itself, not a file or a whole response.',
+      );
+    }
+    chunks.push(bytes);
+  }
   return Buffer.concat(chunks).toString('utf8');
 }

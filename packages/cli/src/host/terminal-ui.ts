@@ -1,5 +1,6 @@
 import type { ProviderUi, Verification } from '@latchkey/plugin-kit';
 import { openBrowser, shouldOpenBrowser } from './browser.js';
+import { staticProviders } from './providers.js';
 import type { Runtime } from './runtime.js';
 
 /** "9:41" or "1:02:03". */
@@ -33,7 +34,12 @@ export class TerminalUi implements ProviderUi {
 
   constructor(
     private readonly runtime: Runtime,
-    private readonly options: { browser: boolean; providerTitle: string },
+    private readonly options: {
+      browser: boolean;
+      providerTitle: string;
+      /** Every discovered provider's credential variables, kept from the browser; default: the manifests'. */
+      credentialEnvVars?: readonly string[];
+    },
   ) {}
 
   async showVerification(verification: Verification): Promise<void> {
@@ -50,7 +56,11 @@ export class TerminalUi implements ProviderUi {
     if (
       shouldOpenBrowser({ wanted: this.options.browser, interactive: runtime.interactive, env: runtime.env })
     ) {
-      if (await openBrowser(url, runtime.env)) runtime.say('Opened your browser.');
+      const opened = await openBrowser(url, {
+        env: runtime.env,
+        credentialEnvVars: this.options.credentialEnvVars ?? manifestEnvVars(runtime),
+      });
+      if (opened) runtime.say('Opened your browser.');
     }
     if (runtime.stderrIsTty) {
       const draw = () => {
@@ -87,4 +97,9 @@ export class TerminalUi implements ProviderUi {
   #clearLine(): void {
     if (this.#countdown) process.stderr.write('\r\x1b[2K');
   }
+}
+
+/** Every credential variable the installed plugins declare in their manifests. */
+function manifestEnvVars(runtime: Runtime): string[] {
+  return [...staticProviders(runtime.config).values()].flatMap(({ manifest }) => manifest.envVars);
 }

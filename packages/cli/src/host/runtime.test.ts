@@ -1,0 +1,40 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { forgetSecrets, registerSecret } from '@latchkey/errors';
+import { forTerminal, jsonForTerminal } from './runtime.js';
+
+afterEach(() => forgetSecrets());
+
+describe('the output boundary', () => {
+  it('human text: escape sequences and bidi controls go, words and newlines stay', () => {
+    const out = forTerminal(
+      '✓ Logged in as \x1b]0;pwned\x07Ada \x1b[31mLovelace\x1b[0m\u202e\n  next line\r',
+    );
+    expect(out).toBe('✓ Logged in as Ada Lovelace\n  next line');
+  });
+
+  it('one line: a server newline cannot start a fake line', () => {
+    expect(forTerminal('latchkey: denied\n✓ Logged in', true)).toBe('latchkey: denied ✓ Logged in');
+  });
+
+  it('an escape sequence inside an echoed secret does not hide it from redaction', () => {
+    registerSecret('nsv_0123456789abcdef');
+    const out = forTerminal('server said: nsv_0123\x1b[0m456789abcdef');
+    expect(out).not.toContain('0123456789abcdef');
+  });
+
+  it('--json: every string value is sanitized before encoding, so a parsed value is clean too', () => {
+    registerSecret('nsv_0123456789abcdef');
+    const text = jsonForTerminal({
+      credentials: [
+        { identity: { name: 'Ada\x1b]8;;https://evil\x1b\\x\x1b]8;;\x1b\\' }, note: 'nsv_0123456789abcdef' },
+      ],
+      error: { message: 'bad\x9b2J \u2066request\u2069', action: 'retry\x07' },
+    });
+    // eslint-disable-next-line no-control-regex
+    expect(text).not.toMatch(/\\u001b|\\u0007|\x1b|\x07|\x9b|\u2066|\u2069/);
+    expect(JSON.parse(text)).toEqual({
+      credentials: [{ identity: { name: 'Adax' }, note: 'nsv_0123...' }],
+      error: { message: 'bad request', action: 'retry' },
+    });
+  });
+});

@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import { corruptError } from './storage-errors.js';
-import { readOwnFile, writeFileAtomic } from './fs-util.js';
+import { checkConfigDir, readOwnFile, writeFileAtomic } from './fs-util.js';
 import type { AccountRecord } from './types.js';
 
 export const INDEX_FILE = 'accounts.json';
@@ -36,10 +36,15 @@ function isRecord(value: unknown): value is AccountRecord {
   return true;
 }
 
-/** Reads the index; an absent file is an empty index. Anything else unexpected is STORAGE_CORRUPT. */
+/**
+ * Reads the index; an absent directory or file is an empty index ("not signed in"). The directory must be
+ * ours with no group/other bits and the file ours and 0600, else STORAGE_INSECURE: the index says where a
+ * secret is sent, so it is as sensitive as the secret. Anything else unexpected is STORAGE_CORRUPT.
+ */
 export async function readIndex(configDir: string): Promise<IndexDocument> {
   const file = indexPath(configDir);
-  const raw = await readOwnFile(file, false);
+  if ((await checkConfigDir(configDir)) === 'missing') return { version: VERSION, accounts: [], active: {} };
+  const raw = await readOwnFile(file, true);
   if (raw === undefined) return { version: VERSION, accounts: [], active: {} };
   let parsed: unknown;
   try {

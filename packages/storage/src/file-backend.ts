@@ -1,6 +1,7 @@
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
+import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
-import { corruptError } from './storage-errors.js';
+import { corruptError, ioError } from './storage-errors.js';
 import { checkDirSafe, ensureConfigDir, readOwnFile, writeFileAtomic } from './fs-util.js';
 import { withLock } from './lock.js';
 import type { SecretBackend } from './types.js';
@@ -88,6 +89,29 @@ export class EncryptedFileBackend implements SecretBackend {
     delete entries[key];
     await writeFileAtomic(this.file, `${JSON.stringify({ ...existing, entries }, null, 2)}\n`);
     return true;
+  }
+
+  /** The names of the entries (`<provider>:<account>`); nothing is decrypted. */
+  async keys(): Promise<string[]> {
+    return Object.keys((await this.readDocument())?.entries ?? {});
+  }
+
+  /**
+   * Deletes `credentials.enc` and `credentials.key` (the caller holds the lock and knows no account uses
+   * them). A corrupt credentials file is never deleted: it throws STORAGE_CORRUPT and both files stay.
+   */
+  async deleteFilesLocked(): Promise<boolean> {
+    const doc = await this.readDocument();
+    let deleted = doc !== undefined;
+    for (const file of [this.file, this.keyFile]) {
+      try {
+        await fs.rm(file);
+        deleted = true;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw ioError(file, 'delete', error);
+      }
+    }
+    return deleted;
   }
 
   private async readDocument(): Promise<CredentialsDocument | undefined> {

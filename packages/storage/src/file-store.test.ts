@@ -223,7 +223,7 @@ describe('corrupt and insecure files are reported and never overwritten', () => 
   it('index with an unknown version: STORAGE_CORRUPT', async () => {
     await fs.mkdir(dir, { recursive: true, mode: 0o700 });
     const file = path.join(dir, 'accounts.json');
-    await fs.writeFile(file, JSON.stringify({ version: 99, accounts: [], active: {} }));
+    await fs.writeFile(file, JSON.stringify({ version: 99, accounts: [], active: {} }), { mode: 0o600 });
     const store = fileStore();
     await expectCorrupt(file, store, [
       () => store.list(),

@@ -30,6 +30,21 @@ export async function checkDirSafe(dir: string): Promise<void> {
   if ((stat.mode & 0o077) !== 0) throw insecureError(dir, stat.mode, true);
 }
 
+/**
+ * The config directory's state before anything in it is read: 'missing' (nothing stored yet) or 'ok'.
+ * Throws STORAGE_INSECURE when it is not ours or has any group/other permission bit.
+ */
+export async function checkConfigDir(dir: string): Promise<'missing' | 'ok'> {
+  try {
+    await fs.lstat(dir);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 'missing';
+    throw ioError(dir, 'read', error);
+  }
+  await checkDirSafe(dir);
+  return 'ok';
+}
+
 /** Reads a file latchkey owns; undefined when it doesn't exist. With `secret`, the mode must be 0600 or tighter. */
 export async function readOwnFile(file: string, secret: boolean): Promise<Buffer | undefined> {
   let handle: fs.FileHandle;
@@ -81,6 +96,58 @@ export async function writeFileAtomic(file: string, data: string | Buffer): Prom
     throw ioError(file, 'write', error);
   }
   await syncDir(dir);
+}
+
+/** `.<name>.<pid>.<hex>.tmp`, as written by `writeFileAtomic`. */
+const TEMP_FILE = /^\.(.+)\.(\d+)\.([0-9a-f]+)\.tmp$/;
+/** A temp file older than this is left over even if its pid is alive (pids are reused). */
+export const STRAY_TEMP_AGE_MS = 60_000;
+
+/** False only when no process with this pid exists on this host (EPERM: it exists, owned by someone else). */
+export function isProcessAlive(pid: number): boolean {
+  if (!Number.isSafeInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code !== 'ESRCH';
+  }
+}
+
+/**
+ * Deletes temp files a killed write left behind (they may hold a whole encrypted document): those whose
+ * writer is dead or that are older than a minute. A live writer's fresh temp file is left alone. Returns
+ * the names removed. Best effort: a file that can't be removed stays for the next try.
+ */
+export async function removeStrayTempFiles(dir: string, now: number = Date.now()): Promise<string[]> {
+  let names: string[];
+  try {
+    names = await fs.readdir(dir);
+  } catch {
+    return [];
+  }
+  const removed: string[] = [];
+  for (const name of names) {
+    const match = TEMP_FILE.exec(name);
+    if (!match) continue;
+    const file = path.join(dir, name);
+    let stale = !isProcessAlive(Number(match[2]));
+    if (!stale) {
+      try {
+        stale = now - (await fs.lstat(file)).mtimeMs > STRAY_TEMP_AGE_MS;
+      } catch {
+        continue;
+      }
+    }
+    if (!stale) continue;
+    try {
+      await fs.rm(file, { force: true });
+      removed.push(name);
+    } catch {
+      // Left for the next write or logout.
+    }
+  }
+  return removed;
 }
 
 async function syncDir(dir: string): Promise<void> {

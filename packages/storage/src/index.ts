@@ -8,6 +8,8 @@ export type {
   AccountRecord,
   BackendName,
   CredentialStoreOptions,
+  LockHolderInfo,
+  OrphanedSecret,
   SaveInput,
   SaveResult,
   SecretBackend,

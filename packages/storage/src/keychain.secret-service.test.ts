@@ -69,7 +69,9 @@ describe.skipIf(!available)('keychain backend against a real Secret Service', ()
     expect(fallbackReason).toBeUndefined();
 
     // In the Secret Service: read back through a fresh backend instance, and with secret-tool.
-    expect(await createKeychainBackend(service).get('nanogpt:alice')).toBe(secret);
+    // The item holds the secret bound to its base URL and config directory (docs/storage.md).
+    const item = JSON.stringify({ v: 2, secret, baseUrl: null, dir });
+    expect(await createKeychainBackend(service).get('nanogpt:alice')).toBe(item);
     if (has('secret-tool')) {
       const { stdout } = await run('secret-tool', [
         'lookup',
@@ -78,7 +80,7 @@ describe.skipIf(!available)('keychain backend against a real Secret Service', ()
         'username',
         'nanogpt:alice',
       ]);
-      expect(stdout.trim()).toBe(secret);
+      expect(stdout.trim()).toBe(item);
     }
     // Not in any file.
     for (const file of await filesUnder(dir)) {

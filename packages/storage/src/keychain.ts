@@ -14,17 +14,23 @@ export interface KeyringModule {
     username: string,
     options?: { linux?: { store?: 'secret-service' | 'keyutils' } },
   ) => KeyringEntry;
+  /** Every item of a service (used to find orphaned secrets); absent in a module that can't enumerate. */
+  findCredentialsAsync?: (
+    service: string,
+    target?: string | null,
+    signal?: AbortSignal | null,
+  ) => Promise<Array<{ account: string; password: string }>>;
 }
 
 export interface KeychainBackendOptions {
   service?: string;
-  /** Hard limit for one keychain call. Default 5 s. */
+  /** Hard limit for one keychain call. Default 30 s: a macOS permission prompt waits for the user. */
   timeoutMs?: number;
   /** Loads the keyring library; default `import('@napi-rs/keyring')`. A test seam. */
   load?: () => Promise<KeyringModule>;
 }
 
-const DEFAULT_TIMEOUT_MS = 5_000;
+const DEFAULT_TIMEOUT_MS = 30_000;
 
 const unlockHint =
   process.platform === 'darwin'
@@ -44,11 +50,10 @@ export function createKeychainBackendWith(options: KeychainBackendOptions = {}):
   const load = options.load ?? (() => import('@napi-rs/keyring') as Promise<KeyringModule>);
   let loaded: Promise<KeyringModule> | undefined;
 
-  async function entry(key: string): Promise<KeyringEntry> {
+  async function keyring(): Promise<KeyringModule> {
     loaded ??= load();
-    let mod: KeyringModule;
     try {
-      mod = await loaded;
+      return await loaded;
     } catch (error) {
       loaded = undefined;
       throw unavailable(
@@ -56,6 +61,10 @@ export function createKeychainBackendWith(options: KeychainBackendOptions = {}):
         error,
       );
     }
+  }
+
+  async function entry(key: string): Promise<KeyringEntry> {
+    const mod = await keyring();
     try {
       // On Linux demand the Secret Service: never fall back silently to the kernel keyring, whose
       // entries vanish at logout/reboot.
@@ -76,20 +85,24 @@ export function createKeychainBackendWith(options: KeychainBackendOptions = {}):
     secret?: string,
   ): Promise<T> {
     const e = await entry(key);
+    return timed(what, (signal) => fn(e, signal), secret);
+  }
+
+  async function timed<T>(
+    what: string,
+    fn: (signal: AbortSignal) => Promise<T>,
+    secret?: string,
+  ): Promise<T> {
     const controller = new AbortController();
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
         controller.abort();
-        reject(
-          unavailable(
-            `the OS keychain did not answer within ${Math.round(timeoutMs / 100) / 10} s while trying to ${what}`,
-          ),
-        );
+        reject(timedOut(what, timeoutMs));
       }, timeoutMs);
     });
     try {
-      return await Promise.race([fn(e, controller.signal), timeout]);
+      return await Promise.race([fn(controller.signal), timeout]);
     } catch (error) {
       throw mapKeychainError(error, secret);
     } finally {
@@ -109,6 +122,13 @@ export function createKeychainBackendWith(options: KeychainBackendOptions = {}):
     async delete(key) {
       return call('delete a credential', key, (e, signal) => e.deletePassword(signal));
     },
+    async findAll() {
+      const mod = await keyring();
+      const find = mod.findCredentialsAsync;
+      if (find === undefined) return [];
+      const found = await timed('list credentials', (signal) => find(service, null, signal));
+      return found.map((c) => ({ key: c.account, secret: c.password }));
+    },
   };
 }
 
@@ -127,6 +147,22 @@ function unavailable(reason: string, cause?: unknown): LatchkeyError {
     exitCode: ExitCode.Failure,
     docs: DOCS,
     cause,
+  });
+}
+
+/**
+ * The keychain did not answer in time, often because a permission or unlock prompt is waiting. Never a
+ * reason for 'auto' to fall back to the file: the keychain may still finish the write (two copies).
+ */
+function timedOut(what: string, timeoutMs: number): LatchkeyError {
+  return new LatchkeyError({
+    code: 'KEYCHAIN_TIMEOUT',
+    message: `The OS keychain did not answer within ${Math.round(timeoutMs / 100) / 10} s while trying to ${what}.`,
+    action:
+      'Answer the keychain prompt if one is open (it may be behind other windows) or unlock the keychain, then try again; or use --storage file (LATCHKEY_STORAGE=file).',
+    exitCode: ExitCode.Failure,
+    retryable: true,
+    docs: DOCS,
   });
 }
 

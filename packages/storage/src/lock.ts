@@ -1,28 +1,44 @@
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs/promises';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { LatchkeyError } from '@latchkey/errors';
+import { isProcessAlive } from './fs-util.js';
 import { DOCS, ioError } from './storage-errors.js';
+
+/** Who holds the lock, as written in it (absent fields: a lock written by an older latchkey). */
+export interface LockHolder {
+  pid?: number;
+  hostname?: string;
+}
 
 export interface LockOptions {
   /** Give up after this long. Default 10 s. */
   timeoutMs?: number;
-  /** A lock whose file hasn't been touched for this long is abandoned (its process died). Default 10 s. */
+  /** A lock (of another host) whose file hasn't been touched for this long is abandoned. Default 10 s. */
   staleMs?: number;
+  /** Called once when the lock is still held by a live process after `noticeAfterMs`. */
+  onWait?: (holder: LockHolder) => void;
+  /** Default 1 s. */
+  noticeAfterMs?: number;
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /**
- * Runs `fn` holding `<dir>/.lock`, a file created exclusively ('wx'). While held, the lock's mtime is
- * refreshed every 2 s, so a lock untouched for `staleMs` belongs to a dead process and is broken. Waiting
- * uses short randomized sleeps and ends with STORAGE_LOCK_TIMEOUT.
+ * Runs `fn` holding `<dir>/.lock`, a file created exclusively ('wx') that names its pid and host. A
+ * waiter breaks the lock at once when its holder is a dead process on this host; for another host's lock
+ * it relies on the mtime, which the holder refreshes every 2 s, so a lock untouched for `staleMs` is
+ * abandoned. Waiting uses short randomized sleeps, reports a live holder through `onWait` after
+ * `noticeAfterMs`, and ends with STORAGE_LOCK_TIMEOUT.
  */
 export async function withLock<T>(dir: string, fn: () => Promise<T>, options: LockOptions = {}): Promise<T> {
   const timeoutMs = options.timeoutMs ?? 10_000;
   const staleMs = options.staleMs ?? 10_000;
+  const noticeAt = Date.now() + (options.noticeAfterMs ?? 1_000);
+  let noticed = options.onWait === undefined;
   const lockFile = path.join(dir, '.lock');
-  const token = `${process.pid} ${randomBytes(8).toString('hex')}\n`;
+  const token = `${process.pid} ${os.hostname()} ${randomBytes(8).toString('hex')}\n`;
   const deadline = Date.now() + timeoutMs;
   let delay = 5;
 
@@ -42,7 +58,11 @@ export async function withLock<T>(dir: string, fn: () => Promise<T>, options: Lo
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST')
         throw ioError(lockFile, 'create the lock file', error);
     }
-    await breakIfStale(lockFile, staleMs);
+    const holder = await breakIfStale(lockFile, staleMs);
+    if (!noticed && holder !== undefined && Date.now() >= noticeAt) {
+      noticed = true;
+      options.onWait?.(holder);
+    }
     if (Date.now() >= deadline) {
       throw new LatchkeyError({
         code: 'STORAGE_LOCK_TIMEOUT',
@@ -79,29 +99,51 @@ async function releaseLock(lockFile: string, token: string): Promise<void> {
   }
 }
 
-async function breakIfStale(lockFile: string, staleMs: number): Promise<void> {
+/** `<pid> <hostname> <random>`; a lock of an older latchkey has no hostname. */
+export function parseLockHolder(content: string): LockHolder {
+  const [pid, hostname, random] = content.trim().split(/\s+/);
+  const holder: LockHolder = {};
+  if (pid !== undefined && /^\d+$/.test(pid)) holder.pid = Number(pid);
+  if (hostname !== undefined && random !== undefined) holder.hostname = hostname;
+  return holder;
+}
+
+/**
+ * Breaks the lock when its holder is gone: a dead pid on this host at once, otherwise (another host, or a
+ * lock without a host) when untouched for `staleMs`. Returns the holder when the lock stays, undefined
+ * when it is gone (released or broken: retry at once).
+ */
+async function breakIfStale(lockFile: string, staleMs: number): Promise<LockHolder | undefined> {
+  let content: string;
   let mtimeMs: number;
   try {
+    content = await fs.readFile(lockFile, 'utf8');
     mtimeMs = (await fs.stat(lockFile)).mtimeMs;
   } catch {
-    return; // Released meanwhile: retry at once.
+    return undefined; // Released meanwhile: retry at once.
   }
-  if (Date.now() - mtimeMs <= staleMs) return;
-  // Move the stale lock aside under a unique name: of several waiters, only one rename succeeds. Then
-  // check that what was moved really was stale (another waiter may have just re-taken the lock).
+  const holder = parseLockHolder(content);
+  const local = holder.hostname === os.hostname() && holder.pid !== undefined;
+  const dead = local ? !isProcessAlive(holder.pid!) : Date.now() - mtimeMs > staleMs;
+  if (!dead) return holder;
+  // Move the lock aside under a unique name: of several waiters, only one rename succeeds. Then check
+  // that what was moved is the lock judged dead (another waiter may have just re-taken the lock).
   const aside = `${lockFile}.stale.${process.pid}.${randomBytes(4).toString('hex')}`;
   try {
     await fs.rename(lockFile, aside);
   } catch {
-    return;
+    return undefined;
   }
   try {
-    const moved = await fs.stat(aside);
-    if (Date.now() - moved.mtimeMs <= staleMs) {
-      // A fresh lock was moved by mistake: put it back unless someone has taken the lock meanwhile.
+    const moved = await fs.readFile(aside, 'utf8');
+    if (moved !== content) {
+      // A live lock was moved by mistake: put it back unless someone has taken the lock meanwhile.
       await fs.link(aside, lockFile).catch(() => undefined);
     }
+  } catch {
+    // Gone: nothing to restore.
   } finally {
     await fs.rm(aside, { force: true }).catch(() => undefined);
   }
+  return undefined;
 }

@@ -1,3 +1,4 @@
+import * as path from 'node:path';
 import { ExitCode, LatchkeyError } from '@latchkey/errors';
 
 export const DOCS = 'docs/storage.md';
@@ -57,5 +58,26 @@ export function missingCredentialError(provider: string, account: string, backen
     action: `Sign in again: latchkey auth login --provider ${provider}`,
     exitCode: ExitCode.Auth,
     docs: DOCS,
+  });
+}
+
+/**
+ * The index names another server than the one the stored credential was issued for: someone rewrote
+ * `accounts.json`. The secret is not used.
+ */
+export function tamperedError(
+  indexFile: string,
+  provider: string,
+  account: string,
+  indexUrl: string | null,
+  boundUrl: string | null,
+): LatchkeyError {
+  const show = (url: string | null) => (url === null ? "the provider's default server" : url);
+  return new LatchkeyError({
+    code: 'STORAGE_TAMPERED',
+    message: `${indexFile} says ${provider} account '${account}' uses ${show(indexUrl)}, but its stored credential was issued for ${show(boundUrl)}; latchkey refuses to send it to a server it was not issued for.`,
+    action: `Check who can write to '${path.dirname(indexFile)}' (it must be yours, mode 700, and accounts.json 600), then sign in again: latchkey auth login --provider ${provider}`,
+    exitCode: ExitCode.Failure,
+    docs: 'docs/security.md',
   });
 }

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ExitCode, LatchkeyError } from '@latchkey/errors';
 import { latchkeyRejection } from '@latchkey/testkit';
 import { CredentialStore, type SecretBackend } from './index.js';
@@ -56,7 +56,7 @@ describe('backend choice', () => {
     const result = await store.save({ provider: 'p', account: 'a', secret: SECRET });
     expect(result.record.backend).toBe('keychain');
     expect(result.fallbackReason).toBeUndefined();
-    expect(keychain.items.get('p:a')).toBe(SECRET);
+    expect(JSON.parse(keychain.items.get('p:a')!)).toEqual({ v: 2, secret: SECRET, baseUrl: null, dir });
     expect(await fs.readdir(dir)).not.toContain('credentials.enc');
     expect((await store.get('p'))?.secret).toBe(SECRET);
   });
@@ -165,13 +165,50 @@ describe('keychain backend over @napi-rs/keyring (fake module)', () => {
     },
   };
 
-  it('a call that never answers ends in KEYCHAIN_UNAVAILABLE after the timeout', async () => {
-    const backend = createKeychainBackendWith({ load: async () => hanging, timeoutMs: 50 });
-    const started = Date.now();
-    const error = await rejection(backend.get('p:a'));
-    expect(error.code).toBe('KEYCHAIN_UNAVAILABLE');
-    expect(error.message).toContain('did not answer');
-    expect(Date.now() - started).toBeLessThan(2_000);
+  it('a call that never answers ends in KEYCHAIN_TIMEOUT after 30 s, not before (fake timers)', async () => {
+    vi.useFakeTimers();
+    try {
+      const backend = createKeychainBackendWith({ load: async () => hanging });
+      let settled: LatchkeyError | undefined;
+      const pending = backend.get('p:a').catch((error: LatchkeyError) => (settled = error));
+      await vi.advanceTimersByTimeAsync(29_999);
+      expect(settled).toBeUndefined(); // a macOS permission prompt gets its time
+      await vi.advanceTimersByTimeAsync(1);
+      await pending;
+      expect(settled?.code).toBe('KEYCHAIN_TIMEOUT');
+      expect(settled?.exitCode).toBe(ExitCode.Failure);
+      expect(settled?.message).toContain('did not answer within 30 s');
+      expect(settled?.action).toMatch(/prompt/);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it("a keychain timeout is never a reason for 'auto' to fall back to the file (fake timers)", async () => {
+    vi.useFakeTimers();
+    try {
+      let started!: () => void;
+      const called = new Promise<void>((resolve) => (started = resolve));
+      const slow: KeyringModule = {
+        AsyncEntry: class extends hanging.AsyncEntry {
+          setPassword = () => {
+            started();
+            return new Promise<void>(() => undefined);
+          };
+        },
+      };
+      const keychain = createKeychainBackendWith({ load: async () => slow });
+      const store = new CredentialStore({ configDir: dir, keychain });
+      const saving = rejection(store.save({ provider: 'p', account: 'a', secret: SECRET }));
+      await called; // the index was read and the lock taken (real file I/O) before the keychain call
+      await vi.advanceTimersByTimeAsync(30_000);
+      const error = await saving;
+      expect(error.code).toBe('KEYCHAIN_TIMEOUT');
+      expect(await fs.readdir(dir)).not.toContain('credentials.enc');
+      expect(await store.list()).toEqual([]);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('a library that fails to load is KEYCHAIN_UNAVAILABLE', async () => {

@@ -2,15 +2,18 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { isLatchkeyError, registerSecret, usageError } from '@latchkey/errors';
 import { indexPath, readIndex, writeIndex, type IndexDocument } from './account-index.js';
+import { decodeBoundSecret, encodeBoundSecret } from './bound-secret.js';
 import { EncryptedFileBackend } from './file-backend.js';
-import { ensureConfigDir } from './fs-util.js';
+import { ensureConfigDir, removeStrayTempFiles } from './fs-util.js';
 import { createKeychainBackend } from './keychain.js';
-import { withLock } from './lock.js';
-import { missingCredentialError } from './storage-errors.js';
+import { withLock, type LockOptions } from './lock.js';
+import { missingCredentialError, tamperedError } from './storage-errors.js';
 import type {
   AccountRecord,
   BackendName,
   CredentialStoreOptions,
+  LockHolderInfo,
+  OrphanedSecret,
   SaveInput,
   SaveResult,
   SecretBackend,
@@ -37,6 +40,7 @@ export class CredentialStore {
   private readonly injectedKeychain: SecretBackend | undefined;
   private defaultKeychain: SecretBackend | undefined;
   private readonly file: EncryptedFileBackend;
+  private readonly onLockWait: ((holder: LockHolderInfo) => void) | undefined;
 
   constructor(options: CredentialStoreOptions) {
     if (typeof options.configDir !== 'string' || options.configDir.trim() === '') {
@@ -48,6 +52,7 @@ export class CredentialStore {
     this.now = options.now ?? Date.now;
     this.injectedKeychain = options.keychain;
     this.file = new EncryptedFileBackend(this.configDir);
+    this.onLockWait = options.onLockWait;
   }
 
   /** Stores the secret and makes this account the provider's active one. Replaces an existing entry with the same provider+account. */
@@ -60,27 +65,31 @@ export class CredentialStore {
     }
     registerSecret(input.secret);
     await ensureConfigDir(this.configDir);
-    return withLock(this.configDir, async () => {
+    return this.locked(async () => {
       // Read the index first: a corrupt index stops the save before any secret is written.
       const index = await readIndex(this.configDir);
+      await removeStrayTempFiles(this.configDir);
       const key = secretKey(input.provider, input.account);
+      const baseUrl = input.baseUrl ?? null;
+      const inKeychain = encodeBoundSecret({ secret: input.secret, baseUrl, dir: this.configDir });
+      const inFile = encodeBoundSecret({ secret: input.secret, baseUrl });
       let backend: BackendName;
       let fallbackReason: string | undefined;
 
       if (this.preference === 'file') {
-        await this.file.setLocked(key, input.secret);
+        await this.file.setLocked(key, inFile);
         backend = 'file';
       } else if (this.preference === 'keychain') {
-        await this.keychain().set(key, input.secret);
+        await this.keychain().set(key, inKeychain);
         backend = 'keychain';
       } else {
         try {
-          await this.keychain().set(key, input.secret);
+          await this.keychain().set(key, inKeychain);
           backend = 'keychain';
         } catch (error) {
           if (!isLatchkeyError(error) || !FALLBACK_CODES.has(error.code)) throw error;
           fallbackReason = error.message;
-          await this.file.setLocked(key, input.secret);
+          await this.file.setLocked(key, inFile);
           backend = 'file';
         }
       }
@@ -113,6 +122,7 @@ export class CredentialStore {
         accounts,
         active: { ...index.active, [input.provider]: input.account },
       });
+      await this.deleteUnusedFiles(accounts);
       return fallbackReason === undefined ? { record } : { record, fallbackReason };
     });
   }
@@ -126,11 +136,50 @@ export class CredentialStore {
     const index = await readIndex(this.configDir);
     const record = findRecord(index, provider, account);
     if (record === undefined) return undefined;
-    const backend = record.backend === 'keychain' ? this.keychain() : this.file;
-    const secret = await backend.get(secretKey(record.provider, record.account));
-    if (secret === undefined) throw missingCredentialError(record.provider, record.account, record.backend);
-    registerSecret(secret);
-    return { record: { ...record }, secret };
+    const stored = await this.backend(record.backend).get(secretKey(record.provider, record.account));
+    if (stored === undefined) throw missingCredentialError(record.provider, record.account, record.backend);
+    const bound = decodeBoundSecret(stored);
+    if ('legacy' in bound) {
+      registerSecret(bound.legacy);
+      await this.bindLegacy(record, bound.legacy);
+      return { record: { ...record }, secret: bound.legacy };
+    }
+    registerSecret(bound.secret);
+    const indexUrl = record.baseUrl ?? null;
+    if (bound.baseUrl !== indexUrl) {
+      throw tamperedError(
+        indexPath(this.configDir),
+        record.provider,
+        record.account,
+        indexUrl,
+        bound.baseUrl,
+      );
+    }
+    return { record: { ...record }, secret: bound.secret };
+  }
+
+  /**
+   * Secrets stored before the binding are bound on first read (trust on first use) to the base URL the
+   * index names now, which the permission checks have just vetted. Under the lock, and only if nothing
+   * changed meanwhile; best effort with a short wait: an unbound secret is still served this time.
+   */
+  private async bindLegacy(record: AccountRecord, secret: string): Promise<void> {
+    const key = secretKey(record.provider, record.account);
+    await withLock(
+      this.configDir,
+      async () => {
+        const now = findRecord(await readIndex(this.configDir), record.provider, record.account);
+        if (now?.backend !== record.backend || now.baseUrl !== record.baseUrl) return;
+        if ((await this.backend(record.backend).get(key)) !== secret) return;
+        const baseUrl = record.baseUrl ?? null;
+        if (record.backend === 'keychain') {
+          await this.keychain().set(key, encodeBoundSecret({ secret, baseUrl, dir: this.configDir }));
+        } else {
+          await this.file.setLocked(key, encodeBoundSecret({ secret, baseUrl }));
+        }
+      },
+      { timeoutMs: 1_000 },
+    ).catch(() => undefined);
   }
 
   /** Index only: no secret is read and the keychain library is not loaded. */
@@ -153,8 +202,9 @@ export class CredentialStore {
       return []; // Nothing stored yet: don't create the config directory just to find that out.
     }
     await ensureConfigDir(this.configDir);
-    return withLock(this.configDir, async () => {
+    return this.locked(async () => {
       const index = await readIndex(this.configDir);
+      await removeStrayTempFiles(this.configDir);
       const targets =
         account === 'all'
           ? index.accounts.filter((r) => r.provider === provider)
@@ -183,10 +233,96 @@ export class CredentialStore {
           else active[provider] = next.account;
         }
         await writeIndex(this.configDir, { ...index, accounts, active });
+        await this.deleteUnusedFiles(accounts);
       }
       if (failure !== undefined) throw failure;
       return removed.map((r) => ({ ...r }));
     });
+  }
+
+  /**
+   * Secrets no index record points to (a crash between writing a secret and the index): entries of the
+   * encrypted file, and keychain items this config directory wrote (found through the keyring's search;
+   * skipped with preference 'file' and when the keychain can't be searched). No secret is returned.
+   */
+  async orphans(): Promise<OrphanedSecret[]> {
+    const index = await readIndex(this.configDir);
+    return this.findOrphans(index);
+  }
+
+  /**
+   * `logout --all`'s clean-up: deletes orphaned secrets and stray temp files, and the encrypted file and
+   * its key when no account uses them. Returns the orphans removed.
+   */
+  async removeOrphans(): Promise<OrphanedSecret[]> {
+    if ((await this.orphans()).length === 0 && !(await this.hasLeftovers())) return [];
+    await ensureConfigDir(this.configDir);
+    return this.locked(async () => {
+      const index = await readIndex(this.configDir);
+      await removeStrayTempFiles(this.configDir);
+      const removed: OrphanedSecret[] = [];
+      for (const orphan of await this.findOrphans(index)) {
+        await this.deleteSecret(orphan.backend, secretKey(orphan.provider, orphan.account));
+        removed.push(orphan);
+      }
+      await this.deleteUnusedFiles(index.accounts);
+      return removed;
+    });
+  }
+
+  private async hasLeftovers(): Promise<boolean> {
+    let names: string[];
+    try {
+      names = await fs.readdir(this.configDir);
+    } catch {
+      return false;
+    }
+    const index = await readIndex(this.configDir);
+    const fileUsed = index.accounts.some((r) => r.backend === 'file');
+    return names.some(
+      (n) => n.endsWith('.tmp') || (!fileUsed && (n === 'credentials.enc' || n === 'credentials.key')),
+    );
+  }
+
+  private async findOrphans(index: IndexDocument): Promise<OrphanedSecret[]> {
+    const used = new Set(index.accounts.map((r) => `${r.backend}\0${secretKey(r.provider, r.account)}`));
+    const orphans: OrphanedSecret[] = [];
+    const add = (backend: BackendName, key: string) => {
+      const at = key.indexOf(':');
+      if (at <= 0 || used.has(`${backend}\0${key}`)) return;
+      orphans.push({ provider: key.slice(0, at), account: key.slice(at + 1), backend });
+    };
+    for (const key of await this.file.keys()) add('file', key);
+    if (this.preference !== 'file') {
+      const items = await (this.keychain().findAll?.() ?? Promise.resolve([])).catch(() => []);
+      for (const item of items) {
+        // Only items this directory wrote: another config directory's index may own the rest.
+        const bound = decodeBoundSecret(item.secret);
+        if (!('legacy' in bound) && bound.dir === this.configDir) add('keychain', item.key);
+      }
+    }
+    return orphans;
+  }
+
+  /** No account keeps its secret in the file any more: the file and its key go (nothing left to decrypt). */
+  private async deleteUnusedFiles(accounts: AccountRecord[]): Promise<void> {
+    if (accounts.some((r) => r.backend === 'file')) return;
+    try {
+      await this.file.deleteFilesLocked();
+    } catch (error) {
+      // A corrupt credentials file is left as it is, for the user to inspect (docs/storage.md).
+      if (!isLatchkeyError(error) || error.code !== 'STORAGE_CORRUPT') throw error;
+    }
+  }
+
+  private locked<T>(fn: () => Promise<T>): Promise<T> {
+    const options: LockOptions = {};
+    if (this.onLockWait !== undefined) options.onWait = this.onLockWait;
+    return withLock(this.configDir, fn, options);
+  }
+
+  private backend(name: BackendName): SecretBackend {
+    return name === 'keychain' ? this.keychain() : this.file;
   }
 
   private keychain(): SecretBackend {

@@ -59,6 +59,21 @@ export interface SecretBackend {
   set(key: string, secret: string): Promise<void>;
   /** True when something was deleted, false when nothing was there. */
   delete(key: string): Promise<boolean>;
+  /** Every item this backend holds for latchkey (to find orphaned secrets); optional. */
+  findAll?(): Promise<Array<{ key: string; secret: string }>>;
+}
+
+/** A secret with no index record: left by a crash between writing the secret and the index. */
+export interface OrphanedSecret {
+  provider: string;
+  account: string;
+  backend: BackendName;
+}
+
+/** Who holds the config-dir lock another process is waiting for. */
+export interface LockHolderInfo {
+  pid?: number;
+  hostname?: string;
 }
 
 export interface CredentialStoreOptions {
@@ -70,4 +85,6 @@ export interface CredentialStoreOptions {
   /** Injectable; default is the @napi-rs/keyring backend. */
   keychain?: SecretBackend;
   now?: () => number;
+  /** Called once when a write has waited 1 s for another live latchkey process holding the lock. */
+  onLockWait?: (holder: LockHolderInfo) => void;
 }

@@ -1,0 +1,49 @@
+/**
+ * What latchkey keeps in a keychain item or an encrypted-file entry: the secret together with the base
+ * URL it was issued for, so a rewritten index can't send it to another server. Secrets stored before
+ * version 2 are the bare secret (see `decodeBoundSecret`).
+ */
+export interface BoundSecret {
+  secret: string;
+  /** The index record's baseUrl at save time; null when the record had none. */
+  baseUrl: string | null;
+  /** The config directory whose index owns this keychain item (not set in the encrypted file). */
+  dir?: string;
+}
+
+const VERSION = 2;
+
+export function encodeBoundSecret(value: BoundSecret): string {
+  return JSON.stringify({
+    v: VERSION,
+    secret: value.secret,
+    baseUrl: value.baseUrl,
+    ...(value.dir !== undefined && { dir: value.dir }),
+  });
+}
+
+/** The bound form, or `{ legacy: secret }` for a bare secret written before the binding existed. */
+export function decodeBoundSecret(stored: string): BoundSecret | { legacy: string } {
+  if (!stored.startsWith('{"v":')) return { legacy: stored };
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(stored);
+  } catch {
+    return { legacy: stored };
+  }
+  const p = parsed as Record<string, unknown>;
+  if (
+    typeof parsed !== 'object' ||
+    parsed === null ||
+    p.v !== VERSION ||
+    typeof p.secret !== 'string' ||
+    (p.baseUrl !== null && typeof p.baseUrl !== 'string')
+  ) {
+    return { legacy: stored };
+  }
+  return {
+    secret: p.secret,
+    baseUrl: p.baseUrl as string | null,
+    ...(typeof p.dir === 'string' && { dir: p.dir }),
+  };
+}

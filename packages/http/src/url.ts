@@ -7,6 +7,20 @@ export function isLoopbackHost(hostname: string): boolean {
   return loopbackHosts.has(hostname) || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
 }
 
+/** Which part of the HTTPS rule a URL breaks. */
+export type UrlRuleBreach = 'scheme' | 'plain-http' | 'credentials';
+
+/**
+ * The HTTPS rule for any URL latchkey sends a secret to or a user to: `https://` anywhere, `http://` only
+ * for a loopback host, no user name or password, no other scheme. Undefined when the URL keeps it.
+ */
+export function httpsRuleBreach(url: URL): UrlRuleBreach | undefined {
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return 'scheme';
+  if (url.protocol === 'http:' && !isLoopbackHost(url.hostname)) return 'plain-http';
+  if (url.username || url.password) return 'credentials';
+  return undefined;
+}
+
 /**
  * Parses a provider base URL and enforces the HTTPS rule: `https://` anywhere, `http://` only for a loopback
  * host. Fails with a usage error (exit 2) before a single byte is sent. Trailing slashes are removed.
@@ -21,17 +35,16 @@ export function parseBaseUrl(value: string, source = '--base-url'): URL {
       'Pass a full URL such as https://api.example.com.',
     );
   }
-  if (url.protocol === 'http:' && !isLoopbackHost(url.hostname)) {
-    throw usageError(
-      `${source} uses plain http:// for ${url.hostname}, which would send credentials unencrypted.`,
-      'Use https://, or http:// only for 127.0.0.1, ::1 or localhost.',
-    );
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw usageError(`${source} must be an https:// URL, not ${url.protocol}.`, 'Pass an https:// URL.');
-  }
-  if (url.username || url.password) {
-    throw usageError(`${source} must not contain a user name or password.`, 'Remove them from the URL.');
+  switch (httpsRuleBreach(url)) {
+    case 'plain-http':
+      throw usageError(
+        `${source} uses plain http:// for ${url.hostname}, which would send credentials unencrypted.`,
+        'Use https://, or http:// only for 127.0.0.1, ::1 or localhost.',
+      );
+    case 'scheme':
+      throw usageError(`${source} must be an https:// URL, not ${url.protocol}.`, 'Pass an https:// URL.');
+    case 'credentials':
+      throw usageError(`${source} must not contain a user name or password.`, 'Remove them from the URL.');
   }
   url.hash = '';
   url.search = '';

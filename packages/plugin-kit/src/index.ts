@@ -6,6 +6,7 @@
 export * from './provider.js';
 export * from './discovery.js';
 export * from './rfc8628.js';
+export * from './device-login.js';
 export * from './token-input.js';
 export {
   ExitCode,
@@ -44,6 +45,7 @@ export {
   systemClock,
   type Clock,
   type DeviceAuthorization,
+  type GiveUpRule,
   type PollStep,
   type Verification,
 } from '@latchkey/polling';

@@ -65,6 +65,8 @@ export interface ProviderContext {
   ui: ProviderUi;
   /** Values of the login flags listed in `loginOptions`. */
   options: Partial<Record<LoginOption, string>>;
+  /** The provider's human name ("NanoGPT"), for messages shared code writes on its behalf. */
+  providerTitle?: string;
 }
 
 /** Who a credential belongs to, as far as the provider can tell. */

@@ -26,6 +26,7 @@ function fakeClock(): Clock {
 }
 
 type Answer = { status: number; body: unknown } | 'drop';
+// A string body is sent as it is, as an HTML page: what a proxy in front of a failing server answers.
 
 /** A scripted RFC 8628 server: the device endpoint answers `device`, the token endpoint answers `tokens` in order. */
 async function serve(clock: Clock, device: Answer, tokens: Answer[]) {
@@ -43,6 +44,9 @@ async function serve(clock: Clock, device: Answer, tokens: Answer[]) {
       });
       const answer = req.url === '/device' ? device : tokens[Math.min(t++, tokens.length - 1)]!;
       if (answer === 'drop') return req.socket.destroy();
+      if (typeof answer.body === 'string') {
+        return void res.writeHead(answer.status, { 'content-type': 'text/html' }).end(answer.body);
+      }
       res.writeHead(answer.status, { 'content-type': 'application/json' }).end(JSON.stringify(answer.body));
     });
   });
@@ -75,13 +79,15 @@ async function login(device: Answer, tokens: Answer[], encoding: 'json' | 'form'
     encoding,
   };
   const shown: Verification[] = [];
+  const trouble: string[] = [];
   const result = deviceCodeLogin(endpoints, {
     http: new HttpClient({ clientName: 'latchkey', clientVersion: '0', clock }),
     clock,
     signal: new AbortController().signal,
     onVerification: (v) => void shown.push(v),
+    onTrouble: (error) => void trouble.push(error.code),
   });
-  return { result, server, shown, pollTimes: () => server.tokenHits().map((h) => h.at) };
+  return { result, server, shown, trouble, pollTimes: () => server.tokenHits().map((h) => h.at) };
 }
 
 describe('deviceCodeLogin (RFC 8628)', () => {
@@ -167,15 +173,67 @@ describe('deviceCodeLogin (RFC 8628)', () => {
     expect(s.server.tokenHits()).toEqual([]);
   });
 
-  it('a dropped connection backs off (doubling) and does not give up early', async () => {
+  it('a dropped connection backs off (x1.5), is reported once, and does not give up early', async () => {
     const s = await login({ status: 200, body: code }, ['drop', 'drop', granted]);
     await s.result;
-    expect(s.pollTimes()).toEqual([5000, 15000, 35000]);
+    expect(s.pollTimes()).toEqual([5000, 10000, 17500]);
+    expect(s.trouble).toEqual(['NETWORK_ERROR']);
   });
 
-  it('stops by itself at expires_in', async () => {
+  it('stops by itself at expires_in (at least 30 s, whatever the server says)', async () => {
     const s = await login({ status: 200, body: { ...code, expires_in: 12 } }, [err('authorization_pending')]);
-    await expect(s.result).rejects.toMatchObject({ code: 'DEVICE_CODE_EXPIRED' });
-    expect(s.pollTimes()).toEqual([5000, 10000]);
+    await expect(s.result).rejects.toMatchObject({ code: 'DEVICE_CODE_EXPIRED', exitCode: 4 });
+    expect(s.pollTimes()).toEqual([5000, 10000, 15000, 20000, 25000]);
+  });
+
+  it('a server that keeps failing ends the login with its problem after 5 polls: exit 1, not "expired"', async () => {
+    const s = await login({ status: 200, body: code }, [{ status: 503, body: '<html>' }]);
+    await expect(s.result).rejects.toMatchObject({
+      code: 'UNEXPECTED_RESPONSE',
+      exitCode: 1,
+      message: expect.stringContaining('HTTP 503'),
+    });
+    expect(s.pollTimes()).toHaveLength(5);
+    expect(s.trouble).toEqual(['UNEXPECTED_RESPONSE']);
+  });
+
+  it('a server without expires_in gets 10 minutes; an interval of 3e9 s is polled every 60 s', async () => {
+    const { expires_in: _, ...noExpiry } = code;
+    const s = await login({ status: 200, body: { ...noExpiry, interval: 3e9 } }, [
+      err('authorization_pending'),
+      granted,
+    ]);
+    await s.result;
+    expect(s.pollTimes()).toEqual([60000, 120000]);
+    expect(s.shown[0]?.expiresAt).toBe(600_000);
+  });
+
+  it.each([
+    ['plain http to another host', { verification_uri: 'http://evil.example/device' }],
+    ['a javascript: address', { verification_uri: 'javascript:alert(1)' }],
+    ['a file: address', { verification_uri: 'file:///etc/passwd' }],
+    ['credentials in the address', { verification_uri: 'https://user:pw@x.example/device' }],
+    ['not a URL', { verification_uri: 'open this page' }],
+    ['an unsafe complete address', { verification_uri_complete: 'http://10.0.0.1/device?code=X' }],
+  ])('%s: UNSAFE_VERIFICATION_URI (exit 1) before anything is shown or polled', async (_name, over) => {
+    const s = await login({ status: 200, body: { ...code, ...over } }, [granted]);
+    await expect(s.result).rejects.toMatchObject({
+      code: 'UNSAFE_VERIFICATION_URI',
+      exitCode: 1,
+      message: expect.stringMatching(
+        /^127\.0\.0\.1:\d+ sent an unsafe verification address \(verification_uri/,
+      ),
+    });
+    expect(s.shown).toEqual([]);
+    expect(s.server.tokenHits()).toEqual([]);
+  });
+
+  it('accepts an http:// verification address on loopback', async () => {
+    const s = await login(
+      { status: 200, body: { ...code, verification_uri: 'http://localhost:3000/device' } },
+      [granted],
+    );
+    await s.result;
+    expect(s.shown[0]?.verificationUri).toBe('http://localhost:3000/device');
   });
 });

@@ -8,6 +8,8 @@ import {
   type HttpClient,
   type HttpResponse,
 } from '@latchkey/http';
+import { checkVerificationUris, deviceLogin } from './device-login.js';
+import type { ProviderContext } from './provider.js';
 import {
   deviceAccessDenied,
   deviceCodeExpired,
@@ -85,7 +87,8 @@ function encode(endpoints: Rfc8628Endpoints, fields: Record<string, string>) {
 /**
  * Reads a device authorization answer (RFC 8628 section 3.2; NanoGPT's `/api/cli-login/start` has the same
  * shape). Anything missing a required field is an "unexpected response"; the device code is registered as
- * a secret so it is redacted everywhere.
+ * a secret so it is redacted everywhere. `expires_in` and `interval` are passed on as sent (numbers only):
+ * the device-flow engine clamps them and supplies the defaults.
  */
 export function parseDeviceAuthorization(response: HttpResponse): DeviceAuthorization {
   const body = response.body;
@@ -93,17 +96,13 @@ export function parseDeviceAuthorization(response: HttpResponse): DeviceAuthoriz
   const userCode = bodyField<string>(body, 'user_code');
   const verificationUri =
     bodyField<string>(body, 'verification_uri') ?? bodyField<string>(body, 'verification_url');
-  const expiresIn = bodyField<number>(body, 'expires_in');
-  if (
-    typeof deviceCode !== 'string' ||
-    typeof userCode !== 'string' ||
-    typeof verificationUri !== 'string' ||
-    typeof expiresIn !== 'number'
-  ) {
+  if (typeof deviceCode !== 'string' || typeof userCode !== 'string' || typeof verificationUri !== 'string') {
     throw unexpectedResponse({ ...response, isJson: true });
   }
   registerSecret(deviceCode);
-  const authorization: DeviceAuthorization = { deviceCode, userCode, verificationUri, expiresIn };
+  const authorization: DeviceAuthorization = { deviceCode, userCode, verificationUri };
+  const expiresIn = bodyField<unknown>(body, 'expires_in');
+  if (typeof expiresIn === 'number') authorization.expiresIn = expiresIn;
   const complete = bodyField<string>(body, 'verification_uri_complete');
   if (typeof complete === 'string') authorization.verificationUriComplete = complete;
   const interval = bodyField<number>(body, 'interval');
@@ -154,37 +153,51 @@ export function deviceTokenStep(
   throw stopWith(response, endpoints, error === 'invalid_grant' ? ExitCode.Auth : ExitCode.Failure);
 }
 
-/** What `deviceCodeLogin` needs from the provider context. */
+/** What `deviceCodeLogin` needs when it is not given the whole provider context. */
 export interface Rfc8628LoginOptions {
   http: HttpClient;
   clock: Clock;
   signal: AbortSignal;
   onVerification: (verification: Verification) => void | Promise<void>;
+  /** Called once per run of transient poll failures (see `runDeviceFlow`). */
+  onTrouble?: (error: LatchkeyError) => void;
 }
 
 /**
- * A complete RFC 8628 device login on the shared engine: device code, user code shown, polling at the
- * server's interval (+5 s per `slow_down`, kept), back-off on transport failures, stop at `expires_in`.
+ * A complete RFC 8628 device login on the shared engine: device code, verification addresses checked
+ * (https, or http for loopback only), user code shown, polling at the server's interval (clamped to
+ * [1 s, 60 s]; +5 s per `slow_down`, kept), back-off on transient failures, which are shown once per run
+ * and end the login after 5 in a row or 60 s, stop at `expires_in` (clamped to [30 s, 30 min]).
+ * Pass the provider context: its `ui` shows the code and the "still trying" line.
  */
 export async function deviceCodeLogin(
   endpoints: Rfc8628Endpoints,
-  options: Rfc8628LoginOptions,
+  options: ProviderContext | Rfc8628LoginOptions,
 ): Promise<DeviceTokenResponse> {
   const poller = options.http.with({ retry: { transientDelaysMs: [] } });
+  const start = () => requestDeviceAuthorization(options.http, endpoints, () => options.clock.now());
+  const poll = async (deviceCode: string) => {
+    const response = await poller.send({
+      url: endpoints.tokenUrl,
+      ...encode(endpoints, {
+        grant_type: deviceCodeGrantType,
+        device_code: deviceCode,
+        client_id: endpoints.clientId,
+      }),
+    });
+    return deviceTokenStep(response, endpoints, options.clock.now());
+  };
+  if ('ui' in options) return deviceLogin(options, { start, poll, expiredAction: endpoints.loginAgain });
+  const host = endpoints.deviceAuthorizationUrl.host;
   return runDeviceFlow({
-    start: () => requestDeviceAuthorization(options.http, endpoints, () => options.clock.now()),
-    poll: async (deviceCode) => {
-      const response = await poller.send({
-        url: endpoints.tokenUrl,
-        ...encode(endpoints, {
-          grant_type: deviceCodeGrantType,
-          device_code: deviceCode,
-          client_id: endpoints.clientId,
-        }),
-      });
-      return deviceTokenStep(response, endpoints, options.clock.now());
+    start: async () => {
+      const authorization = await start();
+      checkVerificationUris(authorization, host);
+      return authorization;
     },
+    poll,
     onVerification: options.onVerification,
+    onTrouble: options.onTrouble,
     clock: options.clock,
     signal: options.signal,
     expiredAction: endpoints.loginAgain,

@@ -134,12 +134,7 @@ export const kaneo = defineProvider({
             : `Use --client-id ${defaultClientId} (allowed by default), or ask the server's operator to add "${clientId}" to DEVICE_AUTH_CLIENT_IDS.`,
         loginAgain,
       },
-      {
-        http: ctx.http,
-        clock: ctx.clock,
-        signal: ctx.signal,
-        onVerification: (v) => ctx.ui.showVerification(v),
-      },
+      ctx,
     );
     const identity = await session(ctx, token.access_token, 'bearer');
     if (!identity) throw rejected('bearer');

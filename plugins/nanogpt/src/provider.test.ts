@@ -20,6 +20,8 @@ interface Setup {
   clock: FakeClock;
   ctx: ProviderContext;
   shown: Verification[];
+  /** What the provider said through ui.warn. */
+  warnings: string[];
   controller: AbortController;
   /** Clock times (relative to the start request) at which the emulator received each poll. */
   pollTimes: () => number[];
@@ -33,6 +35,7 @@ async function setup(
   const emulator = await startNanoGptEmulator({ interval: 2, rateLimits: false, ...options, clock });
   emulators.push(emulator);
   const shown: Verification[] = [];
+  const warnings: string[] = [];
   const controller = new AbortController();
   const ctx: ProviderContext = {
     baseUrl: new URL(emulator.url),
@@ -45,14 +48,19 @@ async function setup(
     }),
     clock,
     signal: controller.signal,
-    ui: { showVerification: (v) => void shown.push(v), info: () => undefined, warn: () => undefined },
+    ui: {
+      showVerification: (v) => void shown.push(v),
+      info: () => undefined,
+      warn: (line) => void warnings.push(line),
+    },
     options: ctxOptions.clientName === undefined ? {} : { clientName: ctxOptions.clientName },
+    providerTitle: 'NanoGPT',
   };
   const pollTimes = () => {
     const start = emulator.requests.find((r) => r.route === 'start')!.at;
     return emulator.requests.filter((r) => r.route === 'poll').map((r) => r.at - start);
   };
-  return { emulator, clock, ctx, shown, controller, pollTimes };
+  return { emulator, clock, ctx, shown, warnings, controller, pollTimes };
 }
 
 type FaultWithoutRoute = Fault extends infer F ? (F extends unknown ? Omit<F, 'route'> : never) : never;
@@ -101,10 +109,38 @@ describe('NanoGPT device login on a fake clock against the emulator', () => {
   });
 
   it('stops by itself at expires_in without another poll', async () => {
+    const s = await setup({ expiresIn: 40, interval: 5 });
+    await expect(nanogpt.login!(s.ctx)).rejects.toMatchObject({ code: 'DEVICE_CODE_EXPIRED', exitCode: 4 });
+    expect(s.pollTimes()).toEqual([5000, 10000, 15000, 20000, 25000, 30000, 35000]);
+    expect(s.clock.now() - s.emulator.requests[0]!.at).toBe(40_000);
+  });
+
+  it("an expires_in under 30 s is taken as 30 s: the server's own 410 ends the login, exit 4", async () => {
     const s = await setup({ expiresIn: 10 });
     await expect(nanogpt.login!(s.ctx)).rejects.toMatchObject({ code: 'DEVICE_CODE_EXPIRED', exitCode: 4 });
-    expect(s.pollTimes()).toEqual([2000, 4000, 6000, 8000]);
-    expect(s.clock.now() - s.emulator.requests[0]!.at).toBe(10_000);
+    expect(s.shown[0]!.expiresAt - s.emulator.requests[0]!.at).toBe(30_000);
+    expect(s.pollTimes()).toEqual([2000, 4000, 6000, 8000, 10000]);
+  });
+
+  it('an interval of 3e9 s is polled every 60 s, never in a tight loop', async () => {
+    const s = await setup({ interval: 3e9, autoApproveAfterPolls: 2 });
+    await nanogpt.login!(s.ctx);
+    expect(s.pollTimes()).toEqual([60000, 120000, 180000]);
+  });
+
+  it.each([
+    ['plain http to another host', 'http://nano-gpt.example/cli-login/verify'],
+    ['a javascript: address', 'javascript:alert(1)//'],
+    ['a user name in the address', 'https://attacker@nano-gpt.example/verify'],
+  ])('%s as the verification address fails (exit 1) before anything is shown', async (_name, uri) => {
+    const s = await setup({ verificationUri: uri });
+    await expect(nanogpt.login!(s.ctx)).rejects.toMatchObject({
+      code: 'UNSAFE_VERIFICATION_URI',
+      exitCode: 1,
+      message: expect.stringContaining(`${new URL(s.emulator.url).host} sent an unsafe verification address`),
+    });
+    expect(s.shown).toEqual([]);
+    expect(s.pollTimes()).toEqual([]);
   });
 
   it('a denied code ends the login with exit 4', async () => {
@@ -139,13 +175,14 @@ describe('NanoGPT device login on a fake clock against the emulator', () => {
     expect(s.pollTimes()).toEqual([2000, 9000, 11000]);
   });
 
-  it('429 without Retry-After backs off by doubling', async () => {
+  it('429 without Retry-After backs off (x1.5)', async () => {
     const s = await setup({ autoApproveAfterPolls: 0 });
     s.emulator.faults.add(
       pollFault({ kind: 'status', status: 429, body: { error: 'rate_limited' }, times: 2 }),
     );
     await nanogpt.login!(s.ctx);
-    expect(s.pollTimes()).toEqual([2000, 6000, 14000]);
+    expect(s.pollTimes()).toEqual([2000, 4000, 7000]);
+    expect(s.warnings).toEqual(['NanoGPT is not answering (HTTP 429); still trying...']);
   });
 
   it.each<[string, FaultWithoutRoute]>([
@@ -153,20 +190,46 @@ describe('NanoGPT device login on a fake clock against the emulator', () => {
     ['an HTML 502 page', { kind: 'html', status: 502 }],
     ['an empty 503', { kind: 'empty', status: 503 }],
     ['a dropped connection', { kind: 'drop' }],
-  ])('%s backs off (doubling) and keeps polling', async (_name, fault) => {
+  ])('%s backs off (x1.5), says so once, and keeps polling', async (_name, fault) => {
     const s = await setup({ autoApproveAfterPolls: 0 });
     s.emulator.faults.add(pollFault({ ...fault, times: 2 }));
     const result = await nanogpt.login!(s.ctx);
     expect(result.token).toBe(s.emulator.issuedKeys()[0]);
-    expect(s.pollTimes()).toEqual([2000, 6000, 14000]);
+    expect(s.pollTimes()).toEqual([2000, 4000, 7000]);
+    expect(s.warnings).toHaveLength(1);
+    expect(s.warnings[0]).toMatch(
+      /^NanoGPT is not answering \((HTTP 5\d\d|the connection .+)\); still trying\.\.\.$/,
+    );
   });
+
+  it.each<[string, FaultWithoutRoute, RegExp]>([
+    ['HTTP 503 JSON', { kind: 'status', status: 503 }, /HTTP 503/],
+    ['an HTML 502 page', { kind: 'html', status: 502 }, /HTTP 502 with an HTML page/],
+    [
+      'a 429 without Retry-After',
+      { kind: 'status', status: 429, body: { error: 'rate_limited' } },
+      /Too many/,
+    ],
+    ['a dropped connection', { kind: 'drop' }, /Could not reach/],
+  ])(
+    '%s on every poll ends the login after 5 polls with that problem, exit 1, not "expired"',
+    async (_n, fault, message) => {
+      const s = await setup();
+      s.emulator.faults.add(pollFault({ ...fault, times: 100 }));
+      const error = await nanogpt.login!(s.ctx).catch((e: unknown) => e);
+      expect(error).toMatchObject({ exitCode: 1, message: expect.stringMatching(message) });
+      expect(s.pollTimes()).toEqual([2000, 4000, 7000, 11500, 18250]);
+      expect(s.warnings).toHaveLength(1);
+    },
+  );
 
   it('a poll that times out backs off and keeps polling', async () => {
     const s = await setup({ autoApproveAfterPolls: 0 }, { timeoutMs: 150 });
     s.emulator.faults.add(pollFault({ kind: 'delay', ms: 600 }));
     const result = await nanogpt.login!(s.ctx);
     expect(result.token).toBe(s.emulator.issuedKeys()[0]);
-    expect(s.pollTimes()).toEqual([2000, 6000]);
+    expect(s.pollTimes()).toEqual([2000, 4000]);
+    expect(s.warnings).toEqual(['NanoGPT is not answering (no answer within 0.2 s); still trying...']);
   });
 
   it('an HTML page with status 200 is a clear error, not a crash', async () => {

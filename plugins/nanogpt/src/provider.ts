@@ -2,6 +2,7 @@ import {
   ExitCode,
   LatchkeyError,
   deviceCodeExpired,
+  deviceLogin,
   defineProvider,
   loadManifest,
   joinUrl,
@@ -12,7 +13,6 @@ import {
   bodyField,
   serverMessage,
   registerSecret,
-  runDeviceFlow,
   standardRetry,
   unexpectedResponse,
   type DeviceAuthorization,
@@ -121,7 +121,7 @@ export const nanogpt = defineProvider({
       });
     }
     const poller = ctx.http.with({ retry: noRetry });
-    const key = await runDeviceFlow({
+    const key = await deviceLogin(ctx, {
       start: () => startLogin(ctx),
       poll: async (deviceCode) => {
         const response = await poller.send({
@@ -130,9 +130,6 @@ export const nanogpt = defineProvider({
         });
         return pollStep(response, ctx.clock.now());
       },
-      onVerification: (verification) => ctx.ui.showVerification(verification),
-      clock: ctx.clock,
-      signal: ctx.signal,
       expiredAction: loginAgain,
     });
     return { token: key, identity: identityFor(key, `CLI (${clientName})`) };

@@ -1,6 +1,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createRecordingContext } from '@latchkey/testkit/conformance';
-import { createFakeClock, startNanoTermEmulator, type NanoTermEmulator } from '@latchkey/testkit';
+import {
+  createFakeClock,
+  startNanoTermEmulator,
+  type NanoTermEmulator,
+  type NanoTermEmulatorOptions,
+} from '@latchkey/testkit';
 import { nanoterm } from './provider.js';
 
 const emulators: NanoTermEmulator[] = [];
@@ -8,9 +13,9 @@ afterEach(async () => {
   await Promise.all(emulators.splice(0).map((e) => e.close()));
 });
 
-async function setup() {
+async function setup(options: Omit<NanoTermEmulatorOptions, 'clock'> = {}) {
   const clock = createFakeClock(Date.parse('2026-11-22T00:00:00Z'));
-  const emulator = await startNanoTermEmulator({ clock });
+  const emulator = await startNanoTermEmulator({ clock, ...options });
   emulators.push(emulator);
   const { ctx } = createRecordingContext({ baseUrl: emulator.url, clock });
   return { emulator, ctx, clock };
@@ -35,6 +40,37 @@ describe('NanoTerm verify', () => {
       ['workspaces', 200],
       ['keys', 200],
     ]);
+  });
+
+  it.each(['array', 'object'] as const)(
+    'reads GET /api/keys answered as %s (the docs show neither shape)',
+    async (keyListShape) => {
+      const { emulator, ctx } = await setup({ keyListShape });
+      const { key } = emulator.createKey({ name: 'laptop', permission: 'full' });
+      await expect(nanoterm.verify(key, ctx)).resolves.toMatchObject({
+        permission: 'full',
+        details: { key: 'laptop' },
+      });
+    },
+  );
+
+  it('a 429 without the envelope still says how long to wait, from Retry-After', async () => {
+    const { emulator, ctx } = await setup();
+    const { key } = emulator.createKey();
+    emulator.faults.add({
+      route: 'workspaces',
+      kind: 'status',
+      status: 429,
+      body: '<html>Too Many Requests</html>',
+      headers: { 'retry-after': '30' },
+    });
+    await expect(nanoterm.verify(key, ctx)).rejects.toMatchObject({
+      code: 'RATE_LIMITED',
+      exitCode: 1,
+      retryAfterMs: 30_000,
+      message: `Too many requests to ${new URL(emulator.url).host}; retry in 30 s.`,
+      action: 'Wait 30 seconds and try again.',
+    });
   });
 
   it('an execute or read key is valid with permission "limited" (it may not list keys)', async () => {

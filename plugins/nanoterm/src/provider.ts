@@ -8,6 +8,8 @@ import {
   errorEnvelope,
   joinUrl,
   mask,
+  bodyField,
+  rateLimitedError,
   unexpectedResponse,
   type HttpResponse,
   type Identity,
@@ -33,6 +35,8 @@ async function call(ctx: ProviderContext, path: string, token: string): Promise<
   if (response.status >= 200 && response.status < 300 && response.isJson) return response;
   const envelope = errorEnvelope(response);
   if (envelope) throw envelopeError(response, envelope, ctx.clock.now());
+  // A 429 from something in front of the API (no envelope) still says how long to wait.
+  if (response.status === 429) throw rateLimitedError(response, ctx.clock.now());
   throw unexpectedResponse(response);
 }
 
@@ -48,7 +52,8 @@ interface KeyInfo {
 async function keyDetails(ctx: ProviderContext, token: string): Promise<KeyInfo | undefined> {
   try {
     const response = await call(ctx, '/api/keys', token);
-    const keys = (response.body as { keys?: unknown }).keys;
+    // The docs show neither shape: a bare array and `{keys: [...]}` are both read.
+    const keys = Array.isArray(response.body) ? response.body : bodyField<unknown>(response.body, 'keys');
     if (!Array.isArray(keys)) return undefined;
     return (keys as KeyInfo[])
       .filter((k) => typeof k.prefix === 'string' && k.prefix.length > 0 && token.startsWith(k.prefix))

@@ -39,10 +39,18 @@ export function quietUi(runtime: Runtime): ProviderUi {
 
 export function providerContext(
   runtime: Runtime,
-  _provider: Provider,
+  provider: Provider,
   baseUrl: URL,
   ui: ProviderUi,
   options: Partial<Record<LoginOption, string>> = {},
 ): ProviderContext {
-  return { baseUrl, http: httpClient(runtime), clock: runtime.clock, signal: runtime.signal, ui, options };
+  return {
+    baseUrl,
+    http: httpClient(runtime),
+    clock: runtime.clock,
+    signal: runtime.signal,
+    ui,
+    options,
+    providerTitle: provider.title,
+  };
 }

@@ -32,6 +32,11 @@ export interface NanoGptEmulatorOptions {
   /** Seconds, sent by /start as `expires_in`; default 600. */
   expiresIn?: number;
   /**
+   * Sent by /start as `verification_uri` instead of the emulator's own page (`verification_uri_complete`
+   * adds `?code=`): a hostile or misconfigured server, for testing that clients refuse unsafe addresses.
+   */
+  verificationUri?: string;
+  /**
    * Approve a pending code by itself once it has been polled N times (headless runs): the first N polls
    * answer 202, poll N+1 gets the key. 0 approves on the first poll.
    */
@@ -316,7 +321,7 @@ export async function startNanoGptEmulator(options: NanoGptEmulatorOptions = {})
     codesByUser.set(code.userCode, code);
     deviceCodes.push(code.deviceCode);
     userCodes.push(code.userCode);
-    const verificationUri = `${url}/cli-login/verify`;
+    const verificationUri = options.verificationUri ?? `${url}/cli-login/verify`;
     const verificationUriComplete = `${verificationUri}?code=${encodeURIComponent(code.userCode)}`;
     emit({ type: 'code-issued', userCode: code.userCode, clientName, verificationUriComplete });
     sendJson(res, record, 200, {

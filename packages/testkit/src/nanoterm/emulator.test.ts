@@ -178,6 +178,28 @@ describe('NanoTerm emulator: GET /api/workspaces', () => {
 });
 
 describe('NanoTerm emulator: /api/keys', () => {
+  it("keyListShape: 'array' lists the keys as a bare array", async () => {
+    await start({ keyListShape: 'array' });
+    const full = emulator!.createKey({ name: 'admin' });
+    const res = await call('/api/keys', { key: full.key });
+    expect(await res.json()).toEqual([full.info]);
+  });
+
+  it('a plain status fault answers without the envelope (as a proxy in front would)', async () => {
+    await start();
+    emulator!.faults.add({
+      route: 'workspaces',
+      kind: 'status',
+      status: 429,
+      body: 'slow down',
+      headers: { 'retry-after': '30' },
+    });
+    const res = await call('/api/workspaces', { key: keyOf('full') });
+    expect(res.status).toBe(429);
+    expect(res.headers.get('retry-after')).toBe('30');
+    expect(await res.text()).toBe('slow down');
+  });
+
   it('GET lists metadata for a full key; 403 FORBIDDEN for execute and read keys', async () => {
     await start();
     const full = emulator!.createKey({ name: 'admin' });

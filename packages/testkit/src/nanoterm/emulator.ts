@@ -29,6 +29,7 @@ import {
   type EmptyFault,
   type FaultTarget,
   type HtmlFault,
+  type StatusFault,
 } from '../http-emulator.js';
 
 export type NanoTermPermission = 'full' | 'execute' | 'read';
@@ -70,6 +71,11 @@ export interface NanoTermEmulatorOptions {
   minCliVersion?: string;
   /** Pre-provisioned keys. */
   keys?: NanoTermKeySpec[];
+  /**
+   * How `GET /api/keys` wraps the list: `{keys: [...]}` (default) or a bare array. The docs show neither,
+   * so clients must read both.
+   */
+  keyListShape?: 'object' | 'array';
   /** Per-key plan limits per window (Free 60, Developer 600, Team 3000); default on with a 60 s window. */
   rateLimits?: false | { windowMs: number };
   /**
@@ -94,7 +100,7 @@ export interface NanoTermRequest {
   status: number;
 }
 
-/** `envelope` answers NanoTerm's error envelope; the other kinds are the shared ones (no plain `status`). */
+/** `envelope` answers NanoTerm's error envelope; the other kinds are the shared ones (`status`: a body without the envelope, as a proxy or an older gateway answers). */
 export type NanoTermFault = FaultTarget<NanoTermRoute> &
   (
     | {
@@ -106,6 +112,7 @@ export type NanoTermFault = FaultTarget<NanoTermRoute> &
         retryable?: boolean;
         headers?: Record<string, string>;
       }
+    | StatusFault
     | HtmlFault
     | EmptyFault
     | DelayFault
@@ -494,7 +501,8 @@ export async function startNanoTermEmulator(
         if (method !== 'GET' && method !== 'POST') return notFound();
         if (!requireFull(res, record, key, method === 'GET' ? 'list API keys' : 'create API keys')) return;
         if (method === 'GET') {
-          sendJson(res, record, 200, { keys: records.map((r) => ({ ...r.info })) });
+          const list = records.map((r) => ({ ...r.info }));
+          sendJson(res, record, 200, options.keyListShape === 'array' ? list : { keys: list });
           return;
         }
         return handleCreate(res, record, key, raw);

@@ -191,7 +191,7 @@ describe('keychain backend over @napi-rs/keyring (fake module)', () => {
       const called = new Promise<void>((resolve) => (started = resolve));
       const slow: KeyringModule = {
         AsyncEntry: class extends hanging.AsyncEntry {
-          setPassword = () => {
+          override setPassword = () => {
             started();
             return new Promise<void>(() => undefined);
           };

@@ -114,6 +114,25 @@ describe.skipIf(!available)('keychain backend against a real Secret Service', ()
     expect((await rejection(store.get('p'))).code).toBe('CREDENTIAL_MISSING');
   });
 
+  it('a keychain item without an index record is found through the keyring search and removed', async () => {
+    const store = new CredentialStore({ configDir: dir, service });
+    await store.save({ provider: 'nanogpt', account: 'kept', secret: 'sk-nano-keptkeptkeptkept' });
+    await store.save({ provider: 'nanogpt', account: 'lost', secret: 'sk-nano-lostlostlostlost' });
+    // A crash after the keychain write, before the index write: the index never learnt of 'lost'.
+    const indexFile = path.join(dir, 'accounts.json');
+    const doc = JSON.parse(await fs.readFile(indexFile, 'utf8'));
+    doc.accounts = doc.accounts.filter((r: { account: string }) => r.account !== 'lost');
+    doc.active = { nanogpt: 'kept' };
+    await fs.writeFile(indexFile, JSON.stringify(doc));
+
+    const orphan = { provider: 'nanogpt', account: 'lost', backend: 'keychain' };
+    expect(await store.orphans()).toEqual([orphan]);
+    expect(await store.removeOrphans()).toEqual([orphan]);
+    expect(await createKeychainBackend(service).get('nanogpt:lost')).toBeUndefined();
+    expect((await store.get('nanogpt'))?.secret).toBe('sk-nano-keptkeptkeptkept');
+    await store.remove('nanogpt', 'all');
+  });
+
   // Keep this test last: it leaves the default collection locked for the rest of this session.
   it('a LOCKED keyring: get() throws KEYCHAIN_LOCKED, never "not signed in"; auto save falls back', async () => {
     const store = new CredentialStore({ configDir: dir, service });

@@ -16,6 +16,7 @@ import {
   readIndex,
   requestsTo,
   storedAccounts,
+  textWatcher,
 } from './harness.js';
 
 const file = new E2eFile();
@@ -514,6 +515,85 @@ describe('--json', () => {
     expectExit(badFlag, 2);
     expect(JSON.parse(badFlag.stdout)).toEqual({ error: expect.objectContaining({ code: 'USAGE' }) });
     expect(emulator.requests).toEqual([]);
+  });
+});
+
+describe('a server failure while polling is a server failure', () => {
+  it('a /poll that keeps answering an HTML 503: one "still trying" line, then exit 1 with the server\'s problem, not "expired"', async () => {
+    const emulator = await file.emulator({ interval: 1 });
+    emulator.faults.add({ route: 'poll', kind: 'html', status: 503, times: 100 });
+    const session = await file.session();
+    const started = Date.now();
+    const run = await session.run(
+      ['auth', 'login', '--provider', 'nanogpt', '--base-url', emulator.url],
+      opts,
+    );
+    expectExit(run, 1);
+    // 5 polls at the 1 s interval with back-off (1, 1, 1.5, 2.25, 3.4 s): about 9 s, never the 10-minute expiry.
+    expect(Date.now() - started).toBeLessThan(15_000);
+    expect(run.stdout).toBe('');
+    const host = new URL(emulator.url).host;
+    const trying = run.stderr.split('\n').filter((line) => line.includes('still trying'));
+    expect(trying).toEqual(['! NanoGPT is not answering (HTTP 503); still trying...']);
+    expect(run.stderr).toContain(`latchkey: Unexpected response from ${host}: HTTP 503 with an HTML page.`);
+    expect(run.stderr).not.toMatch(/expired/i);
+    expect(requestsTo(emulator, 'poll').map((p) => p.status)).toEqual([503, 503, 503, 503, 503]);
+    expect(requestsTo(emulator, 'start')).toHaveLength(1);
+    await expectNothingStored(session.configDir);
+  });
+
+  it('a short outage is shown once and the login still succeeds', async () => {
+    const emulator = await file.emulator({ interval: 1, autoApproveAfterPolls: 0 });
+    emulator.faults.add({ route: 'poll', kind: 'status', status: 502, times: 2 });
+    const session = await file.session();
+    const run = await session.run(
+      ['auth', 'login', '--provider', 'nanogpt', '--base-url', emulator.url],
+      opts,
+    );
+    expectExit(run, 0);
+    const trying = run.stderr.split('\n').filter((line) => line.includes('still trying'));
+    expect(trying).toEqual(['! NanoGPT is not answering (HTTP 502); still trying...']);
+    expect(run.stderr).toContain('Logged in to NanoGPT');
+  });
+
+  it('an unsafe verification address fails with exit 1 before anything is shown or polled', async () => {
+    const emulator = await file.emulator({
+      interval: 1,
+      verificationUri: 'http://nano-gpt.example/cli-login/verify',
+    });
+    const session = await file.session();
+    const run = await session.run(
+      ['auth', 'login', '--provider', 'nanogpt', '--base-url', emulator.url],
+      opts,
+    );
+    expectExit(run, 1);
+    expect(run.stdout).toBe('');
+    expect(run.stderr).toContain(
+      `latchkey: ${new URL(emulator.url).host} sent an unsafe verification address (verification_uri: it uses plain http:// for a host that is not this machine); latchkey did not show or open it.`,
+    );
+    expect(run.stderr).not.toContain('nano-gpt.example');
+    expect(run.stderr).not.toContain('approve the code');
+    expect(requestsTo(emulator, 'poll')).toEqual([]);
+  });
+
+  it('an interval of 3e9 s is clamped to 60 s: one poll in the first seconds, not thousands', async () => {
+    const emulator = await file.emulator({ interval: 3e9 });
+    const session = await file.session();
+    const stderr = textWatcher();
+    const ctrlC = new AbortController();
+    const { done } = session.spawn(['auth', 'login', '--provider', 'nanogpt', '--base-url', emulator.url], {
+      timeoutMs: RUN_TIMEOUT_MS,
+      onStderr: stderr.feed,
+      signal: ctrlC.signal,
+    });
+    await stderr.until((text) => text.includes('Waiting for approval'), '"Waiting for approval" on stderr');
+    // Long enough for an overflowed (1 ms) timer to have polled hundreds of times.
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    ctrlC.abort();
+    const run = await done;
+    expectExit(run, 130);
+    expect(requestsTo(emulator, 'poll')).toEqual([]);
+    expect(run.stderr).not.toContain('TimeoutOverflowWarning');
   });
 });
 

@@ -270,3 +270,263 @@ export function sendHtml(
   res.writeHead(status, { 'content-type': HTML, 'cache-control': 'no-store' });
   res.end(html);
 }
+
+/**
+ * Fault kinds that misbehave below the level of a JSON answer: raw bytes, a reset in the middle of the
+ * body, no answer at all, a body trickled a byte at a time, a huge body, a gzip bomb, and a redirect. They
+ * are answered by `answerStreamFault`, and the fault proxy (`startFaultProxy`) understands them, so every
+ * emulator can be put behind them without knowing of them.
+ */
+export type RawFault = {
+  kind: 'raw';
+  status: number;
+  /** Sent as is (e.g. JSON cut short, or text with escape sequences). */
+  body: string | Buffer;
+  headers?: Record<string, string>;
+};
+/** Headers and the first half of a JSON body, then the connection is destroyed. */
+export type ResetMidBodyFault = { kind: 'reset-mid-body' };
+/** Reads the request and never answers (the connection ends when the client gives up or the server closes). */
+export type HangFault = { kind: 'hang' };
+/** 200 with JSON headers, then the body one byte every `intervalMs` (default 1000), for as long as the client reads. */
+export type TrickleFault = { kind: 'trickle'; intervalMs?: number };
+/** 200 JSON of `bytes` bytes (one string field), streamed in chunks so the emulator never holds it whole. */
+export type LargeBodyFault = { kind: 'large-body'; bytes: number };
+/** 200 JSON sent with `content-encoding: gzip`: the bytes of `gzip` (see `gzipBomb()`) as they are. */
+export type GzipBombFault = { kind: 'gzip-bomb'; gzip: Buffer };
+/** A redirect (default 302) to `location`; a relative location points back at this server. */
+export type RedirectFault = { kind: 'redirect'; location: string; status?: number };
+export type StreamFault =
+  RawFault | ResetMidBodyFault | HangFault | TrickleFault | LargeBodyFault | GzipBombFault | RedirectFault;
+
+const STREAM_FAULT_KINDS: ReadonlySet<string> = new Set([
+  'raw',
+  'reset-mid-body',
+  'hang',
+  'trickle',
+  'large-body',
+  'gzip-bomb',
+  'redirect',
+]);
+
+export function isStreamFault(fault: { kind: string }): fault is StreamFault {
+  return STREAM_FAULT_KINDS.has(fault.kind);
+}
+
+/** Answers a `StreamFault`; notes the status on the record when one is sent (0 for a hang). */
+export function answerStreamFault(
+  fault: StreamFault,
+  req: IncomingMessage,
+  res: ServerResponse,
+  record: { status: number },
+): void {
+  switch (fault.kind) {
+    case 'raw':
+      record.status = fault.status;
+      res.writeHead(fault.status, fault.headers ?? {});
+      res.end(fault.body);
+      return;
+    case 'reset-mid-body': {
+      const body = JSON.stringify({ status: 'ok', padding: 'x'.repeat(2048) });
+      record.status = 200;
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(body.length) });
+      res.write(body.slice(0, body.length / 2), () => req.socket.destroy());
+      return;
+    }
+    case 'hang':
+      // Nothing is sent; closing the server (closeAllConnections) ends the connection.
+      req.resume();
+      return;
+    case 'trickle': {
+      record.status = 200;
+      res.writeHead(200, { 'content-type': 'application/json' });
+      const body = `{"status":"ok","padding":"${'x'.repeat(100_000)}"}`;
+      let sent = 0;
+      const timer = setInterval(() => {
+        if (sent >= body.length) {
+          clearInterval(timer);
+          res.end();
+          return;
+        }
+        res.write(body[sent++]!);
+      }, fault.intervalMs ?? 1000);
+      res.on('close', () => clearInterval(timer));
+      return;
+    }
+    case 'large-body': {
+      record.status = 200;
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(fault.bytes) });
+      const head = '{"padding":"';
+      const tail = '"}';
+      const chunk = Buffer.alloc(64 * 1024, 'x');
+      let left = fault.bytes - head.length - tail.length;
+      res.write(head);
+      const pump = () => {
+        while (left > 0 && !res.destroyed) {
+          const piece = left >= chunk.length ? chunk : chunk.subarray(0, left);
+          left -= piece.length;
+          if (!res.write(piece)) return void res.once('drain', pump);
+        }
+        if (!res.destroyed) res.end(tail);
+      };
+      pump();
+      return;
+    }
+    case 'gzip-bomb':
+      record.status = 200;
+      res.writeHead(200, {
+        'content-type': 'application/json',
+        'content-encoding': 'gzip',
+        'content-length': String(fault.gzip.length),
+      });
+      res.end(fault.gzip);
+      return;
+    case 'redirect':
+      record.status = fault.status ?? 302;
+      res.writeHead(fault.status ?? 302, { location: fault.location, 'content-length': '0' });
+      res.end();
+      return;
+  }
+}
+
+const bombs = new Map<number, Promise<Buffer>>();
+
+/**
+ * A small gzip stream that inflates to `decodedBytes` zero bytes (1 GiB → about 1 MiB). Built once with
+ * zlib and cached in the temp directory (building 1 GiB takes seconds), and in memory for this process.
+ */
+export function gzipBomb(decodedBytes: number): Promise<Buffer> {
+  let bomb = bombs.get(decodedBytes);
+  if (!bomb) {
+    bomb = buildGzipBomb(decodedBytes);
+    bombs.set(decodedBytes, bomb);
+  }
+  return bomb;
+}
+
+async function buildGzipBomb(decodedBytes: number): Promise<Buffer> {
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { readFile, rename, writeFile } = await import('node:fs/promises');
+  const { createGzip } = await import('node:zlib');
+  const file = join(tmpdir(), `latchkey-testkit-gzip-bomb-${decodedBytes}.gz`);
+  try {
+    return await readFile(file);
+  } catch {
+    // Not cached yet.
+  }
+  const gzip = createGzip({ level: 9 });
+  const parts: Buffer[] = [];
+  gzip.on('data', (part: Buffer) => parts.push(part));
+  const done = new Promise<void>((resolve, reject) => {
+    gzip.on('end', resolve);
+    gzip.on('error', reject);
+  });
+  const zeros = Buffer.alloc(1024 * 1024);
+  for (let left = decodedBytes; left > 0; left -= zeros.length) {
+    const piece = left >= zeros.length ? zeros : zeros.subarray(0, left);
+    if (!gzip.write(piece)) await new Promise((resolve) => gzip.once('drain', resolve));
+  }
+  gzip.end();
+  await done;
+  const bytes = Buffer.concat(parts);
+  // Written under a unique name, then renamed: a concurrent builder never reads half a file.
+  const partial = `${file}.${process.pid}.${Date.now()}.tmp`;
+  await writeFile(partial, bytes);
+  await rename(partial, file);
+  return bytes;
+}
+
+/** Rewrites the JSON body of a proxied answer (the status and other headers are kept). */
+export type RewriteFault = { kind: 'rewrite'; transform: (body: unknown) => unknown };
+
+/** What a fault proxy injects: the shared kinds, the stream kinds and `rewrite`, per request path. */
+export type ProxyFault = FaultTarget<string> &
+  (StatusFault | HtmlFault | EmptyFault | DelayFault | DropFault | StreamFault | RewriteFault);
+
+export interface ProxyRequest {
+  method: string;
+  /** Path and query string, as received. */
+  path: string;
+  /** The fault kind applied, or undefined when the request went through untouched. */
+  fault?: string;
+  /** The status answered; 0 while unanswered, for a hang or a dropped connection. */
+  status: number;
+}
+
+export interface FaultProxy {
+  /** `http://127.0.0.1:PORT`: use it instead of the target's URL. */
+  readonly url: string;
+  /** Every request received, in arrival order. */
+  readonly requests: ProxyRequest[];
+  /** Faults by request path (the path without its query, e.g. `/api/cli-login/poll`), or `'*'`. */
+  readonly faults: { add(fault: ProxyFault): void; clear(): void };
+  close(): Promise<void>;
+}
+
+/**
+ * An HTTP proxy on 127.0.0.1 in front of any emulator (`target`, e.g. `http://127.0.0.1:PORT`): a request
+ * whose path has a queued fault gets the fault; any other request is forwarded to the target and its
+ * answer passed back (through `rewrite` when that is the fault). Lets a test break one step of a real
+ * protocol while the other steps stay real.
+ */
+export async function startFaultProxy(options: { target: string; port?: number }): Promise<FaultProxy> {
+  const requests: ProxyRequest[] = [];
+  const faults = createFaultQueue<ProxyFault>();
+  const target = new URL(options.target);
+
+  async function forward(
+    req: IncomingMessage,
+    res: ServerResponse,
+    record: ProxyRequest,
+    rewrite?: RewriteFault,
+  ): Promise<void> {
+    const body = await readBody(req);
+    const headers = flattenHeaders(req);
+    delete headers.host;
+    delete headers['content-length'];
+    const answer = await fetch(new URL(req.url ?? '/', target), {
+      method: req.method ?? 'GET',
+      headers,
+      body: req.method === 'GET' || req.method === 'HEAD' ? undefined : body,
+      redirect: 'manual',
+    });
+    let text = await answer.text();
+    if (rewrite) text = JSON.stringify(rewrite.transform(parseJson(text)));
+    const out: Record<string, string> = {};
+    answer.headers.forEach((value, name) => {
+      if (!['content-length', 'content-encoding', 'transfer-encoding', 'connection'].includes(name))
+        out[name] = value;
+    });
+    record.status = answer.status;
+    res.writeHead(answer.status, out);
+    res.end(text);
+  }
+
+  const server = await startEmulatorServer({
+    port: options.port,
+    async handle(req, res) {
+      const { method, target: path, pathname } = requestTarget(req);
+      const record: ProxyRequest = { method, path, status: 0 };
+      requests.push(record);
+      const fault = await faults.take(pathname);
+      if (fault) record.fault = fault.kind;
+      if (!fault) return forward(req, res, record);
+      if (fault.kind === 'rewrite') return forward(req, res, record, fault);
+      if (isStreamFault(fault)) return answerStreamFault(fault, req, res, record);
+      await readBody(req);
+      answerFault(fault, req, res, record, 'cloudflare');
+    },
+    internalError(res) {
+      res.writeHead(502, { 'content-type': 'text/plain' });
+      res.end('fault proxy: the target did not answer');
+    },
+    onClose: faults.cancelDelays,
+  });
+  return {
+    url: server.url,
+    requests,
+    faults: { add: faults.add, clear: faults.clear },
+    close: server.close,
+  };
+}

@@ -56,3 +56,13 @@ export {
   type AcmeUser,
 } from './acme/emulator.js';
 export { lockDefaultKeyring } from './secret-service.js';
+export {
+  answerStreamFault,
+  gzipBomb,
+  startEmulatorServer,
+  startFaultProxy,
+  type FaultProxy,
+  type ProxyFault,
+  type ProxyRequest,
+  type StreamFault,
+} from './http-emulator.js';

@@ -62,12 +62,7 @@ export const acme = defineProvider({
         encoding: 'form',
         loginAgain: 'Run `latchkey auth login --provider acme` again.',
       },
-      {
-        http: ctx.http,
-        clock: ctx.clock,
-        signal: ctx.signal,
-        onVerification: (v) => ctx.ui.showVerification(v),
-      },
+      ctx,
     );
     return { token: token.access_token, identity: await whoAmI(token.access_token, ctx) };
   },

@@ -129,3 +129,51 @@ describe('Kaneo credentials', () => {
     );
   });
 });
+
+describe('Kaneo device login when the server fails while polling', () => {
+  /** A Kaneo whose token endpoint answers a proxy's 503 page: a scripted fetch, on a fake clock. */
+  function failingKaneo() {
+    let now = 0;
+    const polls: number[] = [];
+    const warnings: string[] = [];
+    const fetch = (async (input: URL | string) => {
+      const path = new URL(input).pathname;
+      if (path === '/api/auth/device/code') {
+        return Response.json({
+          device_code: 'dc-secret-0123456789',
+          user_code: 'WDJBMJHT',
+          verification_uri: 'https://kaneo.example/device',
+          expires_in: 1800,
+          interval: 5,
+        });
+      }
+      polls.push(now);
+      return new Response('<html><h1>503 Service Unavailable</h1></html>', {
+        status: 503,
+        headers: { 'content-type': 'text/html' },
+      });
+    }) as typeof globalThis.fetch;
+    const clock = { now: () => now, sleep: async (ms: number) => void (now += ms) };
+    const ctx: ProviderContext = {
+      baseUrl: new URL('https://kaneo.example'),
+      http: new HttpClient({ clientName: 'latchkey', clientVersion: '0.0.0-test', fetch, clock }),
+      clock,
+      signal: new AbortController().signal,
+      ui: { showVerification: () => undefined, info: () => undefined, warn: (l) => void warnings.push(l) },
+      options: {},
+      providerTitle: 'Kaneo',
+    };
+    return { ctx, polls, warnings };
+  }
+
+  it('says so once, then ends with the server problem after 5 polls (exit 1), not "expired"', async () => {
+    const k = failingKaneo();
+    await expect(kaneo.login!(k.ctx)).rejects.toMatchObject({
+      code: 'UNEXPECTED_RESPONSE',
+      exitCode: 1,
+      message: 'Unexpected response from kaneo.example: HTTP 503 with an HTML page.',
+    });
+    expect(k.polls).toEqual([5000, 10000, 17500, 28750, 45625]);
+    expect(k.warnings).toEqual(['Kaneo is not answering (HTTP 503); still trying...']);
+  });
+});

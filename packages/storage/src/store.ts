@@ -251,17 +251,18 @@ export class CredentialStore {
   }
 
   /**
-   * `logout --all`'s clean-up: deletes orphaned secrets and stray temp files, and the encrypted file and
-   * its key when no account uses them. Returns the orphans removed.
+   * `logout --all`'s clean-up: deletes orphaned secrets (of one provider, or all) and stray temp files,
+   * and the encrypted file and its key when no account uses them. Returns the orphans removed.
    */
-  async removeOrphans(): Promise<OrphanedSecret[]> {
-    if ((await this.orphans()).length === 0 && !(await this.hasLeftovers())) return [];
+  async removeOrphans(provider?: string): Promise<OrphanedSecret[]> {
+    const wanted = (o: OrphanedSecret) => provider === undefined || o.provider === provider;
+    if (!(await this.orphans()).some(wanted) && !(await this.hasLeftovers())) return [];
     await ensureConfigDir(this.configDir);
     return this.locked(async () => {
       const index = await readIndex(this.configDir);
       await removeStrayTempFiles(this.configDir);
       const removed: OrphanedSecret[] = [];
-      for (const orphan of await this.findOrphans(index)) {
+      for (const orphan of (await this.findOrphans(index)).filter(wanted)) {
         await this.deleteSecret(orphan.backend, secretKey(orphan.provider, orphan.account));
         removed.push(orphan);
       }

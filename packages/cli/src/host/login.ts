@@ -144,7 +144,7 @@ export function describeLogin(outcome: LoginOutcome, configDir: string): string[
   } else {
     if (outcome.fallbackReason)
       lines.push(`! The system keychain could not be used: ${outcome.fallbackReason}`);
-    lines.push(`  Stored encrypted in ${configDir} (file storage).`);
+    lines.push(`  Stored in an encrypted file in ${configDir}, key beside it (see docs/security.md).`);
   }
   return lines;
 }

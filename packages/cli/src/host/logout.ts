@@ -6,10 +6,17 @@ import {
   type ErrorEnvelope,
 } from '@latchkey/errors';
 import type { Provider } from '@latchkey/plugin-kit';
-import type { AccountRecord, CredentialStore } from '@latchkey/storage';
+import {
+  CredentialStore,
+  resolveConfigDir,
+  resolveStoragePreference,
+  type AccountRecord,
+  type OrphanedSecret,
+  type StoragePreference,
+} from '@latchkey/storage';
 import { providerContext, quietUi, resolveBaseUrl } from './context.js';
 import { chooseProvider, envCredential, loadProviders, unknownProvider } from './providers.js';
-import { readOnlyStore, type Runtime } from './runtime.js';
+import { lockWaitNotice, type Runtime } from './runtime.js';
 
 export interface LogoutRequest {
   provider?: string;
@@ -30,6 +37,8 @@ export interface LoggedOut {
 
 export interface LogoutOutcome {
   removed: LoggedOut[];
+  /** With --all: secrets that had no index record (left by a crash), now deleted. */
+  orphansRemoved: OrphanedSecret[];
   /** Env variables that still hold a credential for a provider that was logged out. */
   envStillSet: string[];
 }
@@ -39,7 +48,7 @@ export interface LogoutOutcome {
  * reported and the local delete still happens.
  */
 export async function logout(runtime: Runtime, request: LogoutRequest): Promise<LogoutOutcome> {
-  const store = readOnlyStore(runtime.env);
+  const store = cleanupStore(runtime);
   const records = await store.list();
   const discovery = await loadProviders(runtime.config);
   const byProvider = new Map<string, { manifest: { id: string; title: string } }>();
@@ -108,13 +117,35 @@ export async function logout(runtime: Runtime, request: LogoutRequest): Promise<
     await store.remove(record.provider, record.account);
     removed.push(entry);
   }
+  // --all also clears what a crash left: secrets without an index record, temp files, an unused key.
+  const orphansRemoved = request.all ? await store.removeOrphans(request.provider) : [];
   const envStillSet: string[] = [];
   for (const id of new Set(removed.map((r) => r.provider))) {
     const provider = discovery.providers.get(id)?.provider;
     const fromEnv = provider ? envCredential(provider, runtime.env) : undefined;
     if (fromEnv) envStillSet.push(fromEnv.variable);
   }
-  return { removed, envStillSet };
+  return { removed, orphansRemoved, envStillSet };
+}
+
+/**
+ * The store for reading, removing and looking for orphans. Each record names its backend; the storage
+ * preference only decides whether orphaned keychain items are searched for ('file': never).
+ */
+export function cleanupStore(runtime: Runtime): CredentialStore {
+  return new CredentialStore({
+    configDir: resolveConfigDir(runtime.env),
+    preference: storagePreference(runtime.env),
+    onLockWait: lockWaitNotice(runtime),
+  });
+}
+
+function storagePreference(env: NodeJS.ProcessEnv): StoragePreference {
+  try {
+    return resolveStoragePreference(undefined, env);
+  } catch {
+    return 'auto'; // a bad LATCHKEY_STORAGE is reported by the commands that store; it must not stop this one
+  }
 }
 
 async function revokeInto(
@@ -158,6 +189,11 @@ export function describeLogout(outcome: LogoutOutcome): string[] {
         `  The credential itself still works until you revoke it${r.tokenUrl ? ` at ${r.tokenUrl}` : ` in ${r.title}`}.`,
       );
     }
+  }
+  for (const o of outcome.orphansRemoved) {
+    lines.push(
+      `✓ Deleted an orphaned ${o.provider} secret (${o.account}) from the ${o.backend === 'keychain' ? 'system keychain' : 'encrypted file'}`,
+    );
   }
   for (const variable of outcome.envStillSet) {
     lines.push(

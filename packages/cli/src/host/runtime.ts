@@ -2,7 +2,12 @@ import type { Config } from '@oclif/core';
 import { redact, sanitizeJsonValue, sanitizeLine, sanitizeTerminalText } from '@latchkey/errors';
 import { HttpClient } from '@latchkey/http';
 import { systemClock, type Clock } from '@latchkey/polling';
-import { CredentialStore, resolveConfigDir, resolveStoragePreference } from '@latchkey/storage';
+import {
+  CredentialStore,
+  resolveConfigDir,
+  resolveStoragePreference,
+  type LockHolderInfo,
+} from '@latchkey/storage';
 
 /** Everything the host's flows need from the outside world, in one place so tests and commands agree. */
 export interface Runtime {
@@ -78,7 +83,16 @@ export function credentialStore(runtime: Runtime, storageFlag?: string): Credent
   return new CredentialStore({
     configDir: resolveConfigDir(runtime.env),
     preference: resolveStoragePreference(storageFlag, runtime.env),
+    onLockWait: lockWaitNotice(runtime),
   });
+}
+
+/** The one line a write prints when another live latchkey process holds the storage lock for 1 s. */
+export function lockWaitNotice(runtime: Runtime): (holder: LockHolderInfo) => void {
+  return (holder) =>
+    runtime.say(
+      `Waiting for another latchkey process${holder.pid !== undefined ? ` (pid ${holder.pid})` : ''} that is writing credentials…`,
+    );
 }
 
 /** The store for reading: each record names its backend, so the storage preference does not matter. */

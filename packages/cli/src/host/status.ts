@@ -3,17 +3,21 @@ import type { Provider } from '@latchkey/plugin-kit';
 import type { AccountRecord, CredentialStore } from '@latchkey/storage';
 import { providerContext, quietUi, resolveBaseUrl } from './context.js';
 import { conflictWarning, envCredential, loadProviders, notSignedIn, unknownProvider } from './providers.js';
-import { readOnlyStore, type Runtime } from './runtime.js';
+import { cleanupStore } from './logout.js';
+import type { Runtime } from './runtime.js';
 
-/** valid: the server accepted it; rejected: the server refused it; unreachable: no answer; error: could not check. */
-export type Validity = 'valid' | 'rejected' | 'unreachable' | 'error' | 'not-installed';
+/**
+ * valid: the server accepted it; rejected: the server refused it; unreachable: no answer; error: could
+ * not check; orphaned: a stored secret without an index record (a crash left it; `logout --all` removes it).
+ */
+export type Validity = 'valid' | 'rejected' | 'unreachable' | 'error' | 'not-installed' | 'orphaned';
 
 export interface CredentialStatus {
   provider: string;
   title: string;
   account: string;
   active: boolean;
-  /** `env:NAME` or `stored`. */
+  /** `env:NAME`, `stored` or `orphaned`. */
   source: string;
   backend?: string;
   baseUrl: string;
@@ -27,7 +31,7 @@ export interface CredentialStatus {
 /** `auth status`: every env and stored credential, each re-validated with its server. */
 export async function status(runtime: Runtime, requested?: string): Promise<CredentialStatus[]> {
   const discovery = await loadProviders(runtime.config);
-  const store = readOnlyStore(runtime.env);
+  const store = cleanupStore(runtime);
   const records = await store.list(requested);
   if (requested !== undefined && !discovery.providers.has(requested) && records.length === 0) {
     throw unknownProvider(requested, [...discovery.providers.keys()]);
@@ -55,6 +59,11 @@ export async function status(runtime: Runtime, requested?: string): Promise<Cred
     if (conflict) runtime.say(`! ${conflict}`);
   }
   const results = await Promise.all(checks);
+  results.push(...(await orphaned(store, discovery, requested)));
+  // Keep each provider's rows together (orphans come after its checked credentials).
+  const order = new Map<string, number>();
+  for (const r of results) if (!order.has(r.provider)) order.set(r.provider, order.size);
+  results.sort((a, b) => order.get(a.provider)! - order.get(b.provider)!);
   if (results.length === 0) {
     const provider = requested !== undefined ? discovery.providers.get(requested)?.provider : undefined;
     throw provider
@@ -62,6 +71,35 @@ export async function status(runtime: Runtime, requested?: string): Promise<Cred
       : notSignedIn('any provider', '<id>', []);
   }
   return results;
+}
+
+/** Secrets without an index record; no secret is read. Shown, never checked with a server. */
+async function orphaned(
+  store: CredentialStore,
+  discovery: Awaited<ReturnType<typeof loadProviders>>,
+  requested: string | undefined,
+): Promise<CredentialStatus[]> {
+  // A storage problem here is reported by the checks of the stored accounts themselves.
+  const orphans = await store.orphans().catch(() => []);
+  return orphans
+    .filter((o) => requested === undefined || o.provider === requested)
+    .map((o) => ({
+      provider: o.provider,
+      title: discovery.providers.get(o.provider)?.provider.title ?? o.provider,
+      account: o.account,
+      active: false,
+      source: 'orphaned',
+      backend: o.backend,
+      baseUrl: '',
+      validity: 'orphaned' as const,
+      error: {
+        code: 'CREDENTIAL_ORPHANED',
+        message:
+          'A stored secret without an entry in accounts.json (an interrupted write left it); it is never used.',
+        action: 'Delete it: latchkey auth logout --all',
+        retryable: false,
+      },
+    }));
 }
 
 async function checkEnv(
@@ -157,8 +195,13 @@ async function verifyInto(
   return entry;
 }
 
-/** 0 when everything shown is valid; 4 when a credential was rejected; 1 when one could not be checked. */
-export function statusExitCode(results: CredentialStatus[]): number {
+/**
+ * 0 when everything shown is valid; 4 when a credential was rejected or there are only orphans; 1 when
+ * one could not be checked. Orphans alone don't change the code.
+ */
+export function statusExitCode(all: CredentialStatus[]): number {
+  const results = all.filter((r) => r.validity !== 'orphaned');
+  if (results.length === 0) return ExitCode.Auth;
   if (results.some((r) => r.validity === 'rejected')) return ExitCode.Auth;
   if (results.some((r) => r.validity !== 'valid')) return ExitCode.Failure;
   return ExitCode.Ok;
@@ -170,6 +213,7 @@ const marks: Record<Validity, string> = {
   unreachable: '?',
   error: '!',
   'not-installed': '?',
+  orphaned: '!',
 };
 
 const words: Record<Validity, string> = {
@@ -178,6 +222,7 @@ const words: Record<Validity, string> = {
   unreachable: 'could not be checked (server unreachable)',
   error: 'could not be checked',
   'not-installed': 'provider not installed',
+  orphaned: 'orphaned secret, not in the index (never used)',
 };
 
 /** The human form of `auth status` (stdout). */
@@ -191,18 +236,23 @@ export function describeStatus(results: CredentialStatus[], configDir: string): 
       last = r.provider;
     }
     lines.push(`  ${marks[r.validity]} ${r.account}${r.active ? ' (active)' : ''}: ${words[r.validity]}`);
+    const where = r.backend === 'keychain' ? 'the system keychain' : `the encrypted file in ${configDir}`;
     const source = r.source.startsWith('env:')
       ? `environment variable ${r.source.slice(4)} (not stored)`
-      : r.backend === 'keychain'
-        ? 'stored in the system keychain'
-        : `stored encrypted in ${configDir}`;
+      : r.validity === 'orphaned'
+        ? `left in ${where}`
+        : r.backend === 'keychain'
+          ? 'stored in the system keychain'
+          : `stored encrypted in ${configDir}`;
     const row = (label: string, value: string) => lines.push(`    ${`${label}:`.padEnd(12)}${value}`);
     row('Source', source);
-    row('Base URL', r.baseUrl);
-    for (const [key, value] of Object.entries(r.identity ?? {})) {
-      if (value !== undefined) row(`${key[0]!.toUpperCase()}${key.slice(1)}`, value);
+    if (r.validity !== 'orphaned') {
+      row('Base URL', r.baseUrl);
+      for (const [key, value] of Object.entries(r.identity ?? {})) {
+        if (value !== undefined) row(`${key[0]!.toUpperCase()}${key.slice(1)}`, value);
+      }
+      row('Expires', r.expiresAt ?? 'never');
     }
-    row('Expires', r.expiresAt ?? 'never');
     if (r.error) {
       row('Problem', r.error.message);
       if (r.error.action) lines.push(`${' '.repeat(16)}${r.error.action}`);

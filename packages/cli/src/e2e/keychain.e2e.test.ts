@@ -3,6 +3,8 @@
  * D-Bus session, started by scripts/with-secret-service.sh, which `pnpm test` uses). An absent or locked
  * keyring must be reported as such (exit 1), never turned into "not signed in" (exit 4).
  */
+import { chmod, readdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { assertNoSecretLeaks, lockDefaultKeyring } from '@latchkey/testkit';
 import {
@@ -12,6 +14,7 @@ import {
   expectNothingStored,
   expectSecretNotOnDisk,
   newKey,
+  readIndex,
   storedAccounts,
 } from './harness.js';
 
@@ -104,6 +107,68 @@ describe.runIf(available)('keychain storage against a real Secret Service', () =
     expect(auto.stderr).toMatch(/keychain could not be used/);
     expect((await storedAccounts(session.configDir)).map((r) => r.backend)).toEqual(['file']);
     await expectSecretNotOnDisk(session.configDir, key);
+  });
+
+  it('a rewritten index cannot send a keychain-held key elsewhere: exit 1, the other server sees nothing', async () => {
+    const { session, login } = await loggedIn('keychain');
+    expectExit(login, 0);
+    const attacker = await file.emulator();
+    const index = (await readIndex(session.configDir))!;
+    for (const record of index.accounts) record.baseUrl = attacker.url;
+    await writeFile(join(session.configDir, 'accounts.json'), JSON.stringify(index));
+
+    const status = await session.run(['auth', 'status', '--provider', 'nanogpt', '--json'], opts(bus));
+    expectExit(status, 1);
+    const [entry] = (JSON.parse(status.stdout) as { credentials: Array<Record<string, unknown>> })
+      .credentials;
+    expect(entry).toMatchObject({ validity: 'error', error: { code: 'STORAGE_TAMPERED' } });
+    const token = await session.run(['auth', 'token', '--provider', 'nanogpt'], opts(bus));
+    expectExit(token, 1);
+    expect(token.stdout).toBe('');
+    expect(token.stderr).toContain('not issued for');
+    expect(attacker.requests).toEqual([]);
+  });
+
+  it('a config dir open to others stops auth token for a keychain-held key (STORAGE_INSECURE)', async () => {
+    const { session, login } = await loggedIn('keychain');
+    expectExit(login, 0);
+    await chmod(session.configDir, 0o777);
+    try {
+      const token = await session.run(['auth', 'token', '--provider', 'nanogpt'], opts(bus));
+      expectExit(token, 1);
+      expect(token.stdout).toBe('');
+      expect(token.stderr).toContain(`has permissions 777`);
+      expect(token.stderr).toContain(`chmod 700 '${session.configDir}'`);
+    } finally {
+      await chmod(session.configDir, 0o700);
+    }
+  });
+
+  it('a keychain item without an index record: auth status shows it orphaned, logout --all deletes it', async () => {
+    const { session, login } = await loggedIn('keychain');
+    expectExit(login, 0);
+    const index = (await readIndex(session.configDir))!;
+    const account = index.accounts[0]!.account;
+    await writeFile(
+      join(session.configDir, 'accounts.json'),
+      JSON.stringify({ ...index, accounts: [], active: {} }),
+    );
+    const status = await session.run(['auth', 'status', '--json'], opts(bus));
+    expectExit(status, 4);
+    expect(JSON.parse(status.stdout)).toEqual({
+      credentials: [
+        expect.objectContaining({ account, backend: 'keychain', validity: 'orphaned', source: 'orphaned' }),
+      ],
+    });
+    const logout = await session.run(['auth', 'logout', '--all'], opts(bus));
+    expectExit(logout, 0);
+    expect(logout.stderr).toContain(
+      `Deleted an orphaned nanogpt secret (${account}) from the system keychain`,
+    );
+    const again = await session.run(['auth', 'status', '--json'], opts(bus));
+    expectExit(again, 4);
+    expect(again.stdout).not.toContain(account);
+    expect(await readdir(session.configDir)).toEqual(['accounts.json']);
   });
 
   // Keep last: it leaves the test keyring locked for the rest of this file.

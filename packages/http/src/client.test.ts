@@ -185,6 +185,37 @@ describe('HttpClient', () => {
     });
   });
 
+  it('bounds the whole request, retries included, by the timeout: resets then a hang end at the timeout', async () => {
+    const server = await serve([drop, drop, () => undefined]);
+    const client = new HttpClient({ clientName: 'l', clientVersion: '0', timeoutMs: 800 });
+    const started = Date.now();
+    await expect(
+      client.send({ url: server.url, retry: { transientDelaysMs: [50, 50, 50] } }),
+    ).rejects.toMatchObject({
+      code: 'TIMEOUT',
+      message: `${new URL(server.url).host} did not answer within 0.8 s (3 tries).`,
+    });
+    expect(Date.now() - started).toBeLessThan(1500);
+    expect(server.hits).toHaveLength(3);
+  });
+
+  it('a server that hangs costs one timeout, not one per retry', async () => {
+    const server = await serve([() => undefined]);
+    const client = new HttpClient({
+      clientName: 'l',
+      clientVersion: '0',
+      timeoutMs: 400,
+      retry: standardRetry,
+    });
+    const started = Date.now();
+    await expect(client.send({ url: server.url })).rejects.toMatchObject({
+      code: 'TIMEOUT',
+      message: `${new URL(server.url).host} did not answer within 0.4 s (1 try).`,
+    });
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(server.hits).toHaveLength(1);
+  });
+
   it("honours a 503's Retry-After of up to 5 s instead of its own wait", async () => {
     const server = await serve([html503('2'), html503('0'), json(200, { ok: 1 })]);
     const clock = fakeClock();

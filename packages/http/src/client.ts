@@ -31,7 +31,7 @@ export interface HttpClientOptions {
   fetch?: typeof globalThis.fetch;
   /** Read for HTTPS_PROXY / HTTP_PROXY / NO_PROXY when no `fetch` is given. */
   env?: NodeJS.ProcessEnv;
-  /** Per-request timeout, for the answer and its whole body; default 15 s. */
+  /** Per-request timeout, for the answer and its whole body, retries included; default 15 s. */
   timeoutMs?: number;
   /** Most bytes of a body read, after decompression; default 1 MiB. A longer body fails RESPONSE_TOO_LARGE. */
   maxResponseBytes?: number;
@@ -109,17 +109,27 @@ export class HttpClient {
     return `${this.#options.clientName}/${this.#options.clientVersion} node/${process.versions.node}`;
   }
 
+  /**
+   * Sends a request, retrying by policy. The timeout bounds the whole request, retries and waits included:
+   * a server that hangs or trickles costs at most `timeoutMs`, and the TIMEOUT error says how many tries
+   * were made in that time.
+   */
   async send(request: HttpRequest): Promise<HttpResponse> {
     const policy = request.retry ?? this.#options.retry ?? noRetry;
+    const timeoutMs = request.timeoutMs ?? this.#options.timeoutMs ?? defaultTimeoutMs;
+    const deadline = this.#clock.now() + timeoutMs;
+    // A retry is made only when its wait leaves time for the next try within the timeout.
+    const fits = (wait: number) => deadline - this.#clock.now() - wait > 0;
     let transientRetries = 0;
     let rateLimitRetries = 0;
     for (;;) {
       let response: HttpResponse;
       try {
-        response = await this.#once(request, transientRetries + rateLimitRetries + 1);
+        const tries = transientRetries + rateLimitRetries + 1;
+        response = await this.#once(request, { tries, timeoutMs, budgetMs: deadline - this.#clock.now() });
       } catch (error) {
         const delay = policy.transientDelaysMs[transientRetries];
-        if (error instanceof LatchkeyError && error.retryable && delay !== undefined) {
+        if (error instanceof LatchkeyError && error.retryable && delay !== undefined && fits(delay)) {
           transientRetries += 1;
           this.#debug(`retrying after ${error.code} in ${delay} ms`);
           await this.#clock.sleep(delay, this.#options.signal);
@@ -130,7 +140,7 @@ export class HttpClient {
       if (response.status === 429 && policy.rateLimit && rateLimitRetries < policy.rateLimit.maxRetries) {
         const wait = parseRetryAfter(response.headers.get('retry-after'), this.#clock.now());
         const allowed = policy.rateLimit.isRetryable?.(response) ?? true;
-        if (allowed && wait !== undefined && wait <= policy.rateLimit.maxWaitMs) {
+        if (allowed && wait !== undefined && wait <= policy.rateLimit.maxWaitMs && fits(wait)) {
           rateLimitRetries += 1;
           this.#debug(`429: waiting ${wait} ms as Retry-After asks, then retrying once`);
           await this.#clock.sleep(wait, this.#options.signal);
@@ -145,7 +155,7 @@ export class HttpClient {
         const asked = parseRetryAfter(response.headers.get('retry-after'), this.#clock.now());
         if (asked !== undefined) delay = asked <= maxServiceUnavailableWaitMs ? asked : undefined;
       }
-      if (response.status >= 500 && !structured && delay !== undefined) {
+      if (response.status >= 500 && !structured && delay !== undefined && fits(delay)) {
         transientRetries += 1;
         this.#debug(`retrying HTTP ${response.status} in ${delay} ms`);
         await this.#clock.sleep(delay, this.#options.signal);
@@ -155,7 +165,10 @@ export class HttpClient {
     }
   }
 
-  async #once(request: HttpRequest, tryNumber: number): Promise<HttpResponse> {
+  async #once(
+    request: HttpRequest,
+    { tries, timeoutMs, budgetMs }: { tries: number; timeoutMs: number; budgetMs: number },
+  ): Promise<HttpResponse> {
     const url = typeof request.url === 'string' ? new URL(request.url) : request.url;
     const method = request.method ?? (request.json !== undefined || request.form ? 'POST' : 'GET');
     const headers: Record<string, string> = {
@@ -178,7 +191,6 @@ export class HttpClient {
 
     const outer = this.#options.signal;
     if (outer?.aborted) throw cancelledError();
-    const timeoutMs = request.timeoutMs ?? this.#options.timeoutMs ?? defaultTimeoutMs;
     const controller = new AbortController();
     let timedOut = false;
     const timer = setTimeout(
@@ -186,7 +198,7 @@ export class HttpClient {
         timedOut = true;
         controller.abort();
       },
-      Math.min(Math.max(0, timeoutMs), maxTimerMs),
+      Math.min(Math.max(0, budgetMs), maxTimerMs),
     );
     const maxBytes = request.maxResponseBytes ?? this.#options.maxResponseBytes ?? defaultMaxResponseBytes;
     const onAbort = () => controller.abort();
@@ -214,7 +226,7 @@ export class HttpClient {
       if (timedOut) {
         throw new LatchkeyError({
           code: 'TIMEOUT',
-          message: `${url.host} did not answer within ${formatSeconds(timeoutMs)} (${tryNumber} ${tryNumber === 1 ? 'try' : 'tries'}).`,
+          message: `${url.host} did not answer within ${formatSeconds(timeoutMs)} (${tries} ${tries === 1 ? 'try' : 'tries'}).`,
           action: 'Check your network connection and the server address, then try again.',
           retryable: true,
           cause: error,

@@ -280,6 +280,24 @@ describe('NanoGPT key checks', () => {
     });
   });
 
+  it.each<[string, Fault]>([
+    ['an HTML page', { route: 'models', kind: 'html', status: 200 }],
+    ['an empty body', { route: 'models', kind: 'empty', status: 200 }],
+    ['a body that is not JSON', { route: 'models', kind: 'status', status: 200, body: 'OK' }],
+  ])(
+    'verify: a 200 with %s does not validate the key (UNEXPECTED_RESPONSE, exit 1)',
+    async (_name, fault) => {
+      const key = 'sk-nano-0b7c7d64-5d8e-4bb4-9f7e-2a1c3b4d5e6f';
+      const s = await setup({ keys: [key] });
+      s.emulator.faults.add(fault);
+      await expect(nanogpt.verify(key, s.ctx)).rejects.toMatchObject({
+        code: 'UNEXPECTED_RESPONSE',
+        exitCode: 1,
+        message: expect.stringContaining('HTTP 200'),
+      });
+    },
+  );
+
   it('verify: an unreachable server is a retryable network error, not a rejection', async () => {
     const s = await setup();
     await s.emulator.close();

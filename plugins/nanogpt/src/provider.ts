@@ -141,7 +141,9 @@ export const nanogpt = defineProvider({
       bearer: token,
       retry: standardRetry,
     });
-    if (response.status === 200) return identityFor(token);
+    // NanoGPT answers the model list as JSON: a 200 HTML or empty page (a captive portal, a proxy, the wrong
+    // base URL) proves nothing about the key.
+    if (response.status === 200 && response.isJson) return identityFor(token);
     if (response.status === 401) {
       throw new LatchkeyError({
         code: 'CREDENTIAL_REJECTED',

@@ -11,7 +11,6 @@ const sequences =
 // Then single characters: C0 controls, DEL, C1 controls, and the bidi embeddings, overrides and isolates.
 // eslint-disable-next-line no-control-regex
 const controls = /[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/g;
-// eslint-disable-next-line no-control-regex
 const layout = /[\t\n]/g;
 
 /**

@@ -97,6 +97,22 @@ describe.each(['keychain', 'file'] as const)('a %s-held secret is bound to its b
   });
 });
 
+it('a keychain item another config directory saved for another server says so', async () => {
+  const keychain = new CountingKeychain();
+  const here = new CredentialStore({ configDir: dir, keychain });
+  const elsewhere = path.join(root, 'elsewhere');
+  await here.save({ provider: 'nanoterm', account: 'me', secret: SECRET, baseUrl: HOME_URL });
+  await new CredentialStore({ configDir: elsewhere, keychain }).save({
+    provider: 'nanoterm',
+    account: 'me',
+    secret: 'nt_live_elsewhereelsewhere',
+    baseUrl: 'https://staging.nanoterm.example',
+  });
+  const error = await latchkeyRejection(here.get('nanoterm'));
+  expect(error.code).toBe('STORAGE_TAMPERED');
+  expect(error.message).toContain(`last saved by latchkey with config directory ${elsewhere}`);
+});
+
 describe('owner and mode checks come before any secret is read', () => {
   it('accounts.json readable by others: STORAGE_INSECURE with the chmod, keychain never read', async () => {
     if (process.platform === 'win32') return;

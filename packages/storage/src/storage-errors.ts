@@ -71,11 +71,17 @@ export function tamperedError(
   account: string,
   indexUrl: string | null,
   boundUrl: string | null,
+  otherDir?: string,
 ): LatchkeyError {
   const show = (url: string | null) => (url === null ? "the provider's default server" : url);
+  // Keychain items are shared by every config directory: another one may have saved the same account.
+  const why =
+    otherDir === undefined
+      ? ''
+      : ` (the keychain item was last saved by latchkey with config directory ${otherDir})`;
   return new LatchkeyError({
     code: 'STORAGE_TAMPERED',
-    message: `${indexFile} says ${provider} account '${account}' uses ${show(indexUrl)}, but its stored credential was issued for ${show(boundUrl)}; latchkey refuses to send it to a server it was not issued for.`,
+    message: `${indexFile} says ${provider} account '${account}' uses ${show(indexUrl)}, but its stored credential was issued for ${show(boundUrl)}${why}; latchkey refuses to send it to a server it was not issued for.`,
     action: `Check who can write to '${path.dirname(indexFile)}' (it must be yours, mode 700, and accounts.json 600), then sign in again: latchkey auth login --provider ${provider}`,
     exitCode: ExitCode.Failure,
     docs: 'docs/security.md',

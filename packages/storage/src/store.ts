@@ -153,6 +153,7 @@ export class CredentialStore {
         record.account,
         indexUrl,
         bound.baseUrl,
+        bound.dir !== undefined && bound.dir !== this.configDir ? bound.dir : undefined,
       );
     }
     return { record: { ...record }, secret: bound.secret };

@@ -3,7 +3,8 @@
  * (`accounts.json`) and the encrypted secrets file are read-modify-written under a lock, so no login may
  * be lost, and every stored secret must still decrypt and verify.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, watch } from 'node:fs';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { assertNoSecretLeaks } from '@latchkey/testkit';
@@ -127,6 +128,41 @@ describe('concurrent logins into one config dir', () => {
     const index = (await readIndex(session.configDir))!;
     expect(index.accounts.map((a) => a.account).sort()).toEqual([...issued, ...tokenKeys].map(masked).sort());
     await expectLastSavedIsActive(session, [...issued, ...tokenKeys]);
+  });
+});
+
+describe('logins killed with SIGKILL while storing', () => {
+  it('leave nothing that outlives logout --all: no credentials.enc, credentials.key or temp file', async () => {
+    const keys = Array.from({ length: 8 }, () => newKey());
+    const emulator = await file.emulator({ keys });
+    const session = await file.session();
+    let midWrite = 0;
+    for (const [i, key] of keys.entries()) {
+      const { child, done } = session.spawn(
+        ['auth', 'login', '--provider', 'nanogpt', '--with-token', '--base-url', emulator.url],
+        { ...opts, input: `${key}\n` },
+      );
+      // Kill at the (i % 3 + 1)-th temp file the store creates (key, secrets, index): mid-write.
+      const seen = new Set<string>();
+      const watcher = watch(session.configDir, (_event, name) => {
+        if (typeof name !== 'string' || !name.endsWith('.tmp') || seen.has(name)) return;
+        seen.add(name);
+        if (seen.size === (i % 3) + 1) {
+          child.kill('SIGKILL');
+          midWrite++;
+        }
+      });
+      const run = await done;
+      watcher.close();
+      expect([0, null]).toContain(run.exitCode); // finished first, or killed
+    }
+    expect(midWrite, 'at least one login was killed in the middle of a write').toBeGreaterThan(0);
+    const logout = await session.run(['auth', 'logout', '--all'], opts);
+    expectExit(logout, 0);
+    const left = await readdir(session.configDir);
+    expect(left.filter((n) => n.startsWith('credentials.') || n.endsWith('.tmp'))).toEqual([]);
+    const status = await session.run(['auth', 'status', '--json'], opts);
+    expectExit(status, 4);
   });
 });
 

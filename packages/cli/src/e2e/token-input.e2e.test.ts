@@ -14,8 +14,12 @@ import {
 } from '@latchkey/testkit';
 import { RUN_TIMEOUT_MS, expectExit, expectNothingStored } from './harness.js';
 
-// Today's failure took 6.8 s of retries; a fast failure is one process start.
-const FAST_MS = 5_000;
+// Fast means no request at all (so no retries: today's failure took 6.8 s of them), asserted below; this
+// bound, one process start with room for a loaded machine, only catches a hang.
+const FAST_MS = 10_000;
+
+// Several CLI runs in a row: generous on a loaded machine (each run has its own kill timer).
+const LONG_TEST_MS = 120_000;
 
 const sessions: CliSession[] = [];
 const emulators: NanoctlEmulator[] = [];
@@ -66,103 +70,127 @@ function expectRefused(
 }
 
 describe('--with-token and --token', () => {
-  it('a control character on stdin: exit 2 at once, no request, nothing stored', async () => {
-    const { emulator, session, run } = await setup();
-    const token = secretValue(`nsv_abcdefgh\x01ijklmnop`);
-    const login = await run(['login', '--provider', 'nanoctl', '--with-token'], {}, `${token}\n`);
-    expectRefused(
-      login,
-      emulator,
-      /^latchkey: The token from standard input \(--with-token\) contains a control character/,
-      token,
-    );
-    await expectNothingStored(session.configDir);
-  });
+  it(
+    'a control character on stdin: exit 2 at once, no request, nothing stored',
+    async () => {
+      const { emulator, session, run } = await setup();
+      const token = secretValue(`nsv_abcdefgh\x01ijklmnop`);
+      const login = await run(['login', '--provider', 'nanoctl', '--with-token'], {}, `${token}\n`);
+      expectRefused(
+        login,
+        emulator,
+        /^latchkey: The token from standard input \(--with-token\) contains a control character/,
+        token,
+      );
+      await expectNothingStored(session.configDir);
+    },
+    LONG_TEST_MS,
+  );
 
-  it('a 10 MB token on stdin: exit 2, no crash, no request', async () => {
-    const { emulator, run } = await setup();
-    const token = 'A'.repeat(10 * 1024 * 1024);
-    const login = await run(['login', '--provider', 'nanoctl', '--with-token'], {}, token);
-    expectRefused(
-      login,
-      emulator,
-      /The token from standard input \(--with-token\) is longer than 64 KiB/,
-      token,
-    );
-  });
+  it(
+    'a 10 MB token on stdin: exit 2, no crash, no request',
+    async () => {
+      const { emulator, run } = await setup();
+      const token = 'A'.repeat(10 * 1024 * 1024);
+      const login = await run(['login', '--provider', 'nanoctl', '--with-token'], {}, token);
+      expectRefused(
+        login,
+        emulator,
+        /The token from standard input \(--with-token\) is longer than 64 KiB/,
+        token,
+      );
+    },
+    LONG_TEST_MS,
+  );
 
-  it('a 20 KiB token on stdin (under the read limit, over the token limit): exit 2', async () => {
-    const { emulator, run } = await setup();
-    const token = 'B'.repeat(20 * 1024);
-    const login = await run(['login', '--provider', 'nanoctl', '--with-token'], {}, `${token}\n`);
-    expectRefused(
-      login,
-      emulator,
-      /The token from standard input \(--with-token\) is longer than 8 KiB/,
-      token,
-    );
-  });
+  it(
+    'a 20 KiB token on stdin (under the read limit, over the token limit): exit 2',
+    async () => {
+      const { emulator, run } = await setup();
+      const token = 'B'.repeat(20 * 1024);
+      const login = await run(['login', '--provider', 'nanoctl', '--with-token'], {}, `${token}\n`);
+      expectRefused(
+        login,
+        emulator,
+        /The token from standard input \(--with-token\) is longer than 8 KiB/,
+        token,
+      );
+    },
+    LONG_TEST_MS,
+  );
 
-  it('--token with an escape sequence: exit 2, --json gives the usage envelope', async () => {
-    const { emulator, run } = await setup();
-    const token = secretValue('nsv_abcdefgh\x1b[31mijkl');
-    const login = await run(['login', '--provider', 'nanoctl', '--token', token, '--json']);
-    expectRefused(login, emulator, /^$/, token);
-    expect(JSON.parse(login.stdout).error).toMatchObject({
-      code: 'USAGE',
-      message: expect.stringMatching(/^The token from --token contains a control character/),
-    });
-  });
+  it(
+    '--token with an escape sequence: exit 2, --json gives the usage envelope',
+    async () => {
+      const { emulator, run } = await setup();
+      const token = secretValue('nsv_abcdefgh\x1b[31mijkl');
+      const login = await run(['login', '--provider', 'nanoctl', '--token', token, '--json']);
+      expectRefused(login, emulator, /^$/, token);
+      expect(JSON.parse(login.stdout).error).toMatchObject({
+        code: 'USAGE',
+        message: expect.stringMatching(/^The token from --token contains a control character/),
+      });
+    },
+    LONG_TEST_MS,
+  );
 });
 
 describe('environment variables', () => {
-  it('a bad NANOSERVICES_TOKEN: auth token (full CLI and fast path), status and login exit 2', async () => {
-    const { emulator, run } = await setup();
-    const token = secretValue('nsv_abcdefgh\x01ijklmnop');
-    const env = { NANOSERVICES_TOKEN: token };
-    const message = /^latchkey: The token from NANOSERVICES_TOKEN contains a control character[^\n]*\n$/;
-    // The first run writes the provider cache; the second is answered by the fast path.
-    for (let i = 0; i < 2; i++) {
-      const printed = await run(['token', '--provider', 'nanoctl'], env);
-      expectRefused(printed, emulator, message, token);
-      expect(printed.stdout).toBe('');
-    }
-    const status = await run(['status', '--provider', 'nanoctl'], env);
-    expectRefused(
-      status,
-      emulator,
-      /^latchkey: The token from NANOSERVICES_TOKEN contains a control character/,
-      token,
-    );
-    const statusJson = await run(['status', '--json'], env);
-    expectRefused(statusJson, emulator, /^$/, token);
-    expect(JSON.parse(statusJson.stdout).error.code).toBe('USAGE');
-    const login = await run(['login', '--provider', 'nanoctl'], env);
-    expectRefused(login, emulator, /The token from NANOSERVICES_TOKEN contains a control character/, token);
-  });
-
-  it('NANOGPT_API_KEY with a space and LATCHKEY_NANOGPT_TOKEN over 8 KiB: auth token and status exit 2', async () => {
-    const { emulator, run } = await setup();
-    const spaced = secretValue('sk-nano-0b7c7d64 5d8e-4bb4-9f7e-2a1c3b4d5e6f');
-    for (const args of [
-      ['token', '--provider', 'nanogpt'],
-      ['status', '--provider', 'nanogpt'],
-    ]) {
+  it(
+    'a bad NANOSERVICES_TOKEN: auth token (full CLI and fast path), status and login exit 2',
+    async () => {
+      const { emulator, run } = await setup();
+      const token = secretValue('nsv_abcdefgh\x01ijklmnop');
+      const env = { NANOSERVICES_TOKEN: token };
+      const message = /^latchkey: The token from NANOSERVICES_TOKEN contains a control character[^\n]*\n$/;
+      // The first run writes the provider cache; the second is answered by the fast path.
+      for (let i = 0; i < 2; i++) {
+        const printed = await run(['token', '--provider', 'nanoctl'], env);
+        expectRefused(printed, emulator, message, token);
+        expect(printed.stdout).toBe('');
+      }
+      const status = await run(['status', '--provider', 'nanoctl'], env);
       expectRefused(
-        await run(args, { NANOGPT_API_KEY: spaced }),
+        status,
         emulator,
-        /The token from NANOGPT_API_KEY contains a space/,
-        spaced,
+        /^latchkey: The token from NANOSERVICES_TOKEN contains a control character/,
+        token,
       );
-    }
-    const long = 'C'.repeat(9000);
-    expectRefused(
-      await run(['token', '--provider', 'nanogpt'], { LATCHKEY_NANOGPT_TOKEN: long }),
-      emulator,
-      /The token from LATCHKEY_NANOGPT_TOKEN is longer than 8 KiB/,
-      long,
-    );
-  });
+      const statusJson = await run(['status', '--json'], env);
+      expectRefused(statusJson, emulator, /^$/, token);
+      expect(JSON.parse(statusJson.stdout).error.code).toBe('USAGE');
+      const login = await run(['login', '--provider', 'nanoctl'], env);
+      expectRefused(login, emulator, /The token from NANOSERVICES_TOKEN contains a control character/, token);
+    },
+    LONG_TEST_MS,
+  );
+
+  it(
+    'NANOGPT_API_KEY with a space and LATCHKEY_NANOGPT_TOKEN over 8 KiB: auth token and status exit 2',
+    async () => {
+      const { emulator, run } = await setup();
+      const spaced = secretValue('sk-nano-0b7c7d64 5d8e-4bb4-9f7e-2a1c3b4d5e6f');
+      for (const args of [
+        ['token', '--provider', 'nanogpt'],
+        ['status', '--provider', 'nanogpt'],
+      ]) {
+        expectRefused(
+          await run(args, { NANOGPT_API_KEY: spaced }),
+          emulator,
+          /The token from NANOGPT_API_KEY contains a space/,
+          spaced,
+        );
+      }
+      const long = 'C'.repeat(9000);
+      expectRefused(
+        await run(['token', '--provider', 'nanogpt'], { LATCHKEY_NANOGPT_TOKEN: long }),
+        emulator,
+        /The token from LATCHKEY_NANOGPT_TOKEN is longer than 8 KiB/,
+        long,
+      );
+    },
+    LONG_TEST_MS,
+  );
 });
 
 function secretValue(value: string): string {

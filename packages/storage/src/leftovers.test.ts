@@ -100,19 +100,32 @@ describe('orphaned secrets', () => {
       'nanogpt:kept',
       'nanogpt:legacy',
     ]);
-    // With preference 'file' the keychain is not searched at all.
-    await dropFromIndex('kept');
-    const fileOnly = new CredentialStore({
-      configDir: dir,
-      preference: 'file',
-      keychain: {
-        name: 'keychain',
-        get: (key) => keychain.get(key),
-        set: (key, secret) => keychain.set(key, secret),
-        delete: (key) => keychain.delete(key),
-        findAll: () => Promise.reject(new Error('keychain used')),
-      },
+    // 'if-used': not searched when no account of the index is in the keychain (auth status).
+    const refuse = {
+      name: 'keychain' as const,
+      get: (key: string) => keychain.get(key),
+      set: (key: string, secret: string) => keychain.set(key, secret),
+      delete: (key: string) => keychain.delete(key),
+      findAll: () => Promise.reject(new Error('keychain used')),
+    };
+    await new CredentialStore({ configDir: dir, preference: 'file', keychain }).save({
+      provider: 'p',
+      account: 'f',
+      secret: SECRET_A,
     });
+    await dropFromIndex('kept');
+    await dropFromIndex('lost');
+    const calls: string[] = [];
+    const counting = { ...refuse, findAll: () => (calls.push('findAll'), keychain.findAll()) };
+    expect(
+      await new CredentialStore({ configDir: dir, keychain: counting }).orphans({ keychain: 'if-used' }),
+    ).toEqual([]);
+    expect(calls).toEqual([]);
+    expect(await new CredentialStore({ configDir: dir, keychain: counting }).orphans()).toEqual([
+      { provider: 'nanogpt', account: 'kept', backend: 'keychain' },
+    ]);
+    // With preference 'file' the keychain is not searched at all.
+    const fileOnly = new CredentialStore({ configDir: dir, preference: 'file', keychain: refuse });
     expect(await fileOnly.orphans()).toEqual([]);
   });
 });

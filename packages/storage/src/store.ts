@@ -245,10 +245,13 @@ export class CredentialStore {
    * Secrets no index record points to (a crash between writing a secret and the index): entries of the
    * encrypted file, and keychain items this config directory wrote (found through the keyring's search;
    * skipped with preference 'file' and when the keychain can't be searched). No secret is returned.
+   * `keychain: 'if-used'` searches the keychain only when the index has a keychain account or the
+   * preference is 'keychain', so a file-only user never waits on the keychain (`auth status`).
    */
-  async orphans(): Promise<OrphanedSecret[]> {
+  async orphans(options: { keychain?: 'always' | 'if-used' } = {}): Promise<OrphanedSecret[]> {
     const index = await readIndex(this.configDir);
-    return this.findOrphans(index);
+    const used = this.preference === 'keychain' || index.accounts.some((r) => r.backend === 'keychain');
+    return this.findOrphans(index, options.keychain !== 'if-used' || used);
   }
 
   /**
@@ -286,7 +289,7 @@ export class CredentialStore {
     );
   }
 
-  private async findOrphans(index: IndexDocument): Promise<OrphanedSecret[]> {
+  private async findOrphans(index: IndexDocument, searchKeychain = true): Promise<OrphanedSecret[]> {
     const used = new Set(index.accounts.map((r) => `${r.backend}\0${secretKey(r.provider, r.account)}`));
     const orphans: OrphanedSecret[] = [];
     const add = (backend: BackendName, key: string) => {
@@ -295,7 +298,7 @@ export class CredentialStore {
       orphans.push({ provider: key.slice(0, at), account: key.slice(at + 1), backend });
     };
     for (const key of await this.file.keys()) add('file', key);
-    if (this.preference !== 'file') {
+    if (searchKeychain && this.preference !== 'file') {
       const items = await (this.keychain().findAll?.() ?? Promise.resolve([])).catch(() => []);
       for (const item of items) {
         // Only items this directory wrote: another config directory's index may own the rest.

@@ -80,7 +80,8 @@ async function orphaned(
   requested: string | undefined,
 ): Promise<CredentialStatus[]> {
   // A storage problem here is reported by the checks of the stored accounts themselves.
-  const orphans = await store.orphans().catch(() => []);
+  // The keychain is searched only when it is in use: a file-only user never waits on it here.
+  const orphans = await store.orphans({ keychain: 'if-used' }).catch(() => []);
   return orphans
     .filter((o) => requested === undefined || o.provider === requested)
     .map((o) => ({

@@ -128,9 +128,11 @@ export class CredentialStore {
   }
 
   /**
-   * The given account, or the provider's active one; undefined = not signed in. Throws when the backend
-   * holding it is locked or unreachable, when a file is corrupt, and CREDENTIAL_MISSING when the index
-   * names a secret its backend doesn't have.
+   * The given account, or the provider's active one; undefined = not signed in. Throws STORAGE_INSECURE
+   * (before any secret is read) when the config dir or a file is not ours or open to others, when the
+   * backend holding it is locked or unreachable, when a file is corrupt, CREDENTIAL_MISSING when the
+   * index names a secret its backend doesn't have, and STORAGE_TAMPERED when the index's base URL is not
+   * the one bound to the secret.
    */
   async get(provider: string, account?: string): Promise<StoredCredential | undefined> {
     const index = await readIndex(this.configDir);

@@ -8,6 +8,7 @@ export * from './discovery.js';
 export * from './rfc8628.js';
 export * from './device-login.js';
 export * from './token-input.js';
+export * from './identity.js';
 export {
   ExitCode,
   LatchkeyError,

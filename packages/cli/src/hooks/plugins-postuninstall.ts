@@ -1,5 +1,6 @@
 import { Config, type Hook } from '@oclif/core';
 import { orphanedCredentials } from '../host/plugin-safety.js';
+import { forTerminal } from '../host/runtime.js';
 
 /**
  * After `latchkey plugins uninstall`: credentials stored for providers no plugin provides any more are
@@ -9,7 +10,8 @@ import { orphanedCredentials } from '../host/plugin-safety.js';
 const hook: Hook<'plugins:postuninstall'> = async function () {
   try {
     const fresh = await Config.load(this.config.root);
-    for (const line of await orphanedCredentials(fresh, process.env)) process.stderr.write(`${line}\n`);
+    for (const line of await orphanedCredentials(fresh, process.env))
+      process.stderr.write(`${forTerminal(line)}\n`);
   } catch {
     // The report is a courtesy: never fail an uninstall over it (`auth status` shows the same).
   }

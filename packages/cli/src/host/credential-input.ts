@@ -1,5 +1,11 @@
 import { cancelledError, isLatchkeyError, registerSecret, usageError } from '@latchkey/errors';
-import { checkTokenInput, type Identity, type Provider, type ProviderContext } from '@latchkey/plugin-kit';
+import {
+  checkTokenInput,
+  sanitizeIdentity,
+  type Identity,
+  type Provider,
+  type ProviderContext,
+} from '@latchkey/plugin-kit';
 import type { Runtime } from './runtime.js';
 import type { TerminalUi } from './terminal-ui.js';
 
@@ -53,13 +59,13 @@ export async function acquireCredential(
         'A token passed with --token is visible in your shell history and in `ps`. Prefer the prompt or --with-token (standard input).',
       );
     }
-    return { token, identity: await provider.verify(token, ctx), method: 'token' };
+    return { token, identity: sanitizeIdentity(await provider.verify(token, ctx)), method: 'token' };
   }
   if (provider.methods[0] === 'device' && provider.login) {
     try {
       const { token, identity } = await provider.login(ctx);
       registerSecret(token);
-      return { token, identity, method: 'device' };
+      return { token, identity: sanitizeIdentity(identity), method: 'device' };
     } finally {
       ui.close();
     }
@@ -113,7 +119,7 @@ async function promptForToken(
       checkTokenInput(token, 'the prompt');
       registerSecret(token);
       provider.checkTokenFormat?.(token);
-      return { token, identity: await provider.verify(token, ctx), method: 'prompt' };
+      return { token, identity: sanitizeIdentity(await provider.verify(token, ctx)), method: 'prompt' };
     } catch (error) {
       if (!isLatchkeyError(error) || error.code === 'CANCELLED' || attempt >= promptAttempts) throw error;
       ui.warn(`${error.message}${error.action ? ` ${error.action}` : ''}`);

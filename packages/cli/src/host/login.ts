@@ -1,5 +1,5 @@
 import { registerSecret, usageError } from '@latchkey/errors';
-import type { Identity, LoginOption, Provider } from '@latchkey/plugin-kit';
+import { sanitizeIdentity, type Identity, type LoginOption, type Provider } from '@latchkey/plugin-kit';
 import type { AccountIdentity, BackendName } from '@latchkey/storage';
 import { providerContext, resolveBaseUrl } from './context.js';
 import { chooseProvider, conflictWarning, envCredential, loadProviders } from './providers.js';
@@ -78,7 +78,7 @@ export async function login(runtime: Runtime, request: LoginRequest): Promise<Lo
   if (provider.envLogin === 'verify' && fromEnv && request.token === undefined && !request.withToken) {
     request.onSilent?.();
     registerSecret(fromEnv.token);
-    return { ...describe(await provider.verify(fromEnv.token, ctx), 'env'), silent: true };
+    return { ...describe(sanitizeIdentity(await provider.verify(fromEnv.token, ctx)), 'env'), silent: true };
   }
 
   const { token, identity, method } = await acquireCredential(runtime, provider, ctx, ui, request);

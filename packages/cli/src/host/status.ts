@@ -1,5 +1,12 @@
-import { ExitCode, isLatchkeyError, mask, registerSecret, type ErrorEnvelope } from '@latchkey/errors';
-import type { Provider } from '@latchkey/plugin-kit';
+import {
+  ExitCode,
+  isLatchkeyError,
+  mask,
+  registerSecret,
+  sanitizeLine,
+  type ErrorEnvelope,
+} from '@latchkey/errors';
+import { sanitizeIdentity, type Identity, type Provider } from '@latchkey/plugin-kit';
 import type { AccountRecord, CredentialStore } from '@latchkey/storage';
 import { providerContext, quietUi, resolveBaseUrl } from './context.js';
 import { conflictWarning, envCredential, loadProviders, notSignedIn, unknownProvider } from './providers.js';
@@ -165,16 +172,10 @@ async function checkStored(
 
 async function verifyInto(
   entry: CredentialStatus,
-  verify: () => Promise<{
-    name?: string;
-    email?: string;
-    permission?: string;
-    expiresAt?: string;
-    details?: Record<string, string>;
-  }>,
+  verify: () => Promise<Identity>,
 ): Promise<CredentialStatus> {
   try {
-    const identity = await verify();
+    const identity = sanitizeIdentity(await verify());
     const shown = { ...entry.identity, ...identity.details };
     if (identity.name !== undefined) shown.name = identity.name;
     if (identity.email !== undefined) shown.email = identity.email;
@@ -245,7 +246,9 @@ export function describeStatus(results: CredentialStatus[], configDir: string): 
         : r.backend === 'keychain'
           ? 'stored in the system keychain'
           : `stored encrypted in ${configDir}`;
-    const row = (label: string, value: string) => lines.push(`    ${`${label}:`.padEnd(12)}${value}`);
+    // Values may come from a server: one line each, whatever they contain.
+    const row = (label: string, value: string) =>
+      lines.push(`    ${`${label}:`.padEnd(12)}${sanitizeLine(value)}`);
     row('Source', source);
     if (r.validity !== 'orphaned') {
       row('Base URL', r.baseUrl);
@@ -256,7 +259,7 @@ export function describeStatus(results: CredentialStatus[], configDir: string): 
     }
     if (r.error) {
       row('Problem', r.error.message);
-      if (r.error.action) lines.push(`${' '.repeat(16)}${r.error.action}`);
+      if (r.error.action) lines.push(`${' '.repeat(16)}${sanitizeLine(r.error.action)}`);
     }
   }
   return `${lines.join('\n')}\n`;

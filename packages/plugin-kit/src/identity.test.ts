@@ -8,7 +8,7 @@ describe('sanitizeIdentity', () => {
       name: 'Alice\x1b]8;;https://evil.example\x07 Smith',
       email: 'a@example.com\r\n',
       permission: 'full\x07',
-      details: { 'Work\x1bspace': 'one\ttwo', empty: '\x1b[0m' },
+      details: { 'Work\x07space': 'one\ttwo', empty: '\x1b[0m' },
     });
     expect(identity).toEqual({
       account: 'alice',

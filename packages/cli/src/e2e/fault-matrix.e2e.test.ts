@@ -574,7 +574,7 @@ afterAll(async () => {
   }
   for (const session of sessions) await session.dispose();
   if (workDir) await rm(workDir, { recursive: true, force: true });
-});
+}, 60 * SECOND);
 
 const escapeRe = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 

@@ -304,6 +304,8 @@ interface FaultCase {
   transient?: boolean;
   /** Peak RSS of the child is asserted. */
   heavy?: boolean;
+  /** Runs with `--json`: the result or the error envelope on stdout, its strings free of controls too. */
+  json?: boolean;
   /** Exit code; default 1 (a server failure). */
   exit?: (step: Step) => number;
   faults(ctx: FaultContext): ProxyFault[];
@@ -408,6 +410,22 @@ const FAULTS: FaultCase[] = [
     exit: (step) => step.errorAnswer.exit,
     faults: (c) => on(c, status(c.step.errorAnswer.status, {}, c.step.errorAnswer.body as object)),
   },
+  {
+    id: 'escape sequences in the answer (--json)',
+    json: true,
+    exit: () => 0,
+    faults: (c) =>
+      Object.entries(c.step.shownFields).map(
+        ([route, fields]) =>
+          ({ kind: 'rewrite', transform: withEscapes(fields), route, times: EVERY }) as unknown as ProxyFault,
+      ),
+  },
+  {
+    id: 'escape sequences in an error answer (--json)',
+    json: true,
+    exit: (step) => step.errorAnswer.exit,
+    faults: (c) => on(c, status(c.step.errorAnswer.status, {}, c.step.errorAnswer.body as object)),
+  },
 ];
 
 // ---------------------------------------------------------------------------------------------------------
@@ -497,7 +515,7 @@ async function runRow(row: Row): Promise<RowResult> {
     let run: CliRun | undefined;
     let failure: string | undefined;
     try {
-      run = await session.run(prepared.args, {
+      run = await session.run(row.fault.json ? [...prepared.args, '--json'] : prepared.args, {
         input: prepared.input,
         // Past its bound the row fails, but the run goes on (as long as the slowest row may take) so the
         // failure shows what the CLI finally did and when; it does not make the file slower.
@@ -619,6 +637,34 @@ function expectOneClearError(row: Row, result: RowResult, run: CliRun, context: 
   for (const line of after) expect(line, `an indented action/docs line\n${context}`).toMatch(/^\s+\S/);
 }
 
+/** Every string inside a JSON value. */
+function stringsOf(value: unknown): string[] {
+  if (typeof value === 'string') return [value];
+  if (Array.isArray(value)) return value.flatMap(stringsOf);
+  if (value && typeof value === 'object')
+    return Object.entries(value).flatMap(([k, v]) => [k, ...stringsOf(v)]);
+  return [];
+}
+
+/**
+ * `--json`: stdout is one JSON document (with an error envelope when the run failed) and none of its strings
+ * holds a control character once decoded (JSON escaping alone would still reach a terminal that prints it).
+ */
+function expectCleanJson(run: CliRun, exit: number, context: string): void {
+  let doc: unknown;
+  expect(() => (doc = JSON.parse(run.stdout)), `stdout is JSON\n${context}`).not.toThrow();
+  for (const text of stringsOf(doc))
+    expect(CONTROL.test(text), `a JSON string holds ${JSON.stringify(text)}\n${context}`).toBe(false);
+  if (exit !== 0) {
+    // `auth status --json` reports each credential's error inside its entry instead of one envelope.
+    type Envelope = { code?: unknown; message?: unknown };
+    const report = doc as { error?: Envelope; credentials?: Array<{ error?: Envelope }> };
+    const error = report.error ?? report.credentials?.find((entry) => entry.error)?.error;
+    expect(typeof error?.code, `an error envelope with a code\n${context}`).toBe('string');
+    expect(error?.message, `one line of message\n${context}`).toMatch(/^[^\n]+$/);
+  }
+}
+
 describe('fault matrix: every provider step against every server fault, through the built binary', () => {
   for (const row of ROWS) {
     it(
@@ -639,7 +685,8 @@ describe('fault matrix: every provider step against every server fault, through 
           /This is a bug|^\s+at .+:\d+:\d+\)?$|TimeoutOverflowWarning|\(node:\d+\)/m,
         );
         expect(CONTROL.test(output), `no control characters in stdout or stderr\n${context}`).toBe(false);
-        if (expectedExit !== 0) expectOneClearError(row, result, run, context);
+        if (row.fault.json) expectCleanJson(run, expectedExit, context);
+        else if (expectedExit !== 0) expectOneClearError(row, result, run, context);
         else expect(run.stderr, context).not.toMatch(/^latchkey: /m);
         if (row.step.polls && row.fault.transient) {
           // Shown while it went on, before the final error: the provider, and that latchkey kept trying.

@@ -309,7 +309,11 @@ export async function startAcmeEmulator(options: AcmeEmulatorOptions = {}): Prom
     if (previous !== undefined && now - previous < code.interval * 1000) {
       // Section 3.5: the client must add 5 seconds to its interval for this and every later request.
       code.interval += 5;
-      return oauthError(400, 'slow_down', `Poll at most every ${code.interval} ${code.interval === 1 ? 'second' : 'seconds'}.`);
+      return oauthError(
+        400,
+        'slow_down',
+        `Poll at most every ${code.interval} ${code.interval === 1 ? 'second' : 'seconds'}.`,
+      );
     }
     if (
       code.state === 'pending' &&

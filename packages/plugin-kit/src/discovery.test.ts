@@ -60,10 +60,27 @@ describe('discoverProviders', () => {
     expect(found.broken.map((b) => b.plugin).sort()).toEqual(['garbage', 'hanger', 'thrower']);
     expect(found.broken.find((b) => b.plugin === 'hanger')?.reason).toMatch(/did not answer in time/);
   });
+
+  it('lists a provider whose id ends in a dash as broken, like the conformance kit would', async () => {
+    const found = await discoverProviders(
+      hook({
+        successes: [{ result: { ...make('alpha'), id: 'acme-' }, plugin: { name: 'acme' } }],
+        failures: [],
+      }),
+    );
+    expect(found.providers.size).toBe(0);
+    expect(found.broken).toEqual([
+      {
+        plugin: 'acme',
+        reason:
+          'its provider is not valid: id "acme-" must be 2-32 lower-case letters and digits in dash-separated words, starting with a letter',
+      },
+    ]);
+  });
 });
 
 describe('defineProvider', () => {
   it('rejects a device provider without login()', () => {
-    expect(() => defineProvider({ ...make('alpha'), methods: ['device'] })).toThrow(/no login\(\)/);
+    expect(() => defineProvider({ ...make('alpha'), methods: ['device'] })).toThrow(/login\(\) is missing/);
   });
 });

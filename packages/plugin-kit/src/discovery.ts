@@ -1,23 +1,35 @@
-import { manifestProblems, type Provider } from './provider.js';
+import { validateProvider, type Provider } from './provider.js';
 
 /** The custom oclif hook every provider plugin implements: it returns the plugin's provider(s). */
 export const providerHookEvent = 'latchkey:provider';
 
-/** The typed hook map, for `Hooks` augmentation and for hosts. */
+/**
+ * The hooks latchkey defines, the way oclif types its own (`{options, return}` per event). A host passes it
+ * to oclif's `Hook<'latchkey:provider', LatchkeyHooks>` and `runHook`; a plugin types its hook as `ProviderHook`.
+ */
 export interface LatchkeyHooks {
   'latchkey:provider': { options: Record<string, never>; return: Provider | Provider[] };
 }
 
-/** What oclif's `config.runHook(event, options, timeout, captureErrors)` resolves to (structurally). */
+/** A plugin's `latchkey:provider` hook (its package.json `oclif.hooks` entry points at it). */
+export type ProviderHook = (
+  this: unknown,
+  options: LatchkeyHooks['latchkey:provider']['options'],
+) => Promise<LatchkeyHooks['latchkey:provider']['return']>;
+
+/**
+ * What oclif's `config.runHook(event, options, timeout, captureErrors)` resolves to (structurally). A plugin
+ * is untrusted, so what its hook answered is checked by discovery, not believed from the type.
+ */
 export interface HookRunResult {
   successes: Array<{ result: unknown; plugin: { name: string; version?: string } }>;
   failures: Array<{ error: unknown; plugin: { name: string; version?: string } }>;
 }
 
-/** oclif's `config.runHook`, as discovery calls it (with a timeout and errors captured). */
-export type RunHook = (
-  event: string,
-  options: Record<string, never>,
+/** oclif's `config.runHook` for latchkey's hooks, as discovery calls it (with a timeout and errors captured). */
+export type RunHook = <E extends keyof LatchkeyHooks>(
+  event: E,
+  options: LatchkeyHooks[E]['options'],
   timeoutMs: number,
   captureErrors: true,
 ) => Promise<HookRunResult>;
@@ -76,7 +88,7 @@ export async function discoverProviders(
     if (answered === undefined || answered === null) continue;
     const list = Array.isArray(answered) ? answered : [answered];
     for (const candidate of list) {
-      const problems = providerProblems(candidate);
+      const problems = validateProvider(candidate);
       if (problems.length > 0) {
         broken.push({ plugin, reason: `its provider is not valid: ${problems.join('; ')}` });
         continue;
@@ -100,14 +112,6 @@ export async function discoverProviders(
     }
   }
   return { providers, broken, conflicts: [...conflicts.values()] };
-}
-
-function providerProblems(candidate: unknown): string[] {
-  if (typeof candidate !== 'object' || candidate === null)
-    return ['the hook did not return a provider object'];
-  const problems = manifestProblems(candidate as Partial<Provider>);
-  if (typeof (candidate as Provider).verify !== 'function') problems.push('verify() is missing');
-  return problems;
 }
 
 function describeFailure(error: unknown): string {

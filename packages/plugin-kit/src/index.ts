@@ -3,6 +3,7 @@
  * `defineProvider()`, the hook types, and re-exports of the shared error type, HTTP client and
  * device-flow engine.
  */
+export * from './manifest.js';
 export * from './provider.js';
 export * from './discovery.js';
 export * from './rfc8628.js';

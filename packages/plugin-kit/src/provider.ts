@@ -3,45 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { LatchkeyError } from '@latchkey/errors';
 import type { HttpClient } from '@latchkey/http';
 import type { Clock, Verification } from '@latchkey/polling';
-
-/** How `auth login` can sign in to a provider. */
-export type LoginMethod = 'device' | 'token';
-
-/** Provider-specific login flags the host forwards (`--client-name`, `--client-id`). */
-export type LoginOption = 'clientName' | 'clientId';
-
-/**
- * The static facts about a provider: everything a command needs before any network call. A plugin also
- * declares them in its package.json under `"latchkey": {"provider": {...}}`, so the host can answer
- * `auth token` without loading the plugin's code.
- */
-export interface ProviderManifest {
-  /** Lower-case id used with `--provider`: letters, digits and dashes, starting with a letter. */
-  id: string;
-  /** Human name, e.g. "NanoGPT". */
-  title: string;
-  /** The provider's public API origin; `--base-url` or `LATCHKEY_<ID>_BASE_URL` replace it. */
-  defaultBaseUrl: string;
-  /** Environment variables that hold a credential, read before stored ones and never written. */
-  envVars: string[];
-  /** Login methods, the first is the default. */
-  methods: LoginMethod[];
-  /** Provider-specific login flags this provider understands. */
-  loginOptions?: LoginOption[];
-  /** The provider's own variables for its server, read after `LATCHKEY_<ID>_BASE_URL` (e.g. `KANEO_API_URL`). */
-  baseUrlEnvVars?: string[];
-  /** Where users create or revoke credentials (shown in prompts and after logout). */
-  tokenUrl?: string;
-  /** One sentence on where to get a token, when a URL alone does not say it (shown at the prompt). */
-  tokenHelp?: string;
-  /**
-   * 'verify': when one of `envVars` is set, `auth login` only validates that token, silently, and stores
-   * nothing (exit 0 valid, 4 rejected), as nanoctl does. Default: `auth login` ignores the environment.
-   */
-  envLogin?: 'verify';
-  /** Link for the provider's page in latchkey's docs. */
-  docs?: string;
-}
+import { manifestProblems, type ProviderManifest } from './manifest.js';
 
 /** Ways a provider talks to the user. Providers never write to the terminal themselves. */
 export interface ProviderUi {
@@ -63,8 +25,8 @@ export interface ProviderContext {
   /** Aborted on Ctrl-C. */
   signal: AbortSignal;
   ui: ProviderUi;
-  /** Values of the login flags listed in `loginOptions`. */
-  options: Partial<Record<LoginOption, string>>;
+  /** Values of the login options the provider declares in `loginOptions`, by `name`, when given. */
+  options: Readonly<Record<string, string>>;
   /** The provider's human name ("NanoGPT"), for messages shared code writes on its behalf. */
   providerTitle?: string;
 }
@@ -104,15 +66,29 @@ export interface Provider extends ProviderManifest {
   revoke?(token: string, ctx: ProviderContext): Promise<boolean>;
 }
 
-const idPattern = /^[a-z][a-z0-9-]{1,31}$/;
-
-/** Validates a provider definition and returns it; plugins export its result from their hook. */
-export function defineProvider<P extends Provider>(provider: P): P {
-  const problems = manifestProblems(provider);
-  if (provider.methods.includes('device') && typeof provider.login !== 'function') {
-    problems.push(`methods includes 'device' but there is no login()`);
+/**
+ * Everything wrong with a provider, one sentence each; empty when it keeps the contract. The one check of
+ * the contract: `defineProvider`, the host's discovery and the conformance kit all use it.
+ */
+export function validateProvider(candidate: unknown): string[] {
+  if (typeof candidate !== 'object' || candidate === null)
+    return ['the hook did not return a provider object'];
+  const problems = manifestProblems(candidate);
+  const p = candidate as Partial<Provider> & Record<string, unknown>;
+  if (Array.isArray(p.methods) && p.methods.includes('device') && typeof p.login !== 'function') {
+    problems.push("methods includes 'device' but login() is missing");
   }
-  if (typeof provider.verify !== 'function') problems.push('verify() is missing');
+  if (typeof p.verify !== 'function') problems.push('verify() is missing');
+  for (const optional of ['checkTokenFormat', 'login', 'revoke'] as const) {
+    if (p[optional] !== undefined && typeof p[optional] !== 'function')
+      problems.push(`${optional} must be a function`);
+  }
+  return problems;
+}
+
+/** Checks a provider definition with `validateProvider()` and returns it; plugins export its result from their hook. */
+export function defineProvider<P extends Provider>(provider: P): P {
+  const problems = validateProvider(provider);
   if (problems.length > 0) {
     throw new LatchkeyError({
       code: 'INVALID_PROVIDER',
@@ -121,31 +97,6 @@ export function defineProvider<P extends Provider>(provider: P): P {
     });
   }
   return provider;
-}
-
-/** What is wrong with a manifest, if anything. */
-export function manifestProblems(manifest: Partial<ProviderManifest>): string[] {
-  const problems: string[] = [];
-  if (typeof manifest.id !== 'string' || !idPattern.test(manifest.id)) {
-    problems.push(
-      'id must be lower-case letters, digits and dashes, starting with a letter (2-32 characters)',
-    );
-  }
-  if (typeof manifest.title !== 'string' || manifest.title.trim() === '') problems.push('title is missing');
-  if (typeof manifest.defaultBaseUrl !== 'string' || !/^https?:\/\//.test(manifest.defaultBaseUrl)) {
-    problems.push('defaultBaseUrl must be an http(s) URL');
-  }
-  if (!Array.isArray(manifest.envVars) || !manifest.envVars.every((v) => /^[A-Z][A-Z0-9_]*$/.test(v))) {
-    problems.push('envVars must be upper-case variable names');
-  }
-  if (
-    !Array.isArray(manifest.methods) ||
-    manifest.methods.length === 0 ||
-    !manifest.methods.every((m) => m === 'device' || m === 'token')
-  ) {
-    problems.push("methods must list 'device' and/or 'token'");
-  }
-  return problems;
 }
 
 /**
@@ -165,9 +116,4 @@ export function loadManifest(packageJson: URL): ProviderManifest {
     });
   }
   return manifest;
-}
-
-/** The env var names latchkey itself reads for a provider: `LATCHKEY_<ID>_TOKEN` and `..._BASE_URL`. */
-export function latchkeyEnvName(providerId: string, suffix: 'TOKEN' | 'BASE_URL'): string {
-  return `LATCHKEY_${providerId.toUpperCase().replace(/-/g, '_')}_${suffix}`;
 }

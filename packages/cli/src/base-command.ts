@@ -1,31 +1,49 @@
 import { Command, Flags } from '@oclif/core';
 import { ExitCode, LatchkeyError, isLatchkeyError, toLatchkeyError } from '@latchkey/errors';
-import { createRuntime, forTerminal, isDebug, jsonForTerminal, type Runtime } from './host/runtime.js';
+import { createRuntime, type Runtime } from './host/runtime.js';
+import {
+  failureEnvelope,
+  renderJson,
+  reportError,
+  successEnvelope,
+  type FailureEnvelope,
+  type SuccessEnvelope,
+} from './render-error.js';
 
-/**
- * What every latchkey command shares: `--json`, Ctrl-C as a clean cancellation (exit 130), and one way to
- * render errors: message, action and docs on stderr, or the envelope on stdout with `--json`.
- */
-/** `--json`: machine-readable result on stdout. */
+/** `--json`: the envelope on stdout. Declared per command for its description; `enableJsonFlag` does the rest. */
 export const jsonFlag = Flags.boolean({
   description: 'Print a machine-readable result on stdout; human text stays on stderr.',
 });
 
+/**
+ * What every latchkey command shares: `--json` (oclif's `enableJsonFlag`: `run()` returns the result and
+ * oclif prints it through `toSuccessJson`/`logJson`, here the one envelope of docs/json.md), Ctrl-C as a
+ * clean cancellation (exit 130), warnings collected for the envelope, and one way to render errors
+ * (render-error.ts, shared with the `auth token` fast path).
+ */
 export abstract class LatchkeyCommand extends Command {
+  static enableJsonFlag = true;
   protected readonly abort = new AbortController();
-  protected jsonMode = false;
   /** Errors from this command are printed on one line (for `auth token`, whose stderr scripts read). */
   protected compactErrors = false;
+  /** Everything warned during the run, for the envelope's `warnings` (people see each on stderr too). */
+  protected readonly warnings: string[] = [];
   #runtime: Runtime | undefined;
 
   protected get runtime(): Runtime {
-    this.#runtime ??= createRuntime(this.config, this.abort.signal);
+    if (!this.#runtime) {
+      const runtime = createRuntime(this.config, this.abort.signal);
+      const print = runtime.warn;
+      runtime.warn = (message) => {
+        this.warnings.push(message);
+        print(message);
+      };
+      this.#runtime = runtime;
+    }
     return this.#runtime;
   }
 
   async init(): Promise<void> {
-    const flags = (this.constructor as { flags?: Record<string, unknown> }).flags ?? {};
-    this.jsonMode = 'json' in flags && this.argv.includes('--json');
     const onSignal = () => {
       this.abort.abort();
       // Give the flow a moment to unwind, then leave whatever it is doing.
@@ -36,33 +54,35 @@ export abstract class LatchkeyCommand extends Command {
     await super.init();
   }
 
-  /** JSON on stdout: every string sanitized (server text is data) and redacted (servers echo keys back). */
-  protected printJson(value: unknown): void {
-    process.stdout.write(`${jsonForTerminal(value)}\n`);
+  /** The success envelope; `status` is the exit code the command set (`auth status` sums up its rows). */
+  protected toSuccessJson(result: unknown): SuccessEnvelope {
+    return successEnvelope(result, Number(process.exitCode ?? 0), this.warnings);
+  }
+
+  protected toErrorJson(error: unknown): FailureEnvelope {
+    return failureEnvelope(asLatchkeyError(error), this.warnings);
+  }
+
+  /** Every envelope goes through the output boundary: strings sanitized (server text is data) and redacted. */
+  protected logJson(json: unknown): void {
+    this.runtime.stdout.write(renderJson(json as SuccessEnvelope | FailureEnvelope));
   }
 
   protected async catch(error: Error & { exitCode?: number; oclif?: { exit?: number } }): Promise<void> {
-    const latchkeyError = fromOclif(error) ?? toLatchkeyError(error);
-    if (this.jsonMode) {
-      this.printJson({ error: latchkeyError.toEnvelope() });
-    } else if (this.compactErrors) {
-      process.stderr.write(
-        `${forTerminal(`latchkey: ${latchkeyError.message}${latchkeyError.action ? ` ${latchkeyError.action}` : ''}`, true)}\n`,
-      );
-    } else {
-      // Each field on its own line, whatever newlines a server put in it.
-      const lines = [`latchkey: ${forTerminal(latchkeyError.message, true)}`];
-      if (latchkeyError.action) lines.push(`  ${forTerminal(latchkeyError.action, true)}`);
-      if (latchkeyError.docs) lines.push(`  Docs: ${forTerminal(latchkeyError.docs, true)}`);
-      process.stderr.write(`${lines.join('\n')}\n`);
-    }
-    if (isDebug(process.env) && latchkeyError.code === 'INTERNAL_ERROR') {
-      process.stderr.write(
-        `${forTerminal(String((latchkeyError.cause as Error | undefined)?.stack ?? ''))}\n`,
-      );
-    }
-    process.exitCode = latchkeyError.exitCode;
+    const runtime = this.runtime;
+    process.exitCode = reportError(asLatchkeyError(error), {
+      json: this.jsonEnabled(),
+      compact: this.compactErrors,
+      warnings: this.warnings,
+      env: runtime.env,
+      stdout: runtime.stdout,
+      stderr: runtime.stderr,
+    });
   }
+}
+
+function asLatchkeyError(error: unknown): LatchkeyError {
+  return fromOclif(error as Error) ?? toLatchkeyError(error);
 }
 
 /** oclif's own errors: a bad flag is a usage error (exit 2); `this.exit(n)` keeps its code. */

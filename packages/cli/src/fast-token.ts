@@ -4,21 +4,39 @@
  * undefined for everything else (help, other flags, no or stale cache, a question to ask), so the full CLI
  * handles it with the same code and the same output.
  */
+import { parseArgs } from 'node:util';
 import { isLatchkeyError } from '@latchkey/errors';
 import { readProviderCache } from './host/provider-cache.js';
 import { chooseProvider } from './host/providers.js';
-import { forTerminal, isCi, readOnlyStore } from './host/runtime.js';
+import { isCi, readOnlyStore } from './host/runtime.js';
 import { resolveTokenFrom } from './host/token.js';
+import { reportError } from './render-error.js';
 
-const handOver = Symbol('hand over to the full CLI');
+export const handOver = Symbol('hand over to the full CLI');
 
-function parseProvider(args: string[]): string | undefined | typeof handOver {
-  if (args.length === 0) return undefined;
-  if (args.length === 1 && args[0]!.startsWith('--provider=') && args[0]!.length > 11)
-    return args[0]!.slice(11);
-  if (args.length === 2 && (args[0] === '--provider' || args[0] === '-p') && !args[1]!.startsWith('-'))
-    return args[1];
-  return handOver;
+/**
+ * The provider `auth token` was asked for (undefined: none), or `handOver` for anything but the plain forms
+ * (`--provider ID`, `-p ID`, `--provider=ID`, once): help, other flags, `-pID`, an empty or missing value,
+ * a repeated flag, `--`, arguments. oclif parses those, with its own messages.
+ */
+export function parseProvider(args: string[]): string | undefined | typeof handOver {
+  let tokens;
+  try {
+    ({ tokens } = parseArgs({
+      args,
+      options: { provider: { type: 'string', short: 'p' } },
+      strict: true,
+      allowPositionals: false,
+      tokens: true,
+    }));
+  } catch {
+    return handOver;
+  }
+  if (tokens.length === 0) return undefined;
+  const [token] = tokens;
+  if (tokens.length > 1 || token?.kind !== 'option' || !token.value) return handOver;
+  if (token.rawName === '-p' && token.inlineValue) return handOver;
+  return token.value;
 }
 
 export async function fastToken(
@@ -49,9 +67,14 @@ export async function fastToken(
     return 0;
   } catch (error) {
     if (error === handOver || !isLatchkeyError(error)) return undefined;
-    process.stderr.write(
-      `${forTerminal(`latchkey: ${error.message}${error.action ? ` ${error.action}` : ''}`, true)}\n`,
-    );
-    return error.exitCode;
+    // The same one-line error the full CLI prints for `auth token`.
+    return reportError(error, {
+      json: false,
+      compact: true,
+      warnings: [],
+      env,
+      stdout: process.stdout,
+      stderr: process.stderr,
+    });
   }
 }

@@ -33,7 +33,7 @@ export function quietUi(runtime: Runtime): ProviderUi {
   return {
     showVerification: () => undefined,
     info: (message) => runtime.debug?.(message),
-    warn: (message) => runtime.say(`! ${message}`),
+    warn: (message) => runtime.warn(message),
   };
 }
 

@@ -51,7 +51,7 @@ export async function login(runtime: Runtime, request: LoginRequest): Promise<Lo
   );
   const provider = chosen.entry.provider;
   const conflict = conflictWarning(discovery, provider.id);
-  if (conflict) runtime.say(`! ${conflict}`);
+  if (conflict) runtime.warn(conflict);
   const options = loginOptions(provider, request);
   const baseUrl = resolveBaseUrl(runtime, provider, request.baseUrl);
   // Validate the storage choice before any network call.

@@ -21,6 +21,11 @@ export interface Runtime {
   stderrIsTty: boolean;
   /** Human output (stderr), always sanitized and redacted. */
   say(line: string): void;
+  /**
+   * A warning (fallback, conflict, waiting): `! message` on stderr, and the command's `--json` envelope
+   * lists it in `warnings` (the base command wraps this).
+   */
+  warn(message: string): void;
   /** Command results (stdout), sanitized and redacted like everything but `auth token`. */
   out(text: string): void;
   debug?: (line: string) => void;
@@ -37,6 +42,7 @@ export function createRuntime(config: Config, signal: AbortSignal): Runtime {
     interactive: Boolean(process.stdin.isTTY && process.stderr.isTTY) && !isCi(env),
     stderrIsTty: Boolean(process.stderr.isTTY),
     say: (line) => void process.stderr.write(`${forTerminal(line)}\n`),
+    warn: (message) => void process.stderr.write(`${forTerminal(`! ${message}`)}\n`),
     out: (text) => void process.stdout.write(forTerminal(text)),
     version: config.version,
   };
@@ -90,7 +96,7 @@ export function credentialStore(runtime: Runtime, storageFlag?: string): Credent
 /** The one line a write prints when another live latchkey process holds the storage lock for 1 s. */
 export function lockWaitNotice(runtime: Runtime): (holder: LockHolderInfo) => void {
   return (holder) =>
-    runtime.say(
+    runtime.warn(
       `Waiting for another latchkey process${holder.pid !== undefined ? ` (pid ${holder.pid})` : ''} that is writing credentials…`,
     );
 }

@@ -63,7 +63,7 @@ export async function status(runtime: Runtime, requested?: string): Promise<Cred
   }
   for (const id of ids) {
     const conflict = conflictWarning(discovery, id);
-    if (conflict) runtime.say(`! ${conflict}`);
+    if (conflict) runtime.warn(conflict);
   }
   const results = await Promise.all(checks);
   results.push(...(await orphaned(store, discovery, requested)));

@@ -82,7 +82,7 @@ export class TerminalUi implements ProviderUi {
 
   warn(message: string): void {
     this.#clearLine();
-    this.runtime.say(`! ${message}`);
+    this.runtime.warn(message);
   }
 
   /** Stops the live countdown (call when the flow ends, however it ends). */

@@ -1,7 +1,7 @@
 import { Flags } from '@oclif/core';
 import { resolveConfigDir } from '@latchkey/storage';
 import { LatchkeyCommand, jsonFlag } from '../../base-command.js';
-import { describeLogin, login } from '../../host/login.js';
+import { describeLogin, login, type LoginOutcome } from '../../host/login.js';
 import { readStdin } from '../../host/stdin.js';
 
 export default class AuthLogin extends LatchkeyCommand {
@@ -53,7 +53,7 @@ export default class AuthLogin extends LatchkeyCommand {
     }),
   };
 
-  async run(): Promise<void> {
+  async run(): Promise<LoginOutcome> {
     const { flags } = await this.parse(AuthLogin);
     const outcome = await login(this.runtime, {
       provider: flags.provider,
@@ -69,7 +69,10 @@ export default class AuthLogin extends LatchkeyCommand {
         this.compactErrors = true;
       },
     });
+    // describeLogin already tells people about a fallback; scripts get it as a warning.
+    if (outcome.fallbackReason !== undefined)
+      this.warnings.push(`The system keychain could not be used: ${outcome.fallbackReason}`);
     for (const line of describeLogin(outcome, resolveConfigDir(this.runtime.env))) this.runtime.say(line);
-    if (this.jsonMode) this.printJson(outcome);
+    return outcome;
   }
 }

@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core';
 import { LatchkeyCommand, jsonFlag } from '../../base-command.js';
-import { describeLogout, logout } from '../../host/logout.js';
+import { describeLogout, logout, type LogoutOutcome } from '../../host/logout.js';
 
 export default class AuthLogout extends LatchkeyCommand {
   static summary = 'Delete a stored credential (and revoke it where the provider can).';
@@ -25,7 +25,7 @@ export default class AuthLogout extends LatchkeyCommand {
     }),
   };
 
-  async run(): Promise<void> {
+  async run(): Promise<LogoutOutcome> {
     const { flags } = await this.parse(AuthLogout);
     const outcome = await logout(this.runtime, {
       provider: flags.provider,
@@ -33,6 +33,6 @@ export default class AuthLogout extends LatchkeyCommand {
       all: flags.all,
     });
     for (const line of describeLogout(outcome)) this.runtime.say(line);
-    if (this.jsonMode) this.printJson(outcome);
+    return outcome;
   }
 }

@@ -1,5 +1,5 @@
 import { LatchkeyCommand, jsonFlag } from '../../base-command.js';
-import { describeProviders, listProviders } from '../../host/provider-list.js';
+import { describeProviders, listProviders, type ProviderListing } from '../../host/provider-list.js';
 
 export default class AuthProviders extends LatchkeyCommand {
   static summary = 'List installed providers, their login methods, env vars and plugins.';
@@ -12,10 +12,16 @@ export default class AuthProviders extends LatchkeyCommand {
 
   static flags = { json: jsonFlag };
 
-  async run(): Promise<void> {
+  async run(): Promise<ProviderListing> {
     await this.parse(AuthProviders);
     const list = await listProviders(this.runtime);
-    if (this.jsonMode) this.printJson(list);
-    else this.runtime.out(describeProviders(list));
+    // People read these in the table's footer (stdout); scripts get them as warnings too.
+    for (const c of list.conflicts)
+      this.warnings.push(
+        `Provider id "${c.id}" is claimed by ${[c.winner, ...c.ignored].join(' and ')}; using ${c.winner}.`,
+      );
+    for (const b of list.broken) this.warnings.push(`Plugin ${b.plugin} is broken: ${b.reason}`);
+    if (!this.jsonEnabled()) this.runtime.out(describeProviders(list));
+    return list;
   }
 }

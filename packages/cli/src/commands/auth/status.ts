@@ -1,7 +1,7 @@
 import { Flags } from '@oclif/core';
 import { resolveConfigDir } from '@latchkey/storage';
 import { LatchkeyCommand, jsonFlag } from '../../base-command.js';
-import { describeStatus, status, statusExitCode } from '../../host/status.js';
+import { describeStatus, status, statusExitCode, type CredentialStatus } from '../../host/status.js';
 
 export default class AuthStatus extends LatchkeyCommand {
   static summary = 'Show every stored and environment credential, checked live with its server.';
@@ -19,11 +19,12 @@ export default class AuthStatus extends LatchkeyCommand {
     provider: Flags.string({ char: 'p', description: 'Only this provider.' }),
   };
 
-  async run(): Promise<void> {
+  async run(): Promise<{ credentials: CredentialStatus[] }> {
     const { flags } = await this.parse(AuthStatus);
     const results = await status(this.runtime, flags.provider);
-    if (this.jsonMode) this.printJson({ credentials: results });
-    else this.runtime.out(describeStatus(results, resolveConfigDir(this.runtime.env)));
+    if (!this.jsonEnabled()) this.runtime.out(describeStatus(results, resolveConfigDir(this.runtime.env)));
+    // Set before returning: the envelope's `status` is this exit code.
     process.exitCode = statusExitCode(results);
+    return { credentials: results };
   }
 }

@@ -19,6 +19,8 @@ export default class AuthToken extends LatchkeyCommand {
       description: 'Provider id; may be left out when only one provider has a credential.',
     }),
   };
+  /** The output is the raw token: no `--json` (passing it is an unknown flag, exit 2). */
+  static enableJsonFlag = false;
   protected compactErrors = true;
 
   async run(): Promise<void> {

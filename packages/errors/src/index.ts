@@ -110,5 +110,12 @@ export function toLatchkeyError(error: unknown): LatchkeyError {
   });
 }
 
-export { mask, redact, registerSecret, forgetSecrets, knownSecretPatterns } from './redact.js';
+export {
+  mask,
+  redact,
+  registerSecret,
+  registerSecretPrefixes,
+  forgetSecrets,
+  knownSecretPatterns,
+} from './redact.js';
 export { sanitizeTerminalText, sanitizeLine, sanitizeJsonValue } from './terminal-text.js';

@@ -1,14 +1,16 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { forgetSecrets, mask, redact, registerSecret } from './redact.js';
+import { forgetSecrets, mask, redact, registerSecret, registerSecretPrefixes } from './redact.js';
 import { ExitCode, LatchkeyError, isLatchkeyError, toLatchkeyError } from './index.js';
 
 afterEach(() => forgetSecrets());
 
 describe('mask', () => {
-  it('keeps the provider prefix and a few characters, never the whole key', () => {
-    const key = 'sk-nano-0b7c7d64-5d8e-4bb4-9f7e-2a1c3b4d5e6f';
-    expect(mask(key)).toBe('sk-nano-0b7c7d64...');
-    expect(mask('nt_a1b2c3d4e5f6g7h8i9j0')).toBe('nt_a1b2c3d4...');
+  it('keeps a declared prefix and a few characters, never the whole key', () => {
+    const key = 'acme_live_0b7c7d64-5d8e-4bb4-9f7e-2a1c3b4d5e6f';
+    expect(mask(key)).toBe('acme_liv...');
+    registerSecretPrefixes(['acme_', 'acme_live_']);
+    expect(mask(key)).toBe('acme_live_0b7c7d64...');
+    expect(mask('acme_a1b2c3d4e5f6g7h8i9j0')).toBe('acme_a1b2c3d4...');
     expect(mask('short')).toBe('...');
   });
 });
@@ -19,14 +21,21 @@ describe('redact', () => {
     expect(redact('polling with DEVICE-CODE-abcdef123456 failed')).not.toContain('DEVICE-CODE-abcdef123456');
   });
 
-  it('removes token shapes even when nobody registered them', () => {
+  it('removes generic token shapes even when nobody registered them', () => {
+    const out = redact('sent Authorization: Bearer abc.def.ghi to /x?token=zzz and X-Api-Key: k123');
+    expect(out).toBe(
+      'sent Authorization: Bearer [redacted] to /x?token=[redacted] and X-Api-Key: [redacted]',
+    );
+  });
+
+  it('removes tokens with a declared prefix once a provider declared it, and only then', () => {
     const text =
-      'sent Authorization: Bearer abc.def.ghi and sk-nano-0b7c7d64-5d8e-4bb4-9f7e-2a1c3b4d5e6f to /x?token=zzz';
-    const out = redact(text);
-    expect(out).not.toContain('abc.def.ghi');
-    expect(out).not.toContain('0b7c7d64-5d8e');
-    expect(out).not.toContain('zzz');
-    expect(out).toContain('Authorization: Bearer [redacted]');
+      'answer: {"key":"zz_test_0b7c7d645d8e4bb49f7e"} and zz_short and xzz_test_0b7c7d645d8e4bb49f7e';
+    expect(redact(text)).toBe(text);
+    registerSecretPrefixes(['zz_', 'zz_test_']);
+    expect(redact(text)).toBe(
+      'answer: {"key":"zz_test_0b7c7d64..."} and zz_short and xzz_test_0b7c7d645d8e4bb49f7e',
+    );
   });
 });
 

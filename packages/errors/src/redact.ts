@@ -2,18 +2,33 @@
 // its mask wherever it appears, so a secret never reaches an error message, a log line or stderr.
 const secrets = new Set<string>();
 
-/** Token shapes that are secret whatever their origin. */
+/** Token shapes that are secret whatever their origin and provider. */
 export const knownSecretPatterns: readonly RegExp[] = [
-  /sk-nano-[0-9a-zA-Z-]{20,}/g,
-  /\bnt_[0-9A-Za-z_]{16,}/g,
   /(authorization:\s*bearer\s+)[^\s"']+/gi,
   /(x-api-key:\s*)[^\s"']+/gi,
   /([?&](?:token|access_token|device_code|key)=)[^&\s"']+/gi,
 ];
 
-/** Shows enough of a secret to tell keys apart and never enough to use one: `sk-nano-ab12...`. */
+// Prefixes that mark a provider's tokens, as providers declare them (`secretPrefixes`), longest first.
+let prefixes: string[] = [];
+let prefixPattern: RegExp | undefined;
+
+const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/**
+ * Registers prefixes that mark a provider's tokens (`acme_live_`): from then on `redact()` masks any text
+ * that starts with one and goes on with 16 or more token characters, and `mask()` keeps the prefix.
+ */
+export function registerSecretPrefixes(declared: readonly string[] | undefined): void {
+  const added = (declared ?? []).filter((p) => p.length >= 2 && !prefixes.includes(p));
+  if (added.length === 0) return;
+  prefixes = [...prefixes, ...added].sort((a, b) => b.length - a.length);
+  prefixPattern = new RegExp(`(?<![0-9A-Za-z_])(?:${prefixes.map(escape).join('|')})[0-9A-Za-z_-]{16,}`, 'g');
+}
+
+/** Shows enough of a secret to tell keys apart and never enough to use one: `acme_live_ab12cd34...`. */
 export function mask(secret: string): string {
-  const prefix = /^(sk-nano-|nt_live_|nt_test_|nt_)/.exec(secret)?.[0] ?? '';
+  const prefix = prefixes.find((p) => secret.startsWith(p)) ?? '';
   const rest = secret.slice(prefix.length);
   const shown = rest.length >= 16 ? rest.slice(0, 8) : rest.length >= 8 ? rest.slice(0, 4) : '';
   return `${prefix}${shown}...`;
@@ -24,7 +39,7 @@ export function registerSecret(secret: string | undefined): void {
   if (secret !== undefined && secret.length >= 6) secrets.add(secret);
 }
 
-/** Forgets every registered secret (for tests). */
+/** Forgets every registered secret (for tests); declared prefixes stay. */
 export function forgetSecrets(): void {
   secrets.clear();
 }
@@ -35,6 +50,7 @@ export function redact(text: string, extra: readonly string[] = []): string {
   for (const secret of [...secrets, ...extra]) {
     if (secret.length >= 6) out = out.split(secret).join(mask(secret));
   }
+  if (prefixPattern !== undefined) out = out.replace(prefixPattern, (match) => mask(match));
   for (const pattern of knownSecretPatterns) {
     out = out.replace(pattern, (match: string, lead?: unknown) =>
       typeof lead === 'string' && match.startsWith(lead) ? `${lead}[redacted]` : mask(match),

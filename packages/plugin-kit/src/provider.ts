@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { LatchkeyError } from '@latchkey/errors';
+import { LatchkeyError, registerSecretPrefixes } from '@latchkey/errors';
 import type { HttpClient } from '@latchkey/http';
 import type { Clock, Verification } from '@latchkey/polling';
 import { manifestProblems, type ProviderManifest } from './manifest.js';
@@ -86,7 +86,10 @@ export function validateProvider(candidate: unknown): string[] {
   return problems;
 }
 
-/** Checks a provider definition with `validateProvider()` and returns it; plugins export its result from their hook. */
+/**
+ * Checks a provider definition with `validateProvider()` and returns it; plugins export its result from their
+ * hook. Its `secretPrefixes` are registered with redaction here too, for the plugin's own copy of the packages.
+ */
 export function defineProvider<P extends Provider>(provider: P): P {
   const problems = validateProvider(provider);
   if (problems.length > 0) {
@@ -96,6 +99,7 @@ export function defineProvider<P extends Provider>(provider: P): P {
       action: 'Fix the provider definition (see docs/plugins.md).',
     });
   }
+  registerSecretPrefixes(provider.secretPrefixes);
   return provider;
 }
 

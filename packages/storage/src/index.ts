@@ -18,4 +18,5 @@ export type {
 } from './types.js';
 export { CredentialStore, secretKey } from './store.js';
 export { resolveConfigDir, resolveStoragePreference } from './config.js';
+export { writeFileAtomic } from './fs-util.js';
 export { createKeychainBackend } from './keychain.js';

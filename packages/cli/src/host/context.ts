@@ -1,7 +1,6 @@
 import { parseBaseUrl } from '@latchkey/http';
 import {
   latchkeyEnvName,
-  type LoginOption,
   type Provider,
   type ProviderContext,
   type ProviderUi,
@@ -42,7 +41,7 @@ export function providerContext(
   provider: Provider,
   baseUrl: URL,
   ui: ProviderUi,
-  options: Partial<Record<LoginOption, string>> = {},
+  options: Readonly<Record<string, string>> = {},
 ): ProviderContext {
   return {
     baseUrl,

@@ -1,10 +1,11 @@
 import { registerSecret, usageError } from '@latchkey/errors';
-import { sanitizeIdentity, type Identity, type LoginOption, type Provider } from '@latchkey/plugin-kit';
+import { sanitizeIdentity, type Identity } from '@latchkey/plugin-kit';
 import type { AccountIdentity, BackendName } from '@latchkey/storage';
 import { providerContext, resolveBaseUrl } from './context.js';
 import { chooseProvider, conflictWarning, envCredential, loadProviders } from './providers.js';
 import { credentialStore, type Runtime } from './runtime.js';
 import { acquireCredential } from './credential-input.js';
+import { resolveLoginOptions, type GivenLoginOptions } from './login-options.js';
 import { TerminalUi } from './terminal-ui.js';
 
 export interface LoginRequest {
@@ -13,8 +14,8 @@ export interface LoginRequest {
   withToken: boolean;
   token?: string;
   browser: boolean;
-  clientName?: string;
-  clientId?: string;
+  /** Login options: `--client-name`/`--client-id` by flag name, and each `--option flag=value`. */
+  loginOptions?: GivenLoginOptions;
   storage?: string;
   /** Reads all of stdin (for --with-token). */
   readStdin: () => Promise<string>;
@@ -52,7 +53,7 @@ export async function login(runtime: Runtime, request: LoginRequest): Promise<Lo
   const provider = chosen.entry.provider;
   const conflict = conflictWarning(discovery, provider.id);
   if (conflict) runtime.warn(conflict);
-  const options = loginOptions(provider, request);
+  const options = resolveLoginOptions(provider, request.loginOptions ?? {}, runtime.env);
   const baseUrl = resolveBaseUrl(runtime, provider, request.baseUrl);
   // Validate the storage choice before any network call.
   const store = request.token === undefined ? credentialStore(runtime, request.storage) : undefined;
@@ -73,7 +74,7 @@ export async function login(runtime: Runtime, request: LoginRequest): Promise<Lo
     identity,
   });
 
-  // nanoctl's rule (envLogin: 'verify'): with the env token set, login only checks it, silently.
+  // The provider declares envLogin: 'verify': with its env token set, login only checks it, silently.
   const fromEnv = envCredential(provider, runtime.env);
   if (provider.envLogin === 'verify' && fromEnv && request.token === undefined && !request.withToken) {
     request.onSilent?.();
@@ -97,22 +98,6 @@ export async function login(runtime: Runtime, request: LoginRequest): Promise<Lo
   outcome.backend = saved.record.backend;
   if (saved.fallbackReason !== undefined) outcome.fallbackReason = saved.fallbackReason;
   return outcome;
-}
-
-function loginOptions(provider: Provider, request: LoginRequest): Partial<Record<LoginOption, string>> {
-  const options: Partial<Record<LoginOption, string>> = {};
-  const given: Array<[LoginOption, string, string | undefined]> = [
-    ['clientName', '--client-name', request.clientName],
-    ['clientId', '--client-id', request.clientId],
-  ];
-  for (const [option, flag, value] of given) {
-    if (value === undefined) continue;
-    if (!provider.loginOptions?.includes(option)) {
-      throw usageError(`${flag} does not apply to ${provider.title}.`, `Leave out ${flag}.`);
-    }
-    options[option] = value;
-  }
-  return options;
 }
 
 function toStoredIdentity(identity: Identity): AccountIdentity {

@@ -1,10 +1,4 @@
-import {
-  ExitCode,
-  LatchkeyError,
-  isLatchkeyError,
-  registerSecret,
-  type ErrorEnvelope,
-} from '@latchkey/errors';
+import { isLatchkeyError, registerSecret, type ErrorEnvelope } from '@latchkey/errors';
 import type { Provider } from '@latchkey/plugin-kit';
 import {
   CredentialStore,
@@ -15,7 +9,7 @@ import {
   type StoragePreference,
 } from '@latchkey/storage';
 import { providerContext, quietUi, resolveBaseUrl } from './context.js';
-import { chooseProvider, envCredential, loadProviders, unknownProvider } from './providers.js';
+import { chooseProvider, envCredential, loadProviders, notSignedIn, unknownProvider } from './providers.js';
 import { lockWaitNotice, type Runtime } from './runtime.js';
 
 export interface LogoutRequest {
@@ -61,13 +55,11 @@ export async function logout(runtime: Runtime, request: LogoutRequest): Promise<
   if (request.provider !== undefined && !byProvider.has(request.provider)) {
     const provider = discovery.providers.get(request.provider)?.provider;
     if (!provider) throw unknownProvider(request.provider, [...discovery.providers.keys()]);
-    throw new LatchkeyError({
-      code: 'NOT_SIGNED_IN',
+    throw notSignedIn({
       message: `No stored credential for ${provider.title}.`,
       action: envCredential(provider, runtime.env)
         ? `The credential comes from ${envCredential(provider, runtime.env)!.variable}: unset it to sign out.`
         : 'Nothing to do; `latchkey auth status` shows what is stored.',
-      exitCode: ExitCode.Auth,
     });
   }
   let targets: Array<AccountRecord & { active: boolean }>;
@@ -75,11 +67,9 @@ export async function logout(runtime: Runtime, request: LogoutRequest): Promise<
     targets = records;
   } else {
     if (records.length === 0) {
-      throw new LatchkeyError({
-        code: 'NOT_SIGNED_IN',
+      throw notSignedIn({
         message: 'No stored credentials.',
         action: 'Nothing to do; `latchkey auth status` shows what is stored.',
-        exitCode: ExitCode.Auth,
       });
     }
     const { manifest } = await chooseProvider(
@@ -94,11 +84,9 @@ export async function logout(runtime: Runtime, request: LogoutRequest): Promise<
     else if (request.account !== undefined) {
       targets = ofProvider.filter((r) => r.account === request.account);
       if (targets.length === 0) {
-        throw new LatchkeyError({
-          code: 'NOT_SIGNED_IN',
+        throw notSignedIn({
           message: `No stored account ${JSON.stringify(request.account)} for ${manifest.title}.`,
           action: `Stored accounts: ${ofProvider.map((r) => r.account).join(', ')}.`,
-          exitCode: ExitCode.Auth,
         });
       }
     } else targets = ofProvider.filter((r) => r.active).slice(0, 1);

@@ -1,7 +1,8 @@
-import { mkdir, mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Config } from '@oclif/core';
+import { redact } from '@latchkey/errors';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { readProviderCache, writeProviderCache } from './provider-cache.js';
 import type { StaticProvider } from './providers.js';
@@ -56,5 +57,22 @@ describe('provider cache', () => {
     await mkdir(join(dir, 'cache'));
     await writeFile(join(dir, 'cache', 'providers.json'), 'not json');
     expect(await readProviderCache(env)).toBeUndefined();
+  });
+
+  it('registers the declared token prefixes with redaction when read', async () => {
+    const withPrefix = { ...provider, manifest: { ...provider.manifest, secretPrefixes: ['qq_cache_'] } };
+    await writeProviderCache(await fakeConfig(), new Map([['alpha', withPrefix]]), env);
+    const leaked = 'qq_cache_0123456789abcdefXYZ';
+    expect(redact(leaked)).toBe(leaked);
+    await readProviderCache(env);
+    expect(redact(`got ${leaked}`)).toBe('got qq_cache_01234567...');
+  });
+
+  it('writes atomically: a failed write leaves no temp file behind', async () => {
+    await mkdir(join(dir, 'cache', 'providers.json', 'in-the-way'), { recursive: true });
+    await expect(
+      writeProviderCache(await fakeConfig(), new Map([['alpha', provider]]), env),
+    ).rejects.toThrow();
+    expect(await readdir(join(dir, 'cache'))).toEqual(['providers.json']);
   });
 });

@@ -1,7 +1,9 @@
-import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { Config } from '@oclif/core';
+import { registerSecretPrefixes } from '@latchkey/errors';
+import { writeFileAtomic } from '@latchkey/storage';
 import type { StaticProvider } from './providers.js';
 
 /**
@@ -49,12 +51,13 @@ export async function writeProviderCache(
   if ((await readFile(file, 'utf8').catch(() => '')) === text) return;
   const dir = join(file, '..');
   await mkdir(dir, { recursive: true, mode: 0o700 });
-  const temporary = `${file}.${process.pid}.tmp`;
-  await writeFile(temporary, text, { mode: 0o600 });
-  await rename(temporary, file);
+  await writeFileAtomic(file, text);
 }
 
-/** The cached providers, or undefined when there is no cache or any file it depends on changed. */
+/**
+ * The cached providers, or undefined when there is no cache or any file it depends on changed. Their
+ * declared token prefixes are registered with redaction, as discovery does, without loading plugin code.
+ */
 export async function readProviderCache(
   env: NodeJS.ProcessEnv,
 ): Promise<Map<string, StaticProvider> | undefined> {
@@ -67,5 +70,6 @@ export async function readProviderCache(
   if (cache.version !== 1 || !Array.isArray(cache.watch) || !Array.isArray(cache.providers)) return undefined;
   const current = await Promise.all(cache.watch.map((w) => mtime(w.path)));
   if (current.some((m, i) => m !== cache.watch[i]!.mtimeMs)) return undefined;
+  for (const { manifest } of cache.providers) registerSecretPrefixes(manifest.secretPrefixes);
   return new Map(cache.providers.map((p) => [p.manifest.id, p]));
 }

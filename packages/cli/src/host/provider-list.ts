@@ -1,4 +1,4 @@
-import { latchkeyEnvName } from '@latchkey/plugin-kit';
+import { latchkeyEnvName, type LoginOption } from '@latchkey/plugin-kit';
 import { describePlugin, loadProviders } from './providers.js';
 import type { Runtime } from './runtime.js';
 
@@ -9,6 +9,8 @@ export interface ProviderListing {
     methods: string[];
     envVars: string[];
     defaultBaseUrl: string;
+    /** The login options the provider declares (`--option flag=value`). */
+    loginOptions: LoginOption[];
     plugin: string;
   }>;
   broken: Array<{ plugin: string; reason: string }>;
@@ -27,6 +29,7 @@ export async function listProviders(runtime: Runtime): Promise<ProviderListing> 
         methods: entry.provider.methods,
         envVars: [...entry.provider.envVars, latchkeyEnvName(entry.provider.id, 'TOKEN')],
         defaultBaseUrl: entry.provider.defaultBaseUrl,
+        loginOptions: entry.provider.loginOptions ?? [],
         plugin: describePlugin(entry),
       })),
     broken: discovery.broken,

@@ -1,5 +1,5 @@
 import type { Config } from '@oclif/core';
-import { ExitCode, LatchkeyError, usageError } from '@latchkey/errors';
+import { ExitCode, LatchkeyError, registerSecretPrefixes, usageError } from '@latchkey/errors';
 import {
   checkTokenInput,
   discoverProviders,
@@ -26,6 +26,7 @@ export function staticProviders(config: Config): Map<string, StaticProvider> {
     const list = Array.isArray(declared) ? declared : declared === undefined ? [] : [declared];
     for (const manifest of list as ProviderManifest[]) {
       if (manifestProblems(manifest).length > 0 || found.has(manifest.id)) continue;
+      registerSecretPrefixes(manifest.secretPrefixes);
       found.set(manifest.id, { manifest, plugin: plugin.name });
     }
   }
@@ -41,13 +42,17 @@ const hookTimeoutMs = 3000;
 
 /** Asks every plugin for its provider through the `latchkey:provider` hook (timeout, errors captured). */
 export async function loadProviders(config: Config): Promise<Discovery> {
-  const runHook = config.runHook.bind(config) as unknown as RunHook;
+  const runHook: RunHook = (event, options, timeoutMs, captureErrors) =>
+    config.runHook(event, options, timeoutMs, captureErrors);
   const preferred = new Set([...config.plugins.values()].filter((p) => p.type === 'core').map((p) => p.name));
   // oclif's hook timeout timer is unref'd: a hook that hangs on a promise holding no handle would let the
   // process run out of work and exit mid-discovery. This timer keeps it alive until that timeout fires.
   const keepAlive = setTimeout(() => undefined, hookTimeoutMs + 1000);
   try {
-    return await discoverProviders(runHook, { timeoutMs: hookTimeoutMs, preferred });
+    const discovery = await discoverProviders(runHook, { timeoutMs: hookTimeoutMs, preferred });
+    // Providers declare their token shapes; redaction knows them before any provider code runs.
+    for (const { provider } of discovery.providers.values()) registerSecretPrefixes(provider.secretPrefixes);
+    return discovery;
   } finally {
     clearTimeout(keepAlive);
   }
@@ -117,14 +122,25 @@ export function describePlugin(entry: DiscoveredProvider): string {
   return entry.pluginVersion ? `${entry.plugin}@${entry.pluginVersion}` : entry.plugin;
 }
 
-/** A stored credential is missing or was rejected: exit 4 with what to do. */
-export function notSignedIn(title: string, id: string, envVars: string[]): LatchkeyError {
-  return new LatchkeyError({
-    code: 'NOT_SIGNED_IN',
-    message: `Not signed in to ${title}.`,
-    action: `Run \`latchkey auth login --provider ${id}\`${envVars.length ? ` or set ${envVars.join(' or ')}` : ''}.`,
-    exitCode: ExitCode.Auth,
-  });
+/**
+ * NOT_SIGNED_IN (exit 4), the one place it is built: a stored credential is missing or was rejected. With a
+ * provider, the message and action are made from its title, id and variables; `detail` gives them instead.
+ */
+export function notSignedIn(title: string, id: string, envVars: string[]): LatchkeyError;
+export function notSignedIn(detail: { message: string; action: string }): LatchkeyError;
+export function notSignedIn(
+  about: string | { message: string; action: string },
+  id?: string,
+  envVars: string[] = [],
+): LatchkeyError {
+  const { message, action } =
+    typeof about === 'string'
+      ? {
+          message: `Not signed in to ${about}.`,
+          action: `Run \`latchkey auth login --provider ${id}\`${envVars.length ? ` or set ${envVars.join(' or ')}` : ''}.`,
+        }
+      : about;
+  return new LatchkeyError({ code: 'NOT_SIGNED_IN', message, action, exitCode: ExitCode.Auth });
 }
 
 /** `--provider` names nothing installed (exit 2). */

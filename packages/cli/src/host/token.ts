@@ -1,4 +1,3 @@
-import { ExitCode, LatchkeyError } from '@latchkey/errors';
 import { latchkeyEnvName } from '@latchkey/plugin-kit';
 import type { CredentialStore } from '@latchkey/storage';
 import { writeProviderCache } from './provider-cache.js';
@@ -54,11 +53,9 @@ export async function resolveTokenFrom(
       .filter(({ manifest }) => envCredential(manifest, env) !== undefined || stored.has(manifest.id))
       .map(({ manifest }) => manifest.id);
     if (candidates.length === 0) {
-      throw new LatchkeyError({
-        code: 'NOT_SIGNED_IN',
+      throw notSignedIn({
         message: 'Not signed in to any provider.',
         action: 'Run `latchkey auth login --provider <id>` (see `latchkey auth providers`).',
-        exitCode: ExitCode.Auth,
       });
     }
   }

@@ -43,10 +43,14 @@ export default class AuthLogin extends LatchkeyCommand {
       description: 'Open the browser for device logins (--no-browser only prints the URL and code).',
     }),
     'client-name': Flags.string({
-      description:
-        'Device-flow client name, for providers that name the credential after it (see auth providers).',
+      description: 'Device-flow client name, for providers that declare it (see `auth providers --json`).',
     }),
-    'client-id': Flags.string({ description: 'Device-flow client id, for providers that use one.' }),
+    'client-id': Flags.string({ description: 'Device-flow client id, for providers that declare it.' }),
+    option: Flags.string({
+      multiple: true,
+      description:
+        'A login option the provider declares, as name=value (repeatable); `auth providers --json` lists them.',
+    }),
     storage: Flags.string({
       options: ['auto', 'keychain', 'file'],
       description: 'Where to keep the secret. Env: LATCHKEY_STORAGE. auto = keychain, else encrypted file.',
@@ -61,8 +65,10 @@ export default class AuthLogin extends LatchkeyCommand {
       withToken: flags['with-token'],
       token: flags.token,
       browser: flags.browser,
-      clientName: flags['client-name'],
-      clientId: flags['client-id'],
+      loginOptions: {
+        flags: { 'client-name': flags['client-name'], 'client-id': flags['client-id'] },
+        ...(flags.option !== undefined ? { option: flags.option } : {}),
+      },
       storage: flags.storage,
       readStdin,
       onSilent: () => {

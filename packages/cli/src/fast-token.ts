@@ -50,18 +50,11 @@ export async function fastToken(
     const providers = await readProviderCache(env);
     if (!providers) return undefined;
     const store = readOnlyStore(env);
-    const signal = new AbortController().signal;
     const result = await resolveTokenFrom(providers, env, store, requested, async (candidates) => {
       if (requested === undefined && candidates.length > 1 && interactive) throw handOver;
       // Not in the cache: maybe a plugin without a static manifest; the full CLI asks its hook.
       if (requested !== undefined && !providers.has(requested)) throw handOver;
-      return chooseProvider(
-        { interactive: false, signal },
-        requested,
-        providers,
-        candidates,
-        'to print a token for',
-      );
+      return chooseProvider({ interactive: false }, requested, providers, candidates, 'to print a token for');
     });
     process.stdout.write(`${result.token}\n`);
     return 0;

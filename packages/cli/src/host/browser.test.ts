@@ -1,21 +1,15 @@
-import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { EventEmitter } from 'node:events';
-import type { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { openBrowser, shouldOpenBrowser } from './browser.js';
+import type { BrowserLauncher } from './runtime.js';
 
-/** A spawn that records what it was asked to start and reports a started child. */
-function recordingSpawn() {
-  const calls: Array<{ command: string; args: string[]; env: NodeJS.ProcessEnv | undefined }> = [];
-  const fake = ((command: string, args: string[], options: { env?: NodeJS.ProcessEnv }) => {
-    calls.push({ command, args, env: options.env });
-    const child = Object.assign(new EventEmitter(), { unref: () => undefined });
-    queueMicrotask(() => child.emit('spawn'));
-    return child;
-  }) as unknown as typeof spawn;
-  return { calls, spawn: fake };
+/** A launcher that records what it was asked to start and reports a started program. */
+function recordingLauncher() {
+  const calls: Array<{ command: string; args: readonly string[]; env: NodeJS.ProcessEnv }> = [];
+  const launch: BrowserLauncher = async (command, args, env) => {
+    calls.push({ command, args, env });
+    return true;
+  };
+  return { calls, launch };
 }
 
 describe('shouldOpenBrowser', () => {
@@ -35,6 +29,22 @@ describe('shouldOpenBrowser', () => {
     expect(shouldOpenBrowser({ ...base, env: { DISPLAY: ':0', BROWSER: 'none' } })).toBe(false);
   });
 
+  it("over SSH on macOS: not without BROWSER (the screen there is not the user's), yes with it", () => {
+    const mac = { ...base, platform: 'darwin' as const };
+    expect(shouldOpenBrowser({ ...mac, env: {} })).toBe(true);
+    expect(shouldOpenBrowser({ ...mac, env: { SSH_CONNECTION: '1 2 3 4' } })).toBe(false);
+    expect(shouldOpenBrowser({ ...mac, env: { SSH_TTY: '/dev/pts/1' } })).toBe(false);
+    expect(shouldOpenBrowser({ ...mac, env: { SSH_TTY: '/dev/pts/1', BROWSER: 'w3m' } })).toBe(true);
+  });
+
+  it('over SSH on Linux: X forwarding (a DISPLAY) opens, no display does not', () => {
+    expect(
+      shouldOpenBrowser({ ...base, env: { SSH_CONNECTION: '1 2 3 4', DISPLAY: 'localhost:10.0' } }),
+    ).toBe(true);
+    expect(shouldOpenBrowser({ ...base, env: { SSH_CONNECTION: '1 2 3 4' } })).toBe(false);
+    expect(shouldOpenBrowser({ ...base, env: { SSH_CONNECTION: '1 2 3 4', BROWSER: 'w3m' } })).toBe(true);
+  });
+
   it('CI=false does not count as CI', () => {
     expect(shouldOpenBrowser({ ...base, env: { DISPLAY: ':0', CI: 'false' } })).toBe(true);
   });
@@ -42,29 +52,27 @@ describe('shouldOpenBrowser', () => {
 
 describe('openBrowser', () => {
   it('runs $BROWSER with the URL', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'latchkey-browser-'));
-    try {
-      const script = join(dir, 'browser.sh');
-      const seen = join(dir, 'seen');
-      await writeFile(script, `#!/bin/sh\nprintf '%s' "$1" > '${seen}'\n`);
-      await chmod(script, 0o755);
-      const url = 'http://127.0.0.1:1/cli-login/verify?code=ABCD-EFGH';
-      expect(await openBrowser(url, { env: { BROWSER: script } })).toBe(true);
-      for (let i = 0; i < 50; i++) {
-        const text = await readFile(seen, 'utf8').catch(() => '');
-        if (text) break;
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
-      expect(await readFile(seen, 'utf8')).toBe(url);
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+    const recorder = recordingLauncher();
+    const url = 'http://127.0.0.1:1/cli-login/verify?code=ABCD-EFGH';
+    expect(
+      await openBrowser(url, {
+        env: { BROWSER: '/opt/bin/browse' },
+        platform: 'linux',
+        launch: recorder.launch,
+      }),
+    ).toBe(true);
+    expect(recorder.calls.map(({ command, args }) => ({ command, args }))).toEqual([
+      { command: '/opt/bin/browse', args: [url] },
+    ]);
   });
 
-  it('reports a missing browser program instead of throwing', async () => {
-    expect(await openBrowser('http://127.0.0.1:1/', { env: { BROWSER: '/nonexistent/browser' } })).toBe(
-      false,
-    );
+  it('reports a launcher that fails or throws as false, never as an error', async () => {
+    const options = { env: {}, platform: 'linux' as const };
+    expect(await openBrowser('http://127.0.0.1:1/', { ...options, launch: async () => false })).toBe(false);
+    const throwing: BrowserLauncher = () => {
+      throw new Error('EACCES');
+    };
+    expect(await openBrowser('http://127.0.0.1:1/', { ...options, launch: throwing })).toBe(false);
   });
 
   const url = 'https://example.com/activate?user_code=ABCD-EFGH&x=%41^1';
@@ -77,14 +85,14 @@ describe('openBrowser', () => {
   ];
   for (const [platform, command, args] of platforms) {
     it(`on ${platform} runs ${command} with the URL as one argument, no shell`, async () => {
-      const recorder = recordingSpawn();
-      expect(await openBrowser(url, { env: {}, platform, spawn: recorder.spawn })).toBe(true);
+      const recorder = recordingLauncher();
+      expect(await openBrowser(url, { env: {}, platform, launch: recorder.launch })).toBe(true);
       expect(recorder.calls.map(({ command, args }) => ({ command, args }))).toEqual([{ command, args }]);
     });
   }
 
   it('opens nothing but http(s) URLs', async () => {
-    const recorder = recordingSpawn();
+    const recorder = recordingLauncher();
     for (const bad of [
       'file:///etc/passwd',
       'javascript:alert(1)',
@@ -95,14 +103,14 @@ describe('openBrowser', () => {
       '',
     ]) {
       for (const platform of ['win32', 'darwin', 'linux'] as const) {
-        expect(await openBrowser(bad, { env: {}, platform, spawn: recorder.spawn })).toBe(false);
+        expect(await openBrowser(bad, { env: {}, platform, launch: recorder.launch })).toBe(false);
       }
     }
     expect(recorder.calls).toEqual([]);
   });
 
   it('gives the browser an environment without any credential variable', async () => {
-    const recorder = recordingSpawn();
+    const recorder = recordingLauncher();
     const env = {
       PATH: '/usr/bin',
       DISPLAY: ':0',
@@ -116,7 +124,7 @@ describe('openBrowser', () => {
       env,
       credentialEnvVars: ['NANOGPT_API_KEY', 'KANEO_API_KEY'],
       platform: 'linux',
-      spawn: recorder.spawn,
+      launch: recorder.launch,
     });
     expect(recorder.calls[0]!.env).toEqual({ PATH: '/usr/bin', DISPLAY: ':0' });
     expect(env.NANOGPT_API_KEY).toBe('sk-nano-secret');

@@ -1,5 +1,4 @@
-import { spawn } from 'node:child_process';
-import { isCi } from './runtime.js';
+import { isCi, type BrowserLauncher } from './runtime.js';
 
 /**
  * Opens a browser only where a person can see it: a terminal, not CI, a display on Linux (an SSH session
@@ -22,13 +21,14 @@ export function shouldOpenBrowser(options: {
   return true;
 }
 
-/** What `openBrowser` needs from the outside; tests inject `spawn` and `platform`. */
+/** What `openBrowser` needs from the outside: the runtime's environment, platform and launcher. */
 export interface BrowserOptions {
-  env?: NodeJS.ProcessEnv;
+  env: NodeJS.ProcessEnv;
   /** Variables that hold credentials (every provider's own); removed from the browser's environment. */
   credentialEnvVars?: readonly string[];
-  platform?: NodeJS.Platform;
-  spawn?: typeof spawn;
+  platform: NodeJS.Platform;
+  /** Starts the program (the runtime's `browser`, `io/browser.ts` in the real process). */
+  launch: BrowserLauncher;
 }
 
 /**
@@ -62,36 +62,23 @@ export function browserEnv(env: NodeJS.ProcessEnv, credentialEnvVars: readonly s
 
 /**
  * Starts the browser detached on an http(s) URL, and on nothing else (a `file:`, `javascript:` or custom
- * scheme from a server is refused here, whatever the caller checked). Failures are reported by the
- * returned promise (false), never thrown at the user.
+ * scheme from a server is refused here, whatever the caller checked), with the program `browserCommand()`
+ * names and the environment `browserEnv()` leaves. Failures are reported by the returned promise (false),
+ * never thrown at the user.
  */
-export function openBrowser(url: string, options: BrowserOptions = {}): Promise<boolean> {
+export async function openBrowser(url: string, options: BrowserOptions): Promise<boolean> {
   let target: string;
   try {
     const parsed = new URL(url);
-    if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') return Promise.resolve(false);
+    if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') return false;
     target = parsed.href;
   } catch {
-    return Promise.resolve(false);
+    return false;
   }
-  const env = options.env ?? process.env;
-  const [command, args] = browserCommand(target, env, options.platform ?? process.platform);
-  const start = options.spawn ?? spawn;
-  return new Promise((resolve) => {
-    try {
-      const child = start(command, args, {
-        detached: true,
-        stdio: 'ignore',
-        env: browserEnv(env, options.credentialEnvVars ?? []),
-        windowsHide: true,
-      });
-      child.once('error', () => resolve(false));
-      child.once('spawn', () => {
-        child.unref();
-        resolve(true);
-      });
-    } catch {
-      resolve(false);
-    }
-  });
+  const [command, args] = browserCommand(target, options.env, options.platform);
+  try {
+    return await options.launch(command, args, browserEnv(options.env, options.credentialEnvVars ?? []));
+  } catch {
+    return false; // a launcher that throws must not reach the user either
+  }
 }

@@ -1,4 +1,4 @@
-import { cancelledError, isLatchkeyError, registerSecret, usageError } from '@latchkey/errors';
+import { isLatchkeyError, registerSecret, usageError } from '@latchkey/errors';
 import {
   checkTokenInput,
   sanitizeIdentity,
@@ -92,26 +92,20 @@ async function promptForToken(
   ctx: ProviderContext,
   ui: TerminalUi,
 ): Promise<AcquiredCredential> {
-  const { password } = await import('@inquirer/prompts');
   const where = provider.tokenHelp
     ? ` (${provider.tokenHelp})`
     : provider.tokenUrl
       ? ` (create one at ${provider.tokenUrl})`
       : '';
   for (let attempt = 1; ; attempt += 1) {
-    let token: string;
-    try {
-      token = (
-        await password(
-          { message: `Paste your ${provider.title} token${where}:` },
-          { signal: runtime.signal, output: process.stderr },
-        )
-      ).trim();
-    } catch (error) {
-      if (error instanceof Error && /Abort|Exit/.test(error.name)) throw cancelledError();
-      throw error;
-    }
+    const token = (await runtime.prompter.password(`Paste your ${provider.title} token${where}:`)).trim();
     if (token === '') {
+      if (attempt >= promptAttempts) {
+        throw usageError(
+          'No token was entered.',
+          `Run the command again and paste the token, or pipe it in: echo "$TOKEN" | latchkey auth login --provider ${provider.id} --with-token`,
+        );
+      }
       ui.warn('Nothing was entered.');
       continue;
     }

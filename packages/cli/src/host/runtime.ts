@@ -7,18 +7,62 @@ import {
   resolveConfigDir,
   resolveStoragePreference,
   type LockHolderInfo,
+  type SecretBackend,
 } from '@latchkey/storage';
+import { processIo } from '../io/process-io.js';
+
+/** A writable output stream as the host sees it: text in, and whether a person is watching. */
+export interface OutputStream {
+  write(text: string): void;
+  readonly isTTY: boolean;
+}
+
+/** Questions for a person at a terminal (the adapter is `io/prompter.ts`); Ctrl-C rejects with CANCELLED. */
+export interface Prompter {
+  select(message: string, choices: ReadonlyArray<{ name: string; value: string }>): Promise<string>;
+  /** A masked answer: nothing is echoed. */
+  password(message: string): Promise<string>;
+}
+
+/**
+ * Starts `command args` detached with exactly `env`, resolving true once it started (adapter:
+ * `io/browser.ts`). What may be opened, and how, is decided by `openBrowser()` in `host/browser.ts`.
+ */
+export type BrowserLauncher = (
+  command: string,
+  args: readonly string[],
+  env: NodeJS.ProcessEnv,
+) => Promise<boolean>;
+
+/** The outside world a runtime is made from: the process (`io/process-io.ts`) or a test's fakes. */
+export interface HostIo {
+  env: NodeJS.ProcessEnv;
+  platform: NodeJS.Platform;
+  stdinIsTty: boolean;
+  stdout: OutputStream;
+  stderr: OutputStream;
+  prompter: Prompter;
+  browser: BrowserLauncher;
+  clock?: Clock;
+  /** The system keychain for the stores this runtime opens; default: the OS keychain. */
+  keychain?: SecretBackend;
+}
 
 /** Everything the host's flows need from the outside world, in one place so tests and commands agree. */
 export interface Runtime {
   config: Config;
   env: NodeJS.ProcessEnv;
+  platform: NodeJS.Platform;
   clock: Clock;
   signal: AbortSignal;
-  /** stdin and stderr are terminals: prompts and live progress are allowed. */
+  /** stdin and stderr are terminals and CI is not set: prompts and live progress are allowed. */
   interactive: boolean;
-  /** stderr is a terminal (live countdown). */
-  stderrIsTty: boolean;
+  /** Raw streams: only the output boundary below and the live countdown write to them. */
+  stdout: OutputStream;
+  stderr: OutputStream;
+  prompter: Prompter;
+  browser: BrowserLauncher;
+  keychain?: SecretBackend;
   /** Human output (stderr), always sanitized and redacted. */
   say(line: string): void;
   /**
@@ -32,21 +76,26 @@ export interface Runtime {
   version: string;
 }
 
-export function createRuntime(config: Config, signal: AbortSignal): Runtime {
-  const env = process.env;
+export function createRuntime(config: Config, signal: AbortSignal, io: HostIo = processIo(signal)): Runtime {
+  const { env, stdout, stderr } = io;
   const runtime: Runtime = {
     config,
     env,
-    clock: systemClock,
+    platform: io.platform,
+    clock: io.clock ?? systemClock,
     signal,
-    interactive: Boolean(process.stdin.isTTY && process.stderr.isTTY) && !isCi(env),
-    stderrIsTty: Boolean(process.stderr.isTTY),
-    say: (line) => void process.stderr.write(`${forTerminal(line)}\n`),
-    warn: (message) => void process.stderr.write(`${forTerminal(`! ${message}`)}\n`),
-    out: (text) => void process.stdout.write(forTerminal(text)),
+    interactive: io.stdinIsTty && stderr.isTTY && !isCi(env),
+    stdout,
+    stderr,
+    prompter: io.prompter,
+    browser: io.browser,
+    say: (line) => stderr.write(`${forTerminal(line)}\n`),
+    warn: (message) => stderr.write(`${forTerminal(`! ${message}`)}\n`),
+    out: (text) => stdout.write(forTerminal(text)),
     version: config.version,
   };
-  if (isDebug(env)) runtime.debug = (line) => void process.stderr.write(`[debug] ${forTerminal(line)}\n`);
+  if (io.keychain) runtime.keychain = io.keychain;
+  if (isDebug(env)) runtime.debug = (line) => stderr.write(`[debug] ${forTerminal(line)}\n`);
   return runtime;
 }
 
@@ -90,6 +139,7 @@ export function credentialStore(runtime: Runtime, storageFlag?: string): Credent
     configDir: resolveConfigDir(runtime.env),
     preference: resolveStoragePreference(storageFlag, runtime.env),
     onLockWait: lockWaitNotice(runtime),
+    ...(runtime.keychain && { keychain: runtime.keychain }),
   });
 }
 
@@ -102,6 +152,6 @@ export function lockWaitNotice(runtime: Runtime): (holder: LockHolderInfo) => vo
 }
 
 /** The store for reading: each record names its backend, so the storage preference does not matter. */
-export function readOnlyStore(env: NodeJS.ProcessEnv): CredentialStore {
-  return new CredentialStore({ configDir: resolveConfigDir(env) });
+export function readOnlyStore(env: NodeJS.ProcessEnv, keychain?: SecretBackend): CredentialStore {
+  return new CredentialStore({ configDir: resolveConfigDir(env), ...(keychain && { keychain }) });
 }

@@ -54,18 +54,26 @@ export class TerminalUi implements ProviderUi {
     }
     runtime.say(`The code expires in ${describeDuration(left)}.`);
     if (
-      shouldOpenBrowser({ wanted: this.options.browser, interactive: runtime.interactive, env: runtime.env })
+      shouldOpenBrowser({
+        wanted: this.options.browser,
+        interactive: runtime.interactive,
+        env: runtime.env,
+        platform: runtime.platform,
+      })
     ) {
       const opened = await openBrowser(url, {
         env: runtime.env,
         credentialEnvVars: this.options.credentialEnvVars ?? manifestEnvVars(runtime),
+        platform: runtime.platform,
+        launch: runtime.browser,
       });
       if (opened) runtime.say('Opened your browser.');
     }
-    if (runtime.stderrIsTty) {
+    if (runtime.stderr.isTTY) {
+      // The countdown's own `\r\x1b[2K` is the one control sequence latchkey writes, so it skips say().
       const draw = () => {
         const remaining = verification.expiresAt - runtime.clock.now();
-        process.stderr.write(`\r\x1b[2KWaiting for approval... ${formatDuration(remaining)} left`);
+        runtime.stderr.write(`\r\x1b[2KWaiting for approval... ${formatDuration(remaining)} left`);
       };
       draw();
       this.#countdown = setInterval(draw, 1000);
@@ -90,12 +98,12 @@ export class TerminalUi implements ProviderUi {
     if (this.#countdown) {
       clearInterval(this.#countdown);
       this.#countdown = undefined;
-      process.stderr.write('\r\x1b[2K');
+      this.runtime.stderr.write('\r\x1b[2K');
     }
   }
 
   #clearLine(): void {
-    if (this.#countdown) process.stderr.write('\r\x1b[2K');
+    if (this.#countdown) this.runtime.stderr.write('\r\x1b[2K');
   }
 }
 

@@ -1,0 +1,413 @@
+/**
+ * `auth login`'s flow with fakes only: every branch of the method choice, the environment credential,
+ * --token and --with-token, storage and its fallback, the prompt and its retries, the provider choice.
+ * Each case asserts what a user notices: the outcome, stderr, what is stored, what the provider received.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  fakeHost,
+  fakeProvider,
+  rejection,
+  unavailableKeychain,
+  type FakeHost,
+  type FakeHostOptions,
+} from '../testing/fake-host.js';
+import { describeLogin, login, type LoginRequest } from './login.js';
+
+const ada = { account: 'ada', name: 'Ada Lovelace' };
+
+/** A token-only provider (nanoterm-like) and a device provider (nanogpt-like). */
+const tokenProvider = () =>
+  fakeProvider(
+    { id: 'acme', title: 'Acme', tokenUrl: 'https://acme.example/keys' },
+    { accounts: { 'acme-good': ada } },
+  );
+const deviceProvider = () =>
+  fakeProvider(
+    { id: 'devco', title: 'DevCo' },
+    { device: { token: 'dev-issued', identity: { account: 'grace' } }, accounts: { 'dev-good': ada } },
+  );
+/** A provider whose environment token makes `auth login` a silent check (nanoctl-like). */
+const envCheckProvider = () =>
+  fakeProvider(
+    { id: 'envy', title: 'Envy', envVars: ['ENVY_TOKEN'], envLogin: 'verify' },
+    { accounts: { 'env-good': ada, 'stdin-good': { account: 'stdin' } } },
+  );
+
+let host: FakeHost | undefined;
+afterEach(async () => {
+  await host?.dispose();
+  host = undefined;
+});
+
+async function start(options: FakeHostOptions): Promise<FakeHost> {
+  host = await fakeHost(options);
+  return host;
+}
+
+function request(overrides: Partial<LoginRequest> = {}, stdin = ''): LoginRequest {
+  return { withToken: false, browser: false, readStdin: async () => stdin, ...overrides };
+}
+
+describe('auth login: how the credential is obtained', () => {
+  const cases: Array<{
+    name: string;
+    provider: () => ReturnType<typeof fakeProvider>;
+    interactive?: boolean;
+    answers?: string[];
+    request: Partial<LoginRequest>;
+    stdin?: string;
+    method: string;
+    stored: boolean;
+    account: string;
+    sent: string[];
+  }> = [
+    {
+      name: '--with-token stores the token read from stdin (trimmed)',
+      provider: tokenProvider,
+      request: { provider: 'acme', withToken: true },
+      stdin: '  acme-good\n',
+      method: 'token',
+      stored: true,
+      account: 'ada',
+      sent: ['verify acme-good'],
+    },
+    {
+      name: '--token only checks the token: nothing stored',
+      provider: tokenProvider,
+      request: { provider: 'acme', token: 'acme-good' },
+      method: 'token',
+      stored: false,
+      account: 'ada',
+      sent: ['verify acme-good'],
+    },
+    {
+      name: "a device provider's default is its device login, even in a terminal",
+      provider: deviceProvider,
+      interactive: true,
+      request: { provider: 'devco' },
+      method: 'device',
+      stored: true,
+      account: 'grace',
+      sent: ['login'],
+    },
+    {
+      name: 'a device provider still takes --with-token',
+      provider: deviceProvider,
+      request: { provider: 'devco', withToken: true },
+      stdin: 'dev-good',
+      method: 'token',
+      stored: true,
+      account: 'ada',
+      sent: ['verify dev-good'],
+    },
+    {
+      name: 'a token provider in a terminal asks with a masked prompt',
+      provider: tokenProvider,
+      interactive: true,
+      answers: ['acme-good'],
+      request: { provider: 'acme' },
+      method: 'prompt',
+      stored: true,
+      account: 'ada',
+      sent: ['verify acme-good'],
+    },
+  ];
+  for (const c of cases) {
+    it(c.name, async () => {
+      const provider = c.provider();
+      const h = await start({ providers: [provider], interactive: c.interactive, answers: c.answers });
+      const outcome = await login(h.runtime, request(c.request, c.stdin));
+      expect(outcome).toMatchObject({ method: c.method, stored: c.stored, account: c.account });
+      expect(provider.calls.map((x) => [x.call, x.token].filter(Boolean).join(' '))).toEqual(c.sent);
+      const stored = await h.store.list();
+      expect(stored.map((r) => [r.provider, r.account, r.method])).toEqual(
+        c.stored ? [[provider.id, c.account, c.method]] : [],
+      );
+      if (c.stored) expect((await h.store.get(provider.id))?.record.backend).toBe('file');
+      expect(h.stdout()).toBe('');
+    });
+  }
+
+  it('--token warns that the token is visible in shell history, and says it was not stored', async () => {
+    const h = await start({ providers: [tokenProvider()] });
+    const outcome = await login(h.runtime, request({ provider: 'acme', token: 'acme-good' }));
+    expect(h.stderr()).toContain('! A token passed with --token is visible in your shell history');
+    expect(describeLogin(outcome, h.configDir)).toEqual([
+      '✓ The token is valid for Acme as Ada Lovelace',
+      '  Not stored (--token). Use --with-token to store it.',
+    ]);
+  });
+
+  it('a device login shows nothing from the flow itself and stores what the provider returned', async () => {
+    const h = await start({ providers: [deviceProvider()] });
+    await login(h.runtime, request({ provider: 'devco' }));
+    expect((await h.store.get('devco'))?.secret).toBe('dev-issued');
+  });
+});
+
+describe('auth login: refusals before any request', () => {
+  const cases: Array<{
+    name: string;
+    provider: () => ReturnType<typeof fakeProvider>;
+    request: Partial<LoginRequest>;
+    stdin?: string;
+    exitCode: number;
+    message: RegExp;
+    action?: RegExp;
+  }> = [
+    {
+      name: '--token and --with-token together',
+      provider: tokenProvider,
+      request: { provider: 'acme', token: 'acme-good', withToken: true },
+      exitCode: 2,
+      message: /^--with-token and --token cannot be used together\.$/,
+    },
+    {
+      name: '--with-token with nothing on stdin',
+      provider: tokenProvider,
+      request: { provider: 'acme', withToken: true },
+      stdin: '  \n',
+      exitCode: 2,
+      message: /^No token was given on standard input\.$/,
+    },
+    {
+      name: 'a token for a provider that takes none',
+      provider: () =>
+        fakeProvider(
+          { id: 'devonly', methods: ['device'] },
+          { device: { token: 't', identity: { account: 'a' } } },
+        ),
+      request: { provider: 'devonly', token: 'x' },
+      exitCode: 2,
+      message: /does not accept tokens/,
+    },
+    {
+      name: 'no terminal and no token for a token provider: every way in is named',
+      provider: tokenProvider,
+      request: { provider: 'acme' },
+      exitCode: 2,
+      message: /^Acme signs in with a token, and there is no terminal to ask for one\.$/,
+      action: /--with-token.*--token TOKEN.*set ACME_API_KEY.*run this in a terminal/,
+    },
+    {
+      name: 'an unknown --provider',
+      provider: tokenProvider,
+      request: { provider: 'nope' },
+      exitCode: 2,
+      message: /^Unknown provider "nope"\.$/,
+      action: /Choose one of: acme;/,
+    },
+    {
+      name: 'an http --base-url that is not loopback',
+      provider: tokenProvider,
+      request: { provider: 'acme', token: 'acme-good', baseUrl: 'http://acme.example' },
+      exitCode: 2,
+      message: /--base-url/,
+    },
+    {
+      name: 'a bad --storage value',
+      provider: tokenProvider,
+      request: { provider: 'acme', withToken: true, storage: 'floppy' },
+      stdin: 'acme-good',
+      exitCode: 2,
+      message: /storage/i,
+    },
+  ];
+  for (const c of cases) {
+    it(c.name, async () => {
+      const provider = c.provider();
+      const h = await start({ providers: [provider] });
+      const error = await rejection(login(h.runtime, request(c.request, c.stdin)));
+      expect(error.exitCode).toBe(c.exitCode);
+      expect(error.message).toMatch(c.message);
+      if (c.action) expect(error.action).toMatch(c.action);
+      expect(provider.calls).toEqual([]);
+      expect(await h.store.list()).toEqual([]);
+    });
+  }
+
+  it('a rejected token: exit 4 and nothing stored', async () => {
+    const h = await start({ providers: [tokenProvider()] });
+    const error = await rejection(
+      login(h.runtime, request({ provider: 'acme', withToken: true }, 'acme-bad')),
+    );
+    expect(error.exitCode).toBe(4);
+    expect(await h.store.list()).toEqual([]);
+  });
+});
+
+describe('auth login: the environment credential (envLogin: verify)', () => {
+  it('with the variable set, login only checks it, silently, and stores nothing', async () => {
+    const provider = envCheckProvider();
+    const h = await start({ providers: [provider], env: { ENVY_TOKEN: 'env-good' } });
+    let silent = false;
+    const outcome = await login(h.runtime, request({ provider: 'envy', onSilent: () => (silent = true) }));
+    expect(outcome).toMatchObject({ method: 'env', stored: false, silent: true, account: 'ada' });
+    expect(silent).toBe(true);
+    expect(provider.calls).toEqual([{ call: 'verify', token: 'env-good', baseUrl: 'https://envy.example/' }]);
+    expect(describeLogin(outcome, h.configDir)).toEqual([]);
+    expect(h.stderr()).toBe('');
+    expect(await h.store.list()).toEqual([]);
+  });
+
+  it('a rejected environment token: exit 4, nothing stored', async () => {
+    const h = await start({ providers: [envCheckProvider()], env: { ENVY_TOKEN: 'env-bad' } });
+    expect((await rejection(login(h.runtime, request({ provider: 'envy' })))).exitCode).toBe(4);
+    expect(await h.store.list()).toEqual([]);
+  });
+
+  it('--with-token wins over the variable: the stdin token is checked and stored', async () => {
+    const provider = envCheckProvider();
+    const h = await start({ providers: [provider], env: { ENVY_TOKEN: 'env-good' } });
+    const outcome = await login(h.runtime, request({ provider: 'envy', withToken: true }, 'stdin-good'));
+    expect(outcome).toMatchObject({ method: 'token', stored: true, account: 'stdin' });
+    expect(provider.calls.map((c) => c.token)).toEqual(['stdin-good']);
+  });
+
+  it('a provider without envLogin ignores its variable at login', async () => {
+    const provider = tokenProvider();
+    const h = await start({ providers: [provider], env: { ACME_API_KEY: 'acme-good' } });
+    expect((await rejection(login(h.runtime, request({ provider: 'acme' })))).exitCode).toBe(2);
+    expect(provider.calls).toEqual([]);
+  });
+});
+
+describe('auth login: storage', () => {
+  it('falls back to the encrypted file when the keychain is unavailable, and says why', async () => {
+    const h = await start({ providers: [tokenProvider()], keychain: unavailableKeychain() });
+    const outcome = await login(h.runtime, request({ provider: 'acme', withToken: true }, 'acme-good'));
+    expect(outcome).toMatchObject({
+      stored: true,
+      backend: 'file',
+      fallbackReason: 'No Secret Service is running.',
+    });
+    expect(describeLogin(outcome, h.configDir)).toContain(
+      '! The system keychain could not be used: No Secret Service is running.',
+    );
+    expect((await h.store.get('acme'))?.secret).toBe('acme-good');
+  });
+
+  it('--storage keychain never falls back: the keychain error, nothing stored', async () => {
+    const h = await start({ providers: [tokenProvider()], keychain: unavailableKeychain() });
+    const error = await rejection(
+      login(h.runtime, request({ provider: 'acme', withToken: true, storage: 'keychain' }, 'acme-good')),
+    );
+    expect(error.code).toBe('KEYCHAIN_UNAVAILABLE');
+    expect(await h.store.list()).toEqual([]);
+  });
+
+  it('LATCHKEY_<ID>_BASE_URL chooses the server, and the account keeps it', async () => {
+    const provider = tokenProvider();
+    const h = await start({
+      providers: [provider],
+      env: { LATCHKEY_ACME_BASE_URL: 'https://acme.internal' },
+    });
+    const outcome = await login(h.runtime, request({ provider: 'acme', withToken: true }, 'acme-good'));
+    expect(provider.calls[0]!.baseUrl).toBe('https://acme.internal/');
+    expect(outcome.baseUrl).toBe('https://acme.internal');
+    expect((await h.store.list())[0]!.baseUrl).toBe('https://acme.internal');
+  });
+});
+
+describe('auth login: the masked prompt', () => {
+  it('names where to get a token', async () => {
+    const h = await start({ providers: [tokenProvider()], interactive: true, answers: ['acme-good'] });
+    await login(h.runtime, request({ provider: 'acme' }));
+    expect(h.prompts).toEqual([
+      { kind: 'password', message: 'Paste your Acme token (create one at https://acme.example/keys):' },
+    ]);
+  });
+
+  it('an empty answer and a rejected token may be corrected without starting over', async () => {
+    const provider = tokenProvider();
+    const h = await start({
+      providers: [provider],
+      interactive: true,
+      answers: ['', 'acme-bad', ' acme-good '],
+    });
+    const outcome = await login(h.runtime, request({ provider: 'acme' }));
+    expect(outcome).toMatchObject({ method: 'prompt', stored: true });
+    expect(h.prompts).toHaveLength(3);
+    expect(provider.calls.map((c) => c.token)).toEqual(['acme-bad', 'acme-good']);
+    expect(h.stderr()).toBe(
+      '! Nothing was entered.\n! The server rejected the token. Sign in again.\nTry again, or press Ctrl-C to stop.\n',
+    );
+  });
+
+  it('gives up after five rejected tokens with the last error (exit 4)', async () => {
+    const provider = tokenProvider();
+    const h = await start({ providers: [provider], interactive: true, answers: Array(6).fill('acme-bad') });
+    const error = await rejection(login(h.runtime, request({ provider: 'acme' })));
+    expect(error.exitCode).toBe(4);
+    expect(h.prompts).toHaveLength(5);
+    expect(await h.store.list()).toEqual([]);
+  });
+
+  it('gives up after five empty answers (exit 2), never loops for ever', async () => {
+    const provider = tokenProvider();
+    const h = await start({ providers: [provider], interactive: true, answers: Array(6).fill('') });
+    const error = await rejection(login(h.runtime, request({ provider: 'acme' })));
+    expect(error.exitCode).toBe(2);
+    expect(error.message).toBe('No token was entered.');
+    expect(h.prompts).toHaveLength(5);
+    expect(provider.calls).toEqual([]);
+  });
+
+  it('a malformed token at the prompt is refused before the provider sees it, and may be corrected', async () => {
+    const provider = tokenProvider();
+    const h = await start({
+      providers: [provider],
+      interactive: true,
+      answers: ['bad\x01token', 'acme-good'],
+    });
+    await login(h.runtime, request({ provider: 'acme' }));
+    expect(provider.calls.map((c) => c.token)).toEqual(['acme-good']);
+    expect(h.stderr()).toMatch(/^! The token from the prompt contains a control character/);
+  });
+});
+
+describe('auth login: which provider', () => {
+  const two = () => [tokenProvider(), deviceProvider()];
+
+  it('in a terminal, asks which provider, listing each by title and id', async () => {
+    const h = await start({ providers: two(), interactive: true, answers: ['acme', 'acme-good'] });
+    const outcome = await login(h.runtime, request());
+    expect(outcome.provider).toBe('acme');
+    expect(h.prompts[0]).toEqual({
+      kind: 'select',
+      message: 'Which provider to sign in to?',
+      choices: ['Acme (acme)', 'DevCo (devco)'],
+    });
+  });
+
+  it('in a pipe, a usage error that lists the choices', async () => {
+    const h = await start({ providers: two() });
+    const error = await rejection(login(h.runtime, request({ withToken: true }, 'acme-good')));
+    expect(error.exitCode).toBe(2);
+    expect(error.message).toBe('--provider is required: more than one provider applies to sign in to.');
+    expect(error.action).toBe('Pass --provider with one of: acme, devco.');
+  });
+
+  it('the only provider needs no --provider', async () => {
+    const h = await start({ providers: [tokenProvider()] });
+    expect((await login(h.runtime, request({ withToken: true }, 'acme-good'))).provider).toBe('acme');
+  });
+
+  it('an id claimed by two plugins: the bundled one is used, with a warning', async () => {
+    const bundled = tokenProvider();
+    const other = fakeProvider({ id: 'acme', title: 'Fake Acme' }, { accounts: { 'acme-good': ada } });
+    const h = await start({
+      plugins: [
+        { name: 'acme-impostor', type: 'user', providers: [other] },
+        { name: '@latchkey/plugin-acme', type: 'core', providers: [bundled] },
+      ],
+    });
+    await login(h.runtime, request({ provider: 'acme', token: 'acme-good' }));
+    expect(bundled.calls).toHaveLength(1);
+    expect(other.calls).toEqual([]);
+    expect(h.stderr()).toContain(
+      '! Provider id "acme" is claimed by @latchkey/plugin-acme and acme-impostor; using @latchkey/plugin-acme.',
+    );
+  });
+});

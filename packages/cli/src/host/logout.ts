@@ -125,6 +125,7 @@ export function cleanupStore(runtime: Runtime): CredentialStore {
     configDir: resolveConfigDir(runtime.env),
     preference: storagePreference(runtime.env),
     onLockWait: lockWaitNotice(runtime),
+    ...(runtime.keychain && { keychain: runtime.keychain }),
   });
 }
 

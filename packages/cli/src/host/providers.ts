@@ -86,7 +86,7 @@ export function envCredential(
  * a question in a terminal, else a usage error that lists the choices.
  */
 export async function chooseProvider<T extends { manifest: { id: string; title: string } }>(
-  runtime: Pick<Runtime, 'interactive' | 'signal'>,
+  runtime: Pick<Runtime, 'interactive'> & Partial<Pick<Runtime, 'prompter'>>,
   requested: string | undefined,
   all: Map<string, T>,
   candidates: string[],
@@ -98,14 +98,10 @@ export async function chooseProvider<T extends { manifest: { id: string; title: 
     throw unknownProvider(requested, [...all.keys()]);
   }
   if (candidates.length === 1) return all.get(candidates[0]!)!;
-  if (candidates.length > 1 && runtime.interactive) {
-    const { select } = await import('@inquirer/prompts');
-    const id = await select(
-      {
-        message: `Which provider ${what}?`,
-        choices: candidates.map((c) => ({ name: `${all.get(c)!.manifest.title} (${c})`, value: c })),
-      },
-      { signal: runtime.signal, output: process.stderr },
+  if (candidates.length > 1 && runtime.interactive && runtime.prompter) {
+    const id = await runtime.prompter.select(
+      `Which provider ${what}?`,
+      candidates.map((c) => ({ name: `${all.get(c)!.manifest.title} (${c})`, value: c })),
     );
     return all.get(id)!;
   }

@@ -30,8 +30,12 @@ export async function resolveToken(runtime: Runtime, requested?: string): Promis
     const found = (await loadProviders(runtime.config)).providers.get(requested);
     if (found) providers.set(requested, { manifest: found.provider, plugin: found.plugin });
   }
-  return resolveTokenFrom(providers, runtime.env, readOnlyStore(runtime.env), requested, (candidates) =>
-    chooseProvider(runtime, requested, providers, candidates, 'to print a token for'),
+  return resolveTokenFrom(
+    providers,
+    runtime.env,
+    readOnlyStore(runtime.env, runtime.keychain),
+    requested,
+    (candidates) => chooseProvider(runtime, requested, providers, candidates, 'to print a token for'),
   );
 }
 

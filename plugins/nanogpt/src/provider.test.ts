@@ -146,7 +146,10 @@ describe('NanoGPT device login on a fake clock against the emulator', () => {
   it('a denied code ends the login with exit 4', async () => {
     const s = await setup({ interval: 2 });
     const login = nanogpt.login!(s.ctx);
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    // The code exists once the login has started it: wait for that (bounded), however busy the machine is.
+    for (let i = 0; i < 400 && s.emulator.userCodes().length === 0; i += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
     s.emulator.deny(s.emulator.userCodes()[0]!);
     await expect(login).rejects.toMatchObject({ exitCode: 4 });
   });

@@ -28,4 +28,14 @@ describe('systemClock.sleep', () => {
     await systemClock.sleep(-5);
     expect(Date.now() - started).toBeLessThan(50);
   });
+
+  it('resolves after a short wait, and rejects with CANCELLED (not an AbortError) for an aborted signal', async () => {
+    const started = Date.now();
+    await systemClock.sleep(5, new AbortController().signal);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(4);
+    await expect(systemClock.sleep(10, AbortSignal.abort())).rejects.toMatchObject({
+      code: 'CANCELLED',
+      exitCode: 130,
+    });
+  });
 });

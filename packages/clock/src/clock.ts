@@ -1,3 +1,4 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import { cancelledError } from '@latchkey/errors';
 
 /** Time, injectable: the real clock in the CLI, a fake one in tests so a 10-minute expiry takes milliseconds. */
@@ -19,23 +20,13 @@ export const systemClock: Clock = {
     if (signal?.aborted) throw cancelledError();
     while (left > 0) {
       const step = Math.min(left, maxTimerMs);
-      await timerSleep(step, signal);
+      try {
+        await delay(step, undefined, signal ? { signal } : undefined);
+      } catch (error) {
+        if (signal?.aborted) throw cancelledError();
+        throw error;
+      }
       left -= step; // Infinity stays Infinity: waits until the signal aborts
     }
   },
 };
-
-function timerSleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    if (signal?.aborted) return reject(cancelledError());
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(cancelledError());
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-}

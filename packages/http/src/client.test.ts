@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Clock } from '@latchkey/polling';
+import type { Clock } from '@latchkey/clock';
 import { HttpClient, standardRetry, unexpectedResponse } from './client.js';
 import { parseRetryAfter } from './retry-after.js';
 import { parseBaseUrl } from './url.js';
@@ -233,6 +233,35 @@ describe('HttpClient', () => {
     expect(res.status).toBe(503);
     expect(server.hits).toHaveLength(1);
     expect(clock.waits).toEqual([]);
+  });
+
+  it('hands fetch one signal: the time limit aborts it as a TimeoutError (TIMEOUT), Ctrl-C as CANCELLED', async () => {
+    const seen: AbortSignal[] = [];
+    let called: (() => void) | undefined;
+    const hangingFetch = ((_url: URL, init: RequestInit) =>
+      new Promise((_, reject) => {
+        const signal = init.signal!;
+        seen.push(signal);
+        signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+        called?.();
+      })) as typeof globalThis.fetch;
+    const timed = new HttpClient({ clientName: 'l', clientVersion: '0', timeoutMs: 30, fetch: hangingFetch });
+    await expect(timed.send({ url: 'https://api.example' })).rejects.toMatchObject({ code: 'TIMEOUT' });
+    expect((seen[0]!.reason as Error).name).toBe('TimeoutError');
+
+    const controller = new AbortController();
+    const cancelled = new HttpClient({
+      clientName: 'l',
+      clientVersion: '0',
+      fetch: hangingFetch,
+      signal: controller.signal,
+    });
+    const fetching = new Promise<void>((resolve) => (called = resolve));
+    const sending = cancelled.send({ url: 'https://api.example' });
+    await fetching;
+    controller.abort();
+    await expect(sending).rejects.toMatchObject({ code: 'CANCELLED', exitCode: 130 });
+    expect(seen[1]!.aborted).toBe(true);
   });
 
   it('is cancelled by its signal with exit 130', async () => {

@@ -1,5 +1,5 @@
 import { LatchkeyError, cancelledError, redact } from '@latchkey/errors';
-import { systemClock, type Clock } from '@latchkey/polling';
+import { maxTimerMs, systemClock, type Clock } from '@latchkey/clock';
 import { createProxyFetch, proxyConfigured } from './proxy.js';
 import { parseRetryAfter } from './retry-after.js';
 
@@ -81,8 +81,6 @@ const defaultTimeoutMs = 15_000;
 export const defaultMaxResponseBytes = 1024 * 1024;
 /** The longest `Retry-After` on a 503 that the transient retry waits out (longer: the answer is returned). */
 const maxServiceUnavailableWaitMs = 5000;
-/** Node's timers overflow (to 1 ms) past this. */
-const maxTimerMs = 2_147_483_647;
 
 /**
  * fetch with what every provider needs: a timeout per request (body included), cancellation, client
@@ -191,23 +189,18 @@ export class HttpClient {
 
     const outer = this.#options.signal;
     if (outer?.aborted) throw cancelledError();
+    // The request ends at the first of: the time left in the budget, Ctrl-C, or our own abort on failure.
     const controller = new AbortController();
-    let timedOut = false;
-    const timer = setTimeout(
-      () => {
-        timedOut = true;
-        controller.abort();
-      },
-      Math.min(Math.max(0, budgetMs), maxTimerMs),
+    const timeout = AbortSignal.timeout(Math.min(Math.max(0, budgetMs), maxTimerMs));
+    const signal = AbortSignal.any(
+      outer ? [controller.signal, timeout, outer] : [controller.signal, timeout],
     );
     const maxBytes = request.maxResponseBytes ?? this.#options.maxResponseBytes ?? defaultMaxResponseBytes;
-    const onAbort = () => controller.abort();
-    outer?.addEventListener('abort', onAbort, { once: true });
     const started = this.#clock.now();
     this.#debug(`-> ${method} ${url.origin}${url.pathname}`);
     try {
       const fetch = await (this.#fetch ??= this.#chooseFetch());
-      const res = await fetch(url, { method, headers, body, signal: controller.signal, redirect: 'manual' });
+      const res = await fetch(url, { method, headers, body, signal, redirect: 'manual' });
       const text = await readBounded(res, maxBytes, url);
       const parsed = parseBody(text, res.headers.get('content-type'));
       this.#debug(`<- ${res.status} ${url.pathname} (${this.#clock.now() - started} ms)`);
@@ -223,7 +216,7 @@ export class HttpClient {
       controller.abort(); // whatever went wrong, nothing more is read from this connection
       if (outer?.aborted) throw cancelledError();
       if (error instanceof LatchkeyError) throw error;
-      if (timedOut) {
+      if (timeout.aborted) {
         throw new LatchkeyError({
           code: 'TIMEOUT',
           message: `${url.host} did not answer within ${formatSeconds(timeoutMs)} (${tries} ${tries === 1 ? 'try' : 'tries'}).`,
@@ -233,9 +226,6 @@ export class HttpClient {
         });
       }
       throw networkError(url, error);
-    } finally {
-      clearTimeout(timer);
-      outer?.removeEventListener('abort', onAbort);
     }
   }
 

@@ -1,13 +1,11 @@
 /**
  * @latchkey/plugin-kit — the one dependency a latchkey provider plugin needs: the provider contract,
- * `defineProvider()`, the hook types, and re-exports of the shared error type, HTTP client and
- * device-flow engine.
+ * `defineProvider()`, the hook types, and re-exports of the shared error type, HTTP client, clock,
+ * device-flow engine and OAuth client (RFC 8628).
  */
 export * from './manifest.js';
 export * from './provider.js';
 export * from './discovery.js';
-export * from './rfc8628.js';
-export * from './device-login.js';
 export * from './token-input.js';
 export * from './identity.js';
 export {
@@ -39,15 +37,30 @@ export {
   type HttpResponse,
   type RetryPolicy,
 } from '@latchkey/http';
+export { systemClock, type Clock } from '@latchkey/clock';
 export {
   deviceAccessDenied,
   deviceCodeExpired,
   pollUntil,
   runDeviceFlow,
-  systemClock,
-  type Clock,
   type DeviceAuthorization,
   type GiveUpRule,
   type PollStep,
   type Verification,
 } from '@latchkey/polling';
+export {
+  checkVerificationUris,
+  deviceCodeGrantType,
+  deviceCodeLogin,
+  deviceLogin,
+  deviceTokenStep,
+  describeTrouble,
+  parseDeviceAuthorization,
+  requestDeviceAuthorization,
+  stillTryingMessage,
+  type DeviceLoginContext,
+  type DeviceLoginFlow,
+  type DeviceTokenResponse,
+  type Rfc8628Endpoints,
+  type Rfc8628LoginOptions,
+} from '@latchkey/oauth';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { LatchkeyError } from '@latchkey/errors';
-import type { Clock } from './clock.js';
+import type { Clock } from '@latchkey/clock';
 import { runDeviceFlow, type DeviceAuthorization } from './device-flow.js';
 import type { PollStep } from './poll.js';
 

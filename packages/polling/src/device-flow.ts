@@ -1,5 +1,5 @@
 import { ExitCode, LatchkeyError, registerSecret } from '@latchkey/errors';
-import { systemClock, type Clock } from './clock.js';
+import { systemClock, type Clock } from '@latchkey/clock';
 import { pollUntil, type GiveUpRule, type PollStep } from './poll.js';
 
 /** What a device authorization request returned (RFC 8628 section 3.2, or a provider's equivalent). */

@@ -1,5 +1,5 @@
 import { isLatchkeyError, type LatchkeyError } from '@latchkey/errors';
-import type { Clock } from './clock.js';
+import type { Clock } from '@latchkey/clock';
 
 /** What one attempt of a poll loop found. */
 export type PollStep<T> =

@@ -28,6 +28,8 @@ export interface KeychainBackendOptions {
   timeoutMs?: number;
   /** Loads the keyring library; default `import('@napi-rs/keyring')`. A test seam. */
   load?: () => Promise<KeyringModule>;
+  /** Makes the signal that ends one call after `ms`; default `AbortSignal.timeout`. A test seam. */
+  timeout?: (ms: number) => AbortSignal;
 }
 
 const DEFAULT_TIMEOUT_MS = 30_000;
@@ -48,6 +50,7 @@ export function createKeychainBackendWith(options: KeychainBackendOptions = {}):
   const service = options.service ?? 'latchkey';
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const load = options.load ?? (() => import('@napi-rs/keyring') as Promise<KeyringModule>);
+  const timeout = options.timeout ?? ((ms: number) => AbortSignal.timeout(ms));
   let loaded: Promise<KeyringModule> | undefined;
 
   async function keyring(): Promise<KeyringModule> {
@@ -93,20 +96,17 @@ export function createKeychainBackendWith(options: KeychainBackendOptions = {}):
     fn: (signal: AbortSignal) => Promise<T>,
     secret?: string,
   ): Promise<T> {
-    const controller = new AbortController();
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        controller.abort();
-        reject(timedOut(what, timeoutMs));
-      }, timeoutMs);
+    const signal = timeout(timeoutMs);
+    // The library is asked to stop when the signal aborts, but a call stuck in the OS may not: the race
+    // ends the wait either way.
+    const expired = new Promise<never>((_, reject) => {
+      signal.addEventListener('abort', () => reject(timedOut(what, timeoutMs)), { once: true });
     });
+    expired.catch(() => undefined); // settled calls leave it unobserved
     try {
-      return await Promise.race([fn(controller.signal), timeout]);
+      return await Promise.race([fn(signal), expired]);
     } catch (error) {
       throw mapKeychainError(error, secret);
-    } finally {
-      clearTimeout(timer);
     }
   }
 

@@ -3,7 +3,7 @@ import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { latchkeyRejection } from '@latchkey/testkit';
+import { createFakeClock, latchkeyRejection } from '@latchkey/testkit';
 import { withLock, type LockHolder } from './lock.js';
 
 let dir: string;
@@ -41,40 +41,50 @@ describe('the config-dir lock', () => {
 
   it('tells the waiter once, after the notice delay, who holds a live lock', async () => {
     await fs.writeFile(lock, `${process.pid} ${os.hostname()} 0123abcd\n`);
-    const notices: LockHolder[] = [];
+    const clock = createFakeClock(Date.now());
+    const start = clock.now();
+    const notices: Array<LockHolder & { afterMs: number }> = [];
     const result = await withLock(dir, async () => 'mine', {
-      noticeAfterMs: 50,
-      timeoutMs: 5_000,
+      clock,
       onWait: (holder) => {
-        notices.push(holder);
+        notices.push({ ...holder, afterMs: clock.now() - start });
         void fs.rm(lock); // the holder finishes
       },
     });
     expect(result).toBe('mine');
-    expect(notices).toEqual([{ pid: process.pid, hostname: os.hostname() }]);
+    expect(notices).toEqual([{ pid: process.pid, hostname: os.hostname(), afterMs: expect.any(Number) }]);
+    expect(notices[0]!.afterMs).toBeGreaterThanOrEqual(1_000); // the default notice delay, on the clock
   });
 
-  it('a live holder is never broken: STORAGE_LOCK_TIMEOUT, lock untouched', async () => {
+  it('a live holder is never broken: STORAGE_LOCK_TIMEOUT after 10 s on the clock, lock untouched', async () => {
     const content = `${process.pid} ${os.hostname()} 0123abcd\n`;
     await fs.writeFile(lock, content);
     const old = new Date(Date.now() - 60_000);
     await fs.utimes(lock, old, old); // an old mtime does not matter on this host: the pid is alive
-    const error = await latchkeyRejection(
-      withLock(dir, async () => 'never', { timeoutMs: 300, staleMs: 100 }),
-    );
+    const clock = createFakeClock(Date.now());
+    const start = clock.now();
+    const realStart = Date.now();
+    const error = await latchkeyRejection(withLock(dir, async () => 'never', { clock, staleMs: 100 }));
     expect(error.code).toBe('STORAGE_LOCK_TIMEOUT');
+    expect(error.message).toMatch(/^Timed out after 10 s waiting for /);
     expect(await fs.readFile(lock, 'utf8')).toBe(content);
+    expect(clock.now() - start).toBeGreaterThanOrEqual(10_000);
+    expect(Math.max(...clock.sleeps)).toBeLessThanOrEqual(200); // short randomized waits, bounded
+    expect(Date.now() - realStart).toBeLessThan(5_000); // the 10 s were the fake clock's, not real ones
   });
 
   it("another host's lock: its pid means nothing here, so only the mtime rule breaks it", async () => {
     const content = `${deadPid()} another-host.example 0123abcd\n`;
     await fs.writeFile(lock, content);
-    const fresh = await latchkeyRejection(withLock(dir, async () => 'never', { timeoutMs: 300 }));
+    const clock = createFakeClock(Date.now());
+    const fresh = await latchkeyRejection(withLock(dir, async () => 'never', { clock, timeoutMs: 5_000 }));
     expect(fresh.code).toBe('STORAGE_LOCK_TIMEOUT');
     expect(await fs.readFile(lock, 'utf8')).toBe(content);
 
-    const old = new Date(Date.now() - 60_000);
-    await fs.utimes(lock, old, old);
-    expect(await withLock(dir, async () => 'mine', { timeoutMs: 5_000 })).toBe('mine');
+    // Nobody refreshes its mtime: once the clock is 10 s (staleMs) past it, the lock is abandoned.
+    const before = clock.now();
+    expect(await withLock(dir, async () => 'mine', { clock, timeoutMs: 60_000 })).toBe('mine');
+    expect(clock.now() - before).toBeGreaterThan(4_000);
+    expect(clock.now() - before).toBeLessThan(60_000);
   });
 });

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { systemClock, type Clock } from '@latchkey/clock';
 import { LatchkeyError } from '@latchkey/errors';
 import { isProcessAlive } from './fs-util.js';
 import { DOCS, ioError } from './storage-errors.js';
@@ -21,9 +22,9 @@ export interface LockOptions {
   onWait?: (holder: LockHolder) => void;
   /** Default 1 s. */
   noticeAfterMs?: number;
+  /** Measures the waits and the staleness (against the lock file's mtime); default `systemClock`. */
+  clock?: Clock;
 }
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /**
  * Runs `fn` holding `<dir>/.lock`, a file created exclusively ('wx') that names its pid and host. A
@@ -33,13 +34,14 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
  * `noticeAfterMs`, and ends with STORAGE_LOCK_TIMEOUT.
  */
 export async function withLock<T>(dir: string, fn: () => Promise<T>, options: LockOptions = {}): Promise<T> {
+  const clock = options.clock ?? systemClock;
   const timeoutMs = options.timeoutMs ?? 10_000;
   const staleMs = options.staleMs ?? 10_000;
-  const noticeAt = Date.now() + (options.noticeAfterMs ?? 1_000);
+  const noticeAt = clock.now() + (options.noticeAfterMs ?? 1_000);
   let noticed = options.onWait === undefined;
   const lockFile = path.join(dir, '.lock');
   const token = `${process.pid} ${os.hostname()} ${randomBytes(8).toString('hex')}\n`;
-  const deadline = Date.now() + timeoutMs;
+  const deadline = clock.now() + timeoutMs;
   let delay = 5;
 
   for (;;) {
@@ -58,12 +60,12 @@ export async function withLock<T>(dir: string, fn: () => Promise<T>, options: Lo
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST')
         throw ioError(lockFile, 'create the lock file', error);
     }
-    const holder = await breakIfStale(lockFile, staleMs);
-    if (!noticed && holder !== undefined && Date.now() >= noticeAt) {
+    const holder = await breakIfStale(lockFile, staleMs, clock);
+    if (!noticed && holder !== undefined && clock.now() >= noticeAt) {
       noticed = true;
       options.onWait?.(holder);
     }
-    if (Date.now() >= deadline) {
+    if (clock.now() >= deadline) {
       throw new LatchkeyError({
         code: 'STORAGE_LOCK_TIMEOUT',
         message: `Timed out after ${Math.round(timeoutMs / 1000)} s waiting for ${lockFile}: another latchkey process is writing credentials.`,
@@ -72,7 +74,7 @@ export async function withLock<T>(dir: string, fn: () => Promise<T>, options: Lo
         docs: DOCS,
       });
     }
-    await sleep(delay + Math.random() * delay);
+    await clock.sleep(delay + Math.random() * delay);
     delay = Math.min(delay * 2, 100);
   }
 
@@ -113,7 +115,11 @@ export function parseLockHolder(content: string): LockHolder {
  * lock without a host) when untouched for `staleMs`. Returns the holder when the lock stays, undefined
  * when it is gone (released or broken: retry at once).
  */
-async function breakIfStale(lockFile: string, staleMs: number): Promise<LockHolder | undefined> {
+async function breakIfStale(
+  lockFile: string,
+  staleMs: number,
+  clock: Clock,
+): Promise<LockHolder | undefined> {
   let content: string;
   let mtimeMs: number;
   try {
@@ -124,7 +130,7 @@ async function breakIfStale(lockFile: string, staleMs: number): Promise<LockHold
   }
   const holder = parseLockHolder(content);
   const local = holder.hostname === os.hostname() && holder.pid !== undefined;
-  const dead = local ? !isProcessAlive(holder.pid!) : Date.now() - mtimeMs > staleMs;
+  const dead = local ? !isProcessAlive(holder.pid!) : clock.now() - mtimeMs > staleMs;
   if (!dead) return holder;
   // Move the lock aside under a unique name: of several waiters, only one rename succeeds. Then check
   // that what was moved is the lock judged dead (another waiter may have just re-taken the lock).

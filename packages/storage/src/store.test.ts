@@ -1,7 +1,7 @@
 import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ExitCode, LatchkeyError } from '@latchkey/errors';
 import { latchkeyRejection } from '@latchkey/testkit';
 import { CredentialStore, type SecretBackend } from './index.js';
@@ -165,50 +165,77 @@ describe('keychain backend over @napi-rs/keyring (fake module)', () => {
     },
   };
 
-  it('a call that never answers ends in KEYCHAIN_TIMEOUT after 30 s, not before (fake timers)', async () => {
-    vi.useFakeTimers();
-    try {
-      const backend = createKeychainBackendWith({ load: async () => hanging });
-      let settled: LatchkeyError | undefined;
-      const pending = backend.get('p:a').catch((error: LatchkeyError) => (settled = error));
-      await vi.advanceTimersByTimeAsync(29_999);
-      expect(settled).toBeUndefined(); // a macOS permission prompt gets its time
-      await vi.advanceTimersByTimeAsync(1);
-      await pending;
-      expect(settled?.code).toBe('KEYCHAIN_TIMEOUT');
-      expect(settled?.exitCode).toBe(ExitCode.Failure);
-      expect(settled?.message).toContain('did not answer within 30 s');
-      expect(settled?.action).toMatch(/prompt/);
-    } finally {
-      vi.useRealTimers();
-    }
+  /** A time limit the test ends by hand: records each limit asked for; `expire()` is the limit running out. */
+  function manualTimeout() {
+    const controller = new AbortController();
+    const requested: number[] = [];
+    return {
+      requested,
+      timeout: (ms: number) => (requested.push(ms), controller.signal),
+      expire: () => controller.abort(),
+    };
+  }
+
+  it('a call that never answers ends in KEYCHAIN_TIMEOUT when its 30 s limit runs out, not before', async () => {
+    const limit = manualTimeout();
+    let given: AbortSignal | undefined;
+    let started!: () => void;
+    const called = new Promise<void>((resolve) => (started = resolve));
+    const recording: KeyringModule = {
+      AsyncEntry: class extends hanging.AsyncEntry {
+        override getPassword = (signal?: AbortSignal | null) => {
+          given = signal ?? undefined;
+          started();
+          return new Promise<string | null>(() => undefined);
+        };
+      },
+    };
+    const backend = createKeychainBackendWith({ load: async () => recording, timeout: limit.timeout });
+    let settled: LatchkeyError | undefined;
+    const pending = backend.get('p:a').catch((error: LatchkeyError) => (settled = error));
+    await called;
+    expect(limit.requested).toEqual([30_000]); // a macOS permission prompt gets its time
+    expect(settled).toBeUndefined();
+    expect(given?.aborted).toBe(false);
+    limit.expire();
+    await pending;
+    expect(given?.aborted).toBe(true); // the library is told to stop too
+    expect(settled?.code).toBe('KEYCHAIN_TIMEOUT');
+    expect(settled?.exitCode).toBe(ExitCode.Failure);
+    expect(settled?.message).toContain('did not answer within 30 s');
+    expect(settled?.action).toMatch(/prompt/);
   });
 
-  it("a keychain timeout is never a reason for 'auto' to fall back to the file (fake timers)", async () => {
-    vi.useFakeTimers();
-    try {
-      let started!: () => void;
-      const called = new Promise<void>((resolve) => (started = resolve));
-      const slow: KeyringModule = {
-        AsyncEntry: class extends hanging.AsyncEntry {
-          override setPassword = () => {
-            started();
-            return new Promise<void>(() => undefined);
-          };
-        },
-      };
-      const keychain = createKeychainBackendWith({ load: async () => slow });
-      const store = new CredentialStore({ configDir: dir, keychain });
-      const saving = rejection(store.save({ provider: 'p', account: 'a', secret: SECRET }));
-      await called; // the index was read and the lock taken (real file I/O) before the keychain call
-      await vi.advanceTimersByTimeAsync(30_000);
-      const error = await saving;
-      expect(error.code).toBe('KEYCHAIN_TIMEOUT');
-      expect(await fs.readdir(dir)).not.toContain('credentials.enc');
-      expect(await store.list()).toEqual([]);
-    } finally {
-      vi.useRealTimers();
-    }
+  it('the real time limit (AbortSignal.timeout) ends a hanging call after timeoutMs', async () => {
+    const backend = createKeychainBackendWith({ load: async () => hanging, timeoutMs: 100 });
+    const started = Date.now();
+    const error = await rejection(backend.get('p:a'));
+    expect(error.code).toBe('KEYCHAIN_TIMEOUT');
+    expect(error.message).toContain('did not answer within 0.1 s');
+    expect(Date.now() - started).toBeGreaterThanOrEqual(90);
+  });
+
+  it("a keychain timeout is never a reason for 'auto' to fall back to the file", async () => {
+    const limit = manualTimeout();
+    let started!: () => void;
+    const called = new Promise<void>((resolve) => (started = resolve));
+    const slow: KeyringModule = {
+      AsyncEntry: class extends hanging.AsyncEntry {
+        override setPassword = () => {
+          started();
+          return new Promise<void>(() => undefined);
+        };
+      },
+    };
+    const keychain = createKeychainBackendWith({ load: async () => slow, timeout: limit.timeout });
+    const store = new CredentialStore({ configDir: dir, keychain });
+    const saving = rejection(store.save({ provider: 'p', account: 'a', secret: SECRET }));
+    await called; // the index was read and the lock taken (real file I/O) before the keychain call
+    limit.expire();
+    const error = await saving;
+    expect(error.code).toBe('KEYCHAIN_TIMEOUT');
+    expect(await fs.readdir(dir)).not.toContain('credentials.enc');
+    expect(await store.list()).toEqual([]);
   });
 
   it('a library that fails to load is KEYCHAIN_UNAVAILABLE', async () => {

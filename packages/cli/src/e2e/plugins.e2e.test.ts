@@ -5,9 +5,9 @@
  * uninstalled (its credential is reported, not silently orphaned), and is linked for local development.
  *
  * What is published are the REAL packages, packed the way a release packs them (`pnpm pack` rewrites
- * `workspace:` ranges): @latchkey/errors, @latchkey/polling, @latchkey/http, @latchkey/plugin-kit,
- * latchkey-plugin-acme, and undici@7.30.2 (@latchkey/http's one outside dependency) packed from the local
- * pnpm store. The registry is packages/registry-fixture/start.mjs. Build first (`pnpm exec turbo run build`).
+ * `workspace:` ranges): @latchkey/errors, @latchkey/clock, @latchkey/polling, @latchkey/http,
+ * @latchkey/oauth, @latchkey/plugin-kit, latchkey-plugin-acme, and undici@7.30.2 (@latchkey/http's one
+ * outside dependency) packed from the local pnpm store. The registry is packages/registry-fixture/start.mjs. Build first (`pnpm exec turbo run build`).
  *
  * npm (the copy @oclif/plugin-plugins pins) is pointed at the registry three ways (LATCHKEY_NPM_REGISTRY,
  * which oclif turns into `--registry`; npm_config_registry; and an npmrc via NPM_CONFIG_USERCONFIG) and
@@ -43,8 +43,10 @@ const UNDICI_VERSION = '7.30.2';
 /** The packages a user's `npm install latchkey-plugin-acme` needs, from this workspace. */
 const WORKSPACE_PACKAGES = [
   'packages/errors',
+  'packages/clock',
   'packages/polling',
   'packages/http',
+  'packages/oauth',
   'packages/plugin-kit',
   'examples/acme',
 ];
@@ -159,7 +161,7 @@ interface ProviderRow {
 
 function providersOf(run: CliRun): ProviderRow[] {
   expectExit(run, 0);
-  return (JSON.parse(run.stdout) as { providers: ProviderRow[] }).providers;
+  return (JSON.parse(run.stdout) as { result: { providers: ProviderRow[] } }).result.providers;
 }
 
 const opts = { timeoutMs: RUN_TIMEOUT_MS };
@@ -236,8 +238,10 @@ beforeAll(async () => {
   packed.forEach((result, i) => expectOk(`pack ${WORKSPACE_PACKAGES[i] ?? 'undici'}`, result));
   const tarballs = (await readdir(packs)).filter((f) => f.endsWith('.tgz')).sort();
   expect(tarballs).toEqual([
+    'latchkey-clock-0.1.0.tgz',
     'latchkey-errors-0.1.0.tgz',
     'latchkey-http-0.1.0.tgz',
+    'latchkey-oauth-0.1.0.tgz',
     'latchkey-plugin-acme-1.0.0.tgz',
     'latchkey-plugin-kit-0.1.0.tgz',
     'latchkey-polling-0.1.0.tgz',
@@ -302,8 +306,10 @@ describe('a third-party provider plugin, installed from a registry', () => {
     for (const name of [
       PLUGIN,
       '@latchkey/plugin-kit',
+      '@latchkey/oauth',
       '@latchkey/http',
       '@latchkey/polling',
+      '@latchkey/clock',
       '@latchkey/errors',
       'undici',
     ]) {
@@ -321,7 +327,7 @@ describe('a third-party provider plugin, installed from a registry', () => {
     const resolved = Object.entries(lock.packages)
       .filter(([path]) => path !== '')
       .map(([path, entry]) => [path, entry.resolved ?? ''] as const);
-    expect(resolved.length).toBeGreaterThanOrEqual(6);
+    expect(resolved.length).toBeGreaterThanOrEqual(8);
     for (const [path, url] of resolved)
       expect(url.startsWith(`${registry!.url}/`), `${path}: ${url}`).toBe(true);
 
@@ -398,9 +404,15 @@ describe('a third-party provider plugin, installed from a registry', () => {
     const status = await session.run(['auth', 'status', '--json'], opts);
     // Exit 1: a credential that could not be checked (CLI.md: 0 all valid, 4 rejected, 1 not checkable).
     expectExit(status, 1);
-    const { credentials } = JSON.parse(status.stdout) as {
-      credentials: Array<{ provider: string; account: string; validity: string; error?: { code: string } }>;
+    const envelope = JSON.parse(status.stdout) as {
+      status: number;
+      result: {
+        credentials: Array<{ provider: string; account: string; validity: string; error?: { code: string } }>;
+      };
     };
+    // The envelope's status is the exit code, also when the command printed a result.
+    expect(envelope.status).toBe(1);
+    const { credentials } = envelope.result;
     expect(credentials.filter((e) => e.provider === 'acme')).toEqual([
       expect.objectContaining({
         provider: 'acme',

@@ -1,18 +1,22 @@
+import { text } from 'node:stream/consumers';
 import { usageError } from '@latchkey/errors';
 
 /** More standard input than any token could be; reading stops here (a token itself is capped at 8 KiB). */
 export const maxStdinBytes = 64 * 1024;
 
+type Input = NodeJS.ReadableStream & { isTTY?: boolean; destroy?: () => void };
+
 /**
  * All of standard input, as text (for --with-token), reading at most `limit` bytes: past it, reading stops
  * and a usage error says so, so a huge or endless pipe cannot exhaust memory.
  */
-export async function readStdin(
-  input: NodeJS.ReadableStream & { isTTY?: boolean; destroy?: () => void } = process.stdin,
-  limit = maxStdinBytes,
-): Promise<string> {
+export async function readStdin(input: Input = process.stdin, limit = maxStdinBytes): Promise<string> {
   if (input.isTTY) return '';
-  const chunks: Buffer[] = [];
+  return text(upTo(input, limit));
+}
+
+/** The stream's chunks while they add up to at most `limit` bytes; past it the stream is closed. */
+async function* upTo(input: Input, limit: number): AsyncGenerator<Buffer> {
   let size = 0;
   for await (const chunk of input) {
     const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
@@ -25,7 +29,6 @@ export async function readStdin(
         'Pipe in the token itself, not a file or a whole response.',
       );
     }
-    chunks.push(bytes);
+    yield bytes;
   }
-  return Buffer.concat(chunks).toString('utf8');
 }

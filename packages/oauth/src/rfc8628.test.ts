@@ -2,7 +2,8 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { HttpClient } from '@latchkey/http';
-import type { Clock, Verification } from '@latchkey/polling';
+import type { Clock } from '@latchkey/clock';
+import type { Verification } from '@latchkey/polling';
 import { deviceCodeLogin, deviceCodeGrantType, type Rfc8628Endpoints } from './rfc8628.js';
 
 interface Hit {

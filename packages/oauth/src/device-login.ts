@@ -1,12 +1,34 @@
+import type { Clock } from '@latchkey/clock';
 import { ExitCode, LatchkeyError } from '@latchkey/errors';
-import { httpsRuleBreach, type UrlRuleBreach } from '@latchkey/http';
+import { httpsRuleBreach, type HttpClient, type UrlRuleBreach } from '@latchkey/http';
 import {
   runDeviceFlow,
   type DeviceAuthorization,
   type DeviceFlowOptions,
   type GiveUpRule,
+  type Verification,
 } from '@latchkey/polling';
-import type { ProviderContext } from './provider.js';
+
+/**
+ * What a device login needs from its caller: the part of plugin-kit's `ProviderContext` it uses (a provider
+ * passes its whole context). The caller shows the code and the warnings; this package never prints.
+ */
+export interface DeviceLoginContext {
+  /** The server signed in to; verification addresses are checked against its host in messages. */
+  baseUrl: URL;
+  http: HttpClient;
+  clock: Clock;
+  /** Aborted on Ctrl-C. */
+  signal: AbortSignal;
+  ui: {
+    /** Show the user code and URL (the host decides how, and may open a browser). */
+    showVerification(verification: Verification): void | Promise<void>;
+    /** A warning for humans: the "still trying" line. */
+    warn(message: string): void;
+  };
+  /** The provider's human name ("NanoGPT") for the "still trying" line; default the server's host. */
+  providerTitle?: string;
+}
 
 const breachWords: Record<UrlRuleBreach | 'invalid', string> = {
   invalid: 'it is not a valid URL',
@@ -79,7 +101,7 @@ export interface DeviceLoginFlow<T> {
  * login with the server's last error after 5 in a row or 60 s; the server's interval and expiry are
  * clamped; Ctrl-C cancels. Use it rather than `runDeviceFlow` so every provider behaves the same.
  */
-export function deviceLogin<T>(ctx: ProviderContext, flow: DeviceLoginFlow<T>): Promise<T> {
+export function deviceLogin<T>(ctx: DeviceLoginContext, flow: DeviceLoginFlow<T>): Promise<T> {
   const who = ctx.providerTitle ?? ctx.baseUrl.host;
   const options: DeviceFlowOptions<T> = {
     start: async () => {

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { LatchkeyError } from '@latchkey/errors';
 import { HttpClient } from '@latchkey/http';
-import type { Clock, DeviceAuthorization, PollStep } from '@latchkey/polling';
-import { describeTrouble, deviceLogin, stillTryingMessage } from './device-login.js';
-import type { ProviderContext } from './provider.js';
+import type { Clock } from '@latchkey/clock';
+import type { DeviceAuthorization, PollStep } from '@latchkey/polling';
+import { describeTrouble, deviceLogin, stillTryingMessage, type DeviceLoginContext } from './device-login.js';
 
 function fakeClock(): Clock {
   let now = 0;
@@ -23,17 +23,15 @@ const down = (status = 503) =>
 function context(providerTitle?: string) {
   const lines: string[] = [];
   const shown: string[] = [];
-  const ctx: ProviderContext = {
+  const ctx: DeviceLoginContext = {
     baseUrl: new URL('https://api.acme.example'),
     http: new HttpClient({ clientName: 'latchkey', clientVersion: '0' }),
     clock: fakeClock(),
     signal: new AbortController().signal,
     ui: {
       showVerification: (v) => void shown.push(v.verificationUri),
-      info: (line) => void lines.push(`info: ${line}`),
       warn: (line) => void lines.push(`warn: ${line}`),
     },
-    options: {},
   };
   if (providerTitle !== undefined) ctx.providerTitle = providerTitle;
   return { ctx, lines, shown };

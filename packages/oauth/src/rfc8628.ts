@@ -1,3 +1,4 @@
+import type { Clock } from '@latchkey/clock';
 import { ExitCode, LatchkeyError, registerSecret } from '@latchkey/errors';
 import {
   answerFailure,
@@ -8,17 +9,15 @@ import {
   type HttpClient,
   type HttpResponse,
 } from '@latchkey/http';
-import { checkVerificationUris, deviceLogin } from './device-login.js';
-import type { ProviderContext } from './provider.js';
 import {
   deviceAccessDenied,
   deviceCodeExpired,
   runDeviceFlow,
-  type Clock,
   type DeviceAuthorization,
   type PollStep,
   type Verification,
 } from '@latchkey/polling';
+import { checkVerificationUris, deviceLogin, type DeviceLoginContext } from './device-login.js';
 
 /** Where an RFC 8628 server lives and how it wants to be spoken to. */
 export interface Rfc8628Endpoints {
@@ -172,7 +171,7 @@ export interface Rfc8628LoginOptions {
  */
 export async function deviceCodeLogin(
   endpoints: Rfc8628Endpoints,
-  options: ProviderContext | Rfc8628LoginOptions,
+  options: DeviceLoginContext | Rfc8628LoginOptions,
 ): Promise<DeviceTokenResponse> {
   const poller = options.http.with({ retry: { transientDelaysMs: [] } });
   const start = () => requestDeviceAuthorization(options.http, endpoints, () => options.clock.now());

@@ -411,3 +411,34 @@ describe('auth login: which provider', () => {
     );
   });
 });
+
+describe('auth login: a device login in a terminal', () => {
+  it("shows the code, opens the browser without any provider's credential variable, then stores", async () => {
+    const provider = deviceProvider();
+    provider.login = async (ctx) => {
+      await ctx.ui.showVerification({
+        userCode: 'WDJBMJHT',
+        verificationUri: 'https://devco.example/device',
+        verificationUriComplete: 'https://devco.example/device?code=WDJBMJHT',
+        expiresAt: Date.parse('2026-01-01T00:05:00Z'),
+      });
+      return { token: 'dev-issued', identity: { account: 'grace' } };
+    };
+    const h = await start({
+      providers: [provider, tokenProvider()],
+      interactive: true,
+      env: { DISPLAY: ':0', ACME_API_KEY: 'acme-secret', DEVCO_API_KEY: 'devco-secret' },
+    });
+    await login(h.runtime, request({ provider: 'devco', browser: true }));
+    expect(h.launched.map((l) => [l.command, ...l.args])).toEqual([
+      ['xdg-open', 'https://devco.example/device?code=WDJBMJHT'],
+    ]);
+    expect(h.launched[0]!.env).toEqual(expect.not.objectContaining({ ACME_API_KEY: expect.anything() }));
+    expect(h.launched[0]!.env).toEqual(expect.not.objectContaining({ DEVCO_API_KEY: expect.anything() }));
+    expect(h.stderr()).toContain('To sign in to DevCo, open this URL and approve the code WDJB-MJHT:\n');
+    expect(h.stderr()).toContain('Opened your browser.\n');
+    // The live line was cleared when the flow ended.
+    expect(h.stderr().endsWith('\r\x1b[2K')).toBe(true);
+    expect((await h.store.get('devco'))?.secret).toBe('dev-issued');
+  });
+});

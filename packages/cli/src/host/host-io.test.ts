@@ -1,0 +1,84 @@
+/**
+ * The host's I/O is injected: nothing under host/ prompts, spawns or writes to the process's streams by
+ * itself. Those live in src/io/ (the adapters) and reach the flows through the Runtime, so the flows can be
+ * tested with fakes. This test reads the source, so a new direct write fails here, not in review.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const src = dirname(dirname(fileURLToPath(import.meta.url)));
+
+function sources(dir: string): string[] {
+  return readdirSync(join(src, dir), { withFileTypes: true, recursive: true })
+    .filter((entry) => entry.isFile() && entry.name.endsWith('.ts') && !entry.name.endsWith('.test.ts'))
+    .map((entry) => relative(src, join(entry.parentPath, entry.name)));
+}
+
+/** Each line of code (comments left out) that matches. */
+function offending(files: string[], pattern: RegExp): string[] {
+  const found: string[] = [];
+  for (const file of files) {
+    readFileSync(join(src, file), 'utf8')
+      .split('\n')
+      .forEach((line, i) => {
+        if (/^\s*(\/\/|\*|\/\*)/.test(line)) return;
+        if (pattern.test(line)) found.push(`${file}:${i + 1}: ${line.trim()}`);
+      });
+  }
+  return found;
+}
+
+const inquirer = /['"]@inquirer\/prompts['"]/;
+const childProcess = /['"](node:)?child_process['"]/;
+const processStreams = /\bprocess\s*\.\s*(stdout|stderr)\b/;
+
+describe('host I/O', () => {
+  const host = sources('host');
+
+  it('finds the host sources (the test would pass vacuously otherwise)', () => {
+    expect(host).toEqual(expect.arrayContaining(['host/login.ts', 'host/runtime.ts', 'host/terminal-ui.ts']));
+  });
+
+  it('nothing under host/ imports @inquirer/prompts', () => {
+    expect(offending(host, inquirer)).toEqual([]);
+  });
+
+  it('nothing under host/ imports child_process', () => {
+    expect(offending(host, childProcess)).toEqual([]);
+  });
+
+  it('nothing under host/ touches process.stdout or process.stderr', () => {
+    expect(offending(host, processStreams)).toEqual([]);
+  });
+
+  it('the prompt library is loaded in one adapter, lazily (auth token never pays for it)', () => {
+    const all = [...sources('.')];
+    expect(offending(all, inquirer).map((line) => line.split(':')[0])).toEqual([
+      'io/prompter.ts',
+      'io/prompter.ts',
+    ]);
+    // Only `await import(...)`: a static import would load it with the runtime, on every command.
+    expect(offending(all, /^\s*import\b.*['"]@inquirer\/prompts['"]/)).toEqual([]);
+  });
+
+  it('the browser is spawned in one adapter', () => {
+    expect(offending(sources('.'), childProcess).map((line) => line.split(':')[0])).toEqual([
+      'io/browser.ts',
+    ]);
+  });
+
+  it('the patterns catch what they are meant to (so an empty result means something)', () => {
+    const samples = [
+      "import { select } from '@inquirer/prompts';",
+      "const { spawn } = await import('node:child_process');",
+      "import { spawn } from 'child_process';",
+      'process.stderr.write(`\\r\\x1b[2K`);',
+      'const out = process.stdout;',
+    ];
+    expect(samples.filter((s) => inquirer.test(s) || childProcess.test(s) || processStreams.test(s))).toEqual(
+      samples,
+    );
+  });
+});

@@ -1,0 +1,221 @@
+/**
+ * `auth status`'s flow with fakes only: environment and stored credentials side by side, each validity
+ * (valid, rejected, unreachable, error, provider not installed, orphaned) and the exit-code rules.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { LatchkeyError } from '@latchkey/errors';
+import {
+  fakeHost,
+  fakeProvider,
+  orphanAccount,
+  rejection,
+  type FakeHost,
+  type FakeHostOptions,
+} from '../testing/fake-host.js';
+import { describeStatus, status, statusExitCode, type CredentialStatus, type Validity } from './status.js';
+
+let host: FakeHost | undefined;
+afterEach(async () => {
+  await host?.dispose();
+  host = undefined;
+});
+
+async function start(options: FakeHostOptions): Promise<FakeHost> {
+  host = await fakeHost(options);
+  return host;
+}
+
+const ada = { account: 'ada', name: 'Ada' };
+const row = (r: CredentialStatus) =>
+  `${r.provider}:${r.account}:${r.source}:${r.validity}${r.active ? ':active' : ''}`;
+
+describe('auth status: what is shown', () => {
+  it('an environment credential and a stored one: both checked, the environment one is the active one', async () => {
+    const provider = fakeProvider(
+      { id: 'acme' },
+      { accounts: { 'env-token-123': ada, 'stored-token': ada } },
+    );
+    const h = await start({ providers: [provider], env: { ACME_API_KEY: 'env-token-123' } });
+    await h.store.save({
+      provider: 'acme',
+      account: 'ada',
+      secret: 'stored-token',
+      baseUrl: 'https://eu.acme.example',
+    });
+    const results = await status(h.runtime);
+    expect(results.map(row)).toEqual(['acme:env-...:env:ACME_API_KEY:valid:active', 'acme:ada:stored:valid']);
+    // Each was checked against its own server: the stored one against the URL it was issued for.
+    expect(provider.calls.map((c) => `${c.token}@${c.baseUrl}`).sort()).toEqual([
+      'env-token-123@https://acme.example/',
+      'stored-token@https://eu.acme.example/',
+    ]);
+    expect(statusExitCode(results)).toBe(0);
+  });
+
+  it('the identity from the server is shown with what was stored', async () => {
+    const provider = fakeProvider(
+      { id: 'acme' },
+      { accounts: { t: { account: 'ada', email: 'ada@example.com', expiresAt: '2027-01-01T00:00:00Z' } } },
+    );
+    const h = await start({ providers: [provider] });
+    await h.store.save({ provider: 'acme', account: 'ada', secret: 't', identity: { name: 'Ada' } });
+    const [result] = await status(h.runtime);
+    expect(result!.identity).toEqual({ name: 'Ada', email: 'ada@example.com' });
+    expect(result!.expiresAt).toBe('2027-01-01T00:00:00Z');
+    expect(describeStatus([result!], h.configDir)).toContain('    Email:      ada@example.com\n');
+  });
+
+  const failures: Array<{ name: string; error: LatchkeyError; validity: Validity; exitCode: number }> = [
+    {
+      name: 'rejected by the server: exit 4',
+      error: new LatchkeyError({ code: 'AUTH_REJECTED', message: 'Invalid key.', exitCode: 4 }),
+      validity: 'rejected',
+      exitCode: 4,
+    },
+    {
+      name: 'server unreachable: exit 1',
+      error: new LatchkeyError({
+        code: 'NETWORK_ERROR',
+        message: 'No answer.',
+        exitCode: 1,
+        retryable: true,
+      }),
+      validity: 'unreachable',
+      exitCode: 1,
+    },
+    {
+      name: 'a timeout counts as unreachable',
+      error: new LatchkeyError({ code: 'TIMEOUT', message: 'Too slow.', exitCode: 1 }),
+      validity: 'unreachable',
+      exitCode: 1,
+    },
+    {
+      name: 'any other failure: could not be checked, exit 1',
+      error: new LatchkeyError({ code: 'STORAGE_TAMPERED', message: 'Tampered.', exitCode: 1 }),
+      validity: 'error',
+      exitCode: 1,
+    },
+  ];
+  for (const c of failures) {
+    it(c.name, async () => {
+      const h = await start({ providers: [fakeProvider({ id: 'acme' }, { verifyError: c.error })] });
+      await h.store.save({ provider: 'acme', account: 'ada', secret: 'stored-token' });
+      const results = await status(h.runtime);
+      expect(results.map((r) => r.validity)).toEqual([c.validity]);
+      expect(results[0]!.error).toMatchObject({ code: c.error.code, message: c.error.message });
+      expect(statusExitCode(results)).toBe(c.exitCode);
+    });
+  }
+
+  it('a rejected credential wins over an unreachable one: exit 4', async () => {
+    const h = await start({
+      providers: [
+        fakeProvider({ id: 'acme' }),
+        fakeProvider(
+          { id: 'beta' },
+          { verifyError: new LatchkeyError({ code: 'NETWORK_ERROR', message: 'x', exitCode: 1 }) },
+        ),
+      ],
+    });
+    await h.store.save({ provider: 'acme', account: 'ada', secret: 'not-accepted' });
+    await h.store.save({ provider: 'beta', account: 'ada', secret: 'b' });
+    const results = await status(h.runtime);
+    expect(results.map(row)).toEqual([
+      'acme:ada:stored:rejected:active',
+      'beta:ada:stored:unreachable:active',
+    ]);
+    expect(statusExitCode(results)).toBe(4);
+  });
+
+  it('a stored account whose provider is not installed: shown, not checked, exit 1', async () => {
+    const h = await start({ providers: [fakeProvider({ id: 'acme' })] });
+    await h.store.save({ provider: 'ghost', account: 'ada', secret: 'g', baseUrl: 'https://ghost.example' });
+    const results = await status(h.runtime);
+    expect(results.map(row)).toEqual(['ghost:ada:stored:not-installed:active']);
+    expect(results[0]!.error?.action).toBe(
+      'Reinstall its plugin, or remove it with `latchkey auth logout --provider ghost --all`.',
+    );
+    expect(statusExitCode(results)).toBe(1);
+  });
+
+  it("an orphaned secret is listed after its provider's rows and never checked; alone it does not change the code", async () => {
+    const provider = fakeProvider({ id: 'acme' }, { accounts: { good: ada } });
+    const h = await start({ providers: [provider] });
+    await h.store.save({ provider: 'acme', account: 'lost', secret: 'lost-secret' });
+    await orphanAccount(h.configDir, 'acme', 'lost');
+    await h.store.save({ provider: 'acme', account: 'ada', secret: 'good' });
+    const results = await status(h.runtime);
+    expect(results.map(row)).toEqual(['acme:ada:stored:valid:active', 'acme:lost:orphaned:orphaned']);
+    expect(provider.calls.map((c) => c.token)).toEqual(['good']);
+    expect(statusExitCode(results)).toBe(0);
+    expect(describeStatus(results, h.configDir)).toContain(
+      '  ! lost: orphaned secret, not in the index (never used)\n',
+    );
+  });
+
+  it('only orphans: exit 4', async () => {
+    const h = await start({ providers: [fakeProvider({ id: 'acme' })] });
+    await h.store.save({ provider: 'acme', account: 'lost', secret: 'lost-secret' });
+    await orphanAccount(h.configDir, 'acme', 'lost');
+    const results = await status(h.runtime);
+    expect(results.map(row)).toEqual(['acme:lost:orphaned:orphaned']);
+    expect(statusExitCode(results)).toBe(4);
+  });
+
+  it('--provider: only that provider', async () => {
+    const h = await start({
+      providers: [
+        fakeProvider({ id: 'acme' }, { accounts: { a: ada } }),
+        fakeProvider({ id: 'beta' }, { accounts: { b: ada } }),
+      ],
+    });
+    await h.store.save({ provider: 'acme', account: 'ada', secret: 'a' });
+    await h.store.save({ provider: 'beta', account: 'ada', secret: 'b' });
+    expect((await status(h.runtime, 'beta')).map(row)).toEqual(['beta:ada:stored:valid:active']);
+  });
+});
+
+describe('auth status: nothing to show', () => {
+  it('nothing anywhere: NOT_SIGNED_IN, exit 4', async () => {
+    const h = await start({ providers: [fakeProvider({ id: 'acme' })] });
+    const error = await rejection(status(h.runtime));
+    expect(error).toMatchObject({
+      code: 'NOT_SIGNED_IN',
+      exitCode: 4,
+      message: 'Not signed in to any provider.',
+    });
+  });
+
+  it('nothing for --provider: NOT_SIGNED_IN naming its variables', async () => {
+    const h = await start({ providers: [fakeProvider({ id: 'acme', title: 'Acme' })] });
+    const error = await rejection(status(h.runtime, 'acme'));
+    expect(error).toMatchObject({ code: 'NOT_SIGNED_IN', exitCode: 4, message: 'Not signed in to Acme.' });
+    expect(error.action).toBe('Run `latchkey auth login --provider acme` or set ACME_API_KEY.');
+  });
+
+  it('an unknown --provider: exit 2', async () => {
+    const h = await start({ providers: [fakeProvider({ id: 'acme' })] });
+    const error = await rejection(status(h.runtime, 'nope'));
+    expect(error.exitCode).toBe(2);
+    expect(error.message).toBe('Unknown provider "nope".');
+  });
+});
+
+describe('statusExitCode', () => {
+  const of = (...validities: Validity[]) => validities.map((validity) => ({ validity }) as CredentialStatus);
+  const table: Array<[Validity[], number]> = [
+    [['valid'], 0],
+    [['valid', 'orphaned'], 0],
+    [['orphaned'], 4],
+    [[], 4],
+    [['valid', 'rejected'], 4],
+    [['unreachable', 'rejected'], 4],
+    [['valid', 'unreachable'], 1],
+    [['valid', 'error'], 1],
+    [['valid', 'not-installed'], 1],
+  ];
+  for (const [validities, code] of table) {
+    it(`${validities.join(', ') || 'nothing'} → ${code}`, () =>
+      expect(statusExitCode(of(...validities))).toBe(code));
+  }
+});

@@ -1,0 +1,161 @@
+/**
+ * `auth token`'s lookup with fakes only: the environment wins, then the stored active account; nothing
+ * found is exit 4; several candidates are a question in a terminal and a usage error in a pipe. No
+ * provider code runs and nothing reaches a server.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  fakeHost,
+  fakeProvider,
+  rejection,
+  type FakeHost,
+  type FakeHostOptions,
+} from '../testing/fake-host.js';
+import { resolveToken } from './token.js';
+
+let host: FakeHost | undefined;
+afterEach(async () => {
+  await host?.dispose();
+  host = undefined;
+});
+
+async function start(options: FakeHostOptions): Promise<FakeHost> {
+  host = await fakeHost(options);
+  return host;
+}
+
+const acme = () => fakeProvider({ id: 'acme', title: 'Acme' }, { accounts: {} });
+const beta = () => fakeProvider({ id: 'beta', title: 'Beta' }, { accounts: {} });
+
+describe('auth token: where the token comes from', () => {
+  const cases: Array<{
+    name: string;
+    env?: Record<string, string>;
+    stored?: Array<[string, string, string]>;
+    requested?: string;
+    token: string;
+    source: string;
+  }> = [
+    {
+      name: "the provider's own variable wins over the stored account",
+      env: { ACME_API_KEY: 'from-env' },
+      stored: [['acme', 'ada', 'from-store']],
+      requested: 'acme',
+      token: 'from-env',
+      source: 'env:ACME_API_KEY',
+    },
+    {
+      name: 'LATCHKEY_<ID>_TOKEN counts as an environment credential',
+      env: { LATCHKEY_ACME_TOKEN: 'from-latchkey-env' },
+      stored: [['acme', 'ada', 'from-store']],
+      requested: 'acme',
+      token: 'from-latchkey-env',
+      source: 'env:LATCHKEY_ACME_TOKEN',
+    },
+    {
+      name: "the provider's own variable comes before LATCHKEY_<ID>_TOKEN",
+      env: { LATCHKEY_ACME_TOKEN: 'second', ACME_API_KEY: 'first' },
+      requested: 'acme',
+      token: 'first',
+      source: 'env:ACME_API_KEY',
+    },
+    {
+      name: 'the stored active account (the latest login)',
+      stored: [
+        ['acme', 'ada', 'ada-token'],
+        ['acme', 'grace', 'grace-token'],
+      ],
+      requested: 'acme',
+      token: 'grace-token',
+      source: 'stored:file',
+    },
+    {
+      name: 'without --provider, the only provider with a credential',
+      stored: [['beta', 'ada', 'beta-token']],
+      token: 'beta-token',
+      source: 'stored:file',
+    },
+    {
+      name: 'without --provider, an environment credential makes its provider the only candidate',
+      env: { BETA_API_KEY: 'beta-env' },
+      token: 'beta-env',
+      source: 'env:BETA_API_KEY',
+    },
+  ];
+  for (const c of cases) {
+    it(c.name, async () => {
+      const providers = [acme(), beta()];
+      const h = await start({ providers, env: c.env });
+      for (const [provider, account, secret] of c.stored ?? [])
+        await h.store.save({ provider, account, secret });
+      const result = await resolveToken(h.runtime, c.requested);
+      expect(result).toEqual({ provider: result.provider, token: c.token, source: c.source });
+      // No provider code, no request, no prompt, and nothing printed by the lookup itself.
+      expect(providers.flatMap((p) => p.calls)).toEqual([]);
+      expect(h.prompts).toEqual([]);
+      expect(h.stdout() + h.stderr()).toBe('');
+    });
+  }
+});
+
+describe('auth token: nothing, or more than one', () => {
+  it('not signed in to the requested provider: exit 4 naming every variable', async () => {
+    const h = await start({ providers: [acme()] });
+    const error = await rejection(resolveToken(h.runtime, 'acme'));
+    expect(error).toMatchObject({ code: 'NOT_SIGNED_IN', exitCode: 4, message: 'Not signed in to Acme.' });
+    expect(error.action).toBe(
+      'Run `latchkey auth login --provider acme` or set ACME_API_KEY or LATCHKEY_ACME_TOKEN.',
+    );
+  });
+
+  it('no credential anywhere and no --provider: exit 4', async () => {
+    const h = await start({ providers: [acme(), beta()] });
+    const error = await rejection(resolveToken(h.runtime));
+    expect(error).toMatchObject({
+      code: 'NOT_SIGNED_IN',
+      exitCode: 4,
+      message: 'Not signed in to any provider.',
+    });
+  });
+
+  it('an unknown --provider: exit 2', async () => {
+    const h = await start({ providers: [acme()] });
+    const error = await rejection(resolveToken(h.runtime, 'nope'));
+    expect(error.exitCode).toBe(2);
+    expect(error.message).toBe('Unknown provider "nope".');
+  });
+
+  it('several candidates in a terminal: a question, then the chosen token', async () => {
+    const h = await start({ providers: [acme(), beta()], interactive: true, answers: ['beta'] });
+    await h.store.save({ provider: 'acme', account: 'ada', secret: 'acme-token' });
+    await h.store.save({ provider: 'beta', account: 'ada', secret: 'beta-token' });
+    expect((await resolveToken(h.runtime)).token).toBe('beta-token');
+    expect(h.prompts).toEqual([
+      {
+        kind: 'select',
+        message: 'Which provider to print a token for?',
+        choices: ['Acme (acme)', 'Beta (beta)'],
+      },
+    ]);
+  });
+
+  it('several candidates in a pipe: a usage error listing them, no token, no question', async () => {
+    const h = await start({ providers: [acme(), beta()], env: { ACME_API_KEY: 'acme-env' } });
+    await h.store.save({ provider: 'beta', account: 'ada', secret: 'beta-token' });
+    const error = await rejection(resolveToken(h.runtime));
+    expect(error.exitCode).toBe(2);
+    expect(error.message).toBe(
+      '--provider is required: more than one provider applies to print a token for.',
+    );
+    expect(error.action).toBe('Pass --provider with one of: acme, beta.');
+    expect(h.prompts).toEqual([]);
+  });
+
+  it('in a terminal under CI, several candidates are still a usage error', async () => {
+    const h = await start({ providers: [acme(), beta()], interactive: true, env: { CI: 'true' } });
+    await h.store.save({ provider: 'acme', account: 'ada', secret: 'acme-token' });
+    await h.store.save({ provider: 'beta', account: 'ada', secret: 'beta-token' });
+    expect((await rejection(resolveToken(h.runtime))).exitCode).toBe(2);
+    expect(h.prompts).toEqual([]);
+  });
+});

@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { HttpClient, isLatchkeyError, systemClock, type ProviderContext } from '@latchkey/plugin-kit';
-import { startAcmeEmulator } from '@latchkey/testkit';
-import { describeProviderConformance } from '@latchkey/testkit/conformance';
+import { startAcmeEmulator } from '@latchkey/conformance/tools';
+import { describeProviderConformance } from '@latchkey/conformance';
 import { afterAll, describe, expect, it } from 'vitest';
 import { acme } from './provider.js';
 

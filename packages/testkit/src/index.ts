@@ -1,4 +1,4 @@
-export { createFakeClock, type FakeClock } from './clock.js';
+export { createFakeClock, type FakeClock } from '@latchkey/conformance/tools';
 export {
   startNanoGptEmulator,
   type Fault,
@@ -33,7 +33,7 @@ export {
   type CliSessionOptions,
   type RunOptions,
   type SecretLeakOptions,
-} from './cli-runner.js';
+} from '@latchkey/conformance/tools';
 export { latchkeyRejection } from './rejection.js';
 export {
   startNanoctlEmulator,
@@ -54,7 +54,7 @@ export {
   type AcmeRoute,
   type AcmeTokenSpec,
   type AcmeUser,
-} from './acme/emulator.js';
+} from '@latchkey/conformance/tools';
 export { lockDefaultKeyring } from './secret-service.js';
 export {
   answerStreamFault,
@@ -65,4 +65,4 @@ export {
   type ProxyFault,
   type ProxyRequest,
   type StreamFault,
-} from './http-emulator.js';
+} from '@latchkey/conformance/tools';

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { describeProviderConformance } from '@latchkey/testkit/conformance';
+import { describeProviderConformance } from '@latchkey/conformance';
 import { startKaneoServer } from '@latchkey/testkit/kaneo';
 import { afterAll } from 'vitest';
 import { kaneo } from './provider.js';

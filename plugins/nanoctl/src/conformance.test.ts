@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { startNanoctlEmulator } from '@latchkey/testkit';
-import { describeProviderConformance } from '@latchkey/testkit/conformance';
+import { describeProviderConformance } from '@latchkey/conformance';
 import { afterAll } from 'vitest';
 import { nanoctl } from './provider.js';
 

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { startNanoGptEmulator } from '@latchkey/testkit';
-import { describeProviderConformance } from '@latchkey/testkit/conformance';
+import { describeProviderConformance } from '@latchkey/conformance';
 import { afterAll } from 'vitest';
 import { nanogpt } from './provider.js';
 

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { createRecordingContext } from '@latchkey/testkit/conformance';
+import { createRecordingContext } from '@latchkey/conformance';
 import {
   createFakeClock,
   startNanoTermEmulator,

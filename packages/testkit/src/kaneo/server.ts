@@ -18,7 +18,7 @@ import { betterAuth } from 'better-auth';
 import { memoryAdapter } from 'better-auth/adapters/memory';
 import { toNodeHandler } from 'better-auth/node';
 import { bearer, deviceAuthorization } from 'better-auth/plugins';
-import { readBody, startEmulatorServer } from '../http-emulator.js';
+import { readBody, startEmulatorServer } from '@latchkey/conformance/tools';
 
 export interface KaneoServerOptions {
   /** TCP port on 127.0.0.1; default 0 (a free port chosen by the OS). */

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { createFakeClock, type FakeClock } from '../clock.js';
+import { createFakeClock, type FakeClock } from '@latchkey/conformance/tools';
 import { startNanoctlEmulator, type NanoctlEmulator, type NanoctlEmulatorOptions } from './emulator.js';
 
 const START = 1_700_000_000_000; // 2023-11-14T22:13:20.000Z

@@ -41,7 +41,7 @@ import {
   type FaultTarget,
   type HtmlFault,
   type StatusFault,
-} from '../http-emulator.js';
+} from '@latchkey/conformance/tools';
 
 export interface NanoctlTokenSpec {
   /** The full token; default a fresh `nsv_<32 base62>`. Any non-empty string without whitespace; unique. */

@@ -22,7 +22,7 @@ import {
   type FaultTarget,
   type HtmlFault,
   type StatusFault,
-} from '../http-emulator.js';
+} from '@latchkey/conformance/tools';
 
 export interface NanoGptEmulatorOptions {
   /** TCP port on 127.0.0.1; default 0 (a free port chosen by the OS). */

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { createFakeClock, type FakeClock } from '../clock.js';
+import { createFakeClock, type FakeClock } from '@latchkey/conformance/tools';
 import {
   startNanoTermEmulator,
   type NanoTermEmulator,

@@ -30,7 +30,7 @@ import {
   type FaultTarget,
   type HtmlFault,
   type StatusFault,
-} from '../http-emulator.js';
+} from '@latchkey/conformance/tools';
 
 export type NanoTermPermission = 'full' | 'execute' | 'read';
 export type NanoTermPlan = 'free' | 'developer' | 'team';

@@ -7,7 +7,7 @@
  */
 import { randomBytes, randomInt } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { readBody, requestTarget, sendJson, startEmulatorServer } from '../http-emulator.js';
+import { readBody, requestTarget, sendJson, startEmulatorServer } from './http-emulator.js';
 
 export interface AcmeUser {
   email: string;

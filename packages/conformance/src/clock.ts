@@ -1,5 +1,5 @@
 import { cancelledError } from '@latchkey/errors';
-import type { Clock } from '@latchkey/polling';
+import type { Clock } from '@latchkey/plugin-kit';
 
 /** A `Clock` whose time only moves when told to: sleeps return at once, so a 10-minute expiry takes milliseconds. */
 export interface FakeClock extends Clock {

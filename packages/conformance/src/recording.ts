@@ -7,7 +7,6 @@ import {
   parseBaseUrl,
   systemClock,
   type Clock,
-  type LoginOption,
   type ProviderContext,
   type Verification,
 } from '@latchkey/plugin-kit';
@@ -41,7 +40,7 @@ export interface RecordingContextOptions {
   /** The HttpClient's clock (its retry waits); default `clock`. */
   httpClock?: Clock;
   signal?: AbortSignal;
-  options?: Partial<Record<LoginOption, string>>;
+  options?: Record<string, string>;
   /** Called after each answer arrives and before the provider sees it (e.g. to approve a code after a poll). */
   afterResponse?: (exchange: RecordedExchange) => Promise<void> | void;
   /** Per-request timeout of the HttpClient; default 10 s. */

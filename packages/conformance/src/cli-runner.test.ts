@@ -3,6 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { registerSecretPrefixes } from '@latchkey/errors';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   assertNoSecretLeaks,
@@ -174,6 +175,8 @@ describe('createCliSession', () => {
 });
 
 describe('assertNoSecretLeaks', () => {
+  // The provider these keys come from declares the prefix; masks keep it.
+  registerSecretPrefixes(['sk-nano-']);
   const secret = 'sk-nano-0f0e4c1a-7d1e-4b7a-9a55-3e1f2d9c8b7a';
   const run = (args: string[], stdout: string, stderr: string): CliRun => ({
     args,

@@ -1,11 +1,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { createFakeClock, type FakeClock } from '../clock.js';
+import { createFakeClock, type FakeClock } from './clock.js';
 import {
   ACME_DEVICE_GRANT,
   startAcmeEmulator,
   type AcmeEmulator,
   type AcmeEmulatorOptions,
-} from './emulator.js';
+} from './rfc8628-server.js';
 
 let emulator: AcmeEmulator | undefined;
 let clock: FakeClock;

@@ -1,7 +1,8 @@
 /**
- * `@latchkey/testkit/conformance`: the checks every latchkey provider plugin must pass, as one vitest suite.
- * A plugin's test file starts a server (an emulator or a staging host) and calls
+ * `@latchkey/conformance`: the checks every latchkey provider plugin must pass, as one vitest suite.
+ * A plugin's test file starts a server (its own emulator, `startAcmeEmulator` from `@latchkey/conformance/tools`, or a staging host) and calls
  * `describeProviderConformance({...})`; each check is its own `it`, so a report names exactly what broke.
+ * The contract itself is plugin-kit's `validateProvider()`: the same check the host makes when it loads a plugin.
  */
 import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
@@ -11,15 +12,15 @@ import {
   isLatchkeyError,
   mask,
   type Clock,
+  staticFields,
+  validateProvider,
   type LatchkeyError,
-  type LoginOption,
   type LoginResult,
   type Provider,
 } from '@latchkey/plugin-kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { assertNoSecretLeaks, createCliSession, type CliRun, type CliSession } from '../cli-runner.js';
-import { createFakeClock } from '../clock.js';
-import { contractProblems, staticFields } from './contract.js';
+import { assertNoSecretLeaks, createCliSession, type CliRun, type CliSession } from './cli-runner.js';
+import { createFakeClock } from './clock.js';
 import {
   createRecordingContext,
   jsonObject,
@@ -27,7 +28,18 @@ import {
   type RecordingContextOptions,
 } from './recording.js';
 
-export { contractProblems, manifestKeys, staticFields } from './contract.js';
+export { manifestKeys, staticFields, validateProvider } from '@latchkey/plugin-kit';
+export {
+  assertNoSecretLeaks,
+  createCliSession,
+  defaultCliBin,
+  type CliRun,
+  type CliSession,
+  type CliSessionOptions,
+  type RunOptions,
+  type SecretLeakOptions,
+} from './cli-runner.js';
+export { createFakeClock, type FakeClock } from './clock.js';
 export {
   createRecordingContext,
   type RecordedExchange,
@@ -40,8 +52,8 @@ export {
 export interface DeviceFlowConformance {
   /** Approves `userCode` as the user would in the browser; called after the first poll has been answered. */
   approve: (userCode: string) => Promise<void> | void;
-  /** `ctx.options` for the login (`clientId`, `clientName`). */
-  options?: Partial<Record<LoginOption, string>>;
+  /** `ctx.options` for the login, by the names the provider declares in `loginOptions`. */
+  options?: Record<string, string>;
   /**
    * The login's clock. Default the real clock, so the poll spacing is measured in real time: keep the server's
    * interval short (1 s). A fake clock is fine when the server's `slow_down` rule follows the same clock.
@@ -173,8 +185,8 @@ export function describeProviderConformance(options: ConformanceOptions): void {
     createRecordingContext({ baseUrl: value(options.baseUrl), ...overrides });
 
   describe(options.name ?? `provider conformance: ${String(provider.id)}`, () => {
-    it('keeps the provider contract (id, title, https base URL, env vars, methods, functions)', () => {
-      expect(contractProblems(provider)).toEqual([]);
+    it('keeps the provider contract (validateProvider: the check the host makes when it loads the plugin)', () => {
+      expect(validateProvider(provider)).toEqual([]);
     });
 
     if (options.packageJson !== undefined) {
@@ -212,7 +224,7 @@ export function describeProviderConformance(options: ConformanceOptions): void {
         ) as Provider | undefined;
         expect(found, `the hook returned no provider with id ${JSON.stringify(provider.id)}`).toBeDefined();
         expect(staticFields(found!)).toStrictEqual(staticFields(provider));
-        expect(contractProblems(found!)).toEqual([]);
+        expect(validateProvider(found!)).toEqual([]);
       });
     }
 
@@ -483,16 +495,19 @@ function describeCli(
       it('auth providers --json lists the provider and its plugin, not broken', async () => {
         const run = await session.run(['auth', 'providers', '--json'], { env });
         expect(run.exitCode, shownRun(run, [])).toBe(0);
-        const listing = JSON.parse(run.stdout) as {
-          providers: Array<{
-            id: string;
-            title: string;
-            methods: string[];
-            envVars: string[];
-            plugin: string;
-          }>;
-          broken: Array<{ plugin: string; reason: string }>;
-          conflicts: Array<{ id: string }>;
+        // The --json envelope (docs/json.md): {status, result, warnings}.
+        const { result: listing } = JSON.parse(run.stdout) as {
+          result: {
+            providers: Array<{
+              id: string;
+              title: string;
+              methods: string[];
+              envVars: string[];
+              plugin: string;
+            }>;
+            broken: Array<{ plugin: string; reason: string }>;
+            conflicts: Array<{ id: string }>;
+          };
         };
         const entry = listing.providers.find((p) => p.id === provider.id);
         expect(entry, `${provider.id} is not listed:\n${run.stdout}`).toBeDefined();

@@ -109,8 +109,13 @@ describe('Kaneo credentials', () => {
   it('verify: an API key is checked with x-api-key, has no made-up expiry, and is not revoked at logout', async () => {
     const s = await setup();
     const key = await s.server.createApiKey(s.user, 'latchkey test');
+    const before = s.server.requests.length;
     const identity = await kaneo.verify(key, s.ctx);
     expect(identity).toMatchObject({ email: 'ada@example.com', details: { credential: 'API key' } });
+    // What the server received: the key in x-api-key, not as a bearer token or a cookie.
+    expect(
+      s.server.requests.slice(before).map((r) => ({ path: r.path, credentialHeaders: r.credentialHeaders })),
+    ).toEqual([{ path: '/api/auth/get-session', credentialHeaders: ['x-api-key'] }]);
     expect(identity.expiresAt).toBeUndefined();
     await expect(kaneo.revoke!(key, s.ctx)).resolves.toBe(false);
     const wrong = `${key.slice(0, -4)}zzzz`;

@@ -43,6 +43,8 @@ export interface KaneoRequestRecord {
   status: number;
   /** Names (never values) of the fields of a JSON or form body. */
   bodyKeys?: string[];
+  /** Names (never values) of the credential headers sent: `authorization`, `x-api-key`, `cookie`. */
+  credentialHeaders?: string[];
   /** The `error` field of a 400 answer from `/api/auth/device/token` (`authorization_pending`, `slow_down`...). */
   grantError?: string;
 }
@@ -102,6 +104,10 @@ export async function startKaneoServer(options: KaneoServerOptions = {}): Promis
       return;
     }
     const record: KaneoRequestRecord = { at: Date.now(), method, path, status: 0 };
+    const credentialHeaders = ['authorization', 'x-api-key', 'cookie'].filter(
+      (h) => req.headers[h] !== undefined,
+    );
+    if (credentialHeaders.length > 0) record.credentialHeaders = credentialHeaders;
     requests.push(record);
 
     if (method !== 'GET' && method !== 'HEAD') {

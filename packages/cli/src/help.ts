@@ -1,14 +1,18 @@
 import { Help } from '@oclif/core';
 
 const examples = `EXAMPLES
-  Sign in to NanoGPT in the browser (the URL and code are printed on stderr):
+  What can I sign in to (the ids, login methods and variables of every installed provider):
 
-    $ latchkey auth login --provider nanogpt
+    $ latchkey auth providers
+
+  Sign in, in the browser (the URL and code are printed on stderr):
+
+    $ latchkey auth login --provider <id>
 
   Use the key in a script: auth token prints exactly the token and a newline.
 
-    $ curl -H "Authorization: Bearer $(latchkey auth token --provider nanogpt)" \\
-        https://nano-gpt.com/api/v1/models
+    $ curl -H "Authorization: Bearer $(latchkey auth token --provider <id>)" \\
+        https://api.example.com/v1/models
 
   Who am I signed in as, checked live with each server:
 
@@ -20,7 +24,7 @@ ENVIRONMENT
   LATCHKEY_<ID>_TOKEN     a credential for provider <ID>, used instead of the stored one
   LATCHKEY_<ID>_BASE_URL  the provider's server
   LATCHKEY_DEBUG=1        request lines on stderr, secrets redacted
-  NANOGPT_API_KEY         and each provider's own variables (see latchkey auth providers)
+  each provider's own variables, e.g. <PROVIDER>_API_KEY (see latchkey auth providers)
 
 EXIT CODES
   0 success  1 failure  2 usage error  4 not signed in or rejected  130 cancelled`;

@@ -20,7 +20,7 @@ export const ExitCode = {
 /** One of the documented exit codes. */
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
-/** The machine-readable error envelope (NanoTerm's shape). */
+/** The machine-readable error envelope: `{code, message, action, retryable, docs}`. */
 export interface ErrorEnvelope {
   code: string;
   message: string;

@@ -16,7 +16,7 @@ export interface RetryPolicy {
 /** No automatic retries (the device-flow engine does its own). */
 export const noRetry: RetryPolicy = { transientDelaysMs: [] };
 
-/** The policy the NanoTerm SDK documents: 3 transient retries at 0.5 s, 1.5 s, 4 s; one 429 retry up to 5 s. */
+/** The policy a provider's SDK documents: 3 transient retries at 0.5 s, 1.5 s, 4 s; one 429 retry up to 5 s. */
 export const standardRetry: RetryPolicy = {
   transientDelaysMs: [500, 1500, 4000],
   rateLimit: { maxWaitMs: 5000, maxRetries: 1 },

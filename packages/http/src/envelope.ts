@@ -15,7 +15,7 @@ export function errorEnvelope(response: HttpResponse): ErrorEnvelope | undefined
 }
 
 /**
- * The retry policy for APIs that answer with the error envelope (NanoTerm's SDK documents it): transient
+ * The retry policy for APIs that answer with the error envelope (as one provider's SDK documents it): transient
  * failures (network, 502/503/504, non-envelope 5xx pages) three times at 0.5 s, 1.5 s, 4 s; one 429
  * `RATE_LIMITED` retry when `Retry-After` is at most 5 s; quota 429s and every other envelope: no retry.
  */

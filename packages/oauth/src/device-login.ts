@@ -26,7 +26,7 @@ export interface DeviceLoginContext {
     /** A warning for humans: the "still trying" line. */
     warn(message: string): void;
   };
-  /** The provider's human name ("NanoGPT") for the "still trying" line; default the server's host. */
+  /** The provider's human name ("Acme") for the "still trying" line; default the server's host. */
   providerTitle?: string;
 }
 
@@ -79,7 +79,7 @@ export function describeTrouble(error: LatchkeyError): string {
   return error.code;
 }
 
-/** The line a host shows once per run of poll failures: "NanoGPT is not answering (HTTP 503); still trying...". */
+/** The line a host shows once per run of poll failures: "Acme is not answering (HTTP 503); still trying...". */
 export function stillTryingMessage(who: string, error: LatchkeyError): string {
   return `${who} is not answering (${describeTrouble(error)}); still trying...`;
 }

@@ -84,7 +84,7 @@ function encode(endpoints: Rfc8628Endpoints, fields: Record<string, string>) {
 }
 
 /**
- * Reads a device authorization answer (RFC 8628 section 3.2; NanoGPT's `/api/cli-login/start` has the same
+ * Reads a device authorization answer (RFC 8628 section 3.2; some providers' own start endpoints have the same
  * shape). Anything missing a required field is an "unexpected response"; the device code is registered as
  * a secret so it is redacted everywhere. `expires_in` and `interval` are passed on as sent (numbers only):
  * the device-flow engine clamps them and supplies the defaults.

@@ -27,7 +27,7 @@ export interface ProviderContext {
   ui: ProviderUi;
   /** Values of the login options the provider declares in `loginOptions`, by `name`, when given. */
   options: Readonly<Record<string, string>>;
-  /** The provider's human name ("NanoGPT"), for messages shared code writes on its behalf. */
+  /** The provider's human name ("Acme"), for messages shared code writes on its behalf. */
   providerTitle?: string;
 }
 

@@ -6,7 +6,7 @@ export const maxTokenBytes = 8 * 1024;
 /**
  * The one check every token input passes before any provider sees it or any request is made: at most
  * `maxTokenBytes`, printable ASCII (0x21-0x7E) only, so no space, control character or escape sequence.
- * `source` names where the token came from ("--token", "standard input", "NANOGPT_API_KEY"); the error
+ * `source` names where the token came from ("--token", "standard input", "ACME_TOKEN"); the error
  * (a usage error, exit 2) names it and never the token. Call it on the trimmed value.
  */
 export function checkTokenInput(token: string, source: string): void {

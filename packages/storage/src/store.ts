@@ -357,7 +357,7 @@ function validateIds(provider: string, account: string): void {
   if (typeof provider !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(provider)) {
     throw usageError(
       `Invalid provider id '${String(provider)}'.`,
-      'Use a provider id such as nanogpt (letters, digits, . _ -).',
+      'Use a provider id such as acme (letters, digits, . _ -).',
     );
   }
   // eslint-disable-next-line no-control-regex

@@ -14,9 +14,9 @@ export interface AccountIdentity {
 
 /** One stored account: non-secret metadata, kept in the index file. */
 export interface AccountRecord {
-  /** Provider id, e.g. 'nanogpt'. */
+  /** Provider id, e.g. 'acme'. */
   provider: string;
-  /** Label unique within a provider, e.g. 'sk-nano-0b7c7d64...' or 'alice@example.com'. */
+  /** Label unique within a provider, e.g. 'acme_0b7c7d64...' or 'alice@example.com'. */
   account: string;
   /** Where the secret is kept. */
   backend: BackendName;

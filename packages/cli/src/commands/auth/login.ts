@@ -10,16 +10,15 @@ export default class AuthLogin extends LatchkeyCommand {
     "Runs the provider's default login (a device code you approve in the browser, or a token) and stores the credential in the system keychain, or in an encrypted file when no keychain is available. Use --with-token to store a token from standard input, or --token to only check one.";
   static examples = [
     {
-      command: '<%= config.bin %> auth login --provider nanogpt',
-      description: 'Sign in to NanoGPT in the browser.',
+      command: '<%= config.bin %> auth login --provider <id>',
+      description: 'Sign in in the browser (`auth providers` lists the ids).',
     },
     {
-      command: 'echo "$NANOGPT_API_KEY" | <%= config.bin %> auth login --provider nanogpt --with-token',
+      command: 'echo "$API_KEY" | <%= config.bin %> auth login --provider <id> --with-token',
       description: 'Store an existing key.',
     },
     {
-      command:
-        '<%= config.bin %> auth login --provider nanogpt --no-browser --base-url http://127.0.0.1:8080',
+      command: '<%= config.bin %> auth login --provider <id> --no-browser --base-url http://127.0.0.1:8080',
       description: 'Sign in against a local server, printing the URL instead of opening it.',
     },
   ];

@@ -8,8 +8,8 @@ export default class AuthLogout extends LatchkeyCommand {
     'Revokes the credential on the server when the provider supports it, then deletes it locally; a failed revoke is reported and the local copy is deleted anyway. Credentials in environment variables are not touched.';
   static examples = [
     {
-      command: '<%= config.bin %> auth logout --provider nanogpt',
-      description: "Forget NanoGPT's active account.",
+      command: '<%= config.bin %> auth logout --provider <id>',
+      description: "Forget the provider's active account.",
     },
     { command: '<%= config.bin %> auth logout --all', description: 'Forget every stored credential.' },
   ];

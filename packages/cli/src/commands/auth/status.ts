@@ -10,7 +10,7 @@ export default class AuthStatus extends LatchkeyCommand {
   static examples = [
     { command: '<%= config.bin %> auth status', description: 'Everything latchkey can use.' },
     {
-      command: '<%= config.bin %> auth status --provider nanogpt --json',
+      command: '<%= config.bin %> auth status --provider <id> --json',
       description: 'One provider, as JSON.',
     },
   ];

@@ -9,8 +9,8 @@ export default class AuthToken extends LatchkeyCommand {
   static examples = [
     {
       command:
-        'curl -H "Authorization: Bearer $(<%= config.bin %> auth token --provider nanogpt)" https://nano-gpt.com/api/v1/models',
-      description: 'Use the NanoGPT key in a request.',
+        'curl -H "Authorization: Bearer $(<%= config.bin %> auth token --provider <id>)" https://api.example.com/v1/models',
+      description: "Use a provider's credential in a request (`auth providers` lists the ids).",
     },
   ];
   static flags = {

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { forgetSecrets, registerSecret } from '@latchkey/errors';
-import { forTerminal, jsonForTerminal } from './runtime.js';
+import type { Config } from '@oclif/core';
+import { createRuntime, forTerminal, jsonForTerminal } from './runtime.js';
 
 afterEach(() => forgetSecrets());
 
@@ -36,5 +37,52 @@ describe('the output boundary', () => {
       credentials: [{ identity: { name: 'Adax' }, note: 'nsv_0123...' }],
       error: { message: 'bad request', action: 'retry' },
     });
+  });
+});
+
+describe('createRuntime from injected I/O', () => {
+  const config = { version: '1.2.3' } as Config;
+  function make(io: { stdinIsTty: boolean; stderrIsTty: boolean; env?: NodeJS.ProcessEnv }) {
+    let out = '';
+    let err = '';
+    const runtime = createRuntime(config, new AbortController().signal, {
+      env: io.env ?? {},
+      platform: 'linux',
+      stdinIsTty: io.stdinIsTty,
+      stdout: { write: (text) => void (out += text), isTTY: false },
+      stderr: { write: (text) => void (err += text), isTTY: io.stderrIsTty },
+      prompter: { select: async () => '', password: async () => '' },
+      browser: async () => false,
+    });
+    return { runtime, out: () => out, err: () => err };
+  }
+
+  const table: Array<
+    [string, { stdinIsTty: boolean; stderrIsTty: boolean; env?: NodeJS.ProcessEnv }, boolean]
+  > = [
+    ['stdin and stderr are terminals', { stdinIsTty: true, stderrIsTty: true }, true],
+    ['stdin is a pipe', { stdinIsTty: false, stderrIsTty: true }, false],
+    ['stderr is a pipe', { stdinIsTty: true, stderrIsTty: false }, false],
+    ['CI is set', { stdinIsTty: true, stderrIsTty: true, env: { CI: 'true' } }, false],
+    ['CI=0 is not CI', { stdinIsTty: true, stderrIsTty: true, env: { CI: '0' } }, true],
+  ];
+  for (const [name, io, interactive] of table) {
+    it(`interactive when ${name}: ${interactive}`, () =>
+      expect(make(io).runtime.interactive).toBe(interactive));
+  }
+
+  it('say, warn and out write through the output boundary to the injected streams', () => {
+    registerSecret('nsv_0123456789abcdef');
+    const { runtime, out, err } = make({
+      stdinIsTty: false,
+      stderrIsTty: false,
+      env: { LATCHKEY_DEBUG: '1' },
+    });
+    runtime.say('Hello \x1b[31mAda\x1b[0m');
+    runtime.warn('key nsv_0123456789abcdef leaked');
+    runtime.debug?.('GET /\x07');
+    runtime.out('result\x1b]0;title\x07\n');
+    expect(err()).toBe('Hello Ada\n! key nsv_0123... leaked\n[debug] GET /\n');
+    expect(out()).toBe('result\n');
   });
 });

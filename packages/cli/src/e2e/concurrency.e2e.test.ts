@@ -95,9 +95,9 @@ describe('concurrent logins into one config dir', () => {
     const before = requestsTo(emulator, 'models').length;
     const status = await session.run(['auth', 'status', '--json'], opts);
     expectExit(status, 0);
-    const { credentials } = JSON.parse(status.stdout) as {
-      credentials: Array<{ account: string; validity: string }>;
-    };
+    const { credentials } = (
+      JSON.parse(status.stdout) as { result: { credentials: Array<{ account: string; validity: string }> } }
+    ).result;
     expect(credentials.map((c) => c.account).sort()).toEqual(all.map(masked).sort());
     for (const c of credentials) expect(c.validity, c.account).toBe('valid');
     const checked = requestsTo(emulator, 'models')

@@ -127,7 +127,11 @@ describe('device flow outcomes', () => {
     ctrlC.abort();
     const run = await done;
     expectExit(run, 130);
-    expect(JSON.parse(run.stdout)).toEqual({ error: expect.objectContaining({ code: 'CANCELLED' }) });
+    expect(JSON.parse(run.stdout)).toEqual({
+      status: 130,
+      error: expect.objectContaining({ code: 'CANCELLED' }),
+      warnings: [],
+    });
     await expectNothingStored(session.configDir);
   });
 });

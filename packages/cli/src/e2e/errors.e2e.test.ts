@@ -228,12 +228,16 @@ describe('not signed in / rejected', () => {
     const status = await session.run(['auth', 'status', '--json'], opts);
     expectExit(status, 1);
     expect(JSON.parse(status.stdout)).toEqual({
-      credentials: [
-        expect.objectContaining({
-          validity: 'unreachable',
-          error: expect.objectContaining({ code: 'UNEXPECTED_RESPONSE' }),
-        }),
-      ],
+      status: 1,
+      result: {
+        credentials: [
+          expect.objectContaining({
+            validity: 'unreachable',
+            error: expect.objectContaining({ code: 'UNEXPECTED_RESPONSE' }),
+          }),
+        ],
+      },
+      warnings: [],
     });
   });
 });
@@ -261,19 +265,27 @@ describe('server words that echo the key', () => {
       emulator.faults.add(echo);
       const json = await session.run([...login, '--json'], { ...opts, input: `${key}\n` });
       expectExit(json, 4);
-      expect(JSON.parse(json.stdout)).toEqual({ error: expect.objectContaining({ code: 'FORBIDDEN' }) });
+      expect(JSON.parse(json.stdout)).toEqual({
+        status: 4,
+        error: expect.objectContaining({ code: 'FORBIDDEN' }),
+        warnings: [],
+      });
 
       expectExit(await session.run(login, { ...opts, input: `${key}\n` }), 0);
       emulator.faults.add(echo);
       const status = await session.run(['auth', 'status', '--json'], opts);
       expectExit(status, 4);
       expect(JSON.parse(status.stdout)).toEqual({
-        credentials: [
-          expect.objectContaining({
-            validity: 'rejected',
-            error: expect.objectContaining({ code: 'FORBIDDEN' }),
-          }),
-        ],
+        status: 4,
+        result: {
+          credentials: [
+            expect.objectContaining({
+              validity: 'rejected',
+              error: expect.objectContaining({ code: 'FORBIDDEN' }),
+            }),
+          ],
+        },
+        warnings: [],
       });
 
       assertNoSecretLeaks(session.runs, [key]);

@@ -659,11 +659,15 @@ function expectCleanJson(run: CliRun, exit: number, context: string): void {
   expect(() => (doc = JSON.parse(run.stdout)), `stdout is JSON\n${context}`).not.toThrow();
   for (const text of stringsOf(doc))
     expect(CONTROL.test(text), `a JSON string holds ${JSON.stringify(text)}\n${context}`).toBe(false);
+  // One envelope (docs/json.md) whose status is the exit code, for a result and for an error alike.
+  expect((doc as { status?: unknown }).status, `the envelope's status is the exit code\n${context}`).toBe(
+    exit,
+  );
   if (exit !== 0) {
-    // `auth status --json` reports each credential's error inside its entry instead of one envelope.
+    // A failure carries one error; `auth status --json` succeeds with a result whose entries carry theirs.
     type Envelope = { code?: unknown; message?: unknown };
-    const report = doc as { error?: Envelope; credentials?: Array<{ error?: Envelope }> };
-    const error = report.error ?? report.credentials?.find((entry) => entry.error)?.error;
+    const report = doc as { error?: Envelope; result?: { credentials?: Array<{ error?: Envelope }> } };
+    const error = report.error ?? report.result?.credentials?.find((entry) => entry.error)?.error;
     expect(typeof error?.code, `an error envelope with a code\n${context}`).toBe('string');
     expect(error?.message, `one line of message\n${context}`).toMatch(/^[^\n]+$/);
   }

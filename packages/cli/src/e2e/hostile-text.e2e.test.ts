@@ -80,7 +80,7 @@ describe('a name from the server (nanoctl username)', () => {
       const loginJson = await run(['login', '--provider', 'nanoctl', '--token', token, '--json']);
       expectExit(loginJson, 0);
       expectClean(loginJson, 'Ada');
-      expect(JSON.parse(loginJson.stdout).identity.name).toBe('Ada-red link ltr iso c1 belend');
+      expect(JSON.parse(loginJson.stdout).result.identity.name).toBe('Ada-red link ltr iso c1 belend');
 
       const fromEnv = { NANOSERVICES_TOKEN: token };
       const status = await run(['status', '--provider', 'nanoctl'], fromEnv);
@@ -123,7 +123,8 @@ describe('an error message from the server', () => {
         );
         expectExit(run, 4);
         expectClean(run, 'Expired');
-        if (json) expect(JSON.parse(run.stdout).error.code).toBe('TOKEN_EXPIRED');
+        if (json)
+          expect(JSON.parse(run.stdout)).toMatchObject({ status: 4, error: { code: 'TOKEN_EXPIRED' } });
       }
     },
     LONG_TEST_MS,
@@ -173,7 +174,7 @@ describe('an error message from the server', () => {
         expectClean(run, 'Message');
         expectClean(run, 'Action');
         if (json) {
-          expect(JSON.parse(run.stdout).error.code).toBe('UNAUTHORIZED');
+          expect(JSON.parse(run.stdout)).toMatchObject({ status: 4, error: { code: 'UNAUTHORIZED' } });
         } else {
           expect(run.stderr.split('\n').filter((line) => line.startsWith('latchkey:'))).toHaveLength(1);
         }

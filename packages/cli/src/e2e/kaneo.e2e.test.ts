@@ -234,8 +234,8 @@ describe('Kaneo API keys and self-hosted servers', () => {
     expect(token.stdout).toBe(`${key}\n`);
     const status = await session.run(['auth', 'status', '--provider', 'kaneo', '--json'], opts(env));
     expectExit(status, 0);
-    const [entry] = (JSON.parse(status.stdout) as { credentials: Array<Record<string, unknown>> })
-      .credentials;
+    const [entry] = (JSON.parse(status.stdout) as { result: { credentials: Array<Record<string, unknown>> } })
+      .result.credentials;
     expect(entry).toMatchObject({ source: 'env:KANEO_API_KEY', baseUrl: server.url, validity: 'valid' });
     expect(status.stdout).not.toContain(key);
     await expectNothingStored(session.configDir);

@@ -88,8 +88,10 @@ describe.runIf(available)('keychain storage against a real Secret Service', () =
     const status = await session.run(['auth', 'status', '--provider', 'nanogpt', '--json'], opts(noBus));
     expectExit(status, 1);
     const [entry] = (
-      JSON.parse(status.stdout) as { credentials: Array<{ validity: string; error?: { code: string } }> }
-    ).credentials;
+      JSON.parse(status.stdout) as {
+        result: { credentials: Array<{ validity: string; error?: { code: string } }> };
+      }
+    ).result.credentials;
     expect(entry).toMatchObject({ validity: 'error', error: { code: 'KEYCHAIN_UNAVAILABLE' } });
   });
 
@@ -102,9 +104,15 @@ describe.runIf(available)('keychain storage against a real Secret Service', () =
     expectExit(strict, 1);
     expect(strict.stderr).toMatch(/keychain/i);
     await expectNothingStored(session.configDir);
-    const auto = await session.run([...args, '--storage', 'auto'], opts(noBus, `${key}\n`));
+    const auto = await session.run([...args, '--storage', 'auto', '--json'], opts(noBus, `${key}\n`));
     expectExit(auto, 0);
     expect(auto.stderr).toMatch(/keychain could not be used/);
+    // Scripts read the fallback in the envelope's warnings.
+    expect(JSON.parse(auto.stdout)).toMatchObject({
+      status: 0,
+      result: { stored: true, backend: 'file' },
+      warnings: [expect.stringMatching(/^The system keychain could not be used: /)],
+    });
     expect((await storedAccounts(session.configDir)).map((r) => r.backend)).toEqual(['file']);
     await expectSecretNotOnDisk(session.configDir, key);
   });
@@ -119,8 +127,8 @@ describe.runIf(available)('keychain storage against a real Secret Service', () =
 
     const status = await session.run(['auth', 'status', '--provider', 'nanogpt', '--json'], opts(bus));
     expectExit(status, 1);
-    const [entry] = (JSON.parse(status.stdout) as { credentials: Array<Record<string, unknown>> })
-      .credentials;
+    const [entry] = (JSON.parse(status.stdout) as { result: { credentials: Array<Record<string, unknown>> } })
+      .result.credentials;
     expect(entry).toMatchObject({ validity: 'error', error: { code: 'STORAGE_TAMPERED' } });
     const token = await session.run(['auth', 'token', '--provider', 'nanogpt'], opts(bus));
     expectExit(token, 1);
@@ -173,7 +181,9 @@ describe.runIf(available)('keychain storage against a real Secret Service', () =
 
     const status = await session.run(['auth', 'status', '--json'], opts(bus));
     expectExit(status, 0);
-    const { credentials } = JSON.parse(status.stdout) as { credentials: Array<Record<string, unknown>> };
+    const { credentials } = (
+      JSON.parse(status.stdout) as { result: { credentials: Array<Record<string, unknown>> } }
+    ).result;
     expect(credentials).toEqual([
       expect.objectContaining({ validity: 'valid', backend: 'keychain' }),
       expect.objectContaining({

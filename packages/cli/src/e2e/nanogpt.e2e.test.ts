@@ -352,8 +352,9 @@ describe('--json', () => {
     );
     expectExit(run, 0);
     const key = emulator.issuedKeys()[0]!;
-    const result = JSON.parse(run.stdout) as Record<string, unknown>;
-    expect(result).toMatchObject({
+    const envelope = JSON.parse(run.stdout) as { status: number; result: unknown; warnings: string[] };
+    expect(envelope).toEqual({ status: 0, result: expect.any(Object), warnings: [] });
+    expect(envelope.result).toMatchObject({
       provider: 'nanogpt',
       title: 'NanoGPT',
       account: masked(key),
@@ -362,6 +363,13 @@ describe('--json', () => {
       stored: true,
       backend: 'file',
     });
+    // Printed once: exactly one JSON document on stdout.
+    expect(
+      run.stdout
+        .trimEnd()
+        .split('\n')
+        .filter((line) => line === '}'),
+    ).toHaveLength(1);
     expect(run.stdout).not.toContain(key);
     expect(run.stderr).toContain(emulator.userCodes()[0]!);
     expect(run.stderr).toContain(`${emulator.url}/cli-login/verify?code=`);
@@ -377,10 +385,10 @@ describe('--json', () => {
     );
     expectExit(run, 0);
     expect(JSON.parse(run.stdout)).toMatchObject({
-      provider: 'nanogpt',
-      method: 'token',
-      stored: false,
-      account: masked(key),
+      status: 0,
+      result: { provider: 'nanogpt', method: 'token', stored: false, account: masked(key) },
+      // The warning people see on stderr reaches scripts too.
+      warnings: [expect.stringContaining('visible in your shell history')],
     });
     expect(run.stderr).toMatch(/shell history/);
   });
@@ -404,17 +412,21 @@ describe('--json', () => {
     const stored = await session.run(['auth', 'status', '--json'], opts);
     expectExit(stored, 0);
     expect(JSON.parse(stored.stdout)).toEqual({
-      credentials: [
-        expect.objectContaining({
-          provider: 'nanogpt',
-          account: masked(storedKey),
-          active: true,
-          source: 'stored',
-          backend: 'file',
-          baseUrl: emulator.url,
-          validity: 'valid',
-        }),
-      ],
+      status: 0,
+      result: {
+        credentials: [
+          expect.objectContaining({
+            provider: 'nanogpt',
+            account: masked(storedKey),
+            active: true,
+            source: 'stored',
+            backend: 'file',
+            baseUrl: emulator.url,
+            validity: 'valid',
+          }),
+        ],
+      },
+      warnings: [],
     });
 
     const withEnv = await session.run(['auth', 'status', '--json', '--provider', 'nanogpt'], {
@@ -422,7 +434,9 @@ describe('--json', () => {
       env: { NANOGPT_API_KEY: envKey, LATCHKEY_NANOGPT_BASE_URL: emulator.url },
     });
     expectExit(withEnv, 0);
-    const { credentials } = JSON.parse(withEnv.stdout) as { credentials: Array<Record<string, unknown>> };
+    const { credentials } = (
+      JSON.parse(withEnv.stdout) as { result: { credentials: Array<Record<string, unknown>> } }
+    ).result;
     expect(credentials).toHaveLength(2);
     expect(credentials).toContainEqual(
       expect.objectContaining({
@@ -443,14 +457,53 @@ describe('--json', () => {
     emulator.revokeKey(storedKey);
     const rejected = await session.run(['auth', 'status', '--json'], opts);
     expectExit(rejected, 4);
+    // The envelope's status is the exit code: a script sees 4 without reading every entry.
     expect(JSON.parse(rejected.stdout)).toEqual({
-      credentials: [
-        expect.objectContaining({
-          account: masked(storedKey),
-          validity: 'rejected',
-          error: expect.objectContaining({ code: 'CREDENTIAL_REJECTED', message: expect.any(String) }),
-        }),
-      ],
+      status: 4,
+      result: {
+        credentials: [
+          expect.objectContaining({
+            account: masked(storedKey),
+            validity: 'rejected',
+            error: expect.objectContaining({ code: 'CREDENTIAL_REJECTED', message: expect.any(String) }),
+          }),
+        ],
+      },
+      warnings: [],
+    });
+  });
+
+  it('logout --json reports what was removed; auth token has no --json (exit 2, one line on stderr)', async () => {
+    const key = newKey();
+    const emulator = await file.emulator({ keys: [key] });
+    const session = await file.session();
+    const login = ['auth', 'login', '--provider', 'nanogpt', '--with-token', '--base-url', emulator.url];
+    expectExit(await session.run(login, { ...opts, input: `${key}\n` }), 0);
+
+    const token = await session.run(['auth', 'token', '--provider', 'nanogpt', '--json'], opts);
+    expectExit(token, 2);
+    expect(token.stdout).toBe('');
+    expect(token.stderr.trimEnd().split('\n')).toEqual([expect.stringMatching(/^latchkey: .*--json/)]);
+
+    const logout = await session.run(['auth', 'logout', '--provider', 'nanogpt', '--json'], opts);
+    expectExit(logout, 0);
+    expect(JSON.parse(logout.stdout)).toEqual({
+      status: 0,
+      result: {
+        removed: [expect.objectContaining({ provider: 'nanogpt', title: 'NanoGPT', account: masked(key) })],
+        orphansRemoved: [],
+        envStillSet: [],
+      },
+      warnings: [],
+    });
+    expect(logout.stdout).not.toContain(key);
+
+    const again = await session.run(['auth', 'logout', '--provider', 'nanogpt', '--json'], opts);
+    expectExit(again, 4);
+    expect(JSON.parse(again.stdout)).toEqual({
+      status: 4,
+      error: expect.objectContaining({ code: 'NOT_SIGNED_IN' }),
+      warnings: [],
     });
   });
 
@@ -458,10 +511,11 @@ describe('--json', () => {
     const session = await file.session();
     const run = await session.run(['auth', 'providers', '--json'], opts);
     expectExit(run, 0);
-    const listing = JSON.parse(run.stdout) as {
-      providers: Array<Record<string, unknown>>;
-      broken: unknown[];
+    const { result: listing, warnings } = JSON.parse(run.stdout) as {
+      result: { providers: Array<Record<string, unknown>>; broken: unknown[] };
+      warnings: string[];
     };
+    expect(warnings).toEqual([]);
     expect(listing.providers).toContainEqual(
       expect.objectContaining({
         id: 'nanogpt',
@@ -481,7 +535,7 @@ describe('--json', () => {
     );
   });
 
-  it('errors with --json are an {"error": {...}} envelope on stdout', async () => {
+  it('errors with --json are a {"status", "error", "warnings"} envelope on stdout', async () => {
     const emulator = await file.emulator();
     const session = await file.session();
 
@@ -491,21 +545,26 @@ describe('--json', () => {
     );
     expectExit(malformed, 2);
     expect(JSON.parse(malformed.stdout)).toEqual({
+      status: 2,
       error: expect.objectContaining({
         code: 'INVALID_TOKEN_FORMAT',
         message: expect.any(String),
         retryable: false,
       }),
+      warnings: [],
     });
+    expect(malformed.stderr).toBe('');
 
     const none = await session.run(['auth', 'status', '--json'], opts);
     expectExit(none, 4);
     expect(JSON.parse(none.stdout)).toEqual({
+      status: 4,
       error: expect.objectContaining({
         code: 'NOT_SIGNED_IN',
         message: expect.any(String),
         action: expect.any(String),
       }),
+      warnings: [],
     });
 
     const badFlag = await session.run(
@@ -513,7 +572,11 @@ describe('--json', () => {
       opts,
     );
     expectExit(badFlag, 2);
-    expect(JSON.parse(badFlag.stdout)).toEqual({ error: expect.objectContaining({ code: 'USAGE' }) });
+    expect(JSON.parse(badFlag.stdout)).toEqual({
+      status: 2,
+      error: expect.objectContaining({ code: 'USAGE' }),
+      warnings: [],
+    });
     expect(emulator.requests).toEqual([]);
   });
 });

@@ -180,6 +180,7 @@ describe('NanoTerm errors', () => {
     const run = await login(value, ['--json']);
     expectExit(run, 1);
     expect(JSON.parse(run.stdout)).toEqual({
+      status: 1,
       error: {
         code: 'RATE_LIMITED',
         message: 'Rate limit exceeded. Slow down requests or upgrade your plan. Retry in 17 s.',
@@ -187,6 +188,7 @@ describe('NanoTerm errors', () => {
         retryable: true,
         docs: 'https://docs.nanoterm.dev/errors/RATE_LIMITED',
       },
+      warnings: [],
     });
     expect(emulator.requests.filter((r) => r.route === 'workspaces')).toHaveLength(1);
     await expectNothingStored(session.configDir);

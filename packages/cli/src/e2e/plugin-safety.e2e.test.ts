@@ -62,11 +62,24 @@ describe('misbehaving plugins', () => {
   it('auth providers lists the broken plugins with their reasons and names both claimants of "nanogpt"', async () => {
     const run = await session.run(['auth', 'providers', '--json'], { timeoutMs: RUN_TIMEOUT_MS });
     expectExit(run, 0);
-    const listing = JSON.parse(run.stdout) as {
-      providers: Array<{ id: string; plugin: string }>;
-      broken: Array<{ plugin: string; reason: string }>;
-      conflicts: Array<{ id: string; winner: string; ignored: string[] }>;
+    const envelope = JSON.parse(run.stdout) as {
+      status: number;
+      result: {
+        providers: Array<{ id: string; plugin: string }>;
+        broken: Array<{ plugin: string; reason: string }>;
+        conflicts: Array<{ id: string; winner: string; ignored: string[] }>;
+      };
+      warnings: string[];
     };
+    expect(envelope.status).toBe(0);
+    const listing = envelope.result;
+    // A script reading only `warnings` learns about the look-alike and the broken plugins too.
+    expect(envelope.warnings).toEqual(
+      expect.arrayContaining([
+        expect.stringContaining('"nanogpt" is claimed by @latchkey/plugin-nanogpt and latchkey-plugin-dup'),
+        expect.stringContaining('Plugin latchkey-plugin-hang is broken'),
+      ]),
+    );
     expect(listing.providers.find((p) => p.id === 'nanogpt')?.plugin).toMatch(/^@latchkey\/plugin-nanogpt@/);
     expect(listing.providers.map((p) => p.id)).toEqual(['kaneo', 'nanoctl', 'nanogpt', 'nanoterm']);
     expect(listing.conflicts).toEqual([
@@ -100,6 +113,19 @@ describe('misbehaving plugins', () => {
       timeoutMs: RUN_TIMEOUT_MS,
     });
     expectExit(status, 0);
+    // --json: the same warning in the envelope (and still on stderr for people).
+    const json = await session.run(['auth', 'status', '--provider', 'nanogpt', '--json'], {
+      timeoutMs: RUN_TIMEOUT_MS,
+    });
+    expectExit(json, 0);
+    expect(JSON.parse(json.stdout)).toEqual({
+      status: 0,
+      result: { credentials: [expect.objectContaining({ provider: 'nanogpt', validity: 'valid' })] },
+      warnings: [
+        'Provider id "nanogpt" is claimed by @latchkey/plugin-nanogpt and latchkey-plugin-dup; using @latchkey/plugin-nanogpt. Uninstall the other plugin to silence this.',
+      ],
+    });
+    expect(json.stderr).toContain('! Provider id "nanogpt" is claimed by');
   });
 
   it('auth token for other providers is unaffected (and quick: no hook runs)', async () => {

@@ -56,8 +56,8 @@ describe('a rewritten index cannot redirect a stored secret', () => {
 
     const status = await session.run(['auth', 'status', '--provider', 'nanogpt', '--json'], opts);
     expectExit(status, 1);
-    const [entry] = (JSON.parse(status.stdout) as { credentials: Array<Record<string, unknown>> })
-      .credentials;
+    const [entry] = (JSON.parse(status.stdout) as { result: { credentials: Array<Record<string, unknown>> } })
+      .result.credentials;
     expect(entry).toMatchObject({ validity: 'error', error: { code: 'STORAGE_TAMPERED' } });
 
     const token = await session.run(['auth', 'token', '--provider', 'nanogpt'], opts);
@@ -205,16 +205,20 @@ describe('what a crash leaves behind', () => {
     const json = await session.run(['auth', 'status', '--json'], opts);
     expectExit(json, 4);
     expect(JSON.parse(json.stdout)).toEqual({
-      credentials: [
-        expect.objectContaining({
-          provider: 'nanogpt',
-          account,
-          source: 'orphaned',
-          backend: 'file',
-          validity: 'orphaned',
-          error: expect.objectContaining({ code: 'CREDENTIAL_ORPHANED' }),
-        }),
-      ],
+      status: 4,
+      result: {
+        credentials: [
+          expect.objectContaining({
+            provider: 'nanogpt',
+            account,
+            source: 'orphaned',
+            backend: 'file',
+            validity: 'orphaned',
+            error: expect.objectContaining({ code: 'CREDENTIAL_ORPHANED' }),
+          }),
+        ],
+      },
+      warnings: [],
     });
     expect(emulator.requests.length).toBe(before); // an orphan is never sent anywhere
 

@@ -126,6 +126,7 @@ describe('--with-token and --token', () => {
       const token = secretValue('nsv_abcdefgh\x1b[31mijkl');
       const login = await run(['login', '--provider', 'nanoctl', '--token', token, '--json']);
       expectRefused(login, emulator, /^$/, token);
+      expect(JSON.parse(login.stdout)).toMatchObject({ status: 2, warnings: [] });
       expect(JSON.parse(login.stdout).error).toMatchObject({
         code: 'USAGE',
         message: expect.stringMatching(/^The token from --token contains a control character/),
@@ -158,7 +159,7 @@ describe('environment variables', () => {
       );
       const statusJson = await run(['status', '--json'], env);
       expectRefused(statusJson, emulator, /^$/, token);
-      expect(JSON.parse(statusJson.stdout).error.code).toBe('USAGE');
+      expect(JSON.parse(statusJson.stdout)).toMatchObject({ status: 2, error: { code: 'USAGE' } });
       const login = await run(['login', '--provider', 'nanoctl'], env);
       expectRefused(login, emulator, /The token from NANOSERVICES_TOKEN contains a control character/, token);
     },

@@ -13,14 +13,18 @@ if [ -x "$tools/node/bin/node" ]; then
   export PATH="$tools/node/bin:$PATH"
 elif ! command -v node >/dev/null || [ "$(node_major node)" -lt "$need_major" ]; then
   echo "latchkey setup: system Node is $(node --version 2>/dev/null || echo missing); installing node@$need_major into .tools/node" >&2
-  npm install --global --prefix "$tools/node" --no-audit --no-fund --loglevel=error "node@$need_major" >&2
+  # node@22 installs its platform binary from a postinstall script; when several installs share the npm
+  # cache at once that step can fail, so a failed install is cleaned up and tried once more.
+  npm install --global --prefix "$tools/node" --no-audit --no-fund --loglevel=error "node@$need_major" >&2 ||
+    { rm -rf "$tools/node"; sleep 2; npm install --global --prefix "$tools/node" --no-audit --no-fund --loglevel=error "node@$need_major" >&2; }
   export PATH="$tools/node/bin:$PATH"
 fi
 
 pnpm_version="$(sed -n 's/.*"packageManager": *"pnpm@\([^"]*\)".*/\1/p' "$root/package.json")"
 if [ ! -x "$tools/pnpm/bin/pnpm" ] || [ "$("$tools/pnpm/bin/pnpm" --version 2>/dev/null)" != "$pnpm_version" ]; then
   echo "latchkey setup: installing pnpm@$pnpm_version into .tools/pnpm" >&2
-  npm install --global --prefix "$tools/pnpm" --no-audit --no-fund --loglevel=error "pnpm@$pnpm_version" >&2
+  npm install --global --prefix "$tools/pnpm" --no-audit --no-fund --loglevel=error "pnpm@$pnpm_version" >&2 ||
+    { rm -rf "$tools/pnpm"; sleep 2; npm install --global --prefix "$tools/pnpm" --no-audit --no-fund --loglevel=error "pnpm@$pnpm_version" >&2; }
 fi
 export PATH="$tools/pnpm/bin:$PATH"
 # The mirror strips signatures; pnpm must not try to switch itself to another version.

@@ -1,6 +1,7 @@
+import type { ProviderHook } from '@latchkey/plugin-kit';
 import { acme } from '../provider.js';
 
 /** The `latchkey:provider` hook: latchkey calls it to find this plugin's provider. */
-export default async function provider() {
-  return acme;
-}
+const provider: ProviderHook = async () => acme;
+
+export default provider;

@@ -247,7 +247,8 @@ describe('the storage lock', () => {
       { ...opts, input: `${key}\n` },
     );
     expectExit(login, 0);
-    expect(Date.now() - started).toBeLessThan(5_000);
+    // A lock only broken for being stale would take 10 s; start-up on a loaded machine takes a few.
+    expect(Date.now() - started).toBeLessThan(9_500);
     expect(login.stderr).not.toContain('Waiting for another latchkey process');
     expect(await readdir(session.configDir)).not.toContain('.lock');
   });

@@ -464,31 +464,32 @@ describe('Kaneo (better-auth 1.6.25) with the defaults Kaneo uses', () => {
   });
 });
 
-describe('Kaneo timing: slow_down and expiry (interval 1 s)', () => {
+describe('Kaneo timing: slow_down and expiry (interval 3 s)', () => {
   let server: KaneoServer;
   let alice: KaneoUser;
   beforeAll(async () => {
-    server = await startKaneoServer({ interval: 1, deviceExpiresIn: 60 });
+    server = await startKaneoServer({ interval: 3, deviceExpiresIn: 60 });
     alice = await server.signUp();
   });
   afterAll(() => server.close());
 
   it('slow_down is measured from the last poll that was not itself slow_down', async () => {
     const issued = await issue(server);
-    expect(issued).toMatchObject({ interval: 1, expires_in: 60 });
+    expect(issued).toMatchObject({ interval: 3, expires_in: 60 });
     const t0 = Date.now();
     expect((await poll(server, issued.device_code)).body).toMatchObject({ error: 'authorization_pending' });
     await sleep(400);
     expect((await poll(server, issued.device_code)).body).toMatchObject({ error: 'slow_down' });
     await sleep(400);
     expect((await poll(server, issued.device_code)).body).toMatchObject({ error: 'slow_down' });
-    // 1.05 s after the first poll but only ~0.25 s after the last slow_down: counted again.
-    await sleep(Math.max(0, t0 + 1100 - Date.now()));
+    // An interval of 3 s leaves a loaded machine 2.6 s of slack on each early poll above.
+    // 3.1 s after the first poll but well under 3 s after the last slow_down: counted again.
+    await sleep(Math.max(0, t0 + 3100 - Date.now()));
     expect((await poll(server, issued.device_code)).body).toMatchObject({ error: 'authorization_pending' });
     // Approved, but polled too soon: slow_down comes first; the token waits for the next poll.
     await server.approve(issued.user_code, alice);
     expect((await poll(server, issued.device_code)).body).toMatchObject({ error: 'slow_down' });
-    await sleep(1050);
+    await sleep(3050);
     expect((await poll(server, issued.device_code)).status).toBe(200);
   });
 });

@@ -43,10 +43,12 @@ describe('resolveLoginOptions', () => {
   });
 
   it('refuses a flag the provider does not declare, as before (exit 2)', () => {
-    expect(usage(() => resolveLoginOptions(acme, { flags: { 'client-id': 'x' } }, {}))).toEqual({
+    expect(
+      usage(() => resolveLoginOptions(acme, { flags: { 'client-name': undefined, 'client-id': 'x' } }, {})),
+    ).toEqual({
       message: '--client-id does not apply to Acme.',
       action:
-        'Leave out --client-id. Acme accepts --option client-name=... (the key name), --option audience=... (the API audience).',
+        'Leave out --client-id. Acme accepts --client-name <value> (the key name), --option audience=<value> (the API audience).',
       exitCode: 2,
     });
     expect(usage(() => resolveLoginOptions({ title: 'Bare' }, { option: ['x=1'] }, {}))).toEqual({

@@ -20,8 +20,11 @@ export function resolveLoginOptions(
   env: NodeJS.ProcessEnv,
 ): Record<string, string> {
   const declared = manifest.loginOptions ?? [];
+  const hostFlags = Object.keys(given.flags ?? {});
+  const usage = (flag: string) =>
+    hostFlags.includes(flag) ? `--${flag} <value>` : `--option ${flag}=<value>`;
   const accepted = declared.length
-    ? `${manifest.title} accepts ${declared.map((o) => `--option ${o.flag}=... (${o.description})`).join(', ')}.`
+    ? `${manifest.title} accepts ${declared.map((o) => `${usage(o.flag)} (${o.description})`).join(', ')}.`
     : `${manifest.title} takes no login options.`;
   const values: Record<string, string> = {};
   const seen = new Map<string, string>();

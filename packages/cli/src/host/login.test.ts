@@ -381,6 +381,19 @@ describe('auth login: which provider', () => {
     });
   });
 
+  it('the choices are in id order, whatever order the plugins answered in', async () => {
+    const h = await start({
+      plugins: [
+        { name: 'zeta-plugin', providers: [fakeProvider({ id: 'zeta', title: 'Zeta' })] },
+        { name: 'alpha-plugin', providers: [fakeProvider({ id: 'beta', title: 'Beta' }), tokenProvider()] },
+      ],
+      interactive: true,
+      answers: ['acme', 'acme-good'],
+    });
+    await login(h.runtime, request());
+    expect(h.prompts[0]!.choices).toEqual(['Acme (acme)', 'Beta (beta)', 'Zeta (zeta)']);
+  });
+
   it('in a pipe, a usage error that lists the choices', async () => {
     const h = await start({ providers: two() });
     const error = await rejection(login(h.runtime, request({ withToken: true }, 'acme-good')));

@@ -98,14 +98,16 @@ export async function chooseProvider<T extends { manifest: { id: string; title: 
     throw unknownProvider(requested, [...all.keys()]);
   }
   if (candidates.length === 1) return all.get(candidates[0]!)!;
-  if (candidates.length > 1 && runtime.interactive && runtime.prompter) {
+  // Plugins' hooks answer in whatever order they finish: list the choices by id, the same every run.
+  const ordered = [...candidates].sort();
+  if (ordered.length > 1 && runtime.interactive && runtime.prompter) {
     const id = await runtime.prompter.select(
       `Which provider ${what}?`,
-      candidates.map((c) => ({ name: `${all.get(c)!.manifest.title} (${c})`, value: c })),
+      ordered.map((c) => ({ name: `${all.get(c)!.manifest.title} (${c})`, value: c })),
     );
     return all.get(id)!;
   }
-  const listed = candidates.length > 0 ? candidates : [...all.keys()];
+  const listed = ordered.length > 0 ? ordered : [...all.keys()].sort();
   throw usageError(
     candidates.length === 0
       ? `--provider is required: no provider applies ${what}.`

@@ -3,7 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ExitCode, LatchkeyError } from '@latchkey/errors';
-import { latchkeyRejection } from '@latchkey/testkit';
+import { createFakeClock, latchkeyRejection } from '@latchkey/testkit';
 import { CredentialStore, type SecretBackend } from './index.js';
 import { createKeychainBackendWith, mapKeychainError, type KeyringModule } from './keychain.js';
 import { withLock } from './lock.js';
@@ -326,8 +326,10 @@ describe('lock', () => {
   it('times out with STORAGE_LOCK_TIMEOUT while another process holds the lock', async () => {
     const lock = path.join(dir, '.lock');
     await fs.writeFile(lock, '1 alive\n');
-    const error = await rejection(withLock(dir, async () => 'never', { timeoutMs: 300 }));
+    const clock = createFakeClock(Date.now()); // 5 s of waiting, taken in milliseconds
+    const error = await rejection(withLock(dir, async () => 'never', { timeoutMs: 5_000, clock }));
     expect(error.code).toBe('STORAGE_LOCK_TIMEOUT');
+    expect(error.message).toMatch(/^Timed out after 5 s waiting for /);
     expect(error.retryable).toBe(true);
     expect(error.action).toContain(lock);
     expect(await fs.readFile(lock, 'utf8')).toBe('1 alive\n'); // a live lock is not broken

@@ -73,6 +73,31 @@ describe('the config-dir lock', () => {
     expect(Date.now() - realStart).toBeLessThan(5_000); // the 10 s were the fake clock's, not real ones
   });
 
+  it('waits its turn behind a queue of live holders: the 10 s are per holder, not in all', async () => {
+    await fs.writeFile(lock, `${process.pid} ${os.hostname()} aaaa0001\n`);
+    const fake = createFakeClock(Date.now());
+    const start = fake.now();
+    let handedOver = false;
+    // The first holder keeps the lock 8 s, then another live writer takes it for 8 s more and releases it:
+    // the waiter's own sleeps move the time on, so the story follows the clock exactly.
+    const clock = {
+      now: () => fake.now(),
+      async sleep(ms: number, signal?: AbortSignal) {
+        await fake.sleep(ms, signal);
+        const elapsed = fake.now() - start;
+        if (!handedOver && elapsed >= 8_000) {
+          await fs.writeFile(lock, `${process.pid} ${os.hostname()} bbbb0002\n`);
+          handedOver = true;
+        } else if (handedOver && elapsed >= 16_000) {
+          await fs.rm(lock, { force: true });
+        }
+      },
+    };
+    const waitedMs = await withLock(dir, async () => clock.now() - start, { clock, staleMs: 60_000 });
+    expect(handedOver).toBe(true);
+    expect(waitedMs).toBeGreaterThanOrEqual(16_000); // past 10 s in all, and no STORAGE_LOCK_TIMEOUT
+  });
+
   it("another host's lock: its pid means nothing here, so only the mtime rule breaks it", async () => {
     const content = `${deadPid()} another-host.example 0123abcd\n`;
     await fs.writeFile(lock, content);

@@ -14,7 +14,7 @@ export interface LockHolder {
 }
 
 export interface LockOptions {
-  /** Give up after this long. Default 10 s. */
+  /** Give up when one holder keeps the lock this long. Default 10 s. */
   timeoutMs?: number;
   /** A lock (of another host) whose file hasn't been touched for this long is abandoned. Default 10 s. */
   staleMs?: number;
@@ -41,7 +41,10 @@ export async function withLock<T>(dir: string, fn: () => Promise<T>, options: Lo
   let noticed = options.onWait === undefined;
   const lockFile = path.join(dir, '.lock');
   const token = `${process.pid} ${os.hostname()} ${randomBytes(8).toString('hex')}\n`;
-  const deadline = clock.now() + timeoutMs;
+  // The deadline is per holder: a queue of writers that each finish in time is progress, not a hang, so a
+  // waiter behind many of them on a busy machine waits its turn instead of failing.
+  let deadline = clock.now() + timeoutMs;
+  let holding: string | undefined;
   let delay = 5;
 
   for (;;) {
@@ -60,7 +63,12 @@ export async function withLock<T>(dir: string, fn: () => Promise<T>, options: Lo
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST')
         throw ioError(lockFile, 'create the lock file', error);
     }
-    const holder = await breakIfStale(lockFile, staleMs, clock);
+    const held = await breakIfStale(lockFile, staleMs, clock);
+    const holder = held?.holder;
+    if (held !== undefined && held.content !== holding) {
+      if (holding !== undefined) deadline = clock.now() + timeoutMs;
+      holding = held.content;
+    }
     if (!noticed && holder !== undefined && clock.now() >= noticeAt) {
       noticed = true;
       options.onWait?.(holder);
@@ -112,14 +120,14 @@ export function parseLockHolder(content: string): LockHolder {
 
 /**
  * Breaks the lock when its holder is gone: a dead pid on this host at once, otherwise (another host, or a
- * lock without a host) when untouched for `staleMs`. Returns the holder when the lock stays, undefined
- * when it is gone (released or broken: retry at once).
+ * lock without a host) when untouched for `staleMs`. Returns the holder (and the lock's content, which
+ * tells one holding from the next) when the lock stays, undefined when it is gone (retry at once).
  */
 async function breakIfStale(
   lockFile: string,
   staleMs: number,
   clock: Clock,
-): Promise<LockHolder | undefined> {
+): Promise<{ holder: LockHolder; content: string } | undefined> {
   let content: string;
   let mtimeMs: number;
   try {
@@ -131,7 +139,7 @@ async function breakIfStale(
   const holder = parseLockHolder(content);
   const local = holder.hostname === os.hostname() && holder.pid !== undefined;
   const dead = local ? !isProcessAlive(holder.pid!) : clock.now() - mtimeMs > staleMs;
-  if (!dead) return holder;
+  if (!dead) return { holder, content };
   // Move the lock aside under a unique name: of several waiters, only one rename succeeds. Then check
   // that what was moved is the lock judged dead (another waiter may have just re-taken the lock).
   const aside = `${lockFile}.stale.${process.pid}.${randomBytes(4).toString('hex')}`;

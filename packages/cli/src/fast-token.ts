@@ -7,9 +7,9 @@
 import { parseArgs } from 'node:util';
 import { isLatchkeyError } from '@latchkey/errors';
 import { readProviderCache } from './host/provider-cache.js';
-import { chooseProvider } from './host/providers.js';
-import { isCi, readOnlyStore } from './host/runtime.js';
-import { resolveTokenFrom } from './host/token.js';
+import { chooseProvider } from './host/provider-facts.js';
+import { isCi, readOnlyStore } from './host/environment.js';
+import { resolveTokenFrom } from './host/token-lookup.js';
 import { reportError } from './render-error.js';
 
 export const handOver = Symbol('hand over to the full CLI');

@@ -1,4 +1,5 @@
-import { httpsRuleBreach } from '@latchkey/http';
+// The URL rule only: the fast path reads manifests and must not load the HTTP client.
+import { httpsRuleBreach } from '@latchkey/http/url';
 
 /** How `auth login` can sign in to a provider. */
 export type LoginMethod = 'device' | 'token';

@@ -1,10 +1,5 @@
 import { parseBaseUrl } from '@latchkey/http';
-import {
-  latchkeyEnvName,
-  type Provider,
-  type ProviderContext,
-  type ProviderUi,
-} from '@latchkey/plugin-kit';
+import { latchkeyEnvName, type Provider, type ProviderContext, type ProviderUi } from '@latchkey/plugin-kit';
 import { httpClient, type Runtime } from './runtime.js';
 
 /**

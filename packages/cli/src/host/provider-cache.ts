@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { Config } from '@oclif/core';
 import { registerSecretPrefixes } from '@latchkey/errors';
 import { writeFileAtomic } from '@latchkey/storage';
-import type { StaticProvider } from './providers.js';
+import type { StaticProvider } from './provider-facts.js';
 
 /**
  * The providers' static manifests, cached so that `auth token` can answer without starting oclif (which

@@ -1,22 +1,22 @@
 import type { Config } from '@oclif/core';
-import { ExitCode, LatchkeyError, registerSecretPrefixes, usageError } from '@latchkey/errors';
+import { registerSecretPrefixes } from '@latchkey/errors';
 import {
-  checkTokenInput,
   discoverProviders,
-  latchkeyEnvName,
   manifestProblems,
   type DiscoveredProvider,
   type Discovery,
   type ProviderManifest,
   type RunHook,
 } from '@latchkey/plugin-kit';
-import type { Runtime } from './runtime.js';
+import type { StaticProvider } from './provider-facts.js';
 
-/** A provider's static facts as declared in its plugin's package.json, read without loading its code. */
-export interface StaticProvider {
-  manifest: ProviderManifest;
-  plugin: string;
-}
+export {
+  chooseProvider,
+  envCredential,
+  notSignedIn,
+  unknownProvider,
+  type StaticProvider,
+} from './provider-facts.js';
 
 /** Providers as the plugins' package.json files declare them: enough for `auth token`, at no import cost. */
 export function staticProviders(config: Config): Map<string, StaticProvider> {
@@ -58,95 +58,8 @@ export async function loadProviders(config: Config): Promise<Discovery> {
   }
 }
 
-/**
- * The credential in the environment for a provider, if any: its own variables, then `LATCHKEY_<ID>_TOKEN`.
- * Reading `token` checks the value like every token input (a usage error naming the variable, before any
- * provider code or request); callers that only name the variable (logout's "unset it") are not stopped.
- */
-export function envCredential(
-  manifest: ProviderManifest,
-  env: NodeJS.ProcessEnv,
-): { readonly token: string; readonly variable: string } | undefined {
-  for (const variable of [...manifest.envVars, latchkeyEnvName(manifest.id, 'TOKEN')]) {
-    const value = env[variable]?.trim();
-    if (!value) continue;
-    return {
-      variable,
-      get token() {
-        checkTokenInput(value, variable);
-        return value;
-      },
-    };
-  }
-  return undefined;
-}
-
-/**
- * Chooses the provider a command applies to: the one named by `--provider`, else the only candidate, else
- * a question in a terminal, else a usage error that lists the choices.
- */
-export async function chooseProvider<T extends { manifest: { id: string; title: string } }>(
-  runtime: Pick<Runtime, 'interactive'> & Partial<Pick<Runtime, 'prompter'>>,
-  requested: string | undefined,
-  all: Map<string, T>,
-  candidates: string[],
-  what: string,
-): Promise<T> {
-  if (requested !== undefined) {
-    const chosen = all.get(requested);
-    if (chosen) return chosen;
-    throw unknownProvider(requested, [...all.keys()]);
-  }
-  if (candidates.length === 1) return all.get(candidates[0]!)!;
-  // Plugins' hooks answer in whatever order they finish: list the choices by id, the same every run.
-  const ordered = [...candidates].sort();
-  if (ordered.length > 1 && runtime.interactive && runtime.prompter) {
-    const id = await runtime.prompter.select(
-      `Which provider ${what}?`,
-      ordered.map((c) => ({ name: `${all.get(c)!.manifest.title} (${c})`, value: c })),
-    );
-    return all.get(id)!;
-  }
-  const listed = ordered.length > 0 ? ordered : [...all.keys()].sort();
-  throw usageError(
-    candidates.length === 0
-      ? `--provider is required: no provider applies ${what}.`
-      : `--provider is required: more than one provider applies ${what}.`,
-    `Pass --provider with one of: ${listed.join(', ') || '(none installed)'}.`,
-  );
-}
-
 export function describePlugin(entry: DiscoveredProvider): string {
   return entry.pluginVersion ? `${entry.plugin}@${entry.pluginVersion}` : entry.plugin;
-}
-
-/**
- * NOT_SIGNED_IN (exit 4), the one place it is built: a stored credential is missing or was rejected. With a
- * provider, the message and action are made from its title, id and variables; `detail` gives them instead.
- */
-export function notSignedIn(title: string, id: string, envVars: string[]): LatchkeyError;
-export function notSignedIn(detail: { message: string; action: string }): LatchkeyError;
-export function notSignedIn(
-  about: string | { message: string; action: string },
-  id?: string,
-  envVars: string[] = [],
-): LatchkeyError {
-  const { message, action } =
-    typeof about === 'string'
-      ? {
-          message: `Not signed in to ${about}.`,
-          action: `Run \`latchkey auth login --provider ${id}\`${envVars.length ? ` or set ${envVars.join(' or ')}` : ''}.`,
-        }
-      : about;
-  return new LatchkeyError({ code: 'NOT_SIGNED_IN', message, action, exitCode: ExitCode.Auth });
-}
-
-/** `--provider` names nothing installed (exit 2). */
-export function unknownProvider(requested: string, known: string[]): LatchkeyError {
-  return usageError(
-    `Unknown provider ${JSON.stringify(requested)}.`,
-    `Choose one of: ${[...known].sort().join(', ') || '(none installed)'}; \`latchkey auth providers\` lists them.`,
-  );
 }
 
 /** A warning when another plugin also claims this provider id (the bundled one is used). */

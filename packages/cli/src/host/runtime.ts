@@ -1,5 +1,4 @@
 import type { Config } from '@oclif/core';
-import { redact, sanitizeJsonValue, sanitizeLine, sanitizeTerminalText } from '@latchkey/errors';
 import { HttpClient } from '@latchkey/http';
 import { systemClock, type Clock } from '@latchkey/polling';
 import {
@@ -10,6 +9,9 @@ import {
   type SecretBackend,
 } from '@latchkey/storage';
 import { processIo } from '../io/process-io.js';
+import { forTerminal, isCi, isDebug } from './environment.js';
+
+export { forTerminal, isCi, isDebug, jsonForTerminal, readOnlyStore } from './environment.js';
 
 /** A writable output stream as the host sees it: text in, and whether a person is watching. */
 export interface OutputStream {
@@ -99,29 +101,6 @@ export function createRuntime(config: Config, signal: AbortSignal, io: HostIo = 
   return runtime;
 }
 
-/**
- * The output boundary for human text: server text is data, so escape sequences, controls and bidi
- * overrides go first, then known secrets are masked (in that order, so a sequence planted inside an echoed
- * secret cannot hide it from redaction). Newlines stay; `oneLine` turns them into spaces.
- */
-export function forTerminal(text: string, oneLine = false): string {
-  return redact(oneLine ? sanitizeLine(text) : sanitizeTerminalText(text));
-}
-
-/** The output boundary for `--json`: every string value sanitized and redacted before encoding. */
-export function jsonForTerminal(value: unknown): string {
-  return redact(JSON.stringify(sanitizeJsonValue(value, redact), null, 2));
-}
-
-/** LATCHKEY_DEBUG=1 (or true): request lines and stack traces on stderr, secrets redacted. */
-export function isDebug(env: NodeJS.ProcessEnv): boolean {
-  return env.LATCHKEY_DEBUG === '1' || env.LATCHKEY_DEBUG === 'true';
-}
-
-export function isCi(env: NodeJS.ProcessEnv): boolean {
-  return Boolean(env.CI && env.CI !== 'false' && env.CI !== '0');
-}
-
 export function httpClient(runtime: Runtime): HttpClient {
   return new HttpClient({
     clientName: 'latchkey',
@@ -149,9 +128,4 @@ export function lockWaitNotice(runtime: Runtime): (holder: LockHolderInfo) => vo
     runtime.warn(
       `Waiting for another latchkey process${holder.pid !== undefined ? ` (pid ${holder.pid})` : ''} that is writing credentials…`,
     );
-}
-
-/** The store for reading: each record names its backend, so the storage preference does not matter. */
-export function readOnlyStore(env: NodeJS.ProcessEnv, keychain?: SecretBackend): CredentialStore {
-  return new CredentialStore({ configDir: resolveConfigDir(env), ...(keychain && { keychain }) });
 }

@@ -36,7 +36,11 @@ afterAll(async () => {
 describe('auth token fast path', () => {
   it('prints the env token having loaded no oclif, plugin code, plugin-kit index, HTTP client or prompts', async () => {
     const token = 'sk-nano-fastpath0123456789abcdef';
-    const env = { ...process.env, LATCHKEY_CONFIG_DIR: join(dir, 'config'), NANOGPT_API_KEY: token };
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      LATCHKEY_CONFIG_DIR: join(dir, 'config'),
+      NANOGPT_API_KEY: token,
+    };
     delete env.CI;
     const run = spawnSync(
       process.execPath,

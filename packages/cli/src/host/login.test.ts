@@ -3,15 +3,8 @@
  * --token and --with-token, storage and its fallback, the prompt and its retries, the provider choice.
  * Each case asserts what a user notices: the outcome, stderr, what is stored, what the provider received.
  */
-import { afterEach, describe, expect, it } from 'vitest';
-import {
-  fakeHost,
-  fakeProvider,
-  rejection,
-  unavailableKeychain,
-  type FakeHost,
-  type FakeHostOptions,
-} from '../testing/fake-host.js';
+import { describe, expect, it } from 'vitest';
+import { fakeHosts, fakeProvider, rejection, unavailableKeychain } from '../testing/fake-host.js';
 import { describeLogin, login, type LoginRequest } from './login.js';
 
 const ada = { account: 'ada', name: 'Ada Lovelace' };
@@ -34,16 +27,7 @@ const envCheckProvider = () =>
     { accounts: { 'env-good': ada, 'stdin-good': { account: 'stdin' } } },
   );
 
-let host: FakeHost | undefined;
-afterEach(async () => {
-  await host?.dispose();
-  host = undefined;
-});
-
-async function start(options: FakeHostOptions): Promise<FakeHost> {
-  host = await fakeHost(options);
-  return host;
-}
+const start = fakeHosts();
 
 function request(overrides: Partial<LoginRequest> = {}, stdin = ''): LoginRequest {
   return { withToken: false, browser: false, readStdin: async () => stdin, ...overrides };

@@ -3,28 +3,12 @@
  * reported and the credential is deleted anyway), environment credentials left alone, accounts of
  * providers no longer installed, and orphaned secrets.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { LatchkeyError } from '@latchkey/errors';
-import {
-  fakeHost,
-  fakeProvider,
-  orphanAccount,
-  rejection,
-  type FakeHost,
-  type FakeHostOptions,
-} from '../testing/fake-host.js';
+import { fakeHosts, fakeProvider, orphanAccount, rejection, type FakeHost } from '../testing/fake-host.js';
 import { describeLogout, logout } from './logout.js';
 
-let host: FakeHost | undefined;
-afterEach(async () => {
-  await host?.dispose();
-  host = undefined;
-});
-
-async function start(options: FakeHostOptions): Promise<FakeHost> {
-  host = await fakeHost(options);
-  return host;
-}
+const start = fakeHosts();
 
 async function seed(h: FakeHost, provider: string, account: string, secret = `${provider}-${account}`) {
   await h.store.save({ provider, account, secret, baseUrl: `https://${provider}.example` });

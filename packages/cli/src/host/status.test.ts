@@ -2,28 +2,12 @@
  * `auth status`'s flow with fakes only: environment and stored credentials side by side, each validity
  * (valid, rejected, unreachable, error, provider not installed, orphaned) and the exit-code rules.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { LatchkeyError } from '@latchkey/errors';
-import {
-  fakeHost,
-  fakeProvider,
-  orphanAccount,
-  rejection,
-  type FakeHost,
-  type FakeHostOptions,
-} from '../testing/fake-host.js';
+import { fakeHosts, fakeProvider, orphanAccount, rejection } from '../testing/fake-host.js';
 import { describeStatus, status, statusExitCode, type CredentialStatus, type Validity } from './status.js';
 
-let host: FakeHost | undefined;
-afterEach(async () => {
-  await host?.dispose();
-  host = undefined;
-});
-
-async function start(options: FakeHostOptions): Promise<FakeHost> {
-  host = await fakeHost(options);
-  return host;
-}
+const start = fakeHosts();
 
 const ada = { account: 'ada', name: 'Ada' };
 const row = (r: CredentialStatus) =>

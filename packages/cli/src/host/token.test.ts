@@ -3,26 +3,11 @@
  * found is exit 4; several candidates are a question in a terminal and a usage error in a pipe. No
  * provider code runs and nothing reaches a server.
  */
-import { afterEach, describe, expect, it } from 'vitest';
-import {
-  fakeHost,
-  fakeProvider,
-  rejection,
-  type FakeHost,
-  type FakeHostOptions,
-} from '../testing/fake-host.js';
+import { describe, expect, it } from 'vitest';
+import { fakeHosts, fakeProvider, rejection } from '../testing/fake-host.js';
 import { resolveToken } from './token.js';
 
-let host: FakeHost | undefined;
-afterEach(async () => {
-  await host?.dispose();
-  host = undefined;
-});
-
-async function start(options: FakeHostOptions): Promise<FakeHost> {
-  host = await fakeHost(options);
-  return host;
-}
+const start = fakeHosts();
 
 const acme = () => fakeProvider({ id: 'acme', title: 'Acme' }, { accounts: {} });
 const beta = () => fakeProvider({ id: 'beta', title: 'Beta' }, { accounts: {} });

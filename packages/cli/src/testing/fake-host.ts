@@ -8,6 +8,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Config } from '@oclif/core';
+import { afterEach } from 'vitest';
 import { LatchkeyError, forgetSecrets, isLatchkeyError } from '@latchkey/errors';
 import type { Identity, LoginResult, Provider, ProviderContext } from '@latchkey/plugin-kit';
 import { CredentialStore, type SecretBackend } from '@latchkey/storage';
@@ -259,4 +260,17 @@ export async function orphanAccount(configDir: string, provider: string, account
   index.accounts = index.accounts.filter((r) => !(r.provider === provider && r.account === account));
   if (index.active[provider] === account) delete index.active[provider];
   await writeFile(path, JSON.stringify(index));
+}
+
+/** For one test file: starts fake hosts and disposes of each once its test is over. */
+export function fakeHosts(): (options: FakeHostOptions) => Promise<FakeHost> {
+  const started: FakeHost[] = [];
+  afterEach(async () => {
+    await Promise.all(started.splice(0).map((host) => host.dispose()));
+  });
+  return async (options) => {
+    const host = await fakeHost(options);
+    started.push(host);
+    return host;
+  };
 }

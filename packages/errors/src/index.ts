@@ -111,6 +111,7 @@ export function toLatchkeyError(error: unknown): LatchkeyError {
 }
 
 export {
+  accountLabel,
   mask,
   redact,
   registerSecret,

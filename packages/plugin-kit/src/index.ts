@@ -13,6 +13,7 @@ export {
   LatchkeyError,
   isLatchkeyError,
   usageError,
+  accountLabel,
   mask,
   registerSecret,
   type ErrorEnvelope,

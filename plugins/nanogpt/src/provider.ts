@@ -6,7 +6,7 @@ import {
   defineProvider,
   loadManifest,
   joinUrl,
-  mask,
+  accountLabel,
   noRetry,
   parseDeviceAuthorization,
   answerFailure,
@@ -36,7 +36,7 @@ export function isNanoGptKey(value: string): boolean {
 }
 
 function identityFor(key: string, keyName?: string): Identity {
-  const identity: Identity = { account: mask(key) };
+  const identity: Identity = { account: accountLabel(key) };
   if (keyName !== undefined) identity.details = { key: keyName };
   return identity;
 }

@@ -7,7 +7,7 @@ import {
   envelopeRetry,
   errorEnvelope,
   joinUrl,
-  mask,
+  accountLabel,
   bodyField,
   rateLimitedError,
   unexpectedResponse,
@@ -82,7 +82,7 @@ export const nanoterm = defineProvider({
   async verify(token: string, ctx: ProviderContext): Promise<Identity> {
     await call(ctx, '/api/workspaces', token);
     const details = await keyDetails(ctx, token);
-    const identity: Identity = { account: mask(token), permission: details?.permission ?? 'limited' };
+    const identity: Identity = { account: accountLabel(token), permission: details?.permission ?? 'limited' };
     if (details?.name) identity.details = { key: details.name };
     if (details?.expiresAt) identity.expiresAt = new Date(details.expiresAt).toISOString();
     return identity;

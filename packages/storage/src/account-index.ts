@@ -10,8 +10,10 @@ const VERSION = 1;
 export interface IndexDocument {
   version: number;
   accounts: AccountRecord[];
-  /** provider id -> account label of the active account. */
+  /** provider id -> account label of the default ("active") account. */
   active: Record<string, string>;
+  /** absolute directory -> provider id -> account: the choice for that directory tree (`auth switch --dir`). */
+  directories?: Record<string, Record<string, string>>;
 }
 
 export function indexPath(configDir: string): string {
@@ -62,11 +64,40 @@ export async function readIndex(configDir: string): Promise<IndexDocument> {
   if (!isPlainObject(parsed.active) || !Object.values(parsed.active).every(isString)) {
     throw corruptError(file, 'its "active" map is not what latchkey writes');
   }
-  return { version: VERSION, accounts: parsed.accounts, active: parsed.active as Record<string, string> };
+  const directories = parsed.directories;
+  if (
+    directories !== undefined &&
+    !(
+      isPlainObject(directories) &&
+      Object.entries(directories).every(
+        ([dir, choices]) =>
+          path.isAbsolute(dir) && isPlainObject(choices) && Object.values(choices).every(isString),
+      )
+    )
+  ) {
+    throw corruptError(file, 'its "directories" map is not what latchkey writes');
+  }
+  return {
+    version: VERSION,
+    accounts: parsed.accounts,
+    active: parsed.active as Record<string, string>,
+    ...(directories !== undefined && {
+      directories: directories as Record<string, Record<string, string>>,
+    }),
+  };
 }
 
 /** Writes the index atomically (0600). The caller holds the lock. */
 export async function writeIndex(configDir: string, doc: IndexDocument): Promise<void> {
-  const out: IndexDocument = { version: VERSION, accounts: doc.accounts, active: doc.active };
+  const directories = Object.entries(doc.directories ?? {}).filter(
+    ([, choices]) => Object.keys(choices).length > 0,
+  );
+  const out: IndexDocument = {
+    version: VERSION,
+    accounts: doc.accounts,
+    active: doc.active,
+    // Written only when there is a choice, so an index without any stays as older versions wrote it.
+    ...(directories.length > 0 && { directories: Object.fromEntries(directories) }),
+  };
   await writeFileAtomic(indexPath(configDir), `${JSON.stringify(out, null, 2)}\n`);
 }

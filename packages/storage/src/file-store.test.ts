@@ -126,15 +126,18 @@ describe('encrypted file backend', () => {
       method: 'token',
     });
     expect(first.record.createdAt).toBe('2025-01-01T00:00:01.000Z');
-    await store.save({
+    expect([first.replaced, first.isDefault]).toEqual([false, true]); // the first account is the default
+    const second = await store.save({
       provider: 'nanogpt',
       account: 'b',
       secret: SECRET_B,
       expiresAt: '2030-01-01T00:00:00.000Z',
+      makeDefault: true,
     });
+    expect([second.replaced, second.isDefault]).toEqual([false, true]);
     await store.save({ provider: 'kaneo', account: 'k', secret: 'kaneo-secret-123' });
 
-    expect((await store.get('nanogpt'))?.secret).toBe(SECRET_B); // the last saved is active
+    expect((await store.get('nanogpt'))?.secret).toBe(SECRET_B); // made the default
     expect((await store.get('nanogpt', 'a'))?.secret).toBe(SECRET_A);
     expect(await store.get('nanogpt', 'nobody')).toBeUndefined();
     expect((await store.list('nanogpt')).map((r) => [r.account, r.active])).toEqual([
@@ -143,8 +146,14 @@ describe('encrypted file backend', () => {
     ]);
     expect((await store.list()).length).toBe(3);
 
-    // Saving again replaces the entry (no duplicate) and makes it active.
-    await store.save({ provider: 'nanogpt', account: 'a', secret: 'sk-nano-replacedreplaced' });
+    // Saving again replaces the entry (no duplicate); made the default on request.
+    const again = await store.save({
+      provider: 'nanogpt',
+      account: 'a',
+      secret: 'sk-nano-replacedreplaced',
+      makeDefault: true,
+    });
+    expect([again.replaced, again.isDefault]).toEqual([true, true]);
     expect((await store.get('nanogpt'))?.secret).toBe('sk-nano-replacedreplaced');
     expect((await store.list('nanogpt')).map((r) => [r.account, r.active])).toEqual([
       ['b', false],

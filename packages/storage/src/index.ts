@@ -16,7 +16,14 @@ export type {
   StoragePreference,
   StoredCredential,
 } from './types.js';
-export { CredentialStore, secretKey } from './store.js';
+export { CredentialStore, secretKey, type ChosenRecord, type DirectoryChoice } from './store.js';
+export {
+  chooseAccount,
+  unknownAccount,
+  type ChooseAccountOptions,
+  type ChosenAccount,
+  type ChosenBy,
+} from './choose-account.js';
 export { resolveConfigDir, resolveStoragePreference } from './config.js';
 export { writeFileAtomic } from './fs-util.js';
 export { createKeychainBackend } from './keychain.js';

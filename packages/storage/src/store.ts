@@ -6,6 +6,7 @@ import { decodeBoundSecret, encodeBoundSecret } from './bound-secret.js';
 import { EncryptedFileBackend } from './file-backend.js';
 import { ensureConfigDir, removeStrayTempFiles } from './fs-util.js';
 import { createKeychainBackend } from './keychain.js';
+import { chooseAccount, unknownAccount, type ChooseAccountOptions, type ChosenBy } from './choose-account.js';
 import { withLock, type LockOptions } from './lock.js';
 import { missingCredentialError, tamperedError } from './storage-errors.js';
 import type {
@@ -55,7 +56,11 @@ export class CredentialStore {
     this.onLockWait = options.onLockWait;
   }
 
-  /** Stores the secret and makes this account the provider's active one. Replaces an existing entry with the same provider+account. */
+  /**
+   * Stores the secret; replaces an existing entry with the same provider+account (`replaced`). The account
+   * becomes the provider's default (`isDefault`) only when it is the provider's first, when it replaces the
+   * current default, or with `makeDefault`; otherwise the default stays as it was.
+   */
   async save(input: SaveInput): Promise<SaveResult> {
     validateIds(input.provider, input.account);
     if (typeof input.secret !== 'string' || input.secret === '') {
@@ -117,13 +122,19 @@ export class CredentialStore {
         (r) => !(r.provider === input.provider && r.account === input.account),
       );
       accounts.push(record);
+      const current = ownValue(index.active, input.provider);
+      const currentExists =
+        current !== undefined && accounts.some((r) => r.provider === input.provider && r.account === current);
+      const isDefault = input.makeDefault === true || !currentExists || current === input.account;
       await writeIndex(this.configDir, {
         ...index,
         accounts,
-        active: { ...index.active, [input.provider]: input.account },
+        active: isDefault ? { ...index.active, [input.provider]: input.account } : index.active,
       });
       await this.deleteUnusedFiles(accounts);
-      return fallbackReason === undefined ? { record } : { record, fallbackReason };
+      const result: SaveResult = { record, replaced: previous !== undefined, isDefault };
+      if (fallbackReason !== undefined) result.fallbackReason = fallbackReason;
+      return result;
     });
   }
 
@@ -138,6 +149,100 @@ export class CredentialStore {
     const index = await readIndex(this.configDir);
     const record = findRecord(index, provider, account);
     if (record === undefined) return undefined;
+    return this.readSecret(record);
+  }
+
+  /**
+   * The account that applies (`chooseAccount`: `--account`, `LATCHKEY_<ID>_ACCOUNT`, the nearest directory
+   * choice, the default) and why, from one read of the index; no secret is read. Undefined when nothing is
+   * stored for the provider; an account that is named but not stored is `unknownAccount` (exit 4).
+   */
+  async choose(provider: string, options: ChooseAccountOptions): Promise<ChosenRecord | undefined> {
+    return chosenRecord(await readIndex(this.configDir), provider, options);
+  }
+
+  /** `choose()` and then the chosen account's secret (the same checks as `get()`), from one read of the index. */
+  async chooseCredential(
+    provider: string,
+    options: ChooseAccountOptions,
+  ): Promise<(StoredCredential & Omit<ChosenRecord, 'record'>) | undefined> {
+    const chosen = chosenRecord(await readIndex(this.configDir), provider, options);
+    if (chosen === undefined) return undefined;
+    return { ...chosen, ...(await this.readSecret(chosen.record)) };
+  }
+
+  /** The directory choices (`auth switch --dir`) of one provider or all, from the index only. */
+  async directoryChoices(provider?: string): Promise<DirectoryChoice[]> {
+    const index = await readIndex(this.configDir);
+    const choices: DirectoryChoice[] = [];
+    for (const [dir, byProvider] of Object.entries(index.directories ?? {})) {
+      for (const [id, account] of Object.entries(byProvider)) {
+        if (provider === undefined || id === provider) choices.push({ provider: id, dir, account });
+      }
+    }
+    return choices.sort((a, b) => a.provider.localeCompare(b.provider) || a.dir.localeCompare(b.dir));
+  }
+
+  /** Makes a stored account the provider's default, under the lock. Unknown account: `unknownAccount`. */
+  async setDefault(provider: string, account: string): Promise<AccountRecord> {
+    validateIds(provider, account);
+    return this.updateIndex(provider, account, (index, record) => {
+      return {
+        result: { ...record! },
+        index: { ...index, active: { ...index.active, [provider]: account } },
+      };
+    });
+  }
+
+  /**
+   * Records (or with `account` undefined removes) the account used for `provider` in `dir` and below, under
+   * the lock. `dir` is made absolute and, when it exists, resolved through symlinks, so the choice matches
+   * the working directory the kernel reports. Unknown account: `unknownAccount`.
+   */
+  async setDirectoryChoice(provider: string, dir: string, account: string | undefined): Promise<void> {
+    validateIds(provider, account ?? '-');
+    let where = path.resolve(dir);
+    where = await fs.realpath(where).catch(() => where);
+    await this.updateIndex(provider, account, (index) => {
+      const directories = { ...index.directories };
+      const choices = { ...directories[where] };
+      if (account === undefined) delete choices[provider];
+      else choices[provider] = account;
+      directories[where] = choices;
+      return { result: undefined, index: { ...index, directories } };
+    });
+  }
+
+  /** A read-modify-write of the index alone, under the lock; a named account must be stored. */
+  private async updateIndex<T>(
+    provider: string,
+    account: string | undefined,
+    change: (index: IndexDocument, record: AccountRecord | undefined) => { result: T; index: IndexDocument },
+  ): Promise<T> {
+    const check = (index: IndexDocument): AccountRecord | undefined => {
+      if (account === undefined) return undefined;
+      const record = index.accounts.find((r) => r.provider === provider && r.account === account);
+      if (record !== undefined) return record;
+      const names = index.accounts.filter((r) => r.provider === provider).map((r) => r.account);
+      throw unknownAccount(provider, account, names);
+    };
+    try {
+      await fs.access(indexPath(this.configDir));
+    } catch {
+      // Nothing stored yet: don't create the config directory just to find that out.
+      const empty: IndexDocument = { version: 1, accounts: [], active: {} };
+      return change(empty, check(empty)).result;
+    }
+    await ensureConfigDir(this.configDir);
+    return this.locked(async () => {
+      const index = await readIndex(this.configDir);
+      const { result, index: next } = change(index, check(index));
+      await writeIndex(this.configDir, next);
+      return result;
+    });
+  }
+
+  private async readSecret(record: AccountRecord): Promise<StoredCredential> {
     const stored = await this.backend(record.backend).get(secretKey(record.provider, record.account));
     if (stored === undefined) throw missingCredentialError(record.provider, record.account, record.backend);
     const bound = decodeBoundSecret(stored);
@@ -226,6 +331,15 @@ export class CredentialStore {
       if (removed.length > 0) {
         const gone = new Set(removed.map((r) => r.account));
         const accounts = index.accounts.filter((r) => !(r.provider === provider && gone.has(r.account)));
+        // A directory choice of a removed account goes with it (a later login of the same name starts clean).
+        const directories = Object.fromEntries(
+          Object.entries(index.directories ?? {}).map(([dir, choices]) => [
+            dir,
+            Object.fromEntries(
+              Object.entries(choices).filter(([id, name]) => !(id === provider && gone.has(name))),
+            ),
+          ]),
+        );
         const active = { ...index.active };
         const current = active[provider];
         if (current === undefined || gone.has(current)) {
@@ -235,7 +349,7 @@ export class CredentialStore {
           if (next === undefined) delete active[provider];
           else active[provider] = next.account;
         }
-        await writeIndex(this.configDir, { ...index, accounts, active });
+        await writeIndex(this.configDir, { ...index, accounts, active, directories });
         await this.deleteUnusedFiles(accounts);
       }
       if (failure !== undefined) throw failure;
@@ -343,12 +457,56 @@ export class CredentialStore {
   }
 }
 
+/** The chosen account's record and why it was chosen (`CredentialStore.choose`). */
+export interface ChosenRecord {
+  record: AccountRecord;
+  chosenBy: ChosenBy;
+  /** The variable name (env) or the directory (directory). */
+  detail?: string;
+}
+
+/** A directory choice: `account` is used for `provider` in `dir` and below. */
+export interface DirectoryChoice {
+  provider: string;
+  dir: string;
+  account: string;
+}
+
+function chosenRecord(
+  index: IndexDocument,
+  provider: string,
+  options: ChooseAccountOptions,
+): ChosenRecord | undefined {
+  const chosen = chooseAccount(index, provider, options);
+  if (chosen === undefined) return undefined;
+  const mine = index.accounts.filter((r) => r.provider === provider);
+  const record = mine.find((r) => r.account === chosen.account);
+  if (record === undefined) {
+    // A default naming no record: an index edited by hand; nothing usable is stored.
+    if (chosen.chosenBy === 'default') return undefined;
+    throw unknownAccount(
+      provider,
+      chosen.account,
+      mine.map((r) => r.account),
+    );
+  }
+  return {
+    record: { ...record },
+    chosenBy: chosen.chosenBy,
+    ...(chosen.detail !== undefined && { detail: chosen.detail }),
+  };
+}
+
+function ownValue(map: Record<string, string>, key: string): string | undefined {
+  return Object.hasOwn(map, key) ? map[key] : undefined;
+}
+
 function findRecord(
   index: IndexDocument,
   provider: string,
   account: string | undefined,
 ): AccountRecord | undefined {
-  const wanted = account ?? index.active[provider];
+  const wanted = account ?? ownValue(index.active, provider);
   if (wanted === undefined) return undefined;
   return index.accounts.find((r) => r.provider === provider && r.account === wanted);
 }

@@ -38,10 +38,16 @@ export interface SaveInput {
   identity?: AccountIdentity;
   method?: string;
   expiresAt?: string;
+  /** Make it the provider's default even when another account is the default now. */
+  makeDefault?: boolean;
 }
 
 export interface SaveResult {
   record: AccountRecord;
+  /** An account with this provider and name was stored before and has been replaced. */
+  replaced: boolean;
+  /** It is the provider's default account now. */
+  isDefault: boolean;
   /** Set when 'auto' could not use the keychain and used the encrypted file: says why (never a secret). */
   fallbackReason?: string;
 }

@@ -1,0 +1,67 @@
+import * as path from 'node:path';
+import { ExitCode, LatchkeyError } from '@latchkey/errors';
+import type { IndexDocument } from './account-index.js';
+
+/** Why an account is the one in use: `--account`, `LATCHKEY_<ID>_ACCOUNT`, a directory choice or the default. */
+export type ChosenBy = 'flag' | 'env' | 'directory' | 'default';
+
+export interface ChooseAccountOptions {
+  /** `--account NAME`. */
+  flag?: string;
+  /** `LATCHKEY_<ID>_ACCOUNT` and its value. */
+  envAccount?: { variable: string; value: string };
+  /** Where the command runs: the nearest directory choice at or above it applies. */
+  cwd: string;
+}
+
+export interface ChosenAccount {
+  account: string;
+  chosenBy: ChosenBy;
+  /** The variable name (env) or the directory (directory). */
+  detail?: string;
+}
+
+/**
+ * Which of a provider's accounts applies: `--account`, else `LATCHKEY_<ID>_ACCOUNT`, else the choice recorded
+ * for the deepest directory that is `cwd` or above it, else the default; undefined when none applies. Pure
+ * (the index is already read), so the `auth token` fast path can use it. A named account may not exist:
+ * the caller looks it up and reports `unknownAccount`.
+ */
+export function chooseAccount(
+  index: Pick<IndexDocument, 'active' | 'directories'>,
+  provider: string,
+  options: ChooseAccountOptions,
+): ChosenAccount | undefined {
+  if (options.flag !== undefined && options.flag !== '') return { account: options.flag, chosenBy: 'flag' };
+  const fromEnv = options.envAccount;
+  if (fromEnv !== undefined && fromEnv.value !== '') {
+    return { account: fromEnv.value, chosenBy: 'env', detail: fromEnv.variable };
+  }
+  const directories = index.directories ?? {};
+  // path.dirname of a root is the root itself, so this walk ends after at most one step per path segment.
+  for (let dir = path.resolve(options.cwd); ; dir = path.dirname(dir)) {
+    const account = Object.hasOwn(directories, dir) ? directories[dir]?.[provider] : undefined;
+    if (account !== undefined) return { account, chosenBy: 'directory', detail: dir };
+    if (path.dirname(dir) === dir) break;
+  }
+  const fallback = Object.hasOwn(index.active, provider) ? index.active[provider] : undefined;
+  return fallback === undefined ? undefined : { account: fallback, chosenBy: 'default' };
+}
+
+/**
+ * ACCOUNT_NOT_FOUND (exit 4): an account was named (`--account`, `LATCHKEY_<ID>_ACCOUNT`, a directory choice,
+ * `auth switch`) that is not stored. The action lists the names that are.
+ */
+export function unknownAccount(provider: string, name: string, existing: string[]): LatchkeyError {
+  const names = [...existing].sort();
+  return new LatchkeyError({
+    code: 'ACCOUNT_NOT_FOUND',
+    message: `No ${provider} account named '${name}' is stored.`,
+    action:
+      names.length > 0
+        ? `Use one of: ${names.join(', ')} (\`latchkey auth status\` shows them).`
+        : `No ${provider} account is stored: sign in with \`latchkey auth login\` (\`latchkey auth status\` shows what is stored).`,
+    exitCode: ExitCode.Auth,
+    docs: 'docs/accounts.md',
+  });
+}

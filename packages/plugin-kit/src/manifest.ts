@@ -208,7 +208,7 @@ export function staticFields(provider: Partial<ProviderManifest>): Partial<Provi
   return out as Partial<ProviderManifest>;
 }
 
-/** The env var names latchkey itself reads for a provider: `LATCHKEY_<ID>_TOKEN` and `..._BASE_URL`. */
-export function latchkeyEnvName(providerId: string, suffix: 'TOKEN' | 'BASE_URL'): string {
+/** The env var names latchkey itself reads for a provider: `LATCHKEY_<ID>_TOKEN`, `..._BASE_URL` and `..._ACCOUNT`. */
+export function latchkeyEnvName(providerId: string, suffix: 'TOKEN' | 'BASE_URL' | 'ACCOUNT'): string {
   return `LATCHKEY_${providerId.toUpperCase().replace(/-/g, '_')}_${suffix}`;
 }

@@ -439,3 +439,117 @@ describe('auth login: a device login in a terminal', () => {
     expect((await h.store.get('devco'))?.secret).toBe('dev-issued');
   });
 });
+
+describe('auth login: a second login is a choice', () => {
+  /** Two people's keys and a key the provider knows no name for (named by its label). */
+  const twoAccounts = () =>
+    fakeProvider(
+      { id: 'acme', title: 'Acme' },
+      {
+        accounts: {
+          'acme-ada': ada,
+          'acme-ada-new': ada,
+          'acme-bob': { account: 'bob' },
+          'acme-anon': { account: '…anon' },
+        },
+      },
+    );
+  const withToken = (token: string, extra: Partial<LoginRequest> = {}) =>
+    request({ provider: 'acme', withToken: true, ...extra }, token);
+  const defaults = async (h: Awaited<ReturnType<typeof start>>) =>
+    (await h.store.list('acme')).map((r) => `${r.account}${r.active ? ' (default)' : ''}`).sort();
+
+  it('the same identity again replaces its credential, says so, and keeps the default', async () => {
+    const h = await start({ providers: [twoAccounts()] });
+    await login(h.runtime, withToken('acme-bob'));
+    await login(h.runtime, withToken('acme-ada'));
+    const outcome = await login(h.runtime, withToken('acme-ada-new'));
+    expect(outcome).toMatchObject({ account: 'ada', replaced: true, isDefault: false });
+    expect(describeLogin(outcome, h.configDir)).toContain('  Replaced the stored credential for ada.');
+    expect((await h.store.get('acme', 'ada'))?.secret).toBe('acme-ada-new');
+    expect(await defaults(h)).toEqual(['ada', 'bob (default)']);
+    expect(h.prompts).toEqual([]);
+  });
+
+  it('replacing the default account keeps it the default', async () => {
+    const h = await start({ providers: [twoAccounts()] });
+    await login(h.runtime, withToken('acme-ada'));
+    const outcome = await login(h.runtime, withToken('acme-ada-new'));
+    expect(outcome).toMatchObject({ replaced: true, isDefault: true });
+    expect(describeLogin(outcome, h.configDir).join('\n')).not.toContain('auth switch');
+  });
+
+  it('without a terminal a new identity is added, not made the default, and the output says how to switch', async () => {
+    const h = await start({ providers: [twoAccounts()] });
+    const first = await login(h.runtime, withToken('acme-ada'));
+    expect(first).toMatchObject({ replaced: false, isDefault: true });
+    const outcome = await login(h.runtime, withToken('acme-bob'));
+    expect(outcome).toMatchObject({
+      account: 'bob',
+      replaced: false,
+      isDefault: false,
+      defaultAccount: 'ada',
+    });
+    expect(describeLogin(outcome, h.configDir)).toContain(
+      '  Stored as bob; the default stays ada. Use it with --account bob, or make it the default: latchkey auth switch --provider acme --account bob',
+    );
+    expect(await defaults(h)).toEqual(['ada (default)', 'bob']);
+    expect(h.prompts).toEqual([]);
+  });
+
+  it.each([
+    ['yes', ['ada', 'bob (default)']],
+    ['no', ['ada (default)', 'bob']],
+  ])(
+    'in a terminal the user is asked whether a new identity becomes the default: %s',
+    async (answer, after) => {
+      const h = await start({ providers: [twoAccounts()], interactive: true, answers: [answer] });
+      await login(h.runtime, withToken('acme-ada'));
+      expect(h.prompts).toEqual([]); // the first account is the default without a question
+      const outcome = await login(h.runtime, withToken('acme-bob'));
+      expect(h.prompts).toEqual([
+        {
+          kind: 'select',
+          message: 'Make bob the default Acme account?',
+          choices: ['Yes, use bob by default', 'No, keep ada'],
+        },
+      ]);
+      expect(outcome.isDefault).toBe(answer === 'yes');
+      expect(await defaults(h)).toEqual(after);
+    },
+  );
+
+  it('--name stores the account under the given name; later logins with the same name replace it', async () => {
+    const h = await start({ providers: [twoAccounts()] });
+    const first = await login(h.runtime, withToken('acme-anon', { name: ' work ' }));
+    expect(first).toMatchObject({ account: 'work', stored: true, isDefault: true });
+    expect(describeLogin(first, h.configDir)[0]).toBe('✓ Logged in to Acme as work');
+    const again = await login(h.runtime, withToken('acme-bob', { name: 'work' }));
+    expect(again).toMatchObject({ account: 'work', replaced: true });
+    expect((await h.store.get('acme', 'work'))?.secret).toBe('acme-bob');
+    expect(await defaults(h)).toEqual(['work (default)']);
+  });
+
+  it.each([[''], ['  '], ['two\nlines'], ['x'.repeat(257)]])(
+    '--name %j is a usage error before any request',
+    async (name) => {
+      const provider = twoAccounts();
+      const h = await start({ providers: [provider] });
+      const error = await rejection(login(h.runtime, withToken('acme-ada', { name })));
+      expect(error).toMatchObject({
+        exitCode: 2,
+        message: '--name must be 1 to 256 characters on one line.',
+      });
+      expect(provider.calls).toEqual([]);
+    },
+  );
+
+  it('the switch hint quotes a name a shell would split', async () => {
+    const h = await start({ providers: [twoAccounts()] });
+    await login(h.runtime, withToken('acme-ada'));
+    const outcome = await login(h.runtime, withToken('acme-bob', { name: "bob's key" }));
+    expect(describeLogin(outcome, h.configDir).at(-1)).toContain(
+      `--account 'bob'\\''s key', or make it the default: latchkey auth switch --provider acme --account 'bob'\\''s key'`,
+    );
+  });
+});

@@ -1,6 +1,6 @@
 import { registerSecret, usageError } from '@latchkey/errors';
 import { sanitizeIdentity, type Identity } from '@latchkey/plugin-kit';
-import type { AccountIdentity, BackendName } from '@latchkey/storage';
+import type { AccountIdentity, BackendName, CredentialStore } from '@latchkey/storage';
 import { providerContext, resolveBaseUrl } from './context.js';
 import { chooseProvider, conflictWarning, envCredential, loadProviders } from './providers.js';
 import { credentialStore, type Runtime } from './runtime.js';
@@ -17,6 +17,8 @@ export interface LoginRequest {
   /** Login options: `--client-name`/`--client-id` by flag name, and each `--option flag=value`. */
   loginOptions?: GivenLoginOptions;
   storage?: string;
+  /** `--name`: the stored account name, instead of the identity the provider reports. */
+  name?: string;
   /** Reads all of stdin (for --with-token). */
   readStdin: () => Promise<string>;
   /** Called when the login is the provider's silent environment check (its errors are one line). */
@@ -34,6 +36,12 @@ export interface LoginOutcome {
   silent?: boolean;
   backend?: BackendName;
   fallbackReason?: string;
+  /** The account was stored before: its credential was replaced. */
+  replaced?: boolean;
+  /** The stored account is the provider's default now. */
+  isDefault?: boolean;
+  /** The provider's default when this login did not change it. */
+  defaultAccount?: string;
   identity: Identity;
 }
 
@@ -42,6 +50,7 @@ export async function login(runtime: Runtime, request: LoginRequest): Promise<Lo
   if (request.withToken && request.token !== undefined) {
     throw usageError('--with-token and --token cannot be used together.', 'Pass the token one way only.');
   }
+  const name = request.name === undefined ? undefined : accountName(request.name);
   const discovery = await loadProviders(runtime.config);
   const chosen = await chooseProvider(
     runtime,
@@ -84,20 +93,64 @@ export async function login(runtime: Runtime, request: LoginRequest): Promise<Lo
 
   const { token, identity, method } = await acquireCredential(runtime, provider, ctx, ui, request);
   const outcome = describe(identity, method);
+  if (name !== undefined) outcome.account = name;
   if (!store) return outcome;
+  const makeDefault = await askMakeDefault(runtime, store, provider.id, provider.title, outcome.account);
   const saved = await store.save({
     provider: provider.id,
-    account: identity.account,
+    account: outcome.account,
     secret: token,
     baseUrl: outcome.baseUrl,
     identity: toStoredIdentity(identity),
     method,
     ...(identity.expiresAt !== undefined ? { expiresAt: identity.expiresAt } : {}),
+    makeDefault,
   });
   outcome.stored = true;
+  outcome.replaced = saved.replaced;
+  outcome.isDefault = saved.isDefault;
+  if (!saved.isDefault) {
+    const current = (await store.list(provider.id)).find((r) => r.active)?.account;
+    if (current !== undefined) outcome.defaultAccount = current;
+  }
   outcome.backend = saved.record.backend;
   if (saved.fallbackReason !== undefined) outcome.fallbackReason = saved.fallbackReason;
   return outcome;
+}
+
+/** `--name`: one line a person can type, at most 256 characters. */
+function accountName(given: string): string {
+  const name = given.trim();
+  // eslint-disable-next-line no-control-regex
+  if (name === '' || name.length > 256 || /[\u0000-\u001f\u007f-\u009f]/.test(name)) {
+    throw usageError(
+      '--name must be 1 to 256 characters on one line.',
+      'Pass a short name you can type later, e.g. --name work.',
+    );
+  }
+  return name;
+}
+
+/**
+ * A new account beside others: in a terminal the user says whether it becomes the default; without one it
+ * does not (the summary says how to switch). An account already stored keeps its place.
+ */
+async function askMakeDefault(
+  runtime: Runtime,
+  store: CredentialStore,
+  provider: string,
+  title: string,
+  account: string,
+): Promise<boolean> {
+  const stored = await store.list(provider);
+  if (stored.length === 0 || stored.some((r) => r.account === account)) return false;
+  if (!runtime.interactive) return false;
+  const current = stored.find((r) => r.active)?.account;
+  const answer = await runtime.prompter.select(`Make ${account} the default ${title} account?`, [
+    { name: `Yes, use ${account} by default`, value: 'yes' },
+    { name: current !== undefined ? `No, keep ${current}` : 'No', value: 'no' },
+  ]);
+  return answer === 'yes';
 }
 
 function toStoredIdentity(identity: Identity): AccountIdentity {
@@ -118,6 +171,7 @@ export function describeLogin(outcome: LoginOutcome, configDir: string): string[
   const lines = [
     `✓ ${outcome.stored ? 'Logged in to' : 'The token is valid for'} ${outcome.title} as ${who || outcome.account}${expires}`,
   ];
+  if (outcome.replaced) lines.push(`  Replaced the stored credential for ${outcome.account}.`);
   if (outcome.identity.details) {
     for (const [key, value] of Object.entries(outcome.identity.details)) lines.push(`  ${key}: ${value}`);
   }
@@ -131,5 +185,16 @@ export function describeLogin(outcome: LoginOutcome, configDir: string): string[
       lines.push(`! The system keychain could not be used: ${outcome.fallbackReason}`);
     lines.push(`  Stored in an encrypted file in ${configDir}, key beside it (see docs/security.md).`);
   }
+  if (outcome.stored && outcome.isDefault === false) {
+    const account = shellWord(outcome.account);
+    lines.push(
+      `  Stored as ${outcome.account}; the default stays ${outcome.defaultAccount ?? 'unchanged'}. Use it with --account ${account}, or make it the default: latchkey auth switch --provider ${outcome.provider} --account ${account}`,
+    );
+  }
   return lines;
+}
+
+/** An account name as it can be pasted into a shell. */
+export function shellWord(value: string): string {
+  return /^[\w@%+=:,./…-]+$/u.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`;
 }

@@ -107,14 +107,57 @@ describe('auth logout: revoking', () => {
 describe('auth logout: which credentials', () => {
   const providers = () => [fakeProvider({ id: 'acme' }), fakeProvider({ id: 'beta' })];
 
-  it('without --account: only the active account of the provider', async () => {
+  it('one account of the provider: no --account needed', async () => {
     const h = await start({ providers: providers() });
     await seed(h, 'acme', 'ada');
-    await seed(h, 'acme', 'grace'); // the latest login is the active one
     await seed(h, 'beta', 'ada');
     const outcome = await logout(h.runtime, { provider: 'acme', all: false });
+    expect(outcome.removed.map((r) => r.account)).toEqual(['ada']);
+    expect(await stored(h)).toEqual(['beta:ada']);
+  });
+
+  it('several accounts, no --account, in a pipe: a usage error listing them, nothing deleted', async () => {
+    const h = await start({ providers: providers() });
+    await seed(h, 'acme', 'grace');
+    await seed(h, 'acme', 'ada');
+    const error = await rejection(logout(h.runtime, { provider: 'acme', all: false }));
+    expect(error).toMatchObject({
+      exitCode: 2,
+      message: '--account is required: Acme has 2 stored accounts.',
+      action: 'Pass --account with one of: ada, grace (or --all for every one).',
+    });
+    expect(await stored(h)).toEqual(['acme:grace', 'acme:ada']);
+  });
+
+  it('several accounts, no --account, in a terminal: asks which, marking the default', async () => {
+    const h = await start({ providers: providers(), interactive: true, answers: ['grace'] });
+    await seed(h, 'acme', 'grace');
+    await seed(h, 'acme', 'ada');
+    const outcome = await logout(h.runtime, { provider: 'acme', all: false });
+    expect(h.prompts).toEqual([
+      { kind: 'select', message: 'Which Acme account to log out of?', choices: ['ada', 'grace (default)'] },
+    ]);
     expect(outcome.removed.map((r) => r.account)).toEqual(['grace']);
-    expect(await stored(h)).toEqual(['acme:ada', 'beta:ada']);
+    expect(await stored(h)).toEqual(['acme:ada']);
+  });
+
+  it('LATCHKEY_<ID>_ACCOUNT names the account like --account; the flag wins', async () => {
+    const h = await start({ providers: providers(), env: { LATCHKEY_ACME_ACCOUNT: 'ada' } });
+    await seed(h, 'acme', 'grace');
+    await seed(h, 'acme', 'ada');
+    await seed(h, 'acme', 'bob');
+    await logout(h.runtime, { provider: 'acme', all: false });
+    expect(await stored(h)).toEqual(['acme:grace', 'acme:bob']);
+    await logout(h.runtime, { provider: 'acme', account: 'bob', all: false });
+    expect(await stored(h)).toEqual(['acme:grace']);
+  });
+
+  it('LATCHKEY_<ID>_ACCOUNT naming nothing stored: exit 4 listing the stored ones', async () => {
+    const h = await start({ providers: providers(), env: { LATCHKEY_ACME_ACCOUNT: 'bob' } });
+    await seed(h, 'acme', 'ada');
+    const error = await rejection(logout(h.runtime, { provider: 'acme', all: false }));
+    expect(error).toMatchObject({ code: 'ACCOUNT_NOT_FOUND', exitCode: 4 });
+    expect(await stored(h)).toEqual(['acme:ada']);
   });
 
   it('--account: that account', async () => {
@@ -129,7 +172,12 @@ describe('auth logout: which credentials', () => {
     const h = await start({ providers: providers() });
     await seed(h, 'acme', 'ada');
     const error = await rejection(logout(h.runtime, { provider: 'acme', account: 'bob', all: false }));
-    expect(error).toMatchObject({ code: 'NOT_SIGNED_IN', exitCode: 4, action: 'Stored accounts: ada.' });
+    expect(error).toMatchObject({
+      code: 'ACCOUNT_NOT_FOUND',
+      exitCode: 4,
+      message: "No Acme account named 'bob' is stored.",
+    });
+    expect(error.action).toContain('ada');
     expect(await stored(h)).toEqual(['acme:ada']);
   });
 
@@ -276,8 +324,9 @@ describe('auth logout: what a crash or an uninstall left', () => {
     const h = await start({ providers: [fakeProvider({ id: 'acme' })] });
     await seed(h, 'acme', 'ada');
     await seed(h, 'acme', 'lost');
+    await seed(h, 'acme', 'grace');
     await orphanAccount(h.configDir, 'acme', 'lost');
-    const outcome = await logout(h.runtime, { provider: 'acme', all: false });
+    const outcome = await logout(h.runtime, { provider: 'acme', account: 'ada', all: false });
     expect(outcome.orphansRemoved).toEqual([]);
     expect((await h.store.orphans()).map((o) => o.account)).toEqual(['lost']);
   });

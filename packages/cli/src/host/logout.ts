@@ -1,9 +1,11 @@
-import { isLatchkeyError, registerSecret, type ErrorEnvelope } from '@latchkey/errors';
+import { isLatchkeyError, registerSecret, usageError, type ErrorEnvelope } from '@latchkey/errors';
+import { latchkeyEnvName } from '@latchkey/plugin-kit/manifest';
 import type { Provider } from '@latchkey/plugin-kit';
 import {
   CredentialStore,
   resolveConfigDir,
   resolveStoragePreference,
+  unknownAccount,
   type AccountRecord,
   type OrphanedSecret,
   type StoragePreference,
@@ -80,16 +82,9 @@ export async function logout(runtime: Runtime, request: LogoutRequest): Promise<
       'to log out of',
     );
     const ofProvider = records.filter((r) => r.provider === manifest.id);
-    if (request.all) targets = ofProvider;
-    else if (request.account !== undefined) {
-      targets = ofProvider.filter((r) => r.account === request.account);
-      if (targets.length === 0) {
-        throw notSignedIn({
-          message: `No stored account ${JSON.stringify(request.account)} for ${manifest.title}.`,
-          action: `Stored accounts: ${ofProvider.map((r) => r.account).join(', ')}.`,
-        });
-      }
-    } else targets = ofProvider.filter((r) => r.active).slice(0, 1);
+    targets = request.all
+      ? ofProvider
+      : [await chooseAccountToRemove(runtime, manifest, ofProvider, request)];
   }
 
   const removed: LoggedOut[] = [];
@@ -114,6 +109,39 @@ export async function logout(runtime: Runtime, request: LogoutRequest): Promise<
     if (fromEnv) envStillSet.push(fromEnv.variable);
   }
   return { removed, orphansRemoved, envStillSet };
+}
+
+/**
+ * The one account to log out of: `--account`, else `LATCHKEY_<ID>_ACCOUNT`, else the only one stored; with
+ * several, a question in a terminal and a usage error listing them in a pipe (never a guess).
+ */
+async function chooseAccountToRemove(
+  runtime: Runtime,
+  provider: { id: string; title: string },
+  stored: Array<AccountRecord & { active: boolean }>,
+  request: LogoutRequest,
+): Promise<AccountRecord & { active: boolean }> {
+  const names = stored.map((r) => r.account).sort();
+  const variable = latchkeyEnvName(provider.id, 'ACCOUNT');
+  const named = request.account ?? (runtime.env[variable]?.trim() || undefined);
+  if (named !== undefined) {
+    const record = stored.find((r) => r.account === named);
+    if (!record) throw unknownAccount(provider.title, named, names);
+    return record;
+  }
+  if (stored.length === 1) return stored[0]!;
+  const byName = [...stored].sort((a, b) => a.account.localeCompare(b.account));
+  if (runtime.interactive) {
+    const account = await runtime.prompter.select(
+      `Which ${provider.title} account to log out of?`,
+      byName.map((r) => ({ name: `${r.account}${r.active ? ' (default)' : ''}`, value: r.account })),
+    );
+    return stored.find((r) => r.account === account)!;
+  }
+  throw usageError(
+    `--account is required: ${provider.title} has ${stored.length} stored accounts.`,
+    `Pass --account with one of: ${names.join(', ')} (or --all for every one).`,
+  );
 }
 
 /**

@@ -18,6 +18,10 @@ export default class AuthLogin extends LatchkeyCommand {
       description: 'Store an existing key.',
     },
     {
+      command: 'echo "$WORK_KEY" | <%= config.bin %> auth login --provider <id> --with-token --name work',
+      description: 'Store a second key under a name you choose.',
+    },
+    {
       command: '<%= config.bin %> auth login --provider <id> --no-browser --base-url http://127.0.0.1:8080',
       description: 'Sign in against a local server, printing the URL instead of opening it.',
     },
@@ -50,6 +54,10 @@ export default class AuthLogin extends LatchkeyCommand {
       description:
         'A login option the provider declares, as name=value (repeatable); `auth providers --json` lists them.',
     }),
+    name: Flags.string({
+      description:
+        'The stored account name (e.g. work), for credentials the provider names by key only. Use it later with --account.',
+    }),
     storage: Flags.string({
       options: ['auto', 'keychain', 'file'],
       description: 'Where to keep the secret. Env: LATCHKEY_STORAGE. auto = keychain, else encrypted file.',
@@ -69,6 +77,7 @@ export default class AuthLogin extends LatchkeyCommand {
         ...(flags.option !== undefined ? { option: flags.option } : {}),
       },
       storage: flags.storage,
+      ...(flags.name !== undefined ? { name: flags.name } : {}),
       readStdin,
       onSilent: () => {
         this.compactErrors = true;

@@ -9,7 +9,11 @@ export default class AuthLogout extends LatchkeyCommand {
   static examples = [
     {
       command: '<%= config.bin %> auth logout --provider <id>',
-      description: "Forget the provider's active account.",
+      description: "Forget the provider's account (asks which, or --account, when there are several).",
+    },
+    {
+      command: '<%= config.bin %> auth logout --provider <id> --account work',
+      description: 'Forget one of several accounts.',
     },
     { command: '<%= config.bin %> auth logout --all', description: 'Forget every stored credential.' },
   ];
@@ -19,7 +23,10 @@ export default class AuthLogout extends LatchkeyCommand {
       char: 'p',
       description: 'Provider id; may be left out when only one provider has stored credentials.',
     }),
-    account: Flags.string({ description: 'A stored account other than the active one.' }),
+    account: Flags.string({
+      description:
+        'The stored account (see `latchkey auth status`); needed without a terminal when there are several. Env: LATCHKEY_<ID>_ACCOUNT.',
+    }),
     all: Flags.boolean({
       description: 'Every account of the provider, or of every provider when --provider is left out.',
     }),

@@ -1,14 +1,18 @@
 import { describe, expect, it } from 'vitest';
-import { handOver, parseProvider } from './fast-token.js';
+import { handOver, parseTokenArgs } from './fast-token.js';
 
 describe('the fast path takes only the plain forms of `auth token` (util.parseArgs, strict)', () => {
   it.each([
-    [[], undefined],
-    [['--provider', 'nanogpt'], 'nanogpt'],
-    [['-p', 'nanogpt'], 'nanogpt'],
-    [['--provider=nanogpt'], 'nanogpt'],
-  ])('%j asks for %s', (args, provider) => {
-    expect(parseProvider(args)).toBe(provider);
+    [[], {}],
+    [['--provider', 'nanogpt'], { provider: 'nanogpt' }],
+    [['-p', 'nanogpt'], { provider: 'nanogpt' }],
+    [['--provider=nanogpt'], { provider: 'nanogpt' }],
+    [['--account', 'work'], { account: 'work' }],
+    [['--account=alice@example.com'], { account: 'alice@example.com' }],
+    [['-p', 'nanoterm', '--account', 'work'], { provider: 'nanoterm', account: 'work' }],
+    [['--account=home', '--provider=nanoterm'], { provider: 'nanoterm', account: 'home' }],
+  ])('%j asks for %j', (args, wanted) => {
+    expect(parseTokenArgs(args)).toEqual(wanted);
   });
 
   it.each([
@@ -30,7 +34,15 @@ describe('the fast path takes only the plain forms of `auth token` (util.parseAr
     [['--']],
     [['--provider', 'nanogpt', '--']],
     [['--no-provider']],
+    [['--account']],
+    [['--account=']],
+    [['--account', ' ']],
+    [['--account', '--json']],
+    [['--account', 'a', '--account', 'b']],
+    [['--account', 'a', 'extra']],
+    [['-a', 'work']],
+    [['--no-account']],
   ])('%j hands over to the full CLI', (args) => {
-    expect(parseProvider(args)).toBe(handOver);
+    expect(parseTokenArgs(args)).toBe(handOver);
   });
 });

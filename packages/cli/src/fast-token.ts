@@ -1,6 +1,7 @@
 /**
  * `latchkey auth token` without oclif: the bin script tries this first. It answers only the plain forms
- * (`auth token`, `--provider ID`, `-p ID`, `--provider=ID`) from a fresh provider cache, and returns
+ * (`auth token`, `--provider ID`, `-p ID`, `--provider=ID`, `--account NAME`, `--account=NAME`) from a
+ * fresh provider cache, and returns
  * undefined for everything else (help, other flags, no or stale cache, a question to ask), so the full CLI
  * handles it with the same code and the same output.
  */
@@ -14,17 +15,23 @@ import { reportError } from './render-error.js';
 
 export const handOver = Symbol('hand over to the full CLI');
 
+export interface TokenArgs {
+  provider?: string;
+  account?: string;
+}
+
 /**
- * The provider `auth token` was asked for (undefined: none), or `handOver` for anything but the plain forms
- * (`--provider ID`, `-p ID`, `--provider=ID`, once): help, other flags, `-pID`, an empty or missing value,
- * a repeated flag, `--`, arguments. oclif parses those, with its own messages.
+ * The provider and account `auth token` was asked for (each may be absent), or `handOver` for anything but
+ * the plain forms (`--provider ID`, `-p ID`, `--provider=ID`, `--account NAME`, `--account=NAME`, each at
+ * most once): help, other flags, `-pID`, an empty or missing value, a repeated flag, `--`, arguments. oclif
+ * parses those, with its own messages.
  */
-export function parseProvider(args: string[]): string | undefined | typeof handOver {
+export function parseTokenArgs(args: string[]): TokenArgs | typeof handOver {
   let tokens;
   try {
     ({ tokens } = parseArgs({
       args,
-      options: { provider: { type: 'string', short: 'p' } },
+      options: { provider: { type: 'string', short: 'p' }, account: { type: 'string' } },
       strict: true,
       allowPositionals: false,
       tokens: true,
@@ -32,30 +39,48 @@ export function parseProvider(args: string[]): string | undefined | typeof handO
   } catch {
     return handOver;
   }
-  if (tokens.length === 0) return undefined;
-  const [token] = tokens;
-  if (tokens.length > 1 || token?.kind !== 'option' || !token.value) return handOver;
-  if (token.rawName === '-p' && token.inlineValue) return handOver;
-  return token.value;
+  const parsed: TokenArgs = {};
+  for (const token of tokens) {
+    if (token.kind !== 'option' || !token.value?.trim()) return handOver;
+    if (token.rawName === '-p' && token.inlineValue) return handOver;
+    const name = token.name as keyof TokenArgs;
+    if (parsed[name] !== undefined) return handOver;
+    parsed[name] = token.value;
+  }
+  return parsed;
 }
 
 export async function fastToken(
   args: string[],
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<number | undefined> {
-  const requested = parseProvider(args);
-  if (requested === handOver) return undefined;
+  const parsed = parseTokenArgs(args);
+  if (parsed === handOver) return undefined;
+  const requested = parsed.provider;
   const interactive = Boolean(process.stdin.isTTY && process.stderr.isTTY) && !isCi(env);
   try {
     const providers = await readProviderCache(env);
     if (!providers) return undefined;
     const store = readOnlyStore(env);
-    const result = await resolveTokenFrom(providers, env, store, requested, async (candidates) => {
-      if (requested === undefined && candidates.length > 1 && interactive) throw handOver;
-      // Not in the cache: maybe a plugin without a static manifest; the full CLI asks its hook.
-      if (requested !== undefined && !providers.has(requested)) throw handOver;
-      return chooseProvider({ interactive: false }, requested, providers, candidates, 'to print a token for');
-    });
+    const result = await resolveTokenFrom(
+      providers,
+      env,
+      store,
+      requested,
+      async (candidates) => {
+        if (requested === undefined && candidates.length > 1 && interactive) throw handOver;
+        // Not in the cache: maybe a plugin without a static manifest; the full CLI asks its hook.
+        if (requested !== undefined && !providers.has(requested)) throw handOver;
+        return chooseProvider(
+          { interactive: false },
+          requested,
+          providers,
+          candidates,
+          'to print a token for',
+        );
+      },
+      { account: parsed.account, cwd: process.cwd() },
+    );
     process.stdout.write(`${result.token}\n`);
     return 0;
   } catch (error) {

@@ -1,6 +1,7 @@
 // The credential lookup behind `auth token`, shared by the full CLI and the fast path: manifests, the
 // environment and the store only (no plugin code, no network).
-import type { CredentialStore } from '@latchkey/storage';
+import type { ChosenBy, CredentialStore } from '@latchkey/storage';
+import { usageError } from '@latchkey/errors';
 import { latchkeyEnvName } from '@latchkey/plugin-kit/manifest';
 import { envCredential, notSignedIn, type StaticProvider } from './provider-facts.js';
 
@@ -9,11 +10,26 @@ export interface TokenResult {
   token: string;
   /** `env:NAME` or `stored:<backend>`. */
   source: string;
+  /** A stored account: its name, and why it is the one in use (`--account`, `LATCHKEY_<ID>_ACCOUNT`, ...). */
+  account?: string;
+  chosenBy?: ChosenBy;
+  /** The variable (env) or directory (directory) that chose it. */
+  detail?: string;
+}
+
+/** Which account `auth token` was asked for: `--account`, and the directory it runs in. */
+export interface AccountRequest {
+  /** `--account NAME`. */
+  account?: string | undefined;
+  /** The working directory: the nearest directory choice (`auth switch --dir`) at or above it applies. */
+  cwd: string;
 }
 
 /**
- * The credential for a provider from the environment, else the stored active account. Reads only the
- * manifests, the environment and the store: no network, no provider code.
+ * The credential for a provider, in the one resolution order: `--account`, then the provider's environment
+ * credential, then `LATCHKEY_<ID>_ACCOUNT`, then the nearest directory choice, then the default account.
+ * A named account that is not stored is ACCOUNT_NOT_FOUND (exit 4) listing the stored names. Reads only
+ * the manifests, the environment and the store: no network, no provider code.
  */
 export async function resolveTokenFrom(
   providers: Map<string, StaticProvider>,
@@ -21,7 +37,14 @@ export async function resolveTokenFrom(
   store: CredentialStore,
   requested: string | undefined,
   choose: (candidates: string[]) => Promise<StaticProvider>,
+  request: AccountRequest,
 ): Promise<TokenResult> {
+  if (request.account !== undefined && request.account.trim() === '') {
+    throw usageError(
+      '--account needs an account name.',
+      'Pass --account NAME (`latchkey auth status` lists them).',
+    );
+  }
   let candidates: string[] = [];
   if (requested === undefined) {
     const stored = new Set((await store.list()).map((record) => record.provider));
@@ -36,14 +59,28 @@ export async function resolveTokenFrom(
     }
   }
   const { manifest } = await choose(candidates);
-  const fromEnv = envCredential(manifest, env);
+  const flag = request.account;
+  const fromEnv = flag === undefined ? envCredential(manifest, env) : undefined;
   if (fromEnv) return { provider: manifest.id, token: fromEnv.token, source: `env:${fromEnv.variable}` };
-  const stored = await store.get(manifest.id);
+  const variable = latchkeyEnvName(manifest.id, 'ACCOUNT');
+  const value = env[variable]?.trim();
+  const stored = await store.chooseCredential(manifest.id, {
+    ...(flag !== undefined && { flag }),
+    ...(value && { envAccount: { variable, value } }),
+    cwd: request.cwd,
+  });
   if (!stored) {
     throw notSignedIn(manifest.title, manifest.id, [
       ...manifest.envVars,
       latchkeyEnvName(manifest.id, 'TOKEN'),
     ]);
   }
-  return { provider: manifest.id, token: stored.secret, source: `stored:${stored.record.backend}` };
+  return {
+    provider: manifest.id,
+    token: stored.secret,
+    source: `stored:${stored.record.backend}`,
+    account: stored.record.account,
+    chosenBy: stored.chosenBy,
+    ...(stored.detail !== undefined && { detail: stored.detail }),
+  };
 }

@@ -1,9 +1,13 @@
 /**
- * `auth token`'s lookup with fakes only: the environment wins, then the stored active account; nothing
+ * `auth token`'s lookup with fakes only: --account, the environment, LATCHKEY_<ID>_ACCOUNT, the directory
+ * choice, then the stored default account; nothing
  * found is exit 4; several candidates are a question in a terminal and a usage error in a pipe. No
  * provider code runs and nothing reaches a server.
  */
-import { describe, expect, it } from 'vitest';
+import { mkdir, mkdtemp, realpath, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
 import { fakeHosts, fakeProvider, rejection } from '../testing/fake-host.js';
 import { resolveToken } from './token.js';
 
@@ -45,13 +49,13 @@ describe('auth token: where the token comes from', () => {
       source: 'env:ACME_API_KEY',
     },
     {
-      name: 'the stored active account (the latest login)',
+      name: 'the stored default account (the first login; a second one does not take over)',
       stored: [
         ['acme', 'ada', 'ada-token'],
         ['acme', 'grace', 'grace-token'],
       ],
       requested: 'acme',
-      token: 'grace-token',
+      token: 'ada-token',
       source: 'stored:file',
     },
     {
@@ -74,7 +78,11 @@ describe('auth token: where the token comes from', () => {
       for (const [provider, account, secret] of c.stored ?? [])
         await h.store.save({ provider, account, secret });
       const result = await resolveToken(h.runtime, c.requested);
-      expect(result).toEqual({ provider: result.provider, token: c.token, source: c.source });
+      expect({ provider: result.provider, token: result.token, source: result.source }).toEqual({
+        provider: result.provider,
+        token: c.token,
+        source: c.source,
+      });
       // No provider code, no request, no prompt, and nothing printed by the lookup itself.
       expect(providers.flatMap((p) => p.calls)).toEqual([]);
       expect(h.prompts).toEqual([]);
@@ -142,5 +150,121 @@ describe('auth token: nothing, or more than one', () => {
     await h.store.save({ provider: 'beta', account: 'ada', secret: 'beta-token' });
     expect((await rejection(resolveToken(h.runtime))).exitCode).toBe(2);
     expect(h.prompts).toEqual([]);
+  });
+});
+
+describe('auth token: which stored account (--account > env credential > LATCHKEY_<ID>_ACCOUNT > directory > default)', () => {
+  /** acme with ada (the default) and grace; `work` has grace chosen for it. */
+  async function twoAccounts(options: { env?: Record<string, string> } = {}) {
+    const providers = [acme()];
+    const h = await start({ providers, ...options });
+    await h.store.save({ provider: 'acme', account: 'ada', secret: 'ada-token' });
+    await h.store.save({ provider: 'acme', account: 'grace', secret: 'grace-token' });
+    const work = await realpath(await mkdtemp(join(tmpdir(), 'latchkey-work-')));
+    await mkdir(join(work, 'api', 'src'), { recursive: true });
+    await h.store.setDirectoryChoice('acme', work, 'grace');
+    cleanups.push(() => rm(work, { recursive: true, force: true }));
+    return { h, providers, work };
+  }
+  const cleanups: Array<() => Promise<void>> = [];
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0)) await cleanup();
+  });
+  const picked = (r: { token: string; account?: string; chosenBy?: string; detail?: string }) => [
+    r.token,
+    r.account,
+    r.chosenBy,
+    r.detail,
+  ];
+
+  it('the default account outside any chosen directory', async () => {
+    const { h } = await twoAccounts();
+    const result = await resolveToken(h.runtime, 'acme', { cwd: tmpdir() });
+    expect(picked(result)).toEqual(['ada-token', 'ada', 'default', undefined]);
+    expect(result.source).toBe('stored:file');
+  });
+
+  it('the directory choice in that directory and below it', async () => {
+    const { h, work } = await twoAccounts();
+    for (const cwd of [work, join(work, 'api', 'src')]) {
+      expect(picked(await resolveToken(h.runtime, 'acme', { cwd }))).toEqual([
+        'grace-token',
+        'grace',
+        'directory',
+        work,
+      ]);
+    }
+  });
+
+  it('the nearest directory choice wins over one further up', async () => {
+    const { h, work } = await twoAccounts();
+    await h.store.setDirectoryChoice('acme', join(work, 'api'), 'ada');
+    const result = await resolveToken(h.runtime, 'acme', { cwd: join(work, 'api', 'src') });
+    expect(picked(result)).toEqual(['ada-token', 'ada', 'directory', join(work, 'api')]);
+  });
+
+  it('LATCHKEY_<ID>_ACCOUNT outranks the directory choice', async () => {
+    const { h, work } = await twoAccounts({ env: { LATCHKEY_ACME_ACCOUNT: ' ada ' } });
+    expect(picked(await resolveToken(h.runtime, 'acme', { cwd: work }))).toEqual([
+      'ada-token',
+      'ada',
+      'env',
+      'LATCHKEY_ACME_ACCOUNT',
+    ]);
+  });
+
+  it("the provider's environment credential outranks LATCHKEY_<ID>_ACCOUNT and directories", async () => {
+    const { h, work } = await twoAccounts({
+      env: { ACME_API_KEY: 'from-env', LATCHKEY_ACME_ACCOUNT: 'ada' },
+    });
+    expect(await resolveToken(h.runtime, 'acme', { cwd: work })).toEqual({
+      provider: 'acme',
+      token: 'from-env',
+      source: 'env:ACME_API_KEY',
+    });
+  });
+
+  it('--account outranks everything, the environment credential included', async () => {
+    const { h, work } = await twoAccounts({
+      env: { ACME_API_KEY: 'from-env', LATCHKEY_ACME_TOKEN: 'x', LATCHKEY_ACME_ACCOUNT: 'grace' },
+    });
+    const result = await resolveToken(h.runtime, 'acme', { account: 'ada', cwd: work });
+    expect(picked(result)).toEqual(['ada-token', 'ada', 'flag', undefined]);
+  });
+
+  it('--account without --provider picks the only provider with a credential', async () => {
+    const { h } = await twoAccounts();
+    expect((await resolveToken(h.runtime, undefined, { account: 'grace', cwd: tmpdir() })).token).toBe(
+      'grace-token',
+    );
+  });
+
+  it('an unknown --account: exit 4 naming it and listing the stored names; no token', async () => {
+    const { h, providers } = await twoAccounts();
+    const error = await rejection(resolveToken(h.runtime, 'acme', { account: 'nobody', cwd: tmpdir() }));
+    expect(error).toMatchObject({ code: 'ACCOUNT_NOT_FOUND', exitCode: 4 });
+    expect(error.message).toBe("No acme account named 'nobody' is stored.");
+    expect(error.action).toBe('Use one of: ada, grace (`latchkey auth status` shows them).');
+    expect(providers.flatMap((p) => p.calls)).toEqual([]);
+    expect(h.stdout() + h.stderr()).toBe('');
+  });
+
+  it('an unknown LATCHKEY_<ID>_ACCOUNT: the same exit 4, not another account', async () => {
+    const { h } = await twoAccounts({ env: { LATCHKEY_ACME_ACCOUNT: 'nobody' } });
+    const error = await rejection(resolveToken(h.runtime, 'acme', { cwd: tmpdir() }));
+    expect(error).toMatchObject({ code: 'ACCOUNT_NOT_FOUND', exitCode: 4 });
+    expect(error.action).toContain('ada, grace');
+  });
+
+  it('--account with nothing stored: exit 4', async () => {
+    const h = await start({ providers: [acme()] });
+    const error = await rejection(resolveToken(h.runtime, 'acme', { account: 'ada', cwd: tmpdir() }));
+    expect(error).toMatchObject({ code: 'ACCOUNT_NOT_FOUND', exitCode: 4 });
+  });
+
+  it('an empty --account: usage error (exit 2)', async () => {
+    const { h } = await twoAccounts();
+    const error = await rejection(resolveToken(h.runtime, 'acme', { account: ' ', cwd: tmpdir() }));
+    expect(error).toMatchObject({ exitCode: 2, message: '--account needs an account name.' });
   });
 });

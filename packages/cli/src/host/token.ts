@@ -1,15 +1,19 @@
 import { writeProviderCache } from './provider-cache.js';
 import { chooseProvider, loadProviders, staticProviders } from './providers.js';
 import { readOnlyStore, type Runtime } from './runtime.js';
-import { resolveTokenFrom, type TokenResult } from './token-lookup.js';
+import { resolveTokenFrom, type AccountRequest, type TokenResult } from './token-lookup.js';
 
-export { resolveTokenFrom, type TokenResult } from './token-lookup.js';
+export { resolveTokenFrom, type AccountRequest, type TokenResult } from './token-lookup.js';
 
 /**
  * `auth token` with the full CLI: providers from the plugins' package.json manifests (refreshing the
- * cache the fast path reads), then the lookup below.
+ * cache the fast path reads), then the lookup below (`--account` and the working directory in `request`).
  */
-export async function resolveToken(runtime: Runtime, requested?: string): Promise<TokenResult> {
+export async function resolveToken(
+  runtime: Runtime,
+  requested?: string,
+  request: AccountRequest = { cwd: process.cwd() },
+): Promise<TokenResult> {
   const providers = staticProviders(runtime.config);
   await writeProviderCache(runtime.config, providers, runtime.env).catch(() => undefined);
   if (requested !== undefined && !providers.has(requested)) {
@@ -23,5 +27,6 @@ export async function resolveToken(runtime: Runtime, requested?: string): Promis
     readOnlyStore(runtime.env, runtime.keychain),
     requested,
     (candidates) => chooseProvider(runtime, requested, providers, candidates, 'to print a token for'),
+    request,
   );
 }

@@ -5,18 +5,26 @@ import { resolveToken } from '../../host/token.js';
 export default class AuthToken extends LatchkeyCommand {
   static summary = 'Print the raw credential for scripts.';
   static description =
-    "Prints exactly the token and one newline on stdout. Order: the provider's environment variables, then LATCHKEY_<ID>_TOKEN, then the stored active account. Makes no network call. Exit 4 when there is no credential.";
+    "Prints exactly the token and one newline on stdout. Order: --account, then the provider's environment variables and LATCHKEY_<ID>_TOKEN, then LATCHKEY_<ID>_ACCOUNT, then the account chosen for this directory (`auth switch --dir`), then the default account. Makes no network call. Exit 4 when there is no credential or the named account is not stored.";
   static examples = [
     {
       command:
         'curl -H "Authorization: Bearer $(<%= config.bin %> auth token --provider <id>)" https://api.example.com/v1/models',
       description: "Use a provider's credential in a request (`auth providers` lists the ids).",
     },
+    {
+      command: '<%= config.bin %> auth token --provider <id> --account alice@example.com',
+      description: 'The token of one stored account (`auth status` lists them).',
+    },
   ];
   static flags = {
     provider: Flags.string({
       char: 'p',
       description: 'Provider id; may be left out when only one provider has a credential.',
+    }),
+    account: Flags.string({
+      description:
+        'The stored account to use (overrides environment credentials, LATCHKEY_<ID>_ACCOUNT, directory choices and the default).',
     }),
   };
   /** The output is the raw token: no `--json` (passing it is an unknown flag, exit 2). */
@@ -25,7 +33,10 @@ export default class AuthToken extends LatchkeyCommand {
 
   async run(): Promise<void> {
     const { flags } = await this.parse(AuthToken);
-    const result = await resolveToken(this.runtime, flags.provider);
+    const result = await resolveToken(this.runtime, flags.provider, {
+      account: flags.account,
+      cwd: process.cwd(),
+    });
     process.stdout.write(`${result.token}\n`);
   }
 }

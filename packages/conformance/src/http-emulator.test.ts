@@ -162,7 +162,7 @@ describe('fault proxy', () => {
     for (let i = 0; i < 12_000 && proxy!.requests.length < 2; i++) await new Promise((r) => setTimeout(r, 5));
     const t0 = Date.now();
     await proxy!.close();
-    expect(Date.now() - t0).toBeLessThan(1000);
+    expect(Date.now() - t0).toBeLessThan(10_000); // a hang never ends by itself
     expect(await hung).toBeInstanceOf(Error);
     expect(await trickled).toBeInstanceOf(Error);
   });

@@ -178,7 +178,7 @@ describe('bounded bodies', () => {
         code: 'TIMEOUT',
         message: `${new URL(url).host} did not answer within 0.3 s (1 try).`,
       });
-      expect(Date.now() - started).toBeLessThan(2000);
+      expect(Date.now() - started).toBeLessThan(5000); // unbounded, the trickle would never end
     } finally {
       for (const t of timers) clearInterval(t);
     }

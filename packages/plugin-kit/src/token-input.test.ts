@@ -45,8 +45,9 @@ describe('checkTokenInput', () => {
     const error = failure('a'.repeat(maxTokenBytes + 1), '--token');
     expect(error.exitCode).toBe(ExitCode.Usage);
     expect(error.message).toMatch(/^The token from --token is longer than 8 KiB/);
+    const huge = '\x01'.repeat(10_000_000);
     const started = performance.now();
-    failure('\x01'.repeat(10_000_000));
-    expect(performance.now() - started).toBeLessThan(100);
+    expect(failure(huge).message).toMatch(/longer than 8 KiB/);
+    expect(performance.now() - started).toBeLessThan(1000);
   });
 });

@@ -35,7 +35,7 @@ describe('the config-dir lock', () => {
     const started = Date.now();
     const result = await withLock(dir, async () => 'mine', { staleMs: 60_000, timeoutMs: 5_000 });
     expect(result).toBe('mine');
-    expect(Date.now() - started).toBeLessThan(1_000);
+    expect(Date.now() - started).toBeLessThan(4_000); // not broken at once, it would time out at 5 s
     expect(await fs.readdir(dir)).toEqual([]);
   });
 

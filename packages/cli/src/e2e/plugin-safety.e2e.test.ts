@@ -135,7 +135,10 @@ describe('misbehaving plugins', () => {
     });
     expectExit(token, 0);
     expect(token.stdout).toBe(`${key}\n`);
-    expect(Date.now() - started).toBeLessThan(2900);
+    // No hook ran: nothing about the broken or conflicting plugins was said, and the hanging hook's 3 s
+    // timeout was not waited for (start-up on a loaded machine can take a few seconds by itself).
+    expect(token.stderr).toBe('');
+    expect(Date.now() - started).toBeLessThan(10_000);
   });
 
   it('never leaks the key', () => {

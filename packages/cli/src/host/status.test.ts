@@ -2,6 +2,8 @@
  * `auth status`'s flow with fakes only: environment and stored credentials side by side, each validity
  * (valid, rejected, unreachable, error, provider not installed, orphaned) and the exit-code rules.
  */
+import { mkdir, realpath } from 'node:fs/promises';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { LatchkeyError } from '@latchkey/errors';
 import { fakeHosts, fakeProvider, orphanAccount, rejection } from '../testing/fake-host.js';
@@ -27,7 +29,7 @@ describe('auth status: what is shown', () => {
       baseUrl: 'https://eu.acme.example',
     });
     const results = await status(h.runtime);
-    expect(results.map(row)).toEqual(['acme:env-...:env:ACME_API_KEY:valid:active', 'acme:ada:stored:valid']);
+    expect(results.map(row)).toEqual(['acme:…-123:env:ACME_API_KEY:valid:active', 'acme:ada:stored:valid']);
     // Each was checked against its own server: the stored one against the URL it was issued for.
     expect(provider.calls.map((c) => `${c.token}@${c.baseUrl}`).sort()).toEqual([
       'env-token-123@https://acme.example/',
@@ -202,4 +204,89 @@ describe('statusExitCode', () => {
     it(`${validities.join(', ') || 'nothing'} → ${code}`, () =>
       expect(statusExitCode(of(...validities))).toBe(code));
   }
+});
+
+describe('auth status: which account is in use here, and why', () => {
+  const tokens = { 'acme-ada': ada, 'acme-grace': { account: 'grace' }, 'env-token-123': ada };
+  async function twoAccounts(env: Record<string, string> = {}) {
+    const provider = fakeProvider({ id: 'acme' }, { accounts: tokens });
+    const h = await start({ providers: [provider], env });
+    await h.store.save({ provider: 'acme', account: 'ada', secret: 'acme-ada' });
+    await h.store.save({ provider: 'acme', account: 'grace', secret: 'acme-grace' });
+    const home = await realpath(h.runtime.env.HOME!);
+    const project = join(home, 'work', 'api');
+    await mkdir(join(project, 'src'), { recursive: true });
+    await h.store.setDirectoryChoice('acme', project, 'grace');
+    return { h, home, project };
+  }
+  const inUse = (results: CredentialStatus[]) =>
+    results.filter((r) => r.active).map((r) => ({ account: r.account, chosenBy: r.chosenBy }));
+
+  const cases: Array<{
+    name: string;
+    env?: Record<string, string>;
+    account?: string;
+    where: 'home' | 'project';
+    expected: { account: string; chosenBy: CredentialStatus['chosenBy'] };
+    line: string;
+  }> = [
+    {
+      name: 'the default outside any chosen directory',
+      where: 'home',
+      expected: { account: 'ada', chosenBy: { by: 'default' } },
+      line: '    Chosen by:  default',
+    },
+    {
+      name: 'the nearest directory choice below it',
+      where: 'project',
+      expected: { account: 'grace', chosenBy: { by: 'directory', detail: 'PROJECT' } },
+      line: '    Chosen by:  directory ~/work/api (auth switch --dir)',
+    },
+    {
+      name: 'LATCHKEY_<ID>_ACCOUNT over the directory',
+      env: { LATCHKEY_ACME_ACCOUNT: 'ada' },
+      where: 'project',
+      expected: { account: 'ada', chosenBy: { by: 'env', detail: 'LATCHKEY_ACME_ACCOUNT' } },
+      line: '    Chosen by:  LATCHKEY_ACME_ACCOUNT',
+    },
+    {
+      name: "the provider's credential variable over LATCHKEY_<ID>_ACCOUNT",
+      env: { LATCHKEY_ACME_ACCOUNT: 'grace', ACME_API_KEY: 'env-token-123' },
+      where: 'home',
+      expected: { account: '…-123', chosenBy: { by: 'credential', detail: 'ACME_API_KEY' } },
+      line: '    Chosen by:  ACME_API_KEY',
+    },
+    {
+      name: '--account over everything, showing only that account',
+      env: { LATCHKEY_ACME_ACCOUNT: 'grace', ACME_API_KEY: 'env-token-123' },
+      account: 'ada',
+      where: 'project',
+      expected: { account: 'ada', chosenBy: { by: 'flag' } },
+      line: '    Chosen by:  --account',
+    },
+  ];
+  for (const c of cases) {
+    it(c.name, async () => {
+      const { h, home, project } = await twoAccounts(c.env);
+      const results = await status(h.runtime, 'acme', {
+        cwd: c.where === 'home' ? home : join(project, 'src'),
+        ...(c.account !== undefined && { account: c.account }),
+      });
+      const expected = structuredClone(c.expected);
+      if (expected.chosenBy?.detail === 'PROJECT') expected.chosenBy.detail = project;
+      expect(inUse(results)).toEqual([expected]);
+      if (c.account !== undefined) expect(results.map((r) => r.account)).toEqual([c.account]);
+      expect(describeStatus(results, h.configDir, home).split('\n')).toContain(c.line);
+    });
+  }
+
+  it.each([
+    ['--account', { account: 'bob' }, {}],
+    ['LATCHKEY_<ID>_ACCOUNT', {}, { LATCHKEY_ACME_ACCOUNT: 'bob' }],
+  ])('%s naming nothing stored: exit 4 listing the names', async (_, options, env) => {
+    const { h, home } = await twoAccounts(env);
+    const error = await rejection(status(h.runtime, 'acme', { cwd: home, ...options }));
+    expect(error).toMatchObject({ code: 'ACCOUNT_NOT_FOUND', exitCode: 4 });
+    expect(error.action).toContain('ada, grace');
+  });
 });

@@ -1,16 +1,18 @@
 import {
   ExitCode,
   isLatchkeyError,
-  mask,
+  accountLabel,
   registerSecret,
   sanitizeLine,
   type ErrorEnvelope,
 } from '@latchkey/errors';
 import { sanitizeIdentity, type Identity, type Provider } from '@latchkey/plugin-kit';
-import type { AccountRecord, CredentialStore } from '@latchkey/storage';
+import { unknownAccount, type AccountRecord, type CredentialStore } from '@latchkey/storage';
+import { latchkeyEnvName } from '@latchkey/plugin-kit/manifest';
 import { providerContext, quietUi, resolveBaseUrl } from './context.js';
 import { conflictWarning, envCredential, loadProviders, notSignedIn, unknownProvider } from './providers.js';
 import { cleanupStore } from './logout.js';
+import { shownDirectory } from './switch.js';
 import type { Runtime } from './runtime.js';
 
 /**
@@ -33,32 +35,95 @@ export interface CredentialStatus {
   expiresAt?: string;
   validity: Validity;
   error?: ErrorEnvelope;
+  /** On the credential in use: why it is the one (docs/accounts.md has the order). */
+  chosenBy?: ChosenBy;
 }
 
-/** `auth status`: every env and stored credential, each re-validated with its server. */
-export async function status(runtime: Runtime, requested?: string): Promise<CredentialStatus[]> {
+/**
+ * flag: `--account`; credential: the provider's credential variable (`detail`); env: `LATCHKEY_<ID>_ACCOUNT`
+ * (`detail`); directory: `auth switch --dir` (`detail`: the directory); default: the provider's default.
+ */
+export interface ChosenBy {
+  by: 'flag' | 'credential' | 'env' | 'directory' | 'default';
+  detail?: string;
+}
+
+export interface StatusOptions {
+  /** `--account`: only this account, as the one in use. */
+  account?: string;
+  /** Where the command runs, for directory choices; default: the process's. */
+  cwd?: string;
+}
+
+/** `auth status`: every env and stored credential, each re-validated with its server; the one in use marked. */
+export async function status(
+  runtime: Runtime,
+  requested?: string,
+  options: StatusOptions = {},
+): Promise<CredentialStatus[]> {
   const discovery = await loadProviders(runtime.config);
   const store = cleanupStore(runtime);
-  const records = await store.list(requested);
+  let records = await store.list(requested);
   if (requested !== undefined && !discovery.providers.has(requested) && records.length === 0) {
     throw unknownProvider(requested, [...discovery.providers.keys()]);
   }
+  const flag = options.account;
+  if (flag !== undefined) {
+    // --account: that account only, wherever it is stored (one provider with --provider).
+    const named = records.filter((r) => r.account === flag);
+    if (named.length === 0) {
+      const title =
+        requested !== undefined
+          ? (discovery.providers.get(requested)?.provider.title ?? requested)
+          : 'any provider';
+      throw unknownAccount(title, flag, [...new Set(records.map((r) => r.account))]);
+    }
+    records = named;
+  }
   const ids = new Set<string>(
-    requested !== undefined
-      ? [requested]
-      : [...discovery.providers.keys(), ...records.map((r) => r.provider)],
+    flag !== undefined
+      ? records.map((r) => r.provider)
+      : requested !== undefined
+        ? [requested]
+        : [...discovery.providers.keys(), ...records.map((r) => r.provider)],
   );
+  const cwd = options.cwd ?? process.cwd();
   const checks: Array<Promise<CredentialStatus>> = [];
   for (const id of ids) {
     const provider = discovery.providers.get(id)?.provider;
-    if (provider) {
-      const fromEnv = envCredential(provider, runtime.env);
-      if (fromEnv) checks.push(checkEnv(runtime, provider, fromEnv.token, fromEnv.variable));
+    // The order: --account > the provider's credential variable > LATCHKEY_<ID>_ACCOUNT > directory > default.
+    const fromEnv = flag === undefined && provider ? envCredential(provider, runtime.env) : undefined;
+    if (fromEnv) {
+      checks.push(
+        checkEnv(runtime, provider!, fromEnv.token, fromEnv.variable).then((entry) => ({
+          ...entry,
+          chosenBy: { by: 'credential', detail: fromEnv.variable },
+        })),
+      );
     }
-    // An environment credential wins over the stored active account, so only one is shown as in use.
-    const envWins = provider !== undefined && envCredential(provider, runtime.env) !== undefined;
+    const variable = latchkeyEnvName(id, 'ACCOUNT');
+    const envAccount = runtime.env[variable]?.trim();
+    const chosen = fromEnv
+      ? undefined
+      : await store.choose(id, {
+          ...(flag !== undefined && { flag }),
+          ...(envAccount ? { envAccount: { variable, value: envAccount } } : {}),
+          cwd,
+        });
     for (const record of records.filter((r) => r.provider === id)) {
-      checks.push(checkStored(runtime, store, provider, { ...record, active: record.active && !envWins }));
+      const inUse = chosen?.record.account === record.account;
+      const check = checkStored(runtime, store, provider, { ...record, active: inUse });
+      checks.push(
+        inUse
+          ? check.then((entry) => ({
+              ...entry,
+              chosenBy: {
+                by: chosen.chosenBy,
+                ...(chosen.detail !== undefined && { detail: chosen.detail }),
+              },
+            }))
+          : check,
+      );
     }
   }
   for (const id of ids) {
@@ -121,7 +186,7 @@ async function checkEnv(
   const entry: CredentialStatus = {
     provider: provider.id,
     title: provider.title,
-    account: mask(token),
+    account: accountLabel(token),
     active: true,
     source: `env:${variable}`,
     baseUrl: baseUrl.toString().replace(/\/$/, ''),
@@ -228,7 +293,7 @@ const words: Record<Validity, string> = {
 };
 
 /** The human form of `auth status` (stdout). */
-export function describeStatus(results: CredentialStatus[], configDir: string): string {
+export function describeStatus(results: CredentialStatus[], configDir: string, home?: string): string {
   const lines: string[] = [];
   let last = '';
   for (const r of results) {
@@ -250,6 +315,7 @@ export function describeStatus(results: CredentialStatus[], configDir: string): 
     const row = (label: string, value: string) =>
       lines.push(`    ${`${label}:`.padEnd(12)}${sanitizeLine(value)}`);
     row('Source', source);
+    if (r.chosenBy) row('Chosen by', chosenByText(r.chosenBy, home));
     if (r.validity !== 'orphaned') {
       row('Base URL', r.baseUrl);
       for (const [key, value] of Object.entries(r.identity ?? {})) {
@@ -263,4 +329,19 @@ export function describeStatus(results: CredentialStatus[], configDir: string): 
     }
   }
   return `${lines.join('\n')}\n`;
+}
+
+/** "--account", "NANOTERM_API_KEY", "LATCHKEY_NANOTERM_ACCOUNT", "directory ~/work/api", "default". */
+export function chosenByText(chosen: ChosenBy, home: string | undefined): string {
+  switch (chosen.by) {
+    case 'flag':
+      return '--account';
+    case 'credential':
+    case 'env':
+      return chosen.detail ?? chosen.by;
+    case 'directory':
+      return `directory ${shownDirectory(chosen.detail ?? '', home)} (auth switch --dir)`;
+    case 'default':
+      return 'default';
+  }
 }

@@ -48,7 +48,7 @@ async function setup(options: NanoTermEmulatorOptions = {}) {
   return { emulator, session, key, login };
 }
 
-const masked = (key: string) => `${key.slice(0, 16)}...`;
+const masked = (key: string) => `nt_live_…${key.slice(-4)}`;
 
 describe('NanoTerm keys', () => {
   it.each(['full', 'execute', 'read'] as const)(

@@ -92,7 +92,8 @@ function exec(
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
     child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
-    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 20_000);
+    // Generous: eight npm processes at once on a loaded 2-core machine can take a while; a hang still ends.
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 90_000);
     child.once('error', (error) => {
       clearTimeout(timer);
       reject(error);
@@ -121,8 +122,8 @@ async function startRegistry(dir: string): Promise<Registry> {
   let output = '';
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(
-      () => reject(new Error(`registry did not start within 15 s:\n${output}`)),
-      15_000,
+      () => reject(new Error(`registry did not start within 60 s:\n${output}`)),
+      60_000,
     );
     const onData = (chunk: string) => {
       output += chunk;
@@ -282,7 +283,7 @@ beforeAll(async () => {
   session = await createCliSession({
     env: { ...npmEnv, LATCHKEY_NPM_REGISTRY: registry.url },
   });
-}, 45_000);
+}, 240_000);
 
 afterAll(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});

@@ -8,7 +8,7 @@
 // Needs a build (`pnpm exec turbo run build`). Plain Node ESM, no dependencies.
 import { spawn, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -82,16 +82,21 @@ Object.assign(baseEnv, {
 
 const envKey = `sk-nano-${randomUUID()}`;
 const storedKey = `sk-nano-${randomUUID()}`;
+// A second stored account, named `second`: the default stays the first, so printing this key shows that
+// --account, LATCHKEY_NANOGPT_ACCOUNT or the directory choice picked it.
+const secondKey = `sk-nano-${randomUUID()}`;
+const chosenDir = join(work, 'project');
 
 function lastLine(text) {
   return text.trim().split('\n').pop() ?? '';
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// Store one credential: the NanoGPT emulator validates the key once (`auth login --with-token` checks it
-// with GET /api/v1/models), then it is stopped. The stored base URL now points at a closed port.
+// Store two accounts: the NanoGPT emulator validates each key once (`auth login --with-token` checks it
+// with GET /api/v1/models), then it is stopped. The stored base URL now points at a closed port. The
+// second account is chosen for one directory (`auth switch --dir`).
 async function storeCredential() {
-  const emulator = spawn(node, [emulatorBin, '--key', storedKey, '--no-rate-limits'], {
+  const emulator = spawn(node, [emulatorBin, '--key', storedKey, '--key', secondKey, '--no-rate-limits'], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';
@@ -113,28 +118,19 @@ async function storeCredential() {
         }
       });
     });
-    const login = spawnSync(
-      node,
-      [
-        bin,
-        'auth',
-        'login',
-        '--provider',
-        'nanogpt',
-        '--with-token',
-        '--base-url',
-        url,
-        '--storage',
-        'file',
-        '--json',
-      ],
-      { env: baseEnv, input: `${storedKey}\n`, encoding: 'utf8', timeout: 30_000 },
-    );
-    if (login.status !== 0) {
-      throw new Error(
-        `auth login --with-token failed (exit ${login.status}): ${lastLine(login.stderr)}${lastLine(login.stdout)}`,
-      );
-    }
+    const latchkey = (args, input) => {
+      const r = spawnSync(node, [bin, ...args], { env: baseEnv, input, encoding: 'utf8', timeout: 30_000 });
+      if (r.status !== 0) {
+        throw new Error(
+          `${args.slice(0, 2).join(' ')} failed (exit ${r.status}): ${lastLine(r.stderr)}${lastLine(r.stdout)}`,
+        );
+      }
+    };
+    const login = ['auth', 'login', '--provider', 'nanogpt', '--with-token', '--base-url', url];
+    latchkey([...login, '--storage', 'file', '--json'], `${storedKey}\n`);
+    latchkey([...login, '--storage', 'file', '--json', '--name', 'second'], `${secondKey}\n`);
+    mkdirSync(join(chosenDir, 'src'), { recursive: true });
+    latchkey(['auth', 'switch', '--provider', 'nanogpt', '--account', 'second', '--dir', chosenDir]);
     return url;
   } finally {
     emulator.removeAllListeners('exit');
@@ -176,6 +172,7 @@ function run(c) {
   const started = process.hrtime.bigint();
   const r = spawnSync(node, c.args, {
     env,
+    ...(c.cwd && { cwd: c.cwd }),
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'pipe'],
     timeout: 60_000,
@@ -193,12 +190,17 @@ function run(c) {
 /** Peak RSS in KiB of one run. */
 function rss(c) {
   if (timeBin) {
-    const r = spawnSync(timeBin, ['-f', '@@maxrss %M', node, ...c.args], { env: envOf(c), encoding: 'utf8' });
+    const r = spawnSync(timeBin, ['-f', '@@maxrss %M', node, ...c.args], {
+      env: envOf(c),
+      ...(c.cwd && { cwd: c.cwd }),
+      encoding: 'utf8',
+    });
     const m = /@@maxrss (\d+)/.exec(r.stderr);
     return m ? Number(m[1]) : undefined;
   }
   const r = spawnSync(node, ['--import', pathToFileURL(rssPreload).href, ...c.args], {
     env: envOf(c),
+    ...(c.cwd && { cwd: c.cwd }),
     encoding: 'utf8',
   });
   const m = /@@maxrss (\d+)/.exec(r.stderr);
@@ -256,15 +258,16 @@ if (typeof module.registerHooks === 'function') {
 `,
 );
 
-function checkNoNetwork(label, env, expect) {
+function checkNoNetwork(label, env, expect, { args = [], cwd } = {}) {
   rmSync(netLog, { force: true });
   rmSync(loadLog, { force: true });
   const started = process.hrtime.bigint();
   const r = spawnSync(
     node,
-    ['--import', pathToFileURL(netPreload).href, bin, 'auth', 'token', '--provider', 'nanogpt'],
+    ['--import', pathToFileURL(netPreload).href, bin, 'auth', 'token', '--provider', 'nanogpt', ...args],
     {
       env,
+      ...(cwd && { cwd }),
       encoding: 'utf8',
       timeout: 30_000,
     },
@@ -326,6 +329,28 @@ const cases = [
     expect: `${storedKey}\n`,
   },
   {
+    id: 'tokenAccountFlag',
+    label: 'auth token --account (stored)',
+    args: [bin, 'auth', 'token', '--provider', 'nanogpt', '--account', 'second'],
+    env: baseEnv,
+    expect: `${secondKey}\n`,
+  },
+  {
+    id: 'tokenAccountEnv',
+    label: 'auth token (LATCHKEY_NANOGPT_ACCOUNT)',
+    args: [bin, 'auth', 'token', '--provider', 'nanogpt'],
+    env: { ...baseEnv, LATCHKEY_NANOGPT_ACCOUNT: 'second' },
+    expect: `${secondKey}\n`,
+  },
+  {
+    id: 'tokenDirectory',
+    label: 'auth token (directory choice)',
+    args: [bin, 'auth', 'token', '--provider', 'nanogpt'],
+    env: baseEnv,
+    cwd: join(chosenDir, 'src'),
+    expect: `${secondKey}\n`,
+  },
+  {
     id: 'tokenStoredCold',
     label: 'auth token (stored, cold cache dir)',
     args: [bin, 'auth', 'token', '--provider', 'nanogpt'],
@@ -374,6 +399,23 @@ const checks = [
     `${storedKey}\n`,
   ),
   checkNoNetwork(
+    '--account, LATCHKEY_NANOGPT_BASE_URL at a closed port',
+    { ...baseEnv, LATCHKEY_NANOGPT_BASE_URL: deadUrl },
+    `${secondKey}\n`,
+    { args: ['--account', 'second'] },
+  ),
+  checkNoNetwork(
+    'LATCHKEY_NANOGPT_ACCOUNT, LATCHKEY_NANOGPT_BASE_URL at a closed port',
+    { ...baseEnv, LATCHKEY_NANOGPT_BASE_URL: deadUrl, LATCHKEY_NANOGPT_ACCOUNT: 'second' },
+    `${secondKey}\n`,
+  ),
+  checkNoNetwork(
+    'directory choice, LATCHKEY_NANOGPT_BASE_URL at a closed port',
+    { ...baseEnv, LATCHKEY_NANOGPT_BASE_URL: deadUrl },
+    `${secondKey}\n`,
+    { cwd: join(chosenDir, 'src') },
+  ),
+  checkNoNetwork(
     'stored credential, cold cache dir, stored base URL at a closed port',
     coldEnv(),
     `${storedKey}\n`,
@@ -418,7 +460,7 @@ const report = {
     peakRss: timeBin
       ? `${timeBin} -f %M (KiB), median of ${rssRuns}`
       : `process.resourceUsage().maxRSS from an --import preload, median of ${rssRuns}`,
-    storedCredential: `file backend in a temp LATCHKEY_CONFIG_DIR, stored with auth login --with-token against the testkit emulator (since stopped; stored base URL ${storedBaseUrl})`,
+    storedCredential: `file backend in a temp LATCHKEY_CONFIG_DIR, two accounts stored with auth login --with-token against the testkit emulator (since stopped; stored base URL ${storedBaseUrl}); the second, named "second", is chosen for ${chosenDir} with auth switch --dir`,
   },
   results,
   checks,
@@ -475,6 +517,8 @@ if (flags.json) {
   const e = byId.tokenEnv;
   const t = byId.tokenStored;
   const k = byId.tokenStoredCold;
+  const a = byId.tokenAccountFlag;
+  const d = byId.tokenDirectory;
   say(
     `auth token (first run, cold cache dir): ${k.ratioToBaseline.toFixed(1)}x node -e 0 (median ${Math.round(k.medianMs)} ms vs ${Math.round(b.medianMs)} ms)`,
   );
@@ -483,6 +527,9 @@ if (flags.json) {
   );
   say(
     `auth token: ${t.ratioToBaseline.toFixed(1)}x node -e 0 (median ${Math.round(t.medianMs)} ms vs ${Math.round(b.medianMs)} ms)`,
+  );
+  say(
+    `auth token --account: ${a.ratioToBaseline.toFixed(1)}x, directory choice: ${d.ratioToBaseline.toFixed(1)}x node -e 0 (medians ${Math.round(a.medianMs)} and ${Math.round(d.medianMs)} ms)`,
   );
 }
 process.exitCode = 0;

@@ -36,7 +36,7 @@ export function mask(secret: string): string {
 
 /**
  * A name for an account known only by its key, safe to store and print: the declared prefix (or one of
- * `declared`), an ellipsis and the last 4 characters (`sk-nano-…a1b2`); no prefix known: `…a1b2`. A secret
+ * `declared`), an ellipsis and the last 4 characters (`acme_…a1b2`); no prefix known: `…a1b2`. A secret
  * of 12 characters or fewer after its prefix shows none of its own characters (`…`).
  */
 export function accountLabel(secret: string, declared: readonly string[] = []): string {

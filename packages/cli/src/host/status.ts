@@ -331,7 +331,7 @@ export function describeStatus(results: CredentialStatus[], configDir: string, h
   return `${lines.join('\n')}\n`;
 }
 
-/** "--account", "NANOTERM_API_KEY", "LATCHKEY_NANOTERM_ACCOUNT", "directory ~/work/api", "default". */
+/** "--account", "ACME_API_KEY", "LATCHKEY_ACME_ACCOUNT", "directory ~/work/api", "default". */
 export function chosenByText(chosen: ChosenBy, home: string | undefined): string {
   switch (chosen.by) {
     case 'flag':

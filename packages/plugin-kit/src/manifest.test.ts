@@ -11,6 +11,7 @@ const good: Provider = {
   tokenUrl: 'https://acme.example/tokens',
   loginOptions: [{ name: 'clientId', flag: 'client-id', description: 'OAuth client id', env: 'ACME_CLIENT' }],
   secretPrefixes: ['acme_live_'],
+  execEnv: { ACME_TOKEN: 'token', ACME_URL: 'base-url' },
   login: async () => ({ token: 't', identity: { account: 'a' } }),
   verify: async () => ({ account: 'a' }),
 };
@@ -52,6 +53,19 @@ describe('validateProvider', () => {
     ['a login option twice', { loginOptions: [good.loginOptions![0], good.loginOptions![0]] }, 'twice'],
     ['a one-letter secret prefix', { secretPrefixes: ['a'] }, 'secretPrefixes'],
     ['another envLogin', { envLogin: 'store' }, 'envLogin "store" may only be \'verify\''],
+    ['execEnv that is a list', { execEnv: ['ACME_TOKEN'] }, 'execEnv ["ACME_TOKEN"] must be an object'],
+    ['an empty execEnv', { execEnv: {} }, 'execEnv {} must be an object'],
+    ['a lower-case execEnv variable', { execEnv: { acme_token: 'token' } }, 'execEnv variable "acme_token"'],
+    [
+      "latchkey's own execEnv variable",
+      { execEnv: { LATCHKEY_ACME_TOKEN: 'token' } },
+      "latchkey's own names",
+    ],
+    [
+      'an unknown execEnv field',
+      { execEnv: { ACME_TOKEN: 'secret' } },
+      'execEnv ACME_TOKEN "secret" must be',
+    ],
     ['revoke that is not a function', { revoke: 'yes' }, 'revoke must be a function'],
   ])('refuses %s', (_what, change, problem) => {
     const problems = validateProvider({ ...good, ...change });
@@ -82,6 +96,7 @@ describe('the manifest definition', () => {
       tokenHelp: true,
       envLogin: true,
       docs: true,
+      execEnv: true,
     };
     expect([...manifestKeys].sort()).toEqual(Object.keys(all).sort());
   });

@@ -56,7 +56,18 @@ export interface ProviderManifest {
   envLogin?: 'verify';
   /** Link for the provider's page in latchkey's docs. */
   docs?: string;
+  /**
+   * The variables `latchkey exec --provider ID` sets for a program, each to the credential (`'token'`) or the
+   * server in use (`'base-url'`), e.g. `{"ACME_API_KEY": "token", "ACME_API_URL": "base-url"}`.
+   */
+  execEnv?: Record<string, ExecEnvField>;
 }
+
+/** What a variable in `execEnv` (or a `latchkey://` reference's `#field`) holds. */
+export type ExecEnvField = 'token' | 'base-url';
+
+/** The fields a `latchkey://` reference or an `execEnv` variable may name. */
+export const execEnvFields: readonly ExecEnvField[] = ['token', 'base-url'];
 
 type Check = (value: unknown) => string | undefined;
 
@@ -176,6 +187,22 @@ const manifestFields = {
     check: (v: unknown) => (v === 'verify' ? undefined : `envLogin ${show(v)} may only be 'verify'`),
   },
   docs: { required: false, check: text('docs') },
+  execEnv: {
+    required: false,
+    check: (v: unknown) => {
+      if (typeof v !== 'object' || v === null || Array.isArray(v) || Object.keys(v).length === 0)
+        return `execEnv ${show(v)} must be an object of variable names to 'token' or 'base-url'`;
+      for (const [name, field] of Object.entries(v)) {
+        if (!envPattern.test(name))
+          return `execEnv variable ${show(name)} must be an upper-case variable name`;
+        if (name.startsWith('LATCHKEY_'))
+          return `execEnv variable ${show(name)} is one of latchkey's own names`;
+        if (!(execEnvFields as readonly unknown[]).includes(field))
+          return `execEnv ${name} ${show(field)} must be 'token' or 'base-url'`;
+      }
+      return undefined;
+    },
+  },
 } satisfies { [K in keyof Required<ProviderManifest>]: { required: boolean; check: Check } };
 
 /** Every field of `ProviderManifest`: what a plugin's `"latchkey": {"provider": ...}` block may hold. */

@@ -1,17 +1,23 @@
 #!/usr/bin/env node
-// `auth token` is on every script's hot path: try the fast path (no oclif start-up) first; it hands over
-// to the full CLI for anything but the plain forms.
+// `auth token` is on every script's hot path, and `exec` starts other programs: try their fast paths (no
+// oclif start-up) first; each hands over to the full CLI for anything but the plain forms.
 const args = process.argv.slice(2);
 if (args[0] === 'auth' && args[1] === 'token') {
   const { fastToken } = await import('../dist/fast-token.js');
-  const code = await fastToken(args.slice(2));
+  await settle(await fastToken(args.slice(2)));
+} else if (args[0] === 'exec') {
+  const { fastExec } = await import('../dist/fast-exec.js');
+  await settle(await fastExec(args.slice(1)));
+} else {
+  await runOclif();
+}
+
+async function settle(code) {
   if (code !== undefined) {
     process.exitCode = code;
   } else {
     await runOclif();
   }
-} else {
-  await runOclif();
 }
 
 async function runOclif() {

@@ -43,7 +43,11 @@ export abstract class LatchkeyCommand extends Command {
     return this.#runtime;
   }
 
+  /** Ctrl-C and SIGTERM cancel the command (exit 130); `exec` passes them on to its child instead. */
+  protected cancelOnSignal = true;
+
   async init(): Promise<void> {
+    if (!this.cancelOnSignal) return super.init();
     const onSignal = () => {
       this.abort.abort();
       // Give the flow a moment to unwind, then leave whatever it is doing.

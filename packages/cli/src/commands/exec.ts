@@ -1,0 +1,82 @@
+import { Flags } from '@oclif/core';
+import { usageError } from '@latchkey/errors';
+import { LatchkeyCommand } from '../base-command.js';
+import { runExec } from '../fast-exec.js';
+import { writeProviderCache } from '../host/provider-cache.js';
+import { loadProviders, staticProviders } from '../host/providers.js';
+
+export default class Exec extends LatchkeyCommand {
+  static summary = 'Run a command with credentials in its environment, masked in its output.';
+  static description =
+    "Sets each --provider's own variables (NanoGPT: NANOGPT_API_KEY) and each --env NAME=latchkey://<provider>[/<account>][#base-url], and resolves any inherited variable whose value is a latchkey:// reference. Everything is resolved before COMMAND starts (exit 4 not signed in, exit 2 malformed). COMMAND's stdout and stderr go through a filter that replaces every credential by <concealed by latchkey>; --no-masking connects it straight to the terminal. Signals are passed on; the exit code is COMMAND's (128+N for signal N, 127 when it is not found). No network call. See docs/exec.md.";
+  static usage =
+    'exec [--provider ID]... [--account NAME] [--env NAME=REF]... [--no-masking] -- COMMAND [ARGS...]';
+  static examples = [
+    {
+      command: '<%= config.bin %> exec --provider nanogpt -- ./script.sh',
+      description: "Run a script with NanoGPT's NANOGPT_API_KEY set.",
+    },
+    {
+      command:
+        '<%= config.bin %> exec --env OPENAI_API_KEY=latchkey://nanogpt --env OPENAI_BASE_URL=latchkey://nanogpt#base-url -- python app.py',
+      description: 'Point an OpenAI SDK program at NanoGPT.',
+    },
+  ];
+  static flags = {
+    provider: Flags.string({
+      char: 'p',
+      multiple: true,
+      description: "Set this provider's own variables (repeatable).",
+    }),
+    account: Flags.string({ description: 'The stored account for the --provider variables.' }),
+    env: Flags.string({
+      multiple: true,
+      description:
+        'NAME=latchkey://<provider>[/<account>][#base-url]: set NAME from a reference (repeatable).',
+    }),
+    masking: Flags.boolean({
+      default: true,
+      allowNo: true,
+      description: "Replace credentials in COMMAND's output; --no-masking gives it the terminal itself.",
+    }),
+  };
+  static strict = false;
+  static enableJsonFlag = false;
+  protected cancelOnSignal = false;
+
+  async run(): Promise<void> {
+    const split = this.argv.indexOf('--');
+    const [command, ...args] = split === -1 ? [] : this.argv.slice(split + 1);
+    const { flags } = await this.parse(Exec, split === -1 ? this.argv : this.argv.slice(0, split));
+    if (command === undefined) {
+      throw usageError(
+        'exec needs a command after --.',
+        'Run `latchkey exec [--provider ID] [--env NAME=REF] -- COMMAND [ARGS...]`.',
+      );
+    }
+    const env = this.runtime.env;
+    const providers = staticProviders(this.config);
+    await writeProviderCache(this.config, providers, env).catch(() => undefined);
+    const missing = (flags.provider ?? []).filter((id) => !providers.has(id));
+    if (missing.length > 0) {
+      // A plugin without a static manifest: ask its hook (no network, no login code).
+      const found = (await loadProviders(this.config)).providers;
+      for (const id of missing) {
+        const entry = found.get(id);
+        if (entry) providers.set(id, { manifest: entry.provider, plugin: entry.plugin });
+      }
+    }
+    process.exitCode = await runExec(
+      {
+        providers: flags.provider ?? [],
+        account: flags.account,
+        env: flags.env ?? [],
+        masking: flags.masking,
+        command,
+        args,
+      },
+      providers,
+      { env, cwd: process.cwd(), stdout: process.stdout, stderr: process.stderr },
+    );
+  }
+}

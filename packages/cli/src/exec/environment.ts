@@ -1,0 +1,83 @@
+import { usageError } from '@latchkey/errors';
+import {
+  isReference,
+  providerExecEnv,
+  resolveReferences,
+  type ReferenceContext,
+  type ResolvedValue,
+} from '../host/references.js';
+import { unknownProvider } from '../host/provider-facts.js';
+
+/** What `latchkey exec` was asked to set, before COMMAND. */
+export interface ExecRequest {
+  /** `--provider ID`, each setting that provider's declared `execEnv` variables. */
+  providers: string[];
+  /** `--account NAME`, for the `--provider` variables. */
+  account?: string | undefined;
+  /** `--env NAME=REF`. */
+  env: string[];
+}
+
+/** The child's environment and the values to mask in its output. */
+export interface ExecEnvironment {
+  env: NodeJS.ProcessEnv;
+  secrets: string[];
+}
+
+const variableName = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** `NAME=REF` from `--env`; neither a bad name nor a value that is no reference is ever quoted back. */
+export function parseEnvAssignment(text: string): { name: string; ref: string } {
+  const eq = text.indexOf('=');
+  const name = eq === -1 ? text : text.slice(0, eq);
+  if (eq === -1 || !variableName.test(name)) {
+    throw usageError(
+      '--env needs NAME=REF with NAME a variable name.',
+      'Write it as --env NAME=latchkey://<provider>[/<account>][#base-url], e.g. --env OPENAI_API_KEY=latchkey://nanogpt.',
+    );
+  }
+  const ref = text.slice(eq + 1);
+  if (!isReference(ref)) {
+    // Maybe a raw secret typed by mistake: never echo it.
+    throw usageError(
+      `--env ${name}: the value is not a latchkey:// reference.`,
+      `Write it as --env ${name}=latchkey://<provider>[/<account>][#base-url]; a secret itself does not belong on a command line.`,
+    );
+  }
+  return { name, ref };
+}
+
+/**
+ * The child's environment: the inherited one, where every `latchkey://` value is resolved (like `op run`),
+ * then each `--provider`'s declared variables, then each `--env NAME=REF` (later ones win). Everything is
+ * resolved before anything is returned; a reference that cannot be resolved throws a LatchkeyError naming
+ * the variable (exit 2 malformed or unknown provider, exit 4 not signed in), never a value.
+ */
+export async function execEnvironment(
+  request: ExecRequest,
+  ctx: Omit<ReferenceContext, 'env'> & { env: NodeJS.ProcessEnv },
+): Promise<ExecEnvironment> {
+  const assignments = request.env.map(parseEnvAssignment);
+  const inherited = Object.entries(ctx.env)
+    .filter((entry): entry is [string, string] => entry[1] !== undefined && isReference(entry[1]))
+    .map(([name, ref]) => ({ name, ref }))
+    .sort((a, b) => (a.name < b.name ? -1 : 1));
+  // References are not credentials: resolving must not read NANOGPT_API_KEY=latchkey://... as a token.
+  const plain: NodeJS.ProcessEnv = {};
+  for (const [name, value] of Object.entries(ctx.env))
+    if (value !== undefined && !isReference(value)) plain[name] = value;
+  const lookup: ReferenceContext = { ...ctx, env: plain };
+
+  const resolved: ResolvedValue[] = [...(await resolveReferences(inherited, lookup))];
+  for (const id of request.providers) {
+    const provider = ctx.providers.get(id);
+    if (!provider) throw unknownProvider(id, [...ctx.providers.keys()]);
+    resolved.push(...(await providerExecEnv(provider.manifest, { ...lookup, account: request.account })));
+  }
+  resolved.push(...(await resolveReferences(assignments, lookup)));
+
+  const env: NodeJS.ProcessEnv = { ...plain };
+  for (const { name, value } of resolved) env[name] = value;
+  const secrets = [...new Set(resolved.filter((r) => r.secret).map((r) => r.value))];
+  return { env, secrets };
+}

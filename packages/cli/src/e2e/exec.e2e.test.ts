@@ -1,0 +1,357 @@
+/**
+ * `latchkey exec` through the built binary: a NanoGPT key stored for real (validated by the emulator on
+ * 127.0.0.1, which is then closed: exec makes no network call), then children that print it, in one write
+ * or one byte at a time (masked), exit codes and signals passed through, a real terminal with
+ * `--no-masking` (tmux), `ps` while a child sleeps, a missing command, and references that cannot be
+ * resolved (COMMAND never starts).
+ */
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startNanoGptEmulator } from '@latchkey/testkit';
+import { expectSecretNotOnDisk } from './harness.js';
+
+const bin = resolve(import.meta.dirname, '../../bin/run.js');
+const node = process.execPath;
+const concealed = '<concealed by latchkey>';
+const key = `sk-nano-${randomUUID()}`;
+const secondKey = `sk-nano-${randomUUID()}`;
+let dir: string;
+let env: NodeJS.ProcessEnv;
+const outputs: string[] = [];
+
+interface Ran {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+function latchkey(args: string[], options: { env?: NodeJS.ProcessEnv; input?: string } = {}): Ran {
+  const r = spawnSync(node, [bin, ...args], {
+    env: options.env ?? env,
+    input: options.input ?? '',
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
+  outputs.push(r.stdout, r.stderr);
+  return { code: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
+}
+
+function latchkeyAsync(args: string[], input: string): Promise<number | null> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(node, [bin, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (c: Buffer) => (output += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (output += c.toString()));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`latchkey ${args.join(' ')} did not end in 30 s: ${output}`));
+    }, 30_000);
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      outputs.push(output);
+      resolvePromise(code);
+    });
+    child.stdin.end(input);
+  });
+}
+
+/** A node child script, run through `latchkey exec`. */
+const script = (code: string) => ['--', node, '-e', code];
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'latchkey-exec-'));
+  env = { ...process.env };
+  for (const name of Object.keys(env))
+    if (/^(LATCHKEY_|NANOGPT_|NANOTERM_|KANEO_)/.test(name)) delete env[name];
+  delete env.CI;
+  Object.assign(env, {
+    LATCHKEY_CONFIG_DIR: join(dir, 'config'),
+    LATCHKEY_CACHE_DIR: join(dir, 'cache'),
+    LATCHKEY_DATA_DIR: join(dir, 'data'),
+    LATCHKEY_STORAGE: 'file',
+  });
+  const emulator = await startNanoGptEmulator({ keys: [key, secondKey], rateLimits: false });
+  try {
+    const login = ['auth', 'login', '--provider', 'nanogpt', '--with-token', '--base-url', emulator.url];
+    // Asynchronously: the emulator answers from this process.
+    expect(await latchkeyAsync(login, `${key}\n`)).toBe(0);
+    expect(await latchkeyAsync([...login, '--name', 'second'], `${secondKey}\n`)).toBe(0);
+  } finally {
+    await emulator.close();
+  }
+}, 60_000);
+
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('latchkey exec: the environment, masked output', () => {
+  it("sets the provider's variables for a child that prints its environment; the output is masked", () => {
+    const r = latchkey([
+      'exec',
+      '--provider',
+      'nanogpt',
+      '--env',
+      'OPENAI_API_KEY=latchkey://nanogpt/second',
+      '--env',
+      'OPENAI_BASE_URL=latchkey://nanogpt#base-url',
+      ...script(
+        `const e = process.env; console.log(JSON.stringify({ n: e.NANOGPT_API_KEY, o: e.OPENAI_API_KEY, u: e.OPENAI_BASE_URL, same: e.NANOGPT_API_KEY === ${JSON.stringify(key)}, second: e.OPENAI_API_KEY === ${JSON.stringify(secondKey)} })); console.error('err ' + e.NANOGPT_API_KEY);`,
+      ),
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    const shown = JSON.parse(r.stdout) as Record<string, unknown>;
+    // The child had the real values (it compared them itself); what reached us is concealed.
+    expect(shown).toMatchObject({ n: concealed, o: concealed, same: true, second: true });
+    expect(shown.u).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/); // a base URL is no secret
+    expect(r.stderr).toBe(`err ${concealed}\n`);
+  });
+
+  it('resolves an inherited variable whose value is a reference (like op run)', () => {
+    const r = latchkey(['exec', ...script(`console.log(process.env.MY_KEY.length, process.env.MY_KEY)`)], {
+      env: { ...env, MY_KEY: 'latchkey://nanogpt' },
+    });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toBe(`${key.length} ${concealed}\n`);
+  });
+
+  it('masks a secret the child writes one byte at a time', () => {
+    const r = latchkey([
+      'exec',
+      '--provider',
+      'nanogpt',
+      ...script(
+        `const fs = require('node:fs'); for (const c of 'key=' + process.env.NANOGPT_API_KEY + ';end\\n') fs.writeSync(1, c);`,
+      ),
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toBe(`key=${concealed};end\n`);
+  });
+
+  it('--no-masking passes the output through untouched', () => {
+    const r = latchkey([
+      'exec',
+      '--provider',
+      'nanogpt',
+      '--no-masking',
+      ...script('console.log(process.env.NANOGPT_API_KEY)'),
+    ]);
+    outputs.pop(); // this run prints the key on purpose
+    outputs.pop();
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toBe(`${key}\n`);
+  });
+});
+
+describe('latchkey exec: exit codes and signals', () => {
+  it.each([
+    ['exit 0', 0],
+    ['exit 3', 3],
+    ['kill -INT $$', 130],
+    ['kill -TERM $$', 143],
+  ])('`sh -c "%s"` ends latchkey with %i', (code, expected) => {
+    const r = latchkey(['exec', '--provider', 'nanogpt', '--', 'sh', '-c', code]);
+    expect(r.signal).toBeNull();
+    expect(r.code, r.stderr).toBe(expected);
+  });
+
+  it('forwards SIGTERM to a child that traps it; the exit code is the one the child chose', async () => {
+    const child = spawn(
+      node,
+      [
+        bin,
+        'exec',
+        '--provider',
+        'nanogpt',
+        ...script(
+          `process.on('SIGTERM', () => { console.log('child got SIGTERM'); process.exit(7); }); console.log('ready'); setTimeout(() => {}, 20000);`,
+        ),
+      ],
+      { env, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    const { stdout, code } = await untilReadyThen(child, () => child.kill('SIGTERM'));
+    expect(stdout).toBe('ready\nchild got SIGTERM\n');
+    expect(code).toBe(7);
+  });
+
+  it('no secret on any command line: ps sampled while the child sleeps', async () => {
+    const child = spawn(
+      node,
+      [bin, 'exec', '--provider', 'nanogpt', ...script(`console.log('ready'); setTimeout(() => {}, 20000);`)],
+      { env, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let table = '';
+    const { code } = await untilReadyThen(child, () => {
+      table = execFileSync('ps', ['-eww', '-o', 'pid=,args='], { encoding: 'utf8' });
+      child.kill('SIGTERM');
+    });
+    expect(table).toContain('setTimeout'); // the child was there
+    expect(table).not.toContain(key);
+    expect(table).not.toContain(key.slice('sk-nano-'.length));
+    expect(code).toBe(143);
+  });
+
+  it('a missing command is exit 127 with a clear message', () => {
+    const r = latchkey(['exec', '--provider', 'nanogpt', '--', 'latchkey-no-such-command']);
+    expect(r.code).toBe(127);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/^latchkey: latchkey-no-such-command not found\n/);
+  });
+});
+
+describe('latchkey exec: references that cannot be resolved', () => {
+  it('exits 4 before the child starts, naming the variable and never a value', async () => {
+    const marker = join(dir, 'started');
+    const r = latchkey([
+      'exec',
+      '--provider',
+      'nanoterm',
+      ...script(`require('node:fs').writeFileSync(${JSON.stringify(marker)}, 'x')`),
+    ]);
+    expect(r.code).toBe(4);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toContain('NANOTERM_API_KEY');
+    expect(existsSync(marker)).toBe(false);
+    const account = latchkey(['exec', '--env', 'K=latchkey://nanogpt/nobody', ...script('0')]);
+    expect(account.code).toBe(4);
+    expect(account.stderr).toMatch(/^latchkey: K /);
+  });
+
+  it('a malformed reference exits 2', () => {
+    const r = latchkey(['exec', '--env', 'K=latchkey://nanogpt#password', ...script('0')]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^latchkey: K /);
+  });
+});
+
+describe('latchkey exec: the fast path', () => {
+  it('runs without oclif, plugin code, the plugin-kit index or an HTTP client', async () => {
+    latchkey(['exec', '--provider', 'nanogpt', ...script('0')]); // the cache is fresh after any run
+    const log = join(dir, 'modules.txt');
+    const preload = join(dir, 'record.mjs');
+    await writeFile(
+      preload,
+      `import { writeFileSync } from 'node:fs';
+import * as module from 'node:module';
+const seen = new Set();
+module.registerHooks({ resolve(s, c, next) { const r = next(s, c); seen.add(r.url); return r; } });
+process.on('exit', () => writeFileSync(${JSON.stringify(log)}, [...seen].join('\\n')));
+`,
+    );
+    const r = spawnSync(
+      node,
+      [
+        '--import',
+        pathToFileURL(preload).href,
+        bin,
+        'exec',
+        '--provider',
+        'nanogpt',
+        ...script('console.log(1)'),
+      ],
+      { env, encoding: 'utf8', timeout: 30_000 },
+    );
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toBe('1\n');
+    const modules = (await readFile(log, 'utf8')).split('\n');
+    expect(modules.some((u) => u.includes('/dist/fast-exec.js'))).toBe(true);
+    for (const pattern of [
+      /@oclif[/+]core/,
+      /plugin-kit\/dist\/index\.js/,
+      /http\/dist\/client\.js/,
+      /undici/,
+      /@inquirer/,
+      /plugin-nanogpt|plugins\/nanogpt\/dist/,
+    ]) {
+      expect(
+        modules.filter((u) => pattern.test(u)),
+        `loaded ${pattern}`,
+      ).toEqual([]);
+    }
+  });
+});
+
+const hasTmux = spawnSync('tmux', ['-V']).status === 0;
+const inCi = Boolean(process.env.CI && process.env.CI !== 'false');
+const socket = `latchkey-exec-${process.pid}`;
+const tmux = (...args: string[]) => execFileSync('tmux', ['-L', socket, ...args], { encoding: 'utf8' });
+
+describe.runIf(hasTmux || inCi)('latchkey exec in a real terminal (tmux)', () => {
+  afterEach(() => {
+    spawnSync('tmux', ['-L', socket, 'kill-server']);
+  });
+
+  it('--no-masking gives the child the terminal; masking gives it pipes', async () => {
+    const probe = `console.log('TTY', Boolean(process.stdin.isTTY), Boolean(process.stdout.isTTY), Boolean(process.stderr.isTTY))`;
+    const file = join(dir, 'tty.sh');
+    const exports = Object.entries(env)
+      .filter(([k]) => /^(LATCHKEY_|PATH$|HOME$)/.test(k))
+      .map(([k, v]) => `export ${k}='${v}'`)
+      .join('\n');
+    const run = (flag: string) =>
+      `'${node}' '${bin}' exec --provider nanogpt ${flag} -- '${node}' -e "${probe}"`;
+    await writeFile(
+      file,
+      `#!/bin/sh\nunset CI\n${exports}\n${run('--no-masking')}\n${run('')}\necho "EXIT=$?"\nsleep 30\n`,
+    );
+    await chmod(file, 0o755);
+    tmux('new-session', '-d', '-s', 'exec', '-x', '160', '-y', '20', file);
+    const deadline = Date.now() + 20_000;
+    let screen = '';
+    while (!screen.includes('EXIT=')) {
+      if (Date.now() > deadline) throw new Error(`timed out; the screen:\n${screen}`);
+      await new Promise((r) => setTimeout(r, 100));
+      screen = tmux('capture-pane', '-p', '-t', 'exec');
+    }
+    const lines = screen.split('\n').filter((l) => l.startsWith('TTY'));
+    expect(lines).toEqual(['TTY true true true', 'TTY true false false']);
+    expect(screen).toContain('EXIT=0');
+  });
+});
+
+describe('latchkey exec: nothing leaked', () => {
+  it('no run printed a key (except --no-masking, on purpose), and no file holds one in the clear', async () => {
+    for (const text of outputs) {
+      expect(text).not.toContain(key);
+      expect(text).not.toContain(secondKey);
+    }
+    await expectSecretNotOnDisk(dir, key);
+    await expectSecretNotOnDisk(dir, secondKey);
+  });
+});
+
+/** Waits (bounded) for the child's `ready` line, runs `then`, and resolves with its output and exit. */
+function untilReadyThen(
+  child: ChildProcess,
+  then: () => void,
+): Promise<{ stdout: string; stderr: string; code: number | null }> {
+  return new Promise((resolvePromise, reject) => {
+    let stdout = '';
+    let stderr = '';
+    let fired = false;
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`no 'ready' in 20 s; stderr: ${stderr}`));
+    }, 20_000);
+    child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.stdout!.on('data', (c: Buffer) => {
+      stdout += c.toString();
+      if (!fired && stdout.includes('ready\n')) {
+        fired = true;
+        then();
+      }
+    });
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      outputs.push(stdout, stderr);
+      resolvePromise({ stdout, stderr, code });
+    });
+  });
+}

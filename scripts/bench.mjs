@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Start-up cost of `latchkey auth token`, measured against `node -e 0` in the same run and the same
+// Start-up cost of `latchkey auth token` (and of `latchkey exec` over the command it runs), measured against `node -e 0` in the same run and the same
 // environment, so the machine (CPU, Node version, NODE_EXTRA_CA_CERTS, ...) cancels out of the ratio.
 // A measurement, not a test: timings never change the exit code. See docs/performance.md.
 //
@@ -351,6 +351,14 @@ const cases = [
     expect: `${secondKey}\n`,
   },
   {
+    // exec's own cost: the same `node -e 0` as the baseline, run through latchkey exec (stored key, masked).
+    id: 'execStored',
+    label: 'exec --provider nanogpt -- node -e 0',
+    args: [bin, 'exec', '--provider', 'nanogpt', '--', node, '-e', '0'],
+    env: baseEnv,
+    expect: '',
+  },
+  {
     id: 'tokenStoredCold',
     label: 'auth token (stored, cold cache dir)',
     args: [bin, 'auth', 'token', '--provider', 'nanogpt'],
@@ -464,6 +472,8 @@ const report = {
   },
   results,
   checks,
+  // latchkey exec's start-up overhead over running the command directly (goal: at most 60 ms).
+  execOverheadMs: round1(median(samples.execStored.ms) - median(samples.baseline.ms)),
 };
 
 if (flags.json) {
@@ -514,6 +524,10 @@ if (flags.json) {
     for (const a of c.networkAttempts) say(`  attempted: ${a}`);
   }
   const b = byId.baseline;
+  const x = byId.execStored;
+  say(
+    `exec overhead over running node -e 0 directly: ${report.execOverheadMs} ms (median ${Math.round(x.medianMs)} ms vs ${Math.round(b.medianMs)} ms; goal <= 60 ms)`,
+  );
   const e = byId.tokenEnv;
   const t = byId.tokenStored;
   const k = byId.tokenStoredCold;

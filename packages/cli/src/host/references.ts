@@ -50,7 +50,7 @@ function show(text: string): string {
 function malformed(text: string, why: string): LatchkeyError {
   return usageError(
     `Malformed reference ${show(text)}: ${why}.`,
-    `Write it as ${referenceForm}, e.g. latchkey://nanogpt or latchkey://kaneo/ada%40example.com#base-url.`,
+    `Write it as ${referenceForm}, e.g. latchkey://<id> or latchkey://<id>/ada%40example.com#base-url (\`latchkey auth providers\` lists the ids).`,
   );
 }
 

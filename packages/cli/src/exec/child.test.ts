@@ -1,0 +1,126 @@
+import { EventEmitter } from 'node:events';
+import { Writable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { runChild } from './child.js';
+import { CONCEALED } from './mask.js';
+import { parseEnvAssignment } from './environment.js';
+import { parseExecArgs } from '../fast-exec.js';
+
+function sink(): Writable & { text: () => string } {
+  const chunks: Buffer[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _e, done) {
+      chunks.push(chunk);
+      done();
+    },
+  });
+  return Object.assign(stream, { text: () => Buffer.concat(chunks).toString() });
+}
+
+function sh(script: string, options: { mask?: string[]; signals?: EventEmitter } = {}) {
+  const stdout = sink();
+  const stderr = sink();
+  const signals = options.signals ?? new EventEmitter();
+  const done = runChild({
+    command: 'sh',
+    args: ['-c', script],
+    env: { ...process.env, SECRET: 'tok-abcdef123456' },
+    mask: options.mask,
+    stdout,
+    stderr,
+    signals: signals as never,
+  });
+  return { done, stdout, stderr, signals };
+}
+
+describe('runChild', () => {
+  it("returns the child's exit code and masks both streams", async () => {
+    const run = sh('echo "out $SECRET"; echo "err $SECRET" >&2; exit 3', { mask: ['tok-abcdef123456'] });
+    expect(await run.done).toEqual({ kind: 'exited', exitCode: 3 });
+    expect(run.stdout.text()).toBe(`out ${CONCEALED}\n`);
+    expect(run.stderr.text()).toBe(`err ${CONCEALED}\n`);
+  });
+
+  it('128+N when signal N ended the child', async () => {
+    expect(await sh('kill -TERM $$').done).toEqual({ kind: 'exited', exitCode: 143 });
+    expect(await sh('kill -INT $$').done).toEqual({ kind: 'exited', exitCode: 130 });
+  });
+
+  it('forwards a signal that reaches latchkey, and stops listening when the child ends', async () => {
+    const run = sh('trap "echo got TERM; exit 7" TERM; echo ready; while :; do sleep 0.05; done', {
+      mask: [],
+    });
+    const ready = async () => {
+      for (let i = 0; i < 400 && !run.stdout.text().includes('ready'); i++)
+        await new Promise((r) => setTimeout(r, 10));
+    };
+    await ready();
+    run.signals.emit('SIGTERM', 'SIGTERM');
+    expect(await run.done).toEqual({ kind: 'exited', exitCode: 7 });
+    expect(run.stdout.text()).toBe('ready\ngot TERM\n');
+    expect(run.signals.listenerCount('SIGTERM')).toBe(0);
+  });
+
+  it('a missing command is 127; a directory is 126', async () => {
+    const io = {
+      args: [],
+      env: process.env,
+      stdout: sink(),
+      stderr: sink(),
+      signals: new EventEmitter() as never,
+    };
+    expect(await runChild({ ...io, command: 'latchkey-no-such-command' })).toEqual({
+      kind: 'not-found',
+      exitCode: 127,
+    });
+    expect(await runChild({ ...io, command: '/' })).toMatchObject({ exitCode: 126 });
+  });
+});
+
+describe('exec arguments', () => {
+  it('parses the plain forms and hands over everything else', () => {
+    expect(
+      parseExecArgs([
+        '-p',
+        'a',
+        '--provider',
+        'b',
+        '--env',
+        'X=latchkey://a',
+        '--no-masking',
+        '--',
+        'cmd',
+        '--provider',
+        'x',
+      ]),
+    ).toEqual({
+      providers: ['a', 'b'],
+      account: undefined,
+      env: ['X=latchkey://a'],
+      masking: false,
+      command: 'cmd',
+      args: ['--provider', 'x'],
+    });
+    expect(parseExecArgs(['--provider', 'a', 'cmd'])).toBeUndefined(); // no --
+    expect(parseExecArgs(['--provider', 'a', '--'])).toBeUndefined(); // no command
+    expect(parseExecArgs(['--help', '--', 'cmd'])).toBeUndefined();
+    expect(parseExecArgs(['--provider', '', '--', 'cmd'])).toBeUndefined();
+  });
+
+  it('--env needs NAME=latchkey://...; a raw value is never repeated back', () => {
+    expect(parseEnvAssignment('OPENAI_API_KEY=latchkey://nanogpt#base-url')).toEqual({
+      name: 'OPENAI_API_KEY',
+      ref: 'latchkey://nanogpt#base-url',
+    });
+    for (const bad of ['NOEQUALS', '1X=latchkey://a', '=latchkey://a']) {
+      expect(() => parseEnvAssignment(bad)).toThrow(expect.objectContaining({ exitCode: 2 }));
+    }
+    try {
+      parseEnvAssignment('K=sk-nano-rawsecret');
+      expect.unreachable();
+    } catch (error) {
+      expect((error as Error).message).not.toContain('rawsecret');
+      expect(error).toMatchObject({ exitCode: 2 });
+    }
+  });
+});

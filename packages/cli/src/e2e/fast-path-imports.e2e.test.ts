@@ -42,6 +42,15 @@ describe('auth token fast path', () => {
       NANOGPT_API_KEY: token,
     };
     delete env.CI;
+    // The fast path answers from the provider cache, which the full CLI writes: warm a private one first,
+    // as any earlier command would on a real machine.
+    env.LATCHKEY_CACHE_DIR = join(dir, 'cache');
+    const warm = spawnSync(process.execPath, [bin, 'auth', 'token', '--provider', 'nanogpt'], {
+      env,
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(warm.status, warm.stderr).toBe(0);
     const run = spawnSync(
       process.execPath,
       ['--import', pathToFileURL(preload).href, bin, 'auth', 'token', '--provider', 'nanogpt'],

@@ -20,8 +20,8 @@ import {
   type RunOptions,
 } from '@latchkey/testkit';
 
-/** Upper bound for any single CLI run that is expected to finish by itself. */
-export const RUN_TIMEOUT_MS = 20_000;
+/** Upper bound for any single CLI run that is expected to finish by itself (room for a loaded 2-core machine). */
+export const RUN_TIMEOUT_MS = 45_000;
 
 /** A fresh, valid-looking NanoGPT key (not known to any emulator unless passed in `keys`). */
 export function newKey(): string {

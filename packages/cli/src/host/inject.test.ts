@@ -64,6 +64,10 @@ describe('findReferences and renderTemplate', () => {
     const started = performance.now();
     expect(() => findReferences(template)).toThrow('not closed');
     expect(findReferences('{{ x '.repeat(200_000))).toEqual([]);
+    // Many references on many lines: line numbers counted once, not from the top for each.
+    const many = findReferences('{{latchkey://acme}}\n'.repeat(50_000));
+    expect(many).toHaveLength(50_000);
+    expect(many.at(-1)!.line).toBe(50_000);
     expect(performance.now() - started).toBeLessThan(2000);
   });
 });
@@ -200,6 +204,15 @@ describe('runInject', () => {
     expect(bad.exitCode).toBe(2);
     expect(bad.message).toMatch(/^"t" line 1: Malformed reference/);
     expect(h.stdout()).toBe('');
+  });
+
+  it('many references to the same credential: one lookup each, not one per reference', async () => {
+    const { h, cwd } = await setup();
+    const many = '{{ latchkey://acme }} {{ latchkey://acme#base-url }}\n'.repeat(5_000);
+    const started = performance.now();
+    await runInject(h.runtime, { force: false, cwd }, stdin(many));
+    expect(h.stdout()).toBe('acme-secret-1 https://acme.self.example\n'.repeat(5_000));
+    expect(performance.now() - started).toBeLessThan(3000);
   });
 
   it('a template without references passes through unchanged', async () => {

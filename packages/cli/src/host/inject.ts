@@ -27,10 +27,17 @@ const referencePattern = new RegExp(
   'g',
 );
 
-function lineAt(text: string, index: number): number {
+/** Line numbers for increasing offsets, counting each newline once (linear in the template's length). */
+function lineCounter(text: string): (index: number) => number {
   let line = 1;
-  for (let i = text.indexOf('\n'); i !== -1 && i < index; i = text.indexOf('\n', i + 1)) line++;
-  return line;
+  let next = text.indexOf('\n');
+  return (index) => {
+    while (next !== -1 && next < index) {
+      line++;
+      next = text.indexOf('\n', next + 1);
+    }
+    return line;
+  };
 }
 
 /**
@@ -40,8 +47,9 @@ function lineAt(text: string, index: number): number {
  */
 export function findReferences(template: string, source = 'the template'): TemplateReference[] {
   const found: TemplateReference[] = [];
+  const lineAt = lineCounter(template);
   for (const match of template.matchAll(referencePattern)) {
-    const line = lineAt(template, match.index);
+    const line = lineAt(match.index);
     if (match[1] === undefined) {
       const rest = template.slice(match.index, template.indexOf('\n', match.index) >>> 0);
       throw usageError(

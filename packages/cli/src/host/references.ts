@@ -152,20 +152,22 @@ async function resolveOne(
   account: string | undefined,
   field: ExecEnvField,
   ctx: ReferenceContext,
-  tokens: Map<string, Promise<string>>,
+  cache: Map<string, Promise<string>>,
 ): Promise<string> {
-  if (field === 'base-url') return baseUrlFor(provider.manifest, account, ctx);
-  // One lookup (one secret read) per provider and account, however many names use it.
-  const key = `${provider.manifest.id}\u0000${account ?? ''}`;
-  let token = tokens.get(key);
-  if (token === undefined) {
-    token = resolveTokenFrom(ctx.providers, ctx.env, ctx.store, provider.manifest.id, async () => provider, {
-      account,
-      cwd: ctx.cwd,
-    }).then((result) => result.token);
-    tokens.set(key, token);
+  // One lookup (one secret or index read) per provider, account and field, however many names use it.
+  const key = `${provider.manifest.id}\u0000${account ?? ''}\u0000${field}`;
+  let value = cache.get(key);
+  if (value === undefined) {
+    value =
+      field === 'base-url'
+        ? baseUrlFor(provider.manifest, account, ctx)
+        : resolveTokenFrom(ctx.providers, ctx.env, ctx.store, provider.manifest.id, async () => provider, {
+            account,
+            cwd: ctx.cwd,
+          }).then((result) => result.token);
+    cache.set(key, value);
   }
-  return token;
+  return value;
 }
 
 /**

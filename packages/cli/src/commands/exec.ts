@@ -8,18 +8,18 @@ import { loadProviders, staticProviders } from '../host/providers.js';
 export default class Exec extends LatchkeyCommand {
   static summary = 'Run a command with credentials in its environment, masked in its output.';
   static description =
-    "Sets each --provider's own variables (NanoGPT: NANOGPT_API_KEY) and each --env NAME=latchkey://<provider>[/<account>][#base-url], and resolves any inherited variable whose value is a latchkey:// reference. Everything is resolved before COMMAND starts (exit 4 not signed in, exit 2 malformed). COMMAND's stdout and stderr go through a filter that replaces every credential by <concealed by latchkey>; --no-masking connects it straight to the terminal. Signals are passed on; the exit code is COMMAND's (128+N for signal N, 127 when it is not found). No network call. See docs/exec.md.";
+    "Sets each --provider's own variables (the ones its manifest declares) and each --env NAME=latchkey://<provider>[/<account>][#base-url], and resolves any inherited variable whose value is a latchkey:// reference. Everything is resolved before COMMAND starts (exit 4 not signed in, exit 2 malformed). COMMAND's stdout and stderr go through a filter that replaces every credential by <concealed by latchkey>; --no-masking connects it straight to the terminal. Signals are passed on; the exit code is COMMAND's (128+N for signal N, 127 when it is not found). No network call. See docs/exec.md.";
   static usage =
     'exec [--provider ID]... [--account NAME] [--env NAME=REF]... [--no-masking] -- COMMAND [ARGS...]';
   static examples = [
     {
-      command: '<%= config.bin %> exec --provider nanogpt -- ./script.sh',
-      description: "Run a script with NanoGPT's NANOGPT_API_KEY set.",
+      command: '<%= config.bin %> exec --provider <id> -- ./script.sh',
+      description: "Run a script with a provider's own variables set (`auth providers` lists the ids).",
     },
     {
       command:
-        '<%= config.bin %> exec --env OPENAI_API_KEY=latchkey://nanogpt --env OPENAI_BASE_URL=latchkey://nanogpt#base-url -- python app.py',
-      description: 'Point an OpenAI SDK program at NanoGPT.',
+        '<%= config.bin %> exec --env OPENAI_API_KEY=latchkey://<id> --env OPENAI_BASE_URL=latchkey://<id>#base-url -- python app.py',
+      description: "Give a program a provider's key and server under the names it expects.",
     },
   ];
   static flags = {

@@ -33,7 +33,7 @@ export function parseEnvAssignment(text: string): { name: string; ref: string } 
   if (eq === -1 || !variableName.test(name)) {
     throw usageError(
       '--env needs NAME=REF with NAME a variable name.',
-      'Write it as --env NAME=latchkey://<provider>[/<account>][#base-url], e.g. --env OPENAI_API_KEY=latchkey://nanogpt.',
+      'Write it as --env NAME=latchkey://<provider>[/<account>][#base-url], e.g. --env API_KEY=latchkey://<provider>.',
     );
   }
   const ref = text.slice(eq + 1);
@@ -62,7 +62,7 @@ export async function execEnvironment(
     .filter((entry): entry is [string, string] => entry[1] !== undefined && isReference(entry[1]))
     .map(([name, ref]) => ({ name, ref }))
     .sort((a, b) => (a.name < b.name ? -1 : 1));
-  // References are not credentials: resolving must not read NANOGPT_API_KEY=latchkey://... as a token.
+  // References are not credentials: resolving must not read a credential variable set to latchkey://... as a token.
   const plain: NodeJS.ProcessEnv = {};
   for (const [name, value] of Object.entries(ctx.env))
     if (value !== undefined && !isReference(value)) plain[name] = value;

@@ -63,8 +63,9 @@ describe('host I/O', () => {
     expect(offending(all, /^\s*import\b.*['"]@inquirer\/prompts['"]/)).toEqual([]);
   });
 
-  it('the browser is spawned in one adapter', () => {
+  it("child processes are spawned in two adapters: the browser and `exec`'s command", () => {
     expect(offending(sources('.'), childProcess).map((line) => line.split(':')[0])).toEqual([
+      'exec/child.ts',
       'io/browser.ts',
     ]);
   });

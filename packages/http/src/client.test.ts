@@ -173,10 +173,11 @@ describe('HttpClient', () => {
     const server = await serve([() => undefined]);
     const clock = fakeClock();
     const host = new URL(server.url).host;
-    const retrying = new HttpClient({ clientName: 'l', clientVersion: '0', timeoutMs: 50, clock });
+    // Each try waits 0.5 s of real time: enough for a loaded machine to connect, so the server sees all three.
+    const retrying = new HttpClient({ clientName: 'l', clientVersion: '0', timeoutMs: 500, clock });
     await expect(
       retrying.send({ url: server.url, retry: { transientDelaysMs: [10, 10] } }),
-    ).rejects.toMatchObject({ code: 'TIMEOUT', message: `${host} did not answer within 0.1 s (3 tries).` });
+    ).rejects.toMatchObject({ code: 'TIMEOUT', message: `${host} did not answer within 0.5 s (3 tries).` });
     expect(server.hits).toHaveLength(3);
     const once = new HttpClient({ clientName: 'l', clientVersion: '0', timeoutMs: 1000 });
     const single = await serve([() => undefined]);

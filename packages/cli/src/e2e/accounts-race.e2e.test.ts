@@ -6,10 +6,9 @@
  * oclif loaded).
  */
 import { spawn } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, realpath, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, realpath, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   assertNoSecretLeaks,
@@ -19,7 +18,7 @@ import {
   type CliSession,
   type NanoTermEmulator,
 } from '@latchkey/testkit';
-import { RUN_TIMEOUT_MS, expectExit, readIndex } from './harness.js';
+import { RUN_TIMEOUT_MS, expectExit, expectFastPath, moduleRecorder, readIndex } from './harness.js';
 
 const bin = resolve(import.meta.dirname, '../../bin/run.js');
 /** A fast-path run takes well under a second; this bounds one on a loaded 2-CPU machine. */
@@ -177,20 +176,9 @@ describe('no race between auth switch and auth token', () => {
 });
 
 describe('auth token picks an account on the fast path', () => {
-  let preload: string;
-  let log: string;
+  let recorder: Awaited<ReturnType<typeof moduleRecorder>>;
   beforeAll(async () => {
-    preload = join(root, 'record-modules.mjs');
-    log = join(root, 'modules.txt');
-    await writeFile(
-      preload,
-      `import { writeFileSync } from 'node:fs';
-import * as module from 'node:module';
-const seen = new Set();
-module.registerHooks({ resolve(specifier, context, next) { const r = next(specifier, context); seen.add(r.url); return r; } });
-process.on('exit', () => writeFileSync(${JSON.stringify(log)}, [...seen].join('\\n')));
-`,
-    );
+    recorder = await moduleRecorder(root);
   });
 
   it.each([
@@ -219,15 +207,15 @@ process.on('exit', () => writeFileSync(${JSON.stringify(log)}, [...seen].join('\
         );
       }
       await switchDefault('work'); // so that only the choice under test can print the home key
-      const run = await runIn(cwd, ['auth', 'token', '--provider', 'nanoterm', ...args], env, [
-        '--import',
-        pathToFileURL(preload).href,
-      ]);
+      const run = await runIn(
+        cwd,
+        ['auth', 'token', '--provider', 'nanoterm', ...args],
+        env,
+        recorder.importArgs,
+      );
       expect(run.exitCode, run.stderr).toBe(0);
       expect(run.stdout).toBe(`${keys[account]}\n`);
-      const modules = (await readFile(log, 'utf8')).split('\n');
-      expect(modules.some((url) => url.includes('/dist/fast-token.js'))).toBe(true);
-      expect(modules.filter((url) => /@oclif[/+]core/.test(url))).toEqual([]);
+      expectFastPath(await recorder.modules(), 'fast-token.js');
     },
   );
 
@@ -236,15 +224,14 @@ process.on('exit', () => writeFileSync(${JSON.stringify(log)}, [...seen].join('\
       session.homeDir,
       ['auth', 'token', '--provider', 'nanoterm', '--account', 'nobody'],
       {},
-      ['--import', pathToFileURL(preload).href],
+      recorder.importArgs,
     );
     expect(run.exitCode).toBe(4);
     expect(run.stdout).toBe('');
     expect(run.stderr).toMatch(/^latchkey: [^\n]+\n$/);
     expect(run.stderr).toContain("'nobody'");
     expect(run.stderr).toContain('home, work');
-    const modules = (await readFile(log, 'utf8')).split('\n');
-    expect(modules.filter((url) => /@oclif[/+]core/.test(url))).toEqual([]);
+    expectFastPath(await recorder.modules(), 'fast-token.js');
   });
 
   it('the full CLI (oclif parses -pID) gives the same answers: --account, and an unknown LATCHKEY_NANOTERM_ACCOUNT', async () => {

@@ -8,13 +8,12 @@
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startNanoGptEmulator } from '@latchkey/testkit';
-import { expectSecretNotOnDisk } from './harness.js';
+import { expectFastPath, expectSecretNotOnDisk, moduleRecorder } from './harness.js';
 
 const bin = resolve(import.meta.dirname, '../../bin/run.js');
 const node = process.execPath;
@@ -234,47 +233,15 @@ describe('latchkey exec: references that cannot be resolved', () => {
 describe('latchkey exec: the fast path', () => {
   it('runs without oclif, plugin code, the plugin-kit index or an HTTP client', async () => {
     latchkey(['exec', '--provider', 'nanogpt', ...script('0')]); // the cache is fresh after any run
-    const log = join(dir, 'modules.txt');
-    const preload = join(dir, 'record.mjs');
-    await writeFile(
-      preload,
-      `import { writeFileSync } from 'node:fs';
-import * as module from 'node:module';
-const seen = new Set();
-module.registerHooks({ resolve(s, c, next) { const r = next(s, c); seen.add(r.url); return r; } });
-process.on('exit', () => writeFileSync(${JSON.stringify(log)}, [...seen].join('\\n')));
-`,
-    );
+    const recorder = await moduleRecorder(dir);
     const r = spawnSync(
       node,
-      [
-        '--import',
-        pathToFileURL(preload).href,
-        bin,
-        'exec',
-        '--provider',
-        'nanogpt',
-        ...script('console.log(1)'),
-      ],
+      [...recorder.importArgs, bin, 'exec', '--provider', 'nanogpt', ...script('console.log(1)')],
       { env, encoding: 'utf8', timeout: 30_000 },
     );
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toBe('1\n');
-    const modules = (await readFile(log, 'utf8')).split('\n');
-    expect(modules.some((u) => u.includes('/dist/fast-exec.js'))).toBe(true);
-    for (const pattern of [
-      /@oclif[/+]core/,
-      /plugin-kit\/dist\/index\.js/,
-      /http\/dist\/client\.js/,
-      /undici/,
-      /@inquirer/,
-      /plugin-nanogpt|plugins\/nanogpt\/dist/,
-    ]) {
-      expect(
-        modules.filter((u) => pattern.test(u)),
-        `loaded ${pattern}`,
-      ).toEqual([]);
-    }
+    expectFastPath(await recorder.modules(), 'fast-exec.js');
   });
 });
 

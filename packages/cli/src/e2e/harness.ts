@@ -7,8 +7,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { readFile, readdir } from 'node:fs/promises';
+import { readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { expect } from 'vitest';
 import {
   createCliSession,
@@ -224,3 +225,62 @@ export function textWatcher(timeoutMs = RUN_TIMEOUT_MS) {
 }
 
 export type { CliRun, CliSession, NanoGptEmulator, RunOptions };
+
+/**
+ * Records every module a latchkey process resolves (Node's module hooks, through a preload): put
+ * `importArgs` before the script on the node command line, then read `modules()` once the run is over.
+ * Each read removes the log, so the next run's list can't be mistaken for this one's.
+ */
+export async function moduleRecorder(dir: string): Promise<{
+  importArgs: string[];
+  modules: () => Promise<string[]>;
+}> {
+  const log = join(dir, `modules-${randomUUID()}.txt`);
+  const preload = join(dir, `record-modules-${randomUUID()}.mjs`);
+  await writeFile(
+    preload,
+    `import { writeFileSync } from 'node:fs';
+import * as module from 'node:module';
+const seen = new Set();
+module.registerHooks({ resolve(specifier, context, next) { const r = next(specifier, context); seen.add(r.url); return r; } });
+process.on('exit', () => writeFileSync(${JSON.stringify(log)}, [...seen].join('\\n')));
+`,
+  );
+  return {
+    importArgs: ['--import', pathToFileURL(preload).href],
+    async modules() {
+      const text = await readFile(log, 'utf8');
+      await rm(log, { force: true });
+      return text.split('\n').filter((url) => url !== '');
+    },
+  };
+}
+
+/** What a fast path (`auth token`, `exec`) never loads: oclif, the plugin kit's index, the HTTP client,
+ * the poller, OAuth, prompts or a provider's code. */
+const notOnFastPath = [
+  /@oclif[/+]core/,
+  /plugin-kit\/dist\/index\.js/,
+  /http\/dist\/client\.js/,
+  /undici/,
+  /@inquirer/,
+  /\/io\/prompter\.js/,
+  /polling\/dist/,
+  /oauth\/dist/,
+  /plugins?\/(nanogpt|kaneo|nanoterm|nanoctl)\/dist/,
+  /plugin-(nanogpt|kaneo|nanoterm|nanoctl)/,
+];
+
+/** The run took the fast path whose module is `entry` (e.g. `fast-token.js`) and loaded nothing heavy. */
+export function expectFastPath(modules: string[], entry: string): void {
+  expect(
+    modules.some((url) => url.endsWith(`/dist/${entry}`)),
+    `took the fast path (${entry})`,
+  ).toBe(true);
+  for (const pattern of notOnFastPath) {
+    expect(
+      modules.filter((url) => pattern.test(url)),
+      `loaded ${pattern}`,
+    ).toEqual([]);
+  }
+}

@@ -3,6 +3,7 @@
 import { ExitCode, LatchkeyError, usageError } from '@latchkey/errors';
 import { latchkeyEnvName, type ProviderManifest } from '@latchkey/plugin-kit/manifest';
 import { checkTokenInput } from '@latchkey/plugin-kit/token-input';
+import { parseBaseUrl } from '@latchkey/http/url';
 import type { Runtime } from './runtime.js';
 
 /** A provider's static facts as declared in its plugin's package.json, read without loading its code. */
@@ -96,4 +97,23 @@ export function unknownProvider(requested: string, known: string[]): LatchkeyErr
     `Unknown provider ${JSON.stringify(requested)}.`,
     `Choose one of: ${[...known].sort().join(', ') || '(none installed)'}; \`latchkey auth providers\` lists them.`,
   );
+}
+
+/**
+ * The server for a provider: `flag` (`--base-url`); else, for a stored account, the URL stored with it (the
+ * server that issued the credential); else `LATCHKEY_<ID>_BASE_URL` and the provider's own variables; else
+ * the provider's default. The HTTPS rule is applied here, before any request.
+ */
+export function serverFor(
+  provider: { id: string; defaultBaseUrl: string; baseUrlEnvVars?: string[] },
+  env: NodeJS.ProcessEnv,
+  given: { flag?: string; stored?: string } = {},
+): URL {
+  if (given.flag !== undefined) return parseBaseUrl(given.flag, '--base-url');
+  if (given.stored !== undefined) return parseBaseUrl(given.stored, 'the stored base URL');
+  for (const variable of [latchkeyEnvName(provider.id, 'BASE_URL'), ...(provider.baseUrlEnvVars ?? [])]) {
+    const fromEnv = env[variable]?.trim();
+    if (fromEnv) return parseBaseUrl(fromEnv, variable);
+  }
+  return parseBaseUrl(provider.defaultBaseUrl, `${provider.id}'s default base URL`);
 }

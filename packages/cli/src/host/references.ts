@@ -2,14 +2,13 @@
 // from the manifests, the environment and the store only (no plugin code, no network), like `auth token`.
 import type { CredentialStore } from '@latchkey/storage';
 import { LatchkeyError, usageError } from '@latchkey/errors';
-import { parseBaseUrl } from '@latchkey/http/url';
 import {
   execEnvFields,
   latchkeyEnvName,
   type ExecEnvField,
   type ProviderManifest,
 } from '@latchkey/plugin-kit/manifest';
-import { envCredential, unknownProvider, type StaticProvider } from './provider-facts.js';
+import { envCredential, serverFor, unknownProvider, type StaticProvider } from './provider-facts.js';
 import { resolveTokenFrom } from './token-lookup.js';
 
 /** What a reference names: a provider, maybe one of its stored accounts, and a field (default `token`). */
@@ -137,14 +136,10 @@ async function baseUrlFor(
       cwd: ctx.cwd,
     });
     if (chosen?.record.baseUrl !== undefined) {
-      return urlText(parseBaseUrl(chosen.record.baseUrl, 'the stored base URL'));
+      return urlText(serverFor(manifest, ctx.env, { stored: chosen.record.baseUrl }));
     }
   }
-  for (const variable of [latchkeyEnvName(manifest.id, 'BASE_URL'), ...(manifest.baseUrlEnvVars ?? [])]) {
-    const fromEnv = ctx.env[variable]?.trim();
-    if (fromEnv) return urlText(parseBaseUrl(fromEnv, variable));
-  }
-  return urlText(parseBaseUrl(manifest.defaultBaseUrl, `${manifest.id}'s default base URL`));
+  return urlText(serverFor(manifest, ctx.env));
 }
 
 async function resolveOne(

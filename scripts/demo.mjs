@@ -2,9 +2,14 @@
 // `latchkey auth login --provider nanogpt` against it, then `auth status` and `auth token`.
 // In a terminal you approve the code in the browser page the login prints; without one (or with
 // --auto-approve) the emulator approves by itself after a few polls.
+// It leaves nothing behind: every directory latchkey and oclif would write (config, credentials, the provider
+// cache, oclif's data and state) is a temporary one, removed at the end, and the secret goes to the encrypted
+// file in it, never to your keychain. Before it exits it checks that your home has no latchkey directory it
+// did not have before.
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -16,8 +21,34 @@ const args = process.argv.slice(2);
 const headless =
   args.includes('--auto-approve') || !process.stdin.isTTY || !process.stderr.isTTY || Boolean(process.env.CI);
 const emulator = await startNanoGptEmulator({ interval: 2, autoApproveAfterPolls: headless ? 2 : undefined });
-const configDir = await mkdtemp(join(tmpdir(), 'latchkey-demo-'));
-const env = { ...process.env, LATCHKEY_CONFIG_DIR: configDir, LATCHKEY_NANOGPT_BASE_URL: emulator.url };
+const tempRoot = await mkdtemp(join(tmpdir(), 'latchkey-demo-'));
+const configDir = join(tempRoot, 'config');
+const xdg = {
+  XDG_CONFIG_HOME: join(tempRoot, 'xdg-config'),
+  XDG_CACHE_HOME: join(tempRoot, 'xdg-cache'),
+  XDG_DATA_HOME: join(tempRoot, 'xdg-data'),
+  XDG_STATE_HOME: join(tempRoot, 'xdg-state'),
+};
+for (const dir of Object.values(xdg)) await mkdir(dir, { recursive: true });
+const env = {
+  ...process.env,
+  ...xdg,
+  LATCHKEY_CONFIG_DIR: configDir,
+  LATCHKEY_CACHE_DIR: join(tempRoot, 'cache'),
+  LATCHKEY_DATA_DIR: join(tempRoot, 'data'),
+  // The demo's key is a throw-away one from the emulator: keep it out of the real keychain.
+  LATCHKEY_STORAGE: 'file',
+  LATCHKEY_NANOGPT_BASE_URL: emulator.url,
+};
+
+// latchkey's directories in the real home (the XDG defaults, and the variables the user may have set).
+const homeDirs = [
+  join(process.env.XDG_CONFIG_HOME || join(homedir(), '.config'), 'latchkey'),
+  join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'latchkey'),
+  join(process.env.XDG_DATA_HOME || join(homedir(), '.local', 'share'), 'latchkey'),
+  join(process.env.XDG_STATE_HOME || join(homedir(), '.local', 'state'), 'latchkey'),
+];
+const existedBefore = new Set(homeDirs.filter((dir) => existsSync(dir)));
 
 function latchkey(...argv) {
   console.error(`\n$ latchkey ${argv.join(' ')}`);
@@ -45,6 +76,11 @@ try {
   );
 } finally {
   await emulator.close();
-  await rm(configDir, { recursive: true, force: true });
+  await rm(tempRoot, { recursive: true, force: true });
+}
+const leftBehind = homeDirs.filter((dir) => !existedBefore.has(dir) && existsSync(dir));
+if (leftBehind.length > 0) {
+  console.error(`Demo wrote to your home directory: ${leftBehind.join(', ')}`);
+  if (exitCode === 0) exitCode = 1;
 }
 process.exit(exitCode);

@@ -1,8 +1,16 @@
 /**
  * @latchkey/oauth — the OAuth client side of latchkey, one module per protocol: RFC 8628 device
- * authorization (`rfc8628.ts`) and the device login wiring every device flow shares (`device-login.ts`).
- * Refresh (RFC 6749 section 6), revocation (RFC 7009) and server discovery (RFC 8414 / OpenID Connect)
- * belong here too, each in its own module. No terminal I/O: the caller passes how to show the code.
+ * authorization (`rfc8628.ts`) and the device login wiring every device flow shares (`device-login.ts`),
+ * token responses (`token-response.ts`), client authentication (`client-auth.ts`), refresh (RFC 6749
+ * section 6, `rfc6749.ts`), revocation (RFC 7009, `rfc7009.ts`), server discovery (RFC 8414 / OpenID
+ * Connect, `rfc8414.ts`) and who signed in (`oidc-identity.ts`). No terminal I/O: the caller passes how
+ * to show the code.
  */
 export * from './rfc8628.js';
 export * from './device-login.js';
+export * from './token-response.js';
+export * from './client-auth.js';
+export * from './rfc6749.js';
+export * from './rfc7009.js';
+export * from './rfc8414.js';
+export * from './oidc-identity.js';

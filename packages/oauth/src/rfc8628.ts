@@ -17,6 +17,7 @@ import {
   type PollStep,
   type Verification,
 } from '@latchkey/polling';
+import { clientRequest } from './client-auth.js';
 import { checkVerificationUris, deviceLogin, type DeviceLoginContext } from './device-login.js';
 
 /** Where an RFC 8628 server lives and how it wants to be spoken to. */
@@ -26,6 +27,8 @@ export interface Rfc8628Endpoints {
   /** The token endpoint (section 3.4). */
   tokenUrl: URL;
   clientId: string;
+  /** A confidential client's secret: sent with HTTP Basic instead of `client_id` in the body. */
+  clientSecret?: string;
   scope?: string;
   /** Request bodies: 'form' is the standard; some servers (better-auth 1.6) accept only 'json'. */
   encoding: 'json' | 'form';
@@ -42,6 +45,8 @@ export interface DeviceTokenResponse {
   /** Seconds the access token lives. */
   expires_in?: number;
   refresh_token?: string;
+  /** OpenID Connect: who signed in (read with `idTokenClaims`). */
+  id_token?: string;
   scope?: string;
 }
 
@@ -79,8 +84,16 @@ function stopWith(
   });
 }
 
+/** The request body in the server's encoding, with the client's authentication (see `clientRequest`). */
 function encode(endpoints: Rfc8628Endpoints, fields: Record<string, string>) {
-  return endpoints.encoding === 'json' ? { json: fields } : { form: fields };
+  return clientRequest(
+    {
+      clientId: endpoints.clientId,
+      encoding: endpoints.encoding,
+      ...(endpoints.clientSecret !== undefined && { clientSecret: endpoints.clientSecret }),
+    },
+    fields,
+  );
 }
 
 /**
@@ -115,7 +128,7 @@ export async function requestDeviceAuthorization(
   endpoints: Rfc8628Endpoints,
   now: () => number,
 ): Promise<DeviceAuthorization> {
-  const fields: Record<string, string> = { client_id: endpoints.clientId };
+  const fields: Record<string, string> = {};
   if (endpoints.scope !== undefined) fields.scope = endpoints.scope;
   const response = await http.send({
     url: endpoints.deviceAuthorizationUrl,
@@ -137,8 +150,10 @@ export function deviceTokenStep(
     if (typeof accessToken !== 'string' || accessToken === '')
       throw unexpectedResponse({ ...response, isJson: true });
     registerSecret(accessToken);
-    const refresh = bodyField<string>(response.body, 'refresh_token');
-    if (typeof refresh === 'string') registerSecret(refresh);
+    for (const field of ['refresh_token', 'id_token']) {
+      const other = bodyField<unknown>(response.body, field);
+      if (typeof other === 'string' && other !== '') registerSecret(other);
+    }
     return { status: 'done', value: response.body as DeviceTokenResponse };
   }
   const error = bodyField<string>(response.body, 'error');
@@ -181,7 +196,6 @@ export async function deviceCodeLogin(
       ...encode(endpoints, {
         grant_type: deviceCodeGrantType,
         device_code: deviceCode,
-        client_id: endpoints.clientId,
       }),
     });
     return deviceTokenStep(response, endpoints, options.clock.now());

@@ -1,0 +1,337 @@
+import { describe, expect, it } from 'vitest';
+import { HttpClient } from '@latchkey/http';
+import { redact } from '@latchkey/errors';
+import { clientRequest } from './client-auth.js';
+import { refreshAccessToken } from './rfc6749.js';
+import { revokeTokens } from './rfc7009.js';
+import { checkEndpoint, discoverServer, metadataUrls } from './rfc8414.js';
+import { fetchUserinfo, identityFromClaims, idTokenClaims } from './oidc-identity.js';
+import { oauthError, parseTokenResponse, tokenSetFromBody } from './token-response.js';
+
+interface Seen {
+  method: string;
+  url: string;
+  headers: Record<string, string>;
+  body: string;
+}
+
+type Reply = { status?: number; body?: unknown; type?: string } | ((seen: Seen) => Response);
+
+/** An HttpClient whose fetch answers from a script (one reply per request, last one repeated) and records requests. */
+function scripted(...replies: Reply[]) {
+  const seen: Seen[] = [];
+  const fetch = (async (input: URL | string, init: RequestInit = {}) => {
+    const s: Seen = {
+      method: init.method ?? 'GET',
+      url: String(input),
+      headers: Object.fromEntries(new Headers(init.headers).entries()),
+      body: typeof init.body === 'string' ? init.body : init.body ? String(init.body) : '',
+    };
+    seen.push(s);
+    const reply = replies[Math.min(seen.length - 1, replies.length - 1)]!;
+    if (typeof reply === 'function') return reply(s);
+    const text = typeof reply.body === 'string' ? reply.body : JSON.stringify(reply.body ?? {});
+    return new Response(text, {
+      status: reply.status ?? 200,
+      headers: { 'content-type': reply.type ?? 'application/json' },
+    });
+  }) as typeof globalThis.fetch;
+  const http = new HttpClient({ clientName: 'latchkey', clientVersion: '0', fetch });
+  return { http, seen, form: (i: number) => Object.fromEntries(new URLSearchParams(seen[i]!.body)) };
+}
+
+const now = () => 1_000_000;
+const tokenUrl = new URL('https://idp.example/token');
+const publicClient = { clientId: 'latchkey-cli', encoding: 'form' as const };
+
+describe('token responses', () => {
+  it('turns expires_in into a deadline and keeps refresh and ID tokens', () => {
+    const tokens = tokenSetFromBody(
+      { access_token: 'at-1', refresh_token: 'rt-1', id_token: 'a.b.c', expires_in: 300, scope: 'openid' },
+      now(),
+    );
+    expect(tokens).toEqual({
+      accessToken: 'at-1',
+      refreshToken: 'rt-1',
+      idToken: 'a.b.c',
+      expiresAt: 1_000_000 + 300_000,
+      scope: 'openid',
+    });
+    // Every token is a secret from now on.
+    tokenSetFromBody({ access_token: 'at-0123456789abcdef', refresh_token: 'rt-0123456789abcdef' }, 0);
+    expect(redact('at-0123456789abcdef rt-0123456789abcdef')).not.toMatch(/0123456789abcdef/);
+  });
+
+  it('accepts expires_in as a numeric string and ignores nonsense', () => {
+    expect(tokenSetFromBody({ access_token: 'x1', expires_in: '60' }, 0)?.expiresAt).toBe(60_000);
+    expect(tokenSetFromBody({ access_token: 'x2', expires_in: -5 }, 0)?.expiresAt).toBeUndefined();
+    expect(tokenSetFromBody({ access_token: 'x3', expires_in: 'soon' }, 0)?.expiresAt).toBeUndefined();
+    expect(tokenSetFromBody({ access_token: 'x4', expires_in: 1e12 }, 0)?.expiresAt).toBeUndefined();
+    expect(tokenSetFromBody({ token: 'x' }, 0)).toBeUndefined();
+  });
+
+  it('reads the OAuth error of a body whatever its status or content type', () => {
+    const base = { status: 400, headers: new Headers(), url: 'https://idp.example/token' };
+    expect(oauthError({ ...base, text: '', body: { error: 'invalid_grant' }, isJson: true })).toBe(
+      'invalid_grant',
+    );
+    expect(oauthError({ ...base, text: '{"error":"slow_down"}', body: undefined, isJson: false })).toBe(
+      'slow_down',
+    );
+    expect(
+      oauthError({
+        ...base,
+        text: 'error=access_denied&error_description=no',
+        body: undefined,
+        isJson: false,
+      }),
+    ).toBe('access_denied');
+    expect(oauthError({ ...base, text: '<html>502</html>', body: undefined, isJson: false })).toBeUndefined();
+  });
+
+  it('a 200 without an access token is an unexpected response', () => {
+    expect(() =>
+      parseTokenResponse(
+        { status: 200, headers: new Headers(), url: tokenUrl.href, text: '{}', body: {}, isJson: true },
+        0,
+      ),
+    ).toThrow(expect.objectContaining({ code: 'UNEXPECTED_RESPONSE' }));
+  });
+});
+
+describe('client authentication', () => {
+  it('a public client sends client_id in the body, in the chosen encoding', () => {
+    expect(clientRequest(publicClient, { a: '1' })).toEqual({ form: { a: '1', client_id: 'latchkey-cli' } });
+    expect(clientRequest({ ...publicClient, encoding: 'json' }, { a: '1' })).toEqual({
+      json: { a: '1', client_id: 'latchkey-cli' },
+    });
+  });
+
+  it('a confidential client uses HTTP Basic with both parts form-encoded, and no client_id in the body', () => {
+    const request = clientRequest(
+      { clientId: 'my app', clientSecret: 's3cr:t+-long-enough-secret', encoding: 'form' },
+      {},
+    );
+    expect(request.form).toEqual({});
+    const basic = request.headers!.authorization!.replace('Basic ', '');
+    expect(Buffer.from(basic, 'base64').toString()).toBe('my+app:s3cr%3At%2B-long-enough-secret');
+    expect(redact(`x ${basic} s3cr:t+-long-enough-secret`)).not.toContain(basic);
+    expect(redact(`x ${basic} s3cr:t+-long-enough-secret`)).not.toContain('long-enough-secret');
+  });
+});
+
+describe('refresh (RFC 6749 section 6)', () => {
+  const request = {
+    tokenUrl,
+    client: publicClient,
+    refreshToken: 'rt-old',
+    signInAgain: 'latchkey auth login --provider idp',
+  };
+
+  it('posts grant_type=refresh_token once and keeps the rotated refresh token', async () => {
+    const s = scripted({ body: { access_token: 'at-new', refresh_token: 'rt-new', expires_in: 120 } });
+    const tokens = await refreshAccessToken(s.http, request, now);
+    expect(tokens).toMatchObject({ accessToken: 'at-new', refreshToken: 'rt-new', expiresAt: 1_120_000 });
+    expect(s.seen).toHaveLength(1);
+    expect(s.seen[0]).toMatchObject({ method: 'POST', url: tokenUrl.href });
+    expect(s.form(0)).toEqual({
+      grant_type: 'refresh_token',
+      refresh_token: 'rt-old',
+      client_id: 'latchkey-cli',
+    });
+  });
+
+  it('keeps the old refresh token when the server does not rotate it', async () => {
+    const s = scripted({ body: { access_token: 'at-2' } });
+    expect(await refreshAccessToken(s.http, request, now)).toEqual({
+      accessToken: 'at-2',
+      refreshToken: 'rt-old',
+    });
+  });
+
+  it('invalid_grant is exit 4 "sign in again", even as text/plain with status 401', async () => {
+    const s = scripted({
+      status: 401,
+      type: 'text/plain',
+      body: '{"error":"invalid_grant","error_description":"grant request is invalid"}',
+    });
+    const error = await refreshAccessToken(s.http, request, now).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'SESSION_EXPIRED', exitCode: 4 });
+    expect((error as { action: string }).action).toBe('Sign in again: latchkey auth login --provider idp');
+    expect(String((error as Error).message)).not.toContain('rt-old');
+  });
+
+  it('a 5xx is not retried (a single-use refresh token must not be sent twice) and is exit 1', async () => {
+    const s = scripted({ status: 503, type: 'text/html', body: '<html>down</html>' });
+    await expect(refreshAccessToken(s.http, request, now)).rejects.toMatchObject({ exitCode: 1 });
+    expect(s.seen).toHaveLength(1);
+  });
+
+  it('invalid_client is a usage error; other OAuth errors exit 1', async () => {
+    await expect(
+      refreshAccessToken(scripted({ status: 401, body: { error: 'invalid_client' } }).http, request, now),
+    ).rejects.toMatchObject({ code: 'INVALID_CLIENT', exitCode: 2 });
+    await expect(
+      refreshAccessToken(scripted({ status: 400, body: { error: 'invalid_scope' } }).http, request, now),
+    ).rejects.toMatchObject({ code: 'OAUTH_INVALID_SCOPE', exitCode: 1 });
+  });
+
+  it('a confidential client refreshes with HTTP Basic', async () => {
+    const s = scripted({ body: { access_token: 'at-3' } });
+    await refreshAccessToken(
+      s.http,
+      { ...request, client: { clientId: 'c', clientSecret: 'sec', encoding: 'form' } },
+      now,
+    );
+    expect(s.seen[0]!.headers.authorization).toBe(`Basic ${Buffer.from('c:sec').toString('base64')}`);
+    expect(s.form(0)).toEqual({ grant_type: 'refresh_token', refresh_token: 'rt-old' });
+  });
+});
+
+describe('revocation (RFC 7009)', () => {
+  const endpoint = { revocationUrl: new URL('https://idp.example/revoke'), client: publicClient };
+
+  it('revokes the refresh token first, then the access token, with hints', async () => {
+    const s = scripted({ status: 200, body: '' });
+    await revokeTokens(s.http, endpoint, { accessToken: 'at', refreshToken: 'rt' });
+    expect([s.form(0), s.form(1)]).toEqual([
+      { token: 'rt', token_type_hint: 'refresh_token', client_id: 'latchkey-cli' },
+      { token: 'at', token_type_hint: 'access_token', client_id: 'latchkey-cli' },
+    ]);
+  });
+
+  it('without a refresh token only the access token is revoked', async () => {
+    const s = scripted({ status: 200, body: '' });
+    await revokeTokens(s.http, endpoint, { accessToken: 'at' });
+    expect(s.seen).toHaveLength(1);
+  });
+
+  it('a refused revocation still tries the access token, then throws REVOKE_FAILED in the server words', async () => {
+    const s = scripted({ status: 400, body: { error: 'unsupported_token_type' } }, { status: 200, body: '' });
+    await expect(
+      revokeTokens(s.http, endpoint, { accessToken: 'at', refreshToken: 'rt' }),
+    ).rejects.toMatchObject({
+      code: 'REVOKE_FAILED',
+      message: expect.stringContaining('unsupported_token_type'),
+    });
+    expect(s.seen).toHaveLength(2);
+  });
+});
+
+describe('discovery (RFC 8414, then OpenID Connect)', () => {
+  const metadata = (issuer: string) => ({
+    issuer,
+    device_authorization_endpoint: `${issuer}/device`,
+    token_endpoint: `${issuer}/token`,
+    revocation_endpoint: `${issuer}/revoke`,
+    userinfo_endpoint: `${issuer}/me`,
+    scopes_supported: ['openid', 'offline_access', 7],
+  });
+
+  it('tries the well-known addresses in order: inserted, appended, OpenID Connect', () => {
+    expect(metadataUrls(new URL('https://idp.example/realms/dev')).map(String)).toEqual([
+      'https://idp.example/.well-known/oauth-authorization-server/realms/dev',
+      'https://idp.example/realms/dev/.well-known/oauth-authorization-server',
+      'https://idp.example/realms/dev/.well-known/openid-configuration',
+    ]);
+    expect(metadataUrls(new URL('https://idp.example/')).map(String)).toEqual([
+      'https://idp.example/.well-known/oauth-authorization-server',
+      'https://idp.example/.well-known/openid-configuration',
+    ]);
+  });
+
+  it('falls back to OpenID Connect when RFC 8414 is not there, and keeps the endpoints', async () => {
+    const s = scripted(
+      { status: 404, type: 'text/html', body: 'Not found' },
+      { body: metadata('https://idp.example') },
+    );
+    const found = await discoverServer(s.http, new URL('https://idp.example'));
+    expect(s.seen.map((r) => new URL(r.url).pathname)).toEqual([
+      '/.well-known/oauth-authorization-server',
+      '/.well-known/openid-configuration',
+    ]);
+    expect({
+      device: found.deviceAuthorizationUrl?.href,
+      token: found.tokenUrl?.href,
+      revoke: found.revocationUrl?.href,
+      userinfo: found.userinfoUrl?.href,
+      scopes: found.scopesSupported,
+    }).toEqual({
+      device: 'https://idp.example/device',
+      token: 'https://idp.example/token',
+      revoke: 'https://idp.example/revoke',
+      userinfo: 'https://idp.example/me',
+      scopes: ['openid', 'offline_access'],
+    });
+  });
+
+  it('rejects a plain-http endpoint for a remote host (exit 2 naming the field)', async () => {
+    const s = scripted({
+      body: { ...metadata('https://idp.example'), token_endpoint: 'http://idp.example/token' },
+    });
+    await expect(discoverServer(s.http, new URL('https://idp.example'))).rejects.toMatchObject({
+      exitCode: 2,
+      message: expect.stringContaining('token_endpoint'),
+    });
+  });
+
+  it('rejects metadata for another issuer (RFC 8414 section 3.3)', async () => {
+    const s = scripted({ body: metadata('https://evil.example') });
+    await expect(discoverServer(s.http, new URL('https://idp.example'))).rejects.toMatchObject({
+      exitCode: 2,
+    });
+  });
+
+  it('says what it tried when nothing answers with metadata', async () => {
+    const s = scripted({ status: 404, body: 'no' });
+    await expect(discoverServer(s.http, new URL('https://idp.example'))).rejects.toMatchObject({
+      code: 'DISCOVERY_FAILED',
+      message: expect.stringContaining('/.well-known/openid-configuration (HTTP 404)'),
+    });
+  });
+
+  it('checkEndpoint allows https and loopback http only', () => {
+    expect(checkEndpoint('http://127.0.0.1:9/token', '--token-url').port).toBe('9');
+    expect(() => checkEndpoint('http://idp.example/token', '--token-url')).toThrow(/--token-url/);
+    expect(() => checkEndpoint('https://u:p@idp.example/token', '--token-url')).toThrow(/user name/);
+    expect(() => checkEndpoint('nope', '--token-url')).toThrow(/not a valid URL/);
+  });
+});
+
+describe('identity', () => {
+  const jwt = (claims: object) => `e30.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.sig`;
+
+  it('reads the claims of an ID token, for display', () => {
+    expect(idTokenClaims(jwt({ sub: 'u1', email: 'ada@example.com' }))).toEqual({
+      sub: 'u1',
+      email: 'ada@example.com',
+    });
+    expect(idTokenClaims('not-a-jwt')).toBeUndefined();
+    expect(idTokenClaims('a.!!!.c')).toBeUndefined();
+  });
+
+  it('prefers email, then preferred_username, then sub for the account; keeps the name', () => {
+    expect(identityFromClaims({ sub: 'u1', name: 'Ada', email: 'ada@example.com' })).toEqual({
+      account: 'ada@example.com',
+      name: 'Ada',
+      email: 'ada@example.com',
+    });
+    expect(identityFromClaims({ sub: 'u1', preferred_username: 'ada' })).toEqual({ account: 'ada' });
+    expect(identityFromClaims({ sub: 'u1' })).toEqual({ account: 'u1' });
+    expect(identityFromClaims({ name: 'Ada' })).toEqual({ account: 'Ada', name: 'Ada' });
+    expect(identityFromClaims({ iss: 'x' })).toBeUndefined();
+  });
+
+  it('asks the userinfo endpoint with the bearer token; 401 is exit 4', async () => {
+    const ok = scripted({ body: { sub: 'u1', email: 'ada@example.com' } });
+    expect(await fetchUserinfo(ok.http, new URL('https://idp.example/me'), 'at', now, 'login')).toEqual({
+      sub: 'u1',
+      email: 'ada@example.com',
+    });
+    expect(ok.seen[0]!.headers.authorization).toBe('Bearer at');
+    const rejected = scripted({ status: 401, body: { error: 'invalid_token' } });
+    await expect(
+      fetchUserinfo(rejected.http, new URL('https://idp.example/me'), 'at', now, 'login'),
+    ).rejects.toMatchObject({ code: 'CREDENTIAL_REJECTED', exitCode: 4 });
+  });
+});

@@ -1,0 +1,118 @@
+import { ExitCode, LatchkeyError, usageError } from '@latchkey/errors';
+import { bodyField, httpsRuleBreach, standardRetry, type HttpClient } from '@latchkey/http';
+
+/** What a server says about itself (RFC 8414 / OpenID Connect Discovery 1.0), the parts latchkey uses. */
+export interface ServerMetadata {
+  /** Where the metadata was found. */
+  source: URL;
+  issuer?: string;
+  deviceAuthorizationUrl?: URL;
+  tokenUrl?: URL;
+  revocationUrl?: URL;
+  userinfoUrl?: URL;
+  scopesSupported?: string[];
+}
+
+/** Metadata documents are small: a bigger answer is not one. */
+const maxMetadataBytes = 256 * 1024;
+
+const endpointFields = {
+  deviceAuthorizationUrl: 'device_authorization_endpoint',
+  tokenUrl: 'token_endpoint',
+  revocationUrl: 'revocation_endpoint',
+  userinfoUrl: 'userinfo_endpoint',
+} as const;
+
+/**
+ * The addresses to look for metadata at, in order: RFC 8414's (for an issuer with a path, the well-known
+ * segment goes before the path, section 3; the appended form, which many servers use, after it), then
+ * OpenID Connect's `<issuer>/.well-known/openid-configuration`.
+ */
+export function metadataUrls(issuer: URL): URL[] {
+  const path = issuer.pathname.replace(/\/+$/, '');
+  const at = (p: string) => new URL(p, issuer.origin);
+  const urls = [at(`/.well-known/oauth-authorization-server${path}`)];
+  if (path !== '') urls.push(at(`${path}/.well-known/oauth-authorization-server`));
+  urls.push(at(`${path}/.well-known/openid-configuration`));
+  return urls;
+}
+
+/**
+ * Checks an endpoint address against the rule for every URL latchkey sends a secret to (https://, or
+ * http:// for loopback; no user name or password) and returns it. Exit 2 naming `source`, e.g. the flag.
+ */
+export function checkEndpoint(value: unknown, source: string): URL {
+  let url: URL | undefined;
+  try {
+    url = typeof value === 'string' ? new URL(value) : undefined;
+  } catch {
+    url = undefined;
+  }
+  if (url === undefined) {
+    throw usageError(`${source} is not a valid URL: ${JSON.stringify(value)}.`, 'Pass a full https:// URL.');
+  }
+  const breach = httpsRuleBreach(url);
+  if (breach === undefined) return url;
+  const why =
+    breach === 'scheme'
+      ? 'it is not an https:// address'
+      : breach === 'plain-http'
+        ? 'it uses plain http:// for a host that is not this machine'
+        : 'it contains a user name or password';
+  throw usageError(
+    `${source} is not safe to send credentials to: ${why} (${url.host || url.protocol}).`,
+    'Use the https:// address of the server (http:// is allowed only for localhost).',
+  );
+}
+
+/**
+ * Reads a server's metadata from the first of `metadataUrls(issuer)` that answers with a JSON object
+ * (404, an HTML page or another non-object answer: the next one). Each request is bounded in time and
+ * size; a network failure stops discovery. The `issuer` in the document must be the one asked for
+ * (RFC 8414 section 3.3), and every endpoint it names must pass `checkEndpoint`.
+ */
+export async function discoverServer(http: HttpClient, issuer: URL): Promise<ServerMetadata> {
+  const tried: string[] = [];
+  for (const url of metadataUrls(issuer)) {
+    const response = await http.send({
+      url,
+      headers: { accept: 'application/json' },
+      maxResponseBytes: maxMetadataBytes,
+      retry: standardRetry,
+    });
+    tried.push(`${url.pathname} (HTTP ${response.status})`);
+    if (response.status !== 200 || !response.isJson) continue;
+    const body = response.body;
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) continue;
+    return readMetadata(body as Record<string, unknown>, url, issuer);
+  }
+  throw new LatchkeyError({
+    code: 'DISCOVERY_FAILED',
+    message: `${issuer.host} publishes no OAuth server metadata: tried ${tried.join(', ')}.`,
+    action:
+      'Check --issuer, or give the endpoints with --device-authorization-url and --token-url (and --revocation-url, --userinfo-url).',
+    exitCode: ExitCode.Failure,
+  });
+}
+
+function readMetadata(body: Record<string, unknown>, source: URL, issuer: URL): ServerMetadata {
+  const metadata: ServerMetadata = { source };
+  const said = bodyField<unknown>(body, 'issuer');
+  if (typeof said === 'string') {
+    if (said.replace(/\/+$/, '') !== issuer.toString().replace(/\/+$/, '')) {
+      throw usageError(
+        `${source.host} describes a different issuer (${JSON.stringify(said.slice(0, 200))}) than --issuer ${issuer.toString()}.`,
+        'Pass the issuer exactly as the server names it.',
+      );
+    }
+    metadata.issuer = said;
+  }
+  for (const [key, field] of Object.entries(endpointFields) as Array<[keyof typeof endpointFields, string]>) {
+    const value = body[field];
+    if (value === undefined || value === null) continue;
+    metadata[key] = checkEndpoint(value, `The server's ${field}`);
+  }
+  const scopes = body.scopes_supported;
+  if (Array.isArray(scopes)) metadata.scopesSupported = scopes.filter((s) => typeof s === 'string');
+  return metadata;
+}

@@ -66,3 +66,28 @@ export {
   type ProxyRequest,
   type StreamFault,
 } from '@latchkey/conformance/tools';
+export {
+  OIDC_CONFIDENTIAL_CLIENT_ID,
+  OIDC_CONFIDENTIAL_CLIENT_SECRET,
+  OIDC_DEFAULT_ACCOUNT,
+  OIDC_PUBLIC_CLIENT_ID,
+} from './oidc/constants.js';
+export type {
+  OidcAccount,
+  OidcClientSpec,
+  OidcEndpoint,
+  OidcRecordedRequest,
+  OidcServer,
+  OidcServerOptions,
+} from './oidc/server.js';
+
+/**
+ * Starts panva's oidc-provider on 127.0.0.1 (see `./oidc/server.ts`). Loaded on first use, so users of this
+ * entry that never start one do not load oidc-provider; `@latchkey/testkit/oidc` is the direct entry.
+ */
+export async function startOidcServer(
+  options?: import('./oidc/server.js').OidcServerOptions,
+): Promise<import('./oidc/server.js').OidcServer> {
+  const { startOidcServer: start } = await import('./oidc/server.js');
+  return start(options);
+}

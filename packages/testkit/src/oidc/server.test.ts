@@ -1,0 +1,208 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  OIDC_CONFIDENTIAL_CLIENT_ID,
+  OIDC_CONFIDENTIAL_CLIENT_SECRET,
+  OIDC_PUBLIC_CLIENT_ID,
+  startOidcServer,
+  type OidcServer,
+} from './server.js';
+
+const DEVICE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
+
+let server: OidcServer | undefined;
+afterEach(async () => {
+  await server?.close();
+  server = undefined;
+});
+
+async function post(
+  url: string,
+  form: Record<string, string>,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: Record<string, unknown> }> {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+    body: new URLSearchParams(form).toString(),
+  });
+  const text = await response.text();
+  return { status: response.status, body: text === '' ? {} : (JSON.parse(text) as Record<string, unknown>) };
+}
+
+async function deviceLogin(s: OidcServer, scope = 'openid offline_access profile email') {
+  const start = await post(s.endpoints.deviceAuthorization, { client_id: OIDC_PUBLIC_CLIENT_ID, scope });
+  expect(start.status).toBe(200);
+  const deviceCode = String(start.body.device_code);
+  const pending = await post(s.endpoints.token, {
+    grant_type: DEVICE_GRANT,
+    device_code: deviceCode,
+    client_id: OIDC_PUBLIC_CLIENT_ID,
+  });
+  expect(pending.body.error).toBe('authorization_pending');
+  await s.approve(String(start.body.user_code));
+  const done = await post(s.endpoints.token, {
+    grant_type: DEVICE_GRANT,
+    device_code: deviceCode,
+    client_id: OIDC_PUBLIC_CLIENT_ID,
+  });
+  expect(done.status).toBe(200);
+  return { start: start.body, tokens: done.body };
+}
+
+describe('startOidcServer (oidc-provider on 127.0.0.1)', () => {
+  it('serves OIDC discovery listing the device, token, revocation and userinfo endpoints', async () => {
+    server = await startOidcServer();
+    expect(server.issuer).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    const doc = (await (await fetch(`${server.issuer}/.well-known/openid-configuration`)).json()) as Record<
+      string,
+      unknown
+    >;
+    expect(doc.issuer).toBe(server.issuer);
+    expect(doc.device_authorization_endpoint).toBe(server.endpoints.deviceAuthorization);
+    expect(doc.token_endpoint).toBe(server.endpoints.token);
+    expect(doc.revocation_endpoint).toBe(server.endpoints.revocation);
+    expect(doc.userinfo_endpoint).toBe(server.endpoints.userinfo);
+    expect(doc.scopes_supported).toContain('offline_access');
+    expect(doc.grant_types_supported).toEqual(expect.arrayContaining([DEVICE_GRANT, 'refresh_token']));
+    // oidc-provider itself serves no RFC 8414 document unless asked to.
+    expect((await fetch(`${server.url}/.well-known/oauth-authorization-server`)).status).toBe(404);
+  });
+
+  it('serves RFC 8414 metadata with the well-known segment before the issuer path when asked', async () => {
+    server = await startOidcServer({ issuerPath: '/realms/test', metadata: 'rfc8414' });
+    expect(server.issuer).toBe(`${server.url}/realms/test`);
+    const answer = await fetch(`${server.url}/.well-known/oauth-authorization-server/realms/test`);
+    expect(answer.status).toBe(200);
+    const doc = (await answer.json()) as Record<string, unknown>;
+    expect(doc.issuer).toBe(server.issuer);
+    expect(doc.device_authorization_endpoint).toBe(`${server.issuer}/device/auth`);
+    expect((await fetch(`${server.issuer}/.well-known/openid-configuration`)).status).toBe(404);
+  });
+
+  it('runs the device flow, a rotating refresh, userinfo and revocation, and records what it received', async () => {
+    server = await startOidcServer({ accessTokenTtl: 60 });
+    const { start, tokens } = await deviceLogin(server);
+    expect(start.verification_uri).toBe(server.endpoints.verification);
+    expect(tokens).toMatchObject({
+      token_type: 'Bearer',
+      expires_in: 60,
+      scope: expect.stringContaining('offline_access'),
+    });
+    const access = String(tokens.access_token);
+    const refresh = String(tokens.refresh_token);
+    expect(refresh.length).toBeGreaterThan(20);
+
+    const me = await fetch(server.endpoints.userinfo, { headers: { authorization: `Bearer ${access}` } });
+    expect(await me.json()).toEqual({
+      sub: 'alice',
+      name: 'Alice Example',
+      preferred_username: 'alice',
+      email: 'alice@example.test',
+    });
+
+    const refreshed = await post(server.endpoints.token, {
+      grant_type: 'refresh_token',
+      refresh_token: refresh,
+      client_id: OIDC_PUBLIC_CLIENT_ID,
+    });
+    expect(refreshed.status).toBe(200);
+    const newRefresh = String(refreshed.body.refresh_token);
+    expect(newRefresh).not.toBe(refresh);
+    expect(await server.isActive(refresh)).toBe(false); // rotated: the old one is consumed
+    expect(await server.isActive(newRefresh)).toBe(true);
+
+    const revoke = await post(server.endpoints.revocation, {
+      token: newRefresh,
+      token_type_hint: 'refresh_token',
+      client_id: OIDC_PUBLIC_CLIENT_ID,
+    });
+    expect(revoke.status).toBe(200);
+    expect(await server.isActive(newRefresh)).toBe(false);
+    const again = await post(server.endpoints.token, {
+      grant_type: 'refresh_token',
+      refresh_token: newRefresh,
+      client_id: OIDC_PUBLIC_CLIENT_ID,
+    });
+    expect(again).toMatchObject({ status: 400, body: { error: 'invalid_grant' } });
+
+    expect(server.requestsTo('token', 'refresh_token').map((r) => [r.status, r.error ?? null])).toEqual([
+      [200, null],
+      [400, 'invalid_grant'],
+    ]);
+    expect(server.requestsTo('revocation')).toEqual([
+      expect.objectContaining({
+        method: 'POST',
+        contentType: 'application/x-www-form-urlencoded',
+        body: { token: newRefresh, token_type_hint: 'refresh_token', client_id: OIDC_PUBLIC_CLIENT_ID },
+        status: 200,
+      }),
+    ]);
+    expect(server.requestsTo('device_authorization')[0]?.body.scope).toBe(
+      'openid offline_access profile email',
+    );
+  });
+
+  it('expires access tokens after the short TTL', async () => {
+    server = await startOidcServer({ accessTokenTtl: 1 });
+    const { tokens } = await deviceLogin(server, 'openid offline_access');
+    expect(tokens.expires_in).toBe(1);
+    const access = String(tokens.access_token);
+    expect(await server.isActive(access)).toBe(true);
+    await expect.poll(() => server!.isActive(access), { timeout: 10_000, interval: 200 }).toBe(false);
+  });
+
+  it('answers access_denied after deny, and takes HTTP Basic from the confidential client', async () => {
+    server = await startOidcServer();
+    const basic = `Basic ${Buffer.from(`${OIDC_CONFIDENTIAL_CLIENT_ID}:${OIDC_CONFIDENTIAL_CLIENT_SECRET}`).toString('base64')}`;
+    const start = await post(
+      server.endpoints.deviceAuthorization,
+      { scope: 'openid' },
+      { authorization: basic },
+    );
+    expect(start.status).toBe(200);
+    await server.deny(String(start.body.user_code));
+    const denied = await post(
+      server.endpoints.token,
+      { grant_type: DEVICE_GRANT, device_code: String(start.body.device_code) },
+      { authorization: basic },
+    );
+    expect(denied).toMatchObject({ status: 400, body: { error: 'access_denied' } });
+    expect(server.requestsTo('token')[0]?.basic).toEqual({
+      clientId: OIDC_CONFIDENTIAL_CLIENT_ID,
+      clientSecret: OIDC_CONFIDENTIAL_CLIENT_SECRET,
+    });
+    const wrong = await post(
+      server.endpoints.token,
+      { grant_type: DEVICE_GRANT, device_code: 'x' },
+      { authorization: `Basic ${Buffer.from(`${OIDC_CONFIDENTIAL_CLIENT_ID}:nope`).toString('base64')}` },
+    );
+    expect(wrong).toMatchObject({ status: 401, body: { error: 'invalid_client' } });
+  });
+
+  it('fails the next requests to an endpoint on demand and revokes refresh tokens server-side', async () => {
+    server = await startOidcServer({ accessTokenTtl: 60 });
+    const { tokens } = await deviceLogin(server, 'openid offline_access');
+    server.failNext('revocation', { status: 503 });
+    const failed = await post(server.endpoints.revocation, {
+      token: String(tokens.access_token),
+      client_id: OIDC_PUBLIC_CLIENT_ID,
+    });
+    expect(failed).toMatchObject({ status: 503, body: { error: 'server_error' } });
+    expect(server.requestsTo('revocation')).toEqual([
+      expect.objectContaining({
+        injected: true,
+        status: 503,
+        body: expect.objectContaining({ client_id: OIDC_PUBLIC_CLIENT_ID }),
+      }),
+    ]);
+    expect(await server.isActive(String(tokens.access_token))).toBe(true);
+
+    expect(server.revokeRefreshTokens()).toBe(1);
+    const rejected = await post(server.endpoints.token, {
+      grant_type: 'refresh_token',
+      refresh_token: String(tokens.refresh_token),
+      client_id: OIDC_PUBLIC_CLIENT_ID,
+    });
+    expect(rejected).toMatchObject({ status: 400, body: { error: 'invalid_grant' } });
+  });
+});

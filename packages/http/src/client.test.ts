@@ -131,6 +131,86 @@ describe('HttpClient', () => {
     expect(clock.waits).toEqual([500, 1500, 4000]);
   });
 
+  it('retryUnreachable: false: a refused connection or an unresolved host is tried once, a reset still retried', async () => {
+    const failing = (code: string) => {
+      const calls: string[] = [];
+      const fetch = (async (url: URL) => {
+        calls.push(String(url));
+        throw new TypeError('fetch failed', { cause: Object.assign(new Error(code), { code }) });
+      }) as unknown as typeof globalThis.fetch;
+      return { calls, fetch };
+    };
+    for (const [code, reason] of [
+      ['ECONNREFUSED', 'the connection was refused'],
+      ['ENOTFOUND', 'the host name could not be resolved'],
+      ['EAI_AGAIN', 'the host name could not be resolved'],
+    ] as const) {
+      const { calls, fetch } = failing(code);
+      const clock = fakeClock();
+      const quick = new HttpClient({
+        clientName: 'l',
+        clientVersion: '0',
+        clock,
+        fetch,
+        retryUnreachable: false,
+      });
+      // The request's own policy (as a provider passes it) does not bring the retries back.
+      await expect(quick.send({ url: 'https://api.example/x', retry: standardRetry })).rejects.toMatchObject({
+        code: 'NETWORK_ERROR',
+        message: `Could not reach api.example: ${reason}.`,
+      });
+      expect(calls).toHaveLength(1);
+      expect(clock.waits).toEqual([]);
+    }
+    // A reset connection reached a server: still retried by the policy.
+    const reset = failing('ECONNRESET');
+    const clock = fakeClock();
+    const quick = new HttpClient({
+      clientName: 'l',
+      clientVersion: '0',
+      clock,
+      fetch: reset.fetch,
+      retryUnreachable: false,
+    });
+    await expect(quick.send({ url: 'https://api.example/x', retry: standardRetry })).rejects.toMatchObject({
+      code: 'NETWORK_ERROR',
+    });
+    expect(reset.calls).toHaveLength(4);
+    expect(clock.waits).toEqual([500, 1500, 4000]);
+    // Without the option (the default), a refused connection is retried as before.
+    const refused = failing('ECONNREFUSED');
+    const standard = new HttpClient({
+      clientName: 'l',
+      clientVersion: '0',
+      clock: fakeClock(),
+      fetch: refused.fetch,
+    });
+    await expect(standard.send({ url: 'https://api.example/x', retry: standardRetry })).rejects.toMatchObject(
+      {
+        code: 'NETWORK_ERROR',
+      },
+    );
+    expect(refused.calls).toHaveLength(4);
+  });
+
+  it('maxTimeoutMs caps the timeout a request asks for: a hanging server costs the cap', async () => {
+    const server = await serve([() => undefined]);
+    const client = new HttpClient({ clientName: 'l', clientVersion: '0', maxTimeoutMs: 300 });
+    const started = Date.now();
+    await expect(
+      client.send({ url: server.url, timeoutMs: 15_000, retry: standardRetry }),
+    ).rejects.toMatchObject({
+      code: 'TIMEOUT',
+      message: `${new URL(server.url).host} did not answer within 0.3 s (1 try).`,
+    });
+    expect(Date.now() - started).toBeLessThan(5000);
+    // A shorter timeout than the cap is kept.
+    const shorter = new HttpClient({ clientName: 'l', clientVersion: '0', maxTimeoutMs: 60_000 });
+    await expect(shorter.send({ url: server.url, timeoutMs: 200 })).rejects.toMatchObject({
+      message: `${new URL(server.url).host} did not answer within 0.2 s (1 try).`,
+    });
+  });
+
   it('waits a short Retry-After once, and returns a second 429', async () => {
     const server = await serve([
       json(429, {}, { 'retry-after': '3' }),

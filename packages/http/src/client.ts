@@ -43,6 +43,16 @@ export interface HttpClientOptions {
   headers?: Record<string, string>;
   /** Receives one redacted line per request and response (LATCHKEY_DEBUG). */
   debug?: (line: string) => void;
+  /**
+   * A ceiling on every request's timeout, whatever the request or its policy asks: a quick check (`auth
+   * status`) waits at most this long on a server that hangs, retries included.
+   */
+  maxTimeoutMs?: number;
+  /**
+   * false: a connection that was refused, or a host name that did not resolve, is not retried, whatever the
+   * request's policy (a server that is down is reported at once). Default true.
+   */
+  retryUnreachable?: boolean;
 }
 
 /** One request: URL, method, body (JSON or form), headers and an optional Bearer token. */
@@ -114,7 +124,8 @@ export class HttpClient {
    */
   async send(request: HttpRequest): Promise<HttpResponse> {
     const policy = request.retry ?? this.#options.retry ?? noRetry;
-    const timeoutMs = request.timeoutMs ?? this.#options.timeoutMs ?? defaultTimeoutMs;
+    const asked = request.timeoutMs ?? this.#options.timeoutMs ?? defaultTimeoutMs;
+    const timeoutMs = Math.min(asked, this.#options.maxTimeoutMs ?? asked);
     const deadline = this.#clock.now() + timeoutMs;
     // A retry is made only when its wait leaves time for the next try within the timeout.
     const fits = (wait: number) => deadline - this.#clock.now() - wait > 0;
@@ -127,7 +138,11 @@ export class HttpClient {
         response = await this.#once(request, { tries, timeoutMs, budgetMs: deadline - this.#clock.now() });
       } catch (error) {
         const delay = policy.transientDelaysMs[transientRetries];
-        if (error instanceof LatchkeyError && error.retryable && delay !== undefined && fits(delay)) {
+        const retry =
+          error instanceof LatchkeyError &&
+          error.retryable &&
+          !(this.#options.retryUnreachable === false && isUnreachable(error));
+        if (retry && delay !== undefined && fits(delay)) {
           transientRetries += 1;
           this.#debug(`retrying after ${error.code} in ${delay} ms`);
           await this.#clock.sleep(delay, this.#options.signal);
@@ -304,9 +319,23 @@ function parseBody(text: string, contentType: string | null): { body: unknown; i
   }
 }
 
-function networkError(url: URL, error: unknown): LatchkeyError {
+/** The system error code under a failed fetch (`ECONNREFUSED`, `ENOTFOUND`, ...), when there is one. */
+function systemCode(error: unknown): string | undefined {
   const cause = (error as { cause?: { code?: string } } | undefined)?.cause;
-  const code = cause?.code ?? (error as { code?: string } | undefined)?.code;
+  return cause?.code ?? (error as { code?: string } | undefined)?.code;
+}
+
+/** Codes that say no server is there to answer: nothing to gain from asking again a moment later. */
+const unreachableCodes = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
+
+/** True for a NETWORK_ERROR whose connection was refused or whose host name did not resolve. */
+function isUnreachable(error: LatchkeyError): boolean {
+  const code = error.code === 'NETWORK_ERROR' ? systemCode(error.cause) : undefined;
+  return code !== undefined && unreachableCodes.has(code);
+}
+
+function networkError(url: URL, error: unknown): LatchkeyError {
+  const code = systemCode(error);
   const reasons: Record<string, string> = {
     ECONNREFUSED: 'the connection was refused',
     ECONNRESET: 'the connection was reset',

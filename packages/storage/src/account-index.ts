@@ -31,6 +31,7 @@ function isRecord(value: unknown): value is AccountRecord {
   if (value.backend !== 'keychain' && value.backend !== 'file') return false;
   if (!isOptString(value.baseUrl) || !isOptString(value.method) || !isOptString(value.expiresAt))
     return false;
+  if (value.refreshable !== undefined && typeof value.refreshable !== 'boolean') return false;
   if (value.identity !== undefined) {
     if (!isPlainObject(value.identity)) return false;
     if (!Object.values(value.identity).every(isOptString)) return false;

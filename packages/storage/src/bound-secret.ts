@@ -9,6 +9,8 @@ export interface BoundSecret {
   baseUrl: string | null;
   /** The config directory whose index owns this keychain item (not set in the encrypted file). */
   dir?: string;
+  /** An OAuth refresh token kept with the secret (older latchkey versions ignore it). */
+  refreshToken?: string;
 }
 
 const VERSION = 2;
@@ -19,6 +21,7 @@ export function encodeBoundSecret(value: BoundSecret): string {
     secret: value.secret,
     baseUrl: value.baseUrl,
     ...(value.dir !== undefined && { dir: value.dir }),
+    ...(value.refreshToken !== undefined && { refresh: value.refreshToken }),
   });
 }
 
@@ -45,5 +48,6 @@ export function decodeBoundSecret(stored: string): BoundSecret | { legacy: strin
     secret: p.secret,
     baseUrl: p.baseUrl as string | null,
     ...(typeof p.dir === 'string' && { dir: p.dir }),
+    ...(typeof p.refresh === 'string' && p.refresh !== '' && { refreshToken: p.refresh }),
   };
 }

@@ -10,6 +10,7 @@ export type {
   CredentialStoreOptions,
   LockHolderInfo,
   OrphanedSecret,
+  RenewedTokens,
   SaveInput,
   SaveResult,
   SecretBackend,
@@ -27,3 +28,9 @@ export {
 export { resolveConfigDir, resolveStoragePreference } from './config.js';
 export { writeFileAtomic } from './fs-util.js';
 export { createKeychainBackend } from './keychain.js';
+export {
+  definitionsPath,
+  readProviderDefinitions,
+  updateProviderDefinitions,
+  type ProviderDefinition,
+} from './provider-definitions.js';

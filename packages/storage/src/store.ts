@@ -15,6 +15,7 @@ import type {
   CredentialStoreOptions,
   LockHolderInfo,
   OrphanedSecret,
+  RenewedTokens,
   SaveInput,
   SaveResult,
   SecretBackend,
@@ -69,6 +70,7 @@ export class CredentialStore {
       );
     }
     registerSecret(input.secret);
+    if (input.refreshToken !== undefined) registerSecret(input.refreshToken);
     await ensureConfigDir(this.configDir);
     return this.locked(async () => {
       // Read the index first: a corrupt index stops the save before any secret is written.
@@ -76,8 +78,14 @@ export class CredentialStore {
       await removeStrayTempFiles(this.configDir);
       const key = secretKey(input.provider, input.account);
       const baseUrl = input.baseUrl ?? null;
-      const inKeychain = encodeBoundSecret({ secret: input.secret, baseUrl, dir: this.configDir });
-      const inFile = encodeBoundSecret({ secret: input.secret, baseUrl });
+      const refresh = input.refreshToken !== undefined ? { refreshToken: input.refreshToken } : {};
+      const inKeychain = encodeBoundSecret({
+        secret: input.secret,
+        baseUrl,
+        dir: this.configDir,
+        ...refresh,
+      });
+      const inFile = encodeBoundSecret({ secret: input.secret, baseUrl, ...refresh });
       let backend: BackendName;
       let fallbackReason: string | undefined;
 
@@ -117,6 +125,7 @@ export class CredentialStore {
         ...(input.method !== undefined && { method: input.method }),
         createdAt: new Date(this.now()).toISOString(),
         ...(input.expiresAt !== undefined && { expiresAt: input.expiresAt }),
+        ...(input.refreshToken !== undefined && { refreshable: true }),
       };
       const accounts = index.accounts.filter(
         (r) => !(r.provider === input.provider && r.account === input.account),
@@ -252,6 +261,7 @@ export class CredentialStore {
       return { record: { ...record }, secret: bound.legacy };
     }
     registerSecret(bound.secret);
+    if (bound.refreshToken !== undefined) registerSecret(bound.refreshToken);
     const indexUrl = record.baseUrl ?? null;
     if (bound.baseUrl !== indexUrl) {
       throw tamperedError(
@@ -263,7 +273,58 @@ export class CredentialStore {
         bound.dir !== undefined && bound.dir !== this.configDir ? bound.dir : undefined,
       );
     }
-    return { record: { ...record }, secret: bound.secret };
+    return {
+      record: { ...record },
+      secret: bound.secret,
+      ...(bound.refreshToken !== undefined && { refreshToken: bound.refreshToken }),
+    };
+  }
+
+  /**
+   * Replaces an account's tokens after a refresh, under the config-dir lock, so that concurrent processes
+   * refresh once: `renew` gets the credential as stored now (re-read after the lock is taken: another
+   * process may have refreshed it meanwhile) and returns new tokens, or undefined to keep what is stored.
+   * The secret stays in its backend, bound to the same base URL; the index gets the new expiry. Returns the
+   * credential as stored afterwards. Unknown account: undefined (it was logged out meanwhile).
+   */
+  async renew(
+    provider: string,
+    account: string,
+    renew: (current: StoredCredential) => Promise<RenewedTokens | undefined>,
+  ): Promise<StoredCredential | undefined> {
+    validateIds(provider, account);
+    await ensureConfigDir(this.configDir);
+    return this.locked(async () => {
+      const index = await readIndex(this.configDir);
+      const record = findRecord(index, provider, account);
+      if (record === undefined) return undefined;
+      const current = await this.readSecret(record);
+      const next = await renew(current);
+      if (next === undefined) return current;
+      registerSecret(next.secret);
+      if (next.refreshToken !== undefined) registerSecret(next.refreshToken);
+      const key = secretKey(provider, account);
+      const baseUrl = record.baseUrl ?? null;
+      const refresh = next.refreshToken !== undefined ? { refreshToken: next.refreshToken } : {};
+      if (record.backend === 'keychain') {
+        await this.keychain().set(
+          key,
+          encodeBoundSecret({ secret: next.secret, baseUrl, dir: this.configDir, ...refresh }),
+        );
+      } else {
+        await this.file.setLocked(key, encodeBoundSecret({ secret: next.secret, baseUrl, ...refresh }));
+      }
+      const updated: AccountRecord = { ...record };
+      delete updated.expiresAt;
+      delete updated.refreshable;
+      if (next.expiresAt !== undefined) updated.expiresAt = next.expiresAt;
+      if (next.refreshToken !== undefined) updated.refreshable = true;
+      await writeIndex(this.configDir, {
+        ...index,
+        accounts: index.accounts.map((r) => (r === record ? updated : r)),
+      });
+      return { record: { ...updated }, secret: next.secret, ...refresh };
+    });
   }
 
   /**

@@ -28,6 +28,8 @@ export interface AccountRecord {
   createdAt: string;
   /** ISO timestamp. */
   expiresAt?: string;
+  /** A refresh token is held with the secret (the token itself is only in the secret store). */
+  refreshable?: boolean;
 }
 
 export interface SaveInput {
@@ -38,6 +40,8 @@ export interface SaveInput {
   identity?: AccountIdentity;
   method?: string;
   expiresAt?: string;
+  /** An OAuth refresh token, kept in the secret store beside the secret (never in the index). */
+  refreshToken?: string;
   /** Make it the provider's default even when another account is the default now. */
   makeDefault?: boolean;
 }
@@ -55,6 +59,16 @@ export interface SaveResult {
 export interface StoredCredential {
   record: AccountRecord;
   secret: string;
+  /** The OAuth refresh token stored with the secret, if any. */
+  refreshToken?: string;
+}
+
+/** New tokens for a stored account (a refresh): the secret, and the rotated refresh token and expiry. */
+export interface RenewedTokens {
+  secret: string;
+  refreshToken?: string;
+  /** ISO timestamp; absent: the new token's expiry is not known. */
+  expiresAt?: string;
 }
 
 /** A place secrets are kept, addressed by key (`<provider>:<account>`). */

@@ -11,6 +11,11 @@ describe('the fast path takes only the plain forms of `auth token` (util.parseAr
     [['--account=alice@example.com'], { account: 'alice@example.com' }],
     [['-p', 'nanoterm', '--account', 'work'], { provider: 'nanoterm', account: 'work' }],
     [['--account=home', '--provider=nanoterm'], { provider: 'nanoterm', account: 'home' }],
+    // The provider as the argument, like --provider (`auth token kaneo` stays on the fast path).
+    [['kaneo'], { provider: 'kaneo' }],
+    [['nanoterm', '--account', 'work'], { provider: 'nanoterm', account: 'work' }],
+    [['--account', 'work', 'nanoterm'], { provider: 'nanoterm', account: 'work' }],
+    [['nanogpt', '--provider', 'nanogpt'], { provider: 'nanogpt' }],
   ])('%j asks for %j', (args, wanted) => {
     expect(parseTokenArgs(args)).toEqual(wanted);
   });
@@ -29,8 +34,10 @@ describe('the fast path takes only the plain forms of `auth token` (util.parseAr
     [['-p=nanogpt']],
     [['--provider', 'a', '--provider', 'b']],
     [['--provider', 'a', '-p', 'b']],
-    [['nanogpt']],
+    [['nanogpt', 'kaneo']],
     [['--provider', 'nanogpt', 'extra']],
+    [['kaneo', '-p', 'nanogpt']],
+    [[' ']],
     [['--']],
     [['--provider', 'nanogpt', '--']],
     [['--no-provider']],
@@ -39,7 +46,7 @@ describe('the fast path takes only the plain forms of `auth token` (util.parseAr
     [['--account', ' ']],
     [['--account', '--json']],
     [['--account', 'a', '--account', 'b']],
-    [['--account', 'a', 'extra']],
+    [['--account', 'a', 'b', 'c']],
     [['-a', 'work']],
     [['--no-account']],
   ])('%j hands over to the full CLI', (args) => {

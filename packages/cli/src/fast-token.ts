@@ -12,6 +12,7 @@ import { chooseProvider } from './host/provider-facts.js';
 import { isCi, readOnlyStore } from './host/environment.js';
 import { resolveTokenFrom } from './host/token-lookup.js';
 import { reportError } from './render-error.js';
+import { printLine } from './fast-output.js';
 
 export const handOver = Symbol('hand over to the full CLI');
 
@@ -22,9 +23,9 @@ export interface TokenArgs {
 
 /**
  * The provider and account `auth token` was asked for (each may be absent), or `handOver` for anything but
- * the plain forms (`--provider ID`, `-p ID`, `--provider=ID`, `--account NAME`, `--account=NAME`, each at
- * most once): help, other flags, `-pID`, an empty or missing value, a repeated flag, `--`, arguments. oclif
- * parses those, with its own messages.
+ * the plain forms (`PROVIDER`, `--provider ID`, `-p ID`, `--provider=ID`, `--account NAME`, `--account=NAME`,
+ * each at most once): help, other flags, `-pID`, an empty or missing value, a repeated flag, `--`, a second
+ * argument, an argument and a different --provider. oclif parses those, with its own messages.
  */
 export function parseTokenArgs(args: string[]): TokenArgs | typeof handOver {
   let tokens;
@@ -33,19 +34,33 @@ export function parseTokenArgs(args: string[]): TokenArgs | typeof handOver {
       args,
       options: { provider: { type: 'string', short: 'p' }, account: { type: 'string' } },
       strict: true,
-      allowPositionals: false,
+      allowPositionals: true,
       tokens: true,
     }));
   } catch {
     return handOver;
   }
   const parsed: TokenArgs = {};
+  let positional: string | undefined;
   for (const token of tokens) {
+    if (
+      token.kind === 'positional' &&
+      positional === undefined &&
+      token.value.trim() &&
+      !token.value.startsWith('-')
+    ) {
+      positional = token.value;
+      continue;
+    }
     if (token.kind !== 'option' || !token.value?.trim()) return handOver;
     if (token.rawName === '-p' && token.inlineValue) return handOver;
     const name = token.name as keyof TokenArgs;
     if (parsed[name] !== undefined) return handOver;
     parsed[name] = token.value;
+  }
+  if (positional !== undefined) {
+    if (parsed.provider !== undefined && parsed.provider !== positional) return handOver;
+    parsed.provider = positional;
   }
   return parsed;
 }
@@ -57,7 +72,9 @@ export async function fastToken(
   const parsed = parseTokenArgs(args);
   if (parsed === handOver) return undefined;
   const requested = parsed.provider;
-  const interactive = Boolean(process.stdin.isTTY && process.stderr.isTTY) && !isCi(env);
+  // Only asked when several providers apply: touching process.stdin creates its stream (a few ms).
+  const interactive = () => Boolean(process.stdin.isTTY && process.stderr.isTTY) && !isCi(env);
+  let token: string;
   try {
     const providers = await readProviderCache(env);
     if (!providers) return undefined;
@@ -68,7 +85,7 @@ export async function fastToken(
       store,
       requested,
       async (candidates) => {
-        if (requested === undefined && candidates.length > 1 && interactive) throw handOver;
+        if (requested === undefined && candidates.length > 1 && interactive()) throw handOver;
         // Not in the cache: maybe a plugin without a static manifest; the full CLI asks its hook.
         if (requested !== undefined && !providers.has(requested)) throw handOver;
         return chooseProvider(
@@ -81,8 +98,7 @@ export async function fastToken(
       },
       { account: parsed.account, cwd: process.cwd() },
     );
-    process.stdout.write(`${result.token}\n`);
-    return 0;
+    token = result.token;
   } catch (error) {
     if (error === handOver || !isLatchkeyError(error)) return undefined;
     // The same one-line error the full CLI prints for `auth token`.
@@ -95,4 +111,5 @@ export async function fastToken(
       stderr: process.stderr,
     });
   }
+  return printLine(`${token}\n`);
 }

@@ -1,5 +1,6 @@
 import { Flags } from '@oclif/core';
 import { resolveConfigDir } from '@latchkey/storage';
+import { providerArg, providerArgument } from '../../host/provider-argument.js';
 import { LatchkeyCommand, jsonFlag } from '../../base-command.js';
 import { describeLogin, login, type LoginOutcome } from '../../host/login.js';
 import { readStdin } from '../../host/stdin.js';
@@ -26,6 +27,7 @@ export default class AuthLogin extends LatchkeyCommand {
       description: 'Sign in against a local server, printing the URL instead of opening it.',
     },
   ];
+  static args = { provider: providerArg };
   static flags = {
     json: jsonFlag,
     provider: Flags.string({ char: 'p', description: 'Provider id (see `latchkey auth providers`).' }),
@@ -44,6 +46,15 @@ export default class AuthLogin extends LatchkeyCommand {
       default: true,
       allowNo: true,
       description: 'Open the browser for device logins (--no-browser only prints the URL and code).',
+    }),
+    qr: Flags.boolean({
+      default: true,
+      allowNo: true,
+      description: 'Show a QR code of the sign-in URL in a terminal (--no-qr hides it).',
+    }),
+    clipboard: Flags.boolean({
+      description:
+        'Copy the device-login code to the clipboard (in a terminal; OSC 52 and wl-copy/xclip/pbcopy).',
     }),
     'client-name': Flags.string({
       description: 'Device-flow client name, for providers that declare it (see `auth providers --json`).',
@@ -65,13 +76,16 @@ export default class AuthLogin extends LatchkeyCommand {
   };
 
   async run(): Promise<LoginOutcome> {
-    const { flags } = await this.parse(AuthLogin);
+    const { args, flags } = await this.parse(AuthLogin);
     const outcome = await login(this.runtime, {
-      provider: flags.provider,
+      provider: providerArgument(args.provider, flags.provider),
       baseUrl: flags['base-url'],
       withToken: flags['with-token'],
       token: flags.token,
       browser: flags.browser,
+      qr: flags.qr,
+      clipboard: flags.clipboard,
+      json: this.jsonEnabled(),
       loginOptions: {
         flags: { 'client-name': flags['client-name'], 'client-id': flags['client-id'] },
         ...(flags.option !== undefined ? { option: flags.option } : {}),

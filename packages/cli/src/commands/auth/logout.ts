@@ -1,4 +1,5 @@
 import { Flags } from '@oclif/core';
+import { providerArg, providerArgument } from '../../host/provider-argument.js';
 import { LatchkeyCommand, jsonFlag } from '../../base-command.js';
 import { describeLogout, logout, type LogoutOutcome } from '../../host/logout.js';
 
@@ -17,6 +18,7 @@ export default class AuthLogout extends LatchkeyCommand {
     },
     { command: '<%= config.bin %> auth logout --all', description: 'Forget every stored credential.' },
   ];
+  static args = { provider: providerArg };
   static flags = {
     json: jsonFlag,
     provider: Flags.string({
@@ -33,9 +35,9 @@ export default class AuthLogout extends LatchkeyCommand {
   };
 
   async run(): Promise<LogoutOutcome> {
-    const { flags } = await this.parse(AuthLogout);
+    const { args, flags } = await this.parse(AuthLogout);
     const outcome = await logout(this.runtime, {
-      provider: flags.provider,
+      provider: providerArgument(args.provider, flags.provider),
       account: flags.account,
       all: flags.all,
     });

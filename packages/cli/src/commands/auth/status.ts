@@ -1,5 +1,6 @@
 import { Flags } from '@oclif/core';
 import { resolveConfigDir } from '@latchkey/storage';
+import { providerArg, providerArgument } from '../../host/provider-argument.js';
 import { LatchkeyCommand, jsonFlag } from '../../base-command.js';
 import { describeStatus, status, statusExitCode, type CredentialStatus } from '../../host/status.js';
 
@@ -14,6 +15,7 @@ export default class AuthStatus extends LatchkeyCommand {
       description: 'One provider, as JSON.',
     },
   ];
+  static args = { provider: providerArg };
   static flags = {
     json: jsonFlag,
     provider: Flags.string({ char: 'p', description: 'Only this provider.' }),
@@ -24,8 +26,8 @@ export default class AuthStatus extends LatchkeyCommand {
   };
 
   async run(): Promise<{ credentials: CredentialStatus[] }> {
-    const { flags } = await this.parse(AuthStatus);
-    const results = await status(this.runtime, flags.provider, {
+    const { args, flags } = await this.parse(AuthStatus);
+    const results = await status(this.runtime, providerArgument(args.provider, flags.provider), {
       ...(flags.account !== undefined ? { account: flags.account } : {}),
       cwd: process.cwd(),
     });

@@ -1,4 +1,5 @@
 import { Flags } from '@oclif/core';
+import { providerArg, providerArgument } from '../../host/provider-argument.js';
 import { LatchkeyCommand, jsonFlag } from '../../base-command.js';
 import {
   describeSwitch,
@@ -25,6 +26,7 @@ export default class AuthSwitch extends LatchkeyCommand {
       description: "Remove that directory's choice: the default applies there again.",
     },
   ];
+  static args = { provider: providerArg };
   static flags = {
     json: jsonFlag,
     provider: Flags.string({
@@ -40,9 +42,9 @@ export default class AuthSwitch extends LatchkeyCommand {
   };
 
   async run(): Promise<SwitchOutcome> {
-    const { flags } = await this.parse(AuthSwitch, withOptionalDirValue(this.argv));
+    const { args, flags } = await this.parse(AuthSwitch, withOptionalDirValue(this.argv));
     const outcome = await switchAccount(this.runtime, {
-      provider: flags.provider,
+      provider: providerArgument(args.provider, flags.provider),
       account: flags.account,
       ...(flags.dir !== undefined ? { dir: flags.dir } : {}),
       unset: flags.unset,

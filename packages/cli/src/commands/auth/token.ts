@@ -1,4 +1,5 @@
 import { Flags } from '@oclif/core';
+import { providerArg, providerArgument } from '../../host/provider-argument.js';
 import { LatchkeyCommand } from '../../base-command.js';
 import { resolveToken } from '../../host/token.js';
 
@@ -17,6 +18,7 @@ export default class AuthToken extends LatchkeyCommand {
       description: 'The token of one stored account (`auth status` lists them).',
     },
   ];
+  static args = { provider: providerArg };
   static flags = {
     provider: Flags.string({
       char: 'p',
@@ -32,8 +34,8 @@ export default class AuthToken extends LatchkeyCommand {
   protected compactErrors = true;
 
   async run(): Promise<void> {
-    const { flags } = await this.parse(AuthToken);
-    const result = await resolveToken(this.runtime, flags.provider, {
+    const { args, flags } = await this.parse(AuthToken);
+    const result = await resolveToken(this.runtime, providerArgument(args.provider, flags.provider), {
       account: flags.account,
       cwd: process.cwd(),
     });

@@ -1,0 +1,51 @@
+import { describe, expect, it } from 'vitest';
+import { suggestCommand, unknownCommand } from './suggest.js';
+
+const names = [
+  { id: 'auth' },
+  { id: 'auth:login' },
+  { id: 'auth:logout' },
+  { id: 'auth:status' },
+  { id: 'auth:token' },
+  { id: 'auth:switch' },
+  { id: 'doctor' },
+  { id: 'exec' },
+  { id: 'autocomplete:create', hidden: true },
+];
+
+describe('suggestCommand', () => {
+  it.each([
+    ['auth:lgin', 'auth login'],
+    ['atuh:login', 'auth login'],
+    ['auth:stauts', 'auth status'],
+    ['doctr', 'doctor'],
+    ['auth:tokn', 'auth token'],
+  ])('%s -> %s, with spaces', (typed, expected) => {
+    expect(suggestCommand(typed, names)).toBe(expected);
+  });
+
+  it('suggests nothing when no command is near', () => {
+    expect(suggestCommand('deploy:everything', names)).toBeUndefined();
+    expect(suggestCommand('', names)).toBeUndefined();
+  });
+
+  it('never suggests a hidden command', () => {
+    expect(suggestCommand('autocomplete:creat', names)).not.toBe('autocomplete create');
+  });
+});
+
+describe('unknownCommand', () => {
+  it('is a usage error (exit 2) in the spaced form with the suggestion', () => {
+    const error = unknownCommand('auth:lgin', 'auth login', 'latchkey');
+    expect(error.exitCode).toBe(2);
+    expect(error.message).toBe('"auth lgin" is not a latchkey command. Did you mean `auth login`?');
+    expect(error.action).toBe('Run `latchkey --help` to see the commands.');
+    expect(error.message).not.toContain(':');
+  });
+
+  it('says so plainly without a suggestion', () => {
+    expect(unknownCommand('deploy', undefined, 'latchkey').message).toBe(
+      '"deploy" is not a latchkey command.',
+    );
+  });
+});

@@ -137,6 +137,8 @@ describe('startOidcServer (oidc-provider on 127.0.0.1)', () => {
         status: 200,
       }),
     ]);
+    expect(server.requestsTo('token', 'refresh_token')[0]?.answer?.refresh_token).toBe(newRefresh);
+    expect(server.issuedSecrets()).toEqual(expect.arrayContaining([access, refresh, newRefresh]));
     expect(server.requestsTo('device_authorization')[0]?.body.scope).toBe(
       'openid offline_access profile email',
     );

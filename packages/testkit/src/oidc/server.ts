@@ -105,6 +105,8 @@ export interface OidcRecordedRequest {
   status: number;
   /** The `error` field of an error answer (`invalid_grant`, `authorization_pending`, ...). */
   error?: string;
+  /** The JSON body answered (tokens included: this is a test server), when it was an object. */
+  answer?: Record<string, unknown>;
   /** True when the answer was an injected failure (see `failNext`) rather than oidc-provider's. */
   injected?: boolean;
 }
@@ -128,6 +130,11 @@ export interface OidcServer {
   readonly requests: OidcRecordedRequest[];
   /** The recorded requests of one endpoint; for the token endpoint optionally one `grant_type`. */
   requestsTo(endpoint: OidcEndpoint, grantType?: string): OidcRecordedRequest[];
+  /**
+   * Every secret the server handed out so far (access, refresh and ID tokens, device codes), for a leak
+   * check.
+   */
+  issuedSecrets(): string[];
   /**
    * What the user does in a browser: opens the verification page, enters `userCode`, confirms, signs in as
    * `account` (default `alice`) and consents to every scope asked for. Throws with the server's answer when
@@ -308,6 +315,9 @@ export async function startOidcServer(options: OidcServerOptions = {}): Promise<
       record.status = ctx.status;
       const answer = ctx.body as { error?: unknown } | undefined;
       if (ctx.status >= 400 && answer && typeof answer.error === 'string') record.error = answer.error;
+      if (answer && typeof answer === 'object' && !Array.isArray(answer) && !Buffer.isBuffer(answer)) {
+        record.answer = { ...(answer as Record<string, unknown>) };
+      }
     }
   });
 
@@ -498,6 +508,16 @@ export async function startOidcServer(options: OidcServerOptions = {}): Promise<
       return requests.filter(
         (r) => r.endpoint === endpoint && (grantType === undefined || r.body.grant_type === grantType),
       );
+    },
+    issuedSecrets() {
+      const fields = ['access_token', 'refresh_token', 'id_token', 'device_code'];
+      return [
+        ...new Set(
+          requests.flatMap((r) =>
+            fields.map((f) => r.answer?.[f]).filter((v): v is string => typeof v === 'string'),
+          ),
+        ),
+      ];
     },
     async approve(userCode, account = OIDC_DEFAULT_ACCOUNT) {
       const { go, verification, xsrf } = await enterCode(userCode, account);

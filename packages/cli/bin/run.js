@@ -1,12 +1,13 @@
 #!/usr/bin/env node
 // `auth token` is on every script's hot path, and `exec` starts other programs: try their fast paths (no
-// oclif start-up) first; each hands over to the full CLI for anything but the plain forms.
+// oclif start-up) first; each hands over to the full CLI for anything but the plain forms. Each fast path is
+// one self-contained file built by scripts/bundle.mjs (dist/bundle/), so starting it resolves no package.
 const args = process.argv.slice(2);
 if (args[0] === 'auth' && args[1] === 'token') {
-  const { fastToken } = await import('../dist/fast-token.js');
+  const { fastToken } = await import('../dist/bundle/fast-token.js');
   await settle(await fastToken(args.slice(2)));
 } else if (args[0] === 'exec') {
-  const { fastExec } = await import('../dist/fast-exec.js');
+  const { fastExec } = await import('../dist/bundle/fast-exec.js');
   await settle(await fastExec(args.slice(1)));
 } else {
   await runOclif();

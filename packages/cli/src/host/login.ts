@@ -14,6 +14,12 @@ export interface LoginRequest {
   withToken: boolean;
   token?: string;
   browser: boolean;
+  /** `--no-qr`: no QR code under the URL (shown only in a terminal). Default: shown. */
+  qr?: boolean;
+  /** `--clipboard`: copy the user code (in a terminal only). */
+  clipboard?: boolean;
+  /** `--json`: no terminal extras (QR, Enter to open, clipboard). */
+  json?: boolean;
   /** Login options: `--client-name`/`--client-id` by flag name, and each `--option flag=value`. */
   loginOptions?: GivenLoginOptions;
   storage?: string;
@@ -51,7 +57,7 @@ export async function login(runtime: Runtime, request: LoginRequest): Promise<Lo
     throw usageError('--with-token and --token cannot be used together.', 'Pass the token one way only.');
   }
   const name = request.name === undefined ? undefined : accountName(request.name);
-  const discovery = await loadProviders(runtime.config);
+  const discovery = await loadProviders(runtime.config, runtime.env);
   const chosen = await chooseProvider(
     runtime,
     request.provider,
@@ -69,6 +75,9 @@ export async function login(runtime: Runtime, request: LoginRequest): Promise<Lo
 
   const ui = new TerminalUi(runtime, {
     browser: request.browser,
+    qr: request.qr ?? true,
+    clipboard: request.clipboard ?? false,
+    json: request.json ?? false,
     providerTitle: provider.title,
     credentialEnvVars: [...discovery.providers.values()].flatMap((entry) => entry.provider.envVars),
   });

@@ -9,6 +9,7 @@ import {
   type SecretBackend,
 } from '@latchkey/storage';
 import { processIo } from '../io/process-io.js';
+import { colours, colourWanted, paintMarks, type Colours } from './colour.js';
 import { forTerminal, isCi, isDebug } from './environment.js';
 
 export { forTerminal, isCi, isDebug, jsonForTerminal, readOnlyStore } from './environment.js';
@@ -36,6 +37,23 @@ export type BrowserLauncher = (
   env: NodeJS.ProcessEnv,
 ) => Promise<boolean>;
 
+/**
+ * Waits for the Enter key on the terminal without echoing anything, resolving true on Enter and false when
+ * `signal` aborts first (adapter: `io/keys.ts`). Ctrl-C while waiting still cancels the command.
+ */
+export type EnterKey = (signal: AbortSignal) => Promise<boolean>;
+
+/**
+ * Gives `text` on standard input to `command args` (a clipboard tool), resolving true when it exited 0 in
+ * time (adapter: `io/clipboard.ts`). Never argv: other users could read it in `ps`.
+ */
+export type ClipboardTool = (
+  command: string,
+  args: readonly string[],
+  text: string,
+  env: NodeJS.ProcessEnv,
+) => Promise<boolean>;
+
 /** The outside world a runtime is made from: the process (`io/process-io.ts`) or a test's fakes. */
 export interface HostIo {
   env: NodeJS.ProcessEnv;
@@ -45,6 +63,10 @@ export interface HostIo {
   stderr: OutputStream;
   prompter: Prompter;
   browser: BrowserLauncher;
+  /** Default: no key ever comes. */
+  enterKey?: EnterKey;
+  /** Default: no clipboard tool. */
+  clipboard?: ClipboardTool;
   clock?: Clock;
   /** The system keychain for the stores this runtime opens; default: the OS keychain. */
   keychain?: SecretBackend;
@@ -64,7 +86,11 @@ export interface Runtime {
   stderr: OutputStream;
   prompter: Prompter;
   browser: BrowserLauncher;
+  enterKey: EnterKey;
+  clipboard: ClipboardTool;
   keychain?: SecretBackend;
+  /** Colour for each stream (off for pipes, NO_COLOR, and `--json`'s envelope, which skips `out`). */
+  colours: { stdout: Colours; stderr: Colours };
   /** Human output (stderr), always sanitized and redacted. */
   say(line: string): void;
   /**
@@ -80,6 +106,10 @@ export interface Runtime {
 
 export function createRuntime(config: Config, signal: AbortSignal, io: HostIo = processIo(signal)): Runtime {
   const { env, stdout, stderr } = io;
+  const paint = {
+    stdout: colours(colourWanted(env, stdout.isTTY)),
+    stderr: colours(colourWanted(env, stderr.isTTY)),
+  };
   const runtime: Runtime = {
     config,
     env,
@@ -91,9 +121,12 @@ export function createRuntime(config: Config, signal: AbortSignal, io: HostIo = 
     stderr,
     prompter: io.prompter,
     browser: io.browser,
-    say: (line) => stderr.write(`${forTerminal(line)}\n`),
-    warn: (message) => stderr.write(`${forTerminal(`! ${message}`)}\n`),
-    out: (text) => stdout.write(forTerminal(text)),
+    enterKey: io.enterKey ?? (async () => false),
+    clipboard: io.clipboard ?? (async () => false),
+    colours: paint,
+    say: (line) => stderr.write(`${paintMarks(forTerminal(line), paint.stderr)}\n`),
+    warn: (message) => stderr.write(`${paintMarks(forTerminal(`! ${message}`), paint.stderr)}\n`),
+    out: (text) => stdout.write(paintMarks(forTerminal(text), paint.stdout)),
     version: config.version,
   };
   if (io.keychain) runtime.keychain = io.keychain;

@@ -1,6 +1,8 @@
 import type { ProviderUi, Verification } from '@latchkey/plugin-kit';
 import { openBrowser, shouldOpenBrowser } from './browser.js';
+import { copyToClipboard } from './clipboard.js';
 import { staticProviders } from './providers.js';
+import { qrLines } from './qr.js';
 import type { Runtime } from './runtime.js';
 
 /** "9:41" or "1:02:03". */
@@ -27,10 +29,14 @@ export function describeDuration(ms: number): string {
 
 /**
  * How providers talk to the user from a terminal or a pipe: everything goes to stderr. In a terminal the
- * time left is a live line; in a pipe the same facts are printed once, plainly.
+ * time left is a live line; in a pipe the same facts are printed once, plainly. In a terminal (stdin,
+ * stdout and stderr, not CI, not `--json`) a device login also gets a QR code, "Press Enter to open"
+ * instead of a browser opened at once, and with `--clipboard` the code on the clipboard.
  */
 export class TerminalUi implements ProviderUi {
   #countdown: NodeJS.Timeout | undefined;
+  /** Ends the wait for Enter when the flow ends. */
+  readonly #waiting = new AbortController();
 
   constructor(
     private readonly runtime: Runtime,
@@ -39,20 +45,44 @@ export class TerminalUi implements ProviderUi {
       providerTitle: string;
       /** Every discovered provider's credential variables, kept from the browser; default: the manifests'. */
       credentialEnvVars?: readonly string[];
+      /** `--no-qr` turns the QR code off; default on (in a terminal). */
+      qr?: boolean;
+      /** `--clipboard`: copy the user code (in a terminal). */
+      clipboard?: boolean;
+      /** `--json`: plain lines only, as in a pipe. */
+      json?: boolean;
     },
   ) {}
+
+  /** A person is watching every stream: the extras are for them, never for a pipe, CI or `--json`. */
+  get #comforts(): boolean {
+    return this.runtime.interactive && this.runtime.stdout.isTTY && !this.options.json;
+  }
 
   async showVerification(verification: Verification): Promise<void> {
     const { runtime } = this;
     const url = verification.verificationUriComplete ?? verification.verificationUri;
     const left = verification.expiresAt - runtime.clock.now();
     const code = formatUserCode(verification.userCode);
+    const comforts = this.#comforts;
+    const credentialEnvVars = this.options.credentialEnvVars ?? manifestEnvVars(runtime);
     runtime.say(`To sign in to ${this.options.providerTitle}, open this URL and approve the code ${code}:`);
     runtime.say(`  ${url}`);
     if (verification.verificationUriComplete === undefined) {
       runtime.say(`  (enter the code ${code} on that page)`);
     }
+    if (comforts && this.options.qr !== false) {
+      for (const line of (await qrLines(url)) ?? []) runtime.say(`  ${line}`);
+    }
     runtime.say(`The code expires in ${describeDuration(left)}.`);
+    if (comforts && this.options.clipboard) {
+      const copied = await copyToClipboard(runtime, code, credentialEnvVars);
+      runtime.say(
+        copied
+          ? `Copied the code ${code} to the clipboard.`
+          : `Asked your terminal to copy the code ${code} (OSC 52; some terminals need it allowed).`,
+      );
+    }
     if (
       shouldOpenBrowser({
         wanted: this.options.browser,
@@ -61,16 +91,29 @@ export class TerminalUi implements ProviderUi {
         platform: runtime.platform,
       })
     ) {
-      const opened = await openBrowser(url, {
-        env: runtime.env,
-        credentialEnvVars: this.options.credentialEnvVars ?? manifestEnvVars(runtime),
-        platform: runtime.platform,
-        launch: runtime.browser,
-      });
-      if (opened) runtime.say('Opened your browser.');
+      const open = async () => {
+        const opened = await openBrowser(url, {
+          env: runtime.env,
+          credentialEnvVars,
+          platform: runtime.platform,
+          launch: runtime.browser,
+        });
+        if (opened) this.info('Opened your browser.');
+      };
+      if (comforts) {
+        runtime.say(`Press Enter to open ${hostOf(url)} in your browser...`);
+        // Not awaited: the flow polls while the person decides.
+        const signal = AbortSignal.any([runtime.signal, this.#waiting.signal]);
+        void runtime
+          .enterKey(signal)
+          .then((pressed) => (pressed && !signal.aborted ? open() : undefined))
+          .catch(() => undefined);
+      } else {
+        await open();
+      }
     }
     if (runtime.stderr.isTTY) {
-      // The countdown's own `\r\x1b[2K` is the one control sequence latchkey writes, so it skips say().
+      // The countdown's `\r\x1b[2K` is latchkey's own control sequence (as is OSC 52), so it skips say().
       const draw = () => {
         const remaining = verification.expiresAt - runtime.clock.now();
         runtime.stderr.write(`\r\x1b[2KWaiting for approval... ${formatDuration(remaining)} left`);
@@ -95,6 +138,7 @@ export class TerminalUi implements ProviderUi {
 
   /** Stops the live countdown (call when the flow ends, however it ends). */
   close(): void {
+    this.#waiting.abort();
     if (this.#countdown) {
       clearInterval(this.#countdown);
       this.#countdown = undefined;
@@ -104,6 +148,15 @@ export class TerminalUi implements ProviderUi {
 
   #clearLine(): void {
     if (this.#countdown) this.runtime.stderr.write('\r\x1b[2K');
+  }
+}
+
+/** The host a URL names, for "Press Enter to open <host>". */
+function hostOf(url: string): string {
+  try {
+    return new URL(url).host;
+  } catch {
+    return url;
   }
 }
 

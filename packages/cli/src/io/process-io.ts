@@ -1,8 +1,11 @@
 import type { HostIo } from '../host/runtime.js';
 import { launchDetached } from './browser.js';
+import { copyWithTool } from './clipboard.js';
+import { waitForEnter } from './keys.js';
 import { inquirerPrompter } from './prompter.js';
 
-/** The real process: its streams, environment and platform, inquirer prompts and a detached browser. */
+/** The real process: its streams, environment and platform, inquirer prompts, a detached browser, the Enter key
+ * and clipboard tools. */
 export function processIo(signal: AbortSignal): HostIo {
   return {
     env: process.env,
@@ -12,6 +15,8 @@ export function processIo(signal: AbortSignal): HostIo {
     stderr: writer(process.stderr),
     prompter: inquirerPrompter(process.stderr, signal),
     browser: launchDetached,
+    enterKey: waitForEnter,
+    clipboard: copyWithTool,
   };
 }
 

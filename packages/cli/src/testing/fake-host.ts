@@ -34,6 +34,10 @@ export interface FakeHostOptions {
   env?: Record<string, string>;
   /** stdin and stderr are terminals (and CI is not set). Default false: a pipe. */
   interactive?: boolean;
+  /** stdout is a terminal too (default: false, a pipe). */
+  stdoutTty?: boolean;
+  /** Clipboard tools that exist and succeed here, by command name. Default: none. */
+  clipboardTools?: string[];
   /** The answers a person gives, in order, to select() and password() prompts. */
   answers?: string[];
   keychain?: SecretBackend;
@@ -47,6 +51,12 @@ export interface FakeHost {
   stderr(): string;
   prompts: Array<{ kind: 'select' | 'password'; message: string; choices?: string[] }>;
   launched: Array<{ command: string; args: readonly string[]; env: NodeJS.ProcessEnv }>;
+  /** Every clipboard tool the host ran, with what it gave on standard input. */
+  clipboard: Array<{ command: string; args: readonly string[]; text: string; env: NodeJS.ProcessEnv }>;
+  /** The person presses Enter (resolves a pending wait for it). */
+  pressEnter(): void;
+  /** A wait for Enter is pending. */
+  waitingForEnter(): boolean;
   configDir: string;
   /** The same store the flows use, for seeding and for checking what was stored. */
   store: CredentialStore;
@@ -61,12 +71,14 @@ export async function fakeHost(options: FakeHostOptions = {}): Promise<FakeHost>
     LATCHKEY_CONFIG_DIR: configDir,
     LATCHKEY_CACHE_DIR: join(dir, 'cache'),
     ...(options.keychain ? {} : { LATCHKEY_STORAGE: 'file' }),
+    // Plain bytes unless a test asks for colour.
+    ...(options.env?.FORCE_COLOR === undefined ? { NO_COLOR: '1' } : {}),
     ...options.env,
   };
   let out = '';
   let err = '';
   const tty = options.interactive ?? false;
-  const stdout: OutputStream = { write: (text) => void (out += text), isTTY: false };
+  const stdout: OutputStream = { write: (text) => void (out += text), isTTY: options.stdoutTty ?? false };
   const stderr: OutputStream = { write: (text) => void (err += text), isTTY: tty };
   const prompts: FakeHost['prompts'] = [];
   const answers = [...(options.answers ?? [])];
@@ -90,6 +102,17 @@ export async function fakeHost(options: FakeHostOptions = {}): Promise<FakeHost>
     launched.push({ command, args, env: launchEnv });
     return true;
   };
+  const clipboard: FakeHost['clipboard'] = [];
+  let enter: ((pressed: boolean) => void) | undefined;
+  const enterKey = (signal: AbortSignal): Promise<boolean> =>
+    new Promise((resolve) => {
+      const finish = (pressed: boolean) => {
+        enter = undefined;
+        resolve(pressed);
+      };
+      enter = finish;
+      signal.addEventListener('abort', () => finish(false), { once: true });
+    });
   const plugins = options.plugins ?? [
     { name: '@latchkey/plugin-fake', type: 'core' as const, providers: options.providers ?? [] },
   ];
@@ -102,6 +125,11 @@ export async function fakeHost(options: FakeHostOptions = {}): Promise<FakeHost>
     stderr,
     prompter,
     browser,
+    enterKey,
+    clipboard: async (command, args, text, toolEnv) => {
+      clipboard.push({ command, args, text, env: toolEnv });
+      return (options.clipboardTools ?? []).includes(command);
+    },
     clock: { now: () => now, sleep: async () => undefined },
     ...(options.keychain && { keychain: options.keychain }),
   });
@@ -116,6 +144,9 @@ export async function fakeHost(options: FakeHostOptions = {}): Promise<FakeHost>
     stderr: () => err,
     prompts,
     launched,
+    clipboard,
+    pressEnter: () => enter?.(true),
+    waitingForEnter: () => enter !== undefined,
     configDir,
     store,
     dispose: async () => {

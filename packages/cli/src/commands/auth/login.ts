@@ -47,6 +47,15 @@ export default class AuthLogin extends LatchkeyCommand {
       allowNo: true,
       description: 'Open the browser for device logins (--no-browser only prints the URL and code).',
     }),
+    qr: Flags.boolean({
+      default: true,
+      allowNo: true,
+      description: 'Show a QR code of the sign-in URL in a terminal (--no-qr hides it).',
+    }),
+    clipboard: Flags.boolean({
+      description:
+        'Copy the device-login code to the clipboard (in a terminal; OSC 52 and wl-copy/xclip/pbcopy).',
+    }),
     'client-name': Flags.string({
       description: 'Device-flow client name, for providers that declare it (see `auth providers --json`).',
     }),
@@ -74,6 +83,9 @@ export default class AuthLogin extends LatchkeyCommand {
       withToken: flags['with-token'],
       token: flags.token,
       browser: flags.browser,
+      qr: flags.qr,
+      clipboard: flags.clipboard,
+      json: this.jsonEnabled(),
       loginOptions: {
         flags: { 'client-name': flags['client-name'], 'client-id': flags['client-id'] },
         ...(flags.option !== undefined ? { option: flags.option } : {}),

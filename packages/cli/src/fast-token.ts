@@ -12,6 +12,7 @@ import { chooseProvider } from './host/provider-facts.js';
 import { isCi, readOnlyStore } from './host/environment.js';
 import { resolveTokenFrom } from './host/token-lookup.js';
 import { reportError } from './render-error.js';
+import { printLine } from './fast-output.js';
 
 export const handOver = Symbol('hand over to the full CLI');
 

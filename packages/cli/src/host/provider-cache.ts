@@ -1,9 +1,10 @@
+import { readFileSync, statSync } from 'node:fs';
 import { mkdir, readFile, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { Config } from '@oclif/core';
 import { registerSecretPrefixes } from '@latchkey/errors';
-import { writeFileAtomic } from '@latchkey/storage';
+import { definitionsPath, resolveConfigDir, writeFileAtomic } from '@latchkey/storage';
 import type { StaticProvider } from './provider-facts.js';
 
 /**
@@ -39,6 +40,8 @@ export async function writeProviderCache(
 ): Promise<void> {
   const paths = [
     join(config.dataDir, 'package.json'),
+    // Providers added with `auth providers add` are in the cache too.
+    definitionsPath(resolveConfigDir(env)),
     ...[...config.plugins.values()].map((p) => join(p.root, 'package.json')),
   ];
   const cache: ProviderCacheFile = {
@@ -61,15 +64,18 @@ export async function writeProviderCache(
 export async function readProviderCache(
   env: NodeJS.ProcessEnv,
 ): Promise<Map<string, StaticProvider> | undefined> {
+  // Synchronous on purpose: this is the fast path's first step, and one read plus a stat per plugin
+  // (20 linked plugins: 25 stats) cost less without a promise and a thread-pool round trip each.
   let cache: ProviderCacheFile;
   try {
-    cache = JSON.parse(await readFile(providerCachePath(env), 'utf8')) as ProviderCacheFile;
+    cache = JSON.parse(readFileSync(providerCachePath(env), 'utf8')) as ProviderCacheFile;
   } catch {
     return undefined;
   }
   if (cache.version !== 1 || !Array.isArray(cache.watch) || !Array.isArray(cache.providers)) return undefined;
-  const current = await Promise.all(cache.watch.map((w) => mtime(w.path)));
-  if (current.some((m, i) => m !== cache.watch[i]!.mtimeMs)) return undefined;
+  for (const { path, mtimeMs } of cache.watch) {
+    if ((statSync(path, { throwIfNoEntry: false })?.mtimeMs ?? null) !== mtimeMs) return undefined;
+  }
   for (const { manifest } of cache.providers) registerSecretPrefixes(manifest.secretPrefixes);
   return new Map(cache.providers.map((p) => [p.manifest.id, p]));
 }

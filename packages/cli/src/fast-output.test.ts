@@ -1,0 +1,68 @@
+import { closeSync, openSync, readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { printLine } from './fast-output.js';
+
+function errno(code: string): NodeJS.ErrnoException {
+  return Object.assign(new Error(code), { code });
+}
+
+describe('printLine (the fast paths write the token to fd 1 without building process.stdout)', () => {
+  it('writes every byte to the descriptor and exits 0', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'latchkey-print-'));
+    try {
+      const file = join(dir, 'out');
+      const fd = openSync(file, 'w');
+      expect(printLine('sk-nano-é0123\n', fd)).toBe(0);
+      closeSync(fd);
+      expect(readFileSync(file, 'utf8')).toBe('sk-nano-é0123\n');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('finishes a short write with further writes', () => {
+    const written: string[] = [];
+    const write = ((_fd: number, bytes: Buffer, offset: number) => {
+      written.push(bytes.subarray(offset, offset + 3).toString());
+      return Math.min(3, bytes.length - offset);
+    }) as never;
+    expect(printLine('abcdefgh\n', 1, () => new PassThrough(), write)).toBe(0);
+    expect(written.join('')).toBe('abcdefgh\n');
+  });
+
+  it('hands the rest to the stream when the descriptor is full (EAGAIN)', () => {
+    const stream = new PassThrough();
+    let calls = 0;
+    const write = ((_fd: number, _bytes: Buffer, offset: number) => {
+      calls += 1;
+      if (calls === 1) return 4;
+      throw errno('EAGAIN');
+    }) as never;
+    expect(printLine('abcdefgh\n', 1, () => stream, write)).toBe(0);
+    expect(stream.read()?.toString()).toBe('efgh\n');
+    expect(calls).toBe(2);
+  });
+
+  it('exits 1 without touching the stream when the reader is gone (EPIPE)', () => {
+    let asked = false;
+    const write = (() => {
+      throw errno('EPIPE');
+    }) as never;
+    expect(
+      printLine(
+        'abc\n',
+        1,
+        () => {
+          asked = true;
+          return new PassThrough();
+        },
+        write,
+      ),
+    ).toBe(1);
+    expect(asked).toBe(false);
+  });
+});

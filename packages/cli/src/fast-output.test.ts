@@ -37,7 +37,7 @@ describe('printLine (the fast paths write the token to fd 1 without building pro
   it('hands the rest to the stream when the descriptor is full (EAGAIN)', () => {
     const stream = new PassThrough();
     let calls = 0;
-    const write = ((_fd: number, _bytes: Buffer, offset: number) => {
+    const write = (() => {
       calls += 1;
       if (calls === 1) return 4;
       throw errno('EAGAIN');

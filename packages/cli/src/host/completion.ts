@@ -28,13 +28,18 @@ export function completionWords(config: Config, env: NodeJS.ProcessEnv): Promise
     const records = await readOnlyStore(env)
       .list()
       .catch(() => []);
-    const words = (list: string[]) => [...new Set(list.filter((w) => plainWord.test(w)))].sort();
-    return {
-      providers: words([...discovery.providers.keys()]),
-      accounts: words(records.map((r) => r.account)),
-    };
+    return completionWordsFrom(
+      [...discovery.providers.keys()],
+      records.map((r) => r.account),
+    );
   })();
   return found;
+}
+
+/** Sorted, without repeats, and only words a shell takes as they are (an account named `$(x)` is left out). */
+export function completionWordsFrom(providers: string[], accounts: string[]): CompletionWords {
+  const words = (list: string[]) => [...new Set(list.filter((w) => plainWord.test(w)))].sort();
+  return { providers: words(providers), accounts: words(accounts) };
 }
 
 interface FlagMetadata {

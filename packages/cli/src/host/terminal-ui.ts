@@ -80,7 +80,7 @@ export class TerminalUi implements ProviderUi {
       runtime.say(
         copied
           ? `Copied the code ${code} to the clipboard.`
-          : `Asked your terminal to copy the code ${code} (OSC 52; some terminals need it allowed).`,
+          : `Sent the code ${code} to your terminal's clipboard (OSC 52).`,
       );
     }
     if (

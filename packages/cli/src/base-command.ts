@@ -81,6 +81,7 @@ export abstract class LatchkeyCommand extends Command {
       env: runtime.env,
       stdout: runtime.stdout,
       stderr: runtime.stderr,
+      red: runtime.colours.stderr.red,
     });
   }
 }

@@ -39,6 +39,15 @@ describe('the one error renderer', () => {
     });
   });
 
+  it('on a terminal the message line is red; the action and docs lines stay plain', () => {
+    const io = capture();
+    const red = (text: string) => `\x1b[31m${text}\x1b[39m`;
+    reportError(rejected, { json: false, compact: false, warnings: [], env: {}, ...io, red });
+    expect(io.out.stderr).toBe(
+      '\x1b[31mlatchkey: NanoGPT rejected the API key.\x1b[39m\n  Sign in again.\n  Docs: docs/providers/nanogpt.md\n',
+    );
+  });
+
   it('auth token: one line, whatever newlines a server put in the message', () => {
     const error = usageError('bad\nline\x1b[31m', 'Do this.');
     expect(renderErrorText(error, true)).toBe('latchkey: bad line Do this.\n');

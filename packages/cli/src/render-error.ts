@@ -40,15 +40,19 @@ export function renderJson(envelope: SuccessEnvelope | FailureEnvelope): string 
 }
 
 /**
- * An error for people, on stderr: the message, the action and the docs each on their own line, whatever
- * newlines a server put in them; or everything on one line (`compact`, for `auth token`, whose stderr
- * scripts read).
+ * An error for people, on stderr: the message (in `red` on a terminal), the action and the docs each on
+ * their own line, whatever newlines a server put in them; or everything on one plain line (`compact`, for
+ * `auth token`, whose stderr scripts read).
  */
-export function renderErrorText(error: LatchkeyError, compact: boolean): string {
+export function renderErrorText(
+  error: LatchkeyError,
+  compact: boolean,
+  red: (text: string) => string = (text) => text,
+): string {
   if (compact) {
     return `${forTerminal(`latchkey: ${error.message}${error.action ? ` ${error.action}` : ''}`, true)}\n`;
   }
-  const lines = [`latchkey: ${forTerminal(error.message, true)}`];
+  const lines = [red(`latchkey: ${forTerminal(error.message, true)}`)];
   if (error.action) lines.push(`  ${forTerminal(error.action, true)}`);
   if (error.docs) lines.push(`  Docs: ${forTerminal(error.docs, true)}`);
   return `${lines.join('\n')}\n`;
@@ -62,12 +66,14 @@ export interface ErrorReport {
   env: NodeJS.ProcessEnv;
   stdout: { write(text: string): void };
   stderr: { write(text: string): void };
+  /** Colours the error line (red) on a terminal; the fast path leaves it out and stays plain. */
+  red?: (text: string) => string;
 }
 
 /** Prints `error` the one way latchkey prints errors and returns the exit code to leave with. */
 export function reportError(error: LatchkeyError, report: ErrorReport): number {
   if (report.json) report.stdout.write(renderJson(failureEnvelope(error, report.warnings)));
-  else report.stderr.write(renderErrorText(error, report.compact));
+  else report.stderr.write(renderErrorText(error, report.compact, report.red));
   // A bug's stack, only when asked for (LATCHKEY_DEBUG=1); expected failures never show one.
   if (isDebug(report.env) && error.code === 'INTERNAL_ERROR') {
     report.stderr.write(`${forTerminal(String((error.cause as Error | undefined)?.stack ?? ''))}\n`);

@@ -29,6 +29,8 @@ fi
 export PATH="$tools/pnpm/bin:$PATH"
 # The mirror strips signatures; pnpm must not try to switch itself to another version.
 export npm_config_manage_package_manager_versions=false
+# turbo: no telemetry (nor its first-run notice) and no update check on each run.
+export TURBO_TELEMETRY_DISABLED=1 TURBO_NO_UPDATE_NOTIFIER=1 DO_NOT_TRACK=1
 
 if [ "${BASH_SOURCE[0]}" = "$0" ] && [ $# -gt 0 ]; then
   exec "$@"

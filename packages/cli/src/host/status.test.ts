@@ -4,7 +4,8 @@
  */
 import { mkdir, realpath } from 'node:fs/promises';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { standardRetry } from '@latchkey/http';
 import { LatchkeyError } from '@latchkey/errors';
 import { fakeHosts, fakeProvider, orphanAccount, rejection } from '../testing/fake-host.js';
 import { describeStatus, status, statusExitCode, type CredentialStatus, type Validity } from './status.js';
@@ -158,6 +159,85 @@ describe('auth status: what is shown', () => {
     await h.store.save({ provider: 'acme', account: 'ada', secret: 'a' });
     await h.store.save({ provider: 'beta', account: 'ada', secret: 'b' });
     expect((await status(h.runtime, 'beta')).map(row)).toEqual(['beta:ada:stored:valid:active']);
+  });
+});
+
+describe('auth status: quick with servers down or slow', () => {
+  afterEach(() => void vi.unstubAllGlobals());
+
+  /** A provider whose verify makes one request with the retry policy the bundled providers use. */
+  const httpProvider = () => {
+    const provider = fakeProvider({ id: 'acme' });
+    provider.verify = async (token, ctx) => {
+      const response = await ctx.http.send({ url: ctx.baseUrl, bearer: token, retry: standardRetry });
+      return { account: `${response.status}` };
+    };
+    return provider;
+  };
+
+  /** fetch, replaced: each call is recorded and answered by `answer`. */
+  const stubFetch = (answer: (init: RequestInit) => Promise<Response>) => {
+    const calls: string[] = [];
+    vi.stubGlobal('fetch', async (url: URL, init: RequestInit) => {
+      calls.push(String(url));
+      return answer(init);
+    });
+    return calls;
+  };
+  const failWith = (code: string) => async () => {
+    throw new TypeError('fetch failed', { cause: Object.assign(new Error(code), { code }) });
+  };
+
+  it.each([
+    ['a refused connection', 'ECONNREFUSED', 'the connection was refused'],
+    ['a host name that does not resolve', 'ENOTFOUND', 'the host name could not be resolved'],
+  ])('%s is asked once, not retried: unreachable, exit 1', async (_, code, reason) => {
+    const h = await start({ providers: [httpProvider()] });
+    await h.store.save({ provider: 'acme', account: 'ada', secret: 's1', baseUrl: 'https://a.acme.example' });
+    await h.store.save({ provider: 'acme', account: 'bob', secret: 's2', baseUrl: 'https://b.acme.example' });
+    const calls = stubFetch(failWith(code));
+    const results = await status(h.runtime);
+    expect(calls.sort()).toEqual(['https://a.acme.example/', 'https://b.acme.example/']);
+    expect(results.map(row)).toEqual(['acme:ada:stored:unreachable:active', 'acme:bob:stored:unreachable']);
+    expect(results[0]!.error?.message).toBe(`Could not reach a.acme.example: ${reason}.`);
+    expect(statusExitCode(results)).toBe(1);
+  });
+
+  it('a server that accepts and never answers costs the status timeout, whatever the request asked', async () => {
+    const h = await start({ providers: [httpProvider()] });
+    await h.store.save({ provider: 'acme', account: 'ada', secret: 's1' });
+    const calls = stubFetch(
+      (init) =>
+        new Promise((_, reject) =>
+          init.signal!.addEventListener('abort', () => reject(init.signal!.reason), { once: true }),
+        ),
+    );
+    const [result] = await status(h.runtime, undefined, { timeoutMs: 100 });
+    expect(calls).toHaveLength(1);
+    expect(result!.validity).toBe('unreachable');
+    expect(result!.error?.message).toBe('acme.example did not answer within 0.1 s (1 try).');
+  });
+
+  it('checks every account at the same time, and shows them in the stored order whatever order they answer in', async () => {
+    const names = ['a1', 'a2', 'a3', 'a4', 'a5', 'a6'];
+    const waiting = new Map<string, () => void>();
+    const answered: string[] = [];
+    const provider = fakeProvider({ id: 'acme' });
+    provider.verify = async (token) => {
+      // Each check waits until all six are waiting (checked one by one, the first would never end), then they
+      // answer in reverse order.
+      await new Promise<void>((resolve) => {
+        waiting.set(token, resolve);
+        if (waiting.size === names.length) for (const name of [...names].reverse()) waiting.get(name)!();
+      });
+      answered.push(token);
+      return { account: token };
+    };
+    const h = await start({ providers: [provider] });
+    for (const name of names) await h.store.save({ provider: 'acme', account: name, secret: name });
+    const results = await status(h.runtime);
+    expect(answered.slice(0, 5)).toEqual(['a5', 'a4', 'a3', 'a2', 'a1']);
+    expect(results.map((r) => r.account)).toEqual(names);
   });
 });
 

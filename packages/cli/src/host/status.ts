@@ -10,10 +10,27 @@ import { sanitizeIdentity, type Identity, type Provider } from '@latchkey/plugin
 import { unknownAccount, type AccountRecord, type CredentialStore } from '@latchkey/storage';
 import { latchkeyEnvName } from '@latchkey/plugin-kit/manifest';
 import { providerContext, quietUi, resolveBaseUrl } from './context.js';
+import { httpClient } from './runtime.js';
 import { conflictWarning, envCredential, loadProviders, notSignedIn, unknownProvider } from './providers.js';
 import { cleanupStore } from './logout.js';
 import { shownDirectory } from './switch.js';
 import type { Runtime } from './runtime.js';
+
+/**
+ * The longest one status check waits on a server, retries included (a request may ask for more: status
+ * caps it). A server that is down (a refused connection, a host name that does not resolve) is reported
+ * at once, without retries; one that accepts the connection and never answers costs this. Every account is
+ * checked at the same time, so a whole status run waits at most about this long on the network.
+ */
+export const statusTimeoutMs = 2000;
+
+/** The provider context of one status check: quiet, bounded by `statusTimeoutMs`, no retry of a dead server. */
+function checkContext(runtime: Runtime, provider: Provider, baseUrl: URL, timeoutMs: number) {
+  return {
+    ...providerContext(runtime, provider, baseUrl, quietUi(runtime)),
+    http: httpClient(runtime).with({ maxTimeoutMs: timeoutMs, retryUnreachable: false }),
+  };
+}
 
 /**
  * valid: the server accepted it; rejected: the server refused it; unreachable: no answer; error: could
@@ -53,6 +70,8 @@ export interface StatusOptions {
   account?: string;
   /** Where the command runs, for directory choices; default: the process's. */
   cwd?: string;
+  /** The longest one check waits on its server; default `statusTimeoutMs`. */
+  timeoutMs?: number;
 }
 
 /** `auth status`: every env and stored credential, each re-validated with its server; the one in use marked. */
@@ -88,6 +107,7 @@ export async function status(
         : [...discovery.providers.keys(), ...records.map((r) => r.provider)],
   );
   const cwd = options.cwd ?? process.cwd();
+  const timeoutMs = options.timeoutMs ?? statusTimeoutMs;
   const checks: Array<Promise<CredentialStatus>> = [];
   for (const id of ids) {
     const provider = discovery.providers.get(id)?.provider;
@@ -95,7 +115,7 @@ export async function status(
     const fromEnv = flag === undefined && provider ? envCredential(provider, runtime.env) : undefined;
     if (fromEnv) {
       checks.push(
-        checkEnv(runtime, provider!, fromEnv.token, fromEnv.variable).then((entry) => ({
+        checkEnv(runtime, provider!, fromEnv.token, fromEnv.variable, timeoutMs).then((entry) => ({
           ...entry,
           chosenBy: { by: 'credential', detail: fromEnv.variable },
         })),
@@ -112,7 +132,7 @@ export async function status(
         });
     for (const record of records.filter((r) => r.provider === id)) {
       const inUse = chosen?.record.account === record.account;
-      const check = checkStored(runtime, store, provider, { ...record, active: inUse });
+      const check = checkStored(runtime, store, provider, { ...record, active: inUse }, timeoutMs);
       checks.push(
         inUse
           ? check.then((entry) => ({
@@ -180,6 +200,7 @@ async function checkEnv(
   provider: Provider,
   token: string,
   variable: string,
+  timeoutMs: number,
 ): Promise<CredentialStatus> {
   registerSecret(token);
   const baseUrl = resolveBaseUrl(runtime, provider);
@@ -192,9 +213,7 @@ async function checkEnv(
     baseUrl: baseUrl.toString().replace(/\/$/, ''),
     validity: 'valid',
   };
-  return verifyInto(entry, () =>
-    provider.verify(token, providerContext(runtime, provider, baseUrl, quietUi(runtime))),
-  );
+  return verifyInto(entry, () => provider.verify(token, checkContext(runtime, provider, baseUrl, timeoutMs)));
 }
 
 async function checkStored(
@@ -202,6 +221,7 @@ async function checkStored(
   store: CredentialStore,
   provider: Provider | undefined,
   record: AccountRecord & { active: boolean },
+  timeoutMs: number,
 ): Promise<CredentialStatus> {
   const entry: CredentialStatus = {
     provider: record.provider,
@@ -231,7 +251,7 @@ async function checkStored(
     if (!stored) throw notSignedIn(provider.title, provider.id, provider.envVars);
     registerSecret(stored.secret);
     const baseUrl = resolveBaseUrl(runtime, provider, undefined, record.baseUrl);
-    return provider.verify(stored.secret, providerContext(runtime, provider, baseUrl, quietUi(runtime)));
+    return provider.verify(stored.secret, checkContext(runtime, provider, baseUrl, timeoutMs));
   });
 }
 

@@ -26,7 +26,8 @@ export {
   type ChosenBy,
 } from './choose-account.js';
 export { resolveConfigDir, resolveStoragePreference } from './config.js';
-export { writeFileAtomic } from './fs-util.js';
+export { checkConfigDir, writeFileAtomic } from './fs-util.js';
+export { inspectLock, type LockState } from './lock.js';
 export { createKeychainBackend } from './keychain.js';
 export {
   definitionsPath,

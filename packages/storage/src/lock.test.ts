@@ -4,7 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createFakeClock, latchkeyRejection } from '@latchkey/testkit';
-import { withLock, type LockHolder } from './lock.js';
+import { inspectLock, withLock, type LockHolder } from './lock.js';
 
 let dir: string;
 let lock: string;
@@ -111,5 +111,33 @@ describe('the config-dir lock', () => {
     expect(await withLock(dir, async () => 'mine', { clock, timeoutMs: 60_000 })).toBe('mine');
     expect(clock.now() - before).toBeGreaterThan(4_000);
     expect(clock.now() - before).toBeLessThan(60_000);
+  });
+});
+
+describe('inspectLock (read only, for latchkey doctor)', () => {
+  it('is free without a lock file', async () => {
+    expect(await inspectLock(dir)).toEqual({ state: 'free' });
+  });
+
+  it("calls a live holder's lock held and a dead local holder's lock stale, and touches neither", async () => {
+    await fs.writeFile(lock, `${process.pid} ${os.hostname()} 0123abcd\n`);
+    expect(await inspectLock(dir)).toMatchObject({
+      state: 'held',
+      path: lock,
+      holder: { pid: process.pid, hostname: os.hostname() },
+    });
+    const dead = deadPid();
+    await fs.writeFile(lock, `${dead} ${os.hostname()} 0123abcd\n`);
+    expect(await inspectLock(dir)).toMatchObject({ state: 'stale', holder: { pid: dead } });
+    expect(await fs.readFile(lock, 'utf8')).toBe(`${dead} ${os.hostname()} 0123abcd\n`);
+  });
+
+  it("judges another host's lock by its age", async () => {
+    await fs.writeFile(lock, '4242 elsewhere.example 0123abcd\n');
+    const { mtimeMs } = await fs.stat(lock);
+    const clock = createFakeClock(mtimeMs + 5_000);
+    expect((await inspectLock(dir, { clock })).state).toBe('held');
+    clock.advance(6_000);
+    expect((await inspectLock(dir, { clock })).state).toBe('stale');
   });
 });

@@ -137,9 +137,7 @@ async function breakIfStale(
     return undefined; // Released meanwhile: retry at once.
   }
   const holder = parseLockHolder(content);
-  const local = holder.hostname === os.hostname() && holder.pid !== undefined;
-  const dead = local ? !isProcessAlive(holder.pid!) : clock.now() - mtimeMs > staleMs;
-  if (!dead) return { holder, content };
+  if (!holderGone(holder, mtimeMs, staleMs, clock)) return { holder, content };
   // Move the lock aside under a unique name: of several waiters, only one rename succeeds. Then check
   // that what was moved is the lock judged dead (another waiter may have just re-taken the lock).
   const aside = `${lockFile}.stale.${process.pid}.${randomBytes(4).toString('hex')}`;
@@ -160,4 +158,33 @@ async function breakIfStale(
     await fs.rm(aside, { force: true }).catch(() => undefined);
   }
   return undefined;
+}
+
+/** A dead pid on this host; otherwise (another host, or no host) a lock untouched for `staleMs`. */
+function holderGone(holder: LockHolder, mtimeMs: number, staleMs: number, clock: Clock): boolean {
+  const local = holder.hostname === os.hostname() && holder.pid !== undefined;
+  return local ? !isProcessAlive(holder.pid!) : clock.now() - mtimeMs > staleMs;
+}
+
+/** The config-dir lock as a waiter would judge it, read only (`latchkey doctor`). */
+export type LockState =
+  { state: 'free' } | { state: 'held' | 'stale'; path: string; holder: LockHolder; mtimeMs: number };
+
+/** Whether `<dir>/.lock` is free, held by a live process, or stale (the next write would break it). */
+export async function inspectLock(
+  dir: string,
+  options: { staleMs?: number; clock?: Clock } = {},
+): Promise<LockState> {
+  const lockFile = path.join(dir, '.lock');
+  let content: string;
+  let mtimeMs: number;
+  try {
+    content = await fs.readFile(lockFile, 'utf8');
+    mtimeMs = (await fs.stat(lockFile)).mtimeMs;
+  } catch {
+    return { state: 'free' };
+  }
+  const holder = parseLockHolder(content);
+  const gone = holderGone(holder, mtimeMs, options.staleMs ?? 10_000, options.clock ?? systemClock);
+  return { state: gone ? 'stale' : 'held', path: lockFile, holder, mtimeMs };
 }

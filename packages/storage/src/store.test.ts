@@ -70,6 +70,7 @@ describe('backend choice', () => {
       expect(result.record.backend).toBe('file');
       expect(result.fallbackReason).toMatch(state === 'locked' ? /locked/ : /not available/);
       expect(result.fallbackReason).not.toContain(SECRET);
+      expect(result.fallbackCode).toBe(state === 'locked' ? 'KEYCHAIN_LOCKED' : 'KEYCHAIN_UNAVAILABLE');
       keychain.state = 'ok';
       expect((await store.get('p'))?.secret).toBe(SECRET); // read from the file, not the keychain
     });

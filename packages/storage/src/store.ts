@@ -88,6 +88,7 @@ export class CredentialStore {
       const inFile = encodeBoundSecret({ secret: input.secret, baseUrl, ...refresh });
       let backend: BackendName;
       let fallbackReason: string | undefined;
+      let fallbackCode: SaveResult['fallbackCode'];
 
       if (this.preference === 'file') {
         await this.file.setLocked(key, inFile);
@@ -102,6 +103,7 @@ export class CredentialStore {
         } catch (error) {
           if (!isLatchkeyError(error) || !FALLBACK_CODES.has(error.code)) throw error;
           fallbackReason = error.message;
+          fallbackCode = error.code as NonNullable<SaveResult['fallbackCode']>;
           await this.file.setLocked(key, inFile);
           backend = 'file';
         }
@@ -143,6 +145,7 @@ export class CredentialStore {
       await this.deleteUnusedFiles(accounts);
       const result: SaveResult = { record, replaced: previous !== undefined, isDefault };
       if (fallbackReason !== undefined) result.fallbackReason = fallbackReason;
+      if (fallbackCode !== undefined) result.fallbackCode = fallbackCode;
       return result;
     });
   }

@@ -54,6 +54,8 @@ export interface SaveResult {
   isDefault: boolean;
   /** Set when 'auto' could not use the keychain and used the encrypted file: says why (never a secret). */
   fallbackReason?: string;
+  /** Which keychain failure made 'auto' fall back: none running, or locked. */
+  fallbackCode?: 'KEYCHAIN_UNAVAILABLE' | 'KEYCHAIN_LOCKED';
 }
 
 export interface StoredCredential {

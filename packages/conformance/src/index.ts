@@ -41,6 +41,12 @@ export {
 } from './cli-runner.js';
 export { createFakeClock, type FakeClock } from './clock.js';
 export {
+  describeOAuthServerConformance,
+  type OAuthServerClient,
+  type OAuthServerConformanceOptions,
+  type OAuthServerTokens,
+} from './oauth-server.js';
+export {
   createRecordingContext,
   type RecordedExchange,
   type RecordingContext,

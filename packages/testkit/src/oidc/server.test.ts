@@ -77,6 +77,10 @@ describe('startOidcServer (oidc-provider on 127.0.0.1)', () => {
     expect(doc.issuer).toBe(server.issuer);
     expect(doc.device_authorization_endpoint).toBe(`${server.issuer}/device/auth`);
     expect((await fetch(`${server.issuer}/.well-known/openid-configuration`)).status).toBe(404);
+    expect(server.requestsTo('metadata').map((r) => [r.path, r.status])).toEqual([
+      ['/.well-known/oauth-authorization-server/realms/test', 200],
+      ['/realms/test/.well-known/openid-configuration', 404],
+    ]);
   });
 
   it('runs the device flow, a rotating refresh, userinfo and revocation, and records what it received', async () => {

@@ -84,7 +84,14 @@ export interface OidcServerOptions {
 }
 
 /** The endpoints whose requests are recorded. */
-export type OidcEndpoint = 'device_authorization' | 'token' | 'revocation' | 'userinfo' | 'introspection';
+export type OidcEndpoint =
+  | 'device_authorization'
+  | 'token'
+  | 'revocation'
+  | 'userinfo'
+  | 'introspection'
+  /** Any GET under a `/.well-known/` path (served, or answered 404). */
+  | 'metadata';
 
 export interface OidcRecordedRequest {
   /** `Date.now()` when the request arrived. */
@@ -186,7 +193,7 @@ export async function startOidcServer(options: OidcServerOptions = {}): Promise<
   const requests: OidcRecordedRequest[] = [];
   const faults = new Map<OidcEndpoint, { status: number; error: string; left: number }>();
   const store = new Map<string, { payload: AdapterPayload; expiresAt?: number }>();
-  const routes: Record<OidcEndpoint, string> = {
+  const routes: Record<Exclude<OidcEndpoint, 'metadata'>, string> = {
     device_authorization: '/device/auth',
     token: '/token',
     revocation: '/token/revocation',
@@ -327,6 +334,14 @@ export async function startOidcServer(options: OidcServerOptions = {}): Promise<
   async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', server.url);
     const path = url.pathname;
+    const internal = req.headers['x-testkit-internal'] === '1';
+    if (path.includes('/.well-known/') && !internal) {
+      const record = newRecord('metadata', req);
+      requests.push(record);
+      res.once('finish', () => {
+        record.status = res.statusCode;
+      });
+    }
 
     if (path === `/.well-known/oauth-authorization-server${issuerPath}`) {
       if (metadata === 'oidc') return notFound(res);
@@ -338,7 +353,7 @@ export async function startOidcServer(options: OidcServerOptions = {}): Promise<
       return;
     }
     if (path === `${issuerPath}/.well-known/openid-configuration`) {
-      if (metadata === 'rfc8414' && req.headers['x-testkit-internal'] !== '1') return notFound(res);
+      if (metadata === 'rfc8414' && !internal) return notFound(res);
     }
 
     const endpoint = endpointOf.get(path);

@@ -100,7 +100,13 @@ export async function login(runtime: Runtime, request: LoginRequest): Promise<Lo
     return { ...describe(sanitizeIdentity(await provider.verify(fromEnv.token, ctx)), 'env'), silent: true };
   }
 
-  const { token, identity, method } = await acquireCredential(runtime, provider, ctx, ui, request);
+  const { token, identity, method, refreshToken } = await acquireCredential(
+    runtime,
+    provider,
+    ctx,
+    ui,
+    request,
+  );
   const outcome = describe(identity, method);
   if (name !== undefined) outcome.account = name;
   if (!store) return outcome;
@@ -113,6 +119,7 @@ export async function login(runtime: Runtime, request: LoginRequest): Promise<Lo
     identity: toStoredIdentity(identity),
     method,
     ...(identity.expiresAt !== undefined ? { expiresAt: identity.expiresAt } : {}),
+    ...(refreshToken !== undefined && { refreshToken }),
     makeDefault,
   });
   outcome.stored = true;

@@ -3,7 +3,7 @@ import { usageError } from '@latchkey/errors';
 import { LatchkeyCommand } from '../base-command.js';
 import { runExec } from '../fast-exec.js';
 import { writeProviderCache } from '../host/provider-cache.js';
-import { loadProviders, staticProviders } from '../host/providers.js';
+import { allStaticProviders, loadProviders } from '../host/providers.js';
 
 export default class Exec extends LatchkeyCommand {
   static summary = 'Run a command with credentials in its environment, masked in its output.';
@@ -55,12 +55,12 @@ export default class Exec extends LatchkeyCommand {
       );
     }
     const env = this.runtime.env;
-    const providers = staticProviders(this.config);
+    const providers = await allStaticProviders(this.config, env);
     await writeProviderCache(this.config, providers, env).catch(() => undefined);
     const missing = (flags.provider ?? []).filter((id) => !providers.has(id));
     if (missing.length > 0) {
       // A plugin without a static manifest: ask its hook (no network, no login code).
-      const found = (await loadProviders(this.config)).providers;
+      const found = (await loadProviders(this.config, env)).providers;
       for (const id of missing) {
         const entry = found.get(id);
         if (entry) providers.set(id, { manifest: entry.provider, plugin: entry.plugin });

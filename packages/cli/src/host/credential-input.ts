@@ -19,6 +19,8 @@ export interface AcquiredCredential {
   token: string;
   identity: Identity;
   method: 'device' | 'token' | 'prompt';
+  /** A refresh token from a configured provider's device login (`ConfiguredLoginResult`), to store. */
+  refreshToken?: string;
 }
 
 /** Wrong answers a person may correct at the prompt before latchkey gives up. */
@@ -63,9 +65,15 @@ export async function acquireCredential(
   }
   if (provider.methods[0] === 'device' && provider.login) {
     try {
-      const { token, identity } = await provider.login(ctx);
+      const result: { token: string; identity: Identity; refreshToken?: unknown } = await provider.login(ctx);
+      const { token, identity, refreshToken } = result;
       registerSecret(token);
-      return { token, identity: sanitizeIdentity(identity), method: 'device' };
+      return {
+        token,
+        identity: sanitizeIdentity(identity),
+        method: 'device',
+        ...(typeof refreshToken === 'string' && refreshToken !== '' && { refreshToken }),
+      };
     } finally {
       ui.close();
     }

@@ -4,7 +4,7 @@ import { open, rm } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { LatchkeyError, usageError } from '@latchkey/errors';
 import { writeFileAtomic } from '@latchkey/storage';
-import { loadProviders, staticProviders } from './providers.js';
+import { allStaticProviders, loadProviders } from './providers.js';
 import { parseReference, resolveReferences, type ReferenceContext } from './references.js';
 import { readOnlyStore, type Runtime } from './runtime.js';
 
@@ -238,11 +238,11 @@ export async function referenceContext(
   ids: Iterable<string>,
   cwd: string,
 ): Promise<ReferenceContext> {
-  const providers = staticProviders(runtime.config);
+  const providers = await allStaticProviders(runtime.config, runtime.env);
   const missing = [...new Set(ids)].filter((id) => !providers.has(id));
   if (missing.length > 0) {
     // A plugin without a static manifest: ask its hook (slower, but no network and no login code).
-    const found = (await loadProviders(runtime.config)).providers;
+    const found = (await loadProviders(runtime.config, runtime.env)).providers;
     for (const id of missing) {
       const entry = found.get(id);
       if (entry) providers.set(id, { manifest: entry.provider, plugin: entry.plugin });

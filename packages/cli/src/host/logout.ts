@@ -10,6 +10,7 @@ import {
   type OrphanedSecret,
   type StoragePreference,
 } from '@latchkey/storage';
+import { isConfiguredProvider } from './configured-providers.js';
 import { providerContext, quietUi, resolveBaseUrl } from './context.js';
 import { chooseProvider, envCredential, loadProviders, notSignedIn, unknownProvider } from './providers.js';
 import { lockWaitNotice, type Runtime } from './runtime.js';
@@ -46,7 +47,7 @@ export interface LogoutOutcome {
 export async function logout(runtime: Runtime, request: LogoutRequest): Promise<LogoutOutcome> {
   const store = cleanupStore(runtime);
   const records = await store.list();
-  const discovery = await loadProviders(runtime.config);
+  const discovery = await loadProviders(runtime.config, runtime.env);
   const byProvider = new Map<string, { manifest: { id: string; title: string } }>();
   for (const record of records) {
     const provider = discovery.providers.get(record.provider)?.provider;
@@ -177,10 +178,17 @@ async function revokeInto(
     if (!stored) return;
     registerSecret(stored.secret);
     const baseUrl = resolveBaseUrl(runtime, provider, undefined, record.baseUrl);
-    const revoked = await provider.revoke!(
-      stored.secret,
-      providerContext(runtime, provider, baseUrl, quietUi(runtime)),
-    );
+    const ctx = providerContext(runtime, provider, baseUrl, quietUi(runtime));
+    // A configured OAuth provider revokes the refresh token too (RFC 7009), before the access token.
+    const revoked = isConfiguredProvider(provider)
+      ? await provider.revokeSession(
+          {
+            accessToken: stored.secret,
+            ...(stored.refreshToken !== undefined && { refreshToken: stored.refreshToken }),
+          },
+          ctx,
+        )
+      : await provider.revoke!(stored.secret, ctx);
     if (revoked) entry.revoked = true;
   } catch (error) {
     if (isLatchkeyError(error) && error.code === 'CANCELLED') throw error;

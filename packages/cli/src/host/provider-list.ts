@@ -19,7 +19,7 @@ export interface ProviderListing {
 
 /** `auth providers`: every provider the installed plugins offer, and the plugins that failed. */
 export async function listProviders(runtime: Runtime): Promise<ProviderListing> {
-  const discovery = await loadProviders(runtime.config);
+  const discovery = await loadProviders(runtime.config, runtime.env);
   return {
     providers: [...discovery.providers.values()]
       .sort((a, b) => a.provider.id.localeCompare(b.provider.id))

@@ -9,6 +9,8 @@ import {
   type RunHook,
 } from '@latchkey/plugin-kit';
 import type { StaticProvider } from './provider-facts.js';
+import { configuredPlugin, configuredProvider, configuredStaticProviders } from './configured-providers.js';
+import { readProviderDefinitions, resolveConfigDir } from '@latchkey/storage';
 
 export {
   chooseProvider,
@@ -33,6 +35,19 @@ export function staticProviders(config: Config): Map<string, StaticProvider> {
   return found;
 }
 
+/**
+ * `staticProviders` and the providers added by configuration (providers.json); an installed provider keeps
+ * its id if a definition has the same name.
+ */
+export async function allStaticProviders(
+  config: Config,
+  env: NodeJS.ProcessEnv,
+): Promise<Map<string, StaticProvider>> {
+  const found = staticProviders(config);
+  for (const [id, entry] of await configuredStaticProviders(env)) if (!found.has(id)) found.set(id, entry);
+  return found;
+}
+
 function bundledFirst(config: Config) {
   const plugins = [...config.plugins.values()];
   return [...plugins.filter((p) => p.type === 'core'), ...plugins.filter((p) => p.type !== 'core')];
@@ -40,8 +55,14 @@ function bundledFirst(config: Config) {
 
 const hookTimeoutMs = 3000;
 
-/** Asks every plugin for its provider through the `latchkey:provider` hook (timeout, errors captured). */
-export async function loadProviders(config: Config): Promise<Discovery> {
+/**
+ * Asks every plugin for its provider through the `latchkey:provider` hook (timeout, errors captured), and
+ * adds the providers defined in providers.json (an unreadable file is listed as broken).
+ */
+export async function loadProviders(
+  config: Config,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<Discovery> {
   const runHook: RunHook = (event, options, timeoutMs, captureErrors) =>
     config.runHook(event, options, timeoutMs, captureErrors);
   const preferred = new Set([...config.plugins.values()].filter((p) => p.type === 'core').map((p) => p.name));
@@ -52,6 +73,7 @@ export async function loadProviders(config: Config): Promise<Discovery> {
     const discovery = await discoverProviders(runHook, { timeoutMs: hookTimeoutMs, preferred });
     // Providers declare their token shapes; redaction knows them before any provider code runs.
     for (const { provider } of discovery.providers.values()) registerSecretPrefixes(provider.secretPrefixes);
+    await addConfigured(discovery, env);
     return discovery;
   } finally {
     clearTimeout(keepAlive);
@@ -59,6 +81,7 @@ export async function loadProviders(config: Config): Promise<Discovery> {
 }
 
 export function describePlugin(entry: DiscoveredProvider): string {
+  if (entry.plugin === configuredPlugin) return `${configuredPlugin} (${entry.provider.defaultBaseUrl})`;
   return entry.pluginVersion ? `${entry.plugin}@${entry.pluginVersion}` : entry.plugin;
 }
 
@@ -67,4 +90,21 @@ export function conflictWarning(discovery: Discovery, id: string): string | unde
   const conflict = discovery.conflicts.find((c) => c.id === id);
   if (!conflict) return undefined;
   return `Provider id "${id}" is claimed by ${[conflict.winner, ...conflict.ignored].join(' and ')}; using ${conflict.winner}. Uninstall the other plugin to silence this.`;
+}
+
+async function addConfigured(discovery: Discovery, env: NodeJS.ProcessEnv): Promise<void> {
+  try {
+    for (const [name, definition] of await readProviderDefinitions(resolveConfigDir(env))) {
+      if (discovery.providers.has(name)) continue;
+      discovery.providers.set(name, {
+        provider: configuredProvider(name, definition, env),
+        plugin: configuredPlugin,
+      });
+    }
+  } catch (error) {
+    discovery.broken.push({
+      plugin: 'providers.json',
+      reason: error instanceof Error ? error.message : String(error),
+    });
+  }
 }

@@ -13,6 +13,7 @@ import { providerContext, quietUi, resolveBaseUrl } from './context.js';
 import { httpClient } from './runtime.js';
 import { conflictWarning, envCredential, loadProviders, notSignedIn, unknownProvider } from './providers.js';
 import { cleanupStore } from './logout.js';
+import { isDue, refreshStored } from './refresh.js';
 import { shownDirectory } from './switch.js';
 import type { Runtime } from './runtime.js';
 
@@ -50,6 +51,8 @@ export interface CredentialStatus {
   method?: string;
   identity?: Record<string, string | undefined>;
   expiresAt?: string;
+  /** A stored account holds an OAuth refresh token: `auth token` renews the access token by itself. */
+  refreshable?: boolean;
   validity: Validity;
   error?: ErrorEnvelope;
   /** On the credential in use: why it is the one (docs/accounts.md has the order). */
@@ -80,7 +83,7 @@ export async function status(
   requested?: string,
   options: StatusOptions = {},
 ): Promise<CredentialStatus[]> {
-  const discovery = await loadProviders(runtime.config);
+  const discovery = await loadProviders(runtime.config, runtime.env);
   const store = cleanupStore(runtime);
   let records = await store.list(requested);
   if (requested !== undefined && !discovery.providers.has(requested) && records.length === 0) {
@@ -236,6 +239,7 @@ async function checkStored(
   if (record.method !== undefined) entry.method = record.method;
   if (record.identity !== undefined) entry.identity = { ...record.identity };
   if (record.expiresAt !== undefined) entry.expiresAt = record.expiresAt;
+  entry.refreshable = record.refreshable === true;
   if (!provider) {
     entry.validity = 'not-installed';
     entry.error = {
@@ -247,9 +251,14 @@ async function checkStored(
     return entry;
   }
   return verifyInto(entry, async () => {
-    const stored = await store.get(record.provider, record.account);
+    let stored = await store.get(record.provider, record.account);
     if (!stored) throw notSignedIn(provider.title, provider.id, provider.envVars);
     registerSecret(stored.secret);
+    if (record.refreshable && isDue(stored.record, runtime.clock.now())) {
+      // An expired OAuth access token is renewed first, as `auth token` would, so the check is of a live one.
+      stored = await refreshStored(store, stored, runtime.env, { version: runtime.version });
+      if (stored.record.expiresAt !== undefined) entry.expiresAt = stored.record.expiresAt;
+    }
     const baseUrl = resolveBaseUrl(runtime, provider, undefined, record.baseUrl);
     return provider.verify(stored.secret, checkContext(runtime, provider, baseUrl, timeoutMs));
   });
@@ -341,7 +350,8 @@ export function describeStatus(results: CredentialStatus[], configDir: string, h
       for (const [key, value] of Object.entries(r.identity ?? {})) {
         if (value !== undefined) row(`${key[0]!.toUpperCase()}${key.slice(1)}`, value);
       }
-      row('Expires', r.expiresAt ?? 'never');
+      row('Expires', r.expiresAt === undefined ? 'never' : localTime(r.expiresAt));
+      if (r.refreshable) row('Refresh', 'a refresh token is held: the access token is renewed when it expires');
     }
     if (r.error) {
       row('Problem', r.error.message);
@@ -349,6 +359,16 @@ export function describeStatus(results: CredentialStatus[], configDir: string, h
     }
   }
   return `${lines.join('\n')}\n`;
+}
+
+/** An ISO time as local time with its offset ("2026-12-02 01:23:45 +01:00"); anything else as it is. */
+export function localTime(iso: string): string {
+  const at = new Date(iso);
+  if (Number.isNaN(at.getTime())) return iso;
+  const two = (n: number) => String(Math.abs(n)).padStart(2, '0');
+  const offset = -at.getTimezoneOffset();
+  const zone = `${offset < 0 ? '-' : '+'}${two(Math.trunc(offset / 60))}:${two(offset % 60)}`;
+  return `${at.getFullYear()}-${two(at.getMonth() + 1)}-${two(at.getDate())} ${two(at.getHours())}:${two(at.getMinutes())}:${two(at.getSeconds())} ${zone}`;
 }
 
 /** "--account", "ACME_API_KEY", "LATCHKEY_ACME_ACCOUNT", "directory ~/work/api", "default". */

@@ -47,7 +47,7 @@ export async function switchAccount(runtime: Runtime, request: SwitchRequest): P
   }
   const store = cleanupStore(runtime);
   const records = await store.list();
-  const discovery = await loadProviders(runtime.config);
+  const discovery = await loadProviders(runtime.config, runtime.env);
   const withAccounts = new Map<string, { manifest: { id: string; title: string } }>();
   for (const record of records) {
     const title = discovery.providers.get(record.provider)?.provider.title ?? record.provider;

@@ -58,13 +58,14 @@ export async function resolveTokenFrom(
       });
     }
   }
-  const { manifest } = await choose(candidates);
+  const chosen = await choose(candidates);
+  const { manifest } = chosen;
   const flag = request.account;
   const fromEnv = flag === undefined ? envCredential(manifest, env) : undefined;
   if (fromEnv) return { provider: manifest.id, token: fromEnv.token, source: `env:${fromEnv.variable}` };
   const variable = latchkeyEnvName(manifest.id, 'ACCOUNT');
   const value = env[variable]?.trim();
-  const stored = await store.chooseCredential(manifest.id, {
+  let stored = await store.chooseCredential(manifest.id, {
     ...(flag !== undefined && { flag }),
     ...(value && { envAccount: { variable, value } }),
     cwd: request.cwd,
@@ -74,6 +75,12 @@ export async function resolveTokenFrom(
       ...manifest.envVars,
       latchkeyEnvName(manifest.id, 'TOKEN'),
     ]);
+  }
+  // An OAuth token with under a minute left is refreshed first; that code loads only then (docs/storage.md).
+  const expiresAt = stored.record.expiresAt === undefined ? NaN : Date.parse(stored.record.expiresAt);
+  if ((stored.record.refreshable || chosen.plugin === 'configured') && expiresAt - Date.now() < 60_000) {
+    const { refreshStored } = await import('./refresh.js');
+    stored = { ...stored, ...(await refreshStored(store, stored, env)) };
   }
   return {
     provider: manifest.id,

@@ -1,5 +1,5 @@
 import { writeProviderCache } from './provider-cache.js';
-import { chooseProvider, loadProviders, staticProviders } from './providers.js';
+import { allStaticProviders, chooseProvider, loadProviders } from './providers.js';
 import { readOnlyStore, type Runtime } from './runtime.js';
 import { resolveTokenFrom, type AccountRequest, type TokenResult } from './token-lookup.js';
 
@@ -14,11 +14,11 @@ export async function resolveToken(
   requested?: string,
   request: AccountRequest = { cwd: process.cwd() },
 ): Promise<TokenResult> {
-  const providers = staticProviders(runtime.config);
+  const providers = await allStaticProviders(runtime.config, runtime.env);
   await writeProviderCache(runtime.config, providers, runtime.env).catch(() => undefined);
   if (requested !== undefined && !providers.has(requested)) {
     // A plugin without a static manifest: ask its hook (slower, but still no network and no login code).
-    const found = (await loadProviders(runtime.config)).providers.get(requested);
+    const found = (await loadProviders(runtime.config, runtime.env)).providers.get(requested);
     if (found) providers.set(requested, { manifest: found.provider, plugin: found.plugin });
   }
   return resolveTokenFrom(

@@ -1,0 +1,207 @@
+// Providers added by configuration (`latchkey auth providers add`): a standard OAuth 2.0 device-flow server
+// described by a definition in providers.json, turned into a provider like the plugins' ones. Nothing here
+// knows any particular server.
+import { ExitCode, LatchkeyError, usageError } from '@latchkey/errors';
+import {
+  checkEndpoint,
+  deviceCodeLogin,
+  fetchUserinfo,
+  identityFromClaims,
+  idTokenClaims,
+  revokeTokens,
+  tokenSetFromBody,
+  type OAuthClient,
+  type TokenSet,
+} from '@latchkey/oauth';
+import type { Identity, Provider, ProviderContext, ProviderManifest } from '@latchkey/plugin-kit';
+import { readProviderDefinitions, resolveConfigDir, type ProviderDefinition } from '@latchkey/storage';
+import type { StaticProvider } from './provider-facts.js';
+
+/** What `auth providers` shows as the plugin of a configured provider. */
+export const configuredPlugin = 'configured';
+
+/** The static facts of a configured provider: a device login (or a token given by hand) at its base URL. */
+export function configuredManifest(name: string, definition: ProviderDefinition): ProviderManifest {
+  return {
+    id: name,
+    title: name,
+    defaultBaseUrl: definition.baseUrl,
+    envVars: [],
+    methods: ['device', 'token'],
+  };
+}
+
+/** The configured providers' static facts, for `auth token` and exec (no network, no OAuth code). */
+export async function configuredStaticProviders(
+  env: NodeJS.ProcessEnv,
+): Promise<Map<string, StaticProvider>> {
+  const definitions = await readProviderDefinitions(resolveConfigDir(env));
+  return new Map(
+    [...definitions].map(([name, definition]) => [
+      name,
+      { manifest: configuredManifest(name, definition), plugin: configuredPlugin },
+    ]),
+  );
+}
+
+/** `auth login --provider NAME`, for the "sign in again" actions. */
+export function signInAgain(name: string): string {
+  return `latchkey auth login --provider ${name}`;
+}
+
+/**
+ * The client latchkey is at the server: the client id, and for a confidential client the secret read now
+ * from the variable the definition names (never stored). A named variable that is unset is exit 2.
+ */
+export function oauthClient(
+  name: string,
+  definition: ProviderDefinition,
+  env: NodeJS.ProcessEnv,
+): OAuthClient {
+  const client: OAuthClient = { clientId: definition.clientId, encoding: definition.encoding };
+  if (definition.clientSecretEnv !== undefined) {
+    const secret = env[definition.clientSecretEnv]?.trim();
+    if (!secret) {
+      throw usageError(
+        `${name} is a confidential client: ${definition.clientSecretEnv} must hold its client secret.`,
+        `Set ${definition.clientSecretEnv} (the secret is read from it each time, never stored).`,
+      );
+    }
+    client.clientSecret = secret;
+  }
+  return client;
+}
+
+/** The definition's endpoints, each held to the https-or-loopback rule again (the file may have been edited). */
+export function endpointsOf(definition: ProviderDefinition) {
+  return {
+    deviceAuthorizationUrl: checkEndpoint(
+      definition.deviceAuthorizationUrl,
+      'deviceAuthorizationUrl in providers.json',
+    ),
+    tokenUrl: checkEndpoint(definition.tokenUrl, 'tokenUrl in providers.json'),
+    ...(definition.revocationUrl !== undefined && {
+      revocationUrl: checkEndpoint(definition.revocationUrl, 'revocationUrl in providers.json'),
+    }),
+    ...(definition.userinfoUrl !== undefined && {
+      userinfoUrl: checkEndpoint(definition.userinfoUrl, 'userinfoUrl in providers.json'),
+    }),
+  };
+}
+
+/** What a configured provider's login returns beyond the plugin contract: the refresh token, to store. */
+export interface ConfiguredLoginResult {
+  token: string;
+  identity: Identity;
+  refreshToken?: string;
+}
+
+/** A configured provider: a `Provider` built from its definition. */
+export interface ConfiguredProvider extends Provider {
+  definition: ProviderDefinition;
+  login(ctx: ProviderContext): Promise<ConfiguredLoginResult>;
+  /** Logout: revokes the refresh token, then the access token (RFC 7009); false without a revocation endpoint. */
+  revokeSession(
+    tokens: { accessToken: string; refreshToken?: string },
+    ctx: ProviderContext,
+  ): Promise<boolean>;
+}
+
+export function isConfiguredProvider(provider: Provider): provider is ConfiguredProvider {
+  return 'definition' in provider && 'revokeSession' in provider;
+}
+
+/** Builds the provider for a definition; `env` supplies a confidential client's secret. */
+export function configuredProvider(
+  name: string,
+  definition: ProviderDefinition,
+  env: NodeJS.ProcessEnv,
+): ConfiguredProvider {
+  const again = signInAgain(name);
+
+  async function identify(ctx: ProviderContext, tokens: TokenSet): Promise<Identity> {
+    const { userinfoUrl } = endpointsOf(definition);
+    const claims =
+      userinfoUrl !== undefined
+        ? await fetchUserinfo(ctx.http, userinfoUrl, tokens.accessToken, () => ctx.clock.now(), again)
+        : idTokenClaims(tokens.idToken ?? tokens.accessToken);
+    const identity = claims ? identityFromClaims(claims) : undefined;
+    return (
+      identity ?? { account: 'unknown user', details: { identity: 'the server did not say who signed in' } }
+    );
+  }
+
+  return {
+    ...configuredManifest(name, definition),
+    definition,
+
+    async login(ctx) {
+      const endpoints = endpointsOf(definition);
+      const client = oauthClient(name, definition, env);
+      const raw = await deviceCodeLogin(
+        {
+          deviceAuthorizationUrl: endpoints.deviceAuthorizationUrl,
+          tokenUrl: endpoints.tokenUrl,
+          clientId: client.clientId,
+          ...(client.clientSecret !== undefined && { clientSecret: client.clientSecret }),
+          ...(definition.scopes !== undefined &&
+            definition.scopes.length > 0 && { scope: definition.scopes.join(' ') }),
+          encoding: definition.encoding,
+          invalidClientAction: `Check the client id: \`latchkey auth providers add ${name} --force --client-id ID ...\` replaces it.`,
+          loginAgain: `Run \`${again}\` again.`,
+        },
+        ctx,
+      );
+      const tokens = tokenSetFromBody(raw, ctx.clock.now());
+      if (tokens === undefined) {
+        throw new LatchkeyError({
+          code: 'UNEXPECTED_RESPONSE',
+          message: `${endpoints.tokenUrl.host} sent no access token.`,
+          action: "Report this to the server's operator.",
+        });
+      }
+      const identity = await identify(ctx, tokens);
+      if (tokens.expiresAt !== undefined) identity.expiresAt = new Date(tokens.expiresAt).toISOString();
+      return {
+        token: tokens.accessToken,
+        identity,
+        ...(tokens.refreshToken !== undefined && { refreshToken: tokens.refreshToken }),
+      };
+    },
+
+    async verify(token, ctx) {
+      const { userinfoUrl } = endpointsOf(definition);
+      if (userinfoUrl === undefined) {
+        // Nothing to ask: show what a JWT access token says about itself, if it is one.
+        const claims = idTokenClaims(token);
+        const identity = claims ? identityFromClaims(claims) : undefined;
+        return (
+          identity ?? { account: 'unknown user', details: { check: 'the server has no userinfo endpoint' } }
+        );
+      }
+      const identity = identityFromClaims(
+        await fetchUserinfo(ctx.http, userinfoUrl, token, () => ctx.clock.now(), again),
+      );
+      if (identity === undefined) {
+        throw new LatchkeyError({
+          code: 'UNEXPECTED_RESPONSE',
+          message: `${userinfoUrl.host} answered the userinfo request without a sub, email or name.`,
+          action: "Report this to the server's operator.",
+          exitCode: ExitCode.Failure,
+        });
+      }
+      return identity;
+    },
+
+    async revoke(token, ctx) {
+      return this.revokeSession({ accessToken: token }, ctx);
+    },
+
+    async revokeSession(tokens, ctx) {
+      const { revocationUrl } = endpointsOf(definition);
+      if (revocationUrl === undefined) return false;
+      await revokeTokens(ctx.http, { revocationUrl, client: oauthClient(name, definition, env) }, tokens);
+      return true;
+    },
+  };
+}

@@ -1,0 +1,103 @@
+// Refresh on the token path (`auth token`, exec, inject, references): loaded with a dynamic import only when
+// the stored access token is due, so the usual `auth token` never loads the HTTP or OAuth code.
+import { ExitCode, LatchkeyError } from '@latchkey/errors';
+import { HttpClient } from '@latchkey/http';
+import { refreshAccessToken } from '@latchkey/oauth';
+import {
+  readProviderDefinitions,
+  type AccountRecord,
+  type CredentialStore,
+  type StoredCredential,
+} from '@latchkey/storage';
+import { endpointsOf, oauthClient, signInAgain } from './configured-providers.js';
+
+/** `auth token` returns a token valid at least this much longer; one closer to its expiry is refreshed first. */
+export const minimumValidityMs = 60_000;
+
+/** The stored access token expires within `withinMs` (default `minimumValidityMs`), or has expired. */
+export function isDue(
+  record: Pick<AccountRecord, 'expiresAt'>,
+  now: number,
+  withinMs = minimumValidityMs,
+): boolean {
+  if (record.expiresAt === undefined) return false;
+  const at = Date.parse(record.expiresAt);
+  return Number.isFinite(at) && at - now < withinMs;
+}
+
+/** The refresh request may hold the storage lock that other processes wait on: it gets less than their 10 s. */
+const refreshTimeoutMs = 8_000;
+
+export interface RefreshDeps {
+  fetch?: typeof globalThis.fetch;
+  now?: () => number;
+  /** Sent in User-Agent. */
+  version?: string;
+}
+
+function expired(record: AccountRecord, why: string): LatchkeyError {
+  return new LatchkeyError({
+    code: 'TOKEN_EXPIRED',
+    message: `The ${record.provider} access token of ${record.account} has expired${why}.`,
+    action: `Sign in again: ${signInAgain(record.provider)}`,
+    exitCode: ExitCode.Auth,
+  });
+}
+
+/**
+ * The stored credential of `record`, refreshed first when it is due (RFC 6749 section 6). Concurrent
+ * processes refresh once: under the storage lock the credential is read again and refreshed only if it is
+ * still due, so the others get the token the first one stored. An expired token is never returned: no
+ * refresh token (or no provider definition to refresh with) is TOKEN_EXPIRED, `invalid_grant` is
+ * SESSION_EXPIRED (both exit 4, "sign in again"), a server that cannot be reached is exit 1.
+ */
+export async function refreshStored(
+  store: CredentialStore,
+  seen: StoredCredential,
+  env: NodeJS.ProcessEnv,
+  deps: RefreshDeps = {},
+): Promise<StoredCredential> {
+  const now = deps.now ?? Date.now;
+  const record = seen.record;
+  const definition = (await readProviderDefinitions(store.configDir)).get(record.provider);
+  const renewed = await store.renew(record.provider, record.account, async (current) => {
+    // Another process refreshed it meanwhile: use its token (even when the server's tokens live under a
+    // minute, so that concurrent callers make one request), unless that one has expired too.
+    if (current.secret !== seen.secret && !isDue(current.record, now(), 1000)) return undefined;
+    if (!isDue(current.record, now())) return undefined;
+    if (current.refreshToken === undefined) throw expired(current.record, ' and there is no refresh token');
+    if (definition === undefined)
+      throw expired(current.record, ` and ${record.provider} is no longer configured`);
+    const http = new HttpClient({
+      clientName: 'latchkey',
+      clientVersion: deps.version ?? 'unknown',
+      env,
+      timeoutMs: refreshTimeoutMs,
+      ...(deps.fetch && { fetch: deps.fetch }),
+    });
+    const tokens = await refreshAccessToken(
+      http,
+      {
+        tokenUrl: endpointsOf(definition).tokenUrl,
+        client: oauthClient(record.provider, definition, env),
+        refreshToken: current.refreshToken,
+        signInAgain: signInAgain(record.provider),
+      },
+      now,
+    );
+    return {
+      secret: tokens.accessToken,
+      ...(tokens.refreshToken !== undefined && { refreshToken: tokens.refreshToken }),
+      ...(tokens.expiresAt !== undefined && { expiresAt: new Date(tokens.expiresAt).toISOString() }),
+    };
+  });
+  if (renewed === undefined) {
+    throw new LatchkeyError({
+      code: 'NOT_SIGNED_IN',
+      message: `The ${record.provider} account ${record.account} was logged out meanwhile.`,
+      action: `Run \`${signInAgain(record.provider)}\`.`,
+      exitCode: ExitCode.Auth,
+    });
+  }
+  return renewed;
+}

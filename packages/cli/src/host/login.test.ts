@@ -258,18 +258,43 @@ describe('auth login: the environment credential (envLogin: verify)', () => {
 });
 
 describe('auth login: storage', () => {
-  it('falls back to the encrypted file when the keychain is unavailable, and says why', async () => {
-    const h = await start({ providers: [tokenProvider()], keychain: unavailableKeychain() });
+  it('falls back to the encrypted file without a keychain and says so in words, once per config dir', async () => {
+    const h = await start({
+      providers: [tokenProvider()],
+      keychain: unavailableKeychain(),
+      env: { LATCHKEY_DEBUG: '1' },
+    });
     const outcome = await login(h.runtime, request({ provider: 'acme', withToken: true }, 'acme-good'));
     expect(outcome).toMatchObject({
       stored: true,
       backend: 'file',
       fallbackReason: 'No Secret Service is running.',
     });
-    expect(describeLogin(outcome, h.configDir)).toContain(
-      '! The system keychain could not be used: No Secret Service is running.',
+    const notice =
+      '! No system keychain is running here (no Secret Service on D-Bus). Stored in an encrypted file instead; set LATCHKEY_STORAGE=file to make that the default.';
+    expect(describeLogin(outcome, h.configDir)).toContain(notice);
+    // The raw keychain error only in the debug output.
+    expect(h.stderr()).toContain(
+      '[debug] The system keychain could not be used: No Secret Service is running.\n',
     );
+    expect(describeLogin(outcome, h.configDir).join('\n')).not.toContain('No Secret Service is running.');
     expect((await h.store.get('acme'))?.secret).toBe('acme-good');
+    // The next login in this config dir does not say it again.
+    const again = await login(h.runtime, request({ provider: 'acme', withToken: true }, 'acme-good'));
+    expect(again.backend).toBe('file');
+    expect(again.keychainNotice).toBeUndefined();
+    expect(describeLogin(again, h.configDir).join('\n')).not.toContain('keychain');
+  });
+
+  it('a locked keychain is said every time, with what to do', async () => {
+    const h = await start({ providers: [tokenProvider()], keychain: unavailableKeychain('KEYCHAIN_LOCKED') });
+    for (let i = 0; i < 2; i++) {
+      const outcome = await login(h.runtime, request({ provider: 'acme', withToken: true }, 'acme-good'));
+      expect(describeLogin(outcome, h.configDir)).toContain(
+        '! The system keychain is locked. Stored in an encrypted file instead; unlock the keychain to use it next time, or set LATCHKEY_STORAGE=file to make the file the default.',
+      );
+    }
+    expect(h.stderr()).not.toContain('No Secret Service is running.');
   });
 
   it('--storage keychain never falls back: the keychain error, nothing stored', async () => {

@@ -1,8 +1,14 @@
 import { registerSecret, usageError } from '@latchkey/errors';
 import { sanitizeIdentity, type Identity } from '@latchkey/plugin-kit';
-import type { AccountIdentity, BackendName, CredentialStore } from '@latchkey/storage';
+import {
+  resolveConfigDir,
+  type AccountIdentity,
+  type BackendName,
+  type CredentialStore,
+} from '@latchkey/storage';
 import { providerContext, resolveBaseUrl } from './context.js';
 import { chooseProvider, conflictWarning, envCredential, loadProviders } from './providers.js';
+import { keychainFallbackNotice } from './keychain-notice.js';
 import { credentialStore, type Runtime } from './runtime.js';
 import { acquireCredential } from './credential-input.js';
 import { resolveLoginOptions, type GivenLoginOptions } from './login-options.js';
@@ -42,6 +48,8 @@ export interface LoginOutcome {
   silent?: boolean;
   backend?: BackendName;
   fallbackReason?: string;
+  /** The fallback in words, when it is to be shown this time (once per config dir for "no keychain"). */
+  keychainNotice?: string;
   /** The account was stored before: its credential was replaced. */
   replaced?: boolean;
   /** The stored account is the provider's default now. */
@@ -130,7 +138,16 @@ export async function login(runtime: Runtime, request: LoginRequest): Promise<Lo
     if (current !== undefined) outcome.defaultAccount = current;
   }
   outcome.backend = saved.record.backend;
-  if (saved.fallbackReason !== undefined) outcome.fallbackReason = saved.fallbackReason;
+  if (saved.fallbackReason !== undefined) {
+    outcome.fallbackReason = saved.fallbackReason;
+    runtime.debug?.(`The system keychain could not be used: ${saved.fallbackReason}`);
+    const notice = await keychainFallbackNotice(
+      resolveConfigDir(runtime.env),
+      saved.fallbackCode,
+      runtime.platform,
+    );
+    if (notice !== undefined) outcome.keychainNotice = notice;
+  }
   return outcome;
 }
 
@@ -197,8 +214,7 @@ export function describeLogin(outcome: LoginOutcome, configDir: string): string[
   } else if (outcome.backend === 'keychain') {
     lines.push('  Stored in the system keychain.');
   } else {
-    if (outcome.fallbackReason)
-      lines.push(`! The system keychain could not be used: ${outcome.fallbackReason}`);
+    if (outcome.keychainNotice) lines.push(`! ${outcome.keychainNotice}`);
     lines.push(`  Stored in an encrypted file in ${configDir}, key beside it (see docs/security.md).`);
   }
   if (outcome.stored && outcome.isDefault === false) {

@@ -98,8 +98,7 @@ export default class AuthLogin extends LatchkeyCommand {
       },
     });
     // describeLogin already tells people about a fallback; scripts get it as a warning.
-    if (outcome.fallbackReason !== undefined)
-      this.warnings.push(`The system keychain could not be used: ${outcome.fallbackReason}`);
+    if (outcome.keychainNotice !== undefined) this.warnings.push(outcome.keychainNotice);
     for (const line of describeLogin(outcome, resolveConfigDir(this.runtime.env))) this.runtime.say(line);
     return outcome;
   }

@@ -104,7 +104,11 @@ describe('NanoGPT device login on a fake clock against the emulator', () => {
   it('410 expired stops at once with exit 4', async () => {
     const s = await setup();
     s.emulator.faults.add(pollFault({ kind: 'expire' }));
-    await expect(nanogpt.login!(s.ctx)).rejects.toMatchObject({ code: 'DEVICE_CODE_EXPIRED', exitCode: 4 });
+    await expect(nanogpt.login!(s.ctx)).rejects.toMatchObject({
+      code: 'DEVICE_CODE_EXPIRED',
+      exitCode: 4,
+      message: 'The login code was denied or expired.',
+    });
     expect(s.pollTimes()).toEqual([2000]);
   });
 
@@ -151,7 +155,11 @@ describe('NanoGPT device login on a fake clock against the emulator', () => {
       await new Promise((resolve) => setTimeout(resolve, 25));
     }
     s.emulator.deny(s.emulator.userCodes()[0]!);
-    await expect(login).rejects.toMatchObject({ exitCode: 4 });
+    // NanoGPT cannot tell a denial from an expiry: the message says both.
+    await expect(login).rejects.toMatchObject({
+      exitCode: 4,
+      message: 'The login code was denied or expired.',
+    });
   });
 
   it('409 consumed and 404 invalid_code stop with exit 4 and say what to do', async () => {

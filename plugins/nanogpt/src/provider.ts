@@ -1,7 +1,6 @@
 import {
   ExitCode,
   LatchkeyError,
-  deviceCodeExpired,
   deviceLogin,
   defineProvider,
   loadManifest,
@@ -74,7 +73,16 @@ export function pollStep(response: HttpResponse, now: number): PollStep<string> 
     registerSecret(key);
     return { status: 'done', value: key };
   }
-  if (response.status === 410) throw deviceCodeExpired(loginAgain);
+  if (response.status === 410) {
+    // NanoGPT answers 410 for a denied code too, and does not say which it was.
+    throw new LatchkeyError({
+      code: 'DEVICE_CODE_EXPIRED',
+      message: 'The login code was denied or expired.',
+      action: loginAgain,
+      exitCode: ExitCode.Auth,
+      status: 410,
+    });
+  }
   if (response.status === 409) {
     throw new LatchkeyError({
       code: 'KEY_ALREADY_DELIVERED',

@@ -1,7 +1,7 @@
 import { Args } from '@oclif/core';
 import { ExitCode, LatchkeyError } from '@latchkey/errors';
 
-/** `latchkey auth login nanogpt`: the provider as the first argument, the same as `--provider nanogpt`. */
+/** `latchkey auth login <id>`: the provider as the first argument, the same as `--provider <id>`. */
 export const providerArg = Args.string({
   name: 'provider',
   description: 'Provider id, the same as --provider (see `latchkey auth providers`).',

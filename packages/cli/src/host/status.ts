@@ -14,6 +14,7 @@ import { httpClient } from './runtime.js';
 import { conflictWarning, envCredential, loadProviders, notSignedIn, unknownProvider } from './providers.js';
 import { cleanupStore } from './logout.js';
 import { isDue, refreshStored } from './refresh.js';
+import { localTime } from './dates.js';
 import { shownDirectory } from './switch.js';
 import type { Runtime } from './runtime.js';
 
@@ -350,8 +351,11 @@ export function describeStatus(results: CredentialStatus[], configDir: string, h
       for (const [key, value] of Object.entries(r.identity ?? {})) {
         if (value !== undefined) row(`${key[0]!.toUpperCase()}${key.slice(1)}`, value);
       }
-      row('Expires', r.expiresAt === undefined ? 'never' : localTime(r.expiresAt));
-      if (r.refreshable) row('Refresh', 'a refresh token is held: the access token is renewed when it expires');
+      // "never" only for a credential the server accepted: a rejected one has no expiry worth showing.
+      if (r.expiresAt !== undefined) row('Expires', localTime(r.expiresAt));
+      else if (r.validity === 'valid') row('Expires', 'never');
+      if (r.refreshable)
+        row('Refresh', 'a refresh token is held: the access token is renewed when it expires');
     }
     if (r.error) {
       row('Problem', r.error.message);
@@ -361,15 +365,7 @@ export function describeStatus(results: CredentialStatus[], configDir: string, h
   return `${lines.join('\n')}\n`;
 }
 
-/** An ISO time as local time with its offset ("2026-12-02 01:23:45 +01:00"); anything else as it is. */
-export function localTime(iso: string): string {
-  const at = new Date(iso);
-  if (Number.isNaN(at.getTime())) return iso;
-  const two = (n: number) => String(Math.abs(n)).padStart(2, '0');
-  const offset = -at.getTimezoneOffset();
-  const zone = `${offset < 0 ? '-' : '+'}${two(Math.trunc(offset / 60))}:${two(offset % 60)}`;
-  return `${at.getFullYear()}-${two(at.getMonth() + 1)}-${two(at.getDate())} ${two(at.getHours())}:${two(at.getMinutes())}:${two(at.getSeconds())} ${zone}`;
-}
+export { localTime } from './dates.js';
 
 /** "--account", "ACME_API_KEY", "LATCHKEY_ACME_ACCOUNT", "directory ~/work/api", "default". */
 export function chosenByText(chosen: ChosenBy, home: string | undefined): string {

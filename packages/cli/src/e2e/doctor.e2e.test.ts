@@ -3,8 +3,9 @@
  * (0777) exits 1 with storage's chmod fix; a linked plugin whose provider hook throws exits 1 naming it.
  * Human text on stdout, the one envelope under --json, and nothing changed on disk.
  */
-import { chmod, mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { spawnSync } from 'node:child_process';
+import { chmod, mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createCliSession, type CliSession } from '@latchkey/testkit';
@@ -78,6 +79,20 @@ describe('latchkey doctor', () => {
       fix: expect.stringContaining(`chmod 700 '${cli.configDir}'`),
     });
     await chmod(cli.configDir, 0o700);
+  });
+
+  it('a lock left by a process that died: exit 1 with the rm fix; doctor leaves it in place', async () => {
+    const cli = await session();
+    const dead = spawnSync(process.execPath, ['-e', '0']).pid!;
+    const lock = join(cli.configDir, '.lock');
+    await writeFile(lock, `${dead} ${hostname()} 0123abcd\n`, { mode: 0o600 });
+    const run = await cli.run(['doctor'], { timeoutMs: RUN_TIMEOUT_MS });
+    expectExit(run, 1);
+    expect(run.stdout).toContain(
+      `✗ A stale lock ${lock} was left by process ${dead} on ${hostname()}, which is no longer running.\n` +
+        `    Fix: Remove it: rm '${lock}' (the next sign-in would also break it).\n`,
+    );
+    expect(await readFile(lock, 'utf8')).toBe(`${dead} ${hostname()} 0123abcd\n`);
   });
 
   it('a linked plugin whose provider hook throws: exit 1, named, with how to unlink it', async () => {

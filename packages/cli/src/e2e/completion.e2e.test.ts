@@ -177,7 +177,7 @@ describe('the provider as the first argument', () => {
     expect(modules.filter((url) => /@oclif[/+]core/.test(url))).toEqual([]);
   });
 
-  it('login, status and logout take it too; an argument and a different --provider is exit 2', async () => {
+  it('login, status, switch and logout take it too; an argument and a different --provider is exit 2', async () => {
     const emulator = await startNanoTermEmulator();
     try {
       const cli = await session();
@@ -200,7 +200,26 @@ describe('the provider as the first argument', () => {
       expect(both.stdout).toBe('');
       expect(both.stderr).toContain('Two providers were given: "nanoterm" as the argument and "nanogpt"');
 
-      const logout = await cli.run(['auth', 'logout', 'nanoterm'], { timeoutMs: RUN_TIMEOUT_MS });
+      const second = emulator.createKey({ name: 'other' }).key;
+      expectExit(
+        await cli.run(
+          ['auth', 'login', 'nanoterm', '--with-token', '--name', 'work', '--base-url', emulator.url],
+          {
+            input: `${second}\n`,
+            timeoutMs: RUN_TIMEOUT_MS,
+          },
+        ),
+        0,
+      );
+      const switched = await cli.run(['auth', 'switch', 'nanoterm', '--account', 'work', '--json'], {
+        timeoutMs: RUN_TIMEOUT_MS,
+      });
+      expectExit(switched, 0);
+      expect(JSON.parse(switched.stdout)).toMatchObject({ status: 0, result: { account: 'work' } });
+      const current = await cli.run(['auth', 'token', 'nanoterm']);
+      expect(current.stdout).toBe(`${second}\n`);
+
+      const logout = await cli.run(['auth', 'logout', 'nanoterm', '--all'], { timeoutMs: RUN_TIMEOUT_MS });
       expectExit(logout, 0);
       const after = await cli.run(['auth', 'token', 'nanoterm']);
       expectExit(after, 4);

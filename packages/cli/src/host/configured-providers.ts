@@ -14,6 +14,7 @@ import {
   type TokenSet,
 } from '@latchkey/oauth';
 import type { Identity, Provider, ProviderContext, ProviderManifest } from '@latchkey/plugin-kit';
+import { latchkeyEnvName } from '@latchkey/plugin-kit/manifest';
 import { readProviderDefinitions, resolveConfigDir, type ProviderDefinition } from '@latchkey/storage';
 import type { StaticProvider } from './provider-facts.js';
 
@@ -28,6 +29,8 @@ export function configuredManifest(name: string, definition: ProviderDefinition)
     defaultBaseUrl: definition.baseUrl,
     envVars: [],
     methods: ['device', 'token'],
+    // `exec --provider NAME` gives the program LATCHKEY_<NAME>_TOKEN, the variable latchkey itself reads.
+    execEnv: { [latchkeyEnvName(name, 'TOKEN')]: 'token' },
   };
 }
 

@@ -44,8 +44,8 @@ describe('auth logout: revoking', () => {
       revoked: false,
       lines: [
         '✓ Logged out of Acme (ada)',
-        '! Could not revoke it on the server: Could not reach revoke.example.',
-        '  It was deleted here anyway. Revoke it by hand at https://acme.example/keys.',
+        '! Could not revoke it on the server (acme.example): Could not reach revoke.example; the local copy was deleted here anyway.',
+        '  Revoke it by hand at https://acme.example/keys.',
       ],
     },
     {

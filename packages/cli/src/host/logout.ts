@@ -30,6 +30,8 @@ export interface LoggedOut {
   revokeError?: ErrorEnvelope;
   /** Where to revoke by hand, when the server could not do it. */
   tokenUrl?: string;
+  /** The server asked to revoke (host[:port]). */
+  revokeHost?: string;
 }
 
 export interface LogoutOutcome {
@@ -179,6 +181,10 @@ async function revokeInto(
     registerSecret(stored.secret);
     const baseUrl = resolveBaseUrl(runtime, provider, undefined, record.baseUrl);
     const ctx = providerContext(runtime, provider, baseUrl, quietUi(runtime));
+    entry.revokeHost =
+      isConfiguredProvider(provider) && provider.definition.revocationUrl !== undefined
+        ? new URL(provider.definition.revocationUrl).host
+        : baseUrl.host;
     // A configured OAuth provider revokes the refresh token too (RFC 7009), before the access token.
     const revoked = isConfiguredProvider(provider)
       ? await provider.revokeSession(
@@ -206,8 +212,12 @@ export function describeLogout(outcome: LogoutOutcome): string[] {
     lines.push(`✓ Logged out of ${r.title} (${r.account})`);
     if (r.revoked === true) lines.push('  The credential was revoked on the server.');
     if (r.revoked === false) {
-      lines.push(`! Could not revoke it on the server: ${r.revokeError?.message ?? 'unknown error'}`);
-      lines.push(`  It was deleted here anyway.${r.tokenUrl ? ` Revoke it by hand at ${r.tokenUrl}.` : ''}`);
+      const at = r.revokeHost ? ` (${r.revokeHost})` : '';
+      const reason = (r.revokeError?.message ?? 'unknown error').replace(/\.$/, '');
+      lines.push(
+        `! Could not revoke it on the server${at}: ${reason}; the local copy was deleted here anyway.`,
+      );
+      if (r.tokenUrl) lines.push(`  Revoke it by hand at ${r.tokenUrl}.`);
     }
     if (r.revoked === undefined) {
       lines.push(

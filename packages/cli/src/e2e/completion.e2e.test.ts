@@ -116,6 +116,12 @@ describe('suggestions for mistyped commands', () => {
       'latchkey: "auth lgin" is not a latchkey command. Did you mean `auth login`?\n' +
         '  Run `latchkey --help` to see the commands.\n',
     );
+    // The provider as an argument after the typo: still `auth lgin` -> `auth login`.
+    const positional = await cli.run(['auth', 'lgin', 'nanogpt']);
+    expectExit(positional, 2);
+    expect(positional.stderr.split('\n')[0]).toBe(
+      'latchkey: "auth lgin" is not a latchkey command. Did you mean `auth login`?',
+    );
   });
 
   it('--json gives the failure envelope on stdout', async () => {

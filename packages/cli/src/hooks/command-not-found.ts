@@ -1,5 +1,5 @@
 import type { Hook } from '@oclif/core';
-import { suggestCommand, unknownCommand } from '../host/suggest.js';
+import { closestCommand, unknownCommand } from '../host/suggest.js';
 import { reportError } from '../render-error.js';
 
 /**
@@ -8,7 +8,8 @@ import { reportError } from '../render-error.js';
  */
 const hook: Hook<'command_not_found'> = async function ({ id, argv, config }) {
   const names = [...config.commands, ...config.topics.map((t) => ({ id: t.name, hidden: t.hidden }))];
-  const error = unknownCommand(id, suggestCommand(id, names), config.bin);
+  const { typed, suggestion } = closestCommand(id, names, new Set(config.topics.map((t) => t.name)));
+  const error = unknownCommand(typed, suggestion, config.bin);
   process.exitCode = reportError(error, {
     json: (argv ?? []).includes('--json'),
     compact: false,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { suggestCommand, unknownCommand } from './suggest.js';
+import { closestCommand, suggestCommand, unknownCommand } from './suggest.js';
 
 const names = [
   { id: 'auth' },
@@ -47,5 +47,26 @@ describe('unknownCommand', () => {
     expect(unknownCommand('deploy', undefined, 'latchkey').message).toBe(
       '"deploy" is not a latchkey command.',
     );
+  });
+});
+
+describe('closestCommand', () => {
+  const topics = new Set(['auth', 'auth:providers']);
+  const all = [...names, { id: 'auth:providers' }, { id: 'auth:providers:add' }];
+
+  it.each([
+    ['auth:lgin:nanogpt', 'auth:lgin', 'auth login'],
+    ['atuh:login', 'atuh:login', 'auth login'],
+    ['auth:providers:ad:acme', 'auth:providers:ad', 'auth providers add'],
+    ['doctr', 'doctr', 'doctor'],
+  ])('%s: typed %s, suggests %s', (id, typed, suggestion) => {
+    expect(closestCommand(id, all, topics)).toEqual({ typed, suggestion });
+  });
+
+  it('without a suggestion the typed command ends at the first word that is not a topic', () => {
+    expect(closestCommand('auth:frobnicate:nanogpt:extra', all, topics)).toEqual({
+      typed: 'auth:frobnicate',
+    });
+    expect(closestCommand('deploy:everything:now', all, topics)).toEqual({ typed: 'deploy' });
   });
 });

@@ -6,6 +6,8 @@ export const providerArg = Args.string({
   name: 'provider',
   description: 'Provider id, the same as --provider (see `latchkey auth providers`).',
   required: false,
+  // Otherwise oclif reads piped stdin as the argument: `echo "$KEY" | … --with-token` would pass the key.
+  ignoreStdin: true,
 });
 
 /** The provider from the argument or `--provider`; both given and different is a usage error (exit 2). */

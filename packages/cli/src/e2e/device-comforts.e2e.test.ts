@@ -17,8 +17,10 @@ import { E2eFile, RUN_TIMEOUT_MS, expectExit, readIndex } from './harness.js';
 
 const hasTmux = spawnSync('tmux', ['-V']).status === 0;
 const inCi = Boolean(process.env.CI && process.env.CI !== 'false');
-const socket = `latchkey-comforts-${process.pid}`;
-const tmux = (...args: string[]) => execFileSync('tmux', ['-L', socket, ...args], { encoding: 'utf8' });
+// A server per test: a new session right after the last test's kill-server can hit the dying server.
+let testNumber = 0;
+const socket = () => `latchkey-comforts-${process.pid}-${testNumber}`;
+const tmux = (...args: string[]) => execFileSync('tmux', ['-L', socket(), ...args], { encoding: 'utf8' });
 
 let dir: string;
 let emulator: NanoGptEmulator | undefined;
@@ -27,7 +29,8 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'latchkey-comforts-'));
 });
 afterEach(async () => {
-  spawnSync('tmux', ['-L', socket, 'kill-server']);
+  spawnSync('tmux', ['-L', socket(), 'kill-server']);
+  testNumber += 1;
   await emulator?.close();
   emulator = undefined;
   await file.cleanup();

@@ -14,8 +14,10 @@ import { expectSecretNotOnDisk, readIndex } from './harness.js';
 
 const hasTmux = spawnSync('tmux', ['-V']).status === 0;
 const inCi = Boolean(process.env.CI && process.env.CI !== 'false');
-const socket = `latchkey-test-${process.pid}`;
-const tmux = (...args: string[]) => execFileSync('tmux', ['-L', socket, ...args], { encoding: 'utf8' });
+// A server per test: a new session right after the last test's kill-server can hit the dying server.
+let testNumber = 0;
+const socket = () => `latchkey-test-${process.pid}-${testNumber}`;
+const tmux = (...args: string[]) => execFileSync('tmux', ['-L', socket(), ...args], { encoding: 'utf8' });
 
 let dir: string;
 let emulator: NanoctlEmulator;
@@ -23,7 +25,8 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'latchkey-tty-'));
 });
 afterEach(async () => {
-  spawnSync('tmux', ['-L', socket, 'kill-server']);
+  spawnSync('tmux', ['-L', socket(), 'kill-server']);
+  testNumber += 1;
   await emulator?.close();
 });
 afterAll(async () => {
@@ -35,6 +38,7 @@ async function startInTerminal(
   name: string,
   baseUrl: string,
   args: string[] = ['auth', 'login', '--provider', 'nanoctl'],
+  extraEnv: Record<string, string> = {},
 ): Promise<{ configDir: string; screen: () => string }> {
   const configDir = join(dir, name, 'config');
   const script = join(dir, `${name}.sh`);
@@ -46,6 +50,8 @@ async function startInTerminal(
     LATCHKEY_NANOCTL_BASE_URL: baseUrl,
     PATH: process.env.PATH ?? '/usr/bin:/bin',
     TERM: 'xterm-256color',
+    TZ: 'UTC',
+    ...extraEnv,
   };
   const exports = Object.entries(env)
     .map(([k, v]) => `export ${k}='${v}'`)
@@ -94,7 +100,7 @@ describe.runIf(hasTmux)('the masked prompt in a real terminal (tmux)', () => {
     const final = await waitFor(screen, /EXIT=\d+/);
 
     expect(final, final).toContain('EXIT=0');
-    expect(final).toContain('Logged in to Nanoservices as grace (token expires 2031-03-15)');
+    expect(final).toContain('Logged in to Nanoservices as grace (token expires 2031-03-15 00:00:00 +00:00)');
     // Not one character sequence of either token reached the screen.
     for (const secret of [token, wrong]) {
       for (let i = 0; i + 6 <= secret.length; i += 3) expect(final).not.toContain(secret.slice(i, i + 6));
@@ -128,6 +134,21 @@ describe.runIf(hasTmux)('the masked prompt in a real terminal (tmux)', () => {
     const final = await waitFor(screen, /EXIT=\d+/);
     expect(final, final).toContain('EXIT=0');
     expect((await readIndex(configDir))?.accounts).toMatchObject([{ provider: 'nanoctl', account: 'linus' }]);
+  });
+
+  it('a valid NANOSERVICES_TOKEN: one line says so on the terminal, nothing stored', async () => {
+    emulator = await startNanoctlEmulator();
+    const { token } = emulator.addToken({ username: 'ada', expiresAt: '2027-03-01T00:00:00.000Z' });
+    const { configDir, screen } = await startInTerminal('env', emulator.url, undefined, {
+      NANOSERVICES_TOKEN: token,
+    });
+    const final = await waitFor(screen, /EXIT=\d+/);
+    expect(final, final).toContain('EXIT=0');
+    expect(final).toContain(
+      'NANOSERVICES_TOKEN is valid for ada (expires 2027-03-01 00:00:00 +00:00); nothing stored\nEXIT=0',
+    );
+    for (let i = 0; i + 6 <= token.length; i += 3) expect(final).not.toContain(token.slice(i, i + 6));
+    expect(await readIndex(configDir)).toBeUndefined();
   });
 
   it('Ctrl-C at the prompt ends with exit 130 and stores nothing', async () => {

@@ -44,7 +44,8 @@ async function setup() {
   };
   const run = (args: string[], env: Record<string, string | undefined> = {}, input?: string) =>
     session.run(['auth', ...args], {
-      env: { LATCHKEY_NANOCTL_BASE_URL: emulator.url, ...env },
+      // One time zone, so the local times people see are the same bytes everywhere.
+      env: { LATCHKEY_NANOCTL_BASE_URL: emulator.url, TZ: 'UTC', ...env },
       input,
       timeoutMs: RUN_TIMEOUT_MS,
     });
@@ -118,7 +119,9 @@ describe('flag mode and --with-token', () => {
     const value = token();
     const login = await run(['login', '--provider', 'nanoctl', '-t', value]);
     expectExit(login, 0);
-    expect(login.stderr).toContain('The token is valid for Nanoservices as ada (token expires 2030-06-30)');
+    expect(login.stderr).toContain(
+      'The token is valid for Nanoservices as ada (token expires 2030-06-30 00:00:00 +00:00)',
+    );
     expect(login.stderr.match(/shell history/g)).toHaveLength(1);
     expect(await snapshot(session.configDir)).toEqual(before);
   });
@@ -128,7 +131,9 @@ describe('flag mode and --with-token', () => {
     const value = token();
     const login = await run(['login', '--provider', 'nanoctl', '--with-token'], {}, `${value}\n`);
     expectExit(login, 0);
-    expect(login.stderr).toContain('Logged in to Nanoservices as ada (token expires 2030-06-30)');
+    expect(login.stderr).toContain(
+      'Logged in to Nanoservices as ada (token expires 2030-06-30 00:00:00 +00:00)',
+    );
     expect((await readIndex(session.configDir))?.accounts[0]).toMatchObject({
       provider: 'nanoctl',
       account: 'ada',

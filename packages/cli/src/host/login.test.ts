@@ -233,6 +233,24 @@ describe('auth login: the environment credential (envLogin: verify)', () => {
     expect(describeLogin(outcome, h.configDir)).toEqual([]);
     expect(h.stderr()).toBe('');
     expect(await h.store.list()).toEqual([]);
+    // A person at a terminal gets one line (the variable, who, the expiry in local time); a pipe nothing.
+    expect(describeLogin(outcome, h.configDir, { terminal: true })).toEqual([
+      'ENVY_TOKEN is valid for ada; nothing stored',
+    ]);
+    const tz = process.env.TZ;
+    process.env.TZ = 'UTC';
+    try {
+      const expiring = {
+        ...outcome,
+        identity: { ...outcome.identity, expiresAt: '2027-03-01T00:00:00.000Z' },
+      };
+      expect(describeLogin(expiring, h.configDir, { terminal: true })).toEqual([
+        'ENVY_TOKEN is valid for ada (expires 2027-03-01 00:00:00 +00:00); nothing stored',
+      ]);
+    } finally {
+      if (tz === undefined) delete process.env.TZ;
+      else process.env.TZ = tz;
+    }
   });
 
   it('a rejected environment token: exit 4, nothing stored', async () => {

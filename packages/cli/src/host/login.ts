@@ -8,6 +8,7 @@ import {
 } from '@latchkey/storage';
 import { providerContext, resolveBaseUrl } from './context.js';
 import { chooseProvider, conflictWarning, envCredential, loadProviders } from './providers.js';
+import { localTime } from './dates.js';
 import { keychainFallbackNotice } from './keychain-notice.js';
 import { credentialStore, type Runtime } from './runtime.js';
 import { acquireCredential } from './credential-input.js';
@@ -46,6 +47,8 @@ export interface LoginOutcome {
   stored: boolean;
   /** Nothing to say on success: the provider's environment token was checked (`envLogin: 'verify'`). */
   silent?: boolean;
+  /** The variable that held the token a silent login checked. */
+  envVariable?: string;
   backend?: BackendName;
   fallbackReason?: string;
   /** The fallback in words, when it is to be shown this time (once per config dir for "no keychain"). */
@@ -105,7 +108,11 @@ export async function login(runtime: Runtime, request: LoginRequest): Promise<Lo
   if (provider.envLogin === 'verify' && fromEnv && request.token === undefined && !request.withToken) {
     request.onSilent?.();
     registerSecret(fromEnv.token);
-    return { ...describe(sanitizeIdentity(await provider.verify(fromEnv.token, ctx)), 'env'), silent: true };
+    return {
+      ...describe(sanitizeIdentity(await provider.verify(fromEnv.token, ctx)), 'env'),
+      silent: true,
+      envVariable: fromEnv.variable,
+    };
   }
 
   const { token, identity, method, refreshToken } = await acquireCredential(
@@ -194,19 +201,33 @@ function toStoredIdentity(identity: Identity): AccountIdentity {
   return stored;
 }
 
-/** The human summary of a login, for stderr. */
-export function describeLogin(outcome: LoginOutcome, configDir: string): string[] {
-  if (outcome.silent) return [];
+/**
+ * The human summary of a login, for stderr. A silent environment check says one line, and only to a
+ * person (`terminal`: stderr is a terminal); scripts get nothing.
+ */
+export function describeLogin(
+  outcome: LoginOutcome,
+  configDir: string,
+  options: { terminal?: boolean } = {},
+): string[] {
+  const until = outcome.identity.expiresAt ? localTime(outcome.identity.expiresAt) : undefined;
+  if (outcome.silent) {
+    if (!options.terminal) return [];
+    const variable = outcome.envVariable ?? 'The token';
+    return [
+      `${variable} is valid for ${outcome.account}${until ? ` (expires ${until})` : ''}; nothing stored`,
+    ];
+  }
   const who = [outcome.identity.name, outcome.identity.email].filter(Boolean).join(' ');
-  const expires = outcome.identity.expiresAt
-    ? ` (token expires ${outcome.identity.expiresAt.slice(0, 10)})`
-    : '';
+  const expires = until ? ` (token expires ${until})` : '';
   const lines = [
     `✓ ${outcome.stored ? 'Logged in to' : 'The token is valid for'} ${outcome.title} as ${who || outcome.account}${expires}`,
   ];
   if (outcome.replaced) lines.push(`  Replaced the stored credential for ${outcome.account}.`);
   if (outcome.identity.details) {
-    for (const [key, value] of Object.entries(outcome.identity.details)) lines.push(`  ${key}: ${value}`);
+    // Labels in one case, as in `auth status`: "Key: ...", "Credential: ...".
+    for (const [key, value] of Object.entries(outcome.identity.details))
+      lines.push(`  ${key.charAt(0).toUpperCase()}${key.slice(1)}: ${value}`);
   }
   if (outcome.identity.permission) lines.push(`  Permission: ${outcome.identity.permission}`);
   if (!outcome.stored) {

@@ -99,7 +99,9 @@ export default class AuthLogin extends LatchkeyCommand {
     });
     // describeLogin already tells people about a fallback; scripts get it as a warning.
     if (outcome.keychainNotice !== undefined) this.warnings.push(outcome.keychainNotice);
-    for (const line of describeLogin(outcome, resolveConfigDir(this.runtime.env))) this.runtime.say(line);
+    const terminal = this.runtime.stderr.isTTY;
+    for (const line of describeLogin(outcome, resolveConfigDir(this.runtime.env), { terminal }))
+      this.runtime.say(line);
     return outcome;
   }
 }

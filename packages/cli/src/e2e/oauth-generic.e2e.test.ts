@@ -1,0 +1,424 @@
+/**
+ * A provider added by configuration (issue 13), through the built `latchkey` binary, against a REAL OpenID
+ * provider (panva's oidc-provider, in-process on 127.0.0.1): discovery (OIDC and RFC 8414), explicit
+ * endpoints, the https-or-loopback rule, names that shadow a bundled provider, the device login with
+ * identity from userinfo, status (expiry, refresh token held), `auth token`, exec's variable, logout's
+ * revocations, a failing revocation endpoint, remove with and without --force, a confidential client, and
+ * the leak check. Refresh (expiry, rotation, 20 concurrent processes, invalid_grant) is in
+ * oauth-refresh.e2e.test.ts.
+ */
+import { createHash } from 'node:crypto';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import {
+  assertNoSecretLeaks,
+  startEmulatorServer,
+  OIDC_CONFIDENTIAL_CLIENT_ID,
+  OIDC_CONFIDENTIAL_CLIENT_SECRET,
+  OIDC_PUBLIC_CLIENT_ID,
+} from '@latchkey/testkit';
+import { expectExit, expectNothingStored, expectSecretNotOnDisk, readIndex } from './harness.js';
+import {
+  DEVICE_GRANT,
+  OauthWorld,
+  addProvider,
+  deviceLogin,
+  opts,
+  readProviders,
+  resultOf,
+  storedProviders,
+} from './oauth-support.js';
+
+const world = new OauthWorld();
+afterEach(() => world.cleanup());
+afterAll(() => world.dispose());
+
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+
+describe('a provider added by OIDC discovery', () => {
+  it('add -> providers -> login (device flow, userinfo identity) -> status -> token -> exec -> logout revokes both tokens', async () => {
+    const server = await world.server({ accessTokenTtl: 600 });
+    const session = await world.session();
+
+    const add = await addProvider(session, 'corp-idp', server.issuer);
+    expectExit(add, 0);
+    expect(add.stdout).toBe('');
+    expect(add.stderr).toContain('corp-idp');
+    expect(add.stderr).toContain('latchkey auth login --provider corp-idp');
+    // RFC 8414's document first (oidc-provider has none: 404), then OIDC discovery.
+    expect(server.requestsTo('metadata').map((r) => [r.method, r.path, r.status])).toEqual([
+      ['GET', '/.well-known/oauth-authorization-server', 404],
+      ['GET', '/.well-known/openid-configuration', 200],
+    ]);
+    const stored = await readProviders(session.configDir);
+    expect(stored?.mode).toBe(0o600);
+    expect(stored?.doc.version).toBe(1);
+    expect(stored?.doc.providers['corp-idp']).toMatchObject({
+      issuer: server.issuer,
+      clientId: OIDC_PUBLIC_CLIENT_ID,
+      encoding: 'form',
+      deviceAuthorizationUrl: server.endpoints.deviceAuthorization,
+      tokenUrl: server.endpoints.token,
+      revocationUrl: server.endpoints.revocation,
+      userinfoUrl: server.endpoints.userinfo,
+    });
+
+    const list = await session.run(['auth', 'providers'], opts());
+    expectExit(list, 0);
+    const row = list.stdout.split('\n').find((line) => line.includes('corp-idp')) ?? '';
+    expect(row).toContain('configured');
+    expect(list.stdout).toContain(server.issuer);
+
+    const { run: login, userCode } = await deviceLogin(session, 'corp-idp', (code) => server.approve(code));
+    expectExit(login, 0);
+    expect(login.stdout).toBe('');
+    expect(userCode).not.toBe('');
+    // Without --scope, offline_access (listed in scopes_supported) and openid (an OIDC server) are asked for.
+    const [authorization] = server.requestsTo('device_authorization');
+    expect(authorization).toMatchObject({
+      method: 'POST',
+      contentType: expect.stringMatching(/^application\/x-www-form-urlencoded/),
+      body: { client_id: OIDC_PUBLIC_CLIENT_ID, scope: 'openid offline_access' },
+      status: 200,
+    });
+    // RFC 8628: oidc-provider sends no `interval`, so the client waits the default 5 s between polls.
+    const polls = server.requestsTo('token', DEVICE_GRANT);
+    expect(polls.at(-1)).toMatchObject({ status: 200, body: { client_id: OIDC_PUBLIC_CLIENT_ID } });
+    for (let i = 1; i < polls.length; i += 1) {
+      expect(polls[i]!.at - polls[i - 1]!.at).toBeGreaterThanOrEqual(4_500);
+    }
+    // Identity from the userinfo endpoint: with the default scopes the server releases only `sub`.
+    const userinfo = server.requestsTo('userinfo');
+    expect(userinfo.length).toBeGreaterThanOrEqual(1);
+    expect(userinfo[0]).toMatchObject({ authScheme: 'bearer', status: 200 });
+    expect(login.stderr).toContain('alice');
+
+    const issued = polls.at(-1)!.answer!;
+    const accessToken = String(issued.access_token);
+    const refreshToken = String(issued.refresh_token);
+    expect(refreshToken.length).toBeGreaterThan(10);
+    const index = await readIndex(session.configDir);
+    expect(index?.accounts).toMatchObject([
+      { provider: 'corp-idp', account: 'alice', baseUrl: server.issuer },
+    ]);
+    await expectSecretNotOnDisk(session.configDir, accessToken);
+    await expectSecretNotOnDisk(session.configDir, refreshToken);
+
+    const statusJson = await session.run(['auth', 'status', '--provider', 'corp-idp', '--json'], opts());
+    expectExit(statusJson, 0);
+    const rows = resultOf<{ credentials: Array<Record<string, unknown>> }>(statusJson).credentials;
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ refreshable: true });
+    const expiresAt = Date.parse(String(rows[0]!.expiresAt));
+    const expectedExpiry = polls.at(-1)!.at + 600_000;
+    expect(Math.abs(expiresAt - expectedExpiry)).toBeLessThan(15_000);
+    const status = await session.run(['auth', 'status', '--provider', 'corp-idp'], opts());
+    expectExit(status, 0);
+    expect(status.stdout).toContain('alice');
+    expect(status.stdout).toMatch(/expires/i);
+    expect(status.stdout).toMatch(/refresh/i);
+
+    // The stored token has 10 minutes left: printed as it is, without a request.
+    const before = server.requests.length;
+    const token = await session.run(['auth', 'token', '--provider', 'corp-idp'], opts());
+    expectExit(token, 0);
+    expect(token.stdout).toBe(`${accessToken}\n`);
+    expect(server.requests.length).toBe(before);
+
+    // exec hands it to the command as LATCHKEY_CORP_IDP_TOKEN (the command prints only its hash).
+    const exec = await session.run(
+      [
+        'exec',
+        '--provider',
+        'corp-idp',
+        '--',
+        process.execPath,
+        '-e',
+        "process.stdout.write(require('node:crypto').createHash('sha256').update(process.env.LATCHKEY_CORP_IDP_TOKEN ?? '').digest('hex'))",
+      ],
+      opts(),
+    );
+    expectExit(exec, 0);
+    expect(exec.stdout).toBe(sha256(accessToken));
+
+    expect(await server.isActive(accessToken)).toBe(true);
+    expect(await server.isActive(refreshToken)).toBe(true);
+    const logout = await session.run(['auth', 'logout', '--provider', 'corp-idp'], opts());
+    expectExit(logout, 0);
+    expect(logout.stdout).toBe('');
+    // RFC 7009: the refresh token first, then the access token, each form-encoded with the client id.
+    expect(
+      server.requestsTo('revocation').map((r) => [r.body.token_type_hint, r.body.token, r.status]),
+    ).toEqual([
+      ['refresh_token', refreshToken, 200],
+      ['access_token', accessToken, 200],
+    ]);
+    for (const r of server.requestsTo('revocation')) {
+      expect(r.contentType).toMatch(/^application\/x-www-form-urlencoded/);
+      expect(r.body.client_id).toBe(OIDC_PUBLIC_CLIENT_ID);
+    }
+    expect(await server.isActive(accessToken)).toBe(false);
+    expect(await server.isActive(refreshToken)).toBe(false);
+    expect((await readIndex(session.configDir))?.accounts).toEqual([]);
+    const after = await session.run(['auth', 'token', '--provider', 'corp-idp'], opts());
+    expectExit(after, 4);
+    expect(after.stdout).toBe('');
+    // The definition stays: only `auth providers remove` removes it.
+    expect(Object.keys(await storedProviders(session.configDir))).toEqual(['corp-idp']);
+  });
+
+  it('RFC 8414 metadata at an issuer with a path is found; --scope is sent exactly and the name comes from userinfo', async () => {
+    const server = await world.server({
+      issuerPath: '/realms/test',
+      metadata: 'rfc8414',
+      accessTokenTtl: 600,
+    });
+    const session = await world.session();
+    const add = await addProvider(session, 'keycloakish', server.issuer, [
+      '--scope',
+      'openid',
+      '--scope',
+      'profile',
+      '--scope',
+      'email',
+      '--scope',
+      'offline_access',
+    ]);
+    expectExit(add, 0);
+    // The well-known segment goes before the issuer's path (RFC 8414 section 3); found there, so no more.
+    expect(server.requestsTo('metadata').map((r) => [r.path, r.status])).toEqual([
+      ['/.well-known/oauth-authorization-server/realms/test', 200],
+    ]);
+    expect((await storedProviders(session.configDir)).keycloakish).toMatchObject({
+      issuer: server.issuer,
+      scopes: ['openid', 'profile', 'email', 'offline_access'],
+      deviceAuthorizationUrl: `${server.issuer}/device/auth`,
+      tokenUrl: `${server.issuer}/token`,
+      revocationUrl: `${server.issuer}/token/revocation`,
+      userinfoUrl: `${server.issuer}/me`,
+    });
+
+    const { run } = await deviceLogin(session, 'keycloakish', (code) => server.approve(code));
+    expectExit(run, 0);
+    expect(server.requestsTo('device_authorization')[0]?.body.scope).toBe(
+      'openid profile email offline_access',
+    );
+    expect(run.stderr).toContain('Alice Example');
+    const status = await session.run(['auth', 'status', '--provider', 'keycloakish'], opts());
+    expectExit(status, 0);
+    expect(status.stdout).toContain('Alice Example');
+  });
+
+  it('explicit --*-url flags win over discovered ones', async () => {
+    const server = await world.server();
+    const session = await world.session();
+    const add = await addProvider(session, 'override', server.issuer, [
+      '--revocation-url',
+      `${server.url}/elsewhere/revoke`,
+    ]);
+    expectExit(add, 0);
+    expect((await storedProviders(session.configDir)).override).toMatchObject({
+      tokenUrl: server.endpoints.token,
+      revocationUrl: `${server.url}/elsewhere/revoke`,
+    });
+  });
+});
+
+describe('a provider given by explicit endpoints, with a confidential client', () => {
+  it('no --issuer, --client-secret-env: the secret is sent as HTTP Basic from the environment and never stored', async () => {
+    const server = await world.server({ accessTokenTtl: 600 });
+    const session = await world.session();
+    world.secrets.push(OIDC_CONFIDENTIAL_CLIENT_SECRET);
+    const env = { CORP_CLIENT_SECRET: OIDC_CONFIDENTIAL_CLIENT_SECRET };
+    const add = await addProvider(
+      session,
+      'corp-conf',
+      undefined,
+      [
+        '--client-id',
+        OIDC_CONFIDENTIAL_CLIENT_ID,
+        '--client-secret-env',
+        'CORP_CLIENT_SECRET',
+        '--device-authorization-url',
+        server.endpoints.deviceAuthorization,
+        '--token-url',
+        server.endpoints.token,
+        '--revocation-url',
+        server.endpoints.revocation,
+        '--userinfo-url',
+        server.endpoints.userinfo,
+        '--scope',
+        'openid',
+        '--scope',
+        'profile',
+        '--scope',
+        'offline_access',
+      ],
+      env,
+    );
+    expectExit(add, 0);
+    const stored = await readProviders(session.configDir);
+    expect(stored?.doc.providers['corp-conf']).toMatchObject({
+      clientId: OIDC_CONFIDENTIAL_CLIENT_ID,
+      clientSecretEnv: 'CORP_CLIENT_SECRET',
+      deviceAuthorizationUrl: server.endpoints.deviceAuthorization,
+      tokenUrl: server.endpoints.token,
+    });
+    expect(stored?.text).not.toContain(OIDC_CONFIDENTIAL_CLIENT_SECRET);
+    // No metadata was asked for: the endpoints were all given.
+    expect(server.requests).toEqual([]);
+
+    const { run } = await deviceLogin(session, 'corp-conf', (code) => server.approve(code), { env });
+    expectExit(run, 0);
+    expect(run.stderr).toContain('Alice Example');
+    for (const r of [...server.requestsTo('device_authorization'), ...server.requestsTo('token')]) {
+      expect(r.basic).toEqual({
+        clientId: OIDC_CONFIDENTIAL_CLIENT_ID,
+        clientSecret: OIDC_CONFIDENTIAL_CLIENT_SECRET,
+      });
+    }
+    await expectSecretNotOnDisk(session.configDir, OIDC_CONFIDENTIAL_CLIENT_SECRET);
+
+    const logout = await session.run(['auth', 'logout', '--provider', 'corp-conf'], opts(env));
+    expectExit(logout, 0);
+    expect(
+      server.requestsTo('revocation').map((r) => [r.body.token_type_hint, r.status, r.basic?.clientId]),
+    ).toEqual([
+      ['refresh_token', 200, OIDC_CONFIDENTIAL_CLIENT_ID],
+      ['access_token', 200, OIDC_CONFIDENTIAL_CLIENT_ID],
+    ]);
+  });
+});
+
+describe('what `auth providers add` refuses (exit 2, nothing stored)', () => {
+  it('a plain-http issuer or endpoint that is not loopback, named in the error', async () => {
+    const session = await world.session();
+    const issuer = await addProvider(session, 'plain', 'http://idp.example.com');
+    expectExit(issuer, 2);
+    expect(issuer.stderr).toContain('https://');
+    expect(issuer.stderr).toContain('--issuer');
+
+    const server = await world.server();
+    const token = await addProvider(session, 'plain', undefined, [
+      '--device-authorization-url',
+      server.endpoints.deviceAuthorization,
+      '--token-url',
+      'http://idp.example.com/token',
+    ]);
+    expectExit(token, 2);
+    expect(token.stderr).toContain('--token-url');
+    expect(await storedProviders(session.configDir)).toEqual({});
+  });
+
+  it('discovered metadata naming a plain-http endpoint off this machine', async () => {
+    const metadata = await startEmulatorServer({
+      async handle(req, res) {
+        const issuer = `http://${req.headers.host ?? ''}`;
+        if ((req.url ?? '').startsWith('/.well-known/')) {
+          res.writeHead(200, { 'content-type': 'application/json' });
+          res.end(
+            JSON.stringify({
+              issuer,
+              device_authorization_endpoint: `${issuer}/device`,
+              token_endpoint: 'http://evil.example.com/token',
+              grant_types_supported: [DEVICE_GRANT, 'refresh_token'],
+            }),
+          );
+          return;
+        }
+        res.writeHead(404).end();
+      },
+    });
+    try {
+      const session = await world.session();
+      const run = await addProvider(session, 'hostile', metadata.url);
+      expectExit(run, 2);
+      expect(run.stderr).toContain('token_endpoint');
+      expect(run.stderr).toContain('https://');
+      expect(await storedProviders(session.configDir)).toEqual({});
+    } finally {
+      await metadata.close();
+    }
+  });
+
+  it('a NAME that shadows a bundled provider, a malformed NAME, and a second add of the same NAME without --force', async () => {
+    const server = await world.server();
+    const session = await world.session();
+    const shadow = await addProvider(session, 'kaneo', server.issuer);
+    expectExit(shadow, 2);
+    expect(shadow.stderr).toContain('kaneo');
+    const malformed = await addProvider(session, 'Bad_Name', server.issuer);
+    expectExit(malformed, 2);
+    expect(await storedProviders(session.configDir)).toEqual({});
+
+    expectExit(await addProvider(session, 'twice', server.issuer), 0);
+    const again = await addProvider(session, 'twice', server.issuer, ['--scope', 'openid']);
+    expectExit(again, 2);
+    expect(again.stderr).toContain('--force');
+    expect((await storedProviders(session.configDir)).twice?.scopes).not.toEqual(['openid']);
+    expectExit(await addProvider(session, 'twice', server.issuer, ['--scope', 'openid', '--force']), 0);
+    expect((await storedProviders(session.configDir)).twice?.scopes).toEqual(['openid']);
+  });
+});
+
+describe('logout and remove', () => {
+  it('a failing revocation endpoint: one warning naming the host, the local copy deleted, exit 0', async () => {
+    const server = await world.server({ accessTokenTtl: 600 });
+    const session = await world.session();
+    expectExit(await addProvider(session, 'corp-idp', server.issuer), 0);
+    expectExit((await deviceLogin(session, 'corp-idp', (code) => server.approve(code))).run, 0);
+    server.failNext('revocation', { status: 503, times: 2 });
+    const logout = await session.run(['auth', 'logout', '--provider', 'corp-idp'], opts());
+    expectExit(logout, 0);
+    expect(logout.stderr).toMatch(/Could not revoke[^\n]*127\.0\.0\.1[^\n]*local copy was deleted/);
+    expect(server.requestsTo('revocation').length).toBeGreaterThanOrEqual(1);
+    expect((await readIndex(session.configDir))?.accounts).toEqual([]);
+    expectExit(await session.run(['auth', 'token', '--provider', 'corp-idp'], opts()), 4);
+  });
+
+  it('remove refuses while accounts exist (naming them); --force logs them out with revocation and removes it', async () => {
+    const server = await world.server({ accessTokenTtl: 600 });
+    const session = await world.session();
+    expectExit(await addProvider(session, 'corp-idp', server.issuer), 0);
+    expectExit((await deviceLogin(session, 'corp-idp', (code) => server.approve(code))).run, 0);
+
+    const refused = await session.run(['auth', 'providers', 'remove', 'corp-idp'], opts());
+    expectExit(refused, 2);
+    expect(refused.stderr).toContain('alice');
+    expect(refused.stderr).toContain('--force');
+    expect(Object.keys(await storedProviders(session.configDir))).toEqual(['corp-idp']);
+    expect(server.requestsTo('revocation')).toEqual([]);
+
+    const forced = await session.run(['auth', 'providers', 'remove', 'corp-idp', '--force'], opts());
+    expectExit(forced, 0);
+    expect(server.requestsTo('revocation').map((r) => [r.body.token_type_hint, r.status])).toEqual([
+      ['refresh_token', 200],
+      ['access_token', 200],
+    ]);
+    expect(await storedProviders(session.configDir)).toEqual({});
+    await expectNothingStored(session.configDir);
+    const list = await session.run(['auth', 'providers'], opts());
+    expect(list.stdout).not.toContain('corp-idp');
+    const unknown = await session.run(['auth', 'providers', 'remove', 'corp-idp'], opts());
+    expectExit(unknown, 2);
+  });
+
+  it('a denied request: exit 4, nothing stored', async () => {
+    const server = await world.server();
+    const session = await world.session();
+    expectExit(await addProvider(session, 'corp-idp', server.issuer), 0);
+    const { run } = await deviceLogin(session, 'corp-idp', (code) => server.deny(code));
+    expectExit(run, 4);
+    expect(run.stderr).toMatch(/denied/i);
+    await expectNothingStored(session.configDir);
+  });
+});
+
+describe('configured-provider leaks', () => {
+  it('never shows a token, refresh token, device code or client secret outside auth token', () => {
+    const runs = world.runs();
+    const secrets = world.allSecrets();
+    expect(runs.length).toBeGreaterThan(20);
+    expect(secrets.length).toBeGreaterThan(10);
+    assertNoSecretLeaks(runs, secrets);
+  });
+});

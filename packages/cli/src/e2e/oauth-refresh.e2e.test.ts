@@ -1,0 +1,173 @@
+/**
+ * Refresh (issue 13 item 3) through the built `latchkey` binary against a REAL OpenID provider
+ * (oidc-provider, rotating refresh tokens for public clients): an expired access token is refreshed by
+ * `auth token` with one request and the rotated refresh token is stored; 20 concurrent `auth token` at
+ * the refresh margin make exactly one refresh request and all print the new token; a refresh rejected
+ * with invalid_grant is exit 4 "sign in again"; exec refreshes too. Every printed token is checked live
+ * on the server.
+ *
+ * `auth token` refreshes when the stored token has less than 60 s left. A server TTL under 60 s makes
+ * every call refresh; the concurrency test uses a TTL a little over 60 s and waits for the margin.
+ */
+import { createHash } from 'node:crypto';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import {
+  assertNoSecretLeaks,
+  OIDC_PUBLIC_CLIENT_ID,
+  type CliSession,
+  type OidcServer,
+} from '@latchkey/testkit';
+import { expectExit, expectSecretNotOnDisk } from './harness.js';
+import { DEVICE_GRANT, OauthWorld, addProvider, deviceLogin, opts, waitUntil } from './oauth-support.js';
+
+const world = new OauthWorld();
+afterEach(() => world.cleanup());
+afterAll(() => world.dispose());
+
+/** A server with this access-token TTL, a provider `corp-idp` added by discovery, and alice signed in. */
+async function signedIn(accessTokenTtl: number): Promise<{
+  server: OidcServer;
+  session: CliSession;
+  issued: Record<string, unknown>;
+  issuedAt: number;
+}> {
+  const server = await world.server({ accessTokenTtl });
+  const session = await world.session();
+  expectExit(await addProvider(session, 'corp-idp', server.issuer), 0);
+  const { run } = await deviceLogin(session, 'corp-idp', (code) => server.approve(code));
+  expectExit(run, 0);
+  const grant = server.requestsTo('token', DEVICE_GRANT).at(-1)!;
+  expect(grant.status).toBe(200);
+  return { server, session, issued: grant.answer!, issuedAt: grant.at };
+}
+
+const refreshes = (server: OidcServer) => server.requestsTo('token', 'refresh_token');
+
+describe('refresh through auth token', () => {
+  it('an expired access token: one refresh_token grant, the new token printed, the rotated refresh token stored and used next', async () => {
+    const { server, session, issued } = await signedIn(2);
+    const firstAccess = String(issued.access_token);
+    const firstRefresh = String(issued.refresh_token);
+    // Let the access token really expire on the server (a condition, polled, bounded).
+    await expect.poll(() => server.isActive(firstAccess), { timeout: 15_000, interval: 250 }).toBe(false);
+
+    const token = await session.run(['auth', 'token', '--provider', 'corp-idp'], opts());
+    expectExit(token, 0);
+    expect(refreshes(server)).toHaveLength(1);
+    const [refresh] = refreshes(server);
+    expect(refresh).toMatchObject({
+      method: 'POST',
+      contentType: expect.stringMatching(/^application\/x-www-form-urlencoded/),
+      body: { grant_type: 'refresh_token', refresh_token: firstRefresh, client_id: OIDC_PUBLIC_CLIENT_ID },
+      status: 200,
+    });
+    const secondAccess = String(refresh!.answer!.access_token);
+    const secondRefresh = String(refresh!.answer!.refresh_token);
+    expect(secondRefresh).not.toBe(firstRefresh);
+    expect(token.stdout).toBe(`${secondAccess}\n`);
+    expect(await server.isActive(firstRefresh)).toBe(false);
+    await expectSecretNotOnDisk(session.configDir, secondAccess);
+    await expectSecretNotOnDisk(session.configDir, secondRefresh);
+
+    // status knows the expiry and that a refresh token is still held. (It may refresh a token inside the
+    // margin itself, with the stored refresh token: then it shows that one's expiry.)
+    const status = await session.run(['auth', 'status', '--provider', 'corp-idp', '--json'], opts());
+    expectExit(status, 0);
+    const [row] = (JSON.parse(status.stdout) as { result: { credentials: Array<Record<string, unknown>> } })
+      .result.credentials;
+    expect(row).toMatchObject({ refreshable: true });
+    const latest = refreshes(server).at(-1)!;
+    expect(Math.abs(Date.parse(String(row!.expiresAt)) - (latest.at + 2_000))).toBeLessThan(10_000);
+
+    // The TTL (2 s) is inside the 60 s margin, so the next call refreshes again: with the ROTATED token the
+    // previous refresh answered, which must have been stored.
+    const before = refreshes(server).length;
+    const next = await session.run(['auth', 'token', '--provider', 'corp-idp'], opts());
+    expectExit(next, 0);
+    expect(refreshes(server)).toHaveLength(before + 1);
+    const used = refreshes(server).at(-1)!;
+    expect(used).toMatchObject({
+      body: { refresh_token: String(latest.answer!.refresh_token) },
+      status: 200,
+    });
+    expect(next.stdout).toBe(`${String(used.answer!.access_token)}\n`);
+    // Every refresh used the refresh token the one before it was given: the rotation chain is unbroken.
+    const chain = refreshes(server);
+    for (let i = 1; i < chain.length; i += 1) {
+      expect(chain[i]!.body.refresh_token).toBe(String(chain[i - 1]!.answer!.refresh_token));
+    }
+  });
+
+  it('exec refreshes an expired token before the command starts and hands it the new one', async () => {
+    const { server, session, issued } = await signedIn(2);
+    await expect
+      .poll(() => server.isActive(String(issued.access_token)), { timeout: 15_000, interval: 250 })
+      .toBe(false);
+    const exec = await session.run(
+      [
+        'exec',
+        '--provider',
+        'corp-idp',
+        '--',
+        process.execPath,
+        '-e',
+        "process.stdout.write(require('node:crypto').createHash('sha256').update(process.env.LATCHKEY_CORP_IDP_TOKEN ?? '').digest('hex'))",
+      ],
+      opts(),
+    );
+    expectExit(exec, 0);
+    expect(refreshes(server)).toHaveLength(1);
+    const fresh = String(refreshes(server)[0]!.answer!.access_token);
+    expect(exec.stdout).toBe(createHash('sha256').update(fresh).digest('hex'));
+  });
+
+  it('20 concurrent auth token at the refresh margin: exactly one refresh request, every process prints the new, live token', async () => {
+    // 75 s: 15 s after issue the token enters the 60 s margin; the refreshed one then has 75 s, so the
+    // processes that re-read after the refresh (on a loaded machine, seconds later) find it fresh.
+    const { server, session, issuedAt } = await signedIn(75);
+    await waitUntil(issuedAt + 15_000 + 1_500);
+
+    const runs = await Promise.all(
+      Array.from({ length: 20 }, () => session.run(['auth', 'token', '--provider', 'corp-idp'], opts())),
+    );
+    const problems = runs.filter((r) => r.exitCode !== 0).map((r) => `${r.exitCode}: ${r.stderr}`);
+    expect(problems).toEqual([]);
+    expect(refreshes(server)).toHaveLength(1);
+    const fresh = String(refreshes(server)[0]!.answer!.access_token);
+    expect(new Set(runs.map((r) => r.stdout))).toEqual(new Set([`${fresh}\n`]));
+    expect(await server.isActive(fresh)).toBe(true);
+  });
+
+  it('a refresh refused with invalid_grant: exit 4 "sign in again", nothing printed', async () => {
+    const { server, session } = await signedIn(2);
+    expect(server.revokeRefreshTokens()).toBe(1);
+    const token = await session.run(['auth', 'token', '--provider', 'corp-idp'], opts());
+    expectExit(token, 4);
+    expect(token.stdout).toBe('');
+    expect(token.stderr).toMatch(/sign in again/i);
+    expect(token.stderr).toContain('latchkey auth login --provider corp-idp');
+    expect(refreshes(server).map((r) => [r.status, r.error])).toEqual([[400, 'invalid_grant']]);
+  });
+
+  it('the token server unreachable while the token is expired: exit 1 naming the server, never the expired token', async () => {
+    const { server, session, issued } = await signedIn(2);
+    await expect
+      .poll(() => server.isActive(String(issued.access_token)), { timeout: 15_000, interval: 250 })
+      .toBe(false);
+    await server.close();
+    const token = await session.run(['auth', 'token', '--provider', 'corp-idp'], opts());
+    expectExit(token, 1);
+    expect(token.stdout).toBe('');
+    expect(token.stderr).toContain('127.0.0.1');
+  });
+});
+
+describe('refresh leaks', () => {
+  it('never shows a token, refresh token or device code outside auth token', () => {
+    const runs = world.runs();
+    const secrets = world.allSecrets();
+    expect(runs.length).toBeGreaterThan(20);
+    expect(secrets.length).toBeGreaterThan(10);
+    assertNoSecretLeaks(runs, secrets);
+  });
+});

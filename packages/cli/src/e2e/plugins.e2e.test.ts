@@ -7,20 +7,18 @@
  * What is published are the REAL packages, packed the way a release packs them (`pnpm pack` rewrites
  * `workspace:` ranges): @latchkey/errors, @latchkey/clock, @latchkey/polling, @latchkey/http,
  * @latchkey/oauth, @latchkey/plugin-kit, latchkey-plugin-acme, and undici@7.30.2 (@latchkey/http's one
- * outside dependency) packed from the local pnpm store. The registry is packages/registry-fixture/start.mjs. Build first (`pnpm exec turbo run build`).
+ * outside dependency) packed from the local pnpm store. The registry and the packing are in ./registry.ts
+ * (packages/registry-fixture/start.mjs). Build first (`pnpm exec turbo run build`).
  *
  * npm (the copy @oclif/plugin-plugins pins) is pointed at the registry three ways (LATCHKEY_NPM_REGISTRY,
  * which oclif turns into `--registry`; npm_config_registry; and an npmrc via NPM_CONFIG_USERCONFIG) and
  * given a dead proxy for every other host, so an attempt to reach anything but 127.0.0.1 fails the install.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   assertNoSecretLeaks,
@@ -30,11 +28,19 @@ import {
   type CliSession,
 } from '@latchkey/testkit';
 import { RUN_TIMEOUT_MS, expectExit, storedAccounts } from './harness.js';
+import {
+  packInstalled,
+  packWorkspace,
+  publishAll,
+  registryToken,
+  repoRoot,
+  startRegistry,
+  stopRegistry,
+  writeNpmrc,
+  type Registry,
+} from './registry.js';
 
-const repoRoot = fileURLToPath(new URL('../../../../', import.meta.url));
-const cliRoot = join(repoRoot, 'packages', 'cli');
 const acmeRoot = join(repoRoot, 'examples', 'acme');
-const registryScript = join(repoRoot, 'packages', 'registry-fixture', 'start.mjs');
 /** undici, @latchkey/http's one dependency from outside the workspace, as pnpm installed it for http. */
 const httpPjson = join(repoRoot, 'packages', 'http', 'package.json');
 const undiciDir = join(createRequire(httpPjson).resolve('undici/package.json'), '..');
@@ -53,107 +59,6 @@ const WORKSPACE_PACKAGES = [
 const PLUGIN = 'latchkey-plugin-acme';
 const BUNDLED_PROVIDERS = ['kaneo', 'nanoctl', 'nanogpt', 'nanoterm'];
 const WILE = { email: 'wile@acme.example', name: 'Wile' };
-
-/** The npm that `latchkey plugins install` runs: the one @oclif/plugin-plugins pins (npm/bin/npm-cli.js). */
-function pinnedNpm(): string {
-  const fromPlugins = createRequire(
-    createRequire(join(cliRoot, 'package.json')).resolve('@oclif/plugin-plugins'),
-  );
-  const pjson = fromPlugins.resolve('npm/package.json');
-  return join(pjson, '..', 'bin', 'npm-cli.js');
-}
-
-interface Exec {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** pnpm, as the one running this test when there is one (npm_execpath), else from PATH. */
-function pnpmCommand(): [string, string[]] {
-  const execPath = process.env.npm_execpath;
-  if (execPath && /pnpm/.test(execPath) && /\.c?js$/.test(execPath)) return [process.execPath, [execPath]];
-  return ['pnpm', []];
-}
-
-/** Runs a helper process (pnpm, npm) with a bounded time and a clean environment. */
-function exec(
-  command: string,
-  args: string[],
-  options: { cwd: string; env: Record<string, string>; timeoutMs?: number },
-): Promise<Exec> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, {
-      cwd: options.cwd,
-      env: options.env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
-    child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
-    // Generous: eight npm processes at once on a loaded 2-core machine can take a while; a hang still ends.
-    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 90_000);
-    child.once('error', (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
-
-function expectOk(what: string, result: Exec): void {
-  expect(result.code, `${what} failed:\n${result.stdout}\n${result.stderr}`).toBe(0);
-}
-
-interface Registry {
-  url: string;
-  child: ChildProcess;
-  /** Everything it printed (JSON log lines at level error). */
-  output: () => string;
-}
-
-/** packages/registry-fixture/start.mjs in a child process; resolves once it listens. */
-async function startRegistry(dir: string): Promise<Registry> {
-  const child = spawn(process.execPath, [registryScript, dir], { stdio: ['pipe', 'pipe', 'pipe'] });
-  let output = '';
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`registry did not start within 60 s:\n${output}`)),
-      60_000,
-    );
-    const onData = (chunk: string) => {
-      output += chunk;
-      const ready = /LATCHKEY_REGISTRY_READY (\{.*\})/.exec(output);
-      if (ready) {
-        clearTimeout(timer);
-        resolve((JSON.parse(ready[1]!) as { url: string }).url);
-      }
-    };
-    child.stdout!.setEncoding('utf8').on('data', onData);
-    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`registry exited (${code}) before it listened:\n${output}`));
-    });
-  });
-  return { url, child, output: () => output };
-}
-
-async function stopRegistry(registry: Registry | undefined): Promise<void> {
-  if (!registry || registry.child.exitCode !== null || registry.child.signalCode !== null) return;
-  await new Promise<void>((resolve) => {
-    const timer = setTimeout(() => registry.child.kill('SIGKILL'), 3000);
-    registry.child.once('exit', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    registry.child.kill('SIGTERM');
-  });
-}
 
 interface ProviderRow {
   id: string;
@@ -176,24 +81,14 @@ beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'latchkey-plugins-e2e-'));
   const packs = join(work, 'packs');
   const npmHome = join(work, 'npm-home');
-  await mkdir(packs, { recursive: true });
   await mkdir(npmHome, { recursive: true });
   registry = await startRegistry(join(work, 'registry'));
 
   // A user and its token (verdaccio's htpasswd auth), written to an npmrc only this test uses.
-  const password = randomBytes(12).toString('hex');
-  const response = await fetch(`${registry.url}/-/user/org.couchdb.user:ci`, {
-    method: 'PUT',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ name: 'ci', password }),
-    signal: AbortSignal.timeout(5000),
-  });
-  expect(response.status, await response.clone().text()).toBe(201);
-  const { token } = (await response.json()) as { token: string };
-  secrets.push(token, password);
+  const token = await registryToken(registry.url);
+  secrets.push(token);
   const npmrc = join(work, 'npmrc');
-  const hostPath = registry.url.replace(/^http:/, '');
-  await writeFile(npmrc, `registry=${registry.url}/\n${hostPath}/:_authToken=${token}\n`);
+  await writeNpmrc(npmrc, registry.url, token, [`registry=${registry.url}/`]);
 
   // npm, pointed only at the registry; any other host goes to a dead proxy and fails at once.
   const npmEnv: Record<string, string> = {
@@ -215,7 +110,6 @@ beforeAll(async () => {
   };
 
   // Pack: the workspace packages with pnpm (rewrites workspace: ranges), undici from the pnpm store.
-  const npm = pinnedNpm();
   const undiciPjson = JSON.parse(await readFile(join(undiciDir, 'package.json'), 'utf8')) as {
     version: string;
   };
@@ -223,21 +117,13 @@ beforeAll(async () => {
   const httpDeps = (JSON.parse(await readFile(httpPjson, 'utf8')) as { dependencies: Record<string, string> })
     .dependencies;
   expect(httpDeps.undici).toBe(UNDICI_VERSION);
-  const [pnpm, pnpmArgs] = pnpmCommand();
-  const packed = await Promise.all([
-    ...WORKSPACE_PACKAGES.map((dir) =>
-      exec(pnpm, [...pnpmArgs, 'pack', '--pack-destination', packs], {
-        cwd: join(repoRoot, dir),
-        env: toolEnv,
-      }),
-    ),
-    exec(process.execPath, [npm, 'pack', '--ignore-scripts', '--pack-destination', packs, undiciDir], {
-      cwd: work,
-      env: toolEnv,
-    }),
+  await Promise.all([
+    packWorkspace(WORKSPACE_PACKAGES, packs, toolEnv),
+    packInstalled([undiciDir], packs, toolEnv),
   ]);
-  packed.forEach((result, i) => expectOk(`pack ${WORKSPACE_PACKAGES[i] ?? 'undici'}`, result));
-  const tarballs = (await readdir(packs)).filter((f) => f.endsWith('.tgz')).sort();
+
+  // Publish all of them at once.
+  const tarballs = await publishAll(packs, registry.url, toolEnv);
   expect(tarballs).toEqual([
     'latchkey-clock-0.1.0.tgz',
     'latchkey-errors-0.1.0.tgz',
@@ -248,29 +134,6 @@ beforeAll(async () => {
     'latchkey-polling-0.1.0.tgz',
     `undici-${UNDICI_VERSION}.tgz`,
   ]);
-
-  // Publish all of them at once.
-  const published = await Promise.all(
-    tarballs.map((tgz) =>
-      exec(
-        process.execPath,
-        [
-          npm,
-          'publish',
-          join(packs, tgz),
-          '--ignore-scripts',
-          '--tag',
-          'latest',
-          `--registry=${registry!.url}/`,
-        ],
-        {
-          cwd: work,
-          env: toolEnv,
-        },
-      ),
-    ),
-  );
-  published.forEach((result, i) => expectOk(`publish ${tarballs[i]}`, result));
 
   // What a release would serve: the plugin's `workspace:^` range became a real one.
   const acmeDoc = (await (

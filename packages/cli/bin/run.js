@@ -9,6 +9,10 @@ if (args[0] === 'auth' && args[1] === 'token') {
 } else if (args[0] === 'exec') {
   const { fastExec } = await import('../dist/bundle/fast-exec.js');
   await settle(await fastExec(args.slice(1)));
+} else if (args.length <= 2) {
+  // --version, --help, `auth providers`, `auth status` with nothing stored: from the info cache.
+  const { fastInfo } = await import('../dist/bundle/fast-info.js');
+  await settle(await fastInfo(args));
 } else {
   await runOclif();
 }

@@ -16,7 +16,7 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const outdir = join(root, 'dist', 'bundle');
 await rm(outdir, { recursive: true, force: true });
 
-for (const name of ['fast-token', 'fast-exec']) {
+for (const name of ['fast-token', 'fast-exec', 'fast-info']) {
   await build({
     absWorkingDir: root,
     entryPoints: { [name]: join(root, 'src', `${name}.ts`) },

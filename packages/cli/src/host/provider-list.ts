@@ -1,4 +1,4 @@
-import { latchkeyEnvName, type LoginOption } from '@latchkey/plugin-kit';
+import { latchkeyEnvName, type Discovery, type LoginOption } from '@latchkey/plugin-kit';
 import { describePlugin, loadProviders } from './providers.js';
 import type { Runtime } from './runtime.js';
 
@@ -19,7 +19,11 @@ export interface ProviderListing {
 
 /** `auth providers`: every provider the installed plugins offer, and the plugins that failed. */
 export async function listProviders(runtime: Runtime): Promise<ProviderListing> {
-  const discovery = await loadProviders(runtime.config, runtime.env);
+  return listingOf(await loadProviders(runtime.config, runtime.env));
+}
+
+/** The listing of what discovery found, sorted by id. */
+export function listingOf(discovery: Discovery): ProviderListing {
   return {
     providers: [...discovery.providers.values()]
       .sort((a, b) => a.provider.id.localeCompare(b.provider.id))
@@ -37,28 +41,4 @@ export async function listProviders(runtime: Runtime): Promise<ProviderListing> 
   };
 }
 
-export function describeProviders(listing: ProviderListing): string {
-  const rows = listing.providers.map((p) => [
-    p.id,
-    p.title,
-    p.methods.join(', '),
-    p.envVars.join(', '),
-    p.plugin,
-  ]);
-  const header = ['ID', 'PROVIDER', 'LOGIN', 'ENV', 'PLUGIN'];
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]) =>
-    cells
-      .map((c, i) => c.padEnd(widths[i]!))
-      .join('  ')
-      .trimEnd();
-  const out = [line(header), ...rows.map(line)];
-  for (const c of listing.conflicts) {
-    out.push(
-      '',
-      `! Provider id "${c.id}" is claimed by ${[c.winner, ...c.ignored].join(' and ')}; using ${c.winner}.`,
-    );
-  }
-  for (const b of listing.broken) out.push('', `! Plugin ${b.plugin} is broken: ${b.reason}`);
-  return `${out.join('\n')}\n`;
-}
+export { describeProviders } from './provider-table.js';

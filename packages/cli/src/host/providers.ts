@@ -55,6 +55,13 @@ function bundledFirst(config: Config) {
 
 const hookTimeoutMs = 3000;
 
+let lastDiscovery: Discovery | undefined;
+
+/** What `loadProviders` found last in this process, if it ran (the info cache keeps it after the command). */
+export function discoveredInThisRun(): Discovery | undefined {
+  return lastDiscovery;
+}
+
 /**
  * Asks every plugin for its provider through the `latchkey:provider` hook (timeout, errors captured), and
  * adds the providers defined in providers.json (an unreadable file is listed as broken).
@@ -74,6 +81,7 @@ export async function loadProviders(
     // Providers declare their token shapes; redaction knows them before any provider code runs.
     for (const { provider } of discovery.providers.values()) registerSecretPrefixes(provider.secretPrefixes);
     await addConfigured(discovery, env);
+    lastDiscovery = discovery;
     return discovery;
   } finally {
     clearTimeout(keepAlive);

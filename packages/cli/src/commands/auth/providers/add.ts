@@ -15,7 +15,7 @@ export default class AuthProvidersAdd extends LatchkeyCommand {
     },
     {
       command:
-        '<%= config.bin %> auth providers add kaneo-dev --client-id kaneo-cli --encoding json --device-authorization-url http://localhost:1337/api/auth/device/code --token-url http://localhost:1337/api/auth/device/token',
+        '<%= config.bin %> auth providers add dev-idp --client-id my-cli --encoding json --device-authorization-url http://localhost:3000/device/code --token-url http://localhost:3000/device/token',
       description: 'A server without metadata: give the endpoints.',
     },
   ];

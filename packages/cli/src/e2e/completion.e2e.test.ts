@@ -80,6 +80,17 @@ describe('latchkey autocomplete', () => {
     expect(ps1).toContain('login');
   });
 
+  it('a provider from a plugin linked later is completed: the scripts are rebuilt after `plugins link`', async () => {
+    const cli = await session();
+    expectExit(await cli.run(['autocomplete', 'bash'], { timeoutMs: RUN_TIMEOUT_MS }), 0);
+    expect(complete(cli.homeDir, ['latchkey', 'auth', 'login', 'ac'])).toEqual([]);
+    const acme = join(import.meta.dirname, '../../../../examples/acme');
+    expectExit(await cli.run(['plugins', 'link', acme, '--no-install'], { timeoutMs: 60_000 }), 0);
+    expect(complete(cli.homeDir, ['latchkey', 'auth', 'login', '--provider', 'ac'])).toEqual(['acme']);
+    expectExit(await cli.run(['plugins', 'unlink', 'latchkey-plugin-acme'], { timeoutMs: 60_000 }), 0);
+    expect(complete(cli.homeDir, ['latchkey', 'auth', 'login', '--provider', 'ac'])).toEqual([]);
+  });
+
   it('completes stored account names after --account once the cache is refreshed', async () => {
     const emulator = await startNanoTermEmulator();
     try {

@@ -1,6 +1,6 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { access, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Config } from '@oclif/core';
+import { Config } from '@oclif/core';
 import { loadProviders } from './providers.js';
 import { readOnlyStore } from './environment.js';
 
@@ -19,21 +19,25 @@ export interface CompletionWords {
 /** Only words a shell can take as they are: anything else (quotes, spaces, `$`) is left out. */
 const plainWord = /^[\w@.+-]{1,128}$/;
 
-let found: Promise<CompletionWords> | undefined;
+const found = new WeakMap<Config, Promise<CompletionWords>>();
 
 /** Installed provider ids (discovery, as `auth providers` lists them) and stored account names, once per run. */
 export function completionWords(config: Config, env: NodeJS.ProcessEnv): Promise<CompletionWords> {
-  found ??= (async () => {
-    const discovery = await loadProviders(config);
-    const records = await readOnlyStore(env)
-      .list()
-      .catch(() => []);
-    return completionWordsFrom(
-      [...discovery.providers.keys()],
-      records.map((r) => r.account),
-    );
-  })();
-  return found;
+  let words = found.get(config);
+  if (!words) {
+    words = (async () => {
+      const discovery = await loadProviders(config);
+      const records = await readOnlyStore(env)
+        .list()
+        .catch(() => []);
+      return completionWordsFrom(
+        [...discovery.providers.keys()],
+        records.map((r) => r.account),
+      );
+    })();
+    found.set(config, words);
+  }
+  return words;
 }
 
 /** Sorted, without repeats, and only words a shell takes as they are (an account named `$(x)` is left out). */
@@ -111,4 +115,23 @@ export async function extendBashFunction(config: Config, words: CompletionWords)
     return;
   }
   await writeFile(file, bashValueCompletion(script, config.bin, words));
+}
+
+/**
+ * After `plugins link` (which, unlike install and uninstall, fires no hook the completion plugin listens
+ * to): rebuilds the scripts with the linked plugin's providers, when completion has been set up. The
+ * running config predates the link, so a fresh one is loaded. Never fails the link.
+ */
+export async function refreshAfterLink(config: Config): Promise<void> {
+  try {
+    await access(join(config.cacheDir, 'autocomplete'));
+  } catch {
+    return;
+  }
+  try {
+    const fresh = await Config.load(config.root);
+    await fresh.runCommand('autocomplete:create');
+  } catch {
+    // A stale completion list is a small thing; `latchkey autocomplete --refresh-cache` rebuilds it.
+  }
 }

@@ -8,6 +8,8 @@
  * oauth-refresh.e2e.test.ts.
  */
 import { createHash } from 'node:crypto';
+import { readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import {
   assertNoSecretLeaks,
@@ -286,6 +288,51 @@ describe('a provider given by explicit endpoints, with a confidential client', (
       ['refresh_token', 200, OIDC_CONFIDENTIAL_CLIENT_ID],
       ['access_token', 200, OIDC_CONFIDENTIAL_CLIENT_ID],
     ]);
+  });
+});
+
+describe('without a userinfo endpoint, and through references', () => {
+  it('identity from the ID token claims; inject resolves latchkey://NAME, refreshing an expired token first', async () => {
+    const server = await world.server({ accessTokenTtl: 2 });
+    const session = await world.session();
+    const add = await addProvider(session, 'no-userinfo', undefined, [
+      '--device-authorization-url',
+      server.endpoints.deviceAuthorization,
+      '--token-url',
+      server.endpoints.token,
+      '--scope',
+      'openid',
+      '--scope',
+      'offline_access',
+    ]);
+    expectExit(add, 0);
+    const { run } = await deviceLogin(session, 'no-userinfo', (code) => server.approve(code));
+    expectExit(run, 0);
+    const issued = server.requestsTo('token', DEVICE_GRANT).at(-1)!.answer!;
+    expect(issued.id_token).toBeTypeOf('string');
+    // The ID token's `sub` names the account; no userinfo endpoint was configured, none was asked.
+    expect(server.requestsTo('userinfo')).toEqual([]);
+    expect(run.stderr).toContain('alice');
+    expect((await readIndex(session.configDir))?.accounts).toMatchObject([
+      { provider: 'no-userinfo', account: 'alice' },
+    ]);
+
+    // A template reference, written to a 0600 file (never to stdout here): the token is due, so it is refreshed.
+    await expect
+      .poll(() => server.isActive(String(issued.access_token)), { timeout: 15_000, interval: 250 })
+      .toBe(false);
+    const out = join(session.homeDir, 'app.env');
+    const inject = await session.run(['inject', '-o', out], opts({}, 'TOKEN={{ latchkey://no-userinfo }}\n'));
+    expectExit(inject, 0);
+    expect(inject.stdout).toBe('');
+    const refreshed = server.requestsTo('token', 'refresh_token');
+    expect(refreshed).toHaveLength(1);
+    expect(refreshed[0]).toMatchObject({
+      body: { refresh_token: String(issued.refresh_token) },
+      status: 200,
+    });
+    expect(await readFile(out, 'utf8')).toBe(`TOKEN=${String(refreshed[0]!.answer!.access_token)}\n`);
+    expect((await stat(out)).mode & 0o777).toBe(0o600);
   });
 });
 

@@ -1,7 +1,7 @@
 /**
  * @latchkey/plugin-kit — the one dependency a latchkey provider plugin needs: the provider contract,
  * `defineProvider()`, the hook types, and re-exports of the shared error type, HTTP client, clock,
- * device-flow engine and OAuth client (RFC 8628).
+ * device-flow engine and OAuth client (RFC 8628 device login, refresh, revocation, discovery).
  */
 export * from './manifest.js';
 export * from './provider.js';
@@ -64,4 +64,22 @@ export {
   type DeviceTokenResponse,
   type Rfc8628Endpoints,
   type Rfc8628LoginOptions,
+  checkEndpoint,
+  clientRequest,
+  discoverServer,
+  fetchUserinfo,
+  identityFromClaims,
+  idTokenClaims,
+  oauthError,
+  parseTokenResponse,
+  refreshAccessToken,
+  revokeToken,
+  revokeTokens,
+  tokenSetFromBody,
+  type ClaimsIdentity,
+  type OAuthClient,
+  type RefreshRequest,
+  type RevocationEndpoint,
+  type ServerMetadata,
+  type TokenSet,
 } from '@latchkey/oauth';

@@ -7,7 +7,7 @@
  */
 import { once } from 'node:events';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
+import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
@@ -216,5 +216,25 @@ describe('plugins install honours the npm configuration', () => {
       `latchkey: Could not reach the npm registry http://127.0.0.1:${port}/ (ECONNREFUSED).`,
     );
     expect(ms).toBeLessThan(CAUSE_WITHIN_MS);
+  }, 60_000);
+
+  it('a registry that accepts the connection and never answers is "did not answer in time", within 15 s', async () => {
+    const sockets = new Set<Socket>();
+    const server = createServer((socket) => void sockets.add(socket));
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const { port } = server.address() as { port: number };
+    try {
+      const session = await sessionWith('hung', [`registry=http://127.0.0.1:${port}/`]);
+      const { run, ms } = await timed(session, ['plugins', 'install', PLUGIN]);
+      expectExit(run, 1);
+      expect(run.stderr).toContain(
+        `latchkey: The npm registry http://127.0.0.1:${port}/ did not answer in time.`,
+      );
+      expect(ms).toBeLessThan(CAUSE_WITHIN_MS);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    }
   }, 60_000);
 });

@@ -62,6 +62,27 @@ describe('the user npm configuration', () => {
     expect(settings).toMatchObject({ registry: 'https://npm.acme.example/', answeredBy: '/node' });
   });
 
+  it('gives both npms 5 s together: after a hung one, the other is not asked', async () => {
+    let clock = 0;
+    const asked: number[] = [];
+    const run: NpmRunner = async (_npm, _args, timeoutMs) => {
+      asked.push(timeoutMs);
+      clock += timeoutMs;
+      return { code: null, stdout: '' };
+    };
+    const settings = await readNpmSettings(
+      'x',
+      run,
+      [
+        { command: 'npm', args: [] },
+        { command: '/node', args: ['/npm-cli.js'] },
+      ],
+      () => clock,
+    );
+    expect(asked).toEqual([5000]);
+    expect(settings.answeredBy).toBeUndefined();
+  });
+
   it("falls back to npm's defaults when no npm answers", async () => {
     const settings = await readNpmSettings('x', async () => ({ code: null, stdout: '' }), [
       { command: 'npm', args: [] },

@@ -121,8 +121,9 @@ export function pinnedNpm(): { command: string; args: string[] } | undefined {
 }
 
 /**
- * What the user's own npm would use for `name`: `npm` from PATH, else the pinned one, each given 5 s.
- * Neither answering means npm's defaults (the public registry, Node's CAs, proxies from the environment).
+ * What the user's own npm would use for `name`: `npm` from PATH, else the pinned one, 5 s for both
+ * together (a hung npm must not eat the time the registry check has). Neither answering means npm's
+ * defaults (the public registry, Node's CAs, proxies from the environment).
  */
 export async function readNpmSettings(
   name: string,
@@ -131,12 +132,15 @@ export async function readNpmSettings(
     { command: 'npm', args: [] },
     pinnedNpm(),
   ],
+  now: () => number = Date.now,
 ): Promise<NpmSettings> {
   const scope = scopeOf(name);
   const keys = [...NPM_KEYS, ...(scope ? [`${scope}:registry`] : [])];
+  const deadline = now() + 5000;
   for (const npm of candidates) {
-    if (!npm) continue;
-    const result = await run(npm, ['config', 'get', ...keys], 5000);
+    const left = deadline - now();
+    if (!npm || left <= 0) continue;
+    const result = await run(npm, ['config', 'get', ...keys], left);
     if (result.code !== 0) continue;
     const values = parseConfigGet(result.stdout);
     if (values.size > 0) return settingsFrom(values, name, npm.command);

@@ -24,6 +24,7 @@ function inputs(over: Partial<DoctorInputs> = {}): DoctorInputs {
   return {
     nodeVersion: '22.12.0',
     env: { LATCHKEY_STORAGE: 'file' },
+    platform: 'linux',
     configDir: '/home/ada/.config/latchkey',
     checkConfigDir: async () => 'ok',
     modeOf: async () => 0o40700,
@@ -105,7 +106,7 @@ describe('runDoctor', () => {
     const down = async () => {
       throw new LatchkeyError({
         code: 'KEYCHAIN_UNAVAILABLE',
-        message: 'No Secret Service on D-Bus.',
+        message: 'The OS keychain is not available: Platform failure: DBus error: autolaunch disabled',
         action: 'Start gnome-keyring',
       });
     };
@@ -124,8 +125,31 @@ describe('runDoctor', () => {
       expect(byCheck(report.findings, 'storage')[0]).toMatchObject({
         status: 'note',
         message:
-          'Storage: auto picks the encrypted file here, because the system keychain cannot be used: No Secret Service on D-Bus.',
+          'Storage: auto picks the encrypted file here, because the system keychain cannot be used: no system keychain is running here (no Secret Service on D-Bus).',
       });
+      // The raw D-Bus text only with LATCHKEY_DEBUG.
+      expect(describeDoctor(report)).not.toContain('DBus error');
+      const debug = await runDoctor(inputs({ env: { LATCHKEY_DEBUG: '1' }, probeKeychain: down }));
+      expect(describeDoctor(debug)).toContain(
+        '(no Secret Service on D-Bus). (The OS keychain is not available: Platform failure: DBus error: autolaunch disabled)',
+      );
+    });
+
+    it('a locked keychain and one that does not answer are said in words; on macOS "not available"', async () => {
+      const failing = (code: string) => async () => {
+        throw new LatchkeyError({ code, message: 'raw' });
+      };
+      const message = async (code: string, platform: NodeJS.Platform = 'linux') =>
+        byCheck(
+          (await runDoctor(inputs({ env: {}, platform, probeKeychain: failing(code) }))).findings,
+          'storage',
+        )[0]!.message;
+      expect(await message('KEYCHAIN_LOCKED')).toMatch(/cannot be used: it is locked\.$/);
+      expect(await message('KEYCHAIN_TIMEOUT')).toMatch(/cannot be used: it did not answer in time\.$/);
+      expect(await message('KEYCHAIN_UNAVAILABLE', 'darwin')).toMatch(
+        /cannot be used: it is not available here\.$/,
+      );
+      expect(await message('KEYCHAIN_ERROR')).toMatch(/cannot be used: raw$/);
     });
 
     it('LATCHKEY_STORAGE=keychain without a keychain is a problem', async () => {

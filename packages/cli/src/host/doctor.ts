@@ -2,7 +2,7 @@ import { access, readFile, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { Config } from '@oclif/core';
-import { isLatchkeyError } from '@latchkey/errors';
+import { LatchkeyError, isLatchkeyError } from '@latchkey/errors';
 import { manifestProblems } from '@latchkey/plugin-kit';
 import {
   CredentialStore,
@@ -14,6 +14,7 @@ import {
   type LockState,
   type OrphanedSecret,
 } from '@latchkey/storage';
+import { isDebug } from './environment.js';
 import { loadProviders } from './providers.js';
 
 /**
@@ -60,6 +61,7 @@ export interface PluginInventory {
 export interface DoctorInputs {
   nodeVersion: string;
   env: NodeJS.ProcessEnv;
+  platform: NodeJS.Platform;
   configDir: string;
   /** storage's own check: 'missing', 'ok', or a STORAGE_INSECURE error naming the fix. */
   checkConfigDir(dir: string): Promise<'missing' | 'ok'>;
@@ -145,7 +147,7 @@ async function checkStorage(inputs: DoctorInputs): Promise<Finding> {
           : 'Storage: the system keychain (LATCHKEY_STORAGE=keychain); it answered.',
     };
   } catch (error) {
-    const reason = isLatchkeyError(error) ? error.message : String(error);
+    const reason = keychainReason(error, inputs.platform, isDebug(inputs.env));
     const action = isLatchkeyError(error) ? error.action : undefined;
     if (preference === 'keychain') {
       return {
@@ -162,6 +164,23 @@ async function checkStorage(inputs: DoctorInputs): Promise<Finding> {
       fix: 'Nothing to fix if that suits you (set LATCHKEY_STORAGE=file to make it the default and skip the keychain); to use the keychain, start or unlock it.',
     };
   }
+}
+
+/** Why the keychain cannot be used, in words (the raw keychain error only with LATCHKEY_DEBUG). */
+function keychainReason(error: unknown, platform: NodeJS.Platform, debug: boolean): string {
+  const code = isLatchkeyError(error) ? error.code : undefined;
+  const raw = error instanceof Error ? error.message : String(error);
+  const words =
+    code === 'KEYCHAIN_LOCKED'
+      ? 'it is locked.'
+      : code === 'KEYCHAIN_TIMEOUT'
+        ? 'it did not answer in time.'
+        : code === 'KEYCHAIN_UNAVAILABLE'
+          ? platform === 'darwin' || platform === 'win32'
+            ? 'it is not available here.'
+            : 'no system keychain is running here (no Secret Service on D-Bus).'
+          : raw;
+  return debug && words !== raw ? `${words} (${raw})` : words;
 }
 
 const proxyVariables = ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy'] as const;
@@ -424,12 +443,28 @@ export function doctorInputs(config: Config, env: NodeJS.ProcessEnv): DoctorInpu
   return {
     nodeVersion: process.versions.node,
     env,
+    platform: process.platform,
     configDir,
     checkConfigDir,
     modeOf: async (path) => (await stat(path).catch(() => undefined))?.mode,
     probeKeychain: async () => {
-      // A read of a key nobody writes: it answers (undefined) or throws with the reason.
-      await createKeychainBackend().get('latchkey-doctor:probe');
+      // A read of a key nobody writes: it answers (undefined) or throws with the reason. A keychain that
+      // waits for someone to unlock it gets 5 s, not the 30 s a login allows.
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () =>
+            reject(
+              new LatchkeyError({ code: 'KEYCHAIN_TIMEOUT', message: 'The keychain did not answer in 5 s.' }),
+            ),
+          5000,
+        );
+      });
+      try {
+        await Promise.race([createKeychainBackend().get('latchkey-doctor:probe'), timeout]);
+      } finally {
+        clearTimeout(timer);
+      }
     },
     exists: async (path) =>
       access(path).then(

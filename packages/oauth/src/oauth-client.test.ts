@@ -7,6 +7,7 @@ import { revokeTokens } from './rfc7009.js';
 import { checkEndpoint, discoverServer, metadataUrls } from './rfc8414.js';
 import { fetchUserinfo, identityFromClaims, idTokenClaims } from './oidc-identity.js';
 import { oauthError, parseTokenResponse, tokenSetFromBody } from './token-response.js';
+import { deviceTokenStep, parseDeviceAuthorization } from './rfc8628.js';
 
 interface Seen {
   method: string;
@@ -333,5 +334,65 @@ describe('identity', () => {
     await expect(
       fetchUserinfo(rejected.http, new URL('https://idp.example/me'), 'at', now, 'login'),
     ).rejects.toMatchObject({ code: 'CREDENTIAL_REJECTED', exitCode: 4 });
+  });
+});
+
+describe('device token step (RFC 8628 section 3.5)', () => {
+  const endpoints = {
+    deviceAuthorizationUrl: new URL('https://idp.example/device'),
+    tokenUrl,
+    clientId: 'cli',
+    encoding: 'form' as const,
+  };
+  const answer = (status: number, text: string, type: string) => {
+    const isJson = type.includes('json') && text.startsWith('{');
+    return {
+      status,
+      headers: new Headers({ 'content-type': type }),
+      text,
+      body: isJson ? (JSON.parse(text) as unknown) : undefined,
+      isJson,
+      url: tokenUrl.href,
+    };
+  };
+
+  it('reads the error whatever the status or content type', () => {
+    expect(
+      deviceTokenStep(answer(400, '{"error":"authorization_pending"}', 'application/json'), endpoints, 0),
+    ).toEqual({ status: 'pending' });
+    expect(
+      deviceTokenStep(answer(401, '{"error":"authorization_pending"}', 'text/plain'), endpoints, 0),
+    ).toEqual({ status: 'pending' });
+    expect(
+      deviceTokenStep(answer(400, 'error=slow_down', 'application/x-www-form-urlencoded'), endpoints, 0),
+    ).toEqual({ status: 'slow_down' });
+    expect(() => deviceTokenStep(answer(403, 'error=access_denied', 'text/plain'), endpoints, 0)).toThrow(
+      expect.objectContaining({ exitCode: 4 }),
+    );
+    expect(() =>
+      deviceTokenStep(answer(400, '{"error":"expired_token"}', 'text/html'), endpoints, 0),
+    ).toThrow(expect.objectContaining({ code: 'DEVICE_CODE_EXPIRED', exitCode: 4 }));
+  });
+
+  it('a device authorization without verification_uri_complete is fine; with it, it is kept', () => {
+    const base = {
+      device_code: 'dc-0123456789abcdef',
+      user_code: 'ABCD',
+      verification_uri: 'https://idp.example/activate',
+    };
+    const read = (body: object) =>
+      parseDeviceAuthorization({
+        status: 200,
+        headers: new Headers(),
+        text: '',
+        body,
+        isJson: true,
+        url: tokenUrl.href,
+      });
+    expect(read(base).verificationUriComplete).toBeUndefined();
+    expect(
+      read({ ...base, verification_uri_complete: 'https://idp.example/activate?c=ABCD' })
+        .verificationUriComplete,
+    ).toBe('https://idp.example/activate?c=ABCD');
   });
 });

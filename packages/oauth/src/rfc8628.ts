@@ -18,6 +18,7 @@ import {
   type Verification,
 } from '@latchkey/polling';
 import { clientRequest } from './client-auth.js';
+import { oauthError } from './token-response.js';
 import { checkVerificationUris, deviceLogin, type DeviceLoginContext } from './device-login.js';
 
 /** Where an RFC 8628 server lives and how it wants to be spoken to. */
@@ -156,7 +157,8 @@ export function deviceTokenStep(
     }
     return { status: 'done', value: response.body as DeviceTokenResponse };
   }
-  const error = bodyField<string>(response.body, 'error');
+  // Whatever the status or content type: some servers label JSON text/plain, or answer form-encoded.
+  const error = oauthError(response);
   if (error === 'authorization_pending') return { status: 'pending' };
   if (error === 'slow_down') return { status: 'slow_down' };
   if (error === 'access_denied') throw deviceAccessDenied(endpoints.loginAgain);

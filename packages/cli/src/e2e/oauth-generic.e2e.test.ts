@@ -356,20 +356,14 @@ describe('what `auth providers add` refuses (exit 2, nothing stored)', () => {
     expect(await storedProviders(session.configDir)).toEqual({});
   });
 
-  it('discovered metadata naming a plain-http endpoint off this machine', async () => {
+  it('discovered metadata naming a plain-http endpoint off this machine, or another issuer', async () => {
+    // A hostile metadata server: its answer says what the test sets in `doc`.
+    let doc: (issuer: string) => Record<string, unknown> = () => ({});
     const metadata = await startEmulatorServer({
       async handle(req, res) {
-        const issuer = `http://${req.headers.host ?? ''}`;
         if ((req.url ?? '').startsWith('/.well-known/')) {
           res.writeHead(200, { 'content-type': 'application/json' });
-          res.end(
-            JSON.stringify({
-              issuer,
-              device_authorization_endpoint: `${issuer}/device`,
-              token_endpoint: 'http://evil.example.com/token',
-              grant_types_supported: [DEVICE_GRANT, 'refresh_token'],
-            }),
-          );
+          res.end(JSON.stringify(doc(`http://${req.headers.host ?? ''}`)));
           return;
         }
         res.writeHead(404).end();
@@ -377,10 +371,26 @@ describe('what `auth providers add` refuses (exit 2, nothing stored)', () => {
     });
     try {
       const session = await world.session();
-      const run = await addProvider(session, 'hostile', metadata.url);
-      expectExit(run, 2);
-      expect(run.stderr).toContain('token_endpoint');
-      expect(run.stderr).toContain('https://');
+      doc = (issuer) => ({
+        issuer,
+        device_authorization_endpoint: `${issuer}/device`,
+        token_endpoint: 'http://evil.example.com/token',
+        grant_types_supported: [DEVICE_GRANT, 'refresh_token'],
+      });
+      const insecure = await addProvider(session, 'hostile', metadata.url);
+      expectExit(insecure, 2);
+      expect(insecure.stderr).toContain('token_endpoint');
+      expect(insecure.stderr).toContain('https://');
+
+      // RFC 8414 section 3.3: the document must name the issuer it was asked for.
+      doc = (issuer) => ({
+        issuer: 'https://idp.other.example',
+        device_authorization_endpoint: `${issuer}/device`,
+        token_endpoint: `${issuer}/token`,
+      });
+      const mismatch = await addProvider(session, 'hostile', metadata.url);
+      expectExit(mismatch, 2);
+      expect(mismatch.stderr).toContain('https://idp.other.example');
       expect(await storedProviders(session.configDir)).toEqual({});
     } finally {
       await metadata.close();

@@ -8,6 +8,7 @@ export * from './provider.js';
 export * from './discovery.js';
 export * from './token-input.js';
 export * from './identity.js';
+export * from './time.js';
 export {
   ExitCode,
   LatchkeyError,

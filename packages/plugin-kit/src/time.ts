@@ -1,7 +1,7 @@
 /**
  * The one way latchkey shows a time to people: local date and time with the UTC offset,
- * "2026-12-02 01:23:45 +01:00" (`status`, `login`, and every other human line). `--json` keeps ISO 8601.
- * Anything that is not a time is shown as it is.
+ * "2026-12-02 01:23:45 +01:00" (`auth status`, `auth login`, provider messages). `--json` fields keep
+ * ISO 8601. Anything that is not a time is returned as it is.
  */
 export function localTime(iso: string): string {
   const at = new Date(iso);

@@ -52,10 +52,18 @@ describe('nanoctl verify (GET /v1/whoami)', () => {
       status: 200,
       body: { username: 'ada', expiresAt: '2025-12-24T10:00:00.000Z' },
     });
-    await expect(nanoctl.verify(token, ctx)).rejects.toMatchObject({
-      code: 'TOKEN_EXPIRED',
-      message: expect.stringContaining('2025-12-24'),
-    });
+    const tz = process.env.TZ;
+    process.env.TZ = 'UTC';
+    try {
+      // The one time format for people: local date and time with the offset.
+      await expect(nanoctl.verify(token, ctx)).rejects.toMatchObject({
+        code: 'TOKEN_EXPIRED',
+        message: 'The Nanoservices token expired on 2025-12-24 10:00:00 +00:00.',
+      });
+    } finally {
+      if (tz === undefined) delete process.env.TZ;
+      else process.env.TZ = tz;
+    }
   });
 
   it('a server error and a network problem are told apart from an invalid token', async () => {

@@ -5,6 +5,7 @@ import {
   loadManifest,
   joinUrl,
   bodyField,
+  localTime,
   rateLimitedError,
   standardRetry,
   unexpectedResponse,
@@ -20,7 +21,7 @@ const newToken = `Create a new one at ${manifest.tokenUrl} and run \`latchkey au
 function expired(date: string): LatchkeyError {
   return new LatchkeyError({
     code: 'TOKEN_EXPIRED',
-    message: `The Nanoservices token expired on ${date.slice(0, 10)}.`,
+    message: `The Nanoservices token expired on ${localTime(date)}.`,
     action: newToken,
     exitCode: ExitCode.Auth,
   });

@@ -63,10 +63,11 @@ describe('host I/O', () => {
     expect(offending(all, /^\s*import\b.*['"]@inquirer\/prompts['"]/)).toEqual([]);
   });
 
-  it("child processes are spawned in two adapters: the browser and `exec`'s command", () => {
+  it("child processes are spawned in adapters: the browser, the clipboard tool and `exec`'s command", () => {
     expect(offending(sources('.'), childProcess).map((line) => line.split(':')[0])).toEqual([
       'exec/child.ts',
       'io/browser.ts',
+      'io/clipboard.ts',
     ]);
   });
 

@@ -126,6 +126,15 @@ describe('a provider added by OIDC discovery', () => {
     expect(token.stdout).toBe(`${accessToken}\n`);
     expect(server.requests.length).toBe(before);
 
+    // LATCHKEY_CORP_IDP_TOKEN in the environment wins over the stored token, as for every provider.
+    const fromEnv = await session.run(
+      ['auth', 'token', '--provider', 'corp-idp'],
+      opts({ LATCHKEY_CORP_IDP_TOKEN: 'env-token-for-corp-idp' }),
+    );
+    expectExit(fromEnv, 0);
+    expect(fromEnv.stdout).toBe('env-token-for-corp-idp\n');
+    expect(server.requests.length).toBe(before);
+
     // exec hands it to the command as LATCHKEY_CORP_IDP_TOKEN (the command prints only its hash).
     const exec = await session.run(
       [

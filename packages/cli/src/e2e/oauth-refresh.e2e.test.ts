@@ -147,6 +147,31 @@ describe('refresh through auth token', () => {
     expect(refreshes(server).map((r) => [r.status, r.error])).toEqual([[400, 'invalid_grant']]);
   });
 
+  it('an expired access token and no refresh token (the client may not refresh): exit 4, no request', async () => {
+    const server = await world.server({
+      accessTokenTtl: 2,
+      clients: [{ clientId: 'device-only', grantTypes: [DEVICE_GRANT] }],
+    });
+    const session = await world.session();
+    expectExit(await addProvider(session, 'corp-idp', server.issuer, ['--client-id', 'device-only']), 0);
+    const { run } = await deviceLogin(session, 'corp-idp', (code) => server.approve(code));
+    expectExit(run, 0);
+    const issued = server.requestsTo('token', DEVICE_GRANT).at(-1)!.answer!;
+    expect(issued.refresh_token).toBeUndefined();
+    const status = await session.run(['auth', 'status', '--provider', 'corp-idp', '--json'], opts());
+    const [row] = (JSON.parse(status.stdout) as { result: { credentials: Array<Record<string, unknown>> } })
+      .result.credentials;
+    expect(row).toMatchObject({ refreshable: false });
+    await expect
+      .poll(() => server.isActive(String(issued.access_token)), { timeout: 15_000, interval: 250 })
+      .toBe(false);
+    const token = await session.run(['auth', 'token', '--provider', 'corp-idp'], opts());
+    expectExit(token, 4);
+    expect(token.stdout).toBe('');
+    expect(token.stderr).toContain('latchkey auth login --provider corp-idp');
+    expect(refreshes(server)).toEqual([]);
+  });
+
   it('the token server unreachable while the token is expired: exit 1 naming the server, never the expired token', async () => {
     const { server, session, issued } = await signedIn(2);
     await expect

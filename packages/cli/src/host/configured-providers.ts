@@ -1,7 +1,7 @@
 // Providers added by configuration (`latchkey auth providers add`): a standard OAuth 2.0 device-flow server
 // described by a definition in providers.json, turned into a provider like the plugins' ones. Nothing here
 // knows any particular server.
-import { ExitCode, LatchkeyError, usageError } from '@latchkey/errors';
+import { ExitCode, LatchkeyError, registerSecret, usageError } from '@latchkey/errors';
 import {
   checkEndpoint,
   deviceCodeLogin,
@@ -70,6 +70,7 @@ export function oauthClient(
         `Set ${definition.clientSecretEnv} (the secret is read from it each time, never stored).`,
       );
     }
+    registerSecret(secret);
     client.clientSecret = secret;
   }
   return client;

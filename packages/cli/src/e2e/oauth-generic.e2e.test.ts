@@ -469,6 +469,23 @@ describe('logout and remove', () => {
     expectExit(unknown, 2);
   });
 
+  it('logout --all revokes too (refresh token, then access token)', async () => {
+    const server = await world.server({ accessTokenTtl: 600 });
+    const session = await world.session();
+    expectExit(await addProvider(session, 'corp-idp', server.issuer), 0);
+    expectExit((await deviceLogin(session, 'corp-idp', (code) => server.approve(code))).run, 0);
+    const issued = server.requestsTo('token', DEVICE_GRANT).at(-1)!.answer!;
+    const logout = await session.run(['auth', 'logout', '--provider', 'corp-idp', '--all'], opts());
+    expectExit(logout, 0);
+    expect(
+      server.requestsTo('revocation').map((r) => [r.body.token_type_hint, r.body.token, r.status]),
+    ).toEqual([
+      ['refresh_token', String(issued.refresh_token), 200],
+      ['access_token', String(issued.access_token), 200],
+    ]);
+    await expectNothingStored(session.configDir);
+  });
+
   it('a denied request: exit 4, nothing stored', async () => {
     const server = await world.server();
     const session = await world.session();

@@ -76,9 +76,16 @@ describe('Kaneo (better-auth) as a configured provider', () => {
       user: { email: 'grace@example.com' },
     });
 
+    // No revocation endpoint was given: logout deletes the local copy and tells the server nothing, so the
+    // session stays valid there until it expires.
+    const before = server.requests.length;
     const logout = await session.run(['auth', 'logout', '--provider', 'my-kaneo'], opts());
     expectExit(logout, 0);
     expect((await readIndex(session.configDir))?.accounts).toEqual([]);
+    expect(server.requests.slice(before)).toEqual([]);
+    expect(await server.getSession({ bearer: accessToken })).toMatchObject({
+      user: { email: 'grace@example.com' },
+    });
   });
 
   it('never shows the token outside auth token', () => {

@@ -232,15 +232,13 @@ describe('the token lookup', () => {
       req.resume();
       req.on('end', () => {
         count++;
-        res
-          .writeHead(200, { 'content-type': 'application/json' })
-          .end(
-            JSON.stringify({
-              access_token: `at-live-${count}-0123456789abcdef`,
-              refresh_token: `rt-live-${count}-0123456789abcdef`,
-              expires_in: 600,
-            }),
-          );
+        res.writeHead(200, { 'content-type': 'application/json' }).end(
+          JSON.stringify({
+            access_token: `at-live-${count}-0123456789abcdef`,
+            refresh_token: `rt-live-${count}-0123456789abcdef`,
+            expires_in: 600,
+          }),
+        );
       });
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

@@ -47,15 +47,13 @@ describe('auth status: OAuth expiry and refresh', () => {
       req.resume();
       req.on('end', () => {
         grants++;
-        res
-          .writeHead(200, { 'content-type': 'application/json' })
-          .end(
-            JSON.stringify({
-              access_token: 'at-new-0123456789abcdef',
-              refresh_token: 'rt-new-0123456789abcdef',
-              expires_in: 600,
-            }),
-          );
+        res.writeHead(200, { 'content-type': 'application/json' }).end(
+          JSON.stringify({
+            access_token: 'at-new-0123456789abcdef',
+            refresh_token: 'rt-new-0123456789abcdef',
+            expires_in: 600,
+          }),
+        );
       });
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

@@ -142,6 +142,25 @@ describe('configured provider', () => {
     });
   });
 
+  it('a userinfo endpoint that refuses the new token only costs the name: a warning, then the ID token', async () => {
+    const s = server({
+      '/device': device,
+      '/token': tokenAfter(0, {
+        access_token: 'at-noinfo-0123456789',
+        id_token: jwt({ sub: 'u3', email: 'eve@example.com' }),
+      }),
+      '/me': () => ({ status: 403, body: { error: 'insufficient_scope' } }),
+    });
+    const provider = configuredProvider('idp', { ...base, userinfoUrl: 'https://idp.example/me' }, {});
+    expect((await provider.login(s.ctx)).identity).toEqual({
+      account: 'eve@example.com',
+      email: 'eve@example.com',
+    });
+    expect(s.warnings).toEqual([
+      expect.stringMatching(/^idp\.example did not say who signed in .*; using the ID token\.$/),
+    ]);
+  });
+
   it('a confidential client authenticates with HTTP Basic from its variable at every endpoint', async () => {
     const s = server({
       '/device': device,

@@ -1,7 +1,7 @@
 // Providers added by configuration (`latchkey auth providers add`): a standard OAuth 2.0 device-flow server
 // described by a definition in providers.json, turned into a provider like the plugins' ones. Nothing here
 // knows any particular server.
-import { ExitCode, LatchkeyError, registerSecret, usageError } from '@latchkey/errors';
+import { ExitCode, LatchkeyError, isLatchkeyError, registerSecret, usageError } from '@latchkey/errors';
 import {
   checkEndpoint,
   deviceCodeLogin,
@@ -125,10 +125,18 @@ export function configuredProvider(
 
   async function identify(ctx: ProviderContext, tokens: TokenSet): Promise<Identity> {
     const { userinfoUrl } = endpointsOf(definition);
-    const claims =
-      userinfoUrl !== undefined
-        ? await fetchUserinfo(ctx.http, userinfoUrl, tokens.accessToken, () => ctx.clock.now(), again)
-        : idTokenClaims(tokens.idToken ?? tokens.accessToken);
+    let claims: Record<string, unknown> | undefined;
+    if (userinfoUrl !== undefined) {
+      try {
+        claims = await fetchUserinfo(ctx.http, userinfoUrl, tokens.accessToken, () => ctx.clock.now(), again);
+      } catch (error) {
+        // The sign-in worked; a userinfo endpoint that refuses this token (a scope without openid, say)
+        // only costs the name: say so and fall back to the ID token.
+        if (!isLatchkeyError(error) || error.code !== 'CREDENTIAL_REJECTED') throw error;
+        ctx.ui.warn(`${userinfoUrl.host} did not say who signed in (${error.message}); using the ID token.`);
+      }
+    }
+    claims ??= idTokenClaims(tokens.idToken ?? tokens.accessToken);
     const identity = claims ? identityFromClaims(claims) : undefined;
     return (
       identity ?? { account: 'unknown user', details: { identity: 'the server did not say who signed in' } }

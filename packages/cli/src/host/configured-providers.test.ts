@@ -157,7 +157,7 @@ describe('configured provider', () => {
       email: 'eve@example.com',
     });
     expect(s.warnings).toEqual([
-      expect.stringMatching(/^idp\.example did not say who signed in .*; using the ID token\.$/),
+      'idp.example refused the userinfo request (HTTP 403); the name shown comes from the ID token.',
     ]);
   });
 

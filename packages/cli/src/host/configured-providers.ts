@@ -133,7 +133,9 @@ export function configuredProvider(
         // The sign-in worked; a userinfo endpoint that refuses this token (a scope without openid, say)
         // only costs the name: say so and fall back to the ID token.
         if (!isLatchkeyError(error) || error.code !== 'CREDENTIAL_REJECTED') throw error;
-        ctx.ui.warn(`${userinfoUrl.host} did not say who signed in (${error.message}); using the ID token.`);
+        ctx.ui.warn(
+          `${userinfoUrl.host} refused the userinfo request (HTTP ${error.status ?? '?'}); the name shown comes from the ID token.`,
+        );
       }
     }
     claims ??= idTokenClaims(tokens.idToken ?? tokens.accessToken);

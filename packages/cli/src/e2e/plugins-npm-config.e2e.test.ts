@@ -7,7 +7,7 @@
  */
 import { once } from 'node:events';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer, type Socket } from 'node:net';
+import { connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
@@ -161,6 +161,53 @@ describe('plugins install honours the npm configuration', () => {
     sessions.push(session);
     const install = await session.run(['plugins', 'install', PLUGIN], { timeoutMs: 60_000 });
     expectExit(install, 0);
+  }, 90_000);
+
+  it('goes through the proxy HTTPS_PROXY names, for the check and for npm', async () => {
+    // A CONNECT proxy that records where it tunnels to.
+    const tunnels: string[] = [];
+    const proxy = createServer((client) => {
+      client.once('data', (head: Buffer) => {
+        const target = /^CONNECT (\S+):(\d+) HTTP/.exec(head.toString('latin1'));
+        if (!target) return void client.destroy();
+        tunnels.push(`${target[1]}:${target[2]}`);
+        const upstream = connect(Number(target[2]), target[1]!, () => {
+          client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+          upstream.pipe(client).pipe(upstream);
+        });
+        upstream.on('error', () => client.destroy());
+        client.on('error', () => upstream.destroy());
+      });
+    });
+    proxy.listen(0, '127.0.0.1');
+    await once(proxy, 'listening');
+    const { port } = proxy.address() as { port: number };
+    try {
+      // By name: npm's proxy agent checks an IP address's certificate against "localhost" (an npm quirk).
+      const byName = registry!.url.replace('127.0.0.1', 'localhost');
+      const session = await sessionWith('proxy', [`registry=${byName}/`, `cafile=${certs.ca}`], {
+        HTTPS_PROXY: `http://127.0.0.1:${port}`,
+      });
+      const install = await session.run(['plugins', 'install', PLUGIN], { timeoutMs: 60_000 });
+      expectExit(install, 0);
+      const registryHost = new URL(byName).host;
+      // latchkey's check, then npm's requests (it may reuse one tunnel for several).
+      expect(tunnels.length).toBeGreaterThanOrEqual(2);
+      expect(new Set(tunnels)).toEqual(new Set([registryHost]));
+    } finally {
+      proxy.closeAllConnections?.();
+      await new Promise((resolve) => proxy.close(resolve));
+    }
+    // The same proxy, gone: the registry is up, but the way to it is not.
+    const session = await sessionWith('dead-proxy', [`registry=${registry!.url}/`, `cafile=${certs.ca}`], {
+      HTTPS_PROXY: `http://127.0.0.1:${port}`,
+    });
+    const { run, ms } = await timed(session, ['plugins', 'install', PLUGIN]);
+    expectExit(run, 1);
+    expect(run.stderr).toContain(
+      `latchkey: Could not reach the npm registry ${registry!.url}/ (ECONNREFUSED).`,
+    );
+    expect(ms).toBeLessThan(CAUSE_WITHIN_MS);
   }, 90_000);
 
   it('installs with the CA in NODE_EXTRA_CA_CERTS instead', async () => {

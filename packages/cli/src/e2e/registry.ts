@@ -235,7 +235,7 @@ export async function makeCertificates(dir: string): Promise<{ ca: string; key: 
     '-subj',
     '/CN=127.0.0.1',
   ]);
-  await writeFile(join(dir, 'ext.cnf'), 'subjectAltName=IP:127.0.0.1\n');
+  await writeFile(join(dir, 'ext.cnf'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
   await run(
     ['x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial'].concat([
       '-out',

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
- * A throwaway npm registry for end-to-end tests: verdaccio with NO uplinks (it serves only what is
- * published to it, and never talks to another registry), listening on 127.0.0.1 on a free port.
+ * A throwaway npm registry for end-to-end tests: verdaccio listening on 127.0.0.1 on a free port. By default
+ * it has NO uplinks (it serves only what is published to it, and never talks to another registry).
  *
  *   node packages/registry-fixture/start.mjs <dir> [--https-key key.pem --https-cert cert.pem]
  *                                                 [--uplink <registry-url> [--uplink-ca ca.pem]]
@@ -10,8 +10,8 @@
  * one line `LATCHKEY_REGISTRY_READY {"url":"http://127.0.0.1:<port>"}` on stdout (`https://` when given a key
  * and certificate). With `--uplink`, packages it does not hold are fetched from that registry (trusting the
  * CA in `--uplink-ca`, e.g. the machine's npm `cafile`), except `@latchkey/*` and `latchkey-plugin-*`, which
- * are only ever served from what was published to it. Ends on SIGTERM/SIGINT
- * or when its standard input closes (so it never outlives the test that started it).
+ * are only ever served from what was published to it. Ends on SIGTERM/SIGINT or when its standard input
+ * closes (so it never outlives the test that started it).
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { readFile } from 'node:fs/promises';

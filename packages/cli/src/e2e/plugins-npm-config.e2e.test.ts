@@ -241,6 +241,16 @@ describe('plugins install honours the npm configuration', () => {
       `latchkey: latchkey-plugin-nope was not found in the npm registry ${registry!.url}/ (HTTP 404).`,
     );
     expect(ms).toBeLessThan(CAUSE_WITHIN_MS);
+    // --json: latchkey's one envelope on stdout, and nothing after it.
+    const json = await session.run(['plugins', 'install', 'latchkey-plugin-nope', '--json'], {
+      timeoutMs: 60_000,
+    });
+    expectExit(json, 1);
+    expect(JSON.parse(json.stdout)).toEqual({
+      status: 1,
+      error: expect.objectContaining({ code: 'PLUGIN_NOT_FOUND', retryable: false }),
+      warnings: [],
+    });
   }, 60_000);
 
   it('a package that is not a latchkey plugin is refused before npm installs it', async () => {

@@ -166,12 +166,15 @@ describe('plugins install honours the npm configuration', () => {
   it('goes through the proxy HTTPS_PROXY names, for the check and for npm', async () => {
     // A CONNECT proxy that records where it tunnels to.
     const tunnels: string[] = [];
+    const open = new Set<Socket>();
     const proxy = createServer((client) => {
+      open.add(client);
       client.once('data', (head: Buffer) => {
         const target = /^CONNECT (\S+):(\d+) HTTP/.exec(head.toString('latin1'));
         if (!target) return void client.destroy();
         tunnels.push(`${target[1]}:${target[2]}`);
         const upstream = connect(Number(target[2]), target[1]!, () => {
+          open.add(upstream);
           client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
           upstream.pipe(client).pipe(upstream);
         });
@@ -195,7 +198,7 @@ describe('plugins install honours the npm configuration', () => {
       expect(tunnels.length).toBeGreaterThanOrEqual(2);
       expect(new Set(tunnels)).toEqual(new Set([registryHost]));
     } finally {
-      proxy.closeAllConnections?.();
+      for (const socket of open) socket.destroy();
       await new Promise((resolve) => proxy.close(resolve));
     }
     // The same proxy, gone: the registry is up, but the way to it is not.

@@ -33,6 +33,8 @@ export interface RefreshDeps {
   now?: () => number;
   /** Sent in User-Agent. */
   version?: string;
+  /** The refresh request's time limit; default (and at most) 8 s. */
+  timeoutMs?: number;
 }
 
 function expired(record: AccountRecord, why: string): LatchkeyError {
@@ -72,7 +74,7 @@ export async function refreshStored(
       clientName: 'latchkey',
       clientVersion: deps.version ?? 'unknown',
       env,
-      timeoutMs: refreshTimeoutMs,
+      timeoutMs: Math.min(deps.timeoutMs ?? refreshTimeoutMs, refreshTimeoutMs),
       ...(deps.fetch && { fetch: deps.fetch }),
     });
     const tokens = await refreshAccessToken(

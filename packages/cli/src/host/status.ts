@@ -257,7 +257,7 @@ async function checkStored(
     registerSecret(stored.secret);
     if (record.refreshable && isDue(stored.record, runtime.clock.now())) {
       // An expired OAuth access token is renewed first, as `auth token` would, so the check is of a live one.
-      stored = await refreshStored(store, stored, runtime.env, { version: runtime.version });
+      stored = await refreshStored(store, stored, runtime.env, { version: runtime.version, timeoutMs });
       if (stored.record.expiresAt !== undefined) entry.expiresAt = stored.record.expiresAt;
     }
     const baseUrl = resolveBaseUrl(runtime, provider, undefined, record.baseUrl);

@@ -21,6 +21,8 @@ import { expectExit, expectSecretNotOnDisk } from './harness.js';
 import { DEVICE_GRANT, OauthWorld, addProvider, deviceLogin, opts, waitUntil } from './oauth-support.js';
 
 const world = new OauthWorld();
+/** A login, a wait for the token to age, then 20 processes: room for a loaded 2-core machine. */
+const SLOW_TEST_MS = 150_000;
 afterEach(() => world.cleanup());
 afterAll(() => world.dispose());
 
@@ -119,49 +121,57 @@ describe('refresh through auth token', () => {
     expect(exec.stdout).toBe(createHash('sha256').update(fresh).digest('hex'));
   });
 
-  it('20 concurrent auth token at the refresh margin: exactly one refresh request, every process prints the new, live token', async () => {
-    // 75 s: 15 s after issue the token enters the 60 s margin; the refreshed one then has 75 s, so the
-    // processes that re-read after the refresh (on a loaded machine, seconds later) find it fresh.
-    const { server, session, issuedAt } = await signedIn(75);
-    await waitUntil(issuedAt + 15_000 + 1_500);
+  it(
+    '20 concurrent auth token at the refresh margin: exactly one refresh request, every process prints the new, live token',
+    async () => {
+      // 75 s: 15 s after issue the token enters the 60 s margin; the refreshed one then has 75 s, so the
+      // processes that re-read after the refresh (on a loaded machine, seconds later) find it fresh.
+      const { server, session, issuedAt } = await signedIn(75);
+      await waitUntil(issuedAt + 15_000 + 1_500);
 
-    const runs = await Promise.all(
-      Array.from({ length: 20 }, () => session.run(['auth', 'token', '--provider', 'corp-idp'], opts())),
-    );
-    const problems = runs.filter((r) => r.exitCode !== 0).map((r) => `${r.exitCode}: ${r.stderr}`);
-    expect(problems).toEqual([]);
-    await expect.poll(() => refreshes(server).every((r) => r.status !== 0), { timeout: 10_000 }).toBe(true);
-    expect(refreshes(server).map((r) => r.status)).toEqual([200]);
-    const fresh = String(refreshes(server)[0]!.answer!.access_token);
-    expect(new Set(runs.map((r) => r.stdout))).toEqual(new Set([`${fresh}\n`]));
-    expect(await server.isActive(fresh)).toBe(true);
-  });
+      const runs = await Promise.all(
+        Array.from({ length: 20 }, () => session.run(['auth', 'token', '--provider', 'corp-idp'], opts())),
+      );
+      const problems = runs.filter((r) => r.exitCode !== 0).map((r) => `${r.exitCode}: ${r.stderr}`);
+      expect(problems).toEqual([]);
+      await expect.poll(() => refreshes(server).every((r) => r.status !== 0), { timeout: 10_000 }).toBe(true);
+      expect(refreshes(server).map((r) => r.status)).toEqual([200]);
+      const fresh = String(refreshes(server)[0]!.answer!.access_token);
+      expect(new Set(runs.map((r) => r.stdout))).toEqual(new Set([`${fresh}\n`]));
+      expect(await server.isActive(fresh)).toBe(true);
+    },
+    SLOW_TEST_MS,
+  );
 
-  it('20 concurrent auth token after a token shorter-lived than the margin expired: refreshes one at a time, the rotation chain unbroken, never the expired token', async () => {
-    // 15 s: a token is always inside the 60 s margin, so a process that starts after a refresh has stored a
-    // new token may refresh again (by design: it wants 60 s). What must hold is that the processes never
-    // race: each refresh uses the refresh token the previous one stored (a reused rotated token would be
-    // invalid_grant and end the session), and none prints the expired token.
-    const { server, session, issued } = await signedIn(15);
-    await expect
-      .poll(() => server.isActive(String(issued.access_token)), { timeout: 30_000, interval: 250 })
-      .toBe(false);
+  it(
+    '20 concurrent auth token after a token shorter-lived than the margin expired: refreshes one at a time, the rotation chain unbroken, never the expired token',
+    async () => {
+      // 15 s: a token is always inside the 60 s margin, so a process that starts after a refresh has stored a
+      // new token may refresh again (by design: it wants 60 s). What must hold is that the processes never
+      // race: each refresh uses the refresh token the previous one stored (a reused rotated token would be
+      // invalid_grant and end the session), and none prints the expired token.
+      const { server, session, issued } = await signedIn(15);
+      await expect
+        .poll(() => server.isActive(String(issued.access_token)), { timeout: 30_000, interval: 250 })
+        .toBe(false);
 
-    const runs = await Promise.all(
-      Array.from({ length: 20 }, () => session.run(['auth', 'token', '--provider', 'corp-idp'], opts())),
-    );
-    expect(runs.filter((r) => r.exitCode !== 0).map((r) => `${r.exitCode}: ${r.stderr}`)).toEqual([]);
-    await expect.poll(() => refreshes(server).every((r) => r.status !== 0), { timeout: 10_000 }).toBe(true);
-    const chain = refreshes(server);
-    expect(chain.length).toBeGreaterThanOrEqual(1);
-    expect(chain.map((r) => r.status)).toEqual(chain.map(() => 200));
-    expect(chain[0]!.body.refresh_token).toBe(String(issued.refresh_token));
-    for (let i = 1; i < chain.length; i += 1) {
-      expect(chain[i]!.body.refresh_token).toBe(String(chain[i - 1]!.answer!.refresh_token));
-    }
-    const refreshed = new Set(chain.map((r) => `${String(r.answer!.access_token)}\n`));
-    for (const run of runs) expect(refreshed.has(run.stdout), 'printed a token no refresh gave').toBe(true);
-  });
+      const runs = await Promise.all(
+        Array.from({ length: 20 }, () => session.run(['auth', 'token', '--provider', 'corp-idp'], opts())),
+      );
+      expect(runs.filter((r) => r.exitCode !== 0).map((r) => `${r.exitCode}: ${r.stderr}`)).toEqual([]);
+      await expect.poll(() => refreshes(server).every((r) => r.status !== 0), { timeout: 10_000 }).toBe(true);
+      const chain = refreshes(server);
+      expect(chain.length).toBeGreaterThanOrEqual(1);
+      expect(chain.map((r) => r.status)).toEqual(chain.map(() => 200));
+      expect(chain[0]!.body.refresh_token).toBe(String(issued.refresh_token));
+      for (let i = 1; i < chain.length; i += 1) {
+        expect(chain[i]!.body.refresh_token).toBe(String(chain[i - 1]!.answer!.refresh_token));
+      }
+      const refreshed = new Set(chain.map((r) => `${String(r.answer!.access_token)}\n`));
+      for (const run of runs) expect(refreshed.has(run.stdout), 'printed a token no refresh gave').toBe(true);
+    },
+    SLOW_TEST_MS,
+  );
 
   it('a refresh refused with invalid_grant: exit 4 "sign in again", nothing printed', async () => {
     const { server, session } = await signedIn(2);

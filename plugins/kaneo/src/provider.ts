@@ -4,6 +4,7 @@ import {
   defineProvider,
   loadManifest,
   deviceCodeLogin,
+  tokenSetFromBody,
   joinUrl,
   answerFailure,
   bodyField,
@@ -138,8 +139,9 @@ export const kaneo = defineProvider({
     );
     const identity = await session(ctx, token.access_token, 'bearer');
     if (!identity) throw rejected('bearer');
-    if (typeof token.expires_in === 'number')
-      identity.expiresAt = new Date(ctx.clock.now() + token.expires_in * 1000).toISOString();
+    // The token answer's expires_in, read by the shared OAuth client (a deadline from now, absurd values ignored).
+    const expiresAt = tokenSetFromBody(token, ctx.clock.now())?.expiresAt;
+    if (expiresAt !== undefined) identity.expiresAt = new Date(expiresAt).toISOString();
     return { token: token.access_token, identity };
   },
 

@@ -1,14 +1,22 @@
 // Builds the `auth token` and `exec` fast paths (src/fast-token.ts, src/fast-exec.ts and everything they
 // import, the @latchkey packages included) into one self-contained ES module each, dist/bundle/<name>.js,
 // which bin/run.js imports. Resolving and loading some thirty files cost most of the fast path's start-up;
-// one file costs one read. Nothing is resolved at run time except node: built-ins and, only when a
-// credential is in the keychain, the native @napi-rs/keyring. Each entry is built on its own with code
-// splitting, so a dynamic `import()` inside it (the keychain backend, an OAuth refresh) becomes a chunk of
-// its own, loaded only when that branch runs, and the two entries share no chunk the plain path loads.
-// A source map sits next to each file (dist/bundle/<name>.js.map, not inline): `node --enable-source-maps`
-// shows src/ positions, and the e2e test reads its `sources` to check what went into the bundle.
-import { rm } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+// one file costs one read. Nothing is resolved at run time except node: built-ins and, only on the branch
+// that needs it, a package of @latchkey/cli's own dependencies: the native @napi-rs/keyring for a
+// credential in the keychain, undici for an OAuth refresh.
+//
+// A dynamic `import()` (an OAuth refresh, the HTTP client it uses) must stay lazy: its code goes to
+// dist/bundle/chunks/, loaded only when that branch runs. esbuild's code splitting does that, but it also
+// moves every module the entry shares with a lazy chunk (errors, storage, ...) into a shared chunk that
+// the entry imports, so the plain path would load two or three files. So each entry is built twice:
+//   1. with splitting, into dist/.bundle-<name>/ (metafile: which chunks the entry imports statically);
+//   2. the entry and those static chunks bundled again into ONE file, re-exporting the chunks' exports;
+//      the lazy chunks are copied to dist/bundle/chunks/ with their imports of the static chunks pointed
+//      at that file, so they share its module instances (one secret registry, one LatchkeyError class).
+// Source maps sit next to each file (not inline): `node --enable-source-maps` shows src/ positions, and
+// the e2e test reads the entry map's `sources` to check what went into the bundle.
+import { copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { basename, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
@@ -16,28 +24,128 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const outdir = join(root, 'dist', 'bundle');
 await rm(outdir, { recursive: true, force: true });
 
-for (const name of ['fast-token', 'fast-exec', 'fast-info']) {
-  await build({
-    absWorkingDir: root,
+/**
+ * `import ... from 'node:fs'` makes Node build an ES module facade of each built-in, with every export:
+ * about 1.5 MiB of peak RSS and a few ms for the seven the fast path uses. The bundle takes them from
+ * `process.getBuiltinModule()` (Node >= 22.3; older 22.x fall back to import()), one export at a time,
+ * and only the exports it uses survive tree shaking (each read is marked pure).
+ */
+const builtinsWithoutFacades = {
+  name: 'builtins-without-facades',
+  setup(b) {
+    b.onResolve({ filter: /^node:/ }, (args) => ({
+      path: args.path,
+      namespace: 'builtin',
+      sideEffects: false,
+    }));
+    b.onLoad({ filter: /.*/, namespace: 'builtin' }, (args) => {
+      const names = Object.keys(process.getBuiltinModule(args.path)).filter(
+        (name) => /^[A-Za-z_$][\w$]*$/.test(name) && name !== 'default',
+      );
+      const id = JSON.stringify(args.path);
+      const lines = [
+        `const id = ${id};`,
+        'const m = process.getBuiltinModule ? process.getBuiltinModule(id) : (await import(id)).default;',
+        'export default m;',
+        ...names.map((name) => `export const ${name} = /* @__PURE__ */ (() => m.${name})();`),
+      ];
+      return { contents: lines.join('\n'), loader: 'js' };
+    });
+  },
+};
+
+const common = {
+  absWorkingDir: root,
+  bundle: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node22',
+  // Imported lazily from the installed packages (both are dependencies of @latchkey/cli): the native
+  // keychain binding cannot be bundled, and undici (the HTTP client of an OAuth refresh, CommonJS) would
+  // need a require() shim in the entry that the plain path would pay for.
+  external: ['@napi-rs/keyring', 'undici'],
+  minifyWhitespace: true,
+  minifySyntax: true,
+  sourcemap: 'linked',
+  sourcesContent: false,
+  legalComments: 'none',
+  logLevel: 'warning',
+  plugins: [builtinsWithoutFacades],
+};
+
+for (const name of ['fast-token', 'fast-exec']) {
+  // Same depth as dist/bundle, so the source maps' relative `sources` stay right when files move over.
+  const pass1 = join(root, 'dist', `.bundle-${name}`);
+  await rm(pass1, { recursive: true, force: true });
+  const first = await build({
+    ...common,
     entryPoints: { [name]: join(root, 'src', `${name}.ts`) },
-    outdir,
+    outdir: pass1,
     entryNames: '[name]',
-    // Chunks only ever come from a dynamic import() inside this entry's graph.
     chunkNames: `chunks/${name}-[name]-[hash]`,
-    bundle: true,
     splitting: true,
-    format: 'esm',
-    platform: 'node',
-    target: 'node22',
-    // The native keychain binding cannot be bundled; it is imported (lazily) from the installed package.
-    external: ['@napi-rs/keyring'],
-    minifyWhitespace: true,
-    minifySyntax: true,
-    minifyIdentifiers: false,
-    keepNames: false,
-    sourcemap: 'linked',
-    sourcesContent: false,
-    legalComments: 'none',
-    logLevel: 'warning',
+    metafile: true,
   });
+  const outputs = first.metafile.outputs;
+  const abs = (file) => resolve(root, file);
+  const entry = abs(relative(root, join(pass1, `${name}.js`)));
+  // The files the entry loads before it runs: itself and the chunks it imports statically.
+  const loaded = new Set([entry]);
+  for (const pending = [entry]; pending.length > 0;) {
+    const file = pending.pop();
+    const key = Object.keys(outputs).find((k) => abs(k) === file);
+    for (const imp of outputs[key].imports) {
+      if (imp.external || imp.kind !== 'import-statement') continue;
+      const target = abs(imp.path);
+      if (!loaded.has(target)) {
+        loaded.add(target);
+        pending.push(target);
+      }
+    }
+  }
+  const lazy = Object.keys(outputs)
+    .filter((k) => k.endsWith('.js'))
+    .map(abs)
+    .filter((file) => !loaded.has(file));
+  const staticChunks = [...loaded].filter((file) => file !== entry);
+
+  // Pass 2: one file. A chunk's export names come from esbuild and never clash with one another; a clash
+  // with the entry's own export names would hide one of them, so it fails the build.
+  const exportsOf = (file) => outputs[Object.keys(outputs).find((k) => abs(k) === file)].exports;
+  const own = new Set(exportsOf(entry));
+  for (const chunk of staticChunks) {
+    const clash = exportsOf(chunk).filter((e) => own.has(e));
+    if (clash.length > 0) throw new Error(`bundle ${name}: ${clash.join(', ')} exported twice`);
+  }
+  const lines = [entry, ...staticChunks].map((file) => `export * from ${JSON.stringify(file)};`);
+  await build({
+    ...common,
+    stdin: { contents: lines.join('\n'), resolveDir: pass1, sourcefile: `${name}-entry.js` },
+    outfile: join(outdir, `${name}.js`),
+    plugins: [
+      builtinsWithoutFacades,
+      {
+        name: 'lazy-chunks-stay-apart',
+        setup(b) {
+          b.onResolve({ filter: /\/chunks\// }, (args) => {
+            const file = resolve(args.resolveDir, args.path);
+            if (!lazy.includes(file)) return undefined;
+            return { path: `./chunks/${basename(file)}`, external: true };
+          });
+        },
+      },
+    ],
+  });
+
+  // The lazy chunks, importing the entry wherever they imported a static chunk.
+  await mkdir(join(outdir, 'chunks'), { recursive: true });
+  for (const file of lazy) {
+    let text = await readFile(file, 'utf8');
+    for (const chunk of staticChunks) {
+      text = text.replaceAll(`"./${basename(chunk)}"`, `"../${name}.js"`);
+    }
+    await writeFile(join(outdir, 'chunks', basename(file)), text);
+    await copyFile(`${file}.map`, join(outdir, 'chunks', `${basename(file)}.map`));
+  }
+  await rm(pass1, { recursive: true, force: true });
 }

@@ -1,51 +1,132 @@
 /**
- * `auth token` runs inside other people's scripts: its fast path must load only what it needs (the manifest
- * module, the token check, storage), never oclif, plugin code, the whole plugin kit, the HTTP client or the
- * prompt library. Checked on the built binary with Node's module hooks recording every module it resolves.
+ * `auth token` runs inside other people's scripts: its fast path is ONE bundled file (dist/bundle/
+ * fast-token.js, built by scripts/bundle.mjs) plus node: built-ins, never oclif, plugin code, the whole
+ * plugin kit, the HTTP client, OAuth or the prompt library, neither loaded nor bundled in. Checked on the
+ * built binary with Node's module hooks recording every module it resolves, and the bundle's source map
+ * listing what went into it (harness expectFastPath). A keychain account still reads the keychain: the
+ * native keyring package is then the one other module loaded.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startNanoGptEmulator } from '@latchkey/testkit';
 import { expectFastPath, moduleRecorder } from './harness.js';
 
 const bin = resolve(import.meta.dirname, '../../bin/run.js');
+const secretService = process.env.LATCHKEY_SECRET_SERVICE === '1';
+const fileKey = `sk-nano-${randomUUID()}`;
+const keychainKey = `sk-nano-${randomUUID()}`;
 let dir: string;
+let env: NodeJS.ProcessEnv;
+
+/** Runs latchkey without blocking this process (the emulator answers from it). */
+function latchkeyAsync(args: string[], input: string, extraEnv: NodeJS.ProcessEnv = {}): Promise<string> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, [bin, ...args], {
+      env: { ...env, ...extraEnv },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (c: Buffer) => (output += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (output += c.toString()));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`latchkey ${args.join(' ')} did not end in 45 s: ${output}`));
+    }, 45_000);
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      if (code === 0) resolvePromise(output);
+      else reject(new Error(`latchkey ${args.join(' ')} exited ${code}: ${output}`));
+    });
+    child.stdin.end(input);
+  });
+}
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'latchkey-fast-path-'));
-});
+  env = { ...process.env };
+  for (const name of Object.keys(env)) if (/^(LATCHKEY_|NANOGPT_)/.test(name)) delete env[name];
+  delete env.CI;
+  Object.assign(env, {
+    LATCHKEY_CONFIG_DIR: join(dir, 'config'),
+    LATCHKEY_DATA_DIR: join(dir, 'data'),
+    // The fast path answers from the provider cache, which the full CLI writes (a fresh clone has none):
+    // a private one, warmed below as any earlier `auth token` would on a real machine.
+    LATCHKEY_CACHE_DIR: join(dir, 'cache'),
+  });
+  const emulator = await startNanoGptEmulator({ keys: [fileKey, keychainKey], rateLimits: false });
+  try {
+    // The provider as the argument: with --provider, piped stdin is taken for the argument (engineer F's WIP).
+    const login = ['auth', 'login', 'nanogpt', '--with-token', '--base-url', emulator.url];
+    await latchkeyAsync([...login, '--storage', 'file'], `${fileKey}\n`);
+    if (secretService) {
+      await latchkeyAsync([...login, '--storage', 'keychain', '--name', 'kc'], `${keychainKey}\n`, {
+        LATCHKEY_SECRET_SERVICE: '1',
+      });
+    }
+  } finally {
+    await emulator.close();
+  }
+  // The full CLI's `auth token` writes the provider cache the fast path reads.
+  const warm = spawnSync(process.execPath, [bin, 'auth', 'token', '--provider', 'nanogpt'], {
+    env,
+    encoding: 'utf8',
+    timeout: 45_000,
+  });
+  expect(warm.status, warm.stderr).toBe(0);
+}, 120_000);
+
 afterAll(async () => {
+  if (secretService) {
+    spawnSync(process.execPath, [bin, 'auth', 'logout', '--provider', 'nanogpt', '--account', 'kc'], {
+      env,
+      timeout: 45_000,
+    });
+  }
   await rm(dir, { recursive: true, force: true });
 });
 
-describe('auth token fast path', () => {
-  it('prints the env token having loaded no oclif, plugin code, plugin-kit index, HTTP client or prompts', async () => {
+async function tokenRun(args: string[], extraEnv: NodeJS.ProcessEnv = {}) {
+  const recorder = await moduleRecorder(dir);
+  const run = spawnSync(process.execPath, [...recorder.importArgs, bin, 'auth', 'token', ...args], {
+    env: { ...env, ...extraEnv },
+    encoding: 'utf8',
+    timeout: 45_000,
+  });
+  return { run, modules: await recorder.modules() };
+}
+
+describe('auth token fast path: one bundled file', () => {
+  it('prints the env token having loaded bin/run.js, dist/bundle/fast-token.js and node: built-ins only', async () => {
     const token = 'sk-nano-fastpath0123456789abcdef';
-    const env: NodeJS.ProcessEnv = {
-      ...process.env,
-      LATCHKEY_CONFIG_DIR: join(dir, 'config'),
-      // The fast path answers from the provider cache, which the full CLI writes: warm a private one
-      // first, as any earlier command would on a real machine.
-      LATCHKEY_CACHE_DIR: join(dir, 'cache'),
-      NANOGPT_API_KEY: token,
-    };
-    delete env.CI;
-    const warm = spawnSync(process.execPath, [bin, 'auth', 'token', '--provider', 'nanogpt'], {
-      env,
-      encoding: 'utf8',
-      timeout: 60_000,
-    });
-    expect(warm.status, warm.stderr).toBe(0);
-    const recorder = await moduleRecorder(dir);
-    const run = spawnSync(
-      process.execPath,
-      [...recorder.importArgs, bin, 'auth', 'token', '--provider', 'nanogpt'],
-      { env, encoding: 'utf8', timeout: 60_000 },
-    );
+    const { run, modules } = await tokenRun(['--provider', 'nanogpt'], { NANOGPT_API_KEY: token });
     expect(run.status, run.stderr).toBe(0);
     expect(run.stdout).toBe(`${token}\n`);
-    expectFastPath(await recorder.modules(), 'fast-token.js');
+    expectFastPath(modules, 'fast-token.js');
+    // The keychain library is not loaded for a credential that is not in the keychain.
+    expect(modules.filter((url) => url.includes('keyring'))).toEqual([]);
   });
+
+  it('prints the file-stored token the same way (decrypting needs no module beyond the bundle)', async () => {
+    const { run, modules } = await tokenRun(['--provider', 'nanogpt']);
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stdout).toBe(`${fileKey}\n`);
+    expectFastPath(modules, 'fast-token.js');
+  });
+
+  it.runIf(secretService)(
+    'reads a keychain account from the keychain: the native keyring package is the only module added',
+    async () => {
+      const { run, modules } = await tokenRun(['--provider', 'nanogpt', '--account', 'kc'], {
+        LATCHKEY_SECRET_SERVICE: '1',
+      });
+      expect(run.status, run.stderr).toBe(0);
+      expect(run.stdout).toBe(`${keychainKey}\n`);
+      expect(modules.some((url) => /@napi-rs[/+]keyring/.test(url))).toBe(true);
+      expectFastPath(modules, 'fast-token.js', { keychain: true });
+    },
+  );
 });

@@ -6,7 +6,7 @@
  * the last test of each file can check that no secret leaked.
  */
 import { randomUUID } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -256,8 +256,8 @@ process.on('exit', () => writeFileSync(${JSON.stringify(log)}, [...seen].join('\
   };
 }
 
-/** What a fast path (`auth token`, `exec`) never loads: oclif, the plugin kit's index, the HTTP client,
- * the poller, OAuth, prompts or a provider's code. */
+/** What a fast path (`auth token`, `exec`) never loads or bundles: oclif, the plugin kit's index, the HTTP
+ * client, the poller, OAuth (a refresh is a lazy chunk of its own), prompts or a provider's code. */
 const notOnFastPath = [
   /@oclif[/+]core/,
   /plugin-kit\/dist\/index\.js/,
@@ -267,20 +267,37 @@ const notOnFastPath = [
   /\/io\/prompter\.js/,
   /polling\/dist/,
   /oauth\/dist/,
-  /plugins?\/(nanogpt|kaneo|nanoterm|nanoctl)\/dist/,
-  /plugin-(nanogpt|kaneo|nanoterm|nanoctl)/,
+  /\/host\/refresh\./,
+  /plugins?\/(nanogpt|kaneo|nanoterm|nanoctl|acme)\/(dist|src)/,
+  /plugin-(nanogpt|kaneo|nanoterm|nanoctl|acme)/,
 ];
 
-/** The run took the fast path whose module is `entry` (e.g. `fast-token.js`) and loaded nothing heavy. */
-export function expectFastPath(modules: string[], entry: string): void {
+const cliRoot = join(import.meta.dirname, '../..');
+
+/**
+ * The run took the fast path whose bundle is `entry` (`fast-token.js`, `fast-exec.js`): it resolved
+ * bin/run.js, that ONE bundle file (dist/bundle/, built by scripts/bundle.mjs) and node: built-ins, and
+ * nothing else (no package, no lazy chunk, no file of dist/ outside the bundle). What went into the bundle
+ * is read from its source map's `sources`: none may be oclif, plugin code, the HTTP client or the rest of
+ * `notOnFastPath`, so bundling any of them in fails this too. `keychain: true` also allows the native
+ * keychain package, which a keychain account loads lazily.
+ */
+export function expectFastPath(modules: string[], entry: string, options: { keychain?: boolean } = {}): void {
+  const bundle = join(cliRoot, 'dist/bundle', entry);
+  const allowed = [pathToFileURL(join(cliRoot, 'bin/run.js')).href, pathToFileURL(bundle).href];
+  const files = modules.filter(
+    (url) => !url.startsWith('node:') && !(options.keychain && /@napi-rs[/+]keyring/.test(url)),
+  );
+  expect(files, `took the fast path (dist/bundle/${entry}) and loaded nothing else`).toEqual(allowed);
+  const { sources } = JSON.parse(readFileSync(`${bundle}.map`, 'utf8')) as { sources: string[] };
   expect(
-    modules.some((url) => url.endsWith(`/dist/${entry}`)),
-    `took the fast path (${entry})`,
+    sources.some((source) => source.endsWith(`src/${entry.replace(/\.js$/, '.ts')}`)),
+    `the bundle's map names src/${entry}`,
   ).toBe(true);
   for (const pattern of notOnFastPath) {
     expect(
-      modules.filter((url) => pattern.test(url)),
-      `loaded ${pattern}`,
+      sources.filter((source) => pattern.test(source)),
+      `bundled ${pattern}`,
     ).toEqual([]);
   }
 }

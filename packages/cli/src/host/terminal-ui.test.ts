@@ -210,6 +210,16 @@ describe('device-login comforts in a terminal', () => {
     expect(h.launched).toEqual([]);
   });
 
+  it('a URL that is not http(s): no "Press Enter" line, nothing opened', async () => {
+    const h = await start(terminal());
+    const shown = ui(h, { qr: false });
+    await shown.showVerification({ ...verification, verificationUriComplete: 'file:///etc/passwd' });
+    expect(h.waitingForEnter()).toBe(false);
+    shown.close();
+    expect(h.stderr()).not.toContain('Press Enter');
+    expect(h.launched).toEqual([]);
+  });
+
   it('--no-browser, or no display: no "Press Enter" line and no wait', async () => {
     const h = await start(terminal());
     const shown = ui(h, { browser: false });

@@ -100,8 +100,9 @@ export class TerminalUi implements ProviderUi {
         });
         if (opened) this.info('Opened your browser.');
       };
-      if (comforts) {
-        runtime.say(`Press Enter to open ${hostOf(url)} in your browser...`);
+      const host = webHost(url);
+      if (comforts && host !== undefined) {
+        runtime.say(`Press Enter to open ${host} in your browser...`);
         // Not awaited: the flow polls while the person decides.
         const signal = AbortSignal.any([runtime.signal, this.#waiting.signal]);
         void runtime
@@ -151,12 +152,13 @@ export class TerminalUi implements ProviderUi {
   }
 }
 
-/** The host a URL names, for "Press Enter to open <host>". */
-function hostOf(url: string): string {
+/** The host of an http(s) URL, for "Press Enter to open <host>"; undefined for anything a browser is not given. */
+function webHost(url: string): string | undefined {
   try {
-    return new URL(url).host;
+    const parsed = new URL(url);
+    return parsed.protocol === 'https:' || parsed.protocol === 'http:' ? parsed.host : undefined;
   } catch {
-    return url;
+    return undefined;
   }
 }
 

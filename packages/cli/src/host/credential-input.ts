@@ -6,6 +6,7 @@ import {
   type Provider,
   type ProviderContext,
 } from '@latchkey/plugin-kit';
+import { isConfiguredProvider } from './configured-providers.js';
 import type { Runtime } from './runtime.js';
 import type { TerminalUi } from './terminal-ui.js';
 
@@ -72,7 +73,10 @@ export async function acquireCredential(
         token,
         identity: sanitizeIdentity(identity),
         method: 'device',
-        ...(typeof refreshToken === 'string' && refreshToken !== '' && { refreshToken }),
+        // Only a configured provider's refresh token is kept: latchkey can refresh only those (refresh.ts).
+        ...(isConfiguredProvider(provider) &&
+          typeof refreshToken === 'string' &&
+          refreshToken !== '' && { refreshToken }),
       };
     } finally {
       ui.close();

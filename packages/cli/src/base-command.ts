@@ -1,5 +1,6 @@
 import { Command, Flags } from '@oclif/core';
 import { ExitCode, LatchkeyError, isLatchkeyError, toLatchkeyError } from '@latchkey/errors';
+import { colours } from './host/colour.js';
 import { createRuntime, type Runtime } from './host/runtime.js';
 import {
   failureEnvelope,
@@ -33,6 +34,8 @@ export abstract class LatchkeyCommand extends Command {
   protected get runtime(): Runtime {
     if (!this.#runtime) {
       const runtime = createRuntime(this.config, this.abort.signal);
+      // `--json` runs are for programs: no colour on either stream, even in a terminal.
+      if (this.jsonEnabled()) runtime.colours = { stdout: colours(false), stderr: colours(false) };
       const print = runtime.warn;
       runtime.warn = (message) => {
         this.warnings.push(message);

@@ -147,6 +147,8 @@ describe.runIf(hasTmux)('device-login comforts in a real terminal (tmux, 80x24)'
 
     const raw = await t.raw();
     expect(raw).toContain(osc52Of(userCode));
+    // Colour in a terminal: the ✓ of the summary is green.
+    expect(raw).toContain('\x1b[32m✓\x1b[39m Logged in to NanoGPT');
     for (const secret of [...emulator.deviceCodes(), ...emulator.issuedKeys()])
       expect(raw).not.toContain(secret);
   });
@@ -188,6 +190,9 @@ describe.runIf(hasTmux)('device-login comforts in a real terminal (tmux, 80x24)'
     expect(final, final).toContain('EXIT=0');
     const raw = await t.raw();
     expect(raw).not.toMatch(/[█▀▄]|Press Enter|\]52;/u);
+    // No colour in a --json run, even on a terminal.
+    expect(raw).toContain('✓ Logged in to NanoGPT');
+    expect(raw).not.toContain('\x1b[32m');
   });
 });
 

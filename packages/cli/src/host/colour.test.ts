@@ -43,6 +43,18 @@ describe('the runtime output boundary', () => {
       await h.dispose();
     }
   });
+  it('colour turned off after start-up (as `--json` does): plain bytes from then on', async () => {
+    const h = await fakeHost({ interactive: true, env: { FORCE_COLOR: '1' } });
+    try {
+      h.runtime.colours = { stdout: colours(false), stderr: colours(false) };
+      h.runtime.say('✓ Logged in');
+      h.runtime.warn('careful');
+      expect(h.stderr()).toBe('✓ Logged in\n! careful\n');
+    } finally {
+      await h.dispose();
+    }
+  });
+
   it('NO_COLOR, or a pipe: plain bytes', async () => {
     const h = await fakeHost({ interactive: true });
     try {

@@ -124,9 +124,10 @@ export function createRuntime(config: Config, signal: AbortSignal, io: HostIo = 
     enterKey: io.enterKey ?? (async () => false),
     clipboard: io.clipboard ?? (async () => false),
     colours: paint,
-    say: (line) => stderr.write(`${paintMarks(forTerminal(line), paint.stderr)}\n`),
-    warn: (message) => stderr.write(`${paintMarks(forTerminal(`! ${message}`), paint.stderr)}\n`),
-    out: (text) => stdout.write(paintMarks(forTerminal(text), paint.stdout)),
+    // Through `runtime.colours`, so a command can turn colour off after parsing its flags (`--json`).
+    say: (line) => stderr.write(`${paintMarks(forTerminal(line), runtime.colours.stderr)}\n`),
+    warn: (message) => stderr.write(`${paintMarks(forTerminal(`! ${message}`), runtime.colours.stderr)}\n`),
+    out: (text) => stdout.write(paintMarks(forTerminal(text), runtime.colours.stdout)),
     version: config.version,
   };
   if (io.keychain) runtime.keychain = io.keychain;

@@ -25,13 +25,16 @@ const outdir = join(root, 'dist', 'bundle');
 await rm(outdir, { recursive: true, force: true });
 
 /**
- * `import ... from 'node:fs'` makes Node build an ES module facade of each built-in, with every export:
- * about 1.5 MiB of peak RSS and a few ms for the seven the fast path uses. The bundle takes them from
- * `process.getBuiltinModule()` (Node >= 22.3; older 22.x fall back to import()), one export at a time,
- * and only the exports it uses survive tree shaking (each read is marked pure).
+ * `import ... from 'node:fs'` makes Node build an ES module facade of each built-in with every export,
+ * and loads the built-in (node:crypto alone compiles some fifteen internal modules) before the first line
+ * runs, whether or not that run needs it. The bundle takes built-ins from `process.getBuiltinModule()`
+ * instead (Node >= 22.3; older 22.x import them up front), on first use: a lower-case function export is
+ * a wrapper that loads its module when first called, so an env credential never loads node:crypto, which
+ * only decrypting the file needs. Other exports (classes, constants) are read when the bundle loads. Only
+ * the exports the bundle uses survive tree shaking (each is marked pure).
  */
-const builtinsWithoutFacades = {
-  name: 'builtins-without-facades',
+const builtinsOnFirstUse = {
+  name: 'builtins-on-first-use',
   setup(b) {
     b.onResolve({ filter: /^node:/ }, (args) => ({
       path: args.path,
@@ -39,16 +42,30 @@ const builtinsWithoutFacades = {
       sideEffects: false,
     }));
     b.onLoad({ filter: /.*/, namespace: 'builtin' }, (args) => {
-      const names = Object.keys(process.getBuiltinModule(args.path)).filter(
-        (name) => /^[A-Za-z_$][\w$]*$/.test(name) && name !== 'default',
-      );
+      const mod = process.getBuiltinModule(args.path);
       const id = JSON.stringify(args.path);
       const lines = [
+        // Not import() of a literal, which esbuild would resolve to this very module.
         `const id = ${id};`,
-        'const m = process.getBuiltinModule ? process.getBuiltinModule(id) : (await import(id)).default;',
-        'export default m;',
-        ...names.map((name) => `export const ${name} = /* @__PURE__ */ (() => m.${name})();`),
+        'const early = process.getBuiltinModule ? undefined : (await import(id)).default;',
+        'let m;',
+        'const load = () => (m ??= early ?? process.getBuiltinModule(id));',
+        'export default /* @__PURE__ */ load();',
       ];
+      for (const name of Object.keys(mod)) {
+        if (!/^[A-Za-z_$][\w$]*$/.test(name) || name === 'default') continue;
+        const descriptor = Object.getOwnPropertyDescriptor(mod, name);
+        const lazy =
+          /^[a-z]/.test(name) &&
+          descriptor &&
+          'value' in descriptor &&
+          typeof descriptor.value === 'function';
+        lines.push(
+          lazy
+            ? `export const ${name} = /* @__PURE__ */ (() => function ${name}(...a) { return load().${name}(...a); })();`
+            : `export const ${name} = /* @__PURE__ */ (() => load().${name})();`,
+        );
+      }
       return { contents: lines.join('\n'), loader: 'js' };
     });
   },
@@ -70,7 +87,7 @@ const common = {
   sourcesContent: false,
   legalComments: 'none',
   logLevel: 'warning',
-  plugins: [builtinsWithoutFacades],
+  plugins: [builtinsOnFirstUse],
 };
 
 for (const name of ['fast-token', 'fast-exec']) {
@@ -123,7 +140,7 @@ for (const name of ['fast-token', 'fast-exec']) {
     stdin: { contents: lines.join('\n'), resolveDir: pass1, sourcefile: `${name}-entry.js` },
     outfile: join(outdir, `${name}.js`),
     plugins: [
-      builtinsWithoutFacades,
+      builtinsOnFirstUse,
       {
         name: 'lazy-chunks-stay-apart',
         setup(b) {

@@ -90,7 +90,7 @@ const common = {
   plugins: [builtinsOnFirstUse],
 };
 
-for (const name of ['fast-token', 'fast-exec']) {
+for (const name of ['fast-token', 'fast-exec', 'fast-info']) {
   // Same depth as dist/bundle, so the source maps' relative `sources` stay right when files move over.
   const pass1 = join(root, 'dist', `.bundle-${name}`);
   await rm(pass1, { recursive: true, force: true });

@@ -15,6 +15,7 @@ import { delimiter, join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startNanoGptEmulator, type NanoGptEmulator } from '@latchkey/testkit';
 import { readNpmSettings } from '../host/npm-config.js';
+import { npmCandidates, runNpm } from '../io/npm.js';
 import {
   exec,
   expectOk,
@@ -82,7 +83,7 @@ beforeAll(async () => {
   await writeFile(emptyGlobal, '');
 
   // Verdaccio fetches what it does not hold from the registry this machine's npm uses, trusting its CA.
-  const machine = await readNpmSettings('@oclif/core');
+  const machine = await readNpmSettings('@oclif/core', runNpm, npmCandidates());
   registry = await startRegistry(join(work, 'registry'), [
     '--uplink',
     machine.registry,

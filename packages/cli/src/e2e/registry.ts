@@ -3,10 +3,10 @@
  * 127.0.0.1) in a child process, a publishing user, and packing + publishing the workspace's REAL packages
  * the way a release packs them (`pnpm pack` rewrites `workspace:` ranges into real versions).
  */
+import { pinnedNpm as pinnedNpmCommand } from '../io/npm.js';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Agent, fetch as undiciFetch } from 'undici';
@@ -56,10 +56,9 @@ export function expectOk(what: string, result: Exec): void {
 
 /** The npm @oclif/plugin-plugins pins (npm/bin/npm-cli.js): npm 11, run by this Node. */
 export function pinnedNpm(): string {
-  const fromPlugins = createRequire(
-    createRequire(join(cliRoot, 'package.json')).resolve('@oclif/plugin-plugins'),
-  );
-  return join(fromPlugins.resolve('npm/package.json'), '..', 'bin', 'npm-cli.js');
+  const npm = pinnedNpmCommand();
+  if (!npm) throw new Error('@oclif/plugin-plugins has no npm to run');
+  return npm.args[0]!;
 }
 
 /** pnpm, as the one running this test when there is one (npm_execpath), else from PATH. */

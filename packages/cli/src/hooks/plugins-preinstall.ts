@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import type { Hook } from '@oclif/core';
 import { isLatchkeyError } from '@latchkey/errors';
 import { npmEnvFor, readNpmSettings } from '../host/npm-config.js';
+import { npmCandidates, runNpm } from '../io/npm.js';
 import { isLatchkeyPlugin, thirdPartyWarning } from '../host/plugin-safety.js';
 import { checkPluginPackage, undiciRegistryFetch } from '../host/plugin-registry.js';
 import { reportError } from '../render-error.js';
@@ -19,7 +20,7 @@ const hook: Hook<'plugins:preinstall'> = async function (options) {
   if (warning) process.stderr.write(`${warning}\n`);
   if (options.plugin.type !== 'npm') return;
 
-  const settings = await readNpmSettings(name);
+  const settings = await readNpmSettings(name, runNpm, npmCandidates());
   Object.assign(process.env, npmEnvFor(settings, name, process.env));
   // oclif passes LATCHKEY_NPM_REGISTRY to npm as --registry, which wins over the configuration.
   const override = options.config.scopedEnvVar('NPM_REGISTRY');

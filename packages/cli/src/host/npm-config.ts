@@ -7,10 +7,6 @@
  * settings); the answers are handed to the pinned npm as `npm_config_*` variables and used by latchkey's own
  * registry check (plugin-registry.ts).
  */
-import { execFile } from 'node:child_process';
-import { createRequire } from 'node:module';
-import { homedir } from 'node:os';
-import { dirname, join } from 'node:path';
 
 /** The settings latchkey reads, as npm names them. */
 export const NPM_KEYS = [
@@ -88,38 +84,6 @@ export type NpmRunner = (
   timeoutMs: number,
 ) => Promise<{ code: number | null; stdout: string }>;
 
-export const runNpm: NpmRunner = (npm, args, timeoutMs) =>
-  new Promise((resolve) => {
-    execFile(
-      npm.command,
-      [...npm.args, ...args],
-      {
-        cwd: homedir(),
-        timeout: timeoutMs,
-        maxBuffer: 1024 * 1024,
-        encoding: 'utf8',
-        shell: process.platform === 'win32',
-        // npm must not stop to ask or to print update notices.
-        env: { ...process.env, npm_config_update_notifier: 'false' },
-      },
-      (error, stdout) => {
-        const code = error ? (typeof error.code === 'number' ? error.code : null) : 0;
-        resolve({ code, stdout: String(stdout ?? '') });
-      },
-    );
-  });
-
-/** The npm @oclif/plugin-plugins pins (what `plugins install` runs), as `node npm-cli.js`. */
-export function pinnedNpm(): { command: string; args: string[] } | undefined {
-  try {
-    const plugins = createRequire(import.meta.url).resolve('@oclif/plugin-plugins');
-    const npmPjson = createRequire(plugins).resolve('npm/package.json');
-    return { command: process.execPath, args: [join(dirname(npmPjson), 'bin', 'npm-cli.js')] };
-  } catch {
-    return undefined;
-  }
-}
-
 /**
  * What the user's own npm would use for `name`: `npm` from PATH, else the pinned one, 5 s for both
  * together (a hung npm must not eat the time the registry check has). Neither answering means npm's
@@ -127,11 +91,8 @@ export function pinnedNpm(): { command: string; args: string[] } | undefined {
  */
 export async function readNpmSettings(
   name: string,
-  run: NpmRunner = runNpm,
-  candidates: Array<{ command: string; args: string[] } | undefined> = [
-    { command: 'npm', args: [] },
-    pinnedNpm(),
-  ],
+  run: NpmRunner,
+  candidates: Array<{ command: string; args: string[] } | undefined>,
   now: () => number = Date.now,
 ): Promise<NpmSettings> {
   const scope = scopeOf(name);

@@ -25,7 +25,7 @@ function nearest(typed: string, names: readonly CommandName[]): { id: string; di
 
 /**
  * What was typed as a command, and the nearest real one. oclif joins every word before the first flag into
- * the id (`auth lgin nanogpt` -> `auth:lgin:nanogpt`), so each run of words from the first one that is not
+ * the id (`auth lgin acme` -> `auth:lgin:acme`), so each run of words from the first one that is not
  * a topic is tried and the nearest match wins (the longer run on a tie); without a suggestion the typed
  * command ends at that first word.
  */

@@ -29,7 +29,12 @@ function isRecord(value: unknown): value is AccountRecord {
   if (!isPlainObject(value)) return false;
   if (!isString(value.provider) || !isString(value.account) || !isString(value.createdAt)) return false;
   if (value.backend !== 'keychain' && value.backend !== 'file') return false;
-  if (!isOptString(value.baseUrl) || !isOptString(value.method) || !isOptString(value.expiresAt))
+  if (
+    !isOptString(value.baseUrl) ||
+    !isOptString(value.method) ||
+    !isOptString(value.expiresAt) ||
+    !isOptString(value.renewedAt)
+  )
     return false;
   if (value.refreshable !== undefined && typeof value.refreshable !== 'boolean') return false;
   if (value.identity !== undefined) {

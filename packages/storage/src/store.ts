@@ -320,6 +320,7 @@ export class CredentialStore {
       const updated: AccountRecord = { ...record };
       delete updated.expiresAt;
       delete updated.refreshable;
+      updated.renewedAt = new Date(this.now()).toISOString();
       if (next.expiresAt !== undefined) updated.expiresAt = next.expiresAt;
       if (next.refreshToken !== undefined) updated.refreshable = true;
       await writeIndex(this.configDir, {

@@ -30,6 +30,8 @@ export interface AccountRecord {
   expiresAt?: string;
   /** A refresh token is held with the secret (the token itself is only in the secret store). */
   refreshable?: boolean;
+  /** ISO timestamp of the last refresh; with `createdAt` before it, when the current access token was issued. */
+  renewedAt?: string;
 }
 
 export interface SaveInput {

@@ -4,26 +4,13 @@ import { ExitCode, LatchkeyError } from '@latchkey/errors';
 import { HttpClient } from '@latchkey/http';
 import { refreshAccessToken } from '@latchkey/oauth';
 import {
+  accessTokenDue,
   readProviderDefinitions,
   type AccountRecord,
   type CredentialStore,
   type StoredCredential,
 } from '@latchkey/storage';
 import { endpointsOf, oauthClient, signInAgain } from './configured-providers.js';
-
-/** `auth token` returns a token valid at least this much longer; one closer to its expiry is refreshed first. */
-export const minimumValidityMs = 60_000;
-
-/** The stored access token expires within `withinMs` (default `minimumValidityMs`), or has expired. */
-export function isDue(
-  record: Pick<AccountRecord, 'expiresAt'>,
-  now: number,
-  withinMs = minimumValidityMs,
-): boolean {
-  if (record.expiresAt === undefined) return false;
-  const at = Date.parse(record.expiresAt);
-  return Number.isFinite(at) && at - now < withinMs;
-}
 
 /** The refresh request may hold the storage lock that other processes wait on: it gets less than their 10 s. */
 const refreshTimeoutMs = 8_000;
@@ -63,10 +50,9 @@ export async function refreshStored(
   const record = seen.record;
   const definition = (await readProviderDefinitions(store.configDir)).get(record.provider);
   const renewed = await store.renew(record.provider, record.account, async (current) => {
-    // Another process refreshed it meanwhile: use its token (even when the server's tokens live under a
-    // minute, so that concurrent callers make one request), unless that one has expired too.
-    if (current.secret !== seen.secret && !isDue(current.record, now(), 1000)) return undefined;
-    if (!isDue(current.record, now())) return undefined;
+    // Another process refreshed it meanwhile: use its token. For tokens that live a minute or less the
+    // margin is half their lifetime, so a fresh one is not due again and concurrent callers make one request.
+    if (!accessTokenDue(current.record, now())) return undefined;
     if (current.refreshToken === undefined) throw expired(current.record, ' and there is no refresh token');
     if (definition === undefined)
       throw expired(current.record, ` and ${record.provider} is no longer configured`);

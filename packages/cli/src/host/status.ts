@@ -7,13 +7,13 @@ import {
   type ErrorEnvelope,
 } from '@latchkey/errors';
 import { sanitizeIdentity, type Identity, type Provider } from '@latchkey/plugin-kit';
-import { unknownAccount, type AccountRecord, type CredentialStore } from '@latchkey/storage';
+import { accessTokenDue, unknownAccount, type AccountRecord, type CredentialStore } from '@latchkey/storage';
 import { latchkeyEnvName } from '@latchkey/plugin-kit/manifest';
 import { providerContext, quietUi, resolveBaseUrl } from './context.js';
 import { httpClient } from './runtime.js';
 import { conflictWarning, envCredential, loadProviders, notSignedIn, unknownProvider } from './providers.js';
 import { cleanupStore } from './logout.js';
-import { isDue, refreshStored } from './refresh.js';
+import { refreshStored } from './refresh.js';
 import { localTime } from './dates.js';
 import { shownDirectory } from './switch.js';
 import type { Runtime } from './runtime.js';
@@ -255,7 +255,7 @@ async function checkStored(
     let stored = await store.get(record.provider, record.account);
     if (!stored) throw notSignedIn(provider.title, provider.id, provider.envVars);
     registerSecret(stored.secret);
-    if (record.refreshable && isDue(stored.record, runtime.clock.now())) {
+    if (record.refreshable && accessTokenDue(stored.record, runtime.clock.now())) {
       // An expired OAuth access token is renewed first, as `auth token` would, so the check is of a live one.
       stored = await refreshStored(store, stored, runtime.env, { version: runtime.version, timeoutMs });
       if (stored.record.expiresAt !== undefined) entry.expiresAt = stored.record.expiresAt;

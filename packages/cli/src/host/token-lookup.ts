@@ -1,6 +1,6 @@
 // The credential lookup behind `auth token`, shared by the full CLI and the fast path: manifests, the
 // environment and the store only (no plugin code, no network).
-import type { ChosenBy, CredentialStore } from '@latchkey/storage';
+import { accessTokenDue, type ChosenBy, type CredentialStore } from '@latchkey/storage';
 import { usageError } from '@latchkey/errors';
 import { latchkeyEnvName } from '@latchkey/plugin-kit/manifest';
 import { envCredential, notSignedIn, type StaticProvider } from './provider-facts.js';
@@ -77,8 +77,10 @@ export async function resolveTokenFrom(
     ]);
   }
   // An OAuth token with under a minute left is refreshed first; that code loads only then (docs/storage.md).
-  const expiresAt = stored.record.expiresAt === undefined ? NaN : Date.parse(stored.record.expiresAt);
-  if ((stored.record.refreshable || chosen.plugin === 'configured') && expiresAt - Date.now() < 60_000) {
+  if (
+    (stored.record.refreshable || chosen.plugin === 'configured') &&
+    accessTokenDue(stored.record, Date.now())
+  ) {
     const { refreshStored } = await import('./refresh.js');
     stored = { ...stored, ...(await refreshStored(store, stored, env)) };
   }

@@ -42,6 +42,8 @@ export {
 export { createFakeClock, type FakeClock } from './clock.js';
 export {
   describeOAuthServerConformance,
+  oauthServerChecks,
+  type OAuthServerCheck,
   type OAuthServerClient,
   type OAuthServerConformanceOptions,
   type OAuthServerTokens,

@@ -99,22 +99,26 @@ function shown(answer: Answer): string {
   return `HTTP ${answer.status} (${answer.contentType || 'no content-type'}): ${text.slice(0, 300)}`;
 }
 
+/** One check: its name (the `it` title) and what it does (throws when the server breaks the rule). */
+export interface OAuthServerCheck {
+  name: string;
+  run: () => Promise<void>;
+}
+
 /**
- * Registers a vitest `describe` with the refresh and revocation checks. Call it at the top level of a test
- * file, with the server started in a `beforeAll` (pass the URLs as functions) or before (top-level await).
+ * The refresh and revocation checks as plain functions (what `describeOAuthServerConformance` registers),
+ * for a runner other than a vitest `describe`, and to test the checks themselves.
  */
-export function describeOAuthServerConformance(options: OAuthServerConformanceOptions): void {
-  const timeout = options.timeoutMs ?? 30_000;
+export function oauthServerChecks(options: OAuthServerConformanceOptions): OAuthServerCheck[] {
   const refresh = (refreshToken: string) =>
     post(value(options.tokenUrl), value(options.client), {
       grant_type: 'refresh_token',
       refresh_token: refreshToken,
     });
-
-  describe(options.name ?? 'OAuth server conformance: refresh and revocation', () => {
-    it(
-      'refresh (RFC 6749 s6): 200 JSON with a new Bearer access token, expires_in a number, Cache-Control no-store',
-      async () => {
+  const checks: OAuthServerCheck[] = [
+    {
+      name: 'refresh (RFC 6749 s6): 200 JSON with a new Bearer access token, expires_in a number, Cache-Control no-store',
+      async run() {
         const tokens = await options.signIn();
         const answer = await refresh(tokens.refresh_token);
         expect(answer.status, shown(answer)).toBe(200);
@@ -140,12 +144,10 @@ export function describeOAuthServerConformance(options: OAuthServerConformanceOp
           ).toBe(true);
         }
       },
-      timeout,
-    );
-
-    it(
-      'a rotated refresh token is single-use: the old one is then refused with invalid_grant; the new one refreshes',
-      async () => {
+    },
+    {
+      name: 'a rotated refresh token is single-use: the old one is then refused with invalid_grant; the new one refreshes',
+      async run() {
         const tokens = await options.signIn();
         const first = await refresh(tokens.refresh_token);
         expect(first.status, shown(first)).toBe(200);
@@ -167,29 +169,28 @@ export function describeOAuthServerConformance(options: OAuthServerConformanceOp
           expect(second.status, `an unrotated refresh token stopped working: ${shown(second)}`).toBe(200);
         }
       },
-      timeout,
-    );
-
-    it(
-      'an unknown refresh token: 400 JSON error invalid_grant (what latchkey tells as "sign in again", exit 4)',
-      async () => {
+    },
+    {
+      name: 'an unknown refresh token: 400 JSON error invalid_grant (what latchkey tells as "sign in again", exit 4)',
+      async run() {
         const answer = await refresh(`not-a-refresh-token-${Date.now()}`);
         expect(answer.status, shown(answer)).toBe(400);
         expect(answer.json?.error, shown(answer)).toBe('invalid_grant');
       },
-      timeout,
-    );
+    },
+  ];
 
-    if (options.revocationUrl === undefined) return;
-    const revoke = (token: string, hint?: 'refresh_token' | 'access_token') =>
-      post(value(options.revocationUrl!), value(options.client), {
-        token,
-        ...(hint ? { token_type_hint: hint } : {}),
-      });
-
-    it(
-      'revoking the refresh token (RFC 7009, token_type_hint=refresh_token): 200, and it refreshes no more',
-      async () => {
+  const revocationUrl = options.revocationUrl;
+  if (revocationUrl === undefined) return checks;
+  const revoke = (token: string, hint?: 'refresh_token' | 'access_token') =>
+    post(value(revocationUrl), value(options.client), {
+      token,
+      ...(hint ? { token_type_hint: hint } : {}),
+    });
+  checks.push(
+    {
+      name: 'revoking the refresh token (RFC 7009, token_type_hint=refresh_token): 200, and it refreshes no more',
+      async run() {
         const tokens = await options.signIn();
         const answer = await revoke(tokens.refresh_token, 'refresh_token');
         expect(answer.status, shown(answer)).toBe(200);
@@ -197,12 +198,10 @@ export function describeOAuthServerConformance(options: OAuthServerConformanceOp
         expect(after.status, `a revoked refresh token still refreshes: ${shown(after)}`).toBe(400);
         expect(after.json?.error, shown(after)).toBe('invalid_grant');
       },
-      timeout,
-    );
-
-    it(
-      'revoking the access token (token_type_hint=access_token): 200, and it stops working',
-      async () => {
+    },
+    {
+      name: 'revoking the access token (token_type_hint=access_token): 200, and it stops working',
+      async run() {
         const tokens = await options.signIn();
         if (options.accessTokenWorks) expect(await options.accessTokenWorks(tokens.access_token)).toBe(true);
         const answer = await revoke(tokens.access_token, 'access_token');
@@ -214,16 +213,26 @@ export function describeOAuthServerConformance(options: OAuthServerConformanceOp
           ).toBe(false);
         }
       },
-      timeout,
-    );
-
-    it(
-      'revoking a token the server does not know answers 200 (RFC 7009 s2.2), so a repeated logout is not an error',
-      async () => {
+    },
+    {
+      name: 'revoking a token the server does not know answers 200 (RFC 7009 s2.2), so a repeated logout is not an error',
+      async run() {
         const answer = await revoke(`unknown-token-${Date.now()}`, 'refresh_token');
         expect(answer.status, shown(answer)).toBe(200);
       },
-      timeout,
-    );
+    },
+  );
+  return checks;
+}
+
+/**
+ * Registers a vitest `describe` with the refresh and revocation checks (one `it` each). Call it at the top
+ * level of a test file, with the server started in a `beforeAll` (pass the URLs as functions) or before
+ * (top-level await).
+ */
+export function describeOAuthServerConformance(options: OAuthServerConformanceOptions): void {
+  const timeout = options.timeoutMs ?? 30_000;
+  describe(options.name ?? 'OAuth server conformance: refresh and revocation', () => {
+    for (const check of oauthServerChecks(options)) it(check.name, check.run, timeout);
   });
 }

@@ -166,6 +166,8 @@ describe('a provider added by OIDC discovery', () => {
     ]);
     for (const r of server.requestsTo('revocation')) {
       expect(r.contentType).toMatch(/^application\/x-www-form-urlencoded/);
+      // The bytes on the wire are that form, nothing else.
+      expect(Object.fromEntries(new URLSearchParams(r.rawBody))).toEqual(r.body);
       expect(r.body.client_id).toBe(OIDC_PUBLIC_CLIENT_ID);
     }
     expect(await server.isActive(accessToken)).toBe(false);

@@ -137,6 +137,11 @@ describe('startOidcServer (oidc-provider on 127.0.0.1)', () => {
       expect.objectContaining({
         method: 'POST',
         contentType: 'application/x-www-form-urlencoded',
+        rawBody: new URLSearchParams({
+          token: newRefresh,
+          token_type_hint: 'refresh_token',
+          client_id: OIDC_PUBLIC_CLIENT_ID,
+        }).toString(),
         body: { token: newRefresh, token_type_hint: 'refresh_token', client_id: OIDC_PUBLIC_CLIENT_ID },
         status: 200,
       }),
@@ -198,6 +203,7 @@ describe('startOidcServer (oidc-provider on 127.0.0.1)', () => {
       expect.objectContaining({
         injected: true,
         status: 503,
+        rawBody: `token=${String(tokens.access_token)}&client_id=${OIDC_PUBLIC_CLIENT_ID}`,
         body: expect.objectContaining({ client_id: OIDC_PUBLIC_CLIENT_ID }),
       }),
     ]);

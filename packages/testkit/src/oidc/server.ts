@@ -102,6 +102,8 @@ export interface OidcRecordedRequest {
   path: string;
   /** The request's `content-type` header, as sent ('' when none). */
   contentType: string;
+  /** The request body's bytes as they arrived (UTF-8), '' for none. */
+  rawBody: string;
   /** The body as oidc-provider parsed it (form fields; every value a string); {} for none or unparsed. */
   body: Record<string, string>;
   /** The `Authorization` header's scheme, lower-case (`basic`, `bearer`), when one was sent. */
@@ -319,6 +321,7 @@ export async function startOidcServer(options: OidcServerOptions = {}): Promise<
     } finally {
       const body = (ctx as { oidc?: { body?: Record<string, unknown> } }).oidc?.body;
       record.body = stringFields(body);
+      record.rawBody = Buffer.concat(rawBodies.get(ctx.req) ?? []).toString('utf8');
       record.status = ctx.status;
       const answer = ctx.body as { error?: unknown } | undefined;
       if (ctx.status >= 400 && answer && typeof answer.error === 'string') record.error = answer.error;
@@ -332,6 +335,7 @@ export async function startOidcServer(options: OidcServerOptions = {}): Promise<
   state.handler = provider.callback();
 
   async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    tapBody(req);
     const url = new URL(req.url ?? '/', server.url);
     const path = url.pathname;
     const internal = req.headers['x-testkit-internal'] === '1';
@@ -365,6 +369,7 @@ export async function startOidcServer(options: OidcServerOptions = {}): Promise<
       record.status = fault.status;
       record.error = fault.error;
       record.body = await readForm(req);
+      record.rawBody = Buffer.concat(rawBodies.get(req) ?? []).toString('utf8');
       requests.push(record);
       res.writeHead(fault.status, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ error: fault.error, error_description: 'injected by the test' }));
@@ -585,6 +590,29 @@ export async function startOidcServer(options: OidcServerOptions = {}): Promise<
   };
 }
 
+/** The body chunks of each request, as Node's HTTP parser pushed them (see `tapBody`). */
+const rawBodies = new WeakMap<IncomingMessage, Buffer[]>();
+
+/**
+ * Keeps a copy of the body's bytes as they arrive, without reading the stream (oidc-provider reads it
+ * itself): Node's HTTP parser hands each body chunk to `req.push`. Called first thing in the request
+ * handler, before the parser delivers the body. At most 64 KiB are kept.
+ */
+function tapBody(req: IncomingMessage): void {
+  const chunks: Buffer[] = [];
+  let kept = 0;
+  rawBodies.set(req, chunks);
+  const push = req.push.bind(req);
+  req.push = (chunk: unknown, encoding?: BufferEncoding) => {
+    if (chunk !== null && chunk !== undefined && kept < 64 * 1024) {
+      const bytes = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string, encoding);
+      chunks.push(Buffer.from(bytes));
+      kept += bytes.length;
+    }
+    return push(chunk, encoding);
+  };
+}
+
 function newRecord(endpoint: OidcEndpoint, req: IncomingMessage): OidcRecordedRequest {
   const record: OidcRecordedRequest = {
     at: Date.now(),
@@ -592,6 +620,7 @@ function newRecord(endpoint: OidcEndpoint, req: IncomingMessage): OidcRecordedRe
     method: req.method ?? 'GET',
     path: (req.url ?? '/').split('?')[0] ?? '/',
     contentType: String(req.headers['content-type'] ?? ''),
+    rawBody: '',
     body: {},
     status: 0,
   };

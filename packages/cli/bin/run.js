@@ -9,8 +9,13 @@ if (args[0] === 'auth' && args[1] === 'token') {
 } else if (args[0] === 'exec') {
   const { fastExec } = await import('../dist/bundle/fast-exec.js');
   await settle(await fastExec(args.slice(1)));
-} else if (args.length <= 2) {
-  // --version, --help, `auth providers`, `auth status` with nothing stored: from the info cache.
+} else if (
+  args.length === 0 ||
+  (args.length === 1 && ['--version', '-v', '--help', '-h'].includes(args[0])) ||
+  (args.length === 2 && args[0] === 'auth' && (args[1] === 'providers' || args[1] === 'status'))
+) {
+  // The plain forms src/fast-info.ts answers from the info cache (its infoForm() is the same list):
+  // --version, --help, `auth providers`, `auth status` with nothing stored.
   const { fastInfo } = await import('../dist/bundle/fast-info.js');
   await settle(await fastInfo(args));
 } else {

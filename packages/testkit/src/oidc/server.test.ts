@@ -190,6 +190,30 @@ describe('startOidcServer (oidc-provider on 127.0.0.1)', () => {
     expect(wrong).toMatchObject({ status: 401, body: { error: 'invalid_client' } });
   });
 
+  it('slowNext: the work is done at once, the answer comes late (a client that gives up has lost the rotation)', async () => {
+    server = await startOidcServer({ accessTokenTtl: 60 });
+    const { tokens } = await deviceLogin(server, 'openid offline_access');
+    server.slowNext('token', { ms: 1500 });
+    const started = Date.now();
+    const gaveUp = fetch(server.endpoints.token, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({
+        grant_type: 'refresh_token',
+        refresh_token: String(tokens.refresh_token),
+        client_id: OIDC_PUBLIC_CLIENT_ID,
+      }).toString(),
+      signal: AbortSignal.timeout(300),
+    });
+    await expect(gaveUp).rejects.toThrow();
+    expect(Date.now() - started).toBeLessThan(1500);
+    // The server rotated the refresh token all the same: the one the client still holds is spent.
+    const [refresh] = server.requestsTo('token', 'refresh_token');
+    expect(refresh).toMatchObject({ status: 200, delayedMs: 1500 });
+    expect(await server.isActive(String(tokens.refresh_token))).toBe(false);
+    expect(await server.isActive(String(refresh!.answer!.refresh_token))).toBe(true);
+  });
+
   it('fails the next requests to an endpoint on demand and revokes refresh tokens server-side', async () => {
     server = await startOidcServer({ accessTokenTtl: 60 });
     const { tokens } = await deviceLogin(server, 'openid offline_access');

@@ -116,6 +116,8 @@ export interface OidcRecordedRequest {
   error?: string;
   /** The JSON body answered (tokens included: this is a test server), when it was an object. */
   answer?: Record<string, unknown>;
+  /** Set when the answer was held back this long after oidc-provider had made it (see `slowNext`). */
+  delayedMs?: number;
   /** True when the answer was an injected failure (see `failNext`) rather than oidc-provider's. */
   injected?: boolean;
 }
@@ -164,6 +166,11 @@ export interface OidcServer {
    * (`error` default `server_error`) instead of letting oidc-provider answer; the request is still recorded.
    */
   failNext(endpoint: OidcEndpoint, fault: { status: number; error?: string; times?: number }): void;
+  /**
+   * Holds back the answers to the next `times` (default 1) requests to `endpoint` for `ms` AFTER
+   * oidc-provider has done the work (issued or rotated the tokens), as a slow server or network would.
+   */
+  slowNext(endpoint: Exclude<OidcEndpoint, 'metadata'>, slow: { ms: number; times?: number }): void;
   close(): Promise<void>;
 }
 
@@ -194,6 +201,7 @@ export async function startOidcServer(options: OidcServerOptions = {}): Promise<
 
   const requests: OidcRecordedRequest[] = [];
   const faults = new Map<OidcEndpoint, { status: number; error: string; left: number }>();
+  const slows = new Map<OidcEndpoint, { ms: number; left: number }>();
   const store = new Map<string, { payload: AdapterPayload; expiresAt?: number }>();
   const routes: Record<Exclude<OidcEndpoint, 'metadata'>, string> = {
     device_authorization: '/device/auth',
@@ -328,6 +336,13 @@ export async function startOidcServer(options: OidcServerOptions = {}): Promise<
       if (answer && typeof answer === 'object' && !Array.isArray(answer) && !Buffer.isBuffer(answer)) {
         record.answer = { ...(answer as Record<string, unknown>) };
       }
+    }
+    // A slow answer: the work is done (tokens issued, a refresh token rotated), the answer comes late.
+    const slow = slows.get(mounted);
+    if (slow && slow.left > 0) {
+      slow.left -= 1;
+      record.delayedMs = slow.ms;
+      await new Promise<void>((resolve) => setTimeout(resolve, slow.ms).unref());
     }
   });
 
@@ -578,6 +593,9 @@ export async function startOidcServer(options: OidcServerOptions = {}): Promise<
         }
       }
       return count;
+    },
+    slowNext(endpoint, slow) {
+      slows.set(endpoint, { ms: slow.ms, left: slow.times ?? 1 });
     },
     failNext(endpoint, fault) {
       faults.set(endpoint, {

@@ -101,6 +101,19 @@ describe('auth status with servers down or slow', () => {
     expect(ms).toBeLessThan(4000);
   });
 
+  it('a host name that does not resolve: reported at once, not retried (exit 1)', async () => {
+    // `.invalid` never resolves (RFC 2606); a resolver that hangs instead is cut off by the 2 s timeout.
+    const session = await signedIn(['one'], 'https://latchkey-status-test.invalid');
+    const { run, ms } = await timedStatus(session);
+    expectExit(run, 1);
+    expect(rows(run.stdout)).toEqual(['one (active): could not be checked (server unreachable)']);
+    expect(run.stdout).toMatch(
+      /Could not reach latchkey-status-test\.invalid: the host name could not be resolved\.|latchkey-status-test\.invalid did not answer within 2 s \(1 try\)\./,
+    );
+    // Retried as before, it took over 6 s.
+    expect(ms).toBeLessThan(4000);
+  });
+
   it('a server that accepts and never answers: the 2 s status timeout, one try per account', async () => {
     const { url, state } = await startServer();
     const session = await signedIn(['one', 'two'], url);

@@ -177,6 +177,28 @@ describe('refresh through auth token', () => {
     SLOW_TEST_MS,
   );
 
+  it('a slow token endpoint (3 s) during auth token: it waits for the answer, prints the new token and keeps the rotated refresh token', async () => {
+    const { server, session, issued } = await signedIn(2);
+    await expect
+      .poll(() => server.isActive(String(issued.access_token)), { timeout: 15_000, interval: 250 })
+      .toBe(false);
+    server.slowNext('token', { ms: 3_000 });
+    const token = await session.run(['auth', 'token', '--provider', 'corp-idp'], opts());
+    expectExit(token, 0);
+    const [slow] = refreshes(server);
+    expect(slow).toMatchObject({ status: 200, delayedMs: 3_000 });
+    expect(token.stdout).toBe(`${String(slow!.answer!.access_token)}\n`);
+    // The rotated refresh token was stored: once the new token has expired (its 2 s counted from when the
+    // answer arrived), the next refresh uses it and succeeds.
+    await waitUntil(Date.now() + 2_500);
+    const next = await session.run(['auth', 'token', '--provider', 'corp-idp'], opts());
+    expectExit(next, 0);
+    expect(refreshes(server).at(-1)).toMatchObject({
+      status: 200,
+      body: { refresh_token: String(slow!.answer!.refresh_token) },
+    });
+  });
+
   it('a refresh refused with invalid_grant: exit 4 "sign in again", nothing printed', async () => {
     const { server, session, issued } = await signedIn(2);
     expect(server.revokeRefreshTokens()).toBe(1);

@@ -1,6 +1,6 @@
 // Writes oclif.manifest.json for a plugin directory, so oclif finds commands without importing each one.
 // (The `oclif manifest` dev command does the same; this avoids installing the whole oclif dev tool.)
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { Plugin } from '@oclif/core';
 
@@ -13,4 +13,8 @@ const plugin = new Plugin({
   isRoot: true,
 });
 await plugin.load();
-await writeFile(resolve(root, 'oclif.manifest.json'), JSON.stringify(plugin.manifest, null, 2) + '\n');
+// Written only when it changed: a rebuild that changes no command keeps the file's modification time, which
+// the info cache behind the quick --version/--help (src/host/info-cache.ts) watches.
+const file = resolve(root, 'oclif.manifest.json');
+const text = JSON.stringify(plugin.manifest, null, 2) + '\n';
+if ((await readFile(file, 'utf8').catch(() => '')) !== text) await writeFile(file, text);

@@ -142,6 +142,16 @@ describe('refresh (RFC 6749 section 6)', () => {
     });
   });
 
+  it("counts the new token's lifetime from when it was asked for, not from a late answer", async () => {
+    let clock = 1_000_000;
+    const s = scripted(() => {
+      clock += 30_000; // the answer comes 30 s after the request was sent
+      return Response.json({ access_token: 'at-late', expires_in: 60 });
+    });
+    const tokens = await refreshAccessToken(s.http, request, () => clock);
+    expect(tokens.expiresAt).toBe(1_060_000);
+  });
+
   it('keeps the old refresh token when the server does not rotate it', async () => {
     const s = scripted({ body: { access_token: 'at-2' } });
     expect(await refreshAccessToken(s.http, request, now)).toEqual({

@@ -22,6 +22,8 @@ export async function refreshAccessToken(
   request: RefreshRequest,
   now: () => number,
 ): Promise<TokenSet> {
+  // The token's lifetime counts from when it was asked for: a late answer must not make it look longer-lived.
+  const sentAt = now();
   const response = await http.send({
     url: request.tokenUrl,
     ...clientRequest(request.client, {
@@ -33,6 +35,6 @@ export async function refreshAccessToken(
   if (response.status !== 200) {
     throw tokenEndpointError(response, now(), 'refresh token', request.signInAgain);
   }
-  const tokens = parseTokenResponse(response, now());
+  const tokens = parseTokenResponse(response, sentAt);
   return { ...tokens, refreshToken: tokens.refreshToken ?? request.refreshToken };
 }

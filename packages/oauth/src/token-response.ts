@@ -26,7 +26,8 @@ const maxLifetimeSeconds = 366 * 24 * 3600;
 /**
  * Reads a successful token response: the access token (required), and the refresh token, ID token,
  * scope and `expires_in` when present (a non-numeric or absurd `expires_in` is ignored). Every token is
- * registered as a secret, so it is redacted wherever it could appear. `now` is the time the answer came.
+ * registered as a secret, so it is redacted wherever it could appear. `now` is when the request was sent (the
+ * lifetime counts from then, so a late answer cannot make the token look longer-lived).
  */
 export function parseTokenResponse(response: HttpResponse, now: number): TokenSet {
   const tokens = response.isJson ? tokenSetFromBody(response.body, now) : undefined;

@@ -199,6 +199,29 @@ describe('refresh through auth token', () => {
     });
   });
 
+  it('a slow token endpoint (3 s, over the status limit) during auth status: the refresh is waited for, so the rotated refresh token is kept and the session survives', async () => {
+    const { server, session, issued } = await signedIn(6); // outlives the 3 s delay, so the refreshed token is still live for the check
+    await expect
+      .poll(() => server.isActive(String(issued.access_token)), { timeout: 15_000, interval: 250 })
+      .toBe(false);
+    server.slowNext('token', { ms: 3_000 });
+    const status = await session.run(['auth', 'status', '--provider', 'corp-idp', '--json'], opts());
+    expectExit(status, 0);
+    const [slow] = refreshes(server);
+    expect(slow).toMatchObject({ status: 200, delayedMs: 3_000 });
+    // Cut short, the refresh would have left only the refresh token the server had just retired stored, and
+    // this would be exit 4 "sign in again".
+    await expect
+      .poll(() => server.isActive(String(slow!.answer!.access_token)), { timeout: 15_000, interval: 250 })
+      .toBe(false);
+    const next = await session.run(['auth', 'token', '--provider', 'corp-idp'], opts());
+    expectExit(next, 0);
+    expect(refreshes(server).at(-1)).toMatchObject({
+      status: 200,
+      body: { refresh_token: String(slow!.answer!.refresh_token) },
+    });
+  });
+
   it('a refresh refused with invalid_grant: exit 4 "sign in again", nothing printed', async () => {
     const { server, session, issued } = await signedIn(2);
     expect(server.revokeRefreshTokens()).toBe(1);

@@ -257,7 +257,9 @@ async function checkStored(
     registerSecret(stored.secret);
     if (record.refreshable && accessTokenDue(stored.record, runtime.clock.now())) {
       // An expired OAuth access token is renewed first, as `auth token` would, so the check is of a live one.
-      stored = await refreshStored(store, stored, runtime.env, { version: runtime.version, timeoutMs });
+      // The refresh gets its own (longer) limit, not the status one: a refresh cut short after the server
+      // rotated the refresh token would leave only a dead one stored, signing the user out.
+      stored = await refreshStored(store, stored, runtime.env, { version: runtime.version });
       if (stored.record.expiresAt !== undefined) entry.expiresAt = stored.record.expiresAt;
     }
     const baseUrl = resolveBaseUrl(runtime, provider, undefined, record.baseUrl);

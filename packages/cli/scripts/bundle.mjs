@@ -33,6 +33,54 @@ await rm(outdir, { recursive: true, force: true });
  * only decrypting the file needs. Other exports (classes, constants) are read when the bundle loads. Only
  * the exports the bundle uses survive tree shaking (each is marked pure).
  */
+/**
+ * `node:fs/promises` in the bundle: the same functions, done synchronously. Each promise-based call is a
+ * round trip through libuv's thread pool and back to the event loop; reading a stored credential makes
+ * a dozen in a row (checks of the directory, the index, the key file, the encrypted file), a few ms of
+ * waiting in a process that has nothing else to do. The storage code keeps its API (it still awaits
+ * promises); only these bundles block, and only for the files they touch. A function not listed here
+ * fails the build (no matching export); a FileHandle offers the methods @latchkey/storage uses.
+ */
+const syncFsPromises = `
+const fsId = 'node:fs';
+const fs = process.getBuiltinModule ? process.getBuiltinModule(fsId) : (await import(fsId)).default;
+class FileHandle {
+  constructor(fd) { this.fd = fd; }
+  async stat(options) { return fs.fstatSync(this.fd, options); }
+  async readFile(options) { return fs.readFileSync(this.fd, options); }
+  async writeFile(data, options) { fs.writeFileSync(this.fd, data, options); }
+  async sync() { fs.fsyncSync(this.fd); }
+  async close() { fs.closeSync(this.fd); }
+}
+export async function open(path, flags, mode) { return new FileHandle(fs.openSync(path, flags, mode)); }
+export async function realpath(path, options) { return fs.realpathSync.native(path, options); }
+${[
+  'access',
+  'appendFile',
+  'chmod',
+  'copyFile',
+  'link',
+  'lstat',
+  'mkdir',
+  'mkdtemp',
+  'readdir',
+  'readFile',
+  'readlink',
+  'rename',
+  'rm',
+  'rmdir',
+  'stat',
+  'symlink',
+  'truncate',
+  'unlink',
+  'utimes',
+  'writeFile',
+]
+  .map((name) => `export async function ${name}(...a) { return fs.${name}Sync(...a); }`)
+  .join('\n')}
+export const constants = fs.constants;
+`;
+
 const builtinsOnFirstUse = {
   name: 'builtins-on-first-use',
   setup(b) {
@@ -42,6 +90,7 @@ const builtinsOnFirstUse = {
       sideEffects: false,
     }));
     b.onLoad({ filter: /.*/, namespace: 'builtin' }, (args) => {
+      if (args.path === 'node:fs/promises') return { contents: syncFsPromises, loader: 'js' };
       const mod = process.getBuiltinModule(args.path);
       const id = JSON.stringify(args.path);
       const lines = [
@@ -87,6 +136,8 @@ const common = {
   sourcesContent: false,
   legalComments: 'none',
   logLevel: 'warning',
+  // `import * as fs` then fs.missing(): a build error, not a function that is undefined at run time.
+  logOverride: { 'import-is-undefined': 'error' },
   plugins: [builtinsOnFirstUse],
 };
 

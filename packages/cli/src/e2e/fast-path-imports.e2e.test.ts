@@ -59,8 +59,7 @@ beforeAll(async () => {
   });
   const emulator = await startNanoGptEmulator({ keys: [fileKey, keychainKey], rateLimits: false });
   try {
-    // The provider as the argument: with --provider, piped stdin is taken for the argument (engineer F's WIP).
-    const login = ['auth', 'login', 'nanogpt', '--with-token', '--base-url', emulator.url];
+    const login = ['auth', 'login', '--provider', 'nanogpt', '--with-token', '--base-url', emulator.url];
     await latchkeyAsync([...login, '--storage', 'file'], `${fileKey}\n`);
     if (secretService) {
       await latchkeyAsync([...login, '--storage', 'keychain', '--name', 'kc'], `${keychainKey}\n`, {

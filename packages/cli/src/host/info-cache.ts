@@ -8,9 +8,9 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import { mkdir, readFile, stat } from 'node:fs/promises';
-import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { Config } from '@oclif/core';
+import { cacheFile } from './cache-file.js';
 import type { ProviderListing } from './provider-list.js';
 
 export interface InfoCache {
@@ -33,8 +33,7 @@ export interface InfoCache {
 const maxHelpPages = 8;
 
 export function infoCachePath(env: NodeJS.ProcessEnv): string {
-  const base = env.LATCHKEY_CACHE_DIR || join(env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'latchkey');
-  return join(base, 'info.json');
+  return cacheFile(env, 'info');
 }
 
 /**

@@ -1,17 +1,17 @@
 import { mkdir, mkdtemp, readdir, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import type { Config } from '@oclif/core';
 import { redact } from '@latchkey/errors';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { readProviderCache, writeProviderCache } from './provider-cache.js';
+import { providerCachePath, readProviderCache, writeProviderCache } from './provider-cache.js';
 import type { StaticProvider } from './providers.js';
 
 let dir: string;
 let env: NodeJS.ProcessEnv;
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'latchkey-cache-'));
-  env = { LATCHKEY_CACHE_DIR: join(dir, 'cache') };
+  env = { LATCHKEY_CACHE_DIR: join(dir, 'cache'), LATCHKEY_CONFIG_DIR: join(dir, 'config') };
 });
 afterEach(() => rm(dir, { recursive: true, force: true }));
 
@@ -55,7 +55,7 @@ describe('provider cache', () => {
   it('is ignored when missing or corrupt', async () => {
     expect(await readProviderCache(env)).toBeUndefined();
     await mkdir(join(dir, 'cache'));
-    await writeFile(join(dir, 'cache', 'providers.json'), 'not json');
+    await writeFile(providerCachePath(env), 'not json');
     expect(await readProviderCache(env)).toBeUndefined();
   });
 
@@ -69,10 +69,18 @@ describe('provider cache', () => {
   });
 
   it('writes atomically: a failed write leaves no temp file behind', async () => {
-    await mkdir(join(dir, 'cache', 'providers.json', 'in-the-way'), { recursive: true });
+    await mkdir(join(providerCachePath(env), 'in-the-way'), { recursive: true });
     await expect(
       writeProviderCache(await fakeConfig(), new Map([['alpha', provider]]), env),
     ).rejects.toThrow();
-    expect(await readdir(join(dir, 'cache'))).toEqual(['providers.json']);
+    expect(await readdir(join(dir, 'cache'))).toEqual([basename(providerCachePath(env))]);
+  });
+
+  it('is one file per set-up: another config dir neither sees these providers nor replaces them', async () => {
+    await writeProviderCache(await fakeConfig(), new Map([['alpha', provider]]), env);
+    const other = { ...env, LATCHKEY_CONFIG_DIR: join(dir, 'other-config') };
+    expect(providerCachePath(other)).not.toBe(providerCachePath(env));
+    expect(await readProviderCache(other)).toBeUndefined();
+    expect([...(await readProviderCache(env))!.keys()]).toEqual(['alpha']);
   });
 });

@@ -1,10 +1,10 @@
 import { readFileSync, statSync } from 'node:fs';
 import { mkdir, readFile, stat } from 'node:fs/promises';
-import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { Config } from '@oclif/core';
 import { registerSecretPrefixes } from '@latchkey/errors';
 import { definitionsPath, resolveConfigDir, writeFileAtomic } from '@latchkey/storage';
+import { cacheFile } from './cache-file.js';
 import type { StaticProvider } from './provider-facts.js';
 
 /**
@@ -20,8 +20,7 @@ interface ProviderCacheFile {
 }
 
 export function providerCachePath(env: NodeJS.ProcessEnv): string {
-  const base = env.LATCHKEY_CACHE_DIR || join(env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'latchkey');
-  return join(base, 'providers.json');
+  return cacheFile(env, 'providers');
 }
 
 async function mtime(path: string): Promise<number | null> {

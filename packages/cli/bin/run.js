@@ -2,6 +2,14 @@
 // `auth token` is on every script's hot path, and `exec` starts other programs: try their fast paths (no
 // oclif start-up) first; each hands over to the full CLI for anything but the plain forms. Each fast path is
 // one self-contained file built by scripts/bundle.mjs (dist/bundle/), so starting it resolves no package.
+// On an older Node, say so plainly before anything else (oclif would only warn, then fail somewhere else).
+if (Number(process.versions.node.split('.')[0]) < 22) {
+  process.stderr.write(
+    `latchkey: Node.js ${process.versions.node} is too old; latchkey needs Node.js 22 or newer.\n` +
+      '  Install Node.js 22 or newer (https://nodejs.org/), then run latchkey again.\n',
+  );
+  process.exit(1);
+}
 const args = process.argv.slice(2);
 if (args[0] === 'auth' && args[1] === 'token') {
   const { fastToken } = await import('../dist/bundle/fast-token.js');

@@ -124,14 +124,13 @@ describe('suggestions for mistyped commands', () => {
     expectExit(run, 2);
     expect(run.stdout).toBe('');
     expect(run.stderr).toBe(
-      'latchkey: "auth lgin" is not a latchkey command. Did you mean `auth login`?\n' +
-        '  Run `latchkey --help` to see the commands.\n',
+      'latchkey: "auth lgin" is not a latchkey command.\n' + '  Did you mean `auth login`?\n',
     );
     // The provider as an argument after the typo: still `auth lgin` -> `auth login`.
     const positional = await cli.run(['auth', 'lgin', 'nanogpt']);
     expectExit(positional, 2);
-    expect(positional.stderr.split('\n')[0]).toBe(
-      'latchkey: "auth lgin" is not a latchkey command. Did you mean `auth login`?',
+    expect(positional.stderr).toBe(
+      'latchkey: "auth lgin" is not a latchkey command.\n' + '  Did you mean `auth login`?\n',
     );
   });
 
@@ -144,8 +143,8 @@ describe('suggestions for mistyped commands', () => {
       status: 2,
       error: {
         code: 'UNKNOWN_COMMAND',
-        message: '"atuh status" is not a latchkey command. Did you mean `auth status`?',
-        action: 'Run `latchkey --help` to see the commands.',
+        message: '"atuh status" is not a latchkey command.',
+        action: 'Did you mean `auth status`?',
         retryable: false,
       },
       warnings: [],

@@ -50,13 +50,14 @@ export function closestCommand(
 /** The usage error for a command that does not exist, with the suggestion when there is one. */
 export function unknownCommand(typed: string, suggestion: string | undefined, bin: string): LatchkeyError {
   const shown = typed.replaceAll(':', ' ');
+  // One sentence per line: what is wrong, then what to do (the suggestion, else the help).
   return new LatchkeyError({
     code: 'UNKNOWN_COMMAND',
-    message:
+    message: `"${shown}" is not a ${bin} command.`,
+    action:
       suggestion === undefined
-        ? `"${shown}" is not a ${bin} command.`
-        : `"${shown}" is not a ${bin} command. Did you mean \`${suggestion}\`?`,
-    action: `Run \`${bin} --help\` to see the commands.`,
+        ? `Run \`${bin} --help\` to see the commands.`
+        : `Did you mean \`${suggestion}\`?`,
     exitCode: ExitCode.Usage,
   });
 }

@@ -55,7 +55,11 @@ export {
   type AcmeTokenSpec,
   type AcmeUser,
 } from '@latchkey/conformance/tools';
-export { lockDefaultKeyring } from './secret-service.js';
+export {
+  lockDefaultKeyring,
+  startPrivateSecretService,
+  type PrivateSecretService,
+} from './secret-service.js';
 export {
   answerStreamFault,
   gzipBomb,

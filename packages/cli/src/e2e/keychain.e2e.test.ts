@@ -6,7 +6,7 @@
 import { chmod, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { assertNoSecretLeaks, lockDefaultKeyring } from '@latchkey/testkit';
+import { assertNoSecretLeaks, startPrivateSecretService } from '@latchkey/testkit';
 import {
   E2eFile,
   RUN_TIMEOUT_MS,
@@ -208,15 +208,37 @@ describe.runIf(available)('keychain storage against a real Secret Service', () =
     expect(await readdir(session.configDir)).toEqual(['accounts.json']);
   });
 
-  // Keep last: it leaves the test keyring locked for the rest of this file.
+  // On a Secret Service of its own: locking the shared one would lock out the test files running beside this one.
   it('a locked keyring is reported (exit 1) with how to unlock it', async () => {
-    const { session, login } = await loggedIn('keychain');
-    expectExit(login, 0);
-    lockDefaultKeyring();
-    const token = await session.run(['auth', 'token', '--provider', 'nanogpt'], opts(bus));
-    expectExit(token, 1);
-    expect(token.stdout).toBe('');
-    expect(token.stderr).toMatch(/locked/i);
+    const own = await startPrivateSecretService();
+    try {
+      const ownBus = { ...own.env, LATCHKEY_STORAGE: undefined };
+      const key = newKey();
+      const emulator = await file.emulator({ keys: [key] });
+      const session = await file.session();
+      const login = await session.run(
+        [
+          'auth',
+          'login',
+          '--provider',
+          'nanogpt',
+          '--with-token',
+          '--storage',
+          'keychain',
+          '--base-url',
+          emulator.url,
+        ],
+        opts(ownBus, `${key}\n`),
+      );
+      expectExit(login, 0);
+      own.lock();
+      const token = await session.run(['auth', 'token', '--provider', 'nanogpt'], opts(ownBus));
+      expectExit(token, 1);
+      expect(token.stdout).toBe('');
+      expect(token.stderr).toMatch(/locked/i);
+    } finally {
+      await own.stop();
+    }
   });
 
   it('never leaks a key or device code', () => {

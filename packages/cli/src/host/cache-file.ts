@@ -4,9 +4,12 @@
 // jobs) neither see each other's providers nor keep overwriting one file. On the fast path: no crypto.
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { resolveConfigDir } from '@latchkey/storage';
 
-/** The variables that decide the config and data dirs (storage's resolveConfigDir, oclif's dataDir). */
-const setupVariables = ['LATCHKEY_CONFIG_DIR', 'LATCHKEY_DATA_DIR', 'XDG_CONFIG_HOME', 'XDG_DATA_HOME'];
+/** oclif's data dir (user-installed and linked plugins): LATCHKEY_DATA_DIR, else under XDG_DATA_HOME. */
+function dataDir(env: NodeJS.ProcessEnv): string {
+  return env.LATCHKEY_DATA_DIR || join(env.XDG_DATA_HOME || join(homedir(), '.local', 'share'), 'latchkey');
+}
 
 /** FNV-1a, 32 bits, as 8 hex digits: a file name, not a secret. */
 function fnv1a(text: string): string {
@@ -21,6 +24,6 @@ function fnv1a(text: string): string {
 /** `<cache dir>/<name>-<set-up key>.json`. */
 export function cacheFile(env: NodeJS.ProcessEnv, name: string): string {
   const base = env.LATCHKEY_CACHE_DIR || join(env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'latchkey');
-  const setup = [homedir(), ...setupVariables.map((variable) => env[variable] ?? '')].join('\0');
+  const setup = `${resolveConfigDir(env)}\0${dataDir(env)}`;
   return join(base, `${name}-${fnv1a(setup)}.json`);
 }

@@ -153,7 +153,11 @@ beforeAll(async () => {
   ) {
     install = await npmInstall();
   }
-  expectOk('npm install -g @latchkey/cli', install);
+  // On failure, what verdaccio logged (its errors, e.g. a failed fetch from the machine's registry) too.
+  expectOk('npm install -g @latchkey/cli', {
+    ...install,
+    stderr: `${install.stderr}\nverdaccio:\n${registry.output().slice(-4000)}`,
+  });
 }, 180_000);
 
 afterAll(async () => {

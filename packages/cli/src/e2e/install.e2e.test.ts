@@ -84,10 +84,13 @@ beforeAll(async () => {
 
   // Verdaccio fetches what it does not hold from the registry this machine's npm uses, trusting its CA.
   const machine = await readNpmSettings('@oclif/core', runNpm, npmCandidates());
+  const uplinkCa = machine.cafile ?? process.env.NODE_EXTRA_CA_CERTS;
   registry = await startRegistry(join(work, 'registry'), [
     '--uplink',
     machine.registry,
-    ...(machine.cafile ? ['--uplink-ca', machine.cafile] : []),
+    // The npm on PATH may run under another Node than the machine's (scripts/toolchain.sh puts Node 22
+    // first), so it may not see the global npmrc that names the CA; NODE_EXTRA_CA_CERTS names it too.
+    ...(uplinkCa ? ['--uplink-ca', uplinkCa] : []),
   ]);
   const token = await registryToken(registry.url);
   secrets.push(token);

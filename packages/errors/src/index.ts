@@ -105,7 +105,7 @@ export function toLatchkeyError(error: unknown): LatchkeyError {
   return new LatchkeyError({
     code: 'INTERNAL_ERROR',
     message: `Unexpected error: ${message}`,
-    action: 'This is a bug in latchkey. Run again with LATCHKEY_DEBUG=1 and report it with that output.',
+    action: 'This is a bug in latchkey: run again with LATCHKEY_DEBUG=1 and report it with that output.',
     cause: error,
   });
 }

@@ -59,7 +59,7 @@ export function checkVerificationUris(authorization: DeviceAuthorization, server
       code: 'UNSAFE_VERIFICATION_URI',
       message: `${serverHost} sent an unsafe verification address (${field}: ${breachWords[breach]}); latchkey did not show or open it.`,
       action:
-        "Check --base-url: the server may not be the one you meant. If it is, report this to the server's operator.",
+        "Check --base-url (the server may not be the one you meant), or report this to the server's operator.",
       exitCode: ExitCode.Failure,
     });
   }

@@ -110,6 +110,25 @@ describe('the info cache', () => {
     expect(cache?.providers).toBeUndefined();
   });
 
+  it('plugins loaded in another order (oclif loads them concurrently) keep every remembered answer', async () => {
+    const second = join(dir, 'second');
+    await mkdir(second);
+    await writeFile(join(second, 'package.json'), '{}');
+    const plugins = (order: string[]) =>
+      ({
+        ...config,
+        plugins: new Map(order.map((root) => [root, { root, hooks: {} }])),
+      }) as unknown as Config;
+    await updateInfoCache(
+      plugins([plugin, second]),
+      env,
+      configDir(),
+      (c) => void ((c.help ??= {}).k = 'page'),
+    );
+    await updateInfoCache(plugins([second, plugin]), env, configDir(), (c) => void (c.providers = listing()));
+    expect(readInfoCache(env, configDir())).toMatchObject({ help: { k: 'page' }, providers: listing() });
+  });
+
   it('keeps at most 8 help pages, the newest', async () => {
     for (let i = 0; i < 10; i += 1) {
       await updateInfoCache(config, env, configDir(), (c) => void ((c.help ??= {})[`k${i}`] = `page ${i}`));

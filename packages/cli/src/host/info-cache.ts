@@ -74,6 +74,8 @@ async function mtime(path: string): Promise<number | null> {
 
 /** The files the answers depend on (see the module comment). */
 export function watchedFiles(config: Config, configDir: string): string[] {
+  // Sorted: oclif loads plugins concurrently, so their order differs from run to run, and a list in another
+  // order would look like another set-up (starting the cache afresh, forgetting the other answers).
   return [
     join(config.dataDir, 'package.json'),
     join(configDir, 'providers.json'),
@@ -81,7 +83,7 @@ export function watchedFiles(config: Config, configDir: string): string[] {
       join(p.root, 'package.json'),
       join(p.root, 'oclif.manifest.json'),
     ]),
-  ];
+  ].sort();
 }
 
 /**

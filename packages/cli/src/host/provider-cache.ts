@@ -42,7 +42,7 @@ export async function writeProviderCache(
     // Providers added with `auth providers add` are in the cache too.
     definitionsPath(resolveConfigDir(env)),
     ...[...config.plugins.values()].map((p) => join(p.root, 'package.json')),
-  ];
+  ].sort(); // oclif's plugin order varies from run to run: the same set-up writes the same file
   const cache: ProviderCacheFile = {
     version: 1,
     watch: await Promise.all(paths.map(async (path) => ({ path, mtimeMs: await mtime(path) }))),

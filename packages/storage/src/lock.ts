@@ -123,19 +123,24 @@ export function parseLockHolder(content: string): LockHolder {
  * lock without a host) when untouched for `staleMs`. Returns the holder (and the lock's content, which
  * tells one holding from the next) when the lock stays, undefined when it is gone (retry at once).
  */
+/** The lock file's text and modification time, or undefined when there is none (or it went meanwhile). */
+async function readLock(lockFile: string): Promise<{ content: string; mtimeMs: number } | undefined> {
+  try {
+    const content = await fs.readFile(lockFile, 'utf8');
+    return { content, mtimeMs: (await fs.stat(lockFile)).mtimeMs };
+  } catch {
+    return undefined;
+  }
+}
+
 async function breakIfStale(
   lockFile: string,
   staleMs: number,
   clock: Clock,
 ): Promise<{ holder: LockHolder; content: string } | undefined> {
-  let content: string;
-  let mtimeMs: number;
-  try {
-    content = await fs.readFile(lockFile, 'utf8');
-    mtimeMs = (await fs.stat(lockFile)).mtimeMs;
-  } catch {
-    return undefined; // Released meanwhile: retry at once.
-  }
+  const read = await readLock(lockFile);
+  if (read === undefined) return undefined; // Released meanwhile: retry at once.
+  const { content, mtimeMs } = read;
   const holder = parseLockHolder(content);
   if (!holderGone(holder, mtimeMs, staleMs, clock)) return { holder, content };
   // Move the lock aside under a unique name: of several waiters, only one rename succeeds. Then check
@@ -176,14 +181,9 @@ export async function inspectLock(
   options: { staleMs?: number; clock?: Clock } = {},
 ): Promise<LockState> {
   const lockFile = path.join(dir, '.lock');
-  let content: string;
-  let mtimeMs: number;
-  try {
-    content = await fs.readFile(lockFile, 'utf8');
-    mtimeMs = (await fs.stat(lockFile)).mtimeMs;
-  } catch {
-    return { state: 'free' };
-  }
+  const read = await readLock(lockFile);
+  if (read === undefined) return { state: 'free' };
+  const { content, mtimeMs } = read;
   const holder = parseLockHolder(content);
   const gone = holderGone(holder, mtimeMs, options.staleMs ?? 10_000, options.clock ?? systemClock);
   return { state: gone ? 'stale' : 'held', path: lockFile, holder, mtimeMs };

@@ -35,7 +35,7 @@ const opts = (env: Record<string, string | undefined>, input?: string) => ({
   timeoutMs: RUN_TIMEOUT_MS,
 });
 
-async function loggedIn(storage: 'keychain' | 'auto') {
+async function loggedIn(storage: 'keychain' | 'auto', on: Record<string, string | undefined> = bus) {
   const key = newKey();
   const emulator = await file.emulator({ keys: [key] });
   const session = await file.session();
@@ -51,7 +51,7 @@ async function loggedIn(storage: 'keychain' | 'auto') {
       '--base-url',
       emulator.url,
     ],
-    opts(bus, `${key}\n`),
+    opts(on, `${key}\n`),
   );
   return { key, emulator, session, login };
 }
@@ -213,23 +213,7 @@ describe.runIf(available)('keychain storage against a real Secret Service', () =
     const own = await startPrivateSecretService();
     try {
       const ownBus = { ...own.env, LATCHKEY_STORAGE: undefined };
-      const key = newKey();
-      const emulator = await file.emulator({ keys: [key] });
-      const session = await file.session();
-      const login = await session.run(
-        [
-          'auth',
-          'login',
-          '--provider',
-          'nanogpt',
-          '--with-token',
-          '--storage',
-          'keychain',
-          '--base-url',
-          emulator.url,
-        ],
-        opts(ownBus, `${key}\n`),
-      );
+      const { session, login } = await loggedIn('keychain', ownBus);
       expectExit(login, 0);
       own.lock();
       const token = await session.run(['auth', 'token', '--provider', 'nanogpt'], opts(ownBus));

@@ -3,7 +3,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { LoginResult } from '@latchkey/plugin-kit';
-import { updateProviderDefinitions } from '@latchkey/storage';
+import { defineIdp } from '../testing/configured-idp.js';
 import { fakeHosts, fakeProvider } from '../testing/fake-host.js';
 import { login } from './login.js';
 
@@ -60,22 +60,7 @@ describe('auth login: refresh tokens', () => {
     closers.push(() => server.close());
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     const h = await start({});
-    await updateProviderDefinitions(h.configDir, () => ({
-      result: undefined,
-      next: new Map([
-        [
-          'idp',
-          {
-            clientId: 'cli',
-            encoding: 'form' as const,
-            deviceAuthorizationUrl: `${url}/device`,
-            tokenUrl: `${url}/token`,
-            baseUrl: url,
-            addedAt: '2026-01-01T00:00:00.000Z',
-          },
-        ],
-      ]),
-    }));
+    await defineIdp(h.configDir, url);
     const outcome = await login(h.runtime, { ...request, provider: 'idp' });
     expect(outcome).toMatchObject({ account: 'ada@example.com', stored: true, method: 'device' });
     expect(polls).toBe(1);

@@ -7,7 +7,6 @@
  * the leak check. Refresh (expiry, rotation, 20 concurrent processes, invalid_grant) is in
  * oauth-refresh.e2e.test.ts.
  */
-import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
@@ -28,13 +27,13 @@ import {
   readProviders,
   resultOf,
   storedProviders,
+  execTokenHash,
+  sha256,
 } from './oauth-support.js';
 
 const world = new OauthWorld();
 afterEach(() => world.cleanup());
 afterAll(() => world.dispose());
-
-const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
 describe('a provider added by OIDC discovery', () => {
   it('add -> providers -> login (device flow, userinfo identity) -> status -> token -> exec -> logout revokes both tokens', async () => {
@@ -137,18 +136,7 @@ describe('a provider added by OIDC discovery', () => {
     expect(server.requests.length).toBe(before);
 
     // exec hands it to the command as LATCHKEY_CORP_IDP_TOKEN (the command prints only its hash).
-    const exec = await session.run(
-      [
-        'exec',
-        '--provider',
-        'corp-idp',
-        '--',
-        process.execPath,
-        '-e',
-        "process.stdout.write(require('node:crypto').createHash('sha256').update(process.env.LATCHKEY_CORP_IDP_TOKEN ?? '').digest('hex'))",
-      ],
-      opts(),
-    );
+    const exec = await execTokenHash(session);
     expectExit(exec, 0);
     expect(exec.stdout).toBe(sha256(accessToken));
 

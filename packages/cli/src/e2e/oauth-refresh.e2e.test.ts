@@ -11,7 +11,6 @@
  * they hold whichever margin applies; one concurrency test uses a TTL a little over 60 s and waits for the
  * 60 s margin.
  */
-import { createHash } from 'node:crypto';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import {
   assertNoSecretLeaks,
@@ -20,7 +19,16 @@ import {
   type OidcServer,
 } from '@latchkey/testkit';
 import { expectExit, expectSecretNotOnDisk } from './harness.js';
-import { DEVICE_GRANT, OauthWorld, addProvider, deviceLogin, opts, waitUntil } from './oauth-support.js';
+import {
+  DEVICE_GRANT,
+  OauthWorld,
+  addProvider,
+  deviceLogin,
+  execTokenHash,
+  opts,
+  sha256,
+  waitUntil,
+} from './oauth-support.js';
 
 const world = new OauthWorld();
 /** A login, a wait for the token to age, then 20 processes: room for a loaded 2-core machine. */
@@ -107,22 +115,11 @@ describe('refresh through auth token', () => {
     await expect
       .poll(() => server.isActive(String(issued.access_token)), { timeout: 15_000, interval: 250 })
       .toBe(false);
-    const exec = await session.run(
-      [
-        'exec',
-        '--provider',
-        'corp-idp',
-        '--',
-        process.execPath,
-        '-e',
-        "process.stdout.write(require('node:crypto').createHash('sha256').update(process.env.LATCHKEY_CORP_IDP_TOKEN ?? '').digest('hex'))",
-      ],
-      opts(),
-    );
+    const exec = await execTokenHash(session);
     expectExit(exec, 0);
     expect(refreshes(server)).toHaveLength(1);
     const fresh = String(refreshes(server)[0]!.answer!.access_token);
-    expect(exec.stdout).toBe(createHash('sha256').update(fresh).digest('hex'));
+    expect(exec.stdout).toBe(sha256(fresh));
   });
 
   it(

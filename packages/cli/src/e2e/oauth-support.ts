@@ -3,6 +3,7 @@
  * per test, a CLI session per test, `auth providers add` and a device login driven through the built
  * binary, and the secrets every server handed out, kept for the file's leak check.
  */
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -63,6 +64,27 @@ export const opts = (env: Record<string, string | undefined> = {}, input?: strin
   input,
   timeoutMs: RUN_TIMEOUT_MS,
 });
+
+export const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+
+/**
+ * `latchkey exec --provider corp-idp -- node` printing only the sha256 of the LATCHKEY_CORP_IDP_TOKEN it was
+ * given, so a test can check which token the command got without the token on stdout.
+ */
+export function execTokenHash(session: CliSession): Promise<CliRun> {
+  return session.run(
+    [
+      'exec',
+      '--provider',
+      'corp-idp',
+      '--',
+      process.execPath,
+      '-e',
+      "process.stdout.write(require('node:crypto').createHash('sha256').update(process.env.LATCHKEY_CORP_IDP_TOKEN ?? '').digest('hex'))",
+    ],
+    opts(),
+  );
+}
 
 /** `latchkey auth providers add NAME --issuer <issuer> --client-id latchkey-cli ...extra`. */
 export function addProvider(

@@ -29,7 +29,7 @@ import { clearTimeout, setTimeout } from 'node:timers';
 import { parseArgs } from 'node:util';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const bin = join(root, 'packages/cli/bin/run.js');
+const bin = join(root, 'packages/cli/bin/run.cjs');
 const emulatorBin = join(root, 'packages/testkit/dist/bin/nanogpt-emulator.js');
 const node = process.execPath;
 
@@ -456,7 +456,7 @@ function checkNoNetwork(label, env, expect, { args = [], cwd } = {}) {
     stdoutIsToken: r.stdout === expect,
     networkAttempts: attempts,
     ms: round1(ms),
-    // Files other than node: built-ins (the fast path: bin/run.js and its one bundle).
+    // Files other than node: built-ins (the fast path: bin/run.cjs and its one bundle).
     modulesLoaded: modules?.filter((u) => !u.startsWith('node:')).length,
     providerCodeLoaded: loadedMatching(/plugin-nanogpt\/dist|plugins\/nanogpt\/dist/),
     keychainLibraryLoaded: loadedMatching(/@napi-rs[/+]keyring/),

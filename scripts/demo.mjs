@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const { startNanoGptEmulator } = await import(join(root, 'packages/testkit/dist/index.js'));
-const bin = join(root, 'packages/cli/bin/run.js');
+const bin = join(root, 'packages/cli/bin/run.cjs');
 
 const args = process.argv.slice(2);
 const headless =

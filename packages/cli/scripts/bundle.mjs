@@ -1,6 +1,6 @@
 // Builds the `auth token` and `exec` fast paths (src/fast-token.ts, src/fast-exec.ts and everything they
 // import, the @latchkey packages included) into one self-contained ES module each, dist/bundle/<name>.js,
-// which bin/run.js imports. Resolving and loading some thirty files cost most of the fast path's start-up;
+// which bin/run.cjs imports. Resolving and loading some thirty files cost most of the fast path's start-up;
 // one file costs one read. Nothing is resolved at run time except node: built-ins and, only on the branch
 // that needs it, a package of @latchkey/cli's own dependencies: the native @napi-rs/keyring for a
 // credential in the keychain, undici for an OAuth refresh.
@@ -15,7 +15,7 @@
 //      at that file, so they share its module instances (one secret registry, one LatchkeyError class).
 // Source maps sit next to each file (not inline): `node --enable-source-maps` shows src/ positions, and
 // the e2e test reads the entry map's `sources` to check what went into the bundle.
-import { copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -27,12 +27,17 @@ await rm(outdir, { recursive: true, force: true });
 /**
  * `import ... from 'node:fs'` makes Node build an ES module facade of each built-in with every export,
  * and loads the built-in (node:crypto alone compiles some fifteen internal modules) before the first line
- * runs, whether or not that run needs it. The bundle takes built-ins from `process.getBuiltinModule()`
- * instead (Node >= 22.3; older 22.x import them up front), on first use: a lower-case function export is
- * a wrapper that loads its module when first called, so an env credential never loads node:crypto, which
- * only decrypting the file needs. Other exports (classes, constants) are read when the bundle loads. Only
- * the exports the bundle uses survive tree shaking (each is marked pure).
+ * runs, whether or not that run needs it. The bundle takes each built-in on first use instead, through
+ * `loadBuiltin(id)`: a lower-case function export is a wrapper that loads its module when first called, so
+ * an env credential never loads node:crypto, which only decrypting the file needs. Other exports (classes,
+ * constants) are read when the bundle loads. Only the exports the bundle uses survive tree shaking (each is
+ * marked pure).
+ *
+ * `loadBuiltin` is a free name in pass 1's output. In the CommonJS bundle it is `require` (`define`, and
+ * the require() calls stay external); the lazy chunks, ES modules, get a `require` of their own from
+ * node:module's createRequire (see below).
  */
+const loadBuiltin = '__latchkeyBuiltin';
 /**
  * `node:fs/promises` in the bundle: the same functions, done synchronously. Each promise-based call is a
  * round trip through libuv's thread pool and back to the event loop; reading a stored credential makes
@@ -42,8 +47,7 @@ await rm(outdir, { recursive: true, force: true });
  * fails the build (no matching export); a FileHandle offers the methods @latchkey/storage uses.
  */
 const syncFsPromises = `
-const fsId = 'node:fs';
-const fs = process.getBuiltinModule ? process.getBuiltinModule(fsId) : (await import(fsId)).default;
+const fs = ${loadBuiltin}('node:fs');
 class FileHandle {
   constructor(fd) { this.fd = fd; }
   async stat(options) { return fs.fstatSync(this.fd, options); }
@@ -84,21 +88,20 @@ export const constants = fs.constants;
 const builtinsOnFirstUse = {
   name: 'builtins-on-first-use',
   setup(b) {
-    b.onResolve({ filter: /^node:/ }, (args) => ({
-      path: args.path,
-      namespace: 'builtin',
-      sideEffects: false,
-    }));
+    b.onResolve({ filter: /^node:/ }, (args) =>
+      // The loader's own require() in the CommonJS bundle: Node's.
+      args.kind === 'require-call'
+        ? { path: args.path, external: true }
+        : { path: args.path, namespace: 'builtin', sideEffects: false },
+    );
     b.onLoad({ filter: /.*/, namespace: 'builtin' }, (args) => {
       if (args.path === 'node:fs/promises') return { contents: syncFsPromises, loader: 'js' };
       const mod = process.getBuiltinModule(args.path);
       const id = JSON.stringify(args.path);
       const lines = [
-        // Not import() of a literal, which esbuild would resolve to this very module.
         `const id = ${id};`,
-        'const early = process.getBuiltinModule ? undefined : (await import(id)).default;',
         'let m;',
-        'const load = () => (m ??= early ?? process.getBuiltinModule(id));',
+        `const load = () => (m ??= ${loadBuiltin}(id));`,
         'export default /* @__PURE__ */ load();',
       ];
       for (const name of Object.keys(mod)) {
@@ -185,11 +188,15 @@ for (const name of ['fast-token', 'fast-exec', 'fast-info']) {
     const clash = exportsOf(chunk).filter((e) => own.has(e));
     if (clash.length > 0) throw new Error(`bundle ${name}: ${clash.join(', ')} exported twice`);
   }
+  // CommonJS: bin/run.cjs require()s it. Loading an ES module costs Node its ESM loader (resolution,
+  // module jobs, linking), some 3 ms; a CommonJS file is read and compiled, and that is all.
   const lines = [entry, ...staticChunks].map((file) => `export * from ${JSON.stringify(file)};`);
   await build({
     ...common,
+    format: 'cjs',
+    define: { [loadBuiltin]: 'require' },
     stdin: { contents: lines.join('\n'), resolveDir: pass1, sourcefile: `${name}-entry.js` },
-    outfile: join(outdir, `${name}.js`),
+    outfile: join(outdir, `${name}.cjs`),
     plugins: [
       builtinsOnFirstUse,
       {
@@ -205,15 +212,21 @@ for (const name of ['fast-token', 'fast-exec', 'fast-info']) {
     ],
   });
 
-  // The lazy chunks, importing the entry wherever they imported a static chunk.
+  // The lazy chunks (ES modules), importing the bundle wherever they imported a static chunk: Node's ESM
+  // loader gives them the very module object bin/run.cjs required (its exports found by cjs-module-lexer
+  // in the `0 && (module.exports = {...})` esbuild writes for Node). A first line defines their
+  // loadBuiltin; their source maps get one empty line in front to match.
   await mkdir(join(outdir, 'chunks'), { recursive: true });
   for (const file of lazy) {
     let text = await readFile(file, 'utf8');
     for (const chunk of staticChunks) {
-      text = text.replaceAll(`"./${basename(chunk)}"`, `"../${name}.js"`);
+      text = text.replaceAll(`"./${basename(chunk)}"`, `"../${name}.cjs"`);
     }
-    await writeFile(join(outdir, 'chunks', basename(file)), text);
-    await copyFile(`${file}.map`, join(outdir, 'chunks', `${basename(file)}.map`));
+    const header = `import{createRequire as __latchkeyCreateRequire}from"node:module";const ${loadBuiltin}=__latchkeyCreateRequire(import.meta.url);`;
+    await writeFile(join(outdir, 'chunks', basename(file)), `${header}\n${text}`);
+    const map = JSON.parse(await readFile(`${file}.map`, 'utf8'));
+    map.mappings = `;${map.mappings}`;
+    await writeFile(join(outdir, 'chunks', `${basename(file)}.map`), JSON.stringify(map));
   }
   await rm(pass1, { recursive: true, force: true });
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { handOver, parseTokenArgs } from './fast-token.js';
 
-describe('the fast path takes only the plain forms of `auth token` (util.parseArgs, strict)', () => {
+describe('the fast path takes only the plain forms of `auth token`', () => {
   it.each([
     [[], {}],
     [['--provider', 'nanogpt'], { provider: 'nanogpt' }],
@@ -49,6 +49,14 @@ describe('the fast path takes only the plain forms of `auth token` (util.parseAr
     [['--account', 'a', 'b', 'c']],
     [['-a', 'work']],
     [['--no-account']],
+    [['--provider=-x']],
+    [['--account=--json']],
+    [['-']],
+    [['']],
+    [['--provider=nanogpt', '--provider=kaneo']],
+    [['--Provider', 'nanogpt']],
+    [['--providers', 'nanogpt']],
+    [['-p', 'nanogpt', 'extra', 'more']],
   ])('%j hands over to the full CLI', (args) => {
     expect(parseTokenArgs(args)).toBe(handOver);
   });

@@ -5,7 +5,6 @@
  * undefined for everything else (help, other flags, no or stale cache, a question to ask), so the full CLI
  * handles it with the same code and the same output.
  */
-import { parseArgs } from 'node:util';
 import { isLatchkeyError } from '@latchkey/errors';
 import { readProviderCache } from './host/provider-cache.js';
 import { chooseProvider } from './host/provider-facts.js';
@@ -21,42 +20,38 @@ export interface TokenArgs {
   account?: string;
 }
 
+const optionNames: Record<string, keyof TokenArgs> = {
+  '--provider': 'provider',
+  '-p': 'provider',
+  '--account': 'account',
+};
+
 /**
  * The provider and account `auth token` was asked for (each may be absent), or `handOver` for anything but
  * the plain forms (`PROVIDER`, `--provider ID`, `-p ID`, `--provider=ID`, `--account NAME`, `--account=NAME`,
- * each at most once): help, other flags, `-pID`, an empty or missing value, a repeated flag, `--`, a second
- * argument, an argument and a different --provider. oclif parses those, with its own messages.
+ * each at most once): help, other flags, `-pID`, an empty or missing value, a value that looks like a flag,
+ * a repeated flag, `--`, a second argument, an argument and a different --provider. oclif parses those,
+ * with its own messages.
+ *
+ * Written out rather than util.parseArgs: loading node:util's parser costs `auth token` some 0.7 ms on
+ * every run (docs/performance.md), for six accepted forms.
  */
 export function parseTokenArgs(args: string[]): TokenArgs | typeof handOver {
-  let tokens;
-  try {
-    ({ tokens } = parseArgs({
-      args,
-      options: { provider: { type: 'string', short: 'p' }, account: { type: 'string' } },
-      strict: true,
-      allowPositionals: true,
-      tokens: true,
-    }));
-  } catch {
-    return handOver;
-  }
   const parsed: TokenArgs = {};
   let positional: string | undefined;
-  for (const token of tokens) {
-    if (
-      token.kind === 'positional' &&
-      positional === undefined &&
-      token.value.trim() &&
-      !token.value.startsWith('-')
-    ) {
-      positional = token.value;
+  for (let i = 0; i < args.length; i += 1) {
+    const arg = args[i]!;
+    const equals = arg.startsWith('--') ? arg.indexOf('=') : -1;
+    const name = optionNames[equals === -1 ? arg : arg.slice(0, equals)];
+    if (name === undefined) {
+      if (arg.startsWith('-') || positional !== undefined || !arg.trim()) return handOver;
+      positional = arg;
       continue;
     }
-    if (token.kind !== 'option' || !token.value?.trim()) return handOver;
-    if (token.rawName === '-p' && token.inlineValue) return handOver;
-    const name = token.name as keyof TokenArgs;
+    const value = equals === -1 ? args[(i += 1)] : arg.slice(equals + 1);
+    if (value === undefined || !value.trim() || value.startsWith('-')) return handOver;
     if (parsed[name] !== undefined) return handOver;
-    parsed[name] = token.value;
+    parsed[name] = value;
   }
   if (positional !== undefined) {
     if (parsed.provider !== undefined && parsed.provider !== positional) return handOver;

@@ -168,9 +168,9 @@ describe('createCliSession', () => {
     }
   });
 
-  it('defaults to packages/cli/bin/run.js', () => {
+  it('defaults to packages/cli/bin/run.cjs', () => {
     const packages = fileURLToPath(new URL('../../', import.meta.url));
-    expect(defaultCliBin()).toBe(join(packages, 'cli', 'bin', 'run.js'));
+    expect(defaultCliBin()).toBe(join(packages, 'cli', 'bin', 'run.cjs'));
   });
 });
 

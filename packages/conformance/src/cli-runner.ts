@@ -50,7 +50,7 @@ export interface CliSession {
 }
 
 export interface CliSessionOptions {
-  /** Path to the CLI entry script; default env LATCHKEY_BIN, else packages/cli/bin/run.js. */
+  /** Path to the CLI entry script; default env LATCHKEY_BIN, else packages/cli/bin/run.cjs. */
   bin?: string;
   /** Extra environment for every run of this session. */
   env?: Record<string, string>;
@@ -58,9 +58,9 @@ export interface CliSessionOptions {
 
 const DEFAULT_TIMEOUT_MS = 30_000;
 
-/** packages/cli/bin/run.js, found from this file (dist/cli-runner.js, or src/cli-runner.ts under vitest). */
+/** packages/cli/bin/run.cjs, found from this file (dist/cli-runner.js, or src/cli-runner.ts under vitest). */
 export function defaultCliBin(): string {
-  return fileURLToPath(new URL('../../cli/bin/run.js', import.meta.url));
+  return fileURLToPath(new URL('../../cli/bin/run.cjs', import.meta.url));
 }
 
 /** Creates a session: its own config dir and HOME, shared by every run so that `login` then `status` works. */

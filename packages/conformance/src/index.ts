@@ -73,7 +73,7 @@ export interface DeviceFlowConformance {
 
 /** Run the real `latchkey` binary with the plugin linked (`latchkey plugins link <pluginDir>`). */
 export interface LinkedPluginCli {
-  /** Default env LATCHKEY_BIN, else packages/cli/bin/run.js of this repository. */
+  /** Default env LATCHKEY_BIN, else packages/cli/bin/run.cjs of this repository. */
   bin?: string;
   /** The plugin's root (its package.json and built dist). */
   pluginDir: string;

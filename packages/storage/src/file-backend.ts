@@ -3,6 +3,7 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { corruptError, ioError } from './storage-errors.js';
 import { checkDirSafe, ensureConfigDir, readOwnFile, writeFileAtomic } from './fs-util.js';
+import { openAes256Gcm } from './gcm-open.js';
 import { withLock } from './lock.js';
 import type { SecretBackend } from './types.js';
 
@@ -169,18 +170,21 @@ export class EncryptedFileBackend implements SecretBackend {
   }
 
   private decrypt(doc: CredentialsDocument, cryptoKey: Buffer, key: string, entry: EncryptedEntry): string {
+    const iv = Buffer.from(entry.iv, 'base64');
+    const tag = Buffer.from(entry.tag, 'base64');
+    const data = Buffer.from(entry.data, 'base64');
+    // The quick way first (no node:crypto to load: gcm-open.ts); anything it cannot open, OpenSSL decides.
+    const opened = openAes256Gcm(cryptoKey, iv, data, tag, aadOf(key));
+    if (opened !== undefined)
+      return Buffer.from(opened.buffer, opened.byteOffset, opened.length).toString('utf8');
     if (doc.keyId !== keyIdOf(cryptoKey)) {
       throw corruptError(this.file, `it was encrypted with a different key than the one in ${this.keyFile}`);
     }
     try {
-      const decipher = createDecipheriv('aes-256-gcm', cryptoKey, Buffer.from(entry.iv, 'base64'), {
-        authTagLength: 16,
-      });
+      const decipher = createDecipheriv('aes-256-gcm', cryptoKey, iv, { authTagLength: 16 });
       decipher.setAAD(aadOf(key));
-      decipher.setAuthTag(Buffer.from(entry.tag, 'base64'));
-      return Buffer.concat([decipher.update(Buffer.from(entry.data, 'base64')), decipher.final()]).toString(
-        'utf8',
-      );
+      decipher.setAuthTag(tag);
+      return Buffer.concat([decipher.update(data), decipher.final()]).toString('utf8');
     } catch (error) {
       throw corruptError(
         this.file,

@@ -1,3 +1,4 @@
+import { createCipheriv, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -263,6 +264,36 @@ describe('corrupt and insecure files are reported and never overwritten', () => 
     doc.entries['p:b'] = doc.entries['p:a'];
     await fs.writeFile(file, JSON.stringify(doc));
     await expectCorrupt(file, store, [() => store.get('p', 'b')]);
+  });
+
+  it('a key file replaced by another key: STORAGE_CORRUPT naming the key file, not the entry', async () => {
+    const store = fileStore();
+    await store.save({ provider: 'p', account: 'a', secret: SECRET_A });
+    const keyFile = path.join(dir, 'credentials.key');
+    await fs.writeFile(keyFile, `${randomBytes(32).toString('base64')}\n`, { mode: 0o600 });
+    const error = await rejection(store.get('p', 'a'));
+    expect(error.code).toBe('STORAGE_CORRUPT');
+    expect(error.message).toContain(`encrypted with a different key than the one in ${keyFile}`);
+  });
+
+  it('an entry only OpenSSL opens (a 16-byte IV, which latchkey never writes) is still read, through node:crypto', async () => {
+    const store = fileStore();
+    await store.save({ provider: 'p', account: 'a', secret: SECRET_A });
+    const file = path.join(dir, 'credentials.enc');
+    const key = Buffer.from((await fs.readFile(path.join(dir, 'credentials.key'), 'utf8')).trim(), 'base64');
+    const doc = JSON.parse(await fs.readFile(file, 'utf8'));
+    const iv = randomBytes(16);
+    const cipher = createCipheriv('aes-256-gcm', key, iv);
+    cipher.setAAD(Buffer.from('latchkey credentials v1\0p:a'));
+    const plain = JSON.stringify({ v: 2, secret: SECRET_B, baseUrl: null });
+    const data = Buffer.concat([cipher.update(plain, 'utf8'), cipher.final()]);
+    doc.entries['p:a'] = {
+      iv: iv.toString('base64'),
+      tag: cipher.getAuthTag().toString('base64'),
+      data: data.toString('base64'),
+    };
+    await fs.writeFile(file, JSON.stringify(doc));
+    expect((await store.get('p', 'a'))?.secret).toBe(SECRET_B);
   });
 
   it('invalid JSON in the credentials file and a missing key file: STORAGE_CORRUPT', async () => {

@@ -20,7 +20,7 @@ import {
 } from '@latchkey/testkit';
 import { RUN_TIMEOUT_MS, expectExit, expectFastPath, moduleRecorder, readIndex } from './harness.js';
 
-const bin = resolve(import.meta.dirname, '../../bin/run.js');
+const bin = resolve(import.meta.dirname, '../../bin/run.cjs');
 /** A fast-path run takes well under a second; this bounds one on a loaded 2-CPU machine. */
 const READ_TIMEOUT_MS = 60_000;
 
@@ -215,7 +215,7 @@ describe('auth token picks an account on the fast path', () => {
       );
       expect(run.exitCode, run.stderr).toBe(0);
       expect(run.stdout).toBe(`${keys[account]}\n`);
-      expectFastPath(await recorder.modules(), 'fast-token.js');
+      expectFastPath(await recorder.modules(), 'fast-token.cjs');
     },
   );
 
@@ -231,7 +231,7 @@ describe('auth token picks an account on the fast path', () => {
     expect(run.stderr).toMatch(/^latchkey: [^\n]+\n$/);
     expect(run.stderr).toContain("'nobody'");
     expect(run.stderr).toContain('home, work');
-    expectFastPath(await recorder.modules(), 'fast-token.js');
+    expectFastPath(await recorder.modules(), 'fast-token.cjs');
   });
 
   it('the full CLI (oclif parses -pID) gives the same answers: --account, and an unknown LATCHKEY_NANOTERM_ACCOUNT', async () => {

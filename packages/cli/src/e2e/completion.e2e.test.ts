@@ -170,7 +170,7 @@ describe('the provider as the first argument', () => {
     const recorder = await moduleRecorder(cli.homeDir);
     const run = spawnSync(
       process.execPath,
-      [...recorder.importArgs, join(import.meta.dirname, '../../bin/run.js'), 'auth', 'token', 'kaneo'],
+      [...recorder.importArgs, join(import.meta.dirname, '../../bin/run.cjs'), 'auth', 'token', 'kaneo'],
       {
         env: {
           PATH: process.env.PATH,

@@ -15,7 +15,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startNanoGptEmulator } from '@latchkey/testkit';
 import { expectFastPath, expectSecretNotOnDisk, moduleRecorder } from './harness.js';
 
-const bin = resolve(import.meta.dirname, '../../bin/run.js');
+const bin = resolve(import.meta.dirname, '../../bin/run.cjs');
 const node = process.execPath;
 const concealed = '<concealed by latchkey>';
 const key = `sk-nano-${randomUUID()}`;
@@ -241,7 +241,7 @@ describe('latchkey exec: the fast path', () => {
     );
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toBe('1\n');
-    expectFastPath(await recorder.modules(), 'fast-exec.js');
+    expectFastPath(await recorder.modules(), 'fast-exec.cjs');
   });
 });
 

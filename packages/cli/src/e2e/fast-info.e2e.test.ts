@@ -14,7 +14,7 @@ import { CredentialStore } from '@latchkey/storage';
 import { expectFastPath, moduleRecorder } from './harness.js';
 
 const cliRoot = join(import.meta.dirname, '../..');
-const bin = join(cliRoot, 'bin/run.js');
+const bin = join(cliRoot, 'bin/run.cjs');
 let dir: string;
 let env: NodeJS.ProcessEnv;
 
@@ -83,7 +83,7 @@ describe('plain forms answered without oclif, byte for byte as the full CLI answ
       expect(full.code, full.stderr).toBe(form.code);
       form.check(full);
       const fast = await run(form.args, `cache-${i}`);
-      expectFastPath(fast.modules, 'fast-info.js');
+      expectFastPath(fast.modules, 'fast-info.cjs');
       expect(shown(fast)).toEqual(shown(full));
     });
   }
@@ -93,10 +93,10 @@ describe('plain forms answered without oclif, byte for byte as the full CLI answ
     const wide = await run(['--help'], 'cache-width', { OCLIF_COLUMNS: '120' });
     expect(viaOclif(wide), 'a width not seen before is the full CLI').toBe(true);
     const again = await run(['--help'], 'cache-width', { OCLIF_COLUMNS: '120' });
-    expectFastPath(again.modules, 'fast-info.js');
+    expectFastPath(again.modules, 'fast-info.cjs');
     expect(shown(again)).toEqual(shown(wide));
     const narrowAgain = await run(['--help'], 'cache-width');
-    expectFastPath(narrowAgain.modules, 'fast-info.js');
+    expectFastPath(narrowAgain.modules, 'fast-info.cjs');
     expect(shown(narrowAgain)).toEqual(shown(narrow));
   });
 });
@@ -104,7 +104,7 @@ describe('plain forms answered without oclif, byte for byte as the full CLI answ
 describe('handing over to the full CLI', () => {
   it('the list of user-installed plugins changed: full CLI once, then fast again', async () => {
     const first = await run(['auth', 'providers'], 'cache-plugins');
-    expectFastPath((await run(['auth', 'providers'], 'cache-plugins')).modules, 'fast-info.js');
+    expectFastPath((await run(['auth', 'providers'], 'cache-plugins')).modules, 'fast-info.cjs');
     // oclif's list of user-installed plugins appears (as `plugins install` would write it).
     await mkdir(join(dir, 'data'), { recursive: true });
     await writeFile(
@@ -114,14 +114,14 @@ describe('handing over to the full CLI', () => {
     const changed = await run(['auth', 'providers'], 'cache-plugins');
     expect(viaOclif(changed)).toBe(true);
     expect(shown(changed)).toEqual(shown(first));
-    expectFastPath((await run(['auth', 'providers'], 'cache-plugins')).modules, 'fast-info.js');
+    expectFastPath((await run(['auth', 'providers'], 'cache-plugins')).modules, 'fast-info.cjs');
     await rm(join(dir, 'data', 'package.json'));
   });
 
   it('auth status with a credential in the environment or a stored account: the full CLI checks it', async () => {
     await run(['auth', 'status'], 'cache-status');
     const empty = await run(['auth', 'status'], 'cache-status');
-    expectFastPath(empty.modules, 'fast-info.js');
+    expectFastPath(empty.modules, 'fast-info.cjs');
     // A closed port: the check fails fast, exit 1 (could not be checked), not "Not signed in".
     const closed = {
       NANOGPT_BASE_URL: 'http://127.0.0.1:9',

@@ -1,7 +1,7 @@
 /**
  * Shared helpers for the end-to-end suites (src/e2e is left out of the published build).
  *
- * Every suite spawns the BUILT binary (packages/cli/bin/run.js, run `pnpm exec turbo run build` first)
+ * Every suite spawns the BUILT binary (packages/cli/bin/run.cjs, run `pnpm exec turbo run build` first)
  * through testkit's `createCliSession()` against a NanoGPT emulator on 127.0.0.1, and keeps every run so
  * the last test of each file can check that no secret leaked.
  */
@@ -133,7 +133,7 @@ export class E2eScope {
   }
 
   async session(): Promise<CliSession> {
-    // LATCHKEY_BIN may point at another build; by default packages/cli/bin/run.js.
+    // LATCHKEY_BIN may point at another build; by default packages/cli/bin/run.cjs.
     const session = await createCliSession();
     this.owner.sessions.push(session);
     this.#open.push(() => session.dispose());
@@ -275,8 +275,8 @@ const notOnFastPath = [
 const cliRoot = join(import.meta.dirname, '../..');
 
 /**
- * The run took the fast path whose bundle is `entry` (`fast-token.js`, `fast-exec.js`): it resolved
- * bin/run.js, that ONE bundle file (dist/bundle/, built by scripts/bundle.mjs) and node: built-ins, and
+ * The run took the fast path whose bundle is `entry` (`fast-token.cjs`, `fast-exec.cjs`): it resolved
+ * bin/run.cjs, that ONE bundle file (dist/bundle/, built by scripts/bundle.mjs) and node: built-ins, and
  * nothing else (no package, no lazy chunk, no file of dist/ outside the bundle). What went into the bundle
  * is read from its source map's `sources`: none may be oclif, plugin code, the HTTP client or the rest of
  * `notOnFastPath`, so bundling any of them in fails this too. `keychain: true` also allows the native
@@ -284,14 +284,14 @@ const cliRoot = join(import.meta.dirname, '../..');
  */
 export function expectFastPath(modules: string[], entry: string, options: { keychain?: boolean } = {}): void {
   const bundle = join(cliRoot, 'dist/bundle', entry);
-  const allowed = [pathToFileURL(join(cliRoot, 'bin/run.js')).href, pathToFileURL(bundle).href];
+  const allowed = [pathToFileURL(join(cliRoot, 'bin/run.cjs')).href, pathToFileURL(bundle).href];
   const files = modules.filter(
     (url) => !url.startsWith('node:') && !(options.keychain && /@napi-rs[/+]keyring/.test(url)),
   );
   expect(files, `took the fast path (dist/bundle/${entry}) and loaded nothing else`).toEqual(allowed);
   const { sources } = JSON.parse(readFileSync(`${bundle}.map`, 'utf8')) as { sources: string[] };
   expect(
-    sources.some((source) => source.endsWith(`src/${entry.replace(/\.js$/, '.ts')}`)),
+    sources.some((source) => source.endsWith(`src/${entry.replace(/\.cjs$/, '.ts')}`)),
     `the bundle's map names src/${entry}`,
   ).toBe(true);
   for (const pattern of notOnFastPath) {

@@ -184,9 +184,9 @@ it('npm put `latchkey` on PATH from the registry, outside the monorepo, running 
     );
     expect(dir.startsWith(await realpath(prefix)), `${name} at ${dir}`).toBe(true);
   }
-  // Every file bin/run.js loads by a relative path is in the published package.
-  const runJs = await readFile(join(installed, 'bin', 'run.js'), 'utf8');
-  const relative = [...runJs.matchAll(/import\(\s*['"](\.{1,2}\/[^'"]+)['"]/g)].map((m) => m[1]!);
+  // Every file bin/run.cjs loads by a relative path is in the published package.
+  const runJs = await readFile(join(installed, 'bin', 'run.cjs'), 'utf8');
+  const relative = [...runJs.matchAll(/(?:import|require)\(\s*['"](\.{1,2}\/[^'"]+)['"]/g)].map((m) => m[1]!);
   expect(relative.length).toBeGreaterThan(0);
   for (const path of relative) expect(existsSync(join(installed, 'bin', path)), path).toBe(true);
 

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { cliRoot } from './registry.js';
 
-const bin = join(cliRoot, 'bin', 'run.js');
+const bin = join(cliRoot, 'bin', 'run.cjs');
 let dir: string;
 let preload: string;
 beforeAll(async () => {

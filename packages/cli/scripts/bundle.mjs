@@ -1,6 +1,6 @@
-// Builds the `auth token` and `exec` fast paths (src/fast-token.ts, src/fast-exec.ts and everything they
-// import, the @latchkey packages included) into one self-contained ES module each, dist/bundle/<name>.js,
-// which bin/run.cjs imports. Resolving and loading some thirty files cost most of the fast path's start-up;
+// Builds the fast paths (src/fast-token.ts, src/fast-exec.ts, src/fast-info.ts and everything they import,
+// the @latchkey packages included) into one self-contained CommonJS file each, dist/bundle/<name>.cjs,
+// which bin/run.cjs requires. Resolving and loading some thirty files cost most of the fast path's start-up;
 // one file costs one read. Nothing is resolved at run time except node: built-ins and, only on the branch
 // that needs it, a package of @latchkey/cli's own dependencies: the native @napi-rs/keyring for a
 // credential in the keychain, undici for an OAuth refresh.
@@ -10,7 +10,8 @@
 // moves every module the entry shares with a lazy chunk (errors, storage, ...) into a shared chunk that
 // the entry imports, so the plain path would load two or three files. So each entry is built twice:
 //   1. with splitting, into dist/.bundle-<name>/ (metafile: which chunks the entry imports statically);
-//   2. the entry and those static chunks bundled again into ONE file, re-exporting the chunks' exports;
+//   2. the entry and those static chunks bundled again into ONE CommonJS file, re-exporting the chunks'
+//      exports;
 //      the lazy chunks are copied to dist/bundle/chunks/ with their imports of the static chunks pointed
 //      at that file, so they share its module instances (one secret registry, one LatchkeyError class).
 // Source maps sit next to each file (not inline): `node --enable-source-maps` shows src/ positions, and
@@ -25,9 +26,9 @@ const outdir = join(root, 'dist', 'bundle');
 await rm(outdir, { recursive: true, force: true });
 
 /**
- * `import ... from 'node:fs'` makes Node build an ES module facade of each built-in with every export,
- * and loads the built-in (node:crypto alone compiles some fifteen internal modules) before the first line
- * runs, whether or not that run needs it. The bundle takes each built-in on first use instead, through
+ * A built-in imported at the top (`import ... from 'node:crypto'`, or esbuild's require() of it at the top
+ * of a CommonJS bundle) is loaded (node:crypto alone compiles some fifteen internal modules) before the
+ * first line runs, whether or not that run needs it. The bundle takes each built-in on first use instead, through
  * `loadBuiltin(id)`: a lower-case function export is a wrapper that loads its module when first called, so
  * an env credential never loads node:crypto, which only decrypting the file needs. Other exports (classes,
  * constants) are read when the bundle loads. Only the exports the bundle uses survive tree shaking (each is

@@ -189,7 +189,7 @@ describe('the provider as the first argument', () => {
     expect(run.stdout).toBe('kaneo-positional-0123456789\n');
     // Answered without starting oclif (the fast path's own module list is checked in fast-path-imports).
     const modules = await recorder.modules();
-    expect(modules.some((url) => /\/fast-token\.js$/.test(url))).toBe(true);
+    expect(modules.some((url) => /\/fast-token\.cjs$/.test(url))).toBe(true);
     expect(modules.filter((url) => /@oclif[/+]core/.test(url))).toEqual([]);
   });
 

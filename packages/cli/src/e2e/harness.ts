@@ -8,6 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { expect } from 'vitest';
@@ -300,4 +301,28 @@ export function expectFastPath(modules: string[], entry: string, options: { keyc
       `bundled ${pattern}`,
     ).toEqual([]);
   }
+}
+
+/**
+ * A port on 127.0.0.1 that refuses connections and stays that way: a privileged one (below 1024) that
+ * refuses now. A port taken from `listen(0)` and closed again is back in the ephemeral range, where another
+ * test's server running at the same time may be given it (and answer in its place).
+ */
+export async function refusedPort(): Promise<number> {
+  for (const port of [9, 7, 13, 19, 37, 79, 101, 113, 119, 209, 411, 555, 666, 777, 888, 999]) {
+    const refused = await new Promise<boolean>((resolve) => {
+      const socket = connect({ host: '127.0.0.1', port });
+      socket.setTimeout(2_000, () => {
+        socket.destroy();
+        resolve(false);
+      });
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve(false);
+      });
+      socket.once('error', (error: NodeJS.ErrnoException) => resolve(error.code === 'ECONNREFUSED'));
+    });
+    if (refused) return port;
+  }
+  throw new Error('every candidate port below 1024 on 127.0.0.1 accepted a connection');
 }

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCliSession, type CliSession } from '@latchkey/testkit';
-import { RUN_TIMEOUT_MS, expectExit } from './harness.js';
+import { RUN_TIMEOUT_MS, expectExit, refusedPort } from './harness.js';
 import {
   makeCertificates,
   packInstalled,
@@ -264,11 +264,7 @@ describe('plugins install honours the npm configuration', () => {
   }, 60_000);
 
   it('a registry nobody listens on is "could not reach", within 15 s', async () => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    const { port } = server.address() as { port: number };
-    await new Promise((resolve) => server.close(resolve));
+    const port = await refusedPort();
     const session = await sessionWith('dead', [`registry=http://127.0.0.1:${port}/`]);
     const { run, ms } = await timed(session, ['plugins', 'install', PLUGIN]);
     expectExit(run, 1);

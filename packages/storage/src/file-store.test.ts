@@ -296,6 +296,13 @@ describe('corrupt and insecure files are reported and never overwritten', () => 
     expect((await store.get('p', 'a'))?.secret).toBe(SECRET_B);
   });
 
+  it('a secret longer than the quick opener takes (a JWT with its refresh token) is read through node:crypto', async () => {
+    const store = fileStore();
+    const long = `eyJ${'a'.repeat(3000)}`;
+    await store.save({ provider: 'p', account: 'a', secret: long });
+    expect((await store.get('p', 'a'))?.secret).toBe(long);
+  });
+
   it('invalid JSON in the credentials file and a missing key file: STORAGE_CORRUPT', async () => {
     const store = fileStore();
     await store.save({ provider: 'p', account: 'a', secret: SECRET_A });

@@ -1,6 +1,6 @@
 import { createCipheriv, randomBytes, randomInt } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { openAes256Gcm } from './gcm-open.js';
+import { MAX_CIPHERTEXT, openAes256Gcm } from './gcm-open.js';
 
 const hex = (text: string) => Buffer.from(text, 'hex');
 const key15 = 'feffe9928665731c6d6a8f9467308308feffe9928665731c6d6a8f9467308308';
@@ -90,15 +90,27 @@ describe('openAes256Gcm', () => {
     }
     for (let bit = 0; bit < 128; bit += 1)
       expect(openAes256Gcm(key, iv, data, flip(tag, bit), aad)).toBeUndefined();
-    for (let bit = 0; bit < aad.length * 8; bit += 7) {
+    for (let bit = 0; bit < aad.length * 8; bit += 1) {
       expect(openAes256Gcm(key, iv, data, tag, flip(aad, bit))).toBeUndefined();
     }
     for (let bit = 0; bit < 96; bit += 1)
       expect(openAes256Gcm(key, flip(iv, bit), data, tag, aad)).toBeUndefined();
-    for (let bit = 0; bit < 256; bit += 5)
+    for (let bit = 0; bit < 256; bit += 1)
       expect(openAes256Gcm(flip(key, bit), iv, data, tag, aad)).toBeUndefined();
     expect(openAes256Gcm(key, iv, data.subarray(1), tag, aad)).toBeUndefined();
     expect(openAes256Gcm(key, iv, data, tag, Buffer.concat([aad, Buffer.alloc(1)]))).toBeUndefined();
+  });
+
+  it('opens up to MAX_CIPHERTEXT bytes and leaves longer entries to node:crypto', () => {
+    const key = randomBytes(32);
+    const iv = randomBytes(12);
+    for (const length of [MAX_CIPHERTEXT - 1, MAX_CIPHERTEXT]) {
+      const plain = randomBytes(length);
+      const { data, tag } = sealWithOpenSsl(key, iv, plain, Buffer.alloc(0));
+      expect(Buffer.from(openAes256Gcm(key, iv, data, tag, Buffer.alloc(0))!).equals(plain)).toBe(true);
+    }
+    const { data, tag } = sealWithOpenSsl(key, iv, randomBytes(MAX_CIPHERTEXT + 1), Buffer.alloc(0));
+    expect(openAes256Gcm(key, iv, data, tag, Buffer.alloc(0))).toBeUndefined();
   });
 
   it('refuses sizes other than a 32-byte key, 12-byte nonce and 16-byte tag (node:crypto decides those)', () => {

@@ -51,15 +51,15 @@ function sBox(): Uint8Array {
   return box;
 }
 
-/** Where the reads of `touchLines` go, so that no compiler drops them as unused. */
-let sink = 0;
+/** Where the reads of `touchLines` go: a module variable, so that no compiler drops them as unused. */
+let _touched = 0;
 
 /**
  * Reads one byte of every cache line the 256-byte S-box overlaps (at most five of 64 bytes, whatever its
  * alignment: bytes 0, 64, 128, 192 and 255), so the lines a round touches do not depend on the key.
  */
 function touchLines(box: Uint8Array): void {
-  sink ^= box[0]! ^ box[64]! ^ box[128]! ^ box[192]! ^ box[255]!;
+  _touched ^= box[0]! ^ box[64]! ^ box[128]! ^ box[192]! ^ box[255]!;
 }
 
 /** Multiplication by x (2) in GF(2^8), without a branch. */

@@ -101,6 +101,24 @@ describe('openAes256Gcm', () => {
     expect(openAes256Gcm(key, iv, data, tag, Buffer.concat([aad, Buffer.alloc(1)]))).toBeUndefined();
   });
 
+  it('opens inputs that sit inside bigger buffers (as Buffer.from(base64) does), at lengths up to the limit', () => {
+    const inside = (bytes: Buffer) => {
+      const pool = randomBytes(bytes.length + 40);
+      const at = randomInt(1, 33);
+      bytes.copy(pool, at);
+      return pool.subarray(at, at + bytes.length);
+    };
+    for (let length = 0; length <= MAX_CIPHERTEXT; length += randomInt(1, 40)) {
+      const key = randomBytes(32);
+      const iv = randomBytes(12);
+      const plain = randomBytes(length);
+      const aad = randomBytes(randomInt(0, 120));
+      const { data, tag } = sealWithOpenSsl(key, iv, plain, aad);
+      const opened = openAes256Gcm(inside(key), inside(iv), inside(data), inside(tag), inside(aad));
+      expect(Buffer.from(opened!).equals(plain), `length ${length}`).toBe(true);
+    }
+  });
+
   it('opens up to MAX_CIPHERTEXT bytes and leaves longer entries to node:crypto', () => {
     const key = randomBytes(32);
     const iv = randomBytes(12);

@@ -16,9 +16,10 @@
  *
  * Timing and caches (another local user watching which memory this touches): no branch and no memory
  * address depends on the key, except the S-box lookups of AES. Before every round (and every step of the
- * key schedule) all of the S-box's cache lines are read, so the set of lines touched is the same whatever
- * the key; the offset inside a line still depends on it. That is not the constant-time AES OpenSSL uses
- * (AES-NI), and docs/security.md says so.
+ * key schedule) all of the S-box's cache lines are read, so an observer who looks at the cache once a round
+ * sees every line used whatever the key. That does not stop one who evicts lines during a round and watches
+ * them come back, nor one who resolves positions inside a line: it is not the constant-time AES OpenSSL
+ * uses (AES-NI), and docs/security.md says so.
  *
  * The algorithm is NIST SP 800-38D with a 96-bit IV: H = E(K, 0^128), J0 = IV || 0^31 || 1, the plaintext
  * is the ciphertext XOR E(K, inc32(J0)), inc32^2(J0), ..., and the tag is E(K, J0) XOR GHASH_H(A, C).
@@ -161,7 +162,7 @@ function ghash(y: Int32Array, h: Int32Array, data: Uint8Array): void {
     for (let word = 0; word < 4; word += 1) {
       const bits = x[word]!;
       for (let bit = 31; bit >= 0; bit -= 1) {
-        const take = -((bits >>> bit) & 1); // all ones when the bit is set
+        const take = -((bits >> bit) & 1); // all ones when the bit is set (>>: stays a small integer)
         z0 ^= v0 & take;
         z1 ^= v1 & take;
         z2 ^= v2 & take;

@@ -24,6 +24,7 @@ if (Number(process.versions.node.split('.')[0]) < 22) {
 function enableCompileCache(env) {
   if (typeof process.getuid !== 'function') return;
   const { join } = require('node:path');
+  // The cache dir of src/host/cache-file.ts's cacheFile(), which cannot be imported before the bundle.
   const base =
     env.LATCHKEY_CACHE_DIR ||
     ((env.XDG_CACHE_HOME || env.HOME) && join(env.XDG_CACHE_HOME || join(env.HOME, '.cache'), 'latchkey'));

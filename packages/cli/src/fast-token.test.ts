@@ -16,6 +16,7 @@ describe('the fast path takes only the plain forms of `auth token`', () => {
     [['nanoterm', '--account', 'work'], { provider: 'nanoterm', account: 'work' }],
     [['--account', 'work', 'nanoterm'], { provider: 'nanoterm', account: 'work' }],
     [['nanogpt', '--provider', 'nanogpt'], { provider: 'nanogpt' }],
+    [['toString'], { provider: 'toString' }],
   ])('%j asks for %j', (args, wanted) => {
     expect(parseTokenArgs(args)).toEqual(wanted);
   });
@@ -57,6 +58,10 @@ describe('the fast path takes only the plain forms of `auth token`', () => {
     [['--Provider', 'nanogpt']],
     [['--providers', 'nanogpt']],
     [['-p', 'nanogpt', 'extra', 'more']],
+    // Names of Object.prototype's members are words like any other, not options.
+    [['toString', 'x']],
+    [['constructor', 'nanogpt']],
+    [['__proto__', 'nanogpt']],
   ])('%j hands over to the full CLI', (args) => {
     expect(parseTokenArgs(args)).toBe(handOver);
   });

@@ -20,11 +20,12 @@ export interface TokenArgs {
   account?: string;
 }
 
-const optionNames: Record<string, keyof TokenArgs> = {
-  '--provider': 'provider',
-  '-p': 'provider',
-  '--account': 'account',
-};
+/** A Map, not an object: an argument such as `toString` must not find Object.prototype's members. */
+const optionNames = new Map<string, keyof TokenArgs>([
+  ['--provider', 'provider'],
+  ['-p', 'provider'],
+  ['--account', 'account'],
+]);
 
 /**
  * The provider and account `auth token` was asked for (each may be absent), or `handOver` for anything but
@@ -42,7 +43,7 @@ export function parseTokenArgs(args: string[]): TokenArgs | typeof handOver {
   for (let i = 0; i < args.length; i += 1) {
     const arg = args[i]!;
     const equals = arg.startsWith('--') ? arg.indexOf('=') : -1;
-    const name = optionNames[equals === -1 ? arg : arg.slice(0, equals)];
+    const name = optionNames.get(equals === -1 ? arg : arg.slice(0, equals));
     if (name === undefined) {
       if (arg.startsWith('-') || positional !== undefined || !arg.trim()) return handOver;
       positional = arg;

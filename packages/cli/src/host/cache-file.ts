@@ -21,7 +21,10 @@ function fnv1a(text: string): string {
   return hash.toString(16).padStart(8, '0');
 }
 
-/** `<cache dir>/<name>-<set-up key>.json`. */
+/**
+ * `<cache dir>/<name>-<set-up key>.json`. bin/run.cjs finds the same cache dir for Node's compile cache
+ * (before any bundle loads, so it cannot import this); e2e compile-cache checks the two agree.
+ */
 export function cacheFile(env: NodeJS.ProcessEnv, name: string): string {
   const base = env.LATCHKEY_CACHE_DIR || join(env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'latchkey');
   const setup = `${resolveConfigDir(env)}\0${dataDir(env)}`;

@@ -55,6 +55,13 @@ async function signedIn(accessTokenTtl: number): Promise<{
 
 const refreshes = (server: OidcServer) => server.requestsTo('token', 'refresh_token');
 
+/** The next `auth token` (its access token expired) refreshes with `refreshToken`, the one stored last. */
+async function expectNextRefreshUses(server: OidcServer, session: CliSession, refreshToken: string) {
+  const next = await session.run(['auth', 'token', '--provider', 'corp-idp'], opts());
+  expectExit(next, 0);
+  expect(refreshes(server).at(-1)).toMatchObject({ status: 200, body: { refresh_token: refreshToken } });
+}
+
 describe('refresh through auth token', () => {
   it('an expired access token: one refresh_token grant, the new token printed, the rotated refresh token stored and used next', async () => {
     const { server, session, issued } = await signedIn(2);
@@ -188,12 +195,7 @@ describe('refresh through auth token', () => {
     // The rotated refresh token was stored: once the new token has expired (its 2 s counted from when the
     // answer arrived), the next refresh uses it and succeeds.
     await waitUntil(Date.now() + 2_500);
-    const next = await session.run(['auth', 'token', '--provider', 'corp-idp'], opts());
-    expectExit(next, 0);
-    expect(refreshes(server).at(-1)).toMatchObject({
-      status: 200,
-      body: { refresh_token: String(slow!.answer!.refresh_token) },
-    });
+    await expectNextRefreshUses(server, session, String(slow!.answer!.refresh_token));
   });
 
   it('a slow token endpoint (3 s, over the status limit) during auth status: the refresh is waited for, so the rotated refresh token is kept and the session survives', async () => {
@@ -211,12 +213,7 @@ describe('refresh through auth token', () => {
     await expect
       .poll(() => server.isActive(String(slow!.answer!.access_token)), { timeout: 15_000, interval: 250 })
       .toBe(false);
-    const next = await session.run(['auth', 'token', '--provider', 'corp-idp'], opts());
-    expectExit(next, 0);
-    expect(refreshes(server).at(-1)).toMatchObject({
-      status: 200,
-      body: { refresh_token: String(slow!.answer!.refresh_token) },
-    });
+    await expectNextRefreshUses(server, session, String(slow!.answer!.refresh_token));
   });
 
   it('a refresh refused with invalid_grant: exit 4 "sign in again", nothing printed', async () => {

@@ -37,11 +37,30 @@ function isRecord(value: unknown): value is AccountRecord {
   )
     return false;
   if (value.refreshable !== undefined && typeof value.refreshable !== 'boolean') return false;
+  if (value.refreshFailure !== undefined && !isRefreshFailure(value.refreshFailure)) return false;
   if (value.identity !== undefined) {
     if (!isPlainObject(value.identity)) return false;
     if (!Object.values(value.identity).every(isOptString)) return false;
   }
   return true;
+}
+
+/** Longest recorded error message or action: what latchkey writes is one line of at most this. */
+export const REFRESH_FAILURE_TEXT_MAX = 500;
+
+const isIsoTime = (value: unknown): boolean => isString(value) && Number.isFinite(Date.parse(value));
+const isShortText = (value: unknown): boolean =>
+  // eslint-disable-next-line no-control-regex
+  isString(value) && value.length <= REFRESH_FAILURE_TEXT_MAX && !/[\u0000-\u001f\u007f]/.test(value);
+
+/** A recorded failed refresh as latchkey writes it: known exit codes, an error code, bounded one-line text. */
+function isRefreshFailure(value: unknown): boolean {
+  if (!isPlainObject(value)) return false;
+  if (!isIsoTime(value.at) || (value.retryAt !== undefined && !isIsoTime(value.retryAt))) return false;
+  if (!isString(value.code) || !/^[A-Z][A-Z0-9_]{0,63}$/.test(value.code)) return false;
+  if (!isShortText(value.message) || (value.action !== undefined && !isShortText(value.action))) return false;
+  if (value.exitCode !== 1 && value.exitCode !== 2 && value.exitCode !== 4) return false;
+  return value.retryable === undefined || typeof value.retryable === 'boolean';
 }
 
 /**

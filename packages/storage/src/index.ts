@@ -10,7 +10,9 @@ export type {
   CredentialStoreOptions,
   LockHolderInfo,
   OrphanedSecret,
+  RefreshFailure,
   RenewedTokens,
+  RenewOutcome,
   SaveInput,
   SaveResult,
   SecretBackend,
@@ -28,7 +30,7 @@ export {
 } from './choose-account.js';
 export { resolveConfigDir, resolveStoragePreference } from './config.js';
 export { checkConfigDir, writeFileAtomic } from './fs-util.js';
-export { inspectLock, type LockState } from './lock.js';
+export { inspectLock, LOCK_WAIT_MS, type LockState } from './lock.js';
 export { createKeychainBackend } from './keychain.js';
 export {
   definitionsPath,

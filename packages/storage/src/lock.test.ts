@@ -4,7 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createFakeClock, latchkeyRejection } from '@latchkey/testkit';
-import { inspectLock, withLock, type LockHolder } from './lock.js';
+import { inspectLock, LOCK_WAIT_MS, withLock, type LockHolder } from './lock.js';
 
 let dir: string;
 let lock: string;
@@ -56,7 +56,7 @@ describe('the config-dir lock', () => {
     expect(notices[0]!.afterMs).toBeGreaterThanOrEqual(1_000); // the default notice delay, on the clock
   });
 
-  it('a live holder is never broken: STORAGE_LOCK_TIMEOUT after 10 s on the clock, lock untouched', async () => {
+  it('a live holder is never broken: STORAGE_LOCK_TIMEOUT after 30 s (LOCK_WAIT_MS) on the clock, lock untouched', async () => {
     const content = `${process.pid} ${os.hostname()} 0123abcd\n`;
     await fs.writeFile(lock, content);
     const old = new Date(Date.now() - 60_000);
@@ -66,36 +66,36 @@ describe('the config-dir lock', () => {
     const realStart = Date.now();
     const error = await latchkeyRejection(withLock(dir, async () => 'never', { clock, staleMs: 100 }));
     expect(error.code).toBe('STORAGE_LOCK_TIMEOUT');
-    expect(error.message).toMatch(/^Timed out after 10 s waiting for /);
+    expect(error.message).toMatch(/^Timed out after 30 s waiting for /);
     expect(await fs.readFile(lock, 'utf8')).toBe(content);
-    expect(clock.now() - start).toBeGreaterThanOrEqual(10_000);
+    expect(clock.now() - start).toBeGreaterThanOrEqual(LOCK_WAIT_MS);
     expect(Math.max(...clock.sleeps)).toBeLessThanOrEqual(200); // short randomized waits, bounded
-    expect(Date.now() - realStart).toBeLessThan(5_000); // the 10 s were the fake clock's, not real ones
+    expect(Date.now() - realStart).toBeLessThan(10_000); // the 30 s were the fake clock's, not real ones
   });
 
-  it('waits its turn behind a queue of live holders: the 10 s are per holder, not in all', async () => {
+  it('waits its turn behind a queue of live holders: the 30 s are per holder, not in all', async () => {
     await fs.writeFile(lock, `${process.pid} ${os.hostname()} aaaa0001\n`);
     const fake = createFakeClock(Date.now());
     const start = fake.now();
     let handedOver = false;
-    // The first holder keeps the lock 8 s, then another live writer takes it for 8 s more and releases it:
+    // The first holder keeps the lock 25 s, then another live writer takes it for 25 s more and releases it:
     // the waiter's own sleeps move the time on, so the story follows the clock exactly.
     const clock = {
       now: () => fake.now(),
       async sleep(ms: number, signal?: AbortSignal) {
         await fake.sleep(ms, signal);
         const elapsed = fake.now() - start;
-        if (!handedOver && elapsed >= 8_000) {
+        if (!handedOver && elapsed >= 25_000) {
           await fs.writeFile(lock, `${process.pid} ${os.hostname()} bbbb0002\n`);
           handedOver = true;
-        } else if (handedOver && elapsed >= 16_000) {
+        } else if (handedOver && elapsed >= 50_000) {
           await fs.rm(lock, { force: true });
         }
       },
     };
     const waitedMs = await withLock(dir, async () => clock.now() - start, { clock, staleMs: 60_000 });
     expect(handedOver).toBe(true);
-    expect(waitedMs).toBeGreaterThanOrEqual(16_000); // past 10 s in all, and no STORAGE_LOCK_TIMEOUT
+    expect(waitedMs).toBeGreaterThanOrEqual(50_000); // past 30 s in all, and no STORAGE_LOCK_TIMEOUT
   });
 
   it("another host's lock: its pid means nothing here, so only the mtime rule breaks it", async () => {

@@ -13,8 +13,16 @@ export interface LockHolder {
   hostname?: string;
 }
 
+/**
+ * How long a waiter waits for one live holder before STORAGE_LOCK_TIMEOUT: longer than any holder keeps the
+ * lock on purpose. The longest is a token refresh, which waits for its request's answer (15 s at most, see
+ * the CLI's host/refresh.ts) and stores it: a holder is never timed out while the answer may rotate the
+ * refresh token, with 15 s to spare for a busy machine.
+ */
+export const LOCK_WAIT_MS = 30_000;
+
 export interface LockOptions {
-  /** Give up when one holder keeps the lock this long. Default 10 s. */
+  /** Give up when one live holder keeps the lock this long. Default `LOCK_WAIT_MS` (30 s). */
   timeoutMs?: number;
   /** A lock (of another host) whose file hasn't been touched for this long is abandoned. Default 10 s. */
   staleMs?: number;
@@ -35,7 +43,7 @@ export interface LockOptions {
  */
 export async function withLock<T>(dir: string, fn: () => Promise<T>, options: LockOptions = {}): Promise<T> {
   const clock = options.clock ?? systemClock;
-  const timeoutMs = options.timeoutMs ?? 10_000;
+  const timeoutMs = options.timeoutMs ?? LOCK_WAIT_MS;
   const staleMs = options.staleMs ?? 10_000;
   const noticeAt = clock.now() + (options.noticeAfterMs ?? 1_000);
   let noticed = options.onWait === undefined;

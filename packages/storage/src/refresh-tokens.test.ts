@@ -88,6 +88,58 @@ describe('refresh tokens', () => {
     );
     expect(refreshes).toBe(1);
   });
+
+  it('renew records a failed refresh in the index record (tokens kept); a successful one clears it', async () => {
+    const store = new CredentialStore({ configDir: dir, preference: 'file' });
+    await store.save({ provider: 'idp', account: 'ada', secret: ACCESS, refreshToken: REFRESH });
+    const failure = {
+      at: '2026-12-02T00:00:00.000Z',
+      retryAt: '2026-12-02T00:00:10.000Z',
+      code: 'UNEXPECTED_RESPONSE',
+      message: 'Unexpected response from idp.example: HTTP 500 with an HTML page.',
+      action: 'Try again in a minute.',
+      exitCode: 1,
+      retryable: true,
+    };
+    const failed = await store.renew('idp', 'ada', async () => ({ failure }));
+    expect(failed).toMatchObject({
+      secret: ACCESS,
+      refreshToken: REFRESH,
+      record: { refreshFailure: failure },
+    });
+    expect(await store.get('idp', 'ada')).toMatchObject({
+      secret: ACCESS,
+      refreshToken: REFRESH,
+      record: { refreshFailure: failure, refreshable: true },
+    });
+    const index = await fs.readFile(path.join(dir, 'accounts.json'), 'utf8');
+    expect(index).not.toContain(REFRESH);
+    expect(index).not.toContain(ACCESS);
+    await store.renew('idp', 'ada', async () => ({ secret: 'at-new-0123456789abcdef' }));
+    expect((await store.get('idp', 'ada'))!.record).not.toHaveProperty('refreshFailure');
+  });
+
+  it.each([
+    ['control characters in the message', { message: 'a\u001b]52;c;aGk=\u0007b' }],
+    ['an unbounded message', { message: 'x'.repeat(501) }],
+    ['an exit code latchkey does not use', { exitCode: 0 }],
+    ['a code that is not an error code', { code: 'not a code' }],
+    ['a time that is not one', { retryAt: 'soon' }],
+  ])('an index whose recorded refresh failure has %s is STORAGE_CORRUPT', async (_, change) => {
+    const store = new CredentialStore({ configDir: dir, preference: 'file' });
+    await store.save({ provider: 'idp', account: 'ada', secret: ACCESS, refreshToken: REFRESH });
+    const file = path.join(dir, 'accounts.json');
+    const index = JSON.parse(await fs.readFile(file, 'utf8')) as { accounts: Array<Record<string, unknown>> };
+    index.accounts[0]!.refreshFailure = {
+      at: '2026-12-02T00:00:00.000Z',
+      code: 'SESSION_EXPIRED',
+      message: 'm',
+      exitCode: 4,
+      ...change,
+    };
+    await fs.writeFile(file, JSON.stringify(index));
+    await expect(store.get('idp', 'ada')).rejects.toMatchObject({ code: 'STORAGE_CORRUPT' });
+  });
 });
 
 describe('providers.json', () => {

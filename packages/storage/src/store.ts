@@ -15,7 +15,7 @@ import type {
   CredentialStoreOptions,
   LockHolderInfo,
   OrphanedSecret,
-  RenewedTokens,
+  RenewOutcome,
   SaveInput,
   SaveResult,
   SecretBackend,
@@ -286,14 +286,16 @@ export class CredentialStore {
   /**
    * Replaces an account's tokens after a refresh, under the config-dir lock, so that concurrent processes
    * refresh once: `renew` gets the credential as stored now (re-read after the lock is taken: another
-   * process may have refreshed it meanwhile) and returns new tokens, or undefined to keep what is stored.
-   * The secret stays in its backend, bound to the same base URL; the index gets the new expiry. Returns the
-   * credential as stored afterwards. Unknown account: undefined (it was logged out meanwhile).
+   * process may have refreshed it, or recorded a failed refresh, meanwhile) and returns new tokens,
+   * `{ failure }` to record a failed refresh in the index record (`refreshFailure`, for the processes that
+   * waited on this one), or undefined to keep what is stored. The secret stays in its backend, bound to the
+   * same base URL; the index gets the new expiry and loses any recorded failure. Returns the credential as
+   * stored afterwards. Unknown account: undefined (it was logged out meanwhile).
    */
   async renew(
     provider: string,
     account: string,
-    renew: (current: StoredCredential) => Promise<RenewedTokens | undefined>,
+    renew: (current: StoredCredential) => Promise<RenewOutcome>,
   ): Promise<StoredCredential | undefined> {
     validateIds(provider, account);
     await ensureConfigDir(this.configDir);
@@ -304,6 +306,15 @@ export class CredentialStore {
       const current = await this.readSecret(record);
       const next = await renew(current);
       if (next === undefined) return current;
+      if ('failure' in next) {
+        // Only the record changes: the tokens stay as they are, for a retry after the back-off.
+        const failed: AccountRecord = { ...record, refreshFailure: { ...next.failure } };
+        await writeIndex(this.configDir, {
+          ...index,
+          accounts: index.accounts.map((r) => (r === record ? failed : r)),
+        });
+        return { ...current, record: { ...failed } };
+      }
       registerSecret(next.secret);
       if (next.refreshToken !== undefined) registerSecret(next.refreshToken);
       const key = secretKey(provider, account);
@@ -320,6 +331,7 @@ export class CredentialStore {
       const updated: AccountRecord = { ...record };
       delete updated.expiresAt;
       delete updated.refreshable;
+      delete updated.refreshFailure;
       updated.renewedAt = new Date(this.now()).toISOString();
       if (next.expiresAt !== undefined) updated.expiresAt = next.expiresAt;
       if (next.refreshToken !== undefined) updated.refreshable = true;

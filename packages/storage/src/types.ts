@@ -32,6 +32,26 @@ export interface AccountRecord {
   refreshable?: boolean;
   /** ISO timestamp of the last refresh; with `createdAt` before it, when the current access token was issued. */
   renewedAt?: string;
+  /**
+   * The last refresh of this access token failed (written under the lock by the process that sent it, so
+   * the others report it instead of sending the same refresh token again). Never a secret: the error as
+   * printed, redacted. Cleared by a successful refresh or a new login.
+   */
+  refreshFailure?: RefreshFailure;
+}
+
+/** A failed refresh, as recorded in the account's index record (`AccountRecord.refreshFailure`). */
+export interface RefreshFailure {
+  /** ISO timestamp: when the refresh failed. */
+  at: string;
+  /** ISO timestamp from which a refresh may be tried again; absent: never with this refresh token (sign in again). */
+  retryAt?: string;
+  /** The error's code, message, action and exit code, as reported (redacted, one line each, bounded). */
+  code: string;
+  message: string;
+  action?: string;
+  exitCode: number;
+  retryable?: boolean;
 }
 
 export interface SaveInput {
@@ -74,6 +94,9 @@ export interface RenewedTokens {
   /** ISO timestamp; absent: the new token's expiry is not known. */
   expiresAt?: string;
 }
+
+/** What a `renew` callback decides: new tokens, a failed refresh to record, or undefined to keep what is stored. */
+export type RenewOutcome = RenewedTokens | { failure: RefreshFailure } | undefined;
 
 /** A place secrets are kept, addressed by key (`<provider>:<account>`). */
 export interface SecretBackend {

@@ -8,9 +8,15 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { CredentialStore, updateProviderDefinitions, type ProviderDefinition } from '@latchkey/storage';
+import { readFile, writeFile } from 'node:fs/promises';
+import {
+  CredentialStore,
+  LOCK_WAIT_MS,
+  updateProviderDefinitions,
+  type ProviderDefinition,
+} from '@latchkey/storage';
 import { configuredManifest } from './configured-providers.js';
-import { refreshStored } from './refresh.js';
+import { REFRESH_BACKOFF_MS, REFRESH_TIMEOUT_MS, refreshStored } from './refresh.js';
 import { resolveTokenFrom } from './token-lookup.js';
 
 let dir: string;
@@ -71,8 +77,11 @@ async function setup(options: {
   return store;
 }
 
-/** A token endpoint that counts requests and answers rotated tokens (or `answer`). */
-function tokenEndpoint(answer?: { status: number; body: unknown; type?: string } | 'down') {
+/** A token endpoint that counts requests and answers rotated tokens (or `answer`; 'hang': never). */
+function tokenEndpoint(
+  answer?:
+    { status: number; body: unknown; type?: string; headers?: Record<string, string> } | 'down' | 'hang',
+) {
   const bodies: Array<Record<string, string>> = [];
   const headers: Array<Record<string, string>> = [];
   const fetch = (async (_url: URL | string, init: RequestInit = {}) => {
@@ -80,6 +89,12 @@ function tokenEndpoint(answer?: { status: number; body: unknown; type?: string }
     headers.push(Object.fromEntries(new Headers(init.headers).entries()));
     if (answer === 'down')
       throw Object.assign(new TypeError('fetch failed'), { cause: { code: 'ECONNREFUSED' } });
+    if (answer === 'hang') {
+      return new Promise<Response>((_, reject) => {
+        const signal = init.signal!;
+        signal.addEventListener('abort', () => reject(signal.reason as Error), { once: true });
+      });
+    }
     const n = bodies.length;
     const reply = answer ?? {
       status: 200,
@@ -91,7 +106,7 @@ function tokenEndpoint(answer?: { status: number; body: unknown; type?: string }
     };
     return new Response(typeof reply.body === 'string' ? reply.body : JSON.stringify(reply.body), {
       status: reply.status,
-      headers: { 'content-type': reply.type ?? 'application/json' },
+      headers: { 'content-type': reply.type ?? 'application/json', ...reply.headers },
     });
   }) as typeof globalThis.fetch;
   return { fetch, bodies, headers };
@@ -279,5 +294,150 @@ describe('the token lookup', () => {
     } finally {
       await server.close();
     }
+  });
+});
+
+describe('one request per due token, whatever happens', () => {
+  const indexText = () => readFile(join(dir, 'config', 'accounts.json'), 'utf8');
+  const recorded = async () =>
+    (JSON.parse(await indexText()) as { accounts: Array<Record<string, unknown>> }).accounts[0]!
+      .refreshFailure as Record<string, unknown> | undefined;
+  const attempt = (store: CredentialStore, fetch: typeof globalThis.fetch, at: number, timeoutMs?: number) =>
+    store
+      .get('idp', 'ada')
+      .then((seen) =>
+        refreshStored(store, seen!, env, { fetch, now: () => at, ...(timeoutMs && { timeoutMs }) }),
+      )
+      .catch((e: unknown) => e as Error & { code: string; exitCode: number; action?: string });
+
+  it('the waiters of the lock holder wait longer than its request may take, with room for a busy machine', () => {
+    expect(REFRESH_TIMEOUT_MS + 10_000).toBeLessThanOrEqual(LOCK_WAIT_MS);
+  });
+
+  it('a 500: one request for 10 concurrent callers, all report the same error, recorded in the index without a secret', async () => {
+    const store = await setup({ expiresInMs: -5_000, refreshToken: OLD_REFRESH });
+    const server = tokenEndpoint({ status: 500, type: 'text/html', body: '<html>oops</html>' });
+    const errors = await Promise.all(
+      Array.from({ length: 10 }, () =>
+        attempt(new CredentialStore({ configDir: store.configDir }), server.fetch, NOW),
+      ),
+    );
+    expect(server.bodies).toHaveLength(1);
+    expect(new Set(errors.map((e) => `${e.code} ${e.exitCode} ${e.message} ${e.action}`))).toEqual(
+      new Set([
+        'UNEXPECTED_RESPONSE 1 Unexpected response from idp.example: HTTP 500 with an HTML page. The server or a proxy in front of it is having trouble; try again in a minute.',
+      ]),
+    );
+    expect(await recorded()).toEqual({
+      at: new Date(NOW).toISOString(),
+      retryAt: new Date(NOW + REFRESH_BACKOFF_MS).toISOString(),
+      code: 'UNEXPECTED_RESPONSE',
+      message: errors[0]!.message,
+      action: errors[0]!.action,
+      exitCode: 1,
+      retryable: true,
+    });
+    expect(await indexText()).not.toContain(OLD_REFRESH);
+    expect(await indexText()).not.toContain(OLD);
+    // The token stays as it was, for the retry.
+    expect(await store.get('idp', 'ada')).toMatchObject({ secret: OLD, refreshToken: OLD_REFRESH });
+  });
+
+  it('within the back-off nobody sends the refresh token again; after it, one process does, and success clears the record', async () => {
+    const store = await setup({ expiresInMs: -5_000, refreshToken: OLD_REFRESH });
+    const failing = tokenEndpoint({ status: 503, body: { error: 'temporarily_unavailable' } });
+    await attempt(store, failing.fetch, NOW);
+    expect(failing.bodies).toHaveLength(1);
+    const later = await attempt(store, failing.fetch, NOW + REFRESH_BACKOFF_MS - 1);
+    expect(later).toMatchObject({ code: 'UNEXPECTED_RESPONSE' });
+    expect(failing.bodies).toHaveLength(1);
+    const working = tokenEndpoint();
+    const fresh = await attempt(store, working.fetch, NOW + REFRESH_BACKOFF_MS);
+    expect(fresh).toMatchObject({ secret: 'at-new-1-0123456789abcdef' });
+    expect(working.bodies).toEqual([
+      { grant_type: 'refresh_token', refresh_token: OLD_REFRESH, client_id: 'latchkey-cli' },
+    ]);
+    expect(await recorded()).toBeUndefined();
+  });
+
+  it('invalid_grant is recorded for good: nobody sends that refresh token again, whenever', async () => {
+    const store = await setup({ expiresInMs: -5_000, refreshToken: OLD_REFRESH });
+    const server = tokenEndpoint({ status: 400, body: { error: 'invalid_grant' } });
+    const first = await attempt(store, server.fetch, NOW);
+    expect(first).toMatchObject({ code: 'SESSION_EXPIRED', exitCode: 4 });
+    expect(await recorded()).not.toHaveProperty('retryAt');
+    const dayLater = await attempt(store, server.fetch, NOW + 86_400_000);
+    expect(dayLater).toMatchObject({
+      code: 'SESSION_EXPIRED',
+      exitCode: 4,
+      message: first.message,
+      action: 'Sign in again: latchkey auth login --provider idp',
+    });
+    expect(server.bodies).toHaveLength(1);
+  });
+
+  it("a 429's Retry-After sets the back-off, bounded to 5 minutes", async () => {
+    const store = await setup({ expiresInMs: -5_000, refreshToken: OLD_REFRESH });
+    const slowDown = tokenEndpoint({ status: 429, body: {}, headers: { 'retry-after': '120' } });
+    await attempt(store, slowDown.fetch, NOW);
+    expect(await recorded()).toMatchObject({
+      code: 'RATE_LIMITED',
+      retryAt: new Date(NOW + 120_000).toISOString(),
+    });
+    await attempt(store, slowDown.fetch, NOW + 119_000);
+    expect(slowDown.bodies).toHaveLength(1);
+    const wayLater = tokenEndpoint({ status: 429, body: {}, headers: { 'retry-after': '86400' } });
+    await attempt(store, wayLater.fetch, NOW + 120_000);
+    expect(wayLater.bodies).toHaveLength(1);
+    expect(await recorded()).toMatchObject({ retryAt: new Date(NOW + 120_000 + 300_000).toISOString() });
+  });
+
+  it('a hanging endpoint: the holder waits out its request limit, one request, every caller reports the timeout', async () => {
+    const store = await setup({ expiresInMs: -5_000, refreshToken: OLD_REFRESH });
+    const server = tokenEndpoint('hang');
+    const errors = await Promise.all(
+      Array.from({ length: 5 }, () =>
+        attempt(new CredentialStore({ configDir: store.configDir }), server.fetch, NOW, 300),
+      ),
+    );
+    expect(server.bodies).toHaveLength(1);
+    expect(new Set(errors.map((e) => `${e.code} ${e.message}`))).toEqual(
+      new Set(['TIMEOUT idp.example did not answer within 0.3 s (1 try).']),
+    );
+    expect(await recorded()).toMatchObject({ code: 'TIMEOUT', exitCode: 1 });
+  });
+
+  it("the server's words are recorded redacted, one line, bounded: never a secret", async () => {
+    const store = await setup({ expiresInMs: -5_000, refreshToken: OLD_REFRESH });
+    const words = `refresh token ${OLD_REFRESH} is not allowed\u001b]52;c;aGk=\u0007 ${'x'.repeat(2_000)}`;
+    const server = tokenEndpoint({
+      status: 400,
+      body: { error: 'invalid_scope', error_description: words },
+    });
+    const error = await attempt(store, server.fetch, NOW);
+    expect(error).toMatchObject({ code: 'OAUTH_INVALID_SCOPE' });
+    const failure = (await recorded())!;
+    expect(String(failure.message).length).toBeLessThanOrEqual(500);
+    // eslint-disable-next-line no-control-regex
+    expect(String(failure.message)).not.toMatch(/[\u0000-\u001f\u007f]/);
+    expect(await indexText()).not.toContain(OLD_REFRESH);
+    expect(String(error.message)).not.toContain(OLD_REFRESH);
+  });
+
+  it('a failure recorded before the token was last refreshed (kept by an older latchkey) does not count', async () => {
+    const store = await setup({ expiresInMs: -5_000, refreshToken: OLD_REFRESH });
+    const path = join(dir, 'config', 'accounts.json');
+    const index = JSON.parse(await readFile(path, 'utf8')) as { accounts: Array<Record<string, unknown>> };
+    // For good (invalid_grant), but a second before the token was issued (createdAt): a new login since.
+    index.accounts[0]!.refreshFailure = {
+      at: new Date(Date.parse(String(index.accounts[0]!.createdAt)) - 1_000).toISOString(),
+      code: 'SESSION_EXPIRED',
+      message: 'idp.example no longer accepts the refresh token: invalid_grant.',
+      exitCode: 4,
+    };
+    await writeFile(path, JSON.stringify(index), { mode: 0o600 });
+    const working = tokenEndpoint();
+    expect(await attempt(store, working.fetch, NOW)).toMatchObject({ secret: 'at-new-1-0123456789abcdef' });
+    expect(working.bodies).toHaveLength(1);
   });
 });

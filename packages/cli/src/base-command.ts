@@ -1,5 +1,6 @@
 import { Command, Flags } from '@oclif/core';
 import { ExitCode, LatchkeyError, isLatchkeyError, toLatchkeyError } from '@latchkey/errors';
+import { resolveStoragePreference } from '@latchkey/storage';
 import { colours } from './host/colour.js';
 import { createRuntime, type Runtime } from './host/runtime.js';
 import {
@@ -49,7 +50,14 @@ export abstract class LatchkeyCommand extends Command {
   /** Ctrl-C and SIGTERM cancel the command (exit 130); `exec` passes them on to its child instead. */
   protected cancelOnSignal = true;
 
+  /**
+   * A LATCHKEY_STORAGE that is not a storage latchkey knows is a usage error (exit 2) naming the valid
+   * values, on every command (the fast paths check it too); `doctor` reports it as one of its findings.
+   */
+  protected checkStorageSetting = true;
+
   async init(): Promise<void> {
+    if (this.checkStorageSetting) resolveStoragePreference(undefined, this.runtime.env);
     if (!this.cancelOnSignal) return super.init();
     const onSignal = () => {
       this.abort.abort();

@@ -7,6 +7,7 @@
 import type { Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
 import { isLatchkeyError, toLatchkeyError } from '@latchkey/errors';
+import { checkProviderDefinitionsFile, resolveConfigDir, resolveStoragePreference } from '@latchkey/storage';
 import { runChild, type ChildOutcome } from './exec/child.js';
 import { execEnvironment, type ExecRequest } from './exec/environment.js';
 import { forTerminal, readOnlyStore } from './host/environment.js';
@@ -116,13 +117,17 @@ export async function fastExec(
 ): Promise<number | undefined> {
   const request = parseExecArgs(argv);
   if (!request) return undefined;
+  const io = { env, cwd: process.cwd(), stdout: process.stdout, stderr: process.stderr };
+  try {
+    // A bad LATCHKEY_STORAGE is exit 2 on every command (COMMAND never starts).
+    resolveStoragePreference(undefined, env);
+    // The cache may hold providers from providers.json: that file is held to its checks all the same.
+    checkProviderDefinitionsFile(resolveConfigDir(env));
+  } catch (error) {
+    return report(error, io);
+  }
   const providers = await readProviderCache(env);
   // No fresh cache, or a provider only its plugin's hook knows: the full CLI finds it.
   if (!providers || request.providers.some((id) => !providers.has(id))) return undefined;
-  return runExec(request, providers, {
-    env,
-    cwd: process.cwd(),
-    stdout: process.stdout,
-    stderr: process.stderr,
-  });
+  return runExec(request, providers, io);
 }

@@ -8,7 +8,7 @@
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { isatty } from 'node:tty';
-import { resolveConfigDir } from '@latchkey/storage';
+import { checkProviderDefinitionsFile, resolveConfigDir, resolveStoragePreference } from '@latchkey/storage';
 import { helpKey, readInfoCache, type InfoCache } from './host/info-cache.js';
 import { describeProviders } from './host/provider-table.js';
 import { forTerminal } from './host/environment.js';
@@ -57,6 +57,13 @@ export async function fastInfo(
 }
 
 function providers(cache: InfoCache, env: NodeJS.ProcessEnv): number | undefined {
+  // A bad LATCHKEY_STORAGE (exit 2) or a providers.json others may change (exit 1): the full CLI says so.
+  try {
+    resolveStoragePreference(undefined, env);
+    checkProviderDefinitionsFile(resolveConfigDir(env));
+  } catch {
+    return undefined;
+  }
   const listing = cache.providers;
   // Conflicts are also warnings on stderr in the full CLI; broken plugins are never cached.
   if (!listing || listing.conflicts.length > 0 || listing.broken.length > 0) return undefined;

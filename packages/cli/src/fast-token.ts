@@ -6,6 +6,7 @@
  * handles it with the same code and the same output.
  */
 import { isLatchkeyError } from '@latchkey/errors';
+import { checkProviderDefinitionsFile, resolveConfigDir, resolveStoragePreference } from '@latchkey/storage';
 import { readProviderCache } from './host/provider-cache.js';
 import { chooseProvider } from './host/provider-facts.js';
 import { isCi, readOnlyStore } from './host/environment.js';
@@ -72,8 +73,12 @@ export async function fastToken(
   const interactive = () => Boolean(process.stdin.isTTY && process.stderr.isTTY) && !isCi(env);
   let token: string;
   try {
+    // A bad LATCHKEY_STORAGE is exit 2 on every command, also where nothing is stored.
+    resolveStoragePreference(undefined, env);
     const providers = await readProviderCache(env);
     if (!providers) return undefined;
+    // The cache may hold providers from providers.json: that file is held to its checks all the same.
+    checkProviderDefinitionsFile(resolveConfigDir(env));
     const store = readOnlyStore(env);
     const result = await resolveTokenFrom(
       providers,

@@ -45,6 +45,15 @@ export async function checkConfigDir(dir: string): Promise<'missing' | 'ok'> {
   return 'ok';
 }
 
+/** STORAGE_INSECURE when a file latchkey reads is not ours or has any group/other permission bit. */
+export function checkOwnFileStat(file: string, stat: { uid: number; mode: number }): void {
+  if (!checkModes) return;
+  const uid = process.getuid?.();
+  if (uid !== undefined && stat.uid !== uid && uid !== 0)
+    throw insecureError(file, stat.mode, false, stat.uid);
+  if ((stat.mode & 0o077) !== 0) throw insecureError(file, stat.mode, false);
+}
+
 /** Reads a file latchkey owns; undefined when it doesn't exist. With `secret`, the mode must be 0600 or tighter. */
 export async function readOwnFile(file: string, secret: boolean): Promise<Buffer | undefined> {
   let handle: fs.FileHandle;
@@ -55,13 +64,7 @@ export async function readOwnFile(file: string, secret: boolean): Promise<Buffer
     throw ioError(file, 'read', error);
   }
   try {
-    if (secret && checkModes) {
-      const stat = await handle.stat();
-      const uid = process.getuid?.();
-      if (uid !== undefined && stat.uid !== uid && uid !== 0)
-        throw insecureError(file, stat.mode, false, stat.uid);
-      if ((stat.mode & 0o077) !== 0) throw insecureError(file, stat.mode, false);
-    }
+    if (secret && checkModes) checkOwnFileStat(file, await handle.stat());
     return await handle.readFile();
   } catch (error) {
     if ((error as { name?: string }).name === 'LatchkeyError') throw error;
@@ -115,11 +118,18 @@ export function isProcessAlive(pid: number): boolean {
 }
 
 /**
- * Deletes temp files a killed write left behind (they may hold a whole encrypted document): those whose
- * writer is dead or that are older than a minute. A live writer's fresh temp file is left alone. Returns
- * the names removed. Best effort: a file that can't be removed stays for the next try.
+ * Deletes temp files a killed write left behind (they may hold a whole encrypted document, or the key):
+ * those whose writer is dead or that are older than a minute; a live writer's fresh temp file is left
+ * alone, unless `all`. Every write to the config directory holds its lock while its temp file exists, so
+ * under the lock every temp file is a leftover: logout passes `all`, so that nothing which could decrypt a
+ * removed secret stays behind. Returns the names removed. Best effort: a file that can't be removed stays
+ * for the next try.
  */
-export async function removeStrayTempFiles(dir: string, now: number = Date.now()): Promise<string[]> {
+export async function removeStrayTempFiles(
+  dir: string,
+  now: number = Date.now(),
+  options: { all?: boolean } = {},
+): Promise<string[]> {
   let names: string[];
   try {
     names = await fs.readdir(dir);
@@ -131,7 +141,7 @@ export async function removeStrayTempFiles(dir: string, now: number = Date.now()
     const match = TEMP_FILE.exec(name);
     if (!match) continue;
     const file = path.join(dir, name);
-    let stale = !isProcessAlive(Number(match[2]));
+    let stale = options.all === true || !isProcessAlive(Number(match[2]));
     if (!stale) {
       try {
         stale = now - (await fs.lstat(file)).mtimeMs > STRAY_TEMP_AGE_MS;

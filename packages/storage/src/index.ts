@@ -35,6 +35,7 @@ export { createKeychainBackend } from './keychain.js';
 export {
   definitionsPath,
   readProviderDefinitions,
+  checkProviderDefinitionsFile,
   updateProviderDefinitions,
   type ProviderDefinition,
 } from './provider-definitions.js';

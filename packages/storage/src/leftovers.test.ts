@@ -66,6 +66,36 @@ describe('stray temp files', () => {
   });
 });
 
+describe('logout removes every temp file under the lock', () => {
+  it.each([
+    ['remove (one account, another stays in the file)', false],
+    ['remove of the last account', true],
+  ])("%s: a live pid's fresh copies of the encrypted file and the key go too", async (_name, last) => {
+    const store = new CredentialStore({ configDir: dir, preference: 'file' });
+    await store.save({ provider: 'p', account: 'a', secret: SECRET_A });
+    if (!last) await store.save({ provider: 'q', account: 'b', secret: SECRET_B });
+    // What a writer that is still alive left behind: the whole document with A's secret, and the key.
+    for (const file of ['credentials.enc', 'credentials.key']) {
+      await fs.copyFile(path.join(dir, file), path.join(dir, `.${file}.${process.pid}.a1b2c3d4e5f6.tmp`));
+    }
+    await store.remove('p', 'a');
+    expect((await names()).filter((n) => n.endsWith('.tmp'))).toEqual([]);
+    expect(await names()).toEqual(
+      last ? ['accounts.json'] : ['accounts.json', 'credentials.enc', 'credentials.key'],
+    );
+  });
+
+  it("removeOrphans (logout --all's clean-up) removes a live pid's fresh temp file", async () => {
+    const store = new CredentialStore({ configDir: dir, preference: 'file' });
+    await store.save({ provider: 'p', account: 'a', secret: SECRET_A });
+    await store.remove('p', 'a');
+    const live = `.credentials.key.${process.pid}.0a0b0c0d0e0f.tmp`;
+    await fs.writeFile(path.join(dir, live), 'x', { mode: 0o600 });
+    await store.removeOrphans();
+    expect(await names()).toEqual(['accounts.json']);
+  });
+});
+
 describe('orphaned secrets', () => {
   it('a file entry without an index record is listed (no secret), and removeOrphans deletes it and the files', async () => {
     const store = new CredentialStore({ configDir: dir, preference: 'file' });

@@ -389,7 +389,8 @@ export class CredentialStore {
     await ensureConfigDir(this.configDir);
     return this.locked(async () => {
       const index = await readIndex(this.configDir);
-      await removeStrayTempFiles(this.configDir);
+      // Under the lock no write is under way: every temp file is a leftover, a live pid's included.
+      await removeStrayTempFiles(this.configDir, this.now(), { all: true });
       const targets =
         account === 'all'
           ? index.accounts.filter((r) => r.provider === provider)
@@ -457,7 +458,7 @@ export class CredentialStore {
     await ensureConfigDir(this.configDir);
     return this.locked(async () => {
       const index = await readIndex(this.configDir);
-      await removeStrayTempFiles(this.configDir);
+      await removeStrayTempFiles(this.configDir, this.now(), { all: true });
       const removed: OrphanedSecret[] = [];
       for (const orphan of (await this.findOrphans(index)).filter(wanted)) {
         await this.deleteSecret(orphan.backend, secretKey(orphan.provider, orphan.account));

@@ -10,6 +10,8 @@ export default class Doctor extends LatchkeyCommand {
     { command: '<%= config.bin %> doctor --json', description: 'The findings, for scripts.' },
   ];
   static flags = { json: jsonFlag };
+  // A bad LATCHKEY_STORAGE is one of the findings here, not a reason to stop.
+  protected checkStorageSetting = false;
 
   async run(): Promise<DoctorReport> {
     await this.parse(Doctor);

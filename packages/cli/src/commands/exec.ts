@@ -8,7 +8,7 @@ import { allStaticProviders, loadProviders } from '../host/providers.js';
 export default class Exec extends LatchkeyCommand {
   static summary = 'Run a command with credentials in its environment, masked in its output.';
   static description =
-    "Sets each --provider's own variables (the ones its manifest declares) and each --env NAME=latchkey://<provider>[/<account>][#base-url], and resolves any inherited variable whose value is a latchkey:// reference. Everything is resolved before COMMAND starts (exit 4 not signed in, exit 2 malformed). COMMAND's stdout and stderr go through a filter that replaces every credential by <concealed by latchkey>; --no-masking connects it straight to the terminal. Signals are passed on; the exit code is COMMAND's (128+N for signal N, 127 when it is not found). No network call. See docs/exec.md.";
+    "Sets each --provider's own variables (the ones its manifest declares) and each --env NAME=latchkey://<provider>[/<account>][#base-url], and resolves any inherited variable whose value is a latchkey:// reference. Everything is resolved before COMMAND starts (exit 4 not signed in, exit 2 malformed). COMMAND's stdout and stderr go through a filter that replaces every credential by <concealed by latchkey>; --no-masking connects it straight to the terminal. Signals are passed on (a Ctrl-C the terminal already gave COMMAND is not sent again); the exit code is COMMAND's (128+N for signal N, 127 when it is not found). No network call. See docs/exec.md.";
   static usage =
     'exec [--provider ID]... [--account NAME] [--env NAME=REF]... [--no-masking] -- COMMAND [ARGS...]';
   static examples = [

@@ -61,6 +61,37 @@ function latchkeyAsync(args: string[], input: string): Promise<number | null> {
   });
 }
 
+/** A Python child that counts the SIGINTs it gets over 1.5 s after the first, then exits 42. */
+const countsInterrupts = `
+import signal, sys, time
+count = 0
+def on_int(number, frame):
+    global count
+    count += 1
+    print('INT', count, flush=True)
+signal.signal(signal.SIGINT, on_int)
+print('ready', flush=True)
+for _ in range(600):
+    if count:
+        break
+    time.sleep(0.05)
+time.sleep(1.5)
+print('done', count, flush=True)
+sys.exit(42)
+`;
+
+/** A Python child whose Ctrl-C clean-up takes 1.5 s; a second SIGINT meanwhile would cut it short. */
+const cleansUpSlowly = `
+import sys, time
+print('ready', flush=True)
+try:
+    time.sleep(60)
+except KeyboardInterrupt:
+    time.sleep(1.5)
+    print('cleaned up', flush=True)
+    sys.exit(42)
+`;
+
 /** A node child script, run through `latchkey exec`. */
 const script = (code: string) => ['--', node, '-e', code];
 
@@ -180,6 +211,18 @@ describe('latchkey exec: exit codes and signals', () => {
     expect(code).toBe(7);
   });
 
+  it('forwards `kill -INT <latchkey pid>` to the child once when there is no terminal', async () => {
+    const child = spawn(
+      node,
+      [bin, 'exec', '--provider', 'nanogpt', '--', 'python3', '-c', countsInterrupts],
+      // A session of its own: no controlling terminal, whatever terminal runs the tests.
+      { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true },
+    );
+    const { stdout, code } = await untilReadyThen(child, () => child.kill('SIGINT'));
+    expect(stdout).toBe('ready\nINT 1\ndone 1\n');
+    expect(code).toBe(42);
+  });
+
   it('no secret on any command line: ps sampled while the child sleeps', async () => {
     const child = spawn(
       node,
@@ -281,6 +324,58 @@ describe.runIf(hasTmux || inCi)('latchkey exec in a real terminal (tmux)', () =>
     expect(lines).toEqual(['TTY true true true', 'TTY true false false']);
     expect(screen).toContain('EXIT=0');
   });
+
+  it.each([
+    ['masked', ''],
+    ['--no-masking', '--no-masking'],
+  ])(
+    "one Ctrl-C (%s): the child's clean-up runs once, uninterrupted, and its exit code is latchkey's",
+    async (_name, flag) => {
+      const child = join(dir, 'cleanup.py');
+      await writeFile(child, cleansUpSlowly);
+      const shell = join(dir, 'shell.sh');
+      const exports = Object.entries(env)
+        .filter(([k]) => /^(LATCHKEY_|PATH$|HOME$)/.test(k))
+        .map(([k, v]) => `export ${k}='${v}'`)
+        .join('\n');
+      // An interactive shell with job control, as a person has: latchkey runs as its foreground job.
+      await writeFile(
+        shell,
+        `#!/bin/sh\nunset CI\n${exports}\nexport PS1='$ '\nexec bash --norc --noprofile -i\n`,
+      );
+      await chmod(shell, 0o755);
+      tmux('new-session', '-d', '-s', 'ctrlc', '-x', '160', '-y', '30', shell);
+      tmux(
+        'send-keys',
+        '-t',
+        'ctrlc',
+        `'${node}' '${bin}' exec --provider nanogpt ${flag} -- python3 '${child}'; echo "EXIT=$?"`,
+        'Enter',
+      );
+      const screenWith = async (text: string) => {
+        const deadline = Date.now() + 30_000;
+        let screen = '';
+        while (!screen.split('\n').some((line) => line.startsWith(text))) {
+          if (Date.now() > deadline) throw new Error(`no ${text} in 30 s; the screen:\n${screen}`);
+          await new Promise((r) => setTimeout(r, 100));
+          screen = tmux('capture-pane', '-p', '-t', 'ctrlc');
+        }
+        return screen;
+      };
+      await screenWith('ready');
+      tmux('send-keys', '-t', 'ctrlc', 'C-c');
+      const screen = await screenWith('EXIT=');
+      const lines = screen.split('\n');
+      // The terminal may echo ^C before the child's line.
+      const cleanups = lines.filter((line) => line.includes('cleaned up'));
+      expect(
+        cleanups.map((line) => line.replace(/^\^C/, '')),
+        screen,
+      ).toEqual(['cleaned up']);
+      expect(screen).not.toContain('Traceback');
+      expect(lines.filter((line) => line.startsWith('EXIT='))).toEqual(['EXIT=42']);
+    },
+  );
 });
 
 describe('latchkey exec: nothing leaked', () => {

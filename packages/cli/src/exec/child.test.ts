@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { runChild } from './child.js';
+import { runChild, terminalSentIt } from './child.js';
 import { CONCEALED } from './mask.js';
 import { parseEnvAssignment } from './environment.js';
 import { parseExecArgs } from '../fast-exec.js';
@@ -17,7 +17,10 @@ function sink(): Writable & { text: () => string } {
   return Object.assign(stream, { text: () => Buffer.concat(chunks).toString() });
 }
 
-function sh(script: string, options: { mask?: string[]; signals?: EventEmitter } = {}) {
+function sh(
+  script: string,
+  options: { mask?: string[]; signals?: EventEmitter; fromTerminal?: () => boolean } = {},
+) {
   const stdout = sink();
   const stderr = sink();
   const signals = options.signals ?? new EventEmitter();
@@ -29,6 +32,7 @@ function sh(script: string, options: { mask?: string[]; signals?: EventEmitter }
     stdout,
     stderr,
     signals: signals as never,
+    ...(options.fromTerminal && { fromTerminal: options.fromTerminal }),
   });
   return { done, stdout, stderr, signals };
 }
@@ -61,6 +65,38 @@ describe('runChild', () => {
     expect(run.signals.listenerCount('SIGTERM')).toBe(0);
   });
 
+  it('SIGINT and SIGQUIT the terminal sent the whole group are not passed on again; SIGTERM is', async () => {
+    const run = sh(
+      'trap "echo got INT" INT; trap "echo got QUIT" QUIT; trap "echo got TERM; exit 9" TERM; echo ready; while :; do sleep 0.05; done',
+      { mask: [], fromTerminal: () => true },
+    );
+    for (let i = 0; i < 400 && !run.stdout.text().includes('ready'); i++)
+      await new Promise((r) => setTimeout(r, 10));
+    run.signals.emit('SIGINT', 'SIGINT');
+    run.signals.emit('SIGQUIT', 'SIGQUIT');
+    run.signals.emit('SIGTERM', 'SIGTERM');
+    expect(await run.done).toEqual({ kind: 'exited', exitCode: 9 });
+    expect(run.stdout.text()).toBe('ready\ngot TERM\n');
+  });
+
+  it('SIGINT and SIGQUIT sent to latchkey alone are passed on', async () => {
+    const run = sh(
+      'trap "echo got QUIT" QUIT; trap "echo got INT; exit 5" INT; echo ready; while :; do sleep 0.05; done',
+      {
+        mask: [],
+        fromTerminal: () => false,
+      },
+    );
+    for (let i = 0; i < 400 && !run.stdout.text().includes('ready'); i++)
+      await new Promise((r) => setTimeout(r, 10));
+    run.signals.emit('SIGQUIT', 'SIGQUIT');
+    for (let i = 0; i < 400 && !run.stdout.text().includes('QUIT'); i++)
+      await new Promise((r) => setTimeout(r, 10));
+    run.signals.emit('SIGINT', 'SIGINT');
+    expect(await run.done).toEqual({ kind: 'exited', exitCode: 5 });
+    expect(run.stdout.text()).toBe('ready\ngot QUIT\ngot INT\n');
+  });
+
   it('a missing command is 127; a directory is 126', async () => {
     const io = {
       args: [],
@@ -74,6 +110,43 @@ describe('runChild', () => {
       exitCode: 127,
     });
     expect(await runChild({ ...io, command: '/' })).toMatchObject({ exitCode: 126 });
+  });
+});
+
+describe('terminalSentIt: did the terminal send this SIGINT to the whole group?', () => {
+  // /proc/<pid>/stat: pid (comm) state ppid pgrp session tty_nr tpgid ...
+  const stat = (pgrp: number, tpgid: number) => `41 (a (weird) name) S 1 ${pgrp} 1 34816 ${tpgid} 0`;
+  const proc =
+    (own: string, child?: string) =>
+    (path: string): string => {
+      if (path === '/proc/self/stat') return own;
+      if (path === '/proc/42/stat' && child !== undefined) return child;
+      throw Object.assign(new Error('ENOENT'), { code: 'ENOENT' });
+    };
+  const noTty = () => false;
+
+  it('yes when latchkey is in the foreground group of its terminal and the child is in that group', () => {
+    expect(terminalSentIt(42, proc(stat(100, 100), stat(100, 100)), noTty)).toBe(true);
+  });
+
+  it('no in a background job, without a controlling terminal, or for a child in a group of its own', () => {
+    expect(terminalSentIt(42, proc(stat(100, 200), stat(100, 200)), noTty)).toBe(false);
+    expect(terminalSentIt(42, proc(stat(100, -1), stat(100, -1)), () => true)).toBe(false);
+    expect(terminalSentIt(42, proc(stat(100, 100), stat(42, 100)), noTty)).toBe(false);
+    expect(terminalSentIt(42, proc('garbage'), noTty)).toBe(false);
+  });
+
+  it('a child that is gone: nothing to pass on, so yes', () => {
+    expect(terminalSentIt(42, proc(stat(100, 100)), noTty)).toBe(true);
+  });
+
+  it('without /proc, a terminal on stdin or stderr means yes', () => {
+    const noProc = (): string => {
+      throw Object.assign(new Error('ENOENT'), { code: 'ENOENT' });
+    };
+    expect(terminalSentIt(42, noProc, (fd) => fd === 2)).toBe(true);
+    expect(terminalSentIt(42, noProc, (fd) => fd === 0)).toBe(true);
+    expect(terminalSentIt(42, noProc, noTty)).toBe(false);
   });
 });
 

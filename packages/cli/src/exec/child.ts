@@ -1,11 +1,16 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { constants } from 'node:os';
+import { isatty } from 'node:tty';
 import type { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { maskingStream } from './mask.js';
 
-/** The signals passed on to the child, as if it ran alone. */
-export const forwardedSignals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+/** The signals passed on to the child, as if it ran alone (SIGINT and SIGQUIT: see `terminalSentIt`). */
+export const forwardedSignals = ['SIGINT', 'SIGQUIT', 'SIGTERM', 'SIGHUP'] as const;
+
+/** The keys a terminal turns into a signal for its whole foreground process group (Ctrl-C, Ctrl-\\). */
+const terminalSignals: ReadonlySet<NodeJS.Signals> = new Set(['SIGINT', 'SIGQUIT']);
 
 export interface ChildRequest {
   command: string;
@@ -21,6 +26,11 @@ export interface ChildRequest {
   stderr: Writable;
   /** Where signals arrive (process); latchkey's own handlers are removed when the child ends. */
   signals: Pick<NodeJS.Process, 'on' | 'off'>;
+  /**
+   * Whether a SIGINT/SIGQUIT that reached latchkey also reached the child from the terminal (then it is not
+   * passed on again); default `terminalSentIt`.
+   */
+  fromTerminal?: (childPid: number | undefined) => boolean;
 }
 
 /** How the child ended: its exit code (128+N when signal N ended it), or why it could not start. */
@@ -41,8 +51,13 @@ export async function runChild(request: ChildRequest): Promise<ChildOutcome> {
   } catch (error) {
     return startFailure(error);
   }
+  const fromTerminal = request.fromTerminal ?? terminalSentIt;
   const forward = (signal: NodeJS.Signals) => {
-    if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    // Ctrl-C in a terminal reaches every process of the foreground group, the child too: a second copy
+    // would interrupt its clean-up. Then latchkey only keeps waiting for it.
+    if (terminalSignals.has(signal) && fromTerminal(child.pid)) return;
+    child.kill(signal);
   };
   for (const signal of forwardedSignals) request.signals.on(signal, forward);
   try {
@@ -72,6 +87,44 @@ export async function runChild(request: ChildRequest): Promise<ChildOutcome> {
     return outcome;
   } finally {
     for (const signal of forwardedSignals) request.signals.off(signal, forward);
+  }
+}
+
+/** The fields of /proc/<pid>/stat this needs: the process group, and the terminal's foreground group. */
+function procStat(text: string): { pgrp: number; tpgid: number } | undefined {
+  // "pid (comm) state ppid pgrp session tty_nr tpgid ..."; comm may hold spaces and parentheses.
+  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  const pgrp = Number(fields[2]);
+  const tpgid = Number(fields[5]);
+  return Number.isInteger(pgrp) && Number.isInteger(tpgid) ? { pgrp, tpgid } : undefined;
+}
+
+/**
+ * Whether a SIGINT or SIGQUIT latchkey received was, as far as can be told, sent by its terminal to the
+ * whole foreground process group, so that the child (in latchkey's group) got it too. Node cannot see a
+ * signal's sender, so this asks where latchkey stands: on Linux, /proc says whether latchkey's process
+ * group is its controlling terminal's foreground group and whether the child is still in that group (a
+ * child that made a group of its own got nothing from the terminal). Without /proc (macOS), a terminal on
+ * stdin or stderr counts as yes. The limit (docs/exec.md): `kill -INT <latchkey pid>` from elsewhere while
+ * latchkey runs in the foreground of a terminal is not passed on; SIGTERM and SIGHUP always are.
+ */
+export function terminalSentIt(
+  childPid: number | undefined,
+  read: (path: string) => string = (path) => readFileSync(path, 'utf8'),
+  tty: (fd: number) => boolean = isatty,
+): boolean {
+  let own;
+  try {
+    own = procStat(read('/proc/self/stat'));
+  } catch {
+    return tty(0) || tty(2);
+  }
+  if (own === undefined || own.tpgid <= 0 || own.tpgid !== own.pgrp) return false;
+  if (childPid === undefined) return true;
+  try {
+    return procStat(read(`/proc/${childPid}/stat`))?.pgrp === own.pgrp;
+  } catch {
+    return true; // the child is gone already: nothing to pass on either way
   }
 }
 

@@ -6,7 +6,11 @@ import {
   type ReferenceContext,
   type ResolvedValue,
 } from '../host/references.js';
-import { unknownProvider } from '../host/provider-facts.js';
+import {
+  credentialVariables,
+  referenceInCredentialVariable,
+  unknownProvider,
+} from '../host/provider-facts.js';
 
 /** What `latchkey exec` was asked to set, before COMMAND. */
 export interface ExecRequest {
@@ -62,7 +66,11 @@ export async function execEnvironment(
     .filter((entry): entry is [string, string] => entry[1] !== undefined && isReference(entry[1]))
     .map(([name, ref]) => ({ name, ref }))
     .sort((a, b) => (a.name < b.name ? -1 : 1));
-  // References are not credentials: resolving must not read a credential variable set to latchkey://... as a token.
+  // A provider's credential variable holding a reference is refused, as `auth token` and `inject` refuse it.
+  for (const { manifest } of ctx.providers.values()) {
+    const variable = credentialVariables(manifest).find((name) => inherited.some((i) => i.name === name));
+    if (variable !== undefined) throw referenceInCredentialVariable(variable, manifest.id);
+  }
   const plain: NodeJS.ProcessEnv = {};
   for (const [name, value] of Object.entries(ctx.env))
     if (value !== undefined && !isReference(value)) plain[name] = value;

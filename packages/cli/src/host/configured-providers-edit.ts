@@ -11,7 +11,8 @@ import {
 } from '@latchkey/storage';
 import { configuredPlugin, signInAgain } from './configured-providers.js';
 import { cleanupStore, logout, type LoggedOut } from './logout.js';
-import { loadProviders, staticProviders } from './providers.js';
+import { allStaticProviders, loadProviders, staticProviders } from './providers.js';
+import { clientSecretEnvProblem, clientSecretEnvRefused } from './client-secret-env.js';
 import { httpClient, type Runtime } from './runtime.js';
 
 export interface AddProviderRequest {
@@ -41,7 +42,6 @@ export interface AddedProvider {
 }
 
 const namePattern = /^[a-z][a-z0-9-]{0,31}$/;
-const variablePattern = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /** Checks NAME: a lowercase id that no installed provider has. */
 async function checkName(runtime: Runtime, name: string): Promise<void> {
@@ -85,11 +85,18 @@ export async function addProvider(runtime: Runtime, request: AddProviderRequest)
       '--client-id may not be empty.',
       'Pass the client id the server registered for latchkey.',
     );
-  if (request.clientSecretEnv !== undefined && !variablePattern.test(request.clientSecretEnv)) {
-    throw usageError(
-      `--client-secret-env takes the name of an environment variable, not ${JSON.stringify(request.clientSecretEnv.slice(0, 40))}.`,
-      'Pass a variable name such as ACME_CLIENT_SECRET (the secret itself is never stored).',
-    );
+  if (request.clientSecretEnv !== undefined) {
+    // Every provider's credential variables, those of plugins known only through their hook too.
+    const providers = [
+      ...(await allStaticProviders(runtime.config, runtime.env)).values(),
+      ...[...(await loadProviders(runtime.config, runtime.env)).providers.values()].map((entry) => ({
+        manifest: entry.provider,
+        plugin: entry.plugin,
+      })),
+    ];
+    const problem = clientSecretEnvProblem(request.clientSecretEnv, providers);
+    if (problem !== undefined)
+      throw clientSecretEnvRefused(request.clientSecretEnv, problem, '--client-secret-env');
   }
   const explicit = {
     deviceAuthorizationUrl:

@@ -17,6 +17,7 @@ import type { Identity, Provider, ProviderContext, ProviderManifest } from '@lat
 import { latchkeyEnvName } from '@latchkey/plugin-kit/manifest';
 import { readProviderDefinitions, resolveConfigDir, type ProviderDefinition } from '@latchkey/storage';
 import type { StaticProvider } from './provider-facts.js';
+import { clientSecretEnvProblem, clientSecretEnvRefused } from './client-secret-env.js';
 
 /** What `auth providers` shows as the plugin of a configured provider. */
 export const configuredPlugin = 'configured';
@@ -63,6 +64,14 @@ export function oauthClient(
 ): OAuthClient {
   const client: OAuthClient = { clientId: definition.clientId, encoding: definition.encoding };
   if (definition.clientSecretEnv !== undefined) {
+    // providers.json may have been edited by hand: the same rule as `auth providers add`.
+    const problem = clientSecretEnvProblem(definition.clientSecretEnv, []);
+    if (problem !== undefined)
+      throw clientSecretEnvRefused(
+        definition.clientSecretEnv,
+        problem,
+        `clientSecretEnv of ${name} in providers.json`,
+      );
     const secret = env[definition.clientSecretEnv]?.trim();
     if (!secret) {
       throw usageError(

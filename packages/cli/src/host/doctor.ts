@@ -477,7 +477,7 @@ export function doctorInputs(config: Config, env: NodeJS.ProcessEnv): DoctorInpu
         'utf8',
       ).catch(() => undefined),
     plugins: async () => {
-      const discovery = await loadProviders(config);
+      const discovery = await loadProviders(config, process.env, { listInsecure: true });
       return {
         plugins: [...config.plugins.values()].map((p) => {
           const declared = (p.pjson as { latchkey?: { provider?: unknown } }).latchkey?.provider;

@@ -8,7 +8,6 @@ import {
   unknownAccount,
   type AccountRecord,
   type OrphanedSecret,
-  type StoragePreference,
 } from '@latchkey/storage';
 import { isConfiguredProvider } from './configured-providers.js';
 import { providerContext, quietUi, resolveBaseUrl } from './context.js';
@@ -154,18 +153,11 @@ async function chooseAccountToRemove(
 export function cleanupStore(runtime: Runtime): CredentialStore {
   return new CredentialStore({
     configDir: resolveConfigDir(runtime.env),
-    preference: storagePreference(runtime.env),
+    // Every command has checked LATCHKEY_STORAGE before it runs (base-command.ts).
+    preference: resolveStoragePreference(undefined, runtime.env),
     onLockWait: lockWaitNotice(runtime),
     ...(runtime.keychain && { keychain: runtime.keychain }),
   });
-}
-
-function storagePreference(env: NodeJS.ProcessEnv): StoragePreference {
-  try {
-    return resolveStoragePreference(undefined, env);
-  } catch {
-    return 'auto'; // a bad LATCHKEY_STORAGE is reported by the commands that store; it must not stop this one
-  }
 }
 
 async function revokeInto(

@@ -16,23 +16,42 @@ export interface StaticProvider {
  * The credential in the environment for a provider, if any: its own variables, then `LATCHKEY_<ID>_TOKEN`.
  * Reading `token` checks the value like every token input (a usage error naming the variable, before any
  * provider code or request); callers that only name the variable (logout's "unset it") are not stopped.
+ * A value that is a `latchkey://` reference is refused there too (docs/environment.md).
  */
 export function envCredential(
   manifest: ProviderManifest,
   env: NodeJS.ProcessEnv,
 ): { readonly token: string; readonly variable: string } | undefined {
-  for (const variable of [...manifest.envVars, latchkeyEnvName(manifest.id, 'TOKEN')]) {
+  for (const variable of credentialVariables(manifest)) {
     const value = env[variable]?.trim();
     if (!value) continue;
     return {
       variable,
       get token() {
+        if (value.startsWith('latchkey://')) throw referenceInCredentialVariable(variable, manifest.id);
         checkTokenInput(value, variable);
         return value;
       },
     };
   }
   return undefined;
+}
+
+/** The variables that hold a provider's credential: its own, then `LATCHKEY_<ID>_TOKEN`. */
+export function credentialVariables(manifest: ProviderManifest): string[] {
+  return [...manifest.envVars, latchkeyEnvName(manifest.id, 'TOKEN')];
+}
+
+/**
+ * A credential variable must hold the credential itself: one holding a `latchkey://` reference is a usage
+ * error (exit 2) wherever latchkey reads it (`auth token`, `inject`, `exec`, `auth status`, login), never
+ * printed as if it were a token nor resolved on one path and not another.
+ */
+export function referenceInCredentialVariable(variable: string, id: string): LatchkeyError {
+  return usageError(
+    `${variable} holds a latchkey:// reference; a credential variable must hold the credential itself.`,
+    `Unset ${variable} to use the stored account (pick one with --account or ${latchkeyEnvName(id, 'ACCOUNT')}), let \`latchkey exec --provider ${id}\` set it, or put the reference in a variable of another name.`,
+  );
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { Config } from '@oclif/core';
-import { registerSecretPrefixes } from '@latchkey/errors';
+import { isLatchkeyError, registerSecretPrefixes } from '@latchkey/errors';
 import {
   discoverProviders,
   manifestProblems,
@@ -69,6 +69,7 @@ export function discoveredInThisRun(): Discovery | undefined {
 export async function loadProviders(
   config: Config,
   env: NodeJS.ProcessEnv = process.env,
+  options: { listInsecure?: boolean } = {},
 ): Promise<Discovery> {
   const runHook: RunHook = (event, options, timeoutMs, captureErrors) =>
     config.runHook(event, options, timeoutMs, captureErrors);
@@ -80,7 +81,7 @@ export async function loadProviders(
     const discovery = await discoverProviders(runHook, { timeoutMs: hookTimeoutMs, preferred });
     // Providers declare their token shapes; redaction knows them before any provider code runs.
     for (const { provider } of discovery.providers.values()) registerSecretPrefixes(provider.secretPrefixes);
-    await addConfigured(discovery, env);
+    await addConfigured(discovery, env, options.listInsecure ?? false);
     lastDiscovery = discovery;
     return discovery;
   } finally {
@@ -100,7 +101,16 @@ export function conflictWarning(discovery: Discovery, id: string): string | unde
   return `Provider id "${id}" is claimed by ${[conflict.winner, ...conflict.ignored].join(' and ')}; using ${conflict.winner}. Uninstall the other plugin to silence this.`;
 }
 
-async function addConfigured(discovery: Discovery, env: NodeJS.ProcessEnv): Promise<void> {
+/**
+ * A providers.json that others may read or replace is STORAGE_INSECURE (exit 1), as the credential files
+ * are, never "Unknown provider" (`listInsecure`: listed as broken instead, for `doctor`); one that cannot be
+ * parsed is listed as broken and the other providers still work.
+ */
+async function addConfigured(
+  discovery: Discovery,
+  env: NodeJS.ProcessEnv,
+  listInsecure: boolean,
+): Promise<void> {
   try {
     for (const [name, definition] of await readProviderDefinitions(resolveConfigDir(env))) {
       if (discovery.providers.has(name)) continue;
@@ -110,6 +120,7 @@ async function addConfigured(discovery: Discovery, env: NodeJS.ProcessEnv): Prom
       });
     }
   } catch (error) {
+    if (!listInsecure && isLatchkeyError(error) && error.code === 'STORAGE_INSECURE') throw error;
     discovery.broken.push({
       plugin: 'providers.json',
       reason: error instanceof Error ? error.message : String(error),

@@ -109,13 +109,13 @@ describe('auth token fast path: one bundled file', () => {
     expect(modules.filter((url) => url.includes('keyring'))).toEqual([]);
   });
 
-  it('prints the file-stored token the same way (decrypting needs no module beyond the bundle, not even node:crypto)', async () => {
+  it('prints the file-stored token the same way, decrypted by node:crypto (OpenSSL), no other module added', async () => {
     const { run, modules } = await tokenRun(['--provider', 'nanogpt']);
     expect(run.status, run.stderr).toBe(0);
     expect(run.stdout).toBe(`${fileKey}\n`);
     expectFastPath(modules, 'fast-token.cjs');
-    // Opening the entry is @latchkey/storage's gcm-open.ts; node:crypto costs 3.5 ms to load.
-    expect(modules).not.toContain('node:crypto');
+    // No hand-written cryptography (CONTRIBUTING.md): the entry is opened by OpenSSL.
+    expect(modules).toContain('node:crypto');
   });
 
   it.runIf(secretService)(

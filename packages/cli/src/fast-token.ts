@@ -1,12 +1,12 @@
 /**
  * `latchkey auth token` without oclif: the bin script tries this first. It answers only the plain forms
- * (`auth token`, `--provider ID`, `-p ID`, `--provider=ID`, `--account NAME`, `--account=NAME`) from a
- * fresh provider cache, and returns
- * undefined for everything else (help, other flags, no or stale cache, a question to ask), so the full CLI
+ * (`auth token`, `--provider ID`, `-p ID`, `--provider=ID`, `--account NAME`, `--account=NAME`) for a
+ * bundled provider (facts compiled in) or one a usable provider cache knows, and returns undefined for
+ * everything else (help, other flags, a provider it does not know, a question to ask), so the full CLI
  * handles it with the same code and the same output.
  */
 import { isLatchkeyError } from '@latchkey/errors';
-import { readProviderCache } from './host/provider-cache.js';
+import { readProviders } from './host/provider-cache.js';
 import { chooseProvider } from './host/provider-facts.js';
 import { isCi, readOnlyStore } from './host/environment.js';
 import { resolveTokenFrom } from './host/token-lookup.js';
@@ -72,8 +72,10 @@ export async function fastToken(
   const interactive = () => Boolean(process.stdin.isTTY && process.stderr.isTTY) && !isCi(env);
   let token: string;
   try {
-    const providers = await readProviderCache(env);
-    if (!providers) return undefined;
+    // The bundled providers are compiled in; others come from the cache. Without a usable cache, only a
+    // bundled provider named on the command line is answered here (others may exist: the full CLI knows).
+    const { providers, complete } = readProviders(env);
+    if (!complete && (requested === undefined || !providers.has(requested))) return undefined;
     const store = readOnlyStore(env);
     const result = await resolveTokenFrom(
       providers,

@@ -8,6 +8,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { readdirSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -116,6 +117,16 @@ describe('auth token fast path: one bundled file', () => {
     expectFastPath(modules, 'fast-token.cjs');
     // No hand-written cryptography (CONTRIBUTING.md): the entry is opened by OpenSSL.
     expect(modules).toContain('node:crypto');
+  });
+
+  it('answers a bundled provider on the first run with an empty cache dir (its facts are compiled in)', async () => {
+    const cache = join(dir, 'empty-cache');
+    const { run, modules } = await tokenRun(['--provider', 'nanogpt'], { LATCHKEY_CACHE_DIR: cache });
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stdout).toBe(`${fileKey}\n`);
+    expectFastPath(modules, 'fast-token.cjs');
+    // No provider cache was read or written (only Node's compile cache).
+    expect(readdirSync(cache)).toEqual(['compile']);
   });
 
   it.runIf(secretService)(

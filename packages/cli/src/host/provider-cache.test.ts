@@ -155,6 +155,13 @@ describe('provider cache', () => {
     expect(debug.pop()).toContain('not written to: cannot read it (ELOOP)');
   });
 
+  it('is not read when larger than 1 MiB', async () => {
+    await writeProviderCache(await fakeConfig(), new Map([['alpha', provider]]), env);
+    await writeFile(providerCachePath(env), ' '.repeat(1024 * 1024 + 1));
+    expect(known()).toEqual({ others: [], complete: false });
+    expect(debug.pop()).toContain('larger than 1048576 bytes');
+  });
+
   it('registers the declared token prefixes with redaction when read', async () => {
     const withPrefix = { ...provider, manifest: { ...provider.manifest, secretPrefixes: ['qq_cache_'] } };
     await writeProviderCache(await fakeConfig(), new Map([['alpha', withPrefix]]), env);

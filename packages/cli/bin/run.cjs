@@ -17,30 +17,54 @@ if (Number(process.versions.node.split('.')[0]) < 22) {
 /**
  * Node's compile cache (module.enableCompileCache): V8's compiled code for the bundles and, on the full
  * CLI's path, oclif, kept between runs, which saves `auth token` about 1 ms of compiling. It holds code, so
- * it goes in latchkey's own cache directory (the same one as docs/performance.md's start-up caches), and
- * only when that directory is the user's and no one else can write to it: never a shared /tmp directory
- * where another user could leave code for latchkey to run. NODE_DISABLE_COMPILE_CACHE=1 turns it off.
+ * it goes in latchkey's own cache directory (the same one as src/host/cache-file.ts's caches), and only when
+ * that directory passes the config dir's checks (a directory of the user's, no group or other permission
+ * bits): never a shared directory where another user could leave code for latchkey to run. `compile/` is
+ * made here 0700 (mkdir, then chmod, whatever the umask), and Node makes its subdirectory under umask 077.
+ * Anything unexpected (an unreadable or looping path, a file in the way, another user's directory) means no
+ * compile cache, never an error. NODE_DISABLE_COMPILE_CACHE=1 turns it off.
  */
 function enableCompileCache(env) {
   if (typeof process.getuid !== 'function') return;
   const { join } = require('node:path');
-  // The cache dir of src/host/cache-file.ts's cacheFile(), which cannot be imported before the bundle.
+  // The cache dir of src/host/cache-file.ts's cacheDir(), which cannot be imported before the bundle.
   const base =
     env.LATCHKEY_CACHE_DIR ||
     ((env.XDG_CACHE_HOME || env.HOME) && join(env.XDG_CACHE_HOME || join(env.HOME, '.cache'), 'latchkey'));
   if (!base) return;
   const fs = require('node:fs');
-  let stat = fs.statSync(base, { throwIfNoEntry: false });
-  if (stat === undefined) {
-    try {
-      fs.mkdirSync(base, { recursive: true, mode: 0o700 });
-    } catch {
-      return;
+  const uid = process.getuid();
+  const mine = (stat) => stat?.isDirectory() && stat.uid === uid && (stat.mode & 0o077) === 0;
+  /** The directory, made 0700 when missing; true when it is a directory of ours with no group/other bits. */
+  const own = (dir, repair) => {
+    let stat = fs.lstatSync(dir, { throwIfNoEntry: false });
+    if (stat === undefined) {
+      fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+      fs.chmodSync(dir, 0o700);
+      stat = fs.lstatSync(dir);
+    } else if (repair && stat.isDirectory() && stat.uid === uid && (stat.mode & 0o077) !== 0) {
+      // Inside a base only we can write to: made loose by an older latchkey under umask 000.
+      fs.chmodSync(dir, 0o700);
+      stat = fs.lstatSync(dir);
     }
-    stat = fs.statSync(base, { throwIfNoEntry: false });
+    return mine(stat);
+  };
+  try {
+    // The base may be a symlink (a cache dir moved elsewhere): its target is what is checked.
+    if (!fs.existsSync(base)) fs.mkdirSync(base, { recursive: true, mode: 0o700 });
+    if (!mine(fs.statSync(base))) return;
+    const compile = join(base, 'compile');
+    if (!own(compile, true)) return;
+    for (const entry of fs.readdirSync(compile)) if (!own(join(compile, entry), true)) return;
+    const umask = process.umask(0o077);
+    try {
+      require('node:module').enableCompileCache?.(compile);
+    } finally {
+      process.umask(umask);
+    }
+  } catch {
+    // No compile cache: only slower.
   }
-  if (!stat?.isDirectory() || stat.uid !== process.getuid() || (stat.mode & 0o022) !== 0) return;
-  require('node:module').enableCompileCache?.(join(base, 'compile'));
 }
 
 async function main(args) {

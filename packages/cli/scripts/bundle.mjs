@@ -18,10 +18,27 @@
 // the e2e test reads the entry map's `sources` to check what went into the bundle.
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+// The bundled providers' static facts, compiled into each bundle (src/host/bundled-providers.ts): read from
+// the plugins' package.json files now (tsc ran first) and checked by the manifest validator, which throws
+// for a manifest the full CLI would refuse.
+const { readBundledProviders } = await import(
+  pathToFileURL(join(root, 'dist', 'host', 'bundled-providers.js')).href
+);
+const bundledProviders = JSON.stringify(readBundledProviders(root));
+/** src/host/bundled-providers.ts in a bundle: the facts themselves, nothing read at run time. */
+const providersCompiledIn = {
+  name: 'providers-compiled-in',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]src[\\/]host[\\/]bundled-providers\.ts$/ }, () => ({
+      contents: `export function bundledProviders() { return ${bundledProviders}; }`,
+      loader: 'js',
+    }));
+  },
+};
 const outdir = join(root, 'dist', 'bundle');
 await rm(outdir, { recursive: true, force: true });
 
@@ -142,7 +159,7 @@ const common = {
   logLevel: 'warning',
   // `import * as fs` then fs.missing(): a build error, not a function that is undefined at run time.
   logOverride: { 'import-is-undefined': 'error' },
-  plugins: [builtinsOnFirstUse],
+  plugins: [builtinsOnFirstUse, providersCompiledIn],
 };
 
 for (const name of ['fast-token', 'fast-exec', 'fast-info']) {

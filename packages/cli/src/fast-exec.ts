@@ -1,8 +1,9 @@
 /**
  * `latchkey exec` without oclif: the bin script tries this first. It answers the plain forms
- * (`--provider ID`…, `--account NAME`, `--env NAME=REF`…, `--no-masking`, then `--` and COMMAND) from a fresh
- * provider cache, and returns undefined for everything else (help, other flags, no `--`, no or stale cache,
- * a provider the cache does not know), so the full CLI handles it with the same code.
+ * (`--provider ID`…, `--account NAME`, `--env NAME=REF`…, `--no-masking`, then `--` and COMMAND) for the
+ * bundled providers (facts compiled in) and those a usable provider cache knows, and returns undefined for
+ * everything else (help, other flags, no `--`, a provider it does not know), so the full CLI handles it
+ * with the same code.
  */
 import type { Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
@@ -11,7 +12,8 @@ import { checkProviderDefinitionsFile, resolveConfigDir, resolveStoragePreferenc
 import { runChild, type ChildOutcome } from './exec/child.js';
 import { execEnvironment, type ExecRequest } from './exec/environment.js';
 import { forTerminal, readOnlyStore } from './host/environment.js';
-import { readProviderCache } from './host/provider-cache.js';
+import { readProviders } from './host/provider-cache.js';
+import { isReference } from './host/references.js';
 import type { StaticProvider } from './host/provider-facts.js';
 import { reportError } from './render-error.js';
 
@@ -126,8 +128,11 @@ export async function fastExec(
   } catch (error) {
     return report(error, io);
   }
-  const providers = await readProviderCache(env);
-  // No fresh cache, or a provider only its plugin's hook knows: the full CLI finds it.
-  if (!providers || request.providers.some((id) => !providers.has(id))) return undefined;
+  const { providers, complete } = readProviders(env);
+  // A provider only its plugin's hook knows, or, without a usable cache, anything but bundled providers
+  // named with --provider (a reference may name any provider): the full CLI finds it.
+  if (request.providers.some((id) => !providers.has(id))) return undefined;
+  const references = () => Object.values(env).some((value) => value !== undefined && isReference(value));
+  if (!complete && (request.env.length > 0 || references())) return undefined;
   return runExec(request, providers, io);
 }

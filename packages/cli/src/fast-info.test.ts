@@ -4,12 +4,12 @@
  * status` has nothing to show. The bytes themselves are compared with the full CLI's in
  * e2e/fast-info.e2e.test.ts.
  */
-import { mkdir, mkdtemp, readFile, rm, utimes, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Config } from '@oclif/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { infoForm, nothingStored } from './fast-info.js';
+import { infoForm, keepingColour, nothingStored } from './fast-info.js';
 import { helpKey, infoCachePath, readInfoCache, updateInfoCache, type InfoCache } from './host/info-cache.js';
 
 let dir: string;
@@ -146,11 +146,38 @@ describe('the info cache', () => {
   });
 
   it('an unreadable cache file is no cache, and is replaced by the next write', async () => {
-    await mkdir(join(dir, 'cache'));
-    await writeFile(infoCachePath(env), '{not json');
+    await mkdir(join(dir, 'cache'), { mode: 0o700 });
+    await writeFile(infoCachePath(env), '{not json', { mode: 0o600 });
     expect(readInfoCache(env, configDir())).toBeUndefined();
     await updateInfoCache(config, env, configDir(), (c) => void (c.userAgent = 'x'));
     expect(JSON.parse(await readFile(infoCachePath(env), 'utf8'))).toMatchObject({ userAgent: 'x' });
+  });
+
+  it.runIf(process.platform !== 'win32')(
+    'is not used, with a debug line, in a cache dir others may write to, nor from a file with group/other bits',
+    async () => {
+      await updateInfoCache(config, env, configDir(), (c) => void (c.userAgent = 'x'));
+      expect(readInfoCache(env, configDir())).toMatchObject({ userAgent: 'x' });
+      const lines: string[] = [];
+      await chmod(join(dir, 'cache'), 0o777);
+      expect(readInfoCache(env, configDir(), (line) => lines.push(line))).toBeUndefined();
+      // Nor written there.
+      await updateInfoCache(config, env, configDir(), (c) => void (c.userAgent = 'y'));
+      expect(JSON.parse(await readFile(infoCachePath(env), 'utf8'))).toMatchObject({ userAgent: 'x' });
+      await chmod(join(dir, 'cache'), 0o700);
+      await chmod(infoCachePath(env), 0o666);
+      expect(readInfoCache(env, configDir(), (line) => lines.push(line))).toBeUndefined();
+      expect(lines).toEqual([
+        expect.stringMatching(/cache dir .* not used: it has mode 0777/),
+        expect.stringMatching(/cache .*info-.* not used: it has mode 0666/),
+      ]);
+    },
+  );
+
+  it('keepingColour: a cached page keeps its colours, loses every other control (OSC 52, titles, CSI moves)', () => {
+    const page =
+      '\x1b[1mUSAGE\x1b[22m\n  $ latchkey\x1b]52;c;ZXZpbA==\x07 \x1b]0;owned\x07\x1b[2J\x9b31m\r\n';
+    expect(keepingColour(page)).toBe('\x1b[1mUSAGE\x1b[22m\n  $ latchkey \n');
   });
 
   it('helpKey: a pipe, a terminal of some width, and the colour and width variables each give their own page', () => {

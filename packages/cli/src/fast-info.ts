@@ -15,6 +15,7 @@ import { forTerminal } from './host/environment.js';
 import { colours, colourWanted, paintMarks } from './host/colour.js';
 import { notSignedIn } from './host/provider-facts.js';
 import { reportError } from './render-error.js';
+import { sanitizeTerminalText, sanitizeLine } from '@latchkey/errors';
 import { printLine } from './fast-output.js';
 
 type Form = 'version' | 'help' | 'providers' | 'status';
@@ -38,22 +39,46 @@ export async function fastInfo(
   const configDir = resolveConfigDir(env);
   const cache = readInfoCache(env, configDir);
   if (!cache) return undefined;
+  try {
+    return answer(form, cache, env, configDir);
+  } catch {
+    return undefined; // a cache of another shape: the full CLI answers (and rewrites it)
+  }
+}
+
+function answer(form: Form, cache: InfoCache, env: NodeJS.ProcessEnv, configDir: string): number | undefined {
   switch (form) {
     case 'version':
       // oclif's line names the Node version: a cache written under another Node is not used.
-      if (!cache.userAgent?.endsWith(` node-${process.version}`)) return undefined;
-      return printLine(`${cache.userAgent}\n`);
+      if (typeof cache.userAgent !== 'string' || !cache.userAgent.endsWith(` node-${process.version}`))
+        return undefined;
+      return printLine(`${sanitizeLine(cache.userAgent)}\n`);
     case 'help': {
       const tty = isatty(1);
       const page =
         cache.help?.[helpKey(env, { isTTY: tty, columns: tty ? process.stdout.columns : undefined })];
-      return page === undefined ? undefined : printLine(page);
+      return typeof page !== 'string' ? undefined : printLine(keepingColour(page));
     }
     case 'providers':
       return providers(cache, env);
     case 'status':
       return nothingStored(cache.providers, env, configDir) ? notSignedInAnywhere(env) : undefined;
   }
+}
+
+// eslint-disable-next-line no-control-regex
+const sgr = /\x1b\[[0-9;]*m/g;
+
+/**
+ * A cached help page through the terminal sanitizer: everything but colour (SGR, which oclif's help uses
+ * when colour is on and which cannot move the cursor, set a title or reach the clipboard) is removed.
+ */
+export function keepingColour(page: string): string {
+  const colours = page.match(sgr) ?? [];
+  return page
+    .split(sgr)
+    .map((part, i) => sanitizeTerminalText(part) + (colours[i] ?? ''))
+    .join('');
 }
 
 function providers(cache: InfoCache, env: NodeJS.ProcessEnv): number | undefined {

@@ -1,13 +1,13 @@
 /**
  * `latchkey auth token` without oclif: the bin script tries this first. It answers only the plain forms
- * (`auth token`, `--provider ID`, `-p ID`, `--provider=ID`, `--account NAME`, `--account=NAME`) from a
- * fresh provider cache, and returns
- * undefined for everything else (help, other flags, no or stale cache, a question to ask), so the full CLI
+ * (`auth token`, `--provider ID`, `-p ID`, `--provider=ID`, `--account NAME`, `--account=NAME`) for a
+ * bundled provider (facts compiled in) or one a usable provider cache knows, and returns undefined for
+ * everything else (help, other flags, a provider it does not know, a question to ask), so the full CLI
  * handles it with the same code and the same output.
  */
 import { isLatchkeyError } from '@latchkey/errors';
 import { checkProviderDefinitionsFile, resolveConfigDir, resolveStoragePreference } from '@latchkey/storage';
-import { readProviderCache } from './host/provider-cache.js';
+import { readProviders } from './host/provider-cache.js';
 import { chooseProvider } from './host/provider-facts.js';
 import { isCi, readOnlyStore } from './host/environment.js';
 import { resolveTokenFrom } from './host/token-lookup.js';
@@ -75,10 +75,12 @@ export async function fastToken(
   try {
     // A bad LATCHKEY_STORAGE is exit 2 on every command, also where nothing is stored.
     resolveStoragePreference(undefined, env);
-    const providers = await readProviderCache(env);
-    if (!providers) return undefined;
     // The cache may hold providers from providers.json: that file is held to its checks all the same.
     checkProviderDefinitionsFile(resolveConfigDir(env));
+    // The bundled providers are compiled in; others come from the cache. Without a usable cache, only a
+    // bundled provider named on the command line is answered here (others may exist: the full CLI knows).
+    const { providers, complete } = readProviders(env);
+    if (!complete && (requested === undefined || !providers.has(requested))) return undefined;
     const store = readOnlyStore(env);
     const result = await resolveTokenFrom(
       providers,

@@ -62,6 +62,25 @@ describe('validateProvider', () => {
       "latchkey's own names",
     ],
     [
+      'LD_PRELOAD in execEnv',
+      { execEnv: { LD_PRELOAD: 'base-url' } },
+      'execEnv variable "LD_PRELOAD" controls',
+    ],
+    [
+      'DYLD_INSERT_LIBRARIES in execEnv',
+      { execEnv: { DYLD_INSERT_LIBRARIES: 'token' } },
+      '"DYLD_INSERT_LIBRARIES" controls',
+    ],
+    [
+      'NODE_OPTIONS in execEnv',
+      { execEnv: { NODE_OPTIONS: 'token' } },
+      'execEnv variable "NODE_OPTIONS" controls',
+    ],
+    ['PATH in execEnv', { execEnv: { PATH: 'base-url' } }, 'execEnv variable "PATH" controls'],
+    ['a PATH-like execEnv variable', { execEnv: { PYTHONPATH: 'base-url' } }, '"PYTHONPATH" controls'],
+    ['a proxy in execEnv', { execEnv: { HTTPS_PROXY: 'base-url' } }, '"HTTPS_PROXY" controls'],
+    ['a shell start-up file in execEnv', { execEnv: { BASH_ENV: 'base-url' } }, '"BASH_ENV" controls'],
+    [
       'an unknown execEnv field',
       { execEnv: { ACME_TOKEN: 'secret' } },
       'execEnv ACME_TOKEN "secret" must be',

@@ -71,6 +71,60 @@ export const execEnvFields: readonly ExecEnvField[] = ['token', 'base-url'];
 
 type Check = (value: unknown) => string | undefined;
 
+/**
+ * Variables that change what a program runs, loads or trusts rather than tell it a credential or a server:
+ * the dynamic loader's (`LD_*`, `DYLD_*`), any search path (`PATH`, `*PATH`: `LD_LIBRARY_PATH`, `PYTHONPATH`,
+ * `NODE_PATH`, `CLASSPATH`...), interpreters' start-up options and files, the shell's start-up files,
+ * TLS trust and proxies. `execEnv` may not set them: a manifest (or a cache of one) must never decide what
+ * code runs next to a credential, or where it is sent.
+ */
+const execControlPattern = /^(?:LD_|DYLD_).|PATH$|^(?:NODE|JAVA_TOOL|_JAVA|JDK_JAVA|DOTNET_STARTUP)_OPTIONS$/;
+const execControlNames = new Set([
+  'BASH_ENV',
+  'ENV',
+  'SHELL',
+  'HOME',
+  'IFS',
+  'PROMPT_COMMAND',
+  'PS4',
+  'SHELLOPTS',
+  'BASHOPTS',
+  'NODE_EXTRA_CA_CERTS',
+  'NODE_TLS_REJECT_UNAUTHORIZED',
+  'SSL_CERT_FILE',
+  'SSL_CERT_DIR',
+  'CURL_CA_BUNDLE',
+  'REQUESTS_CA_BUNDLE',
+  'HTTP_PROXY',
+  'HTTPS_PROXY',
+  'ALL_PROXY',
+  'NO_PROXY',
+  'PERL5OPT',
+  'PERL5LIB',
+  'PERLLIB',
+  'PYTHONSTARTUP',
+  'PYTHONHOME',
+  'PYTHONINSPECT',
+  'RUBYOPT',
+  'RUBYLIB',
+  'GIT_SSH_COMMAND',
+  'GIT_SSH',
+  'GIT_ASKPASS',
+  'SSH_ASKPASS',
+  'EDITOR',
+  'VISUAL',
+  'PAGER',
+  'BROWSER',
+  'GCONV_PATH',
+  'MALLOC_CHECK_',
+  'TMPDIR',
+]);
+
+/** True for a variable `execEnv` may not set (see `execControlPattern`). */
+export function isExecControlVariable(name: string): boolean {
+  return execControlPattern.test(name) || execControlNames.has(name);
+}
+
 const idPattern = /^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$/;
 const envPattern = /^[A-Z][A-Z0-9_]*$/;
 const flagPattern = /^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$/;
@@ -197,6 +251,8 @@ const manifestFields = {
           return `execEnv variable ${show(name)} must be an upper-case variable name`;
         if (name.startsWith('LATCHKEY_'))
           return `execEnv variable ${show(name)} is one of latchkey's own names`;
+        if (isExecControlVariable(name))
+          return `execEnv variable ${show(name)} controls what a program runs, loads or trusts (LD_*, NODE_OPTIONS, PATH-like and the like), not a credential or server`;
         if (!(execEnvFields as readonly unknown[]).includes(field))
           return `execEnv ${name} ${show(field)} must be 'token' or 'base-url'`;
       }

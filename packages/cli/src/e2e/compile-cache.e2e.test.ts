@@ -5,7 +5,7 @@
  * leaves on disk.
  */
 import { spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, statSync, symlinkSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -38,6 +38,7 @@ function tokenWith(env: NodeJS.ProcessEnv): void {
   });
   expect(run.status, run.stderr).toBe(0);
   expect(run.stdout).toBe(`${token}\n`);
+  expect(run.stderr).toBe('');
 }
 
 /** The files Node wrote under `<cache>/compile` (none when it does not exist). */
@@ -83,6 +84,51 @@ describe('the compile cache', () => {
     chownSync(cache, 65534, 65534);
     tokenWith({ LATCHKEY_CACHE_DIR: cache });
     expect(compiled(cache)).toEqual([]);
+  });
+
+  it('compile/ and every directory below it are 0700 and files 0600 under umask 000', () => {
+    const cache = join(dir, 'umask-000');
+    const run = spawnSync(
+      'sh',
+      ['-c', 'umask 000; exec "$0" "$@"', process.execPath, bin, 'auth', 'token', '--provider', 'nanogpt'],
+      {
+        env: {
+          PATH: process.env.PATH,
+          LATCHKEY_CONFIG_DIR: join(dir, 'config'),
+          LATCHKEY_DATA_DIR: join(dir, 'data'),
+          LATCHKEY_CACHE_DIR: cache,
+          NANOGPT_API_KEY: token,
+        },
+        encoding: 'utf8',
+        timeout: RUN_TIMEOUT_MS,
+      },
+    );
+    expect(run.status, run.stderr).toBe(0);
+    expect(compiled(cache).length).toBeGreaterThan(0);
+    const dirs = readdirSync(join(cache, 'compile'), { recursive: true, withFileTypes: true })
+      .filter((entry) => entry.isDirectory())
+      .map((entry) => join(entry.parentPath, entry.name));
+    expect(dirs.length).toBeGreaterThan(0);
+    for (const d of [cache, join(cache, 'compile'), ...dirs]) expect(statSync(d).mode & 0o777, d).toBe(0o700);
+    for (const file of compiled(cache)) expect(statSync(file).mode & 0o077, file).toBe(0);
+  });
+
+  it('a compile/ made loose by an older latchkey (0777) is made 0700 again before use', () => {
+    const cache = join(dir, 'loose-compile');
+    mkdirSync(join(cache, 'compile', 'v0-old'), { recursive: true, mode: 0o700 });
+    chmodSync(cache, 0o700);
+    chmodSync(join(cache, 'compile'), 0o777);
+    chmodSync(join(cache, 'compile', 'v0-old'), 0o777);
+    tokenWith({ LATCHKEY_CACHE_DIR: cache });
+    expect(statSync(join(cache, 'compile')).mode & 0o777).toBe(0o700);
+    expect(statSync(join(cache, 'compile', 'v0-old')).mode & 0o777).toBe(0o700);
+    expect(compiled(cache).length).toBeGreaterThan(0);
+  });
+
+  it('a looping cache path (symlink loop) only means no cache, with no stack trace', () => {
+    const loop = join(dir, 'loop');
+    symlinkSync(loop, loop);
+    tokenWith({ LATCHKEY_CACHE_DIR: loop });
   });
 
   it('is off with NODE_DISABLE_COMPILE_CACHE=1', () => {

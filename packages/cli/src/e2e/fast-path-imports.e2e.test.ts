@@ -8,6 +8,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { readdirSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -109,13 +110,23 @@ describe('auth token fast path: one bundled file', () => {
     expect(modules.filter((url) => url.includes('keyring'))).toEqual([]);
   });
 
-  it('prints the file-stored token the same way (decrypting needs no module beyond the bundle, not even node:crypto)', async () => {
+  it('prints the file-stored token the same way, decrypted by node:crypto (OpenSSL), no other module added', async () => {
     const { run, modules } = await tokenRun(['--provider', 'nanogpt']);
     expect(run.status, run.stderr).toBe(0);
     expect(run.stdout).toBe(`${fileKey}\n`);
     expectFastPath(modules, 'fast-token.cjs');
-    // Opening the entry is @latchkey/storage's gcm-open.ts; node:crypto costs 3.5 ms to load.
-    expect(modules).not.toContain('node:crypto');
+    // No hand-written cryptography (CONTRIBUTING.md): the entry is opened by OpenSSL.
+    expect(modules).toContain('node:crypto');
+  });
+
+  it('answers a bundled provider on the first run with an empty cache dir (its facts are compiled in)', async () => {
+    const cache = join(dir, 'empty-cache');
+    const { run, modules } = await tokenRun(['--provider', 'nanogpt'], { LATCHKEY_CACHE_DIR: cache });
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stdout).toBe(`${fileKey}\n`);
+    expectFastPath(modules, 'fast-token.cjs');
+    // No provider cache was read or written (only Node's compile cache).
+    expect(readdirSync(cache)).toEqual(['compile']);
   });
 
   it.runIf(secretService)(

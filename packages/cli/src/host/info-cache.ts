@@ -6,11 +6,11 @@
  * package.json and oclif.manifest.json, oclif's list of user-installed plugins, and the configured
  * providers file. This module's reader loads nothing but node: built-ins.
  */
-import { readFileSync, statSync } from 'node:fs';
-import { mkdir, readFile, stat } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { statSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Config } from '@oclif/core';
-import { cacheFile } from './cache-file.js';
+import { cacheDebug, cacheFile, readCacheText, writeCacheText, type CacheDebug } from './cache-file.js';
 import type { ProviderListing } from './provider-list.js';
 
 export interface InfoCache {
@@ -48,18 +48,31 @@ export function helpKey(env: NodeJS.ProcessEnv, stdout: { isTTY?: boolean; colum
   return [width, ...vars].join(' ');
 }
 
-/** The cache, or undefined when there is none, it is unreadable, or a file it depends on changed. */
-export function readInfoCache(env: NodeJS.ProcessEnv, configDir: string): InfoCache | undefined {
+/**
+ * The cache, or undefined when there is none, it fails the cache dir's owner and mode checks (cache-file.ts),
+ * or a file it depends on changed. Its text is printed through the terminal sanitizer (fast-info.ts).
+ */
+export function readInfoCache(
+  env: NodeJS.ProcessEnv,
+  configDir: string,
+  debug: CacheDebug | undefined = cacheDebug(env),
+): InfoCache | undefined {
+  const text = readCacheText(infoCachePath(env), debug);
+  if (text === undefined) return undefined;
   let cache: InfoCache;
   try {
-    cache = JSON.parse(readFileSync(infoCachePath(env), 'utf8')) as InfoCache;
+    cache = JSON.parse(text) as InfoCache;
   } catch {
     return undefined;
   }
   if (cache?.version !== 1 || !Array.isArray(cache.watch) || cache.configDir !== configDir) return undefined;
   if (cache.initHooks !== false) return undefined;
   for (const { path, mtimeMs } of cache.watch) {
-    if ((statSync(path, { throwIfNoEntry: false })?.mtimeMs ?? null) !== mtimeMs) return undefined;
+    try {
+      if ((statSync(path, { throwIfNoEntry: false })?.mtimeMs ?? null) !== mtimeMs) return undefined;
+    } catch {
+      return undefined; // unreadable or looping: rebuilt by the full CLI
+    }
   }
   return cache;
 }
@@ -101,7 +114,7 @@ export async function updateInfoCache(
       watchedFiles(config, configDir).map(async (path) => ({ path, mtimeMs: await mtime(path) })),
     );
     const file = infoCachePath(env);
-    const before = await readFile(file, 'utf8').catch(() => '');
+    const before = readCacheText(file) ?? '';
     let cache: InfoCache | undefined;
     try {
       cache = JSON.parse(before) as InfoCache;
@@ -124,9 +137,7 @@ export async function updateInfoCache(
     }
     const text = JSON.stringify(cache);
     if (text === before) return;
-    const { writeFileAtomic } = await import('@latchkey/storage');
-    await mkdir(dirname(file), { recursive: true, mode: 0o700 });
-    await writeFileAtomic(file, text);
+    await writeCacheText(file, text, cacheDebug(env));
   } catch {
     // The cache is an optimisation only.
   }

@@ -1,17 +1,21 @@
-import { mkdir, mkdtemp, readdir, rm, utimes, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import type { Config } from '@oclif/core';
 import { redact } from '@latchkey/errors';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { providerCachePath, readProviderCache, writeProviderCache } from './provider-cache.js';
+import { bundledProviders } from './bundled-providers.js';
+import { providerCachePath, readProviders, writeProviderCache } from './provider-cache.js';
 import type { StaticProvider } from './providers.js';
 
 let dir: string;
 let env: NodeJS.ProcessEnv;
+let debug: string[];
+const log = (line: string) => debug.push(line);
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'latchkey-cache-'));
   env = { LATCHKEY_CACHE_DIR: join(dir, 'cache'), LATCHKEY_CONFIG_DIR: join(dir, 'config') };
+  debug = [];
 });
 afterEach(() => rm(dir, { recursive: true, force: true }));
 
@@ -23,24 +27,61 @@ const provider: StaticProvider = {
     defaultBaseUrl: 'https://a.example',
     envVars: ['ALPHA_KEY'],
     methods: ['token'],
+    execEnv: { ALPHA_KEY: 'token' },
   },
 };
+const bundledIds = bundledProviders().map((p) => p.manifest.id);
 
 async function fakeConfig(): Promise<Config> {
   await writeFile(join(dir, 'package.json'), '{}');
   return { dataDir: join(dir, 'data'), plugins: new Map([['p', { root: dir }]]) } as unknown as Config;
 }
 
+/** What the fast path reads: the ids it knows beyond the bundled ones, and whether the cache was used. */
+function known(e: NodeJS.ProcessEnv = env) {
+  const { providers, complete } = readProviders(e, log);
+  return { others: [...providers.keys()].filter((id) => !bundledIds.includes(id)), complete };
+}
+
+/** Rewrites the cache file's JSON (keeping its owner and mode 0600). */
+async function poison(edit: (cache: { providers: StaticProvider[] }) => void): Promise<void> {
+  const file = providerCachePath(env);
+  const cache = JSON.parse(await readFile(file, 'utf8')) as { providers: StaticProvider[] };
+  edit(cache);
+  await writeFile(file, JSON.stringify(cache));
+}
+
 describe('provider cache', () => {
+  it('knows the bundled providers (compiled in) with no cache at all, and says the list is not complete', () => {
+    expect(bundledIds).toEqual(expect.arrayContaining(['kaneo', 'nanoctl', 'nanogpt', 'nanoterm']));
+    const { providers, complete } = readProviders(env, log);
+    expect([...providers.keys()].sort()).toEqual([...bundledIds].sort());
+    expect(complete).toBe(false);
+    expect(debug).toEqual([]); // no cache yet is not worth a line
+  });
+
   it('returns what was written while the watched files are unchanged', async () => {
     await writeProviderCache(await fakeConfig(), new Map([['alpha', provider]]), env);
-    expect(await readProviderCache(env)).toEqual(new Map([['alpha', provider]]));
+    expect(readProviders(env, log).providers.get('alpha')).toEqual(provider);
+    expect(known()).toEqual({ others: ['alpha'], complete: true });
+  });
+
+  it('does not write the bundled providers, and a cached entry never replaces a bundled one', async () => {
+    const nanogpt = bundledProviders().find((p) => p.manifest.id === 'nanogpt')!;
+    const impostor: StaticProvider = {
+      plugin: 'evil',
+      manifest: { ...nanogpt.manifest, defaultBaseUrl: 'https://attacker.example' },
+    };
+    await writeProviderCache(await fakeConfig(), new Map([['nanogpt', nanogpt]]), env);
+    expect(JSON.parse(await readFile(providerCachePath(env), 'utf8')).providers).toEqual([]);
+    await poison((cache) => cache.providers.push(impostor));
+    expect(readProviders(env, log).providers.get('nanogpt')).toEqual(nanogpt);
   });
 
   it('is ignored once a plugin package.json changes', async () => {
     await writeProviderCache(await fakeConfig(), new Map([['alpha', provider]]), env);
     await utimes(join(dir, 'package.json'), new Date(), new Date(Date.now() + 5000));
-    expect(await readProviderCache(env)).toBeUndefined();
+    expect(known()).toEqual({ others: [], complete: false });
   });
 
   it('is ignored once a user plugin list appears (a plugin was installed)', async () => {
@@ -49,14 +90,76 @@ describe('provider cache', () => {
     await rm(join(dir, 'data'), { recursive: true, force: true });
     await mkdir(join(dir, 'data'));
     await writeFile(join(dir, 'data', 'package.json'), '{"oclif":{"plugins":[]}}');
-    expect(await readProviderCache(env)).toBeUndefined();
+    expect(known()).toEqual({ others: [], complete: false });
   });
 
   it('is ignored when missing or corrupt', async () => {
-    expect(await readProviderCache(env)).toBeUndefined();
-    await mkdir(join(dir, 'cache'));
-    await writeFile(providerCachePath(env), 'not json');
-    expect(await readProviderCache(env)).toBeUndefined();
+    expect(known()).toEqual({ others: [], complete: false });
+    await mkdir(join(dir, 'cache'), { mode: 0o700 });
+    await writeFile(providerCachePath(env), 'not json', { mode: 0o600 });
+    expect(known()).toEqual({ others: [], complete: false });
+    expect(debug.join('\n')).toContain('not JSON');
+  });
+
+  it.each([
+    ['an LD_PRELOAD execEnv', (p: StaticProvider) => (p.manifest.execEnv = { LD_PRELOAD: 'base-url' })],
+    ['a NODE_OPTIONS execEnv', (p: StaticProvider) => (p.manifest.execEnv = { NODE_OPTIONS: 'token' })],
+    ['a PATH execEnv', (p: StaticProvider) => (p.manifest.execEnv = { PATH: 'base-url' })],
+    ['an http:// base URL', (p: StaticProvider) => (p.manifest.defaultBaseUrl = 'http://attacker.example')],
+    ['an http:// token URL', (p: StaticProvider) => (p.manifest.tokenUrl = 'http://attacker.example/t')],
+    ['no plugin name', (p: StaticProvider) => delete (p as Partial<StaticProvider>).plugin],
+  ])('is ignored, with a debug line, when a provider in it has %s', async (_what, edit) => {
+    await writeProviderCache(await fakeConfig(), new Map([['alpha', provider]]), env);
+    await poison((cache) => edit(cache.providers[0]!));
+    expect(known()).toEqual({ others: [], complete: false });
+    expect(debug).toHaveLength(1);
+    expect(debug[0]).toContain('ignored (rebuilt by the next full run)');
+    // The full CLI's next write replaces it.
+    await writeProviderCache(await fakeConfig(), new Map([['alpha', provider]]), env);
+    expect(known().complete).toBe(true);
+  });
+
+  it.runIf(process.platform !== 'win32')(
+    'is not used, with a debug line, from a directory others may write to or a file with group/other bits',
+    async () => {
+      await writeProviderCache(await fakeConfig(), new Map([['alpha', provider]]), env);
+      await chmod(join(dir, 'cache'), 0o777);
+      expect(known()).toEqual({ others: [], complete: false });
+      expect(debug.pop()).toMatch(/cache dir .* not used: it has mode 0777, not 0700\/0600/);
+      await chmod(join(dir, 'cache'), 0o700);
+      await chmod(providerCachePath(env), 0o644);
+      expect(known()).toEqual({ others: [], complete: false });
+      expect(debug.pop()).toMatch(/not used: it has mode 0644/);
+    },
+  );
+
+  it('is not used through a symlink, nor when the cache path loops', async () => {
+    await writeProviderCache(await fakeConfig(), new Map([['alpha', provider]]), env);
+    const real = join(dir, 'cache', 'real.json');
+    await writeFile(real, await readFile(providerCachePath(env)), { mode: 0o600 });
+    await rm(providerCachePath(env));
+    await symlink(real, providerCachePath(env));
+    expect(known()).toEqual({ others: [], complete: false });
+    expect(debug.pop()).toContain('cannot open it (ELOOP)');
+    const loop = join(dir, 'loop');
+    await symlink(loop, loop);
+    expect(known({ ...env, LATCHKEY_CACHE_DIR: loop })).toEqual({ others: [], complete: false });
+    expect(debug.pop()).toContain('cannot read it (ELOOP)');
+    // Writing there is no error either.
+    await writeProviderCache(
+      await fakeConfig(),
+      new Map([['alpha', provider]]),
+      { ...env, LATCHKEY_CACHE_DIR: loop },
+      log,
+    );
+    expect(debug.pop()).toContain('not written to: cannot read it (ELOOP)');
+  });
+
+  it('is not read when larger than 1 MiB', async () => {
+    await writeProviderCache(await fakeConfig(), new Map([['alpha', provider]]), env);
+    await writeFile(providerCachePath(env), ' '.repeat(1024 * 1024 + 1));
+    expect(known()).toEqual({ others: [], complete: false });
+    expect(debug.pop()).toContain('larger than 1048576 bytes');
   });
 
   it('registers the declared token prefixes with redaction when read', async () => {
@@ -64,23 +167,29 @@ describe('provider cache', () => {
     await writeProviderCache(await fakeConfig(), new Map([['alpha', withPrefix]]), env);
     const leaked = 'qq_cache_0123456789abcdefXYZ';
     expect(redact(leaked)).toBe(leaked);
-    await readProviderCache(env);
+    readProviders(env, log);
     expect(redact(`got ${leaked}`)).toBe('got qq_cache_01234567...');
   });
 
-  it('writes atomically: a failed write leaves no temp file behind', async () => {
+  it('writes atomically: a failed write leaves no temp file behind, and is no error', async () => {
     await mkdir(join(providerCachePath(env), 'in-the-way'), { recursive: true });
-    await expect(
-      writeProviderCache(await fakeConfig(), new Map([['alpha', provider]]), env),
-    ).rejects.toThrow();
+    await writeProviderCache(await fakeConfig(), new Map([['alpha', provider]]), env, log);
+    expect(debug.pop()).toContain('not written');
     expect(await readdir(join(dir, 'cache'))).toEqual([basename(providerCachePath(env))]);
+  });
+
+  it('creates the cache dir 0700', async () => {
+    await writeProviderCache(await fakeConfig(), new Map([['alpha', provider]]), env);
+    const { stat } = await import('node:fs/promises');
+    expect((await stat(join(dir, 'cache'))).mode & 0o777).toBe(0o700);
+    expect((await stat(providerCachePath(env))).mode & 0o777).toBe(0o600);
   });
 
   it('is one file per set-up: another config dir neither sees these providers nor replaces them', async () => {
     await writeProviderCache(await fakeConfig(), new Map([['alpha', provider]]), env);
     const other = { ...env, LATCHKEY_CONFIG_DIR: join(dir, 'other-config') };
     expect(providerCachePath(other)).not.toBe(providerCachePath(env));
-    expect(await readProviderCache(other)).toBeUndefined();
-    expect([...(await readProviderCache(env))!.keys()]).toEqual(['alpha']);
+    expect(known(other)).toEqual({ others: [], complete: false });
+    expect(known()).toEqual({ others: ['alpha'], complete: true });
   });
 });

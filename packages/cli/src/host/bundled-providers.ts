@@ -1,0 +1,57 @@
+// The static facts of the providers latchkey ships with (the @latchkey/ plugins in @latchkey/cli's
+// `oclif.plugins`), for the fast paths. scripts/bundle.mjs reads them at build time with
+// `readBundledProviders()` below, checks them with the manifest validator (a bundled plugin whose manifest
+// fails it fails the build) and compiles them into each bundle in place of this module, so `auth token` and `exec` for a bundled
+// provider need no cache, also not on the first run after an install. Outside a bundle (unit tests) they are
+// read from the same package.json files when first asked for.
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { manifestProblems, type ProviderManifest } from '@latchkey/plugin-kit/manifest';
+import type { StaticProvider } from './provider-facts.js';
+
+/** `<dir>/node_modules/<name>/package.json` in `from` or the nearest directory above that has one. */
+function packageJsonOf(name: string, from: string): string {
+  for (let dir = from; ; dir = dirname(dir)) {
+    const file = join(dir, 'node_modules', name, 'package.json');
+    if (existsSync(file)) return file;
+    if (dirname(dir) === dir) throw new Error(`bundled plugin ${name} not found from ${from}`);
+  }
+}
+
+/**
+ * Reads the bundled plugins' declared providers from @latchkey/cli's package.json at `cliRoot` and theirs.
+ * Throws when a manifest fails the validator (the build must not ship facts the full CLI would refuse).
+ */
+export function readBundledProviders(cliRoot: string): StaticProvider[] {
+  const cli = JSON.parse(readFileSync(join(cliRoot, 'package.json'), 'utf8')) as {
+    oclif?: { plugins?: string[] };
+  };
+  const found: StaticProvider[] = [];
+  for (const plugin of cli.oclif?.plugins ?? []) {
+    if (!plugin.startsWith('@latchkey/')) continue;
+    const pjson = JSON.parse(readFileSync(packageJsonOf(plugin, cliRoot), 'utf8')) as {
+      latchkey?: { provider?: unknown };
+    };
+    const declared = pjson.latchkey?.provider;
+    const list = Array.isArray(declared) ? declared : declared === undefined ? [] : [declared];
+    for (const manifest of list as ProviderManifest[]) {
+      const problems = manifestProblems(manifest);
+      if (problems.length > 0) throw new Error(`${plugin}: ${problems.join('; ')}`);
+      if (found.some((p) => p.manifest.id === manifest.id))
+        throw new Error(`${plugin}: ${manifest.id} twice`);
+      found.push({ manifest, plugin });
+    }
+  }
+  return found;
+}
+
+let fromPackages: StaticProvider[] | undefined;
+
+/**
+ * The bundled providers, read once from the package.json files. In a bundle, scripts/bundle.mjs replaces
+ * this whole module with one function returning the facts it read at build time.
+ */
+export function bundledProviders(): StaticProvider[] {
+  return (fromPackages ??= readBundledProviders(join(dirname(fileURLToPath(import.meta.url)), '..', '..')));
+}

@@ -302,13 +302,18 @@ describe('one request per due token, whatever happens', () => {
   const recorded = async () =>
     (JSON.parse(await indexText()) as { accounts: Array<Record<string, unknown>> }).accounts[0]!
       .refreshFailure as Record<string, unknown> | undefined;
+  /** What a caller got: an error (or, on success, the credential, checked with toMatchObject). */
+  type Failure = Error & { code: string; exitCode: number; action?: string };
   const attempt = (store: CredentialStore, fetch: typeof globalThis.fetch, at: number, timeoutMs?: number) =>
     store
       .get('idp', 'ada')
       .then((seen) =>
         refreshStored(store, seen!, env, { fetch, now: () => at, ...(timeoutMs && { timeoutMs }) }),
       )
-      .catch((e: unknown) => e as Error & { code: string; exitCode: number; action?: string });
+      .then(
+        (credential) => credential as unknown as Failure,
+        (e: unknown) => e as Failure,
+      );
 
   it('the waiters of the lock holder wait longer than its request may take, with room for a busy machine', () => {
     expect(REFRESH_TIMEOUT_MS + 10_000).toBeLessThanOrEqual(LOCK_WAIT_MS);

@@ -2,7 +2,7 @@
 // the user's flags, kept in providers.json (see configured-providers.ts for how it becomes a provider).
 import { isLatchkeyError, usageError } from '@latchkey/errors';
 import { parseBaseUrl } from '@latchkey/http';
-import { checkEndpoint, discoverServer, type ServerMetadata } from '@latchkey/oauth';
+import { checkEndpoint, discoverServer, parseIssuer, type ServerMetadata } from '@latchkey/oauth';
 import {
   readProviderDefinitions,
   resolveConfigDir,
@@ -99,12 +99,14 @@ export async function addProvider(runtime: Runtime, request: AddProviderRequest)
     revocationUrl: request.revocationUrl && checkEndpoint(request.revocationUrl, '--revocation-url'),
     userinfoUrl: request.userinfoUrl && checkEndpoint(request.userinfoUrl, '--userinfo-url'),
   };
-  const issuer = request.issuer === undefined ? undefined : parseBaseUrl(request.issuer, '--issuer');
+  // The issuer identifier is the string as given (RFC 8414 section 3.3 compares it character for character).
+  const issuerId = request.issuer?.trim();
+  const issuer = issuerId === undefined ? undefined : parseIssuer(issuerId);
   const baseUrl = request.baseUrl === undefined ? undefined : parseBaseUrl(request.baseUrl, '--base-url');
   let metadata: ServerMetadata | undefined;
   if (issuer !== undefined) {
     try {
-      metadata = await discoverServer(httpClient(runtime), issuer);
+      metadata = await discoverServer(httpClient(runtime), issuerId!);
     } catch (error) {
       // Both required endpoints given: the metadata was only a bonus.
       if (!(
@@ -136,7 +138,7 @@ export async function addProvider(runtime: Runtime, request: AddProviderRequest)
   const userinfo = pick('userinfoUrl');
   const scopes = chooseScopes(request.scopes, metadata);
   const definition: ProviderDefinition = {
-    ...(issuer !== undefined && { issuer: issuer.toString().replace(/\/$/, '') }),
+    ...(issuerId !== undefined && { issuer: issuerId }),
     clientId: request.clientId,
     ...(request.clientSecretEnv !== undefined && { clientSecretEnv: request.clientSecretEnv }),
     ...(scopes !== undefined && { scopes }),

@@ -4,13 +4,14 @@ import { isLatchkeyError, usageError } from '@latchkey/errors';
 import { parseBaseUrl } from '@latchkey/http';
 import { checkEndpoint, discoverServer, parseIssuer, type ServerMetadata } from '@latchkey/oauth';
 import {
+  definitionEndpoints,
   readProviderDefinitions,
   resolveConfigDir,
   updateProviderDefinitions,
   type ProviderDefinition,
 } from '@latchkey/storage';
 import { configuredPlugin, signInAgain } from './configured-providers.js';
-import { cleanupStore, logout, type LoggedOut } from './logout.js';
+import { cleanupStore, describeLogout, logout, type LoggedOut } from './logout.js';
 import { loadProviders, staticProviders } from './providers.js';
 import { httpClient, type Runtime } from './runtime.js';
 
@@ -27,7 +28,10 @@ export interface AddProviderRequest {
   userinfoUrl?: string;
   encoding: 'form' | 'json';
   baseUrl?: string;
-  /** Replace an existing definition of the same name (its accounts stay). */
+  /**
+   * Replace an existing definition of the same name; when its endpoints change, its stored accounts are
+   * logged out first (revoked at the old endpoints).
+   */
   force: boolean;
 }
 
@@ -36,6 +40,8 @@ export interface AddedProvider {
   definition: ProviderDefinition;
   /** The definition replaced one of the same name (`--force`). */
   replaced: boolean;
+  /** Accounts of the replaced definition logged out first, because the endpoints changed (`--force`). */
+  loggedOut: LoggedOut[];
   /** Where the endpoints were found, when discovery was used. */
   discoveredAt?: string;
 }
@@ -150,12 +156,22 @@ export async function addProvider(runtime: Runtime, request: AddProviderRequest)
     baseUrl: (baseUrl ?? issuer ?? new URL(new URL(token).origin)).toString().replace(/\/$/, ''),
     addedAt: new Date(runtime.clock.now()).toISOString(),
   };
-  const replaced = await updateProviderDefinitions(resolveConfigDir(runtime.env), (current) => {
+  const configDir = resolveConfigDir(runtime.env);
+  const previous = (await readProviderDefinitions(configDir)).get(request.name);
+  let loggedOut: LoggedOut[] = [];
+  if (previous !== undefined && request.force && movesTokens(previous, definition)) {
+    // Its stored tokens were issued by the old endpoints and go nowhere else: they are logged out first,
+    // revoked there (a failure here, STORAGE_TAMPERED say, leaves the definition as it was).
+    if ((await cleanupStore(runtime).list(request.name)).length > 0) {
+      loggedOut = (await logout(runtime, { provider: request.name, all: true })).removed;
+    }
+  }
+  const replaced = await updateProviderDefinitions(configDir, (current) => {
     const existed = current.has(request.name);
     if (existed && !request.force) {
       throw usageError(
         `A provider named ${request.name} is already configured.`,
-        `Pass --force to replace its definition (its accounts stay), or \`latchkey auth providers remove ${request.name}\` first.`,
+        `Pass --force to replace its definition (when its endpoints change, its stored accounts are logged out first, revoked at the old ones), or \`latchkey auth providers remove ${request.name}\` first.`,
       );
     }
     return { result: existed, next: new Map([...current, [request.name, definition]]) };
@@ -164,13 +180,21 @@ export async function addProvider(runtime: Runtime, request: AddProviderRequest)
     name: request.name,
     definition,
     replaced,
+    loggedOut,
     ...(metadata !== undefined && { discoveredAt: metadata.source.toString() }),
   };
+}
+
+/** The new definition sends tokens elsewhere: another issuer, base URL, token/revocation/userinfo endpoint. */
+function movesTokens(before: ProviderDefinition, after: ProviderDefinition): boolean {
+  const where = (d: ProviderDefinition) => JSON.stringify([definitionEndpoints(d), d.baseUrl]);
+  return where(before) !== where(after);
 }
 
 export function describeAdded(added: AddedProvider): string[] {
   const where = added.definition.issuer ?? added.definition.baseUrl;
   return [
+    ...describeLogout({ removed: added.loggedOut, orphansRemoved: [], envStillSet: [] }),
     `✓ ${added.replaced ? 'Replaced' : 'Added'} provider ${added.name} (${where}): sign in with ${signInAgain(added.name)}`,
   ];
 }

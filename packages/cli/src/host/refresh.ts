@@ -5,6 +5,7 @@ import { HttpClient } from '@latchkey/http';
 import { refreshAccessToken } from '@latchkey/oauth';
 import {
   accessTokenDue,
+  checkEndpointBinding,
   readProviderDefinitions,
   type AccountRecord,
   type CredentialStore,
@@ -56,6 +57,8 @@ export async function refreshStored(
     if (current.refreshToken === undefined) throw expired(current.record, ' and there is no refresh token');
     if (definition === undefined)
       throw expired(current.record, ` and ${record.provider} is no longer configured`);
+    // The refresh token goes only to the token endpoint that issued it (STORAGE_TAMPERED otherwise).
+    const endpoints = checkEndpointBinding(store.configDir, current, definition);
     const http = new HttpClient({
       clientName: 'latchkey',
       clientVersion: deps.version ?? 'unknown',
@@ -77,6 +80,7 @@ export async function refreshStored(
       secret: tokens.accessToken,
       ...(tokens.refreshToken !== undefined && { refreshToken: tokens.refreshToken }),
       ...(tokens.expiresAt !== undefined && { expiresAt: new Date(tokens.expiresAt).toISOString() }),
+      endpoints,
     };
   });
   if (renewed === undefined) {

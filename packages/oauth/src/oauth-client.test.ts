@@ -4,9 +4,9 @@ import { redact } from '@latchkey/errors';
 import { clientRequest } from './client-auth.js';
 import { refreshAccessToken } from './rfc6749.js';
 import { revokeTokens } from './rfc7009.js';
-import { checkEndpoint, discoverServer, metadataUrls } from './rfc8414.js';
+import { checkEndpoint, discoverServer, metadataUrls, parseIssuer } from './rfc8414.js';
 import { fetchUserinfo, identityFromClaims, idTokenClaims } from './oidc-identity.js';
-import { oauthError, parseTokenResponse, tokenSetFromBody } from './token-response.js';
+import { expiryOf, oauthError, parseTokenResponse, tokenSetFromBody } from './token-response.js';
 import { deviceTokenStep, parseDeviceAuthorization } from './rfc8628.js';
 
 interface Seen {
@@ -63,12 +63,34 @@ describe('token responses', () => {
     expect(redact('at-0123456789abcdef rt-0123456789abcdef')).not.toMatch(/0123456789abcdef/);
   });
 
-  it('accepts expires_in as a numeric string and ignores nonsense', () => {
+  it('accepts expires_in as a numeric string; unknown when absent, null, empty or not a number', () => {
     expect(tokenSetFromBody({ access_token: 'x1', expires_in: '60' }, 0)?.expiresAt).toBe(60_000);
-    expect(tokenSetFromBody({ access_token: 'x2', expires_in: -5 }, 0)?.expiresAt).toBeUndefined();
     expect(tokenSetFromBody({ access_token: 'x3', expires_in: 'soon' }, 0)?.expiresAt).toBeUndefined();
-    expect(tokenSetFromBody({ access_token: 'x4', expires_in: 1e12 }, 0)?.expiresAt).toBeUndefined();
+    expect(tokenSetFromBody({ access_token: 'x5' }, 0)?.expiresAt).toBeUndefined();
+    expect(tokenSetFromBody({ access_token: 'x6', expires_in: null }, 0)?.expiresAt).toBeUndefined();
+    expect(tokenSetFromBody({ access_token: 'x7', expires_in: '' }, 0)?.expiresAt).toBeUndefined();
+    expect(tokenSetFromBody({ access_token: 'x8', expires_in: true }, 0)?.expiresAt).toBeUndefined();
     expect(tokenSetFromBody({ token: 'x' }, 0)).toBeUndefined();
+  });
+
+  it('takes an expires_in of 0 or below as already expired (the time of the request)', () => {
+    const now = 1_800_000_000_000;
+    for (const expiresIn of [0, -5, '-1', -1e20, Number.NEGATIVE_INFINITY]) {
+      expect(tokenSetFromBody({ access_token: 'x2', expires_in: expiresIn }, now)?.expiresAt).toBe(now);
+    }
+    expect(expiryOf(0.4, now)).toBe(now + 400);
+  });
+
+  it('caps an absurdly long expires_in at a year', () => {
+    const now = 1_800_000_000_000;
+    const year = 366 * 24 * 3600 * 1000;
+    for (const expiresIn of [1e12, 1e20, '1e20', Number.POSITIVE_INFINITY]) {
+      expect(tokenSetFromBody({ access_token: 'x4', expires_in: expiresIn }, now)?.expiresAt).toBe(
+        now + year,
+      );
+    }
+    expect(expiryOf(366 * 24 * 3600, now)).toBe(now + year);
+    expect(expiryOf(366 * 24 * 3600 - 1, now)).toBe(now + year - 1000);
   });
 
   it('reads the OAuth error of a body whatever its status or content type', () => {
@@ -256,7 +278,7 @@ describe('discovery (RFC 8414, then OpenID Connect)', () => {
       { status: 404, type: 'text/html', body: 'Not found' },
       { body: metadata('https://idp.example') },
     );
-    const found = await discoverServer(s.http, new URL('https://idp.example'));
+    const found = await discoverServer(s.http, 'https://idp.example');
     expect(s.seen.map((r) => new URL(r.url).pathname)).toEqual([
       '/.well-known/oauth-authorization-server',
       '/.well-known/openid-configuration',
@@ -280,7 +302,7 @@ describe('discovery (RFC 8414, then OpenID Connect)', () => {
     const s = scripted({
       body: { ...metadata('https://idp.example'), token_endpoint: 'http://idp.example/token' },
     });
-    await expect(discoverServer(s.http, new URL('https://idp.example'))).rejects.toMatchObject({
+    await expect(discoverServer(s.http, 'https://idp.example')).rejects.toMatchObject({
       exitCode: 2,
       message: expect.stringContaining('token_endpoint'),
     });
@@ -288,14 +310,62 @@ describe('discovery (RFC 8414, then OpenID Connect)', () => {
 
   it('rejects metadata for another issuer (RFC 8414 section 3.3)', async () => {
     const s = scripted({ body: metadata('https://evil.example') });
-    await expect(discoverServer(s.http, new URL('https://idp.example'))).rejects.toMatchObject({
+    await expect(discoverServer(s.http, 'https://idp.example')).rejects.toMatchObject({
       exitCode: 2,
     });
   });
 
+  it('refuses metadata that names no issuer, or an empty one (RFC 8414 section 3.3)', async () => {
+    for (const issuer of [undefined, null, '', 7]) {
+      const s = scripted({ body: { ...metadata('https://idp.example'), issuer } });
+      await expect(discoverServer(s.http, 'https://idp.example')).rejects.toMatchObject({
+        code: 'DISCOVERY_FAILED',
+        exitCode: 1,
+        message: expect.stringContaining('names no issuer'),
+      });
+    }
+  });
+
+  it('compares the issuer character for character: no trailing-slash, case or port leniency', async () => {
+    const cases: Array<[asked: string, said: string]> = [
+      ['https://idp.example', 'https://idp.example/'],
+      ['https://idp.example/', 'https://idp.example'],
+      ['https://idp.example/realms/dev', 'https://idp.example/realms/dev/'],
+      ['https://idp.example', 'https://IDP.example'],
+      ['https://idp.example', 'https://idp.example:443'],
+    ];
+    for (const [asked, said] of cases) {
+      const s = scripted({ body: metadata(said) });
+      await expect(discoverServer(s.http, asked)).rejects.toMatchObject({
+        exitCode: 2,
+        message: expect.stringContaining('different issuer'),
+      });
+    }
+    const s = scripted({ body: metadata('https://idp.example/') });
+    expect((await discoverServer(s.http, 'https://idp.example/')).issuer).toBe('https://idp.example/');
+  });
+
+  it('refuses an issuer with a query or a fragment before asking the server (exit 2)', async () => {
+    for (const issuer of [
+      'http://127.0.0.1:9/?q=1',
+      'http://127.0.0.1:9/#f',
+      'https://idp.example?',
+      'https://idp.example#',
+    ]) {
+      const s = scripted({ body: metadata('https://idp.example') });
+      await expect(discoverServer(s.http, issuer)).rejects.toMatchObject({
+        exitCode: 2,
+        message: expect.stringContaining('query or a fragment'),
+      });
+      expect(s.seen).toEqual([]);
+    }
+    expect(() => parseIssuer('http://idp.example', '--issuer')).toThrow(/plain http/);
+    expect(parseIssuer('https://idp.example/realms/dev').pathname).toBe('/realms/dev');
+  });
+
   it('says what it tried when nothing answers with metadata', async () => {
     const s = scripted({ status: 404, body: 'no' });
-    await expect(discoverServer(s.http, new URL('https://idp.example'))).rejects.toMatchObject({
+    await expect(discoverServer(s.http, 'https://idp.example')).rejects.toMatchObject({
       code: 'DISCOVERY_FAILED',
       message: expect.stringContaining('/.well-known/openid-configuration (HTTP 404)'),
     });

@@ -66,12 +66,31 @@ export function checkEndpoint(value: unknown, source: string): URL {
 }
 
 /**
+ * An issuer identifier as RFC 8414 section 2 defines it: an https:// URL (http:// only for loopback) with
+ * no query and no fragment. Anything else is exit 2 naming `source`, e.g. `--issuer`. Returns the URL; the
+ * identifier itself is the string as given (what `discoverServer` compares the server's `issuer` with).
+ */
+export function parseIssuer(value: string, source = '--issuer'): URL {
+  const url = checkEndpoint(value, source);
+  if (value.includes('?') || value.includes('#')) {
+    throw usageError(
+      `${source} may not have a query or a fragment (RFC 8414 section 2): ${JSON.stringify(value.slice(0, 200))}.`,
+      `Pass the issuer exactly as the server names it, e.g. ${url.origin}${url.pathname.replace(/\/$/, '')}.`,
+    );
+  }
+  return url;
+}
+
+/**
  * Reads a server's metadata from the first of `metadataUrls(issuer)` that answers with a JSON object
  * (404, an HTML page or another non-object answer: the next one). Each request is bounded in time and
- * size; a network failure stops discovery. The `issuer` in the document must be the one asked for
- * (RFC 8414 section 3.3), and every endpoint it names must pass `checkEndpoint`.
+ * size; a network failure stops discovery. `issuer` is checked with `parseIssuer` first. The document
+ * must name an `issuer` identical to the one asked for, character for character (RFC 8414 section 3.3,
+ * OpenID Connect Discovery section 4.3): none, or another one, and it is not used. Every endpoint it
+ * names must pass `checkEndpoint`.
  */
-export async function discoverServer(http: HttpClient, issuer: URL): Promise<ServerMetadata> {
+export async function discoverServer(http: HttpClient, issuerId: string): Promise<ServerMetadata> {
+  const issuer = parseIssuer(issuerId);
   const tried: string[] = [];
   for (const url of metadataUrls(issuer)) {
     const response = await http.send({
@@ -84,7 +103,7 @@ export async function discoverServer(http: HttpClient, issuer: URL): Promise<Ser
     if (response.status !== 200 || !response.isJson) continue;
     const body = response.body;
     if (typeof body !== 'object' || body === null || Array.isArray(body)) continue;
-    return readMetadata(body as Record<string, unknown>, url, issuer);
+    return readMetadata(body as Record<string, unknown>, url, issuerId);
   }
   throw new LatchkeyError({
     code: 'DISCOVERY_FAILED',
@@ -95,18 +114,25 @@ export async function discoverServer(http: HttpClient, issuer: URL): Promise<Ser
   });
 }
 
-function readMetadata(body: Record<string, unknown>, source: URL, issuer: URL): ServerMetadata {
-  const metadata: ServerMetadata = { source };
+function readMetadata(body: Record<string, unknown>, source: URL, issuer: string): ServerMetadata {
   const said = bodyField<unknown>(body, 'issuer');
-  if (typeof said === 'string') {
-    if (said.replace(/\/+$/, '') !== issuer.toString().replace(/\/+$/, '')) {
-      throw usageError(
-        `${source.host} describes a different issuer (${JSON.stringify(said.slice(0, 200))}) than --issuer ${issuer.toString()}.`,
-        'Pass the issuer exactly as the server names it.',
-      );
-    }
-    metadata.issuer = said;
+  if (typeof said !== 'string' || said === '') {
+    throw new LatchkeyError({
+      code: 'DISCOVERY_FAILED',
+      message: `The metadata at ${source.toString()} names no issuer, so latchkey cannot tell it is ${issuer}'s (RFC 8414 section 3.3).`,
+      action:
+        "Report this to the server's operator, or give the endpoints with --device-authorization-url and --token-url (and --revocation-url, --userinfo-url).",
+      exitCode: ExitCode.Failure,
+    });
   }
+  // Simple string comparison (RFC 3986 section 6.2.1): no case folding, no trailing-slash leniency.
+  if (said !== issuer) {
+    throw usageError(
+      `${source.host} describes a different issuer (${JSON.stringify(said.slice(0, 200))}) than --issuer ${JSON.stringify(issuer.slice(0, 200))}.`,
+      'Pass the issuer exactly as the server names it.',
+    );
+  }
+  const metadata: ServerMetadata = { source, issuer: said };
   for (const [key, field] of Object.entries(endpointFields) as Array<[keyof typeof endpointFields, string]>) {
     const value = body[field];
     if (value === undefined || value === null) continue;

@@ -20,12 +20,27 @@ export interface TokenSet {
   tokenType?: string;
 }
 
-/** Longest lifetime taken from `expires_in`: a year; a bigger or negative number is not trusted. */
+/** Longest lifetime taken from `expires_in`: a year; a bigger number (1e20, Infinity) is capped to it. */
 const maxLifetimeSeconds = 366 * 24 * 3600;
 
 /**
+ * When a token with this `expires_in` (RFC 6749 section 5.1: seconds from the response) stops working:
+ * 0 or less means it already has (`now`, so it is refreshed or reported expired at once), a lifetime over
+ * a year is capped to a year, and absent, null, empty or not a number means unknown (undefined).
+ */
+export function expiryOf(expiresIn: unknown, now: number): number | undefined {
+  if (typeof expiresIn !== 'number' && !(typeof expiresIn === 'string' && expiresIn.trim() !== '')) {
+    return undefined;
+  }
+  const seconds = Number(expiresIn);
+  if (Number.isNaN(seconds)) return undefined;
+  if (seconds <= 0) return now;
+  return now + Math.floor(Math.min(seconds, maxLifetimeSeconds) * 1000);
+}
+
+/**
  * Reads a successful token response: the access token (required), and the refresh token, ID token,
- * scope and `expires_in` when present (a non-numeric or absurd `expires_in` is ignored). Every token is
+ * scope and `expires_in` when present (read by `expiryOf`). Every token is
  * registered as a secret, so it is redacted wherever it could appear. `now` is when the request was sent (the
  * lifetime counts from then, so a late answer cannot make the token look longer-lived).
  */
@@ -54,10 +69,8 @@ export function tokenSetFromBody(body: unknown, now: number): TokenSet | undefin
     registerSecret(idToken);
     tokens.idToken = idToken;
   }
-  const expiresIn = Number(bodyField<unknown>(body, 'expires_in'));
-  if (Number.isFinite(expiresIn) && expiresIn > 0 && expiresIn <= maxLifetimeSeconds) {
-    tokens.expiresAt = now + Math.floor(expiresIn * 1000);
-  }
+  const expiresAt = expiryOf(bodyField<unknown>(body, 'expires_in'), now);
+  if (expiresAt !== undefined) tokens.expiresAt = expiresAt;
   const scope = bodyField<unknown>(body, 'scope');
   if (typeof scope === 'string') tokens.scope = scope;
   const type = bodyField<unknown>(body, 'token_type');

@@ -11,6 +11,48 @@ export interface BoundSecret {
   dir?: string;
   /** An OAuth refresh token kept with the secret (older latchkey versions ignore it). */
   refreshToken?: string;
+  /** The OAuth endpoints that issued it (configured providers), so a rewritten providers.json can't redirect it. */
+  endpoints?: OAuthEndpoints;
+}
+
+/**
+ * Where an OAuth credential came from and may go: the provider definition's issuer, token, revocation and
+ * userinfo endpoints when it was stored (null: the definition had none).
+ */
+export interface OAuthEndpoints {
+  issuer: string | null;
+  tokenUrl: string;
+  revocationUrl: string | null;
+  userinfoUrl: string | null;
+}
+
+/** Stands for an `oauth` binding latchkey can't read: it matches no definition, so nothing is sent. */
+const unreadableEndpoints: OAuthEndpoints = {
+  issuer: '(unreadable)',
+  tokenUrl: '(unreadable)',
+  revocationUrl: '(unreadable)',
+  userinfoUrl: '(unreadable)',
+};
+
+function readEndpoints(value: unknown): OAuthEndpoints {
+  const v = value as Record<string, unknown> | null;
+  const optional = (x: unknown) => x === null || typeof x === 'string';
+  if (
+    typeof value !== 'object' ||
+    v === null ||
+    typeof v.tokenUrl !== 'string' ||
+    !optional(v.issuer) ||
+    !optional(v.revocationUrl) ||
+    !optional(v.userinfoUrl)
+  ) {
+    return unreadableEndpoints;
+  }
+  return {
+    issuer: v.issuer as string | null,
+    tokenUrl: v.tokenUrl,
+    revocationUrl: v.revocationUrl as string | null,
+    userinfoUrl: v.userinfoUrl as string | null,
+  };
 }
 
 const VERSION = 2;
@@ -22,6 +64,7 @@ export function encodeBoundSecret(value: BoundSecret): string {
     baseUrl: value.baseUrl,
     ...(value.dir !== undefined && { dir: value.dir }),
     ...(value.refreshToken !== undefined && { refresh: value.refreshToken }),
+    ...(value.endpoints !== undefined && { oauth: value.endpoints }),
   });
 }
 
@@ -49,5 +92,6 @@ export function decodeBoundSecret(stored: string): BoundSecret | { legacy: strin
     baseUrl: p.baseUrl as string | null,
     ...(typeof p.dir === 'string' && { dir: p.dir }),
     ...(typeof p.refresh === 'string' && p.refresh !== '' && { refreshToken: p.refresh }),
+    ...(p.oauth !== undefined && { endpoints: readEndpoints(p.oauth) }),
   };
 }

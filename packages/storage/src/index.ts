@@ -19,6 +19,12 @@ export type {
   StoragePreference,
   StoredCredential,
 } from './types.js';
+export {
+  checkEndpointBinding,
+  definitionEndpoints,
+  endpointTamperedError,
+  type OAuthEndpoints,
+} from './oauth-binding.js';
 export { accessTokenDue, MINIMUM_VALIDITY_MS, refreshMarginMs } from './token-expiry.js';
 export { CredentialStore, secretKey, type ChosenRecord, type DirectoryChoice } from './store.js';
 export {

@@ -78,7 +78,10 @@ export class CredentialStore {
       await removeStrayTempFiles(this.configDir);
       const key = secretKey(input.provider, input.account);
       const baseUrl = input.baseUrl ?? null;
-      const refresh = input.refreshToken !== undefined ? { refreshToken: input.refreshToken } : {};
+      const refresh = {
+        ...(input.refreshToken !== undefined && { refreshToken: input.refreshToken }),
+        ...(input.endpoints !== undefined && { endpoints: { ...input.endpoints } }),
+      };
       const inKeychain = encodeBoundSecret({
         secret: input.secret,
         baseUrl,
@@ -280,6 +283,7 @@ export class CredentialStore {
       record: { ...record },
       secret: bound.secret,
       ...(bound.refreshToken !== undefined && { refreshToken: bound.refreshToken }),
+      ...(bound.endpoints !== undefined && { endpoints: bound.endpoints }),
     };
   }
 
@@ -320,13 +324,15 @@ export class CredentialStore {
       const key = secretKey(provider, account);
       const baseUrl = record.baseUrl ?? null;
       const refresh = next.refreshToken !== undefined ? { refreshToken: next.refreshToken } : {};
+      const endpoints = next.endpoints ?? current.endpoints;
+      const bound = { ...refresh, ...(endpoints !== undefined && { endpoints }) };
       if (record.backend === 'keychain') {
         await this.keychain().set(
           key,
-          encodeBoundSecret({ secret: next.secret, baseUrl, dir: this.configDir, ...refresh }),
+          encodeBoundSecret({ secret: next.secret, baseUrl, dir: this.configDir, ...bound }),
         );
       } else {
-        await this.file.setLocked(key, encodeBoundSecret({ secret: next.secret, baseUrl, ...refresh }));
+        await this.file.setLocked(key, encodeBoundSecret({ secret: next.secret, baseUrl, ...bound }));
       }
       const updated: AccountRecord = { ...record };
       delete updated.expiresAt;
@@ -339,7 +345,7 @@ export class CredentialStore {
         ...index,
         accounts: index.accounts.map((r) => (r === record ? updated : r)),
       });
-      return { record: { ...updated }, secret: next.secret, ...refresh };
+      return { record: { ...updated }, secret: next.secret, ...bound };
     });
   }
 

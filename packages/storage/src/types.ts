@@ -1,3 +1,5 @@
+import type { OAuthEndpoints } from './bound-secret.js';
+
 /** Where a secret is kept. */
 export type BackendName = 'keychain' | 'file';
 
@@ -64,6 +66,8 @@ export interface SaveInput {
   expiresAt?: string;
   /** An OAuth refresh token, kept in the secret store beside the secret (never in the index). */
   refreshToken?: string;
+  /** The OAuth endpoints that issued it, bound to the secret in the secret store (see `checkEndpointBinding`). */
+  endpoints?: OAuthEndpoints;
   /** Make it the provider's default even when another account is the default now. */
   makeDefault?: boolean;
 }
@@ -85,6 +89,8 @@ export interface StoredCredential {
   secret: string;
   /** The OAuth refresh token stored with the secret, if any. */
   refreshToken?: string;
+  /** The OAuth endpoints bound to it; absent for keys and for OAuth credentials stored before the binding. */
+  endpoints?: OAuthEndpoints;
 }
 
 /** New tokens for a stored account (a refresh): the secret, and the rotated refresh token and expiry. */
@@ -93,6 +99,8 @@ export interface RenewedTokens {
   refreshToken?: string;
   /** ISO timestamp; absent: the new token's expiry is not known. */
   expiresAt?: string;
+  /** The OAuth endpoints to bind it to; absent: the ones bound now stay. */
+  endpoints?: OAuthEndpoints;
 }
 
 /** What a `renew` callback decides: new tokens, a failed refresh to record, or undefined to keep what is stored. */

@@ -2,15 +2,16 @@
 // the user's flags, kept in providers.json (see configured-providers.ts for how it becomes a provider).
 import { isLatchkeyError, usageError } from '@latchkey/errors';
 import { parseBaseUrl } from '@latchkey/http';
-import { checkEndpoint, discoverServer, type ServerMetadata } from '@latchkey/oauth';
+import { checkEndpoint, discoverServer, parseIssuer, type ServerMetadata } from '@latchkey/oauth';
 import {
+  definitionEndpoints,
   readProviderDefinitions,
   resolveConfigDir,
   updateProviderDefinitions,
   type ProviderDefinition,
 } from '@latchkey/storage';
 import { configuredPlugin, signInAgain } from './configured-providers.js';
-import { cleanupStore, logout, type LoggedOut } from './logout.js';
+import { cleanupStore, describeLogout, logout, type LoggedOut } from './logout.js';
 import { allStaticProviders, loadProviders, staticProviders } from './providers.js';
 import { clientSecretEnvProblem, clientSecretEnvRefused } from './client-secret-env.js';
 import { httpClient, type Runtime } from './runtime.js';
@@ -28,7 +29,10 @@ export interface AddProviderRequest {
   userinfoUrl?: string;
   encoding: 'form' | 'json';
   baseUrl?: string;
-  /** Replace an existing definition of the same name (its accounts stay). */
+  /**
+   * Replace an existing definition of the same name; when its endpoints change, its stored accounts are
+   * logged out first (revoked at the old endpoints).
+   */
   force: boolean;
 }
 
@@ -37,6 +41,8 @@ export interface AddedProvider {
   definition: ProviderDefinition;
   /** The definition replaced one of the same name (`--force`). */
   replaced: boolean;
+  /** Accounts of the replaced definition logged out first, because the endpoints changed (`--force`). */
+  loggedOut: LoggedOut[];
   /** Where the endpoints were found, when discovery was used. */
   discoveredAt?: string;
 }
@@ -106,12 +112,14 @@ export async function addProvider(runtime: Runtime, request: AddProviderRequest)
     revocationUrl: request.revocationUrl && checkEndpoint(request.revocationUrl, '--revocation-url'),
     userinfoUrl: request.userinfoUrl && checkEndpoint(request.userinfoUrl, '--userinfo-url'),
   };
-  const issuer = request.issuer === undefined ? undefined : parseBaseUrl(request.issuer, '--issuer');
+  // The issuer identifier is the string as given (RFC 8414 section 3.3 compares it character for character).
+  const issuerId = request.issuer?.trim();
+  const issuer = issuerId === undefined ? undefined : parseIssuer(issuerId);
   const baseUrl = request.baseUrl === undefined ? undefined : parseBaseUrl(request.baseUrl, '--base-url');
   let metadata: ServerMetadata | undefined;
   if (issuer !== undefined) {
     try {
-      metadata = await discoverServer(httpClient(runtime), issuer);
+      metadata = await discoverServer(httpClient(runtime), issuerId!);
     } catch (error) {
       // Both required endpoints given: the metadata was only a bonus.
       if (!(
@@ -143,7 +151,7 @@ export async function addProvider(runtime: Runtime, request: AddProviderRequest)
   const userinfo = pick('userinfoUrl');
   const scopes = chooseScopes(request.scopes, metadata);
   const definition: ProviderDefinition = {
-    ...(issuer !== undefined && { issuer: issuer.toString().replace(/\/$/, '') }),
+    ...(issuerId !== undefined && { issuer: issuerId }),
     clientId: request.clientId,
     ...(request.clientSecretEnv !== undefined && { clientSecretEnv: request.clientSecretEnv }),
     ...(scopes !== undefined && { scopes }),
@@ -155,12 +163,22 @@ export async function addProvider(runtime: Runtime, request: AddProviderRequest)
     baseUrl: (baseUrl ?? issuer ?? new URL(new URL(token).origin)).toString().replace(/\/$/, ''),
     addedAt: new Date(runtime.clock.now()).toISOString(),
   };
-  const replaced = await updateProviderDefinitions(resolveConfigDir(runtime.env), (current) => {
+  const configDir = resolveConfigDir(runtime.env);
+  const previous = (await readProviderDefinitions(configDir)).get(request.name);
+  let loggedOut: LoggedOut[] = [];
+  if (previous !== undefined && request.force && movesTokens(previous, definition)) {
+    // Its stored tokens were issued by the old endpoints and go nowhere else: they are logged out first,
+    // revoked there (a failure here, STORAGE_TAMPERED say, leaves the definition as it was).
+    if ((await cleanupStore(runtime).list(request.name)).length > 0) {
+      loggedOut = (await logout(runtime, { provider: request.name, all: true })).removed;
+    }
+  }
+  const replaced = await updateProviderDefinitions(configDir, (current) => {
     const existed = current.has(request.name);
     if (existed && !request.force) {
       throw usageError(
         `A provider named ${request.name} is already configured.`,
-        `Pass --force to replace its definition (its accounts stay), or \`latchkey auth providers remove ${request.name}\` first.`,
+        `Pass --force to replace its definition (when its endpoints change, its stored accounts are logged out first, revoked at the old ones), or \`latchkey auth providers remove ${request.name}\` first.`,
       );
     }
     return { result: existed, next: new Map([...current, [request.name, definition]]) };
@@ -169,13 +187,21 @@ export async function addProvider(runtime: Runtime, request: AddProviderRequest)
     name: request.name,
     definition,
     replaced,
+    loggedOut,
     ...(metadata !== undefined && { discoveredAt: metadata.source.toString() }),
   };
+}
+
+/** The new definition sends tokens elsewhere: another issuer, base URL, token/revocation/userinfo endpoint. */
+function movesTokens(before: ProviderDefinition, after: ProviderDefinition): boolean {
+  const where = (d: ProviderDefinition) => JSON.stringify([definitionEndpoints(d), d.baseUrl]);
+  return where(before) !== where(after);
 }
 
 export function describeAdded(added: AddedProvider): string[] {
   const where = added.definition.issuer ?? added.definition.baseUrl;
   return [
+    ...describeLogout({ removed: added.loggedOut, orphansRemoved: [], envStillSet: [] }),
     `✓ ${added.replaced ? 'Replaced' : 'Added'} provider ${added.name} (${where}): sign in with ${signInAgain(added.name)}`,
   ];
 }

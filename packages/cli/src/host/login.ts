@@ -1,11 +1,13 @@
 import { registerSecret, usageError } from '@latchkey/errors';
 import { sanitizeIdentity, type Identity } from '@latchkey/plugin-kit';
 import {
+  definitionEndpoints,
   resolveConfigDir,
   type AccountIdentity,
   type BackendName,
   type CredentialStore,
 } from '@latchkey/storage';
+import { isConfiguredProvider } from './configured-providers.js';
 import { providerContext, resolveBaseUrl } from './context.js';
 import { chooseProvider, conflictWarning, envCredential, loadProviders } from './providers.js';
 import { localTime } from './dates.js';
@@ -135,6 +137,8 @@ export async function login(runtime: Runtime, request: LoginRequest): Promise<Lo
     method,
     ...(identity.expiresAt !== undefined ? { expiresAt: identity.expiresAt } : {}),
     ...(refreshToken !== undefined && { refreshToken }),
+    // A configured OAuth provider's token is bound to the endpoints that issued it (docs/storage.md).
+    ...(isConfiguredProvider(provider) && { endpoints: definitionEndpoints(provider.definition) }),
     makeDefault,
   });
   outcome.stored = true;

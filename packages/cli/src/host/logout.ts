@@ -2,12 +2,15 @@ import { isLatchkeyError, registerSecret, usageError, type ErrorEnvelope } from 
 import { latchkeyEnvName } from '@latchkey/plugin-kit/manifest';
 import type { Provider } from '@latchkey/plugin-kit';
 import {
+  checkEndpointBinding,
   CredentialStore,
   resolveConfigDir,
   resolveStoragePreference,
   unknownAccount,
   type AccountRecord,
   type OrphanedSecret,
+  type StoragePreference,
+  type StoredCredential,
 } from '@latchkey/storage';
 import { isConfiguredProvider } from './configured-providers.js';
 import { providerContext, quietUi, resolveBaseUrl } from './context.js';
@@ -89,6 +92,18 @@ export async function logout(runtime: Runtime, request: LogoutRequest): Promise<
       : [await chooseAccountToRemove(runtime, manifest, ofProvider, request)];
   }
 
+  // Before anything is sent or deleted: a configured OAuth provider whose providers.json no longer names the
+  // endpoints a target's tokens were issued by stops the logout (STORAGE_TAMPERED), so the tokens are not
+  // sent to the new ones and the user can restore the definition and log out with revocation.
+  const read = new Map<AccountRecord, StoredCredential | undefined>();
+  for (const record of targets) {
+    const provider = discovery.providers.get(record.provider)?.provider;
+    if (provider === undefined || !isConfiguredProvider(provider)) continue;
+    const stored = await store.get(record.provider, record.account).catch(() => undefined);
+    if (stored !== undefined) checkEndpointBinding(store.configDir, stored, provider.definition);
+    read.set(record, stored);
+  }
+
   const removed: LoggedOut[] = [];
   for (const record of targets) {
     const provider = discovery.providers.get(record.provider)?.provider;
@@ -98,7 +113,7 @@ export async function logout(runtime: Runtime, request: LogoutRequest): Promise<
       account: record.account,
     };
     if (provider?.tokenUrl !== undefined) entry.tokenUrl = provider.tokenUrl;
-    if (provider?.revoke) await revokeInto(runtime, store, provider, record, entry);
+    if (provider?.revoke) await revokeInto(runtime, store, provider, record, entry, read.get(record));
     await store.remove(record.provider, record.account);
     removed.push(entry);
   }
@@ -166,9 +181,10 @@ async function revokeInto(
   provider: Provider,
   record: AccountRecord,
   entry: LoggedOut,
+  checked: StoredCredential | undefined,
 ): Promise<void> {
   try {
-    const stored = await store.get(record.provider, record.account);
+    const stored = checked ?? (await store.get(record.provider, record.account));
     if (!stored) return;
     registerSecret(stored.secret);
     const baseUrl = resolveBaseUrl(runtime, provider, undefined, record.baseUrl);

@@ -5,6 +5,7 @@ import { HttpClient } from '@latchkey/http';
 import { refreshAccessToken } from '@latchkey/oauth';
 import {
   accessTokenDue,
+  checkEndpointBinding,
   readProviderDefinitions,
   type AccountRecord,
   type CredentialStore,
@@ -114,6 +115,8 @@ export async function refreshStored(
     if (current.refreshToken === undefined) throw expired(current.record, ' and there is no refresh token');
     if (definition === undefined)
       throw expired(current.record, ` and ${record.provider} is no longer configured`);
+    // The refresh token goes only to the token endpoint that issued it (STORAGE_TAMPERED otherwise).
+    const endpoints = checkEndpointBinding(store.configDir, current, definition);
     // Another process's refresh of this token failed a moment ago (or for good): report its error.
     const recorded = pendingRefreshFailure(current.record, now());
     if (recorded !== undefined) throw refreshFailureError(recorded);
@@ -146,6 +149,7 @@ export async function refreshStored(
       secret: tokens.accessToken,
       ...(tokens.refreshToken !== undefined && { refreshToken: tokens.refreshToken }),
       ...(tokens.expiresAt !== undefined && { expiresAt: new Date(tokens.expiresAt).toISOString() }),
+      endpoints,
     };
   });
   if (failed !== undefined) throw failed;

@@ -7,7 +7,14 @@ import {
   type ErrorEnvelope,
 } from '@latchkey/errors';
 import { sanitizeIdentity, type Identity, type Provider } from '@latchkey/plugin-kit';
-import { accessTokenDue, unknownAccount, type AccountRecord, type CredentialStore } from '@latchkey/storage';
+import {
+  accessTokenDue,
+  checkEndpointBinding,
+  unknownAccount,
+  type AccountRecord,
+  type CredentialStore,
+} from '@latchkey/storage';
+import { isConfiguredProvider } from './configured-providers.js';
 import { latchkeyEnvName } from '@latchkey/plugin-kit/manifest';
 import { providerContext, quietUi, resolveBaseUrl } from './context.js';
 import { httpClient } from './runtime.js';
@@ -255,6 +262,8 @@ async function checkStored(
     let stored = await store.get(record.provider, record.account);
     if (!stored) throw notSignedIn(provider.title, provider.id, provider.envVars);
     registerSecret(stored.secret);
+    // A configured OAuth provider's token goes only to the endpoints that issued it (STORAGE_TAMPERED).
+    if (isConfiguredProvider(provider)) checkEndpointBinding(store.configDir, stored, provider.definition);
     if (record.refreshable && accessTokenDue(stored.record, runtime.clock.now())) {
       // An expired OAuth access token is renewed first, as `auth token` would, so the check is of a live one.
       // The refresh gets its own (longer) limit, not the status one: a refresh cut short after the server

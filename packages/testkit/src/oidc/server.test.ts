@@ -214,6 +214,23 @@ describe('startOidcServer (oidc-provider on 127.0.0.1)', () => {
     expect(await server.isActive(String(refresh!.answer!.refresh_token))).toBe(true);
   });
 
+  it('expiresInNext: the next token answer announces that lifetime, the one after the real one', async () => {
+    server = await startOidcServer({ accessTokenTtl: 60 });
+    const { tokens } = await deviceLogin(server, 'openid offline_access');
+    server.expiresInNext(0);
+    const refresh = (token: unknown) =>
+      post(server!.endpoints.token, {
+        grant_type: 'refresh_token',
+        refresh_token: String(token),
+        client_id: OIDC_PUBLIC_CLIENT_ID,
+      });
+    const first = await refresh(tokens.refresh_token);
+    expect(first).toMatchObject({ status: 200, body: { expires_in: 0 } });
+    expect(server.requestsTo('token', 'refresh_token')[0]!.answer).toMatchObject({ expires_in: 0 });
+    const second = await refresh((first.body as Record<string, unknown>).refresh_token);
+    expect(second).toMatchObject({ status: 200, body: { expires_in: 60 } });
+  });
+
   it('fails the next requests to an endpoint on demand and revokes refresh tokens server-side', async () => {
     server = await startOidcServer({ accessTokenTtl: 60 });
     const { tokens } = await deviceLogin(server, 'openid offline_access');

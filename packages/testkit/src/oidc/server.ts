@@ -171,6 +171,11 @@ export interface OidcServer {
    * oidc-provider has done the work (issued or rotated the tokens), as a slow server or network would.
    */
   slowNext(endpoint: Exclude<OidcEndpoint, 'metadata'>, slow: { ms: number; times?: number }): void;
+  /**
+   * The next `times` (default 1) token answers that grant an access token say `expires_in: value` (0, -5,
+   * 1e20, a string...) instead of the real lifetime; the tokens themselves are issued as usual.
+   */
+  expiresInNext(value: unknown, times?: number): void;
   close(): Promise<void>;
 }
 
@@ -202,6 +207,7 @@ export async function startOidcServer(options: OidcServerOptions = {}): Promise<
   const requests: OidcRecordedRequest[] = [];
   const faults = new Map<OidcEndpoint, { status: number; error: string; left: number }>();
   const slows = new Map<OidcEndpoint, { ms: number; left: number }>();
+  const expiresIn: { value: unknown; left: number } = { value: undefined, left: 0 };
   const store = new Map<string, { payload: AdapterPayload; expiresAt?: number }>();
   const routes: Record<Exclude<OidcEndpoint, 'metadata'>, string> = {
     device_authorization: '/device/auth',
@@ -326,6 +332,12 @@ export async function startOidcServer(options: OidcServerOptions = {}): Promise<
     requests.push(record);
     try {
       await next();
+      // A server announcing another lifetime than the token's real one (`expiresInNext`).
+      const answered = ctx.body as Record<string, unknown> | undefined;
+      if (mounted === 'token' && expiresIn.left > 0 && typeof answered?.access_token === 'string') {
+        expiresIn.left -= 1;
+        ctx.body = { ...answered, expires_in: expiresIn.value };
+      }
     } finally {
       const body = (ctx as { oidc?: { body?: Record<string, unknown> } }).oidc?.body;
       record.body = stringFields(body);
@@ -596,6 +608,10 @@ export async function startOidcServer(options: OidcServerOptions = {}): Promise<
     },
     slowNext(endpoint, slow) {
       slows.set(endpoint, { ms: slow.ms, left: slow.times ?? 1 });
+    },
+    expiresInNext(value, times = 1) {
+      expiresIn.value = value;
+      expiresIn.left = times;
     },
     failNext(endpoint, fault) {
       faults.set(endpoint, {

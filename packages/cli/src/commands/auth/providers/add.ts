@@ -55,7 +55,10 @@ export default class AuthProvidersAdd extends LatchkeyCommand {
       default: 'form',
     }),
     'base-url': Flags.string({ description: 'The base URL accounts are bound to; default the issuer.' }),
-    force: Flags.boolean({ description: 'Replace a definition of the same name (its accounts stay).' }),
+    force: Flags.boolean({
+      description:
+        'Replace a definition of the same name; when its endpoints change, its stored accounts are logged out first (revoked at the old ones).',
+    }),
   };
 
   async run(): Promise<ProviderDefinition> {

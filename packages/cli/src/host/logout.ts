@@ -9,7 +9,6 @@ import {
   unknownAccount,
   type AccountRecord,
   type OrphanedSecret,
-  type StoragePreference,
   type StoredCredential,
 } from '@latchkey/storage';
 import { isConfiguredProvider } from './configured-providers.js';

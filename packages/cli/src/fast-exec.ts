@@ -1,14 +1,13 @@
 /**
- * `latchkey exec` without oclif: the bin script tries this first. It answers the plain forms
- * (`--provider ID`…, `--account NAME`, `--env NAME=REF`…, `--no-masking`, then `--` and COMMAND) for the
- * bundled providers (facts compiled in) and those a usable provider cache knows, and returns undefined for
- * everything else (help, other flags, no `--`, a provider it does not know), so the full CLI handles it
- * with the same code.
+ * `latchkey exec` without oclif: bin/run.cjs tries this first. It reads the flags before `--` against the
+ * command's own definitions (command-flags.ts) and runs the command's own code (runExec, below); it
+ * returns undefined for anything else (help, no `--`, a form util.parseArgs does not read plainly, a
+ * provider it does not know), and the full CLI handles that with the same code.
  */
 import type { Writable } from 'node:stream';
-import { parseArgs } from 'node:util';
 import { isLatchkeyError, toLatchkeyError } from '@latchkey/errors';
-import { checkProviderDefinitionsFile, resolveConfigDir, resolveStoragePreference } from '@latchkey/storage';
+import { resolveStoragePreference } from '@latchkey/storage';
+import { execFlags, readFlags } from './command-flags.js';
 import { runChild, type ChildOutcome } from './exec/child.js';
 import { execEnvironment, type ExecRequest } from './exec/environment.js';
 import { forTerminal, readOnlyStore } from './host/environment.js';
@@ -27,29 +26,14 @@ export interface ExecArgs extends ExecRequest {
 export function parseExecArgs(argv: string[]): ExecArgs | undefined {
   const split = argv.indexOf('--');
   if (split === -1 || split === argv.length - 1) return undefined;
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv.slice(0, split),
-      options: {
-        provider: { type: 'string', short: 'p', multiple: true },
-        account: { type: 'string' },
-        env: { type: 'string', multiple: true },
-        'no-masking': { type: 'boolean' },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch {
-    return undefined;
-  }
-  const providers = values.provider ?? [];
-  if (providers.some((p) => !p.trim()) || values.account?.trim() === '') return undefined;
+  const read = readFlags(execFlags, argv.slice(0, split), 0);
+  if (!read) return undefined;
+  const { provider, account, env, masking } = read.flags;
   return {
-    providers,
-    account: values.account,
-    env: values.env ?? [],
-    masking: !values['no-masking'],
+    providers: provider ?? [],
+    account,
+    env: env ?? [],
+    masking,
     command: argv[split + 1]!,
     args: argv.slice(split + 2),
   };
@@ -120,17 +104,17 @@ export async function fastExec(
   const request = parseExecArgs(argv);
   if (!request) return undefined;
   const io = { env, cwd: process.cwd(), stdout: process.stdout, stderr: process.stderr };
+  let known;
   try {
     // A bad LATCHKEY_STORAGE is exit 2 on every command (COMMAND never starts).
     resolveStoragePreference(undefined, env);
-    // The cache may hold providers from providers.json: that file is held to its checks all the same.
-    checkProviderDefinitionsFile(resolveConfigDir(env));
+    known = await readProviders(env);
   } catch (error) {
     return report(error, io);
   }
-  const { providers, complete } = readProviders(env);
-  // A provider only its plugin's hook knows, or, without a usable cache, anything but bundled providers
-  // named with --provider (a reference may name any provider): the full CLI finds it.
+  const { providers, complete } = known;
+  // A provider only its plugin's hook knows, or, without every provider known, anything but the known
+  // ones named with --provider (a reference may name any provider): the full CLI finds it.
   if (request.providers.some((id) => !providers.has(id))) return undefined;
   const references = () => Object.values(env).some((value) => value !== undefined && isReference(value));
   if (!complete && (request.env.length > 0 || references())) return undefined;

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { nodeCrypto } from './crypto.js';
 import { constants as fsConstants } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
@@ -84,7 +84,10 @@ export const fsHooks = { rename: (from: string, to: string): Promise<void> => fs
  */
 export async function writeFileAtomic(file: string, data: string | Buffer): Promise<void> {
   const dir = path.dirname(file);
-  const temp = path.join(dir, `.${path.basename(file)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+  const temp = path.join(
+    dir,
+    `.${path.basename(file)}.${process.pid}.${(await nodeCrypto()).randomBytes(6).toString('hex')}.tmp`,
+  );
   let handle: fs.FileHandle | undefined;
   try {
     handle = await fs.open(temp, 'wx', 0o600);

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { nodeCrypto } from './crypto.js';
 import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -48,7 +48,7 @@ export async function withLock<T>(dir: string, fn: () => Promise<T>, options: Lo
   const noticeAt = clock.now() + (options.noticeAfterMs ?? 1_000);
   let noticed = options.onWait === undefined;
   const lockFile = path.join(dir, '.lock');
-  const token = `${process.pid} ${os.hostname()} ${randomBytes(8).toString('hex')}\n`;
+  const token = `${process.pid} ${os.hostname()} ${(await nodeCrypto()).randomBytes(8).toString('hex')}\n`;
   // The deadline is per holder: a queue of writers that each finish in time is progress, not a hang, so a
   // waiter behind many of them on a busy machine waits its turn instead of failing.
   let deadline = clock.now() + timeoutMs;
@@ -153,7 +153,7 @@ async function breakIfStale(
   if (!holderGone(holder, mtimeMs, staleMs, clock)) return { holder, content };
   // Move the lock aside under a unique name: of several waiters, only one rename succeeds. Then check
   // that what was moved is the lock judged dead (another waiter may have just re-taken the lock).
-  const aside = `${lockFile}.stale.${process.pid}.${randomBytes(4).toString('hex')}`;
+  const aside = `${lockFile}.stale.${process.pid}.${(await nodeCrypto()).randomBytes(4).toString('hex')}`;
   try {
     await fs.rename(lockFile, aside);
   } catch {

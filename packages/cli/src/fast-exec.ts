@@ -1,26 +1,14 @@
 /**
  * `latchkey exec` without oclif: bin/run.cjs tries this first. It reads the flags before `--` against the
- * command's own definitions (command-flags.ts) and runs the command's own code (runExec, below); it
- * returns undefined for anything else (help, no `--`, a form util.parseArgs does not read plainly, a
- * provider it does not know), and the full CLI handles that with the same code.
+ * command's own definitions (command-flags.ts) and runs the command's own code (exec/run.ts); it returns
+ * undefined for anything else (help, no `--`, a form util.parseArgs does not read plainly, a provider it
+ * does not know), and the full CLI handles that with the same code.
  */
-import type { Writable } from 'node:stream';
-import { isLatchkeyError, toLatchkeyError } from '@latchkey/errors';
 import { resolveStoragePreference } from '@latchkey/storage';
 import { execFlags, readFlags } from './command-flags.js';
-import { runChild, type ChildOutcome } from './exec/child.js';
-import { execEnvironment, type ExecRequest } from './exec/environment.js';
-import { forTerminal, readOnlyStore } from './host/environment.js';
+import { report, runExec, type ExecArgs } from './exec/run.js';
 import { readProviders } from './host/provider-cache.js';
 import { isReference } from './host/references.js';
-import type { StaticProvider } from './host/provider-facts.js';
-import { reportError } from './render-error.js';
-
-export interface ExecArgs extends ExecRequest {
-  masking: boolean;
-  command: string;
-  args: string[];
-}
 
 /** The request, or undefined for anything but the plain forms (oclif parses those, with its messages). */
 export function parseExecArgs(argv: string[]): ExecArgs | undefined {
@@ -37,63 +25,6 @@ export function parseExecArgs(argv: string[]): ExecArgs | undefined {
     command: argv[split + 1]!,
     args: argv.slice(split + 2),
   };
-}
-
-export interface ExecIo {
-  env: NodeJS.ProcessEnv;
-  cwd: string;
-  stdout: Writable;
-  stderr: Writable;
-}
-
-/**
- * Resolves the environment, runs COMMAND and returns the exit code to leave with: COMMAND's own (128+N
- * for signal N), 127 when it is not found, 126 when it cannot be run, or latchkey's code when a reference
- * could not be resolved (COMMAND not started). Shared by the fast path and the `exec` command.
- */
-export async function runExec(
-  request: ExecArgs,
-  providers: Map<string, StaticProvider>,
-  io: ExecIo,
-): Promise<number> {
-  let prepared;
-  try {
-    prepared = await execEnvironment(request, {
-      providers,
-      env: io.env,
-      store: readOnlyStore(io.env),
-      cwd: io.cwd,
-    });
-  } catch (error) {
-    return report(error, io);
-  }
-  const outcome: ChildOutcome = await runChild({
-    command: request.command,
-    args: request.args,
-    env: prepared.env,
-    mask: request.masking ? prepared.secrets : undefined,
-    stdout: io.stdout,
-    stderr: io.stderr,
-    signals: process,
-  });
-  if (outcome.kind === 'not-found') {
-    io.stderr.write(`latchkey: ${forTerminal(request.command, true)} not found\n`);
-    io.stderr.write('  Check the name, or give its path (PATH is searched).\n');
-  } else if (outcome.kind === 'not-executable') {
-    io.stderr.write(`latchkey: ${forTerminal(request.command, true)}: permission denied (not executable)\n`);
-  }
-  return outcome.exitCode;
-}
-
-function report(error: unknown, io: ExecIo): number {
-  return reportError(isLatchkeyError(error) ? error : toLatchkeyError(error), {
-    json: false,
-    compact: false,
-    warnings: [],
-    env: io.env,
-    stdout: io.stdout,
-    stderr: io.stderr,
-  });
 }
 
 /** The fast path: an exit code, or undefined to hand over to the full CLI. */

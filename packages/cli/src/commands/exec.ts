@@ -2,7 +2,7 @@ import { usageError } from '@latchkey/errors';
 import { LatchkeyCommand } from '../base-command.js';
 import { execFlags } from '../command-flags.js';
 import { oclifFlags } from '../oclif-flags.js';
-import { runExec } from '../fast-exec.js';
+import { runExec } from '../exec/run.js';
 import { writeProviderCache } from '../host/provider-cache.js';
 import { allStaticProviders, loadProviders } from '../host/providers.js';
 

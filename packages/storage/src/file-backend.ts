@@ -1,4 +1,4 @@
-import * as fs from 'node:fs/promises';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { corruptError, ioError } from './storage-errors.js';
 import { checkDirSafe, ensureConfigDir, readOwnFile, writeFileAtomic } from './fs-util.js';
@@ -106,7 +106,7 @@ export class EncryptedFileBackend implements SecretBackend {
     let deleted = doc !== undefined;
     for (const file of [this.file, this.keyFile]) {
       try {
-        await fs.rm(file);
+        fs.rmSync(file);
         deleted = true;
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw ioError(file, 'delete', error);

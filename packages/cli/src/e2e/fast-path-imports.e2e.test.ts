@@ -102,6 +102,8 @@ describe('auth token fast path: one bundled file', () => {
     // (@latchkey/storage imports it lazily, in its own source: nothing in the bundle is rewritten).
     expect(modules.filter((url) => url.includes('keyring'))).toEqual([]);
     expect(modules).not.toContain('node:crypto');
+    // Storage reads with node:fs (its own source): node:fs/promises (about 1 MiB) is not loaded.
+    expect(modules).not.toContain('node:fs/promises');
   });
 
   it('prints the file-stored token the same way, decrypted by node:crypto (OpenSSL), no other module added', async () => {
@@ -111,6 +113,7 @@ describe('auth token fast path: one bundled file', () => {
     expectFastPath(modules, 'fast-token.cjs');
     // No hand-written cryptography (CONTRIBUTING.md): the entry is opened by OpenSSL.
     expect(modules).toContain('node:crypto');
+    expect(modules).not.toContain('node:fs/promises');
   });
 
   it('answers on the first run with an empty cache dir (bundled facts compiled in, no plugin installed)', async () => {

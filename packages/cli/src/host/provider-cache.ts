@@ -1,5 +1,4 @@
 import { statSync } from 'node:fs';
-import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Config } from '@oclif/core';
 import { registerSecretPrefixes } from '@latchkey/errors';
@@ -31,9 +30,9 @@ export function providerCachePath(env: NodeJS.ProcessEnv): string {
   return cacheFile(env, 'providers');
 }
 
-async function mtime(path: string): Promise<number | null> {
+function mtime(path: string): number | null {
   try {
-    return (await stat(path)).mtimeMs;
+    return statSync(path).mtimeMs;
   } catch {
     return null;
   }
@@ -53,7 +52,7 @@ export async function writeProviderCache(
   const bundled = new Set(bundledProviders().map((p) => p.manifest.id));
   const cache: ProviderCacheFile = {
     version: 2,
-    watch: await Promise.all(paths.map(async (path) => ({ path, mtimeMs: await mtime(path) }))),
+    watch: paths.map((path) => ({ path, mtimeMs: mtime(path) })),
     providers: [...providers.values()].filter(
       (p) => !bundled.has(p.manifest.id) && p.plugin !== configuredPlugin,
     ),

@@ -1,6 +1,8 @@
-// Builds the fast paths (src/fast-token.ts, src/fast-exec.ts, src/fast-info.ts and everything they import,
-// the @latchkey packages included) into one self-contained CommonJS file each, dist/bundle/<name>.cjs,
-// which bin/run.cjs requires. Resolving and loading some thirty files cost most of the fast path's start-up;
+// Builds the fast paths (src/fast-token.ts, src/fast-exec.ts and everything they import, the @latchkey
+// packages included) and src/compile-cache.ts into one self-contained CommonJS file each,
+// dist/bundle/<name>.cjs, which bin/run.cjs requires. Bundling only: the code in a bundle is the code the
+// unit tests run (a built-in is required where the source imports it; node:crypto, which only some paths
+// need, is imported lazily by @latchkey/storage's own source). Resolving and loading some thirty files cost most of the fast path's start-up;
 // one file costs one read. Nothing is resolved at run time except node: built-ins and, only on the branch
 // that needs it, a package of @latchkey/cli's own dependencies: the native @napi-rs/keyring for a
 // credential in the keychain, undici for an OAuth refresh.
@@ -42,105 +44,6 @@ const providersCompiledIn = {
 const outdir = join(root, 'dist', 'bundle');
 await rm(outdir, { recursive: true, force: true });
 
-/**
- * A built-in imported at the top (`import ... from 'node:crypto'`, or esbuild's require() of it at the top
- * of a CommonJS bundle) is loaded (node:crypto alone compiles some fifteen internal modules) before the
- * first line runs, whether or not that run needs it. The bundle takes each built-in on first use instead, through
- * `loadBuiltin(id)`: a lower-case function export is a wrapper that loads its module when first called, so
- * an env credential never loads node:crypto, which only decrypting the file needs. Other exports (classes,
- * constants) are read when the bundle loads. Only the exports the bundle uses survive tree shaking (each is
- * marked pure).
- *
- * `loadBuiltin` is a free name in pass 1's output. In the CommonJS bundle it is `require` (`define`, and
- * the require() calls stay external); the lazy chunks, ES modules, get a `require` of their own from
- * node:module's createRequire (see below).
- */
-const loadBuiltin = '__latchkeyBuiltin';
-/**
- * `node:fs/promises` in the bundle: the same functions, done synchronously. Each promise-based call is a
- * round trip through libuv's thread pool and back to the event loop; reading a stored credential makes
- * a dozen in a row (checks of the directory, the index, the key file, the encrypted file), a few ms of
- * waiting in a process that has nothing else to do. The storage code keeps its API (it still awaits
- * promises); only these bundles block, and only for the files they touch. A function not listed here
- * fails the build (no matching export); a FileHandle offers the methods @latchkey/storage uses.
- */
-const syncFsPromises = `
-const fs = ${loadBuiltin}('node:fs');
-class FileHandle {
-  constructor(fd) { this.fd = fd; }
-  async stat(options) { return fs.fstatSync(this.fd, options); }
-  async readFile(options) { return fs.readFileSync(this.fd, options); }
-  async writeFile(data, options) { fs.writeFileSync(this.fd, data, options); }
-  async sync() { fs.fsyncSync(this.fd); }
-  async close() { fs.closeSync(this.fd); }
-}
-export async function open(path, flags, mode) { return new FileHandle(fs.openSync(path, flags, mode)); }
-export async function realpath(path, options) { return fs.realpathSync.native(path, options); }
-${[
-  'access',
-  'appendFile',
-  'chmod',
-  'copyFile',
-  'link',
-  'lstat',
-  'mkdir',
-  'mkdtemp',
-  'readdir',
-  'readFile',
-  'readlink',
-  'rename',
-  'rm',
-  'rmdir',
-  'stat',
-  'symlink',
-  'truncate',
-  'unlink',
-  'utimes',
-  'writeFile',
-]
-  .map((name) => `export async function ${name}(...a) { return fs.${name}Sync(...a); }`)
-  .join('\n')}
-export const constants = fs.constants;
-`;
-
-const builtinsOnFirstUse = {
-  name: 'builtins-on-first-use',
-  setup(b) {
-    b.onResolve({ filter: /^node:/ }, (args) =>
-      // The loader's own require() in the CommonJS bundle: Node's.
-      args.kind === 'require-call'
-        ? { path: args.path, external: true }
-        : { path: args.path, namespace: 'builtin', sideEffects: false },
-    );
-    b.onLoad({ filter: /.*/, namespace: 'builtin' }, (args) => {
-      if (args.path === 'node:fs/promises') return { contents: syncFsPromises, loader: 'js' };
-      const mod = process.getBuiltinModule(args.path);
-      const id = JSON.stringify(args.path);
-      const lines = [
-        `const id = ${id};`,
-        'let m;',
-        `const load = () => (m ??= ${loadBuiltin}(id));`,
-        'export default /* @__PURE__ */ load();',
-      ];
-      for (const name of Object.keys(mod)) {
-        if (!/^[A-Za-z_$][\w$]*$/.test(name) || name === 'default') continue;
-        const descriptor = Object.getOwnPropertyDescriptor(mod, name);
-        const lazy =
-          /^[a-z]/.test(name) &&
-          descriptor &&
-          'value' in descriptor &&
-          typeof descriptor.value === 'function';
-        lines.push(
-          lazy
-            ? `export const ${name} = /* @__PURE__ */ (() => function ${name}(...a) { return load().${name}(...a); })();`
-            : `export const ${name} = /* @__PURE__ */ (() => load().${name})();`,
-        );
-      }
-      return { contents: lines.join('\n'), loader: 'js' };
-    });
-  },
-};
-
 const common = {
   absWorkingDir: root,
   bundle: true,
@@ -159,10 +62,10 @@ const common = {
   logLevel: 'warning',
   // `import * as fs` then fs.missing(): a build error, not a function that is undefined at run time.
   logOverride: { 'import-is-undefined': 'error' },
-  plugins: [builtinsOnFirstUse, providersCompiledIn],
+  plugins: [providersCompiledIn],
 };
 
-for (const name of ['fast-token', 'fast-exec', 'fast-info']) {
+for (const name of ['compile-cache', 'fast-token', 'fast-exec']) {
   // Same depth as dist/bundle, so the source maps' relative `sources` stay right when files move over.
   const pass1 = join(root, 'dist', `.bundle-${name}`);
   await rm(pass1, { recursive: true, force: true });
@@ -212,11 +115,9 @@ for (const name of ['fast-token', 'fast-exec', 'fast-info']) {
   await build({
     ...common,
     format: 'cjs',
-    define: { [loadBuiltin]: 'require' },
     stdin: { contents: lines.join('\n'), resolveDir: pass1, sourcefile: `${name}-entry.js` },
     outfile: join(outdir, `${name}.cjs`),
     plugins: [
-      builtinsOnFirstUse,
       {
         name: 'lazy-chunks-stay-apart',
         setup(b) {
@@ -232,19 +133,15 @@ for (const name of ['fast-token', 'fast-exec', 'fast-info']) {
 
   // The lazy chunks (ES modules), importing the bundle wherever they imported a static chunk: Node's ESM
   // loader gives them the very module object bin/run.cjs required (its exports found by cjs-module-lexer
-  // in the `0 && (module.exports = {...})` esbuild writes for Node). A first line defines their
-  // loadBuiltin; their source maps get one empty line in front to match.
+  // in the `0 && (module.exports = {...})` esbuild writes for Node).
   await mkdir(join(outdir, 'chunks'), { recursive: true });
   for (const file of lazy) {
     let text = await readFile(file, 'utf8');
     for (const chunk of staticChunks) {
       text = text.replaceAll(`"./${basename(chunk)}"`, `"../${name}.cjs"`);
     }
-    const header = `import{createRequire as __latchkeyCreateRequire}from"node:module";const ${loadBuiltin}=__latchkeyCreateRequire(import.meta.url);`;
-    await writeFile(join(outdir, 'chunks', basename(file)), `${header}\n${text}`);
-    const map = JSON.parse(await readFile(`${file}.map`, 'utf8'));
-    map.mappings = `;${map.mappings}`;
-    await writeFile(join(outdir, 'chunks', `${basename(file)}.map`), JSON.stringify(map));
+    await writeFile(join(outdir, 'chunks', basename(file)), text);
+    await writeFile(join(outdir, 'chunks', `${basename(file)}.map`), await readFile(`${file}.map`));
   }
   await rm(pass1, { recursive: true, force: true });
 }

@@ -13,8 +13,7 @@ const plugin = new Plugin({
   isRoot: true,
 });
 await plugin.load();
-// Written only when it changed: a rebuild that changes no command keeps the file's modification time, which
-// the info cache behind the quick --version/--help (src/host/info-cache.ts) watches.
+// Written only when it changed: a rebuild that changes no command keeps the file's modification time.
 const file = resolve(root, 'oclif.manifest.json');
 const text = JSON.stringify(plugin.manifest, null, 2) + '\n';
 if ((await readFile(file, 'utf8').catch(() => '')) !== text) await writeFile(file, text);

@@ -1,6 +1,4 @@
-import { Help, type Config } from '@oclif/core';
-import { resolveConfigDir } from '@latchkey/storage';
-import { helpKey, updateInfoCache } from './host/info-cache.js';
+import { Help } from '@oclif/core';
 
 const examples = `EXAMPLES
   What can I sign in to (the ids, login methods and variables of every installed provider):
@@ -35,26 +33,5 @@ EXIT CODES
 export default class LatchkeyHelp extends Help {
   override formatRoot(): string {
     return `${super.formatRoot()}\n\n${examples}`;
-  }
-
-  /** The root page, remembered as written (host/info-cache.ts) so that the next `--help` skips oclif. */
-  override async showRootHelp(): Promise<void> {
-    const stdout = process.stdout;
-    const write = stdout.write;
-    const written: string[] = [];
-    stdout.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
-      written.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
-      return (write as (...args: unknown[]) => boolean).call(stdout, chunk, ...rest);
-    }) as typeof stdout.write;
-    try {
-      await super.showRootHelp();
-    } finally {
-      stdout.write = write;
-    }
-    if (this.opts.sendToStderr) return;
-    const env = process.env;
-    await updateInfoCache(this.config as Config, env, resolveConfigDir(env), (cache) => {
-      (cache.help ??= {})[helpKey(env, stdout)] = written.join('');
-    });
   }
 }

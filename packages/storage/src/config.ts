@@ -1,19 +1,12 @@
-import * as os from 'node:os';
-import * as path from 'node:path';
 import { usageError } from '@latchkey/errors';
+import { latchkeyDirs } from './dirs.js';
 import type { StoragePreference } from './types.js';
 
 const PREFERENCES: readonly StoragePreference[] = ['auto', 'keychain', 'file'];
 
-/** LATCHKEY_CONFIG_DIR, else $XDG_CONFIG_HOME/latchkey, else ~/.config/latchkey. */
+/** The config dir (dirs.ts): LATCHKEY_CONFIG_DIR, else $XDG_CONFIG_HOME/latchkey, else ~/.config/latchkey. */
 export function resolveConfigDir(env: NodeJS.ProcessEnv = process.env): string {
-  const explicit = env.LATCHKEY_CONFIG_DIR?.trim();
-  if (explicit) return path.resolve(explicit);
-  const xdg = env.XDG_CONFIG_HOME?.trim();
-  // The XDG spec says a relative XDG_CONFIG_HOME is invalid and must be ignored.
-  if (xdg && path.isAbsolute(xdg)) return path.join(xdg, 'latchkey');
-  const home = env.HOME?.trim() || os.homedir();
-  return path.join(home, '.config', 'latchkey');
+  return latchkeyDirs(env).config;
 }
 
 /** The `--storage` flag beats LATCHKEY_STORAGE; default 'auto'. A bad value is a usage error (exit 2). */

@@ -1,10 +1,10 @@
-import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
-import * as fs from 'node:fs/promises';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { corruptError, ioError } from './storage-errors.js';
 import { checkDirSafe, ensureConfigDir, readOwnFile, writeFileAtomic } from './fs-util.js';
 import { withLock } from './lock.js';
 import type { SecretBackend } from './types.js';
+import { nodeCrypto } from './crypto.js';
 
 export const CREDENTIALS_FILE = 'credentials.enc';
 export const KEY_FILE = 'credentials.key';
@@ -54,7 +54,7 @@ export class EncryptedFileBackend implements SecretBackend {
     const cryptoKey = await this.readKey(true);
     if (cryptoKey === undefined)
       throw corruptError(this.keyFile, `the key file is missing but ${this.file} holds credentials`);
-    return this.decrypt(doc, cryptoKey, key, entry);
+    return this.decrypt(await nodeCrypto(), doc, cryptoKey, key, entry);
   }
 
   async set(key: string, secret: string): Promise<void> {
@@ -72,12 +72,13 @@ export class EncryptedFileBackend implements SecretBackend {
     const existing = await this.readDocument();
     let cryptoKey = await this.readKey(existing !== undefined && Object.keys(existing.entries).length > 0);
     if (cryptoKey === undefined) cryptoKey = await this.createKey();
-    const keyId = keyIdOf(cryptoKey);
+    const crypto = await nodeCrypto();
+    const keyId = keyIdOf(crypto, cryptoKey);
     if (existing !== undefined && Object.keys(existing.entries).length > 0 && existing.keyId !== keyId) {
       throw corruptError(this.file, `it was encrypted with a different key than the one in ${this.keyFile}`);
     }
     const doc: CredentialsDocument = { version: VERSION, keyId, entries: { ...existing?.entries } };
-    doc.entries[key] = encrypt(cryptoKey, key, secret);
+    doc.entries[key] = encrypt(crypto, cryptoKey, key, secret);
     await writeFileAtomic(this.file, `${JSON.stringify(doc, null, 2)}\n`);
   }
 
@@ -105,7 +106,7 @@ export class EncryptedFileBackend implements SecretBackend {
     let deleted = doc !== undefined;
     for (const file of [this.file, this.keyFile]) {
       try {
-        await fs.rm(file);
+        fs.rmSync(file);
         deleted = true;
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw ioError(file, 'delete', error);
@@ -163,23 +164,29 @@ export class EncryptedFileBackend implements SecretBackend {
   }
 
   private async createKey(): Promise<Buffer> {
-    const key = randomBytes(32);
+    const key = (await nodeCrypto()).randomBytes(32);
     await writeFileAtomic(this.keyFile, `${key.toString('base64')}\n`);
     return key;
   }
 
-  private decrypt(doc: CredentialsDocument, cryptoKey: Buffer, key: string, entry: EncryptedEntry): string {
+  private decrypt(
+    crypto: Crypto,
+    doc: CredentialsDocument,
+    cryptoKey: Buffer,
+    key: string,
+    entry: EncryptedEntry,
+  ): string {
     const iv = Buffer.from(entry.iv, 'base64');
     const tag = Buffer.from(entry.tag, 'base64');
     const data = Buffer.from(entry.data, 'base64');
     try {
-      const decipher = createDecipheriv('aes-256-gcm', cryptoKey, iv, { authTagLength: 16 });
+      const decipher = crypto.createDecipheriv('aes-256-gcm', cryptoKey, iv, { authTagLength: 16 });
       decipher.setAAD(aadOf(key));
       decipher.setAuthTag(tag);
       return Buffer.concat([decipher.update(data), decipher.final()]).toString('utf8');
     } catch (error) {
       // keyId only explains a failure: an entry that authenticates under the key is read whatever it says.
-      if (doc.keyId !== keyIdOf(cryptoKey)) {
+      if (doc.keyId !== keyIdOf(crypto, cryptoKey)) {
         throw corruptError(
           this.file,
           `it was encrypted with a different key than the one in ${this.keyFile}`,
@@ -198,13 +205,15 @@ function aadOf(key: string): Buffer {
   return Buffer.from(`latchkey credentials v${VERSION}\0${key}`, 'utf8');
 }
 
-function keyIdOf(key: Buffer): string {
-  return createHash('sha256').update(key).digest('hex').slice(0, 16);
+type Crypto = Awaited<ReturnType<typeof nodeCrypto>>;
+
+function keyIdOf(crypto: Crypto, key: Buffer): string {
+  return crypto.createHash('sha256').update(key).digest('hex').slice(0, 16);
 }
 
-function encrypt(cryptoKey: Buffer, key: string, secret: string): EncryptedEntry {
-  const iv = randomBytes(12);
-  const cipher = createCipheriv('aes-256-gcm', cryptoKey, iv);
+function encrypt(crypto: Crypto, cryptoKey: Buffer, key: string, secret: string): EncryptedEntry {
+  const iv = crypto.randomBytes(12);
+  const cipher = crypto.createCipheriv('aes-256-gcm', cryptoKey, iv);
   cipher.setAAD(aadOf(key));
   const data = Buffer.concat([cipher.update(secret, 'utf8'), cipher.final()]);
   return {

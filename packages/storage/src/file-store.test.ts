@@ -93,7 +93,9 @@ describe('encrypted file backend', () => {
       ['accounts.json', 'credentials.enc'].map((n) => fs.readFile(path.join(dir, n))),
     );
     const realRename = fsHooks.rename;
-    fsHooks.rename = () => Promise.reject(Object.assign(new Error('simulated crash'), { code: 'EIO' }));
+    fsHooks.rename = () => {
+      throw Object.assign(new Error('simulated crash'), { code: 'EIO' });
+    };
     try {
       const error = await rejection(
         store.save({ provider: 'p', account: 'c', secret: 'sk-nano-cccccccccccccccc' }),

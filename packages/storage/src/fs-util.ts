@@ -1,7 +1,10 @@
-import { randomBytes } from 'node:crypto';
-import { constants as fsConstants } from 'node:fs';
-import * as fs from 'node:fs/promises';
+// Storage's file operations are node:fs's synchronous calls, inside async functions: a CLI process does one
+// thing at a time, and each promise-based call is a round trip through libuv's thread pool (reading a
+// stored credential takes a dozen in a row, a few ms); node:fs/promises would also cost every run about
+// 1 MiB of memory to load. Measured in docs/performance.md.
+import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { nodeCrypto } from './crypto.js';
 import { insecureError, ioError } from './storage-errors.js';
 
 const checkModes = process.platform !== 'win32';
@@ -9,7 +12,7 @@ const checkModes = process.platform !== 'win32';
 /** Creates the config directory (0700) if it doesn't exist yet; refuses one that others can write to. */
 export async function ensureConfigDir(dir: string): Promise<void> {
   try {
-    await fs.mkdir(dir, { recursive: true, mode: 0o700 });
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   } catch (error) {
     throw ioError(dir, 'create the directory', error);
   }
@@ -21,7 +24,7 @@ export async function checkDirSafe(dir: string): Promise<void> {
   if (!checkModes) return;
   let stat;
   try {
-    stat = await fs.stat(dir);
+    stat = fs.statSync(dir);
   } catch (error) {
     throw ioError(dir, 'read', error);
   }
@@ -36,7 +39,7 @@ export async function checkDirSafe(dir: string): Promise<void> {
  */
 export async function checkConfigDir(dir: string): Promise<'missing' | 'ok'> {
   try {
-    await fs.lstat(dir);
+    fs.lstatSync(dir);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 'missing';
     throw ioError(dir, 'read', error);
@@ -56,26 +59,26 @@ export function checkOwnFileStat(file: string, stat: { uid: number; mode: number
 
 /** Reads a file latchkey owns; undefined when it doesn't exist. With `secret`, the mode must be 0600 or tighter. */
 export async function readOwnFile(file: string, secret: boolean): Promise<Buffer | undefined> {
-  let handle: fs.FileHandle;
+  let fd: number;
   try {
-    handle = await fs.open(file, fsConstants.O_RDONLY | (fsConstants.O_NOFOLLOW ?? 0));
+    fd = fs.openSync(file, fs.constants.O_RDONLY | (fs.constants.O_NOFOLLOW ?? 0));
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw ioError(file, 'read', error);
   }
   try {
-    if (secret && checkModes) checkOwnFileStat(file, await handle.stat());
-    return await handle.readFile();
+    if (secret && checkModes) checkOwnFileStat(file, fs.fstatSync(fd));
+    return fs.readFileSync(fd);
   } catch (error) {
     if ((error as { name?: string }).name === 'LatchkeyError') throw error;
     throw ioError(file, 'read', error);
   } finally {
-    await handle.close();
+    fs.closeSync(fd);
   }
 }
 
 /** Test seam: lets a test make the final rename fail, to show the old file survives. */
-export const fsHooks = { rename: (from: string, to: string): Promise<void> => fs.rename(from, to) };
+export const fsHooks = { rename: (from: string, to: string): void => fs.renameSync(from, to) };
 
 /**
  * Replaces `file` atomically: writes a temp file (mode 0600) in the same directory, fsyncs it, renames
@@ -84,21 +87,24 @@ export const fsHooks = { rename: (from: string, to: string): Promise<void> => fs
  */
 export async function writeFileAtomic(file: string, data: string | Buffer): Promise<void> {
   const dir = path.dirname(file);
-  const temp = path.join(dir, `.${path.basename(file)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
-  let handle: fs.FileHandle | undefined;
+  const temp = path.join(
+    dir,
+    `.${path.basename(file)}.${process.pid}.${(await nodeCrypto()).randomBytes(6).toString('hex')}.tmp`,
+  );
+  let fd: number | undefined;
   try {
-    handle = await fs.open(temp, 'wx', 0o600);
-    await handle.writeFile(data);
-    await handle.sync();
-    await handle.close();
-    handle = undefined;
-    await fsHooks.rename(temp, file);
+    fd = fs.openSync(temp, 'wx', 0o600);
+    fs.writeFileSync(fd, data);
+    fs.fsyncSync(fd);
+    fs.closeSync(fd);
+    fd = undefined;
+    fsHooks.rename(temp, file);
   } catch (error) {
-    if (handle !== undefined) await handle.close().catch(() => undefined);
-    await fs.rm(temp, { force: true }).catch(() => undefined);
+    if (fd !== undefined) quietly(() => fs.closeSync(fd!));
+    quietly(() => fs.rmSync(temp, { force: true }));
     throw ioError(file, 'write', error);
   }
-  await syncDir(dir);
+  syncDir(dir);
 }
 
 /** `.<name>.<pid>.<hex>.tmp`, as written by `writeFileAtomic`. */
@@ -132,7 +138,7 @@ export async function removeStrayTempFiles(
 ): Promise<string[]> {
   let names: string[];
   try {
-    names = await fs.readdir(dir);
+    names = fs.readdirSync(dir);
   } catch {
     return [];
   }
@@ -144,14 +150,14 @@ export async function removeStrayTempFiles(
     let stale = options.all === true || !isProcessAlive(Number(match[2]));
     if (!stale) {
       try {
-        stale = now - (await fs.lstat(file)).mtimeMs > STRAY_TEMP_AGE_MS;
+        stale = now - fs.lstatSync(file).mtimeMs > STRAY_TEMP_AGE_MS;
       } catch {
         continue;
       }
     }
     if (!stale) continue;
     try {
-      await fs.rm(file, { force: true });
+      fs.rmSync(file, { force: true });
       removed.push(name);
     } catch {
       // Left for the next write or logout.
@@ -160,16 +166,25 @@ export async function removeStrayTempFiles(
   return removed;
 }
 
-async function syncDir(dir: string): Promise<void> {
+function syncDir(dir: string): void {
   if (process.platform === 'win32') return;
   try {
-    const handle = await fs.open(dir, 'r');
+    const fd = fs.openSync(dir, 'r');
     try {
-      await handle.sync();
+      fs.fsyncSync(fd);
     } finally {
-      await handle.close();
+      fs.closeSync(fd);
     }
   } catch {
     // Some file systems can't fsync a directory; the rename itself is still atomic.
+  }
+}
+
+/** Runs a clean-up step whose failure changes nothing (the error being reported is the first one). */
+export function quietly(step: () => void): void {
+  try {
+    step();
+  } catch {
+    // Best effort.
   }
 }

@@ -35,13 +35,13 @@ export {
   type ChosenBy,
 } from './choose-account.js';
 export { resolveConfigDir, resolveStoragePreference } from './config.js';
+export { latchkeyDirs, type DirsHost, type LatchkeyDirs } from './dirs.js';
 export { checkConfigDir, writeFileAtomic } from './fs-util.js';
 export { inspectLock, LOCK_WAIT_MS, type LockState } from './lock.js';
 export { createKeychainBackend } from './keychain.js';
 export {
   definitionsPath,
   readProviderDefinitions,
-  checkProviderDefinitionsFile,
   updateProviderDefinitions,
   type ProviderDefinition,
 } from './provider-definitions.js';

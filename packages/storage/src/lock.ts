@@ -1,10 +1,10 @@
-import { randomBytes } from 'node:crypto';
-import * as fs from 'node:fs/promises';
+import { nodeCrypto } from './crypto.js';
+import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { systemClock, type Clock } from '@latchkey/clock';
 import { LatchkeyError } from '@latchkey/errors';
-import { isProcessAlive } from './fs-util.js';
+import { isProcessAlive, quietly } from './fs-util.js';
 import { DOCS, ioError } from './storage-errors.js';
 
 /** Who holds the lock, as written in it (absent fields: a lock written by an older latchkey). */
@@ -48,7 +48,7 @@ export async function withLock<T>(dir: string, fn: () => Promise<T>, options: Lo
   const noticeAt = clock.now() + (options.noticeAfterMs ?? 1_000);
   let noticed = options.onWait === undefined;
   const lockFile = path.join(dir, '.lock');
-  const token = `${process.pid} ${os.hostname()} ${randomBytes(8).toString('hex')}\n`;
+  const token = `${process.pid} ${os.hostname()} ${(await nodeCrypto()).randomBytes(8).toString('hex')}\n`;
   // The deadline is per holder: a queue of writers that each finish in time is progress, not a hang, so a
   // waiter behind many of them on a busy machine waits its turn instead of failing.
   let deadline = clock.now() + timeoutMs;
@@ -57,15 +57,15 @@ export async function withLock<T>(dir: string, fn: () => Promise<T>, options: Lo
 
   for (;;) {
     try {
-      const handle = await fs.open(lockFile, 'wx', 0o600);
+      const fd = fs.openSync(lockFile, 'wx', 0o600);
       try {
-        await handle.writeFile(token);
+        fs.writeFileSync(fd, token);
       } catch (error) {
-        await handle.close().catch(() => undefined);
-        await fs.rm(lockFile, { force: true }).catch(() => undefined);
+        quietly(() => fs.closeSync(fd));
+        quietly(() => fs.rmSync(lockFile, { force: true }));
         throw error;
       }
-      await handle.close();
+      fs.closeSync(fd);
       break;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST')
@@ -96,7 +96,7 @@ export async function withLock<T>(dir: string, fn: () => Promise<T>, options: Lo
 
   const heartbeat = setInterval(() => {
     const now = new Date();
-    fs.utimes(lockFile, now, now).catch(() => undefined);
+    quietly(() => fs.utimesSync(lockFile, now, now));
   }, 2_000);
   heartbeat.unref();
   try {
@@ -110,8 +110,8 @@ export async function withLock<T>(dir: string, fn: () => Promise<T>, options: Lo
 async function releaseLock(lockFile: string, token: string): Promise<void> {
   // Only remove the lock if it is still ours (it could have been broken as stale and re-taken).
   try {
-    const content = await fs.readFile(lockFile, 'utf8');
-    if (content === token) await fs.rm(lockFile, { force: true });
+    const content = fs.readFileSync(lockFile, 'utf8');
+    if (content === token) fs.rmSync(lockFile, { force: true });
   } catch {
     // Already gone.
   }
@@ -134,8 +134,8 @@ export function parseLockHolder(content: string): LockHolder {
 /** The lock file's text and modification time, or undefined when there is none (or it went meanwhile). */
 async function readLock(lockFile: string): Promise<{ content: string; mtimeMs: number } | undefined> {
   try {
-    const content = await fs.readFile(lockFile, 'utf8');
-    return { content, mtimeMs: (await fs.stat(lockFile)).mtimeMs };
+    const content = fs.readFileSync(lockFile, 'utf8');
+    return { content, mtimeMs: fs.statSync(lockFile).mtimeMs };
   } catch {
     return undefined;
   }
@@ -153,22 +153,22 @@ async function breakIfStale(
   if (!holderGone(holder, mtimeMs, staleMs, clock)) return { holder, content };
   // Move the lock aside under a unique name: of several waiters, only one rename succeeds. Then check
   // that what was moved is the lock judged dead (another waiter may have just re-taken the lock).
-  const aside = `${lockFile}.stale.${process.pid}.${randomBytes(4).toString('hex')}`;
+  const aside = `${lockFile}.stale.${process.pid}.${(await nodeCrypto()).randomBytes(4).toString('hex')}`;
   try {
-    await fs.rename(lockFile, aside);
+    fs.renameSync(lockFile, aside);
   } catch {
     return undefined;
   }
   try {
-    const moved = await fs.readFile(aside, 'utf8');
+    const moved = fs.readFileSync(aside, 'utf8');
     if (moved !== content) {
       // A live lock was moved by mistake: put it back unless someone has taken the lock meanwhile.
-      await fs.link(aside, lockFile).catch(() => undefined);
+      quietly(() => fs.linkSync(aside, lockFile));
     }
   } catch {
     // Gone: nothing to restore.
   } finally {
-    await fs.rm(aside, { force: true }).catch(() => undefined);
+    quietly(() => fs.rmSync(aside, { force: true }));
   }
   return undefined;
 }

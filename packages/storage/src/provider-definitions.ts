@@ -1,12 +1,5 @@
-import { lstatSync } from 'node:fs';
 import * as path from 'node:path';
-import {
-  checkConfigDir,
-  checkOwnFileStat,
-  ensureConfigDir,
-  readOwnFile,
-  writeFileAtomic,
-} from './fs-util.js';
+import { checkConfigDir, ensureConfigDir, readOwnFile, writeFileAtomic } from './fs-util.js';
 import { withLock } from './lock.js';
 import { corruptError } from './storage-errors.js';
 
@@ -89,17 +82,6 @@ export async function readProviderDefinitions(configDir: string): Promise<Map<st
     out.set(name, definition);
   }
   return out;
-}
-
-/**
- * For the fast paths, which take the configured providers from a cache: providers.json's owner and mode
- * checked as every read checks them (STORAGE_INSECURE when others may read or replace it), without reading
- * it. Nothing to check when it does not exist.
- */
-export function checkProviderDefinitionsFile(configDir: string): void {
-  const file = definitionsPath(configDir);
-  const stat = lstatSync(file, { throwIfNoEntry: false });
-  if (stat !== undefined) checkOwnFileStat(file, stat);
 }
 
 /**

@@ -1,4 +1,4 @@
-import * as fs from 'node:fs/promises';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { isLatchkeyError, registerSecret, usageError } from '@latchkey/errors';
 import { indexPath, readIndex, writeIndex, type IndexDocument } from './account-index.js';
@@ -217,7 +217,11 @@ export class CredentialStore {
   async setDirectoryChoice(provider: string, dir: string, account: string | undefined): Promise<void> {
     validateIds(provider, account ?? '-');
     let where = path.resolve(dir);
-    where = await fs.realpath(where).catch(() => where);
+    try {
+      where = fs.realpathSync(where);
+    } catch {
+      // Not there (yet): the absolute path as given.
+    }
     await this.updateIndex(provider, account, (index) => {
       const directories = { ...index.directories };
       const choices = { ...directories[where] };
@@ -242,7 +246,7 @@ export class CredentialStore {
       throw unknownAccount(provider, account, names);
     };
     try {
-      await fs.access(indexPath(this.configDir));
+      fs.accessSync(indexPath(this.configDir));
     } catch {
       // Nothing stored yet: don't create the config directory just to find that out.
       const empty: IndexDocument = { version: 1, accounts: [], active: {} };
@@ -388,7 +392,7 @@ export class CredentialStore {
    */
   async remove(provider: string, account?: string | 'all'): Promise<AccountRecord[]> {
     try {
-      await fs.access(indexPath(this.configDir));
+      fs.accessSync(indexPath(this.configDir));
     } catch {
       return []; // Nothing stored yet: don't create the config directory just to find that out.
     }
@@ -478,7 +482,7 @@ export class CredentialStore {
   private async hasLeftovers(): Promise<boolean> {
     let names: string[];
     try {
-      names = await fs.readdir(this.configDir);
+      names = fs.readdirSync(this.configDir);
     } catch {
       return false;
     }

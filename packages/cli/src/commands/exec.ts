@@ -1,14 +1,15 @@
-import { Flags } from '@oclif/core';
 import { usageError } from '@latchkey/errors';
 import { LatchkeyCommand } from '../base-command.js';
-import { runExec } from '../fast-exec.js';
+import { execFlags } from '../command-flags.js';
+import { oclifFlags } from '../oclif-flags.js';
+import { runExec } from '../exec/run.js';
 import { writeProviderCache } from '../host/provider-cache.js';
 import { allStaticProviders, loadProviders } from '../host/providers.js';
 
 export default class Exec extends LatchkeyCommand {
   static summary = 'Run a command with credentials in its environment, masked in its output.';
   static description =
-    "Sets each --provider's own variables (the ones its manifest declares) and each --env NAME=latchkey://<provider>[/<account>][#base-url], and resolves any inherited variable whose value is a latchkey:// reference. Everything is resolved before COMMAND starts (exit 4 not signed in, exit 2 malformed). COMMAND's stdout and stderr go through a filter that replaces every credential by <concealed by latchkey>; --no-masking connects it straight to the terminal. Signals are passed on (a Ctrl-C the terminal already gave COMMAND is not sent again); the exit code is COMMAND's (128+N for signal N, 127 when it is not found). No network call. See docs/exec.md.";
+    "Sets each --provider's own variables (the ones its manifest declares) and each --env NAME=latchkey://<provider>[/<account>][#base-url], and resolves any inherited variable whose value is a latchkey:// reference. Everything is resolved before COMMAND starts (exit 4 not signed in, exit 2 malformed). COMMAND's stdout and stderr go through a filter that replaces every credential by <concealed by latchkey>; --no-masking connects it straight to the terminal. Signals are passed on (a Ctrl-C the terminal already gave COMMAND is not sent again); the exit code is COMMAND's (128+N for signal N, 127 when it is not found). No network call, except to refresh a stored OAuth token that is due (as `auth token`). See docs/exec.md.";
   static usage =
     'exec [--provider ID]... [--account NAME] [--env NAME=REF]... [--no-masking] -- COMMAND [ARGS...]';
   static examples = [
@@ -22,24 +23,8 @@ export default class Exec extends LatchkeyCommand {
       description: "Give a program a provider's key and server under the names it expects.",
     },
   ];
-  static flags = {
-    provider: Flags.string({
-      char: 'p',
-      multiple: true,
-      description: "Set this provider's own variables (repeatable).",
-    }),
-    account: Flags.string({ description: 'The stored account for the --provider variables.' }),
-    env: Flags.string({
-      multiple: true,
-      description:
-        'NAME=latchkey://<provider>[/<account>][#base-url]: set NAME from a reference (repeatable).',
-    }),
-    masking: Flags.boolean({
-      default: true,
-      allowNo: true,
-      description: "Replace credentials in COMMAND's output; --no-masking gives it the terminal itself.",
-    }),
-  };
+  // Defined once, in command-flags.ts: the fast path (src/fast-exec.ts) reads the same list.
+  static flags = oclifFlags(execFlags);
   static strict = false;
   static enableJsonFlag = false;
   protected cancelOnSignal = false;

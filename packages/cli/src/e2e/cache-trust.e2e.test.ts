@@ -1,8 +1,8 @@
 /**
  * Nothing read from a cache changes what runs, where a secret goes, or what is printed raw (issue 20):
  * through the built binary, a poisoned provider cache (an `LD_PRELOAD` execEnv and an attacker's base-URL
- * variable, a cache dir others may write to, a file of another user), a poisoned info cache (OSC 52 and
- * title escapes), and unreadable or looping cache paths. The bundled providers' facts are compiled in, so
+ * variable, a cache dir others may write to, a file of another user), and unreadable or looping cache
+ * paths (the provider cache is latchkey's one start-up cache; --help and --version replay nothing). The bundled providers' facts are compiled in, so
  * their cache entries are never read; a third-party entry is used only from a cache that passes the owner,
  * mode and manifest checks. The cross-user cases create a throw-away user (`useradd`, removed afterwards)
  * and are skipped, saying so, when the tests do not run as root.
@@ -67,6 +67,10 @@ beforeEach(async () => {
     NO_COLOR: '1',
     TERM: 'dumb',
   };
+  // oclif's list of user-installed plugins, as `plugins install` and `uninstall` leave it: with one, the
+  // fast paths need the provider cache to know every provider (without one, nothing is cached at all).
+  mkdirSync(join(dir, 'data'));
+  writeFileSync(join(dir, 'data', 'package.json'), '{"private":true,"oclif":{"schema":1,"plugins":[]}}');
 });
 afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
@@ -94,9 +98,12 @@ function providerCache(): string {
   return join(cache, names[0]!);
 }
 
-/** The full CLI's `auth token` (the `-pID` form is handed over) writes the provider cache. */
+/**
+ * The full CLI's `auth token` writes the provider cache: without one, the fast path hands a bare `auth
+ * token` over (a user-installed plugin's provider might have a credential too).
+ */
 function warmProviderCache(): string {
-  const run = latchkey(['auth', 'token', '-pnanogpt'], { NANOGPT_API_KEY: token });
+  const run = latchkey(['auth', 'token'], { NANOGPT_API_KEY: token });
   expect(run.code, run.stderr).toBe(0);
   return providerCache();
 }
@@ -203,31 +210,6 @@ describe('a poisoned provider cache', () => {
     );
     const token2 = latchkey(['auth', 'token', '--provider', 'nanogpt'], { NANOGPT_API_KEY: token });
     expect(token2.stdout).toBe(`${token}\n`);
-  });
-});
-
-describe('a poisoned info cache (--version, --help replay)', () => {
-  it('prints no OSC 52 (clipboard) or title escape', () => {
-    for (const args of [['--version'], ['--help']]) {
-      const first = latchkey(args);
-      expect(first.code, first.stderr).toBe(0);
-    }
-    const name = readdirSync(cache).find((n) => /^info-[0-9a-f]{8}\.json$/.test(n))!;
-    const file = join(cache, name);
-    const doc = JSON.parse(readFileSync(file, 'utf8')) as { userAgent: string; help: Record<string, string> };
-    const evil = '\x1b]52;c;ZWNobyBwd25lZA==\x07\x1b]0;owned\x07\x1b[2J';
-    doc.userAgent = `${evil}${doc.userAgent}`;
-    for (const key of Object.keys(doc.help)) doc.help[key] = `${evil}${doc.help[key]}`;
-    writeFileSync(file, JSON.stringify(doc));
-    const version = latchkey(['--version']);
-    const help = latchkey(['--help']);
-    for (const run of [version, help]) {
-      expect(run.code, run.stderr).toBe(0);
-      expect(run.stdout).not.toContain('\x1b');
-      expect(run.stdout).not.toContain('\x07');
-    }
-    expect(version.stdout).toMatch(/^@latchkey\/cli\/\S+ \S+ node-v/);
-    expect(help.stdout).toContain('USAGE');
   });
 });
 

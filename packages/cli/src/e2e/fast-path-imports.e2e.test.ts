@@ -54,8 +54,7 @@ beforeAll(async () => {
   Object.assign(env, {
     LATCHKEY_CONFIG_DIR: join(dir, 'config'),
     LATCHKEY_DATA_DIR: join(dir, 'data'),
-    // The fast path answers from the provider cache, which the full CLI writes (a fresh clone has none):
-    // a private one, warmed below as any earlier `auth token` would on a real machine.
+    // No plugin installed: the fast path knows every provider without the provider cache.
     LATCHKEY_CACHE_DIR: join(dir, 'cache'),
   });
   const emulator = await startNanoGptEmulator({ keys: [fileKey, keychainKey], rateLimits: false });
@@ -70,13 +69,6 @@ beforeAll(async () => {
   } finally {
     await emulator.close();
   }
-  // The full CLI's `auth token` writes the provider cache the fast path reads.
-  const warm = spawnSync(process.execPath, [bin, 'auth', 'token', '--provider', 'nanogpt'], {
-    env,
-    encoding: 'utf8',
-    timeout: 45_000,
-  });
-  expect(warm.status, warm.stderr).toBe(0);
 }, 120_000);
 
 afterAll(async () => {
@@ -106,8 +98,12 @@ describe('auth token fast path: one bundled file', () => {
     expect(run.status, run.stderr).toBe(0);
     expect(run.stdout).toBe(`${token}\n`);
     expectFastPath(modules, 'fast-token.cjs');
-    // The keychain library is not loaded for a credential that is not in the keychain.
+    // The keychain library is not loaded for a credential that is not in the keychain, nor node:crypto
+    // (@latchkey/storage imports it lazily, in its own source: nothing in the bundle is rewritten).
     expect(modules.filter((url) => url.includes('keyring'))).toEqual([]);
+    expect(modules).not.toContain('node:crypto');
+    // Storage reads with node:fs (its own source): node:fs/promises (about 1 MiB) is not loaded.
+    expect(modules).not.toContain('node:fs/promises');
   });
 
   it('prints the file-stored token the same way, decrypted by node:crypto (OpenSSL), no other module added', async () => {
@@ -117,9 +113,10 @@ describe('auth token fast path: one bundled file', () => {
     expectFastPath(modules, 'fast-token.cjs');
     // No hand-written cryptography (CONTRIBUTING.md): the entry is opened by OpenSSL.
     expect(modules).toContain('node:crypto');
+    expect(modules).not.toContain('node:fs/promises');
   });
 
-  it('answers a bundled provider on the first run with an empty cache dir (its facts are compiled in)', async () => {
+  it('answers on the first run with an empty cache dir (bundled facts compiled in, no plugin installed)', async () => {
     const cache = join(dir, 'empty-cache');
     const { run, modules } = await tokenRun(['--provider', 'nanogpt'], { LATCHKEY_CACHE_DIR: cache });
     expect(run.status, run.stderr).toBe(0);
@@ -127,6 +124,11 @@ describe('auth token fast path: one bundled file', () => {
     expectFastPath(modules, 'fast-token.cjs');
     // No provider cache was read or written (only Node's compile cache).
     expect(readdirSync(cache)).toEqual(['compile']);
+    // Without --provider too: every provider is known without a cache when no plugin was ever installed.
+    const bare = await tokenRun([], { LATCHKEY_CACHE_DIR: join(dir, 'empty-cache-2') });
+    expect(bare.run.status, bare.run.stderr).toBe(0);
+    expect(bare.run.stdout).toBe(`${fileKey}\n`);
+    expectFastPath(bare.modules, 'fast-token.cjs');
   });
 
   it.runIf(secretService)(

@@ -277,15 +277,19 @@ const cliRoot = join(import.meta.dirname, '../..');
 
 /**
  * The run took the fast path whose bundle is `entry` (`fast-token.cjs`, `fast-exec.cjs`): it resolved
- * bin/run.cjs, that ONE bundle file (dist/bundle/, built by scripts/bundle.mjs) and node: built-ins, and
- * nothing else (no package, no lazy chunk, no file of dist/ outside the bundle). What went into the bundle
+ * bin/run.cjs, the small compile-cache.cjs it loads first, that ONE bundle file (dist/bundle/, built by
+ * scripts/bundle.mjs) and node: built-ins, and nothing else (no package, no lazy chunk, no file of dist/ outside the bundle). What went into the bundle
  * is read from its source map's `sources`: none may be oclif, plugin code, the HTTP client or the rest of
  * `notOnFastPath`, so bundling any of them in fails this too. `keychain: true` also allows the native
  * keychain package, which a keychain account loads lazily.
  */
 export function expectFastPath(modules: string[], entry: string, options: { keychain?: boolean } = {}): void {
   const bundle = join(cliRoot, 'dist/bundle', entry);
-  const allowed = [pathToFileURL(join(cliRoot, 'bin/run.cjs')).href, pathToFileURL(bundle).href];
+  const allowed = [
+    pathToFileURL(join(cliRoot, 'bin/run.cjs')).href,
+    pathToFileURL(join(cliRoot, 'dist/bundle/compile-cache.cjs')).href,
+    pathToFileURL(bundle).href,
+  ];
   const files = modules.filter(
     (url) => !url.startsWith('node:') && !(options.keychain && /@napi-rs[/+]keyring/.test(url)),
   );

@@ -1,17 +1,16 @@
-// Where the start-up caches (third-party providers' manifests, --version/--help answers) live, and the one
-// way they are read and written. One file per set-up: the answers depend on the config dir (providers added
-// with `auth providers add`, what is stored) and on oclif's data dir (user-installed plugins), so two set-ups
-// sharing a cache dir (LATCHKEY_CONFIG_DIR per project, CI jobs) neither see each other's providers nor keep
-// overwriting one file. On the fast path: no crypto.
+// Where the provider cache (third-party providers' manifests) lives, and the one way it is read and
+// written. One file per set-up: it depends on the config dir (providers added with `auth providers add`)
+// and on oclif's data dir (user-installed plugins), so two set-ups sharing a cache dir
+// (LATCHKEY_CONFIG_DIR per project, CI jobs) neither see each other's providers nor keep overwriting one
+// file. On the fast path: no crypto.
 //
 // A cache is not trusted more than its checks: the directory must be the user's and 0700 (the config
 // dir's rule), each file the user's and 0600, a regular file, not a symlink, of bounded size. Anything else
 // is "no cache" (a LATCHKEY_DEBUG line says why), never an error: an unreadable, looping or foreign cache
 // path costs speed only. What a file holds is then checked by its reader as if it came from its source.
 import { closeSync, constants, fstatSync, mkdirSync, openSync, readFileSync, statSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { resolveConfigDir, writeFileAtomic } from '@latchkey/storage';
+import { latchkeyDirs, writeFileAtomic } from '@latchkey/storage';
 import { isDebug } from './environment.js';
 
 /** Receives one line saying why a cache was not used (LATCHKEY_DEBUG only). */
@@ -28,11 +27,6 @@ export function cacheDebug(env: NodeJS.ProcessEnv): CacheDebug | undefined {
   return (line) => process.stderr.write(`[debug] ${line.replace(/[\x00-\x1f\x7f-\x9f]/g, '?')}\n`);
 }
 
-/** oclif's data dir (user-installed and linked plugins): LATCHKEY_DATA_DIR, else under XDG_DATA_HOME. */
-function dataDir(env: NodeJS.ProcessEnv): string {
-  return env.LATCHKEY_DATA_DIR || join(env.XDG_DATA_HOME || join(homedir(), '.local', 'share'), 'latchkey');
-}
-
 /** FNV-1a, 32 bits, as 8 hex digits: a file name, not a secret. */
 function fnv1a(text: string): string {
   let hash = 0x811c9dc5;
@@ -43,19 +37,10 @@ function fnv1a(text: string): string {
   return hash.toString(16).padStart(8, '0');
 }
 
-/**
- * latchkey's cache dir: LATCHKEY_CACHE_DIR, else `$XDG_CACHE_HOME/latchkey`, else `~/.cache/latchkey`.
- * bin/run.cjs finds the same dir for Node's compile cache (before any bundle loads, so it cannot import
- * this); e2e compile-cache checks the two agree.
- */
-export function cacheDir(env: NodeJS.ProcessEnv): string {
-  return env.LATCHKEY_CACHE_DIR || join(env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'latchkey');
-}
-
-/** `<cache dir>/<name>-<set-up key>.json`. */
+/** `<cache dir>/<name>-<set-up key>.json`, the directories from @latchkey/storage's latchkeyDirs(). */
 export function cacheFile(env: NodeJS.ProcessEnv, name: string): string {
-  const setup = `${resolveConfigDir(env)}\0${dataDir(env)}`;
-  return join(cacheDir(env), `${name}-${fnv1a(setup)}.json`);
+  const dirs = latchkeyDirs(env);
+  return join(dirs.cache, `${name}-${fnv1a(`${dirs.config}\0${dirs.data}`)}.json`);
 }
 
 const uid = () => process.getuid?.();

@@ -13,40 +13,13 @@ import {
   type OAuthClient,
   type TokenSet,
 } from '@latchkey/oauth';
-import type { Identity, Provider, ProviderContext, ProviderManifest } from '@latchkey/plugin-kit';
-import { latchkeyEnvName } from '@latchkey/plugin-kit/manifest';
-import { readProviderDefinitions, resolveConfigDir, type ProviderDefinition } from '@latchkey/storage';
-import type { StaticProvider } from './provider-facts.js';
+import type { Identity, Provider, ProviderContext } from '@latchkey/plugin-kit';
+import type { ProviderDefinition } from '@latchkey/storage';
 import { clientSecretEnvProblem, clientSecretEnvRefused } from './client-secret-env.js';
 
-/** What `auth providers` shows as the plugin of a configured provider. */
-export const configuredPlugin = 'configured';
-
-/** The static facts of a configured provider: a device login (or a token given by hand) at its base URL. */
-export function configuredManifest(name: string, definition: ProviderDefinition): ProviderManifest {
-  return {
-    id: name,
-    title: name,
-    defaultBaseUrl: definition.baseUrl,
-    envVars: [],
-    methods: ['device', 'token'],
-    // `exec --provider NAME` gives the program LATCHKEY_<NAME>_TOKEN, the variable latchkey itself reads.
-    execEnv: { [latchkeyEnvName(name, 'TOKEN')]: 'token' },
-  };
-}
-
-/** The configured providers' static facts, for `auth token` and exec (no network, no OAuth code). */
-export async function configuredStaticProviders(
-  env: NodeJS.ProcessEnv,
-): Promise<Map<string, StaticProvider>> {
-  const definitions = await readProviderDefinitions(resolveConfigDir(env));
-  return new Map(
-    [...definitions].map(([name, definition]) => [
-      name,
-      { manifest: configuredManifest(name, definition), plugin: configuredPlugin },
-    ]),
-  );
-}
+// The static facts live in provider-facts.ts (the fast paths read them without this module's OAuth code).
+import { configuredManifest } from './provider-facts.js';
+export { configuredManifest, configuredPlugin, configuredStaticProviders } from './provider-facts.js';
 
 /** `auth login --provider NAME`, for the "sign in again" actions. */
 export function signInAgain(name: string): string {

@@ -7,6 +7,7 @@ import { writeFileAtomic } from '@latchkey/storage';
 import { allStaticProviders, loadProviders } from './providers.js';
 import { parseReference, resolveReferences, type ReferenceContext } from './references.js';
 import { readOnlyStore, type Runtime } from './runtime.js';
+import { readBounded, type Input } from './stdin.js';
 
 /** The largest template read (stdin or `-i`): past it, reading stops and nothing is written. */
 export const maxTemplateBytes = 1024 * 1024;
@@ -116,8 +117,6 @@ export async function fillTemplate(
   );
 }
 
-type Input = NodeJS.ReadableStream & { isTTY?: boolean; destroy?: () => void };
-
 function tooLarge(what: string): LatchkeyError {
   return usageError(
     `${what} is larger than ${maxTemplateBytes / 1024 / 1024} MiB; latchkey stopped reading and wrote nothing.`,
@@ -133,18 +132,7 @@ export async function readTemplateStream(input: Input, limit = maxTemplateBytes)
       'Pass the template with -i FILE, or pipe it in: latchkey inject < template.env.',
     );
   }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of input) {
-    const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
-    size += bytes.length;
-    if (size > limit) {
-      input.destroy?.();
-      throw tooLarge('The template on standard input');
-    }
-    chunks.push(bytes);
-  }
-  return Buffer.concat(chunks).toString('utf8');
+  return readBounded(input, limit, () => tooLarge('The template on standard input'));
 }
 
 /** A template file as text, at most `limit` bytes; a file that cannot be read is a usage error naming it. */

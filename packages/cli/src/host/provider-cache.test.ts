@@ -14,7 +14,11 @@ let debug: string[];
 const log = (line: string) => debug.push(line);
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'latchkey-cache-'));
-  env = { LATCHKEY_CACHE_DIR: join(dir, 'cache'), LATCHKEY_CONFIG_DIR: join(dir, 'config') };
+  env = {
+    LATCHKEY_CACHE_DIR: join(dir, 'cache'),
+    LATCHKEY_CONFIG_DIR: join(dir, 'config'),
+    LATCHKEY_DATA_DIR: join(dir, 'data'),
+  };
   debug = [];
 });
 afterEach(() => rm(dir, { recursive: true, force: true }));
@@ -32,14 +36,17 @@ const provider: StaticProvider = {
 };
 const bundledIds = bundledProviders().map((p) => p.manifest.id);
 
+/** A set-up with one user-installed plugin (`p`, at `dir`): oclif's data dir lists it. */
 async function fakeConfig(): Promise<Config> {
   await writeFile(join(dir, 'package.json'), '{}');
+  await mkdir(join(dir, 'data'), { recursive: true });
+  await writeFile(join(dir, 'data', 'package.json'), '{"oclif":{"plugins":[{"type":"link","root":"."}]}}');
   return { dataDir: join(dir, 'data'), plugins: new Map([['p', { root: dir }]]) } as unknown as Config;
 }
 
 /** What the fast path reads: the ids it knows beyond the bundled ones, and whether the cache was used. */
-function known(e: NodeJS.ProcessEnv = env) {
-  const { providers, complete } = readProviders(e, log);
+async function known(e: NodeJS.ProcessEnv = env) {
+  const { providers, complete } = await readProviders(e, log);
   return { others: [...providers.keys()].filter((id) => !bundledIds.includes(id)), complete };
 }
 
@@ -52,18 +59,62 @@ async function poison(edit: (cache: { providers: StaticProvider[] }) => void): P
 }
 
 describe('provider cache', () => {
-  it('knows the bundled providers (compiled in) with no cache at all, and says the list is not complete', () => {
+  it('knows every provider with no cache at all when no plugin was ever installed (the first run)', async () => {
     expect(bundledIds).toEqual(expect.arrayContaining(['kaneo', 'nanoctl', 'nanogpt', 'nanoterm']));
-    const { providers, complete } = readProviders(env, log);
+    const { providers, complete } = await readProviders(env, log);
+    expect([...providers.keys()].sort()).toEqual([...bundledIds].sort());
+    expect(complete).toBe(true);
+    expect(debug).toEqual([]);
+    // Nothing was read or written in the cache dir.
+    await expect(readdir(join(dir, 'cache'))).rejects.toThrow(/ENOENT/);
+  });
+
+  it('knows the bundled providers only, and says the list is not complete, when plugins are installed and there is no cache', async () => {
+    await fakeConfig();
+    const { providers, complete } = await readProviders(env, log);
     expect([...providers.keys()].sort()).toEqual([...bundledIds].sort());
     expect(complete).toBe(false);
     expect(debug).toEqual([]); // no cache yet is not worth a line
   });
 
+  it('reads the configured providers from providers.json itself, never from the cache', async () => {
+    await mkdir(join(dir, 'config'), { mode: 0o700 });
+    const definitions = {
+      version: 1,
+      providers: {
+        'corp-idp': {
+          clientId: 'cli',
+          deviceAuthorizationUrl: 'https://idp.example/device',
+          tokenUrl: 'https://idp.example/token',
+          baseUrl: 'https://idp.example',
+          addedAt: '2026-01-01T00:00:00.000Z',
+          encoding: 'form',
+        },
+      },
+    };
+    await writeFile(join(dir, 'config', 'providers.json'), JSON.stringify(definitions), { mode: 0o600 });
+    const first = await readProviders(env, log);
+    expect(first.complete).toBe(true);
+    expect(first.providers.get('corp-idp')).toMatchObject({
+      plugin: 'configured',
+      manifest: { id: 'corp-idp', defaultBaseUrl: 'https://idp.example' },
+    });
+    // The full CLI's write leaves them out (the cache holds plugins' providers only).
+    await writeProviderCache(
+      await fakeConfig(),
+      new Map([['corp-idp', first.providers.get('corp-idp')!]]),
+      env,
+    );
+    expect(JSON.parse(await readFile(providerCachePath(env), 'utf8')).providers).toEqual([]);
+    // A providers.json others may write to is refused here as everywhere (STORAGE_INSECURE).
+    await chmod(join(dir, 'config', 'providers.json'), 0o666);
+    await expect(readProviders(env, log)).rejects.toMatchObject({ code: 'STORAGE_INSECURE' });
+  });
+
   it('returns what was written while the watched files are unchanged', async () => {
     await writeProviderCache(await fakeConfig(), new Map([['alpha', provider]]), env);
-    expect(readProviders(env, log).providers.get('alpha')).toEqual(provider);
-    expect(known()).toEqual({ others: ['alpha'], complete: true });
+    expect((await readProviders(env, log)).providers.get('alpha')).toEqual(provider);
+    expect(await known()).toEqual({ others: ['alpha'], complete: true });
   });
 
   it('does not write the bundled providers, and a cached entry never replaces a bundled one', async () => {
@@ -75,29 +126,29 @@ describe('provider cache', () => {
     await writeProviderCache(await fakeConfig(), new Map([['nanogpt', nanogpt]]), env);
     expect(JSON.parse(await readFile(providerCachePath(env), 'utf8')).providers).toEqual([]);
     await poison((cache) => cache.providers.push(impostor));
-    expect(readProviders(env, log).providers.get('nanogpt')).toEqual(nanogpt);
+    expect((await readProviders(env, log)).providers.get('nanogpt')).toEqual(nanogpt);
   });
 
   it('is ignored once a plugin package.json changes', async () => {
     await writeProviderCache(await fakeConfig(), new Map([['alpha', provider]]), env);
     await utimes(join(dir, 'package.json'), new Date(), new Date(Date.now() + 5000));
-    expect(known()).toEqual({ others: [], complete: false });
+    expect(await known()).toEqual({ others: [], complete: false });
   });
 
-  it('is ignored once a user plugin list appears (a plugin was installed)', async () => {
+  it('is ignored once the user plugin list changes (a plugin was installed or removed)', async () => {
     const config = await fakeConfig();
     await writeProviderCache(config, new Map([['alpha', provider]]), env);
-    await rm(join(dir, 'data'), { recursive: true, force: true });
-    await mkdir(join(dir, 'data'));
-    await writeFile(join(dir, 'data', 'package.json'), '{"oclif":{"plugins":[]}}');
-    expect(known()).toEqual({ others: [], complete: false });
+    const list = join(dir, 'data', 'package.json');
+    await utimes(list, new Date(), new Date(Date.now() + 5000));
+    expect(await known()).toEqual({ others: [], complete: false });
   });
 
   it('is ignored when missing or corrupt', async () => {
-    expect(known()).toEqual({ others: [], complete: false });
+    await fakeConfig();
+    expect(await known()).toEqual({ others: [], complete: false });
     await mkdir(join(dir, 'cache'), { mode: 0o700 });
     await writeFile(providerCachePath(env), 'not json', { mode: 0o600 });
-    expect(known()).toEqual({ others: [], complete: false });
+    expect(await known()).toEqual({ others: [], complete: false });
     expect(debug.join('\n')).toContain('not JSON');
   });
 
@@ -111,12 +162,12 @@ describe('provider cache', () => {
   ])('is ignored, with a debug line, when a provider in it has %s', async (_what, edit) => {
     await writeProviderCache(await fakeConfig(), new Map([['alpha', provider]]), env);
     await poison((cache) => edit(cache.providers[0]!));
-    expect(known()).toEqual({ others: [], complete: false });
+    expect(await known()).toEqual({ others: [], complete: false });
     expect(debug).toHaveLength(1);
     expect(debug[0]).toContain('ignored (rebuilt by the next full run)');
     // The full CLI's next write replaces it.
     await writeProviderCache(await fakeConfig(), new Map([['alpha', provider]]), env);
-    expect(known().complete).toBe(true);
+    expect((await known()).complete).toBe(true);
   });
 
   it.runIf(process.platform !== 'win32')(
@@ -124,11 +175,11 @@ describe('provider cache', () => {
     async () => {
       await writeProviderCache(await fakeConfig(), new Map([['alpha', provider]]), env);
       await chmod(join(dir, 'cache'), 0o777);
-      expect(known()).toEqual({ others: [], complete: false });
+      expect(await known()).toEqual({ others: [], complete: false });
       expect(debug.pop()).toMatch(/cache dir .* not used: it has mode 0777, not 0700\/0600/);
       await chmod(join(dir, 'cache'), 0o700);
       await chmod(providerCachePath(env), 0o644);
-      expect(known()).toEqual({ others: [], complete: false });
+      expect(await known()).toEqual({ others: [], complete: false });
       expect(debug.pop()).toMatch(/not used: it has mode 0644/);
     },
   );
@@ -139,11 +190,11 @@ describe('provider cache', () => {
     await writeFile(real, await readFile(providerCachePath(env)), { mode: 0o600 });
     await rm(providerCachePath(env));
     await symlink(real, providerCachePath(env));
-    expect(known()).toEqual({ others: [], complete: false });
+    expect(await known()).toEqual({ others: [], complete: false });
     expect(debug.pop()).toContain('cannot open it (ELOOP)');
     const loop = join(dir, 'loop');
     await symlink(loop, loop);
-    expect(known({ ...env, LATCHKEY_CACHE_DIR: loop })).toEqual({ others: [], complete: false });
+    expect(await known({ ...env, LATCHKEY_CACHE_DIR: loop })).toEqual({ others: [], complete: false });
     expect(debug.pop()).toContain('cannot read it (ELOOP)');
     // Writing there is no error either.
     await writeProviderCache(
@@ -158,7 +209,7 @@ describe('provider cache', () => {
   it('is not read when larger than 1 MiB', async () => {
     await writeProviderCache(await fakeConfig(), new Map([['alpha', provider]]), env);
     await writeFile(providerCachePath(env), ' '.repeat(1024 * 1024 + 1));
-    expect(known()).toEqual({ others: [], complete: false });
+    expect(await known()).toEqual({ others: [], complete: false });
     expect(debug.pop()).toContain('larger than 1048576 bytes');
   });
 
@@ -167,7 +218,7 @@ describe('provider cache', () => {
     await writeProviderCache(await fakeConfig(), new Map([['alpha', withPrefix]]), env);
     const leaked = 'qq_cache_0123456789abcdefXYZ';
     expect(redact(leaked)).toBe(leaked);
-    readProviders(env, log);
+    await readProviders(env, log);
     expect(redact(`got ${leaked}`)).toBe('got qq_cache_01234567...');
   });
 
@@ -189,7 +240,7 @@ describe('provider cache', () => {
     await writeProviderCache(await fakeConfig(), new Map([['alpha', provider]]), env);
     const other = { ...env, LATCHKEY_CONFIG_DIR: join(dir, 'other-config') };
     expect(providerCachePath(other)).not.toBe(providerCachePath(env));
-    expect(known(other)).toEqual({ others: [], complete: false });
-    expect(known()).toEqual({ others: ['alpha'], complete: true });
+    expect(await known(other)).toEqual({ others: [], complete: false });
+    expect(await known()).toEqual({ others: ['alpha'], complete: true });
   });
 });

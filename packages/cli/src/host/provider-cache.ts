@@ -1,25 +1,26 @@
 import { statSync } from 'node:fs';
-import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Config } from '@oclif/core';
 import { registerSecretPrefixes } from '@latchkey/errors';
 import { manifestProblems } from '@latchkey/plugin-kit/manifest';
-import { definitionsPath, resolveConfigDir } from '@latchkey/storage';
+import { latchkeyDirs } from '@latchkey/storage';
 import { bundledProviders } from './bundled-providers.js';
 import { cacheDebug, cacheFile, readCacheText, writeCacheText, type CacheDebug } from './cache-file.js';
-import type { StaticProvider } from './provider-facts.js';
+import { configuredPlugin, configuredStaticProviders, type StaticProvider } from './provider-facts.js';
 
 /**
- * The static facts of the providers that are not bundled (user-installed plugins, providers added with
- * `auth providers add`), cached so that `auth token` and `exec` can answer without starting oclif (which
- * costs ~90 ms). The bundled providers' facts are compiled into the build (bundled-providers.ts) and never
- * come from here. The cache is used only while every file it was built from is unchanged (each plugin's
- * package.json, oclif's list of user-installed plugins, providers.json), when it passes the cache dir's
- * owner and mode checks (cache-file.ts), and when every provider in it passes the manifest validator the
- * plugins' own manifests pass: a cache that fails any of these is ignored (and rebuilt by the full CLI).
+ * The static facts of the providers of user-installed and linked plugins, cached so that `auth token` and
+ * `exec` can answer without starting oclif (which costs ~90 ms): latchkey's one start-up cache. The
+ * bundled providers' facts are compiled into the build (bundled-providers.ts) and providers.json is read
+ * itself (provider-facts.ts): neither comes from here, so with no user-installed plugin (no package.json
+ * in oclif's data dir) nothing is cached and the first run is as fast as any. The cache is used only while
+ * every file it was built from is unchanged (each plugin's package.json, oclif's list of user-installed
+ * plugins), when it passes the cache dir's owner and mode checks (cache-file.ts), and when every provider
+ * in it passes the manifest validator the plugins' own manifests pass: a cache that fails any of these is
+ * ignored (and rebuilt by the full CLI).
  */
 interface ProviderCacheFile {
-  version: 1;
+  version: 2;
   /** Files whose modification time the cache depends on; null = the file did not exist. */
   watch: Array<{ path: string; mtimeMs: number | null }>;
   providers: StaticProvider[];
@@ -29,9 +30,9 @@ export function providerCachePath(env: NodeJS.ProcessEnv): string {
   return cacheFile(env, 'providers');
 }
 
-async function mtime(path: string): Promise<number | null> {
+function mtime(path: string): number | null {
   try {
-    return (await stat(path)).mtimeMs;
+    return statSync(path).mtimeMs;
   } catch {
     return null;
   }
@@ -46,15 +47,15 @@ export async function writeProviderCache(
 ): Promise<void> {
   const paths = [
     join(config.dataDir, 'package.json'),
-    // Providers added with `auth providers add` are in the cache too.
-    definitionsPath(resolveConfigDir(env)),
     ...[...config.plugins.values()].map((p) => join(p.root, 'package.json')),
   ].sort(); // oclif's plugin order varies from run to run: the same set-up writes the same file
   const bundled = new Set(bundledProviders().map((p) => p.manifest.id));
   const cache: ProviderCacheFile = {
-    version: 1,
-    watch: await Promise.all(paths.map(async (path) => ({ path, mtimeMs: await mtime(path) }))),
-    providers: [...providers.values()].filter((p) => !bundled.has(p.manifest.id)),
+    version: 2,
+    watch: paths.map((path) => ({ path, mtimeMs: mtime(path) })),
+    providers: [...providers.values()].filter(
+      (p) => !bundled.has(p.manifest.id) && p.plugin !== configuredPlugin,
+    ),
   };
   const text = JSON.stringify(cache);
   const file = providerCachePath(env);
@@ -65,7 +66,7 @@ export async function writeProviderCache(
 /** Why the parsed cache cannot be used, or undefined when it can. */
 function cacheProblem(cache: unknown): string | undefined {
   const c = cache as Partial<ProviderCacheFile> | null;
-  if (typeof c !== 'object' || c === null || c.version !== 1) return 'not a version 1 cache';
+  if (typeof c !== 'object' || c === null || c.version !== 2) return 'not a version 2 cache';
   if (!Array.isArray(c.watch) || !Array.isArray(c.providers))
     return 'its structure is not what latchkey writes';
   for (const entry of c.providers as unknown[]) {
@@ -98,38 +99,51 @@ export interface KnownProviders {
 }
 
 /**
- * The bundled providers (compiled in) and, from a usable cache, the others; a cached provider never
- * replaces a bundled one. Their declared token prefixes are registered with redaction, as discovery does,
- * without loading plugin code.
+ * The bundled providers (compiled in), the configured ones (providers.json, read with its checks: a
+ * corrupt or insecure file throws, as in the full CLI) and those of user-installed plugins: none when
+ * oclif's data dir has no package.json (nothing was ever installed or linked), else from a usable cache.
+ * A bundled provider comes first, then a plugin's, then a configured one, as in discovery. Their declared
+ * token prefixes are registered with redaction, as discovery does, without loading plugin code.
  */
-export function readProviders(
+export async function readProviders(
   env: NodeJS.ProcessEnv,
   debug: CacheDebug | undefined = cacheDebug(env),
-): KnownProviders {
+): Promise<KnownProviders> {
   const providers = new Map<string, StaticProvider>();
   for (const p of bundledProviders()) providers.set(p.manifest.id, p);
-  // Synchronous on purpose: this is the fast path's first step, and one read plus a stat per plugin
-  // (20 linked plugins: 25 stats) cost less without a promise and a thread-pool round trip each.
+  const plugins = readPluginCache(env, debug);
+  for (const p of plugins ?? []) if (!providers.has(p.manifest.id)) providers.set(p.manifest.id, p);
+  for (const [id, p] of await configuredStaticProviders(env)) if (!providers.has(id)) providers.set(id, p);
+  for (const { manifest } of providers.values()) registerSecretPrefixes(manifest.secretPrefixes);
+  return { providers, complete: plugins !== undefined };
+}
+
+/** The user-installed plugins' providers: [] when there are none, undefined when not known without oclif. */
+function readPluginCache(
+  env: NodeJS.ProcessEnv,
+  debug: CacheDebug | undefined,
+): StaticProvider[] | undefined {
+  // oclif lists user-installed and linked plugins in its data dir's package.json: none without it.
+  let installed;
+  try {
+    installed = statSync(join(latchkeyDirs(env).data, 'package.json'), { throwIfNoEntry: false });
+  } catch {
+    return undefined;
+  }
+  if (installed === undefined) return [];
+  // Synchronous on purpose: one read plus a stat per plugin (20 linked plugins: 25 stats) cost less
+  // without a promise and a thread-pool round trip each.
   const file = providerCachePath(env);
   const text = readCacheText(file, debug);
-  let complete = false;
-  if (text !== undefined) {
-    let cache: unknown;
-    try {
-      cache = JSON.parse(text);
-    } catch {
-      cache = undefined;
-    }
-    const problem = cache === undefined ? 'not JSON' : cacheProblem(cache);
-    if (problem === undefined) {
-      for (const p of (cache as ProviderCacheFile).providers) {
-        if (!providers.has(p.manifest.id)) providers.set(p.manifest.id, p);
-      }
-      complete = true;
-    } else if (problem !== 'stale') {
-      debug?.(`cache ${file} ignored (rebuilt by the next full run): ${problem}`);
-    }
+  if (text === undefined) return undefined;
+  let cache: unknown;
+  try {
+    cache = JSON.parse(text);
+  } catch {
+    cache = undefined;
   }
-  for (const { manifest } of providers.values()) registerSecretPrefixes(manifest.secretPrefixes);
-  return { providers, complete };
+  const problem = cache === undefined ? 'not JSON' : cacheProblem(cache);
+  if (problem === undefined) return (cache as ProviderCacheFile).providers;
+  if (problem !== 'stale') debug?.(`cache ${file} ignored (rebuilt by the next full run): ${problem}`);
+  return undefined;
 }

@@ -4,12 +4,45 @@ import { ExitCode, LatchkeyError, usageError } from '@latchkey/errors';
 import { latchkeyEnvName, type ProviderManifest } from '@latchkey/plugin-kit/manifest';
 import { checkTokenInput } from '@latchkey/plugin-kit/token-input';
 import { parseBaseUrl } from '@latchkey/http/url';
+import { readProviderDefinitions, resolveConfigDir, type ProviderDefinition } from '@latchkey/storage';
 import type { Runtime } from './runtime.js';
 
 /** A provider's static facts as declared in its plugin's package.json, read without loading its code. */
 export interface StaticProvider {
   manifest: ProviderManifest;
   plugin: string;
+}
+
+/** What `auth providers` shows as the plugin of a provider added by configuration (providers.json). */
+export const configuredPlugin = 'configured';
+
+/** The static facts of a configured provider: a device login (or a token given by hand) at its base URL. */
+export function configuredManifest(name: string, definition: ProviderDefinition): ProviderManifest {
+  return {
+    id: name,
+    title: name,
+    defaultBaseUrl: definition.baseUrl,
+    envVars: [],
+    methods: ['device', 'token'],
+    // `exec --provider NAME` gives the program LATCHKEY_<NAME>_TOKEN, the variable latchkey itself reads.
+    execEnv: { [latchkeyEnvName(name, 'TOKEN')]: 'token' },
+  };
+}
+
+/**
+ * The configured providers' static facts, read from providers.json with its owner and mode checks (no
+ * network, no OAuth code): the full CLI and the fast paths read the file itself, never a copy.
+ */
+export async function configuredStaticProviders(
+  env: NodeJS.ProcessEnv,
+): Promise<Map<string, StaticProvider>> {
+  const definitions = await readProviderDefinitions(resolveConfigDir(env));
+  return new Map(
+    [...definitions].map(([name, definition]) => [
+      name,
+      { manifest: configuredManifest(name, definition), plugin: configuredPlugin },
+    ]),
+  );
 }
 
 /**

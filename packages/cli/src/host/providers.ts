@@ -55,13 +55,6 @@ function bundledFirst(config: Config) {
 
 const hookTimeoutMs = 3000;
 
-let lastDiscovery: Discovery | undefined;
-
-/** What `loadProviders` found last in this process, if it ran (the info cache keeps it after the command). */
-export function discoveredInThisRun(): Discovery | undefined {
-  return lastDiscovery;
-}
-
 /**
  * Asks every plugin for its provider through the `latchkey:provider` hook (timeout, errors captured), and
  * adds the providers defined in providers.json (an unreadable file is listed as broken).
@@ -82,7 +75,6 @@ export async function loadProviders(
     // Providers declare their token shapes; redaction knows them before any provider code runs.
     for (const { provider } of discovery.providers.values()) registerSecretPrefixes(provider.secretPrefixes);
     await addConfigured(discovery, env, options.listInsecure ?? false);
-    lastDiscovery = discovery;
     return discovery;
   } finally {
     clearTimeout(keepAlive);

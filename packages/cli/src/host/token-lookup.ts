@@ -1,5 +1,5 @@
 // The credential lookup behind `auth token`, shared by the full CLI and the fast path: manifests, the
-// environment and the store only (no plugin code, no network).
+// environment and the store only (no plugin code; the network only to refresh a due OAuth token).
 import { accessTokenDue, type ChosenBy, type CredentialStore } from '@latchkey/storage';
 import { usageError } from '@latchkey/errors';
 import { latchkeyEnvName } from '@latchkey/plugin-kit/manifest';
@@ -29,7 +29,8 @@ export interface AccountRequest {
  * The credential for a provider, in the one resolution order: `--account`, then the provider's environment
  * credential, then `LATCHKEY_<ID>_ACCOUNT`, then the nearest directory choice, then the default account.
  * A named account that is not stored is ACCOUNT_NOT_FOUND (exit 4) listing the stored names. Reads only
- * the manifests, the environment and the store: no network, no provider code.
+ * the manifests, the environment and the store, and no provider code; the one network call is the refresh
+ * of a stored OAuth token that can be refreshed and is due (under a minute left).
  */
 export async function resolveTokenFrom(
   providers: Map<string, StaticProvider>,

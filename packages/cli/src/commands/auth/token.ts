@@ -1,12 +1,13 @@
-import { Flags } from '@oclif/core';
 import { providerArg, providerArgument } from '../../host/provider-argument.js';
 import { LatchkeyCommand } from '../../base-command.js';
 import { resolveToken } from '../../host/token.js';
+import { tokenFlags } from '../../command-flags.js';
+import { oclifFlags } from '../../oclif-flags.js';
 
 export default class AuthToken extends LatchkeyCommand {
   static summary = 'Print the raw credential for scripts.';
   static description =
-    "Prints exactly the token and one newline on stdout. Order: --account, then the provider's environment variables and LATCHKEY_<ID>_TOKEN, then LATCHKEY_<ID>_ACCOUNT, then the account chosen for this directory (`auth switch --dir`), then the default account. Makes no network call. Exit 4 when there is no credential or the named account is not stored.";
+    "Prints exactly the token and one newline on stdout. Order: --account, then the provider's environment variables and LATCHKEY_<ID>_TOKEN, then LATCHKEY_<ID>_ACCOUNT, then the account chosen for this directory (`auth switch --dir`), then the default account. Network: none, except when the stored credential is an OAuth access token that can be refreshed and is due (it expires within a minute, or has used half of a lifetime of a minute or less): it is refreshed at its server first, stored, and the new one printed. An environment credential, an API key or a token with time left is printed without any network call. Exit 4 when there is no credential or the named account is not stored.";
   static examples = [
     {
       command:
@@ -19,16 +20,8 @@ export default class AuthToken extends LatchkeyCommand {
     },
   ];
   static args = { provider: providerArg };
-  static flags = {
-    provider: Flags.string({
-      char: 'p',
-      description: 'Provider id; may be left out when only one provider has a credential.',
-    }),
-    account: Flags.string({
-      description:
-        'The stored account to use (overrides environment credentials, LATCHKEY_<ID>_ACCOUNT, directory choices and the default).',
-    }),
-  };
+  // Defined once, in command-flags.ts: the fast path (src/fast-token.ts) reads the same list.
+  static flags = oclifFlags(tokenFlags);
   /** The output is the raw token: no `--json` (passing it is an unknown flag, exit 2). */
   static enableJsonFlag = false;
   protected compactErrors = true;

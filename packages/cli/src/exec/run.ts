@@ -1,0 +1,71 @@
+// What `latchkey exec` does once its arguments are read: shared by the oclif command and the fast path.
+import type { Writable } from 'node:stream';
+import { isLatchkeyError, toLatchkeyError } from '@latchkey/errors';
+import { runChild, type ChildOutcome } from './child.js';
+import { execEnvironment, type ExecRequest } from './environment.js';
+import { forTerminal, readOnlyStore } from '../host/environment.js';
+import type { StaticProvider } from '../host/provider-facts.js';
+import { reportError } from '../render-error.js';
+
+export interface ExecArgs extends ExecRequest {
+  masking: boolean;
+  command: string;
+  args: string[];
+}
+
+export interface ExecIo {
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+  stdout: Writable;
+  stderr: Writable;
+}
+
+/**
+ * Resolves the environment, runs COMMAND and returns the exit code to leave with: COMMAND's own (128+N
+ * for signal N), 127 when it is not found, 126 when it cannot be run, or latchkey's code when a reference
+ * could not be resolved (COMMAND not started). Shared by the fast path and the `exec` command.
+ */
+export async function runExec(
+  request: ExecArgs,
+  providers: Map<string, StaticProvider>,
+  io: ExecIo,
+): Promise<number> {
+  let prepared;
+  try {
+    prepared = await execEnvironment(request, {
+      providers,
+      env: io.env,
+      store: readOnlyStore(io.env),
+      cwd: io.cwd,
+    });
+  } catch (error) {
+    return report(error, io);
+  }
+  const outcome: ChildOutcome = await runChild({
+    command: request.command,
+    args: request.args,
+    env: prepared.env,
+    mask: request.masking ? prepared.secrets : undefined,
+    stdout: io.stdout,
+    stderr: io.stderr,
+    signals: process,
+  });
+  if (outcome.kind === 'not-found') {
+    io.stderr.write(`latchkey: ${forTerminal(request.command, true)} not found\n`);
+    io.stderr.write('  Check the name, or give its path (PATH is searched).\n');
+  } else if (outcome.kind === 'not-executable') {
+    io.stderr.write(`latchkey: ${forTerminal(request.command, true)}: permission denied (not executable)\n`);
+  }
+  return outcome.exitCode;
+}
+
+export function report(error: unknown, io: ExecIo): number {
+  return reportError(isLatchkeyError(error) ? error : toLatchkeyError(error), {
+    json: false,
+    compact: false,
+    warnings: [],
+    env: io.env,
+    stdout: io.stdout,
+    stderr: io.stderr,
+  });
+}

@@ -8,6 +8,7 @@ import { isLatchkeyError } from '@latchkey/errors';
 import { resolveStoragePreference } from '@latchkey/storage';
 import { readFlags, tokenFlags } from './command-flags.js';
 import { readProviders } from './host/provider-cache.js';
+import { cacheDebug } from './host/cache-file.js';
 import { chooseProvider } from './host/provider-facts.js';
 import { isCi, readOnlyStore } from './host/environment.js';
 import { resolveTokenFrom } from './host/token-lookup.js';
@@ -35,7 +36,7 @@ export async function fastToken(
     resolveStoragePreference(undefined, env);
     // Without every provider known (a plugin changed since the provider cache was written), only a
     // provider it knows, named on the command line, is answered here; the full CLI knows the others.
-    const { providers, complete } = await readProviders(env);
+    const { providers, complete } = await readProviders(env, cacheDebug(env, process.stderr));
     if (!complete && (requested === undefined || !providers.has(requested))) return undefined;
     const result = await resolveTokenFrom(
       providers,

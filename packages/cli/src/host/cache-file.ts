@@ -19,12 +19,18 @@ export type CacheDebug = (line: string) => void;
 /** A cache file larger than this is not read (the real ones are a few KiB). */
 export const MAX_CACHE_BYTES = 1024 * 1024;
 
-/** `[debug] ...` on stderr with LATCHKEY_DEBUG=1, as the full CLI's debug lines; otherwise nothing. */
-export function cacheDebug(env: NodeJS.ProcessEnv): CacheDebug | undefined {
+/**
+ * `[debug] ...` on `stderr` (the caller's) with LATCHKEY_DEBUG=1, as the full CLI's debug lines; otherwise
+ * nothing.
+ */
+export function cacheDebug(
+  env: NodeJS.ProcessEnv,
+  stderr: { write(text: string): unknown },
+): CacheDebug | undefined {
   if (!isDebug(env)) return undefined;
   // Paths come from the environment: no terminal control reaches stderr.
   // eslint-disable-next-line no-control-regex
-  return (line) => process.stderr.write(`[debug] ${line.replace(/[\x00-\x1f\x7f-\x9f]/g, '?')}\n`);
+  return (line) => stderr.write(`[debug] ${line.replace(/[\x00-\x1f\x7f-\x9f]/g, '?')}\n`);
 }
 
 /** FNV-1a, 32 bits, as 8 hex digits: a file name, not a secret. */

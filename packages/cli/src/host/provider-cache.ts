@@ -5,7 +5,7 @@ import { registerSecretPrefixes } from '@latchkey/errors';
 import { manifestProblems } from '@latchkey/plugin-kit/manifest';
 import { latchkeyDirs } from '@latchkey/storage';
 import { bundledProviders } from './bundled-providers.js';
-import { cacheDebug, cacheFile, readCacheText, writeCacheText, type CacheDebug } from './cache-file.js';
+import { cacheFile, readCacheText, writeCacheText, type CacheDebug } from './cache-file.js';
 import { configuredPlugin, configuredStaticProviders, type StaticProvider } from './provider-facts.js';
 
 /**
@@ -43,7 +43,7 @@ export async function writeProviderCache(
   config: Config,
   providers: Map<string, StaticProvider>,
   env: NodeJS.ProcessEnv,
-  debug: CacheDebug | undefined = cacheDebug(env),
+  debug?: CacheDebug,
 ): Promise<void> {
   const paths = [
     join(config.dataDir, 'package.json'),
@@ -105,10 +105,7 @@ export interface KnownProviders {
  * A bundled provider comes first, then a plugin's, then a configured one, as in discovery. Their declared
  * token prefixes are registered with redaction, as discovery does, without loading plugin code.
  */
-export async function readProviders(
-  env: NodeJS.ProcessEnv,
-  debug: CacheDebug | undefined = cacheDebug(env),
-): Promise<KnownProviders> {
+export async function readProviders(env: NodeJS.ProcessEnv, debug?: CacheDebug): Promise<KnownProviders> {
   const providers = new Map<string, StaticProvider>();
   for (const p of bundledProviders()) providers.set(p.manifest.id, p);
   const plugins = readPluginCache(env, debug);

@@ -1,4 +1,5 @@
 import { writeProviderCache } from './provider-cache.js';
+import { cacheDebug } from './cache-file.js';
 import { allStaticProviders, chooseProvider, loadProviders } from './providers.js';
 import { readOnlyStore, type Runtime } from './runtime.js';
 import { resolveTokenFrom, type AccountRequest, type TokenResult } from './token-lookup.js';
@@ -15,7 +16,12 @@ export async function resolveToken(
   request: AccountRequest = { cwd: process.cwd() },
 ): Promise<TokenResult> {
   const providers = await allStaticProviders(runtime.config, runtime.env);
-  await writeProviderCache(runtime.config, providers, runtime.env).catch(() => undefined);
+  await writeProviderCache(
+    runtime.config,
+    providers,
+    runtime.env,
+    cacheDebug(runtime.env, runtime.stderr),
+  ).catch(() => undefined);
   if (requested !== undefined && !providers.has(requested)) {
     // A plugin without a static manifest: ask its hook (slower, but still no network and no login code).
     const found = (await loadProviders(runtime.config, runtime.env)).providers.get(requested);

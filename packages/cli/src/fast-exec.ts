@@ -7,8 +7,7 @@
 import { resolveStoragePreference } from '@latchkey/storage';
 import { execFlags, readFlags } from './command-flags.js';
 import { report, runExec, type ExecArgs } from './exec/run.js';
-import { readProviders } from './host/provider-cache.js';
-import { cacheDebug } from './host/cache-file.js';
+import { readProviders } from './host/installed-providers.js';
 import { isReference } from './host/references.js';
 
 /** The request, or undefined for anything but the plain forms (oclif parses those, with its messages). */
@@ -40,7 +39,7 @@ export async function fastExec(
   try {
     // A bad LATCHKEY_STORAGE is exit 2 on every command (COMMAND never starts).
     resolveStoragePreference(undefined, env);
-    known = await readProviders(env, cacheDebug(env, process.stderr));
+    known = await readProviders(env);
   } catch (error) {
     return report(error, io);
   }

@@ -7,8 +7,7 @@
 import { isLatchkeyError } from '@latchkey/errors';
 import { resolveStoragePreference } from '@latchkey/storage';
 import { readFlags, tokenFlags } from './command-flags.js';
-import { readProviders } from './host/provider-cache.js';
-import { cacheDebug } from './host/cache-file.js';
+import { readProviders } from './host/installed-providers.js';
 import { chooseProvider } from './host/provider-facts.js';
 import { isCi, readOnlyStore } from './host/environment.js';
 import { resolveTokenFrom } from './host/token-lookup.js';
@@ -34,9 +33,9 @@ export async function fastToken(
   try {
     // A bad LATCHKEY_STORAGE is exit 2 on every command, also where nothing is stored.
     resolveStoragePreference(undefined, env);
-    // Without every provider known (a plugin changed since the provider cache was written), only a
-    // provider it knows, named on the command line, is answered here; the full CLI knows the others.
-    const { providers, complete } = await readProviders(env, cacheDebug(env, process.stderr));
+    // Without every provider known (a plugin it cannot read as plainly as oclif), only a provider it
+    // knows, named on the command line, is answered here; the full CLI knows the others.
+    const { providers, complete } = await readProviders(env);
     if (!complete && (requested === undefined || !providers.has(requested))) return undefined;
     const result = await resolveTokenFrom(
       providers,

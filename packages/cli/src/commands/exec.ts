@@ -3,8 +3,6 @@ import { LatchkeyCommand } from '../base-command.js';
 import { execFlags } from '../command-flags.js';
 import { oclifFlags } from '../oclif-flags.js';
 import { runExec } from '../exec/run.js';
-import { writeProviderCache } from '../host/provider-cache.js';
-import { cacheDebug } from '../host/cache-file.js';
 import { allStaticProviders, loadProviders } from '../host/providers.js';
 
 export default class Exec extends LatchkeyCommand {
@@ -42,9 +40,6 @@ export default class Exec extends LatchkeyCommand {
     }
     const env = this.runtime.env;
     const providers = await allStaticProviders(this.config, env);
-    await writeProviderCache(this.config, providers, env, cacheDebug(env, this.runtime.stderr)).catch(
-      () => undefined,
-    );
     const missing = (flags.provider ?? []).filter((id) => !providers.has(id));
     if (missing.length > 0) {
       // A plugin without a static manifest: ask its hook (no network, no login code).

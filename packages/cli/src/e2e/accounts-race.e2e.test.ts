@@ -94,7 +94,7 @@ beforeAll(async () => {
   }
   const stored = (await readIndex(session.configDir))?.accounts.map((r) => r.account).sort();
   expect(stored).toEqual(['home', 'work']);
-  // The first `auth token` runs the full CLI, which writes the provider cache the fast path reads.
+  // Both accounts are there before the race starts.
   const first = await session.run(['auth', 'token', '--provider', 'nanoterm'], { timeoutMs: RUN_TIMEOUT_MS });
   expectExit(first, 0);
 }, 120_000);

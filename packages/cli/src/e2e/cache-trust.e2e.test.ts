@@ -1,23 +1,14 @@
 /**
- * Nothing read from a cache changes what runs, where a secret goes, or what is printed raw (issue 20):
- * through the built binary, a poisoned provider cache (an `LD_PRELOAD` execEnv and an attacker's base-URL
- * variable, a cache dir others may write to, a file of another user), and unreadable or looping cache
- * paths (the provider cache is latchkey's one start-up cache; --help and --version replay nothing). The bundled providers' facts are compiled in, so
- * their cache entries are never read; a third-party entry is used only from a cache that passes the owner,
- * mode and manifest checks. The cross-user cases create a throw-away user (`useradd`, removed afterwards)
- * and are skipped, saying so, when the tests do not run as root.
+ * Nothing read from the cache dir changes what runs, where a secret goes, or what is printed raw (issues
+ * 20, 21): through the built binary. latchkey keeps no start-up cache (only Node's compile cache, checked in
+ * compile-cache.e2e): a provider cache planted there is never read; the providers of linked plugins come from
+ * their package.json through the manifest validator on every run; unreadable or looping cache paths are no
+ * cache, never a crash. The unreadable case runs the commands as a throw-away user (`useradd`, removed
+ * afterwards) when the tests run as root, since root reads through mode 000.
  */
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import {
-  chmodSync,
-  chownSync,
-  mkdirSync,
-  readdirSync,
-  readFileSync,
-  symlinkSync,
-  writeFileSync,
-} from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -91,62 +82,57 @@ function expectNoCrash(stderr: string): void {
   expect(stderr).not.toMatch(/\n\s+at |node:internal|node:fs|Error: E[A-Z]+/);
 }
 
-/** The one providers-*.json the full CLI wrote (its name depends on the set-up). */
-function providerCache(): string {
-  const names = readdirSync(cache).filter((name) => /^providers-[0-9a-f]{8}\.json$/.test(name));
-  expect(names).toHaveLength(1);
-  return join(cache, names[0]!);
-}
-
-/**
- * The full CLI's `auth token` writes the provider cache: without one, the fast path hands a bare `auth
- * token` over (a user-installed plugin's provider might have a credential too).
- */
-function warmProviderCache(): string {
-  const run = latchkey(['auth', 'token'], { NANOGPT_API_KEY: token });
-  expect(run.code, run.stderr).toBe(0);
-  return providerCache();
-}
-
-/** A third-party provider as a hostile cache would list it. */
+/** A third-party provider's manifest as a plugin's package.json declares it. */
 const acme = (execEnv: Record<string, string>, url = 'https://attacker.example') => ({
-  plugin: 'latchkey-plugin-acme',
-  manifest: {
-    id: 'acme',
-    title: 'Acme',
-    defaultBaseUrl: url,
-    envVars: ['ACME_KEY'],
-    methods: ['token'],
-    execEnv,
-  },
+  id: 'acme',
+  title: 'Acme',
+  defaultBaseUrl: url,
+  envVars: ['ACME_KEY'],
+  methods: ['token'],
+  execEnv,
 });
-/** The bundled nanogpt as the issue's attacker rewrote it. */
-const poisonedNanogpt = {
-  plugin: '@latchkey/plugin-nanogpt',
-  manifest: {
-    id: 'nanogpt',
-    title: 'NanoGPT',
-    defaultBaseUrl: 'https://attacker.example',
-    envVars: ['NANOGPT_API_KEY'],
-    methods: ['token'],
-    execEnv: { NANOGPT_API_KEY: 'token', LD_PRELOAD: 'base-url', OPENAI_BASE_URL: 'base-url' },
-  },
-};
 
-function rewrite(file: string, providers: unknown[]): void {
-  const doc = JSON.parse(readFileSync(file, 'utf8')) as { providers: unknown[] };
-  doc.providers = providers;
-  writeFileSync(file, JSON.stringify(doc)); // owner and mode 0600 kept
+/** A linked plugin declaring `provider`, listed in oclif's data dir as `plugins link` leaves it. */
+function linkPlugin(provider: unknown): void {
+  const root = join(dir, 'acme');
+  mkdirSync(root, { recursive: true });
+  writeFileSync(
+    join(root, 'package.json'),
+    JSON.stringify({ name: 'latchkey-plugin-acme', version: '1.0.0', oclif: {}, latchkey: { provider } }),
+  );
+  writeFileSync(
+    join(dir, 'data', 'package.json'),
+    JSON.stringify({
+      private: true,
+      oclif: { schema: 1, plugins: [{ type: 'link', name: 'latchkey-plugin-acme', root }] },
+    }),
+  );
 }
 
-describe('a poisoned provider cache', () => {
-  it('cannot give a bundled provider an LD_PRELOAD or an attacker base-URL variable: its facts are compiled in', () => {
-    const file = warmProviderCache();
-    rewrite(file, [poisonedNanogpt]);
-    const run = latchkey(['exec', '--provider', 'nanogpt', '--', ...probe], {
-      NANOGPT_API_KEY: token,
-      LATCHKEY_DEBUG: '1',
-    });
+describe('no start-up cache', () => {
+  it('a provider cache planted in the cache dir (an LD_PRELOAD for a bundled provider, an attacker provider) is never read, and none is written', () => {
+    mkdirSync(cache, { recursive: true, mode: 0o700 });
+    const planted = {
+      version: 2,
+      watch: [],
+      providers: [
+        {
+          plugin: '@latchkey/plugin-nanogpt',
+          manifest: {
+            id: 'nanogpt',
+            title: 'NanoGPT',
+            defaultBaseUrl: 'https://attacker.example',
+            envVars: ['NANOGPT_API_KEY'],
+            methods: ['token'],
+            execEnv: { NANOGPT_API_KEY: 'token', LD_PRELOAD: 'base-url', OPENAI_BASE_URL: 'base-url' },
+          },
+        },
+        { plugin: 'latchkey-plugin-acme', manifest: acme({ ACME_KEY: 'token', ACME_URL: 'base-url' }) },
+      ],
+    };
+    for (const name of ['providers-00000000.json', 'providers.json', 'info.json'])
+      writeFileSync(join(cache, name), JSON.stringify(planted), { mode: 0o600 });
+    const run = latchkey(['exec', '--provider', 'nanogpt', '--', ...probe], { NANOGPT_API_KEY: token });
     expect(run.code, run.stderr).toBe(0);
     expect(JSON.parse(run.stdout)).toEqual({
       pre: null,
@@ -154,62 +140,45 @@ describe('a poisoned provider cache', () => {
       acme: null,
       key: '<concealed by latchkey>',
     });
-    // The entry fails the manifest validator: the whole file is ignored, and says so.
-    expect(run.stderr).toMatch(/\[debug\] cache .*providers-.*ignored.*execEnv variable "LD_PRELOAD"/);
+    const other = latchkey(['exec', '--provider', 'acme', '--', ...probe], {
+      ACME_KEY: 'acme-key-0123456789',
+    });
+    expect(other.code, other.stderr).toBe(2);
+    expect(other.stdout).toBe('');
+    expect(other.stderr).toContain('Unknown provider "acme"');
+    // auth token, exec and the full CLI wrote nothing but Node's compile cache.
+    expect(latchkey(['auth', 'token'], { NANOGPT_API_KEY: token }).stdout).toBe(`${token}\n`);
+    expect(readdirSync(cache).sort()).toEqual([
+      'compile',
+      'info.json',
+      'providers-00000000.json',
+      'providers.json',
+    ]);
   });
 
-  it('with an LD_PRELOAD execEnv for a third-party provider is ignored (not used) and rebuilt', () => {
-    const file = warmProviderCache();
-    rewrite(file, [acme({ ACME_KEY: 'token', LD_PRELOAD: 'base-url' })]);
-    const run = latchkey(['exec', '--provider', 'acme', '--', ...probe], {
-      ACME_KEY: 'acme-key-0123456789',
-      LATCHKEY_DEBUG: '1',
-    });
-    // No such provider without the cache: the command never ran.
+  it("a linked plugin's manifest with an LD_PRELOAD execEnv is refused by the validator: the command never runs", () => {
+    linkPlugin(acme({ ACME_KEY: 'token', LD_PRELOAD: 'base-url' }));
+    const run = latchkey(['exec', '--provider', 'acme', '--', ...probe], { ACME_KEY: 'acme-key-0123456789' });
     expect(run.code, run.stderr).toBe(2);
     expect(run.stdout).toBe('');
     expect(run.stderr).toContain('Unknown provider "acme"');
-    expect(run.stderr).toMatch(/ignored \(rebuilt by the next full run\)/);
-    // The full CLI wrote it afresh, without the poisoned entry.
-    expect(JSON.parse(readFileSync(file, 'utf8')).providers).toEqual([]);
   });
 
-  it('in a cache dir others may write to (0777) is not used, even when every entry is valid', () => {
-    const file = warmProviderCache();
-    rewrite(file, [acme({ ACME_KEY: 'token', ACME_URL: 'base-url' })]);
-    chmodSync(cache, 0o777);
-    const run = latchkey(['exec', '--provider', 'acme', '--', ...probe], {
-      ACME_KEY: 'acme-key-0123456789',
-      LATCHKEY_DEBUG: '1',
-    });
-    expect(run.code, run.stderr).toBe(2);
-    expect(run.stdout).toBe('');
-    expect(run.stderr).toMatch(/\[debug\] cache dir .* not used: it has mode 0777/);
-    // The same cache in a 0700 dir is used (the test above is not passing for another reason).
-    chmodSync(cache, 0o700);
-    const used = latchkey(['exec', '--provider', 'acme', '--', ...probe], {
+  it("a linked plugin's provider is read from its package.json on every run: a change is seen at once", () => {
+    linkPlugin(acme({ ACME_KEY: 'token', ACME_URL: 'base-url' }, 'https://one.example'));
+    const first = latchkey(['exec', '--provider', 'acme', '--', ...probe], {
       ACME_KEY: 'acme-key-0123456789',
     });
-    expect(used.code, used.stderr).toBe(0);
-    expect(JSON.parse(used.stdout)).toMatchObject({ acme: 'https://attacker.example' });
-  });
-
-  // Skipped (and listed as such) unless the tests run as root: creating the other user needs useradd.
-  it.runIf(root)('owned by another user (useradd; skipped when not root) is not used', () => {
-    const file = warmProviderCache();
-    rewrite(file, [acme({ ACME_KEY: 'token', ACME_URL: 'base-url' })]);
-    chownSync(file, other!.uid, other!.gid);
-    const run = latchkey(['exec', '--provider', 'acme', '--', ...probe], {
+    expect(first.code, first.stderr).toBe(0);
+    expect(JSON.parse(first.stdout)).toMatchObject({ acme: 'https://one.example', key: null });
+    linkPlugin(acme({ ACME_KEY: 'token', ACME_URL: 'base-url' }, 'https://two.example'));
+    const second = latchkey(['exec', '--provider', 'acme', '--', ...probe], {
       ACME_KEY: 'acme-key-0123456789',
-      LATCHKEY_DEBUG: '1',
     });
-    expect(run.code, run.stderr).toBe(2);
-    expect(run.stdout).toBe('');
-    expect(run.stderr).toMatch(
-      new RegExp(`cache .*providers-.* not used: it belongs to uid ${other!.uid}, not 0`),
-    );
-    const token2 = latchkey(['auth', 'token', '--provider', 'nanogpt'], { NANOGPT_API_KEY: token });
-    expect(token2.stdout).toBe(`${token}\n`);
+    expect(JSON.parse(second.stdout)).toMatchObject({ acme: 'https://two.example' });
+    const bare = latchkey(['auth', 'token'], { ACME_KEY: 'acme-key-0123456789' });
+    expect(bare.code, bare.stderr).toBe(0);
+    expect(bare.stdout).toBe('acme-key-0123456789\n');
   });
 });
 

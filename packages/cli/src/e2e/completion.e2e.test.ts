@@ -165,7 +165,7 @@ describe('the provider as the first argument', () => {
   it('`auth token kaneo` is `auth token --provider kaneo`, on the fast path', async () => {
     const cli = await session();
     const env = { KANEO_API_KEY: 'kaneo-positional-0123456789', CI: undefined };
-    // The full CLI writes the provider cache the fast path answers from.
+    // The full CLI's form first (`--provider`), then the positional form on the fast path.
     expectExit(await cli.run(['auth', 'token', '--provider', 'kaneo'], { env }), 0);
     const recorder = await moduleRecorder(cli.homeDir);
     const run = spawnSync(

@@ -8,7 +8,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { readdirSync } from 'node:fs';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -54,7 +54,6 @@ beforeAll(async () => {
   Object.assign(env, {
     LATCHKEY_CONFIG_DIR: join(dir, 'config'),
     LATCHKEY_DATA_DIR: join(dir, 'data'),
-    // No plugin installed: the fast path knows every provider without the provider cache.
     LATCHKEY_CACHE_DIR: join(dir, 'cache'),
   });
   const emulator = await startNanoGptEmulator({ keys: [fileKey, keychainKey], rateLimits: false });
@@ -122,13 +121,58 @@ describe('auth token fast path: one bundled file', () => {
     expect(run.status, run.stderr).toBe(0);
     expect(run.stdout).toBe(`${fileKey}\n`);
     expectFastPath(modules, 'fast-token.cjs');
-    // No provider cache was read or written (only Node's compile cache).
+    // Nothing but Node's compile cache was written.
     expect(readdirSync(cache)).toEqual(['compile']);
-    // Without --provider too: every provider is known without a cache when no plugin was ever installed.
+    // Without --provider too: every provider is known.
     const bare = await tokenRun([], { LATCHKEY_CACHE_DIR: join(dir, 'empty-cache-2') });
     expect(bare.run.status, bare.run.stderr).toBe(0);
     expect(bare.run.stdout).toBe(`${fileKey}\n`);
     expectFastPath(bare.modules, 'fast-token.cjs');
+  });
+
+  it('answers with 20 linked plugins and an empty cache dir, their providers read from their package.json', async () => {
+    const data = join(dir, 'data-20');
+    const plugins = [];
+    for (let i = 0; i < 20; i++) {
+      const root = join(dir, `plugin-${i}`);
+      mkdirSync(root, { recursive: true });
+      const id = `linked${i}`;
+      writeFileSync(
+        join(root, 'package.json'),
+        JSON.stringify({
+          name: `latchkey-plugin-${id}`,
+          oclif: {},
+          latchkey: {
+            provider: {
+              id,
+              title: id,
+              defaultBaseUrl: `https://${id}.example`,
+              envVars: [`${id.toUpperCase()}_KEY`],
+              methods: ['token'],
+              execEnv: { [`${id.toUpperCase()}_KEY`]: 'token' },
+            },
+          },
+        }),
+      );
+      plugins.push({ type: 'link', name: `latchkey-plugin-${id}`, root });
+    }
+    mkdirSync(data, { recursive: true });
+    writeFileSync(
+      join(data, 'package.json'),
+      JSON.stringify({ private: true, oclif: { schema: 1, plugins } }),
+    );
+    const extra = { LATCHKEY_DATA_DIR: data, LATCHKEY_CACHE_DIR: join(dir, 'cache-20') };
+    // A bare `auth token`: every provider is known (the stored nanogpt account is the only credential).
+    const bare = await tokenRun([], extra);
+    expect(bare.run.status, bare.run.stderr).toBe(0);
+    expect(bare.run.stdout).toBe(`${fileKey}\n`);
+    expectFastPath(bare.modules, 'fast-token.cjs');
+    // A linked plugin's provider, its credential from its own variable.
+    const linked = await tokenRun(['linked7'], { ...extra, LINKED7_KEY: 'linked-key-0123456789' });
+    expect(linked.run.status, linked.run.stderr).toBe(0);
+    expect(linked.run.stdout).toBe('linked-key-0123456789\n');
+    expectFastPath(linked.modules, 'fast-token.cjs');
+    expect(readdirSync(join(dir, 'cache-20'))).toEqual(['compile']);
   });
 
   it.runIf(secretService)(

@@ -7,8 +7,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { manifestProblems, type ProviderManifest } from '@latchkey/plugin-kit/manifest';
-import type { StaticProvider } from './provider-facts.js';
+import { manifestProblems } from '@latchkey/plugin-kit/manifest';
+import { declaredManifests, type StaticProvider } from './provider-facts.js';
 
 /** `<dir>/node_modules/<name>/package.json` in `from` or the nearest directory above that has one. */
 function packageJsonOf(name: string, from: string): string {
@@ -30,12 +30,8 @@ export function readBundledProviders(cliRoot: string): StaticProvider[] {
   const found: StaticProvider[] = [];
   for (const plugin of cli.oclif?.plugins ?? []) {
     if (!plugin.startsWith('@latchkey/')) continue;
-    const pjson = JSON.parse(readFileSync(packageJsonOf(plugin, cliRoot), 'utf8')) as {
-      latchkey?: { provider?: unknown };
-    };
-    const declared = pjson.latchkey?.provider;
-    const list = Array.isArray(declared) ? declared : declared === undefined ? [] : [declared];
-    for (const manifest of list as ProviderManifest[]) {
+    const pjson: unknown = JSON.parse(readFileSync(packageJsonOf(plugin, cliRoot), 'utf8'));
+    for (const manifest of declaredManifests(pjson)) {
       const problems = manifestProblems(manifest);
       if (problems.length > 0) throw new Error(`${plugin}: ${problems.join('; ')}`);
       if (found.some((p) => p.manifest.id === manifest.id))

@@ -13,6 +13,17 @@ export interface StaticProvider {
   plugin: string;
 }
 
+/**
+ * The provider manifests a plugin's package.json declares (`latchkey.provider`: one or a list), unchecked:
+ * every reader runs them through the manifest validator.
+ */
+export function declaredManifests(pjson: unknown): ProviderManifest[] {
+  const declared = (pjson as { latchkey?: { provider?: unknown } } | undefined)?.latchkey?.provider;
+  return (
+    Array.isArray(declared) ? declared : declared === undefined ? [] : [declared]
+  ) as ProviderManifest[];
+}
+
 /** What `auth providers` shows as the plugin of a provider added by configuration (providers.json). */
 export const configuredPlugin = 'configured';
 

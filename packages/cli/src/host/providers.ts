@@ -5,10 +5,9 @@ import {
   manifestProblems,
   type DiscoveredProvider,
   type Discovery,
-  type ProviderManifest,
   type RunHook,
 } from '@latchkey/plugin-kit';
-import type { StaticProvider } from './provider-facts.js';
+import { declaredManifests, type StaticProvider } from './provider-facts.js';
 import { configuredPlugin, configuredProvider, configuredStaticProviders } from './configured-providers.js';
 import { readProviderDefinitions, resolveConfigDir } from '@latchkey/storage';
 
@@ -24,9 +23,7 @@ export {
 export function staticProviders(config: Config): Map<string, StaticProvider> {
   const found = new Map<string, StaticProvider>();
   for (const plugin of bundledFirst(config)) {
-    const declared = (plugin.pjson as { latchkey?: { provider?: unknown } }).latchkey?.provider;
-    const list = Array.isArray(declared) ? declared : declared === undefined ? [] : [declared];
-    for (const manifest of list as ProviderManifest[]) {
+    for (const manifest of declaredManifests(plugin.pjson)) {
       if (manifestProblems(manifest).length > 0 || found.has(manifest.id)) continue;
       registerSecretPrefixes(manifest.secretPrefixes);
       found.set(manifest.id, { manifest, plugin: plugin.name });

@@ -1,5 +1,3 @@
-import { writeProviderCache } from './provider-cache.js';
-import { cacheDebug } from './cache-file.js';
 import { allStaticProviders, chooseProvider, loadProviders } from './providers.js';
 import { readOnlyStore, type Runtime } from './runtime.js';
 import { resolveTokenFrom, type AccountRequest, type TokenResult } from './token-lookup.js';
@@ -7,8 +5,7 @@ import { resolveTokenFrom, type AccountRequest, type TokenResult } from './token
 export { resolveTokenFrom, type AccountRequest, type TokenResult } from './token-lookup.js';
 
 /**
- * `auth token` with the full CLI: providers from the plugins' package.json manifests (refreshing the
- * cache the fast path reads), then the lookup below (`--account` and the working directory in `request`).
+ * `auth token` with the full CLI: providers from the plugins' package.json manifests, then the lookup below (`--account` and the working directory in `request`).
  */
 export async function resolveToken(
   runtime: Runtime,
@@ -16,12 +13,6 @@ export async function resolveToken(
   request: AccountRequest = { cwd: process.cwd() },
 ): Promise<TokenResult> {
   const providers = await allStaticProviders(runtime.config, runtime.env);
-  await writeProviderCache(
-    runtime.config,
-    providers,
-    runtime.env,
-    cacheDebug(runtime.env, runtime.stderr),
-  ).catch(() => undefined);
   if (requested !== undefined && !providers.has(requested)) {
     // A plugin without a static manifest: ask its hook (slower, but still no network and no login code).
     const found = (await loadProviders(runtime.config, runtime.env)).providers.get(requested);

@@ -494,7 +494,7 @@ process.on('exit', () => slowServer?.stop());
 const deadPort = await closedPort();
 const deadUrl = `http://127.0.0.1:${deadPort}`;
 const envCase = { ...baseEnv, NANOGPT_API_KEY: envKey };
-// A first run: a cache directory nothing has written to yet (latchkey's provider cache, oclif's cache).
+// A first run: a cache directory nothing has written to yet (Node's compile cache, oclif's cache).
 let coldRuns = 0;
 const coldEnv = (extra = {}) => ({
   ...baseEnv,

@@ -2,7 +2,7 @@
  * Node's compile cache (module.enableCompileCache): V8's compiled code for the bundles and, on the full
  * CLI's path, oclif, kept between runs. bin/run.cjs calls this first, from its own small bundle
  * (dist/bundle/compile-cache.cjs), so that what it loads next is compiled from the cache. It holds code, so
- * it goes in latchkey's cache directory (@latchkey/storage's latchkeyDirs(), the provider cache's too),
+ * it goes in latchkey's cache directory (@latchkey/storage's latchkeyDirs()),
  * and only when that directory passes the config dir's checks (a directory of the user's, no group or other
  * permission bits): never a shared directory where another user could leave code for latchkey to run.
  * `compile/` is made 0700 (mkdir, then chmod, whatever the umask), and Node makes its subdirectory under

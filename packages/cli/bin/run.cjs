@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 'use strict';
 // One front door. `--version` is one package.json field; `auth token` and `exec` first try their fast paths
-// (src/fast-token.ts, src/fast-exec.ts: the commands' own flag definitions and code, bundled into one
+// (src/fast/fast-token.ts, src/fast/fast-exec.ts: the commands' own flag definitions and code, bundled into one
 // CommonJS file each by scripts/bundle.mjs, without oclif's start-up), which hand anything but the plain
 // forms to oclif; everything else is oclif. This file is CommonJS: an ES module entry would start Node's ESM
 // loader, some 3 ms that `auth token` does not need (docs/performance.md).
@@ -21,7 +21,7 @@ async function main(args) {
     process.stdout.write(`${name}/${version} ${process.platform}-${process.arch} node-${process.version}\n`);
     return;
   }
-  // Node's compile cache in latchkey's cache dir, before anything bigger loads (src/compile-cache.ts).
+  // Node's compile cache in latchkey's cache dir, before anything bigger loads (src/fast/compile-cache.ts).
   require('../dist/bundle/compile-cache.cjs').enableCompileCache(process.env);
   const fast =
     args[0] === 'auth' && args[1] === 'token'

@@ -1,5 +1,5 @@
-// Builds the fast paths (src/fast-token.ts, src/fast-exec.ts and everything they import, the @latchkey
-// packages included) and src/compile-cache.ts into one self-contained CommonJS file each,
+// Builds the fast paths (src/fast/fast-token.ts, src/fast/fast-exec.ts and everything they import, the @latchkey
+// packages included) and src/fast/compile-cache.ts into one self-contained CommonJS file each,
 // dist/bundle/<name>.cjs, which bin/run.cjs requires. Bundling only: the code in a bundle is the code the
 // unit tests run (a built-in is required where the source imports it; node:crypto, which only some paths
 // need, is imported lazily by @latchkey/storage's own source). Resolving and loading some thirty files cost most of the fast path's start-up;
@@ -24,18 +24,18 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-// The bundled providers' static facts, compiled into each bundle (src/host/bundled-providers.ts): read from
+// The bundled providers' static facts, compiled into each bundle (src/providers/bundled-providers.ts): read from
 // the plugins' package.json files now (tsc ran first) and checked by the manifest validator, which throws
 // for a manifest the full CLI would refuse.
 const { readBundledProviders } = await import(
-  pathToFileURL(join(root, 'dist', 'host', 'bundled-providers.js')).href
+  pathToFileURL(join(root, 'dist', 'providers', 'bundled-providers.js')).href
 );
 const bundledProviders = JSON.stringify(readBundledProviders(root));
-/** src/host/bundled-providers.ts in a bundle: the facts themselves, nothing read at run time. */
+/** src/providers/bundled-providers.ts in a bundle: the facts themselves, nothing read at run time. */
 const providersCompiledIn = {
   name: 'providers-compiled-in',
   setup(b) {
-    b.onLoad({ filter: /[\\/]src[\\/]host[\\/]bundled-providers\.ts$/ }, () => ({
+    b.onLoad({ filter: /[\\/]src[\\/]providers[\\/]bundled-providers\.ts$/ }, () => ({
       contents: `export function bundledProviders() { return ${bundledProviders}; }`,
       loader: 'js',
     }));
@@ -71,7 +71,7 @@ for (const name of ['compile-cache', 'fast-token', 'fast-exec']) {
   await rm(pass1, { recursive: true, force: true });
   const first = await build({
     ...common,
-    entryPoints: { [name]: join(root, 'src', `${name}.ts`) },
+    entryPoints: { [name]: join(root, 'src', 'fast', `${name}.ts`) },
     outdir: pass1,
     entryNames: '[name]',
     chunkNames: `chunks/${name}-[name]-[hash]`,

@@ -1,8 +1,8 @@
 import { Command, Flags } from '@oclif/core';
 import { ExitCode, LatchkeyError, isLatchkeyError, toLatchkeyError } from '@latchkey/errors';
 import { resolveStoragePreference } from '@latchkey/storage';
-import { colours } from './host/colour.js';
-import { createRuntime, type Runtime } from './host/runtime.js';
+import { colours } from './terminal/colour.js';
+import { createRuntime, type Runtime } from './runtime/runtime.js';
 import {
   failureEnvelope,
   renderJson,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { execFlags, readFlags, tokenFlags } from './command-flags.js';
-import { parseExecArgs } from './fast-exec.js';
+import { parseExecArgs } from './fast/fast-exec.js';
 
 /** `auth token`'s argv as the fast path reads it: its provider (argument or flag) and account. */
 function token(args: string[]) {

@@ -7,7 +7,7 @@
  *   failure `{"status": <exit code>, "error": {code, message, action, retryable, docs}, "warnings": [...]}`
  */
 import type { ErrorEnvelope, LatchkeyError } from '@latchkey/errors';
-import { forTerminal, isDebug, jsonForTerminal } from './host/environment.js';
+import { forTerminal, isDebug, jsonForTerminal } from './runtime/environment.js';
 
 export interface SuccessEnvelope<T = unknown> {
   /** The exit code (`auth status` can succeed with 1 or 4: see docs/exit-codes.md). */

@@ -1,5 +1,5 @@
 import { LatchkeyCommand, jsonFlag } from '../base-command.js';
-import { describeDoctor, doctorInputs, runDoctor, type DoctorReport } from '../host/doctor.js';
+import { describeDoctor, doctorInputs, runDoctor, type DoctorReport } from '../doctor/doctor.js';
 
 export default class Doctor extends LatchkeyCommand {
   static summary = 'Check the set-up and say how to fix what is wrong.';

@@ -3,7 +3,7 @@ import { LatchkeyCommand } from '../base-command.js';
 import { execFlags } from '../command-flags.js';
 import { oclifFlags } from '../oclif-flags.js';
 import { runExec } from '../exec/run.js';
-import { allStaticProviders, loadProviders } from '../host/providers.js';
+import { allStaticProviders, loadProviders } from '../providers/providers.js';
 
 export default class Exec extends LatchkeyCommand {
   static summary = 'Run a command with credentials in its environment, masked in its output.';
@@ -22,7 +22,7 @@ export default class Exec extends LatchkeyCommand {
       description: "Give a program a provider's key and server under the names it expects.",
     },
   ];
-  // Defined once, in command-flags.ts: the fast path (src/fast-exec.ts) reads the same list.
+  // Defined once, in command-flags.ts: the fast path (src/fast/fast-exec.ts) reads the same list.
   static flags = oclifFlags(execFlags);
   static strict = false;
   static enableJsonFlag = false;

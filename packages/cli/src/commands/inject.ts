@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core';
 import { LatchkeyCommand } from '../base-command.js';
-import { runInject } from '../host/inject.js';
+import { runInject } from '../secrets/inject.js';
 
 export default class Inject extends LatchkeyCommand {
   static summary = 'Fill in a template: {{ latchkey://<provider> }} references become the credentials.';

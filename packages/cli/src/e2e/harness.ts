@@ -296,7 +296,7 @@ export function expectFastPath(modules: string[], entry: string, options: { keyc
   expect(files, `took the fast path (dist/bundle/${entry}) and loaded nothing else`).toEqual(allowed);
   const { sources } = JSON.parse(readFileSync(`${bundle}.map`, 'utf8')) as { sources: string[] };
   expect(
-    sources.some((source) => source.endsWith(`src/${entry.replace(/\.cjs$/, '.ts')}`)),
+    sources.some((source) => source.endsWith(`src/fast/${entry.replace(/\.cjs$/, '.ts')}`)),
     `the bundle's map names src/${entry}`,
   ).toBe(true);
   for (const pattern of notOnFastPath) {

@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startNanoGptEmulator, type NanoGptEmulator } from '@latchkey/testkit';
-import { readNpmSettings } from '../host/npm-config.js';
+import { readNpmSettings } from '../plugins/npm-config.js';
 import { npmCandidates, runNpm } from '../io/npm.js';
 import {
   exec,

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { runChild, terminalSentIt } from './child.js';
 import { CONCEALED } from './mask.js';
 import { parseEnvAssignment } from './environment.js';
-import { parseExecArgs } from '../fast-exec.js';
+import { parseExecArgs } from '../fast/fast-exec.js';
 
 function sink(): Writable & { text: () => string } {
   const chunks: Buffer[] = [];

@@ -5,12 +5,12 @@ import {
   resolveReferences,
   type ReferenceContext,
   type ResolvedValue,
-} from '../host/references.js';
+} from '../secrets/references.js';
 import {
   credentialVariables,
   referenceInCredentialVariable,
   unknownProvider,
-} from '../host/provider-facts.js';
+} from '../providers/provider-facts.js';
 
 /** What `latchkey exec` was asked to set, before COMMAND. */
 export interface ExecRequest {

@@ -3,8 +3,8 @@ import type { Writable } from 'node:stream';
 import { isLatchkeyError, toLatchkeyError } from '@latchkey/errors';
 import { runChild, type ChildOutcome } from './child.js';
 import { execEnvironment, type ExecRequest } from './environment.js';
-import { forTerminal, readOnlyStore } from '../host/environment.js';
-import type { StaticProvider } from '../host/provider-facts.js';
+import { forTerminal, readOnlyStore } from '../runtime/environment.js';
+import type { StaticProvider } from '../providers/provider-facts.js';
 import { reportError } from '../render-error.js';
 
 export interface ExecArgs extends ExecRequest {

@@ -8,7 +8,7 @@ const hook: Hook<'prerun'> = async function ({ Command, config: loaded }) {
   if (Command.id !== 'autocomplete' && Command.id !== 'autocomplete:create') return;
   // The running config is oclif's Config class; the hook's type names only its interface.
   const config = loaded as Config;
-  const { addFlagOptions, completionWords } = await import('../host/completion.js');
+  const { addFlagOptions, completionWords } = await import('../completion/completion.js');
   addFlagOptions(config, await completionWords(config, process.env));
 };
 

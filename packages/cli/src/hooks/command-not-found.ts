@@ -1,5 +1,5 @@
 import type { Hook } from '@oclif/core';
-import { closestCommand, unknownCommand } from '../host/suggest.js';
+import { closestCommand, unknownCommand } from '../terminal/suggest.js';
 import { reportError } from '../render-error.js';
 
 /**

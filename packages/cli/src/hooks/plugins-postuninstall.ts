@@ -1,6 +1,6 @@
 import { Config, type Hook } from '@oclif/core';
-import { orphanedCredentials } from '../host/plugin-safety.js';
-import { forTerminal } from '../host/runtime.js';
+import { orphanedCredentials } from '../plugins/plugin-safety.js';
+import { forTerminal } from '../runtime/runtime.js';
 
 /**
  * After `latchkey plugins uninstall`: credentials stored for providers no plugin provides any more are

@@ -1,10 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import type { Hook } from '@oclif/core';
 import { isLatchkeyError } from '@latchkey/errors';
-import { npmEnvFor, readNpmSettings } from '../host/npm-config.js';
+import { npmEnvFor, readNpmSettings } from '../plugins/npm-config.js';
 import { npmCandidates, runNpm } from '../io/npm.js';
-import { isLatchkeyPlugin, thirdPartyWarning } from '../host/plugin-safety.js';
-import { checkPluginPackage, undiciRegistryFetch } from '../host/plugin-registry.js';
+import { isLatchkeyPlugin, thirdPartyWarning } from '../plugins/plugin-safety.js';
+import { checkPluginPackage, undiciRegistryFetch } from '../plugins/plugin-registry.js';
 import { reportError } from '../render-error.js';
 
 /**

@@ -1,9 +1,9 @@
-import type { BrowserLauncher } from '../host/runtime.js';
+import type { BrowserLauncher } from '../runtime/runtime.js';
 
 /**
  * Starts a program detached, without a shell, with exactly the environment given; resolves true once it
  * started and false when it could not (never throws). The rules for what may be opened, with which program
- * and environment, are the host's (`host/browser.ts`); this only starts the process.
+ * and environment, are the host's (`terminal/browser.ts`); this only starts the process.
  */
 export const launchDetached: BrowserLauncher = async (command, args, env) => {
   const { spawn } = await import('node:child_process');

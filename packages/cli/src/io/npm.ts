@@ -1,12 +1,12 @@
 /**
- * Running npm, for `plugins install`'s configuration check (host/npm-config.ts holds the logic): the user's own
+ * Running npm, for `plugins install`'s configuration check (plugins/npm-config.ts holds the logic): the user's own
  * `npm` from PATH, or the copy @oclif/plugin-plugins pins.
  */
 import { execFile } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
-import type { NpmRunner } from '../host/npm-config.js';
+import type { NpmRunner } from '../plugins/npm-config.js';
 
 export const runNpm: NpmRunner = (npm, args, timeoutMs) =>
   new Promise((resolve) => {

@@ -18,7 +18,7 @@ import {
   type OutputStream,
   type Prompter,
   type Runtime,
-} from '../host/runtime.js';
+} from '../runtime/runtime.js';
 
 export interface FakePlugin {
   name: string;

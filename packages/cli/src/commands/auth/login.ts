@@ -1,9 +1,9 @@
 import { Flags } from '@oclif/core';
 import { resolveConfigDir } from '@latchkey/storage';
-import { providerArg, providerArgument } from '../../host/provider-argument.js';
+import { providerArg, providerArgument } from '../../providers/provider-argument.js';
 import { LatchkeyCommand, jsonFlag } from '../../base-command.js';
-import { describeLogin, login, type LoginOutcome } from '../../host/login.js';
-import { readStdin } from '../../host/stdin.js';
+import { describeLogin, login, type LoginOutcome } from '../../auth/login.js';
+import { readStdin } from '../../terminal/stdin.js';
 
 export default class AuthLogin extends LatchkeyCommand {
   static summary = 'Sign in to a provider and store the credential.';

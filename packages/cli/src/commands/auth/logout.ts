@@ -1,7 +1,7 @@
 import { Flags } from '@oclif/core';
-import { providerArg, providerArgument } from '../../host/provider-argument.js';
+import { providerArg, providerArgument } from '../../providers/provider-argument.js';
 import { LatchkeyCommand, jsonFlag } from '../../base-command.js';
-import { describeLogout, logout, type LogoutOutcome } from '../../host/logout.js';
+import { describeLogout, logout, type LogoutOutcome } from '../../auth/logout.js';
 
 export default class AuthLogout extends LatchkeyCommand {
   static summary = 'Delete a stored credential (and revoke it where the provider can).';

@@ -1,8 +1,8 @@
 import { Flags } from '@oclif/core';
 import { resolveConfigDir } from '@latchkey/storage';
-import { providerArg, providerArgument } from '../../host/provider-argument.js';
+import { providerArg, providerArgument } from '../../providers/provider-argument.js';
 import { LatchkeyCommand, jsonFlag } from '../../base-command.js';
-import { describeStatus, status, statusExitCode, type CredentialStatus } from '../../host/status.js';
+import { describeStatus, status, statusExitCode, type CredentialStatus } from '../../status/status.js';
 
 export default class AuthStatus extends LatchkeyCommand {
   static summary = 'Show every stored and environment credential, checked live with its server.';

@@ -1,12 +1,12 @@
 import { Flags } from '@oclif/core';
-import { providerArg, providerArgument } from '../../host/provider-argument.js';
+import { providerArg, providerArgument } from '../../providers/provider-argument.js';
 import { LatchkeyCommand, jsonFlag } from '../../base-command.js';
 import {
   describeSwitch,
   switchAccount,
   withOptionalDirValue,
   type SwitchOutcome,
-} from '../../host/switch.js';
+} from '../../auth/switch.js';
 
 export default class AuthSwitch extends LatchkeyCommand {
   static summary = "Choose a provider's default account, or the account for one directory tree.";

@@ -1,6 +1,6 @@
-import { providerArg, providerArgument } from '../../host/provider-argument.js';
+import { providerArg, providerArgument } from '../../providers/provider-argument.js';
 import { LatchkeyCommand } from '../../base-command.js';
-import { resolveToken } from '../../host/token.js';
+import { resolveToken } from '../../token/token.js';
 import { tokenFlags } from '../../command-flags.js';
 import { oclifFlags } from '../../oclif-flags.js';
 
@@ -20,7 +20,7 @@ export default class AuthToken extends LatchkeyCommand {
     },
   ];
   static args = { provider: providerArg };
-  // Defined once, in command-flags.ts: the fast path (src/fast-token.ts) reads the same list.
+  // Defined once, in command-flags.ts: the fast path (src/fast/fast-token.ts) reads the same list.
   static flags = oclifFlags(tokenFlags);
   /** The output is the raw token: no `--json` (passing it is an unknown flag, exit 2). */
   static enableJsonFlag = false;

@@ -1,6 +1,6 @@
 import { Args, Flags } from '@oclif/core';
 import { LatchkeyCommand, jsonFlag } from '../../../base-command.js';
-import { addProvider, describeAdded } from '../../../host/configured-providers-edit.js';
+import { addProvider, describeAdded } from '../../../providers/configured-providers-edit.js';
 import type { ProviderDefinition } from '@latchkey/storage';
 
 export default class AuthProvidersAdd extends LatchkeyCommand {

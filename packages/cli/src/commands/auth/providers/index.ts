@@ -1,5 +1,5 @@
 import { LatchkeyCommand, jsonFlag } from '../../../base-command.js';
-import { describeProviders, listProviders, type ProviderListing } from '../../../host/provider-list.js';
+import { describeProviders, listProviders, type ProviderListing } from '../../../providers/provider-list.js';
 
 export default class AuthProviders extends LatchkeyCommand {
   static summary = 'List installed providers, their login methods, env vars and plugins.';

@@ -1,7 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import { LatchkeyCommand, jsonFlag } from '../../../base-command.js';
-import { removeProvider, type RemovedProvider } from '../../../host/configured-providers-edit.js';
-import { describeLogout } from '../../../host/logout.js';
+import { removeProvider, type RemovedProvider } from '../../../providers/configured-providers-edit.js';
+import { describeLogout } from '../../../auth/logout.js';
 
 export default class AuthProvidersRemove extends LatchkeyCommand {
   static summary = 'Remove a provider added with `auth providers add`.';

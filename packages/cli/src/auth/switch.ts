@@ -1,0 +1,195 @@
+import { realpath } from 'node:fs/promises';
+import * as path from 'node:path';
+import { usageError } from '@latchkey/errors';
+import { latchkeyEnvName } from '@latchkey/plugin-kit/manifest';
+import { unknownAccount, type AccountRecord, type CredentialStore } from '@latchkey/storage';
+import {
+  chooseProvider,
+  envCredential,
+  loadProviders,
+  notSignedIn,
+  unknownProvider,
+} from '../providers/providers.js';
+import { cleanupStore } from './logout.js';
+import type { Runtime } from '../runtime/runtime.js';
+
+export interface SwitchRequest {
+  provider?: string;
+  account?: string;
+  /** `--dir [PATH]`: the directory tree the choice is for (relative to `cwd`); absent: the default. */
+  dir?: string;
+  /** With `dir`: remove that directory's choice instead of setting one. */
+  unset: boolean;
+  cwd: string;
+}
+
+export interface SwitchOutcome {
+  provider: string;
+  title: string;
+  /** The account now chosen; absent after `--unset`. */
+  account?: string;
+  /** `default`: the provider's default account; `directory`: only in `directory` and below. */
+  scope: 'default' | 'directory';
+  directory?: string;
+  /** With --unset: the account whose choice was removed (absent: there was none). */
+  removed?: string;
+  /** A variable set in this environment that wins over the choice here. */
+  overriddenBy?: string;
+}
+
+/**
+ * `auth switch`: sets the provider's default account, or with `dir` the account used in that directory
+ * tree (recorded in the user's config, never in the directory), or with `unset` removes that choice.
+ */
+export async function switchAccount(runtime: Runtime, request: SwitchRequest): Promise<SwitchOutcome> {
+  if (request.unset && request.dir === undefined) {
+    throw usageError(
+      '--unset removes a directory choice: it needs --dir.',
+      'Run `latchkey auth switch --provider <id> --dir --unset` (or pick another default account).',
+    );
+  }
+  if (request.unset && request.account !== undefined) {
+    throw usageError('--unset and --account cannot be used together.', 'Leave out --account.');
+  }
+  const store = cleanupStore(runtime);
+  const records = await store.list();
+  const discovery = await loadProviders(runtime.config, runtime.env);
+  const withAccounts = new Map<string, { manifest: { id: string; title: string } }>();
+  for (const record of records) {
+    const title = discovery.providers.get(record.provider)?.provider.title ?? record.provider;
+    withAccounts.set(record.provider, { manifest: { id: record.provider, title } });
+  }
+  if (request.provider !== undefined && !withAccounts.has(request.provider)) {
+    const provider = discovery.providers.get(request.provider)?.provider;
+    if (!provider) throw unknownProvider(request.provider, [...discovery.providers.keys()]);
+    throw notSignedIn({
+      message: `No stored account for ${provider.title}: there is nothing to switch to.`,
+      action: `Sign in first: \`latchkey auth login --provider ${provider.id}\`.`,
+    });
+  }
+  if (withAccounts.size === 0) {
+    throw notSignedIn({
+      message: 'No stored accounts: there is nothing to switch to.',
+      action: 'Sign in first: `latchkey auth login --provider <id>` (see `latchkey auth providers`).',
+    });
+  }
+  const { manifest } = await chooseProvider(
+    runtime,
+    request.provider,
+    withAccounts,
+    [...withAccounts.keys()],
+    'to switch accounts of',
+  );
+  const stored = records.filter((r) => r.provider === manifest.id);
+  const outcome: SwitchOutcome = { provider: manifest.id, title: manifest.title, scope: 'default' };
+  const manifestOf = discovery.providers.get(manifest.id)?.provider;
+  const overriding =
+    (manifestOf && envCredential(manifestOf, runtime.env)?.variable) ??
+    (runtime.env[latchkeyEnvName(manifest.id, 'ACCOUNT')]?.trim()
+      ? latchkeyEnvName(manifest.id, 'ACCOUNT')
+      : undefined);
+  await applyChoice(runtime, store, manifest, stored, request, outcome);
+  if (overriding !== undefined) {
+    outcome.overriddenBy = overriding;
+    runtime.warn(`${overriding} is set here and wins over this choice until you unset it.`);
+  }
+  return outcome;
+}
+
+async function applyChoice(
+  runtime: Runtime,
+  store: CredentialStore,
+  manifest: { id: string; title: string },
+  stored: Array<AccountRecord & { active: boolean }>,
+  request: SwitchRequest,
+  outcome: SwitchOutcome,
+): Promise<void> {
+  if (request.dir !== undefined) {
+    const directory = path.resolve(request.cwd, request.dir);
+    outcome.scope = 'directory';
+    if (request.unset) {
+      const before = await store.directoryChoices(manifest.id);
+      await store.setDirectoryChoice(manifest.id, directory, undefined);
+      const real = await realDirectory(directory);
+      outcome.directory = real;
+      const removed = before.find((c) => c.dir === real)?.account;
+      if (removed !== undefined) outcome.removed = removed;
+      return;
+    }
+    const account = await pickAccount(runtime, manifest, stored, request.account);
+    await store.setDirectoryChoice(manifest.id, directory, account);
+    outcome.account = account;
+    outcome.directory = await realDirectory(directory);
+    return;
+  }
+  const account = await pickAccount(runtime, manifest, stored, request.account);
+  await store.setDefault(manifest.id, account);
+  outcome.account = account;
+}
+
+/** The account to switch to: `--account`, else a question in a terminal, else a usage error listing them. */
+async function pickAccount(
+  runtime: Runtime,
+  provider: { id: string; title: string },
+  stored: Array<AccountRecord & { active: boolean }>,
+  requested: string | undefined,
+): Promise<string> {
+  const names = stored.map((r) => r.account).sort();
+  if (requested !== undefined) {
+    if (!names.includes(requested)) throw unknownAccount(provider.title, requested, names);
+    return requested;
+  }
+  const choices = [...stored].sort((a, b) => a.account.localeCompare(b.account));
+  if (runtime.interactive) {
+    return runtime.prompter.select(
+      `Which ${provider.title} account?`,
+      choices.map((r) => ({ name: `${r.account}${r.active ? ' (default)' : ''}`, value: r.account })),
+    );
+  }
+  throw usageError(
+    `--account is required: there is no terminal to ask which ${provider.title} account.`,
+    `Pass --account with one of: ${names.join(', ')}.`,
+  );
+}
+
+/** The directory as storage records it: resolved through symlinks when it exists. */
+async function realDirectory(dir: string): Promise<string> {
+  return realpath(dir).catch(() => dir);
+}
+
+/**
+ * oclif flags cannot have an optional value, so `--dir` alone (at the end, or before another flag) is
+ * rewritten to `--dir=.`: the current directory. `--dir PATH` and `--dir=PATH` are left as they are.
+ */
+export function withOptionalDirValue(argv: readonly string[]): string[] {
+  return argv.map((arg, i) => {
+    if (arg !== '--dir') return arg;
+    const next = argv[i + 1];
+    return next === undefined || next.startsWith('-') ? '--dir=.' : arg;
+  });
+}
+
+/** A directory as people write it: `~/work/api` under the home directory. */
+export function shownDirectory(dir: string, home: string | undefined): string {
+  if (home && home !== '/' && (dir === home || dir.startsWith(`${home}${path.sep}`))) {
+    return `~${dir.slice(home.length)}`;
+  }
+  return dir;
+}
+
+/** The human summary of `auth switch`, for stderr. */
+export function describeSwitch(outcome: SwitchOutcome, home: string | undefined): string[] {
+  const where = outcome.directory !== undefined ? shownDirectory(outcome.directory, home) : '';
+  const lines: string[] = [];
+  if (outcome.scope === 'default') {
+    lines.push(`✓ ${outcome.account} is now the default ${outcome.title} account.`);
+  } else if (outcome.account !== undefined) {
+    lines.push(`✓ ${outcome.title} uses ${outcome.account} in ${where} and below.`);
+    lines.push('  Recorded in your latchkey config, not in the directory.');
+  } else if (outcome.removed !== undefined) {
+    lines.push(`✓ Removed the ${outcome.title} account choice for ${where} (it was ${outcome.removed}).`);
+  } else {
+    lines.push(`✓ There was no ${outcome.title} account choice for ${where}; nothing changed.`);
+  }
+  return lines;
+}

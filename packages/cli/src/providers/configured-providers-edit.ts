@@ -1,0 +1,252 @@
+// `auth providers add` and `auth providers remove`: a provider definition from the server's metadata and
+// the user's flags, kept in providers.json (see configured-providers.ts for how it becomes a provider).
+import { isLatchkeyError, usageError } from '@latchkey/errors';
+import { parseBaseUrl } from '@latchkey/http';
+import { checkEndpoint, discoverServer, parseIssuer, type ServerMetadata } from '@latchkey/oauth';
+import {
+  definitionEndpoints,
+  readProviderDefinitions,
+  resolveConfigDir,
+  updateProviderDefinitions,
+  type ProviderDefinition,
+} from '@latchkey/storage';
+import { configuredPlugin, signInAgain } from './configured-providers.js';
+import { cleanupStore, describeLogout, logout, type LoggedOut } from '../auth/logout.js';
+import { allStaticProviders, loadProviders, staticProviders } from './providers.js';
+import { clientSecretEnvProblem, clientSecretEnvRefused } from './client-secret-env.js';
+import { httpClient, type Runtime } from '../runtime/runtime.js';
+
+export interface AddProviderRequest {
+  name: string;
+  issuer?: string;
+  clientId: string;
+  /** `--scope`, each may hold several space-separated scopes; empty: chosen from the server's metadata. */
+  scopes: string[];
+  clientSecretEnv?: string;
+  deviceAuthorizationUrl?: string;
+  tokenUrl?: string;
+  revocationUrl?: string;
+  userinfoUrl?: string;
+  encoding: 'form' | 'json';
+  baseUrl?: string;
+  /**
+   * Replace an existing definition of the same name; when its endpoints change, its stored accounts are
+   * logged out first (revoked at the old endpoints).
+   */
+  force: boolean;
+}
+
+export interface AddedProvider {
+  name: string;
+  definition: ProviderDefinition;
+  /** The definition replaced one of the same name (`--force`). */
+  replaced: boolean;
+  /** Accounts of the replaced definition logged out first, because the endpoints changed (`--force`). */
+  loggedOut: LoggedOut[];
+  /** Where the endpoints were found, when discovery was used. */
+  discoveredAt?: string;
+}
+
+const namePattern = /^[a-z][a-z0-9-]{0,31}$/;
+
+/** Checks NAME: a lowercase id that no installed provider has. */
+async function checkName(runtime: Runtime, name: string): Promise<void> {
+  if (!namePattern.test(name) || name.endsWith('-') || name.includes('--')) {
+    throw usageError(
+      `Invalid provider name ${JSON.stringify(name)}.`,
+      'Use 1-32 lowercase letters, digits and single dashes, starting with a letter (e.g. acme-idp).',
+    );
+  }
+  const installed =
+    staticProviders(runtime.config).get(name)?.plugin ??
+    [...(await loadProviders(runtime.config, runtime.env)).providers.values()].find(
+      (e) => e.provider.id === name && e.plugin !== configuredPlugin,
+    )?.plugin;
+  if (installed !== undefined) {
+    throw usageError(
+      `${name} is already a provider (from ${installed}); a configured provider may not shadow it.`,
+      'Choose another name.',
+    );
+  }
+}
+
+/** The scopes to ask for: as given; else `openid offline_access` when the server offers offline access. */
+function chooseScopes(given: string[], metadata: ServerMetadata | undefined): string[] | undefined {
+  const scopes = given.flatMap((s) => s.split(/\s+/)).filter((s) => s !== '');
+  if (scopes.length > 0) return scopes;
+  const supported = metadata?.scopesSupported ?? [];
+  if (!supported.includes('offline_access')) return undefined;
+  return supported.includes('openid') ? ['openid', 'offline_access'] : ['offline_access'];
+}
+
+/**
+ * `auth providers add NAME`: the endpoints from `--issuer`'s metadata (RFC 8414, else OpenID Connect),
+ * each replaced by its explicit flag when given, all held to the https-or-loopback rule; stored in
+ * providers.json. Nothing is stored when anything is wrong.
+ */
+export async function addProvider(runtime: Runtime, request: AddProviderRequest): Promise<AddedProvider> {
+  await checkName(runtime, request.name);
+  if (request.clientId.trim() === '')
+    throw usageError(
+      '--client-id may not be empty.',
+      'Pass the client id the server registered for latchkey.',
+    );
+  if (request.clientSecretEnv !== undefined) {
+    // Every provider's credential variables, those of plugins known only through their hook too.
+    const providers = [
+      ...(await allStaticProviders(runtime.config, runtime.env)).values(),
+      ...[...(await loadProviders(runtime.config, runtime.env)).providers.values()].map((entry) => ({
+        manifest: entry.provider,
+        plugin: entry.plugin,
+      })),
+    ];
+    const problem = clientSecretEnvProblem(request.clientSecretEnv, providers);
+    if (problem !== undefined)
+      throw clientSecretEnvRefused(request.clientSecretEnv, problem, '--client-secret-env');
+  }
+  const explicit = {
+    deviceAuthorizationUrl:
+      request.deviceAuthorizationUrl &&
+      checkEndpoint(request.deviceAuthorizationUrl, '--device-authorization-url'),
+    tokenUrl: request.tokenUrl && checkEndpoint(request.tokenUrl, '--token-url'),
+    revocationUrl: request.revocationUrl && checkEndpoint(request.revocationUrl, '--revocation-url'),
+    userinfoUrl: request.userinfoUrl && checkEndpoint(request.userinfoUrl, '--userinfo-url'),
+  };
+  // The issuer identifier is the string as given (RFC 8414 section 3.3 compares it character for character).
+  const issuerId = request.issuer?.trim();
+  const issuer = issuerId === undefined ? undefined : parseIssuer(issuerId);
+  const baseUrl = request.baseUrl === undefined ? undefined : parseBaseUrl(request.baseUrl, '--base-url');
+  let metadata: ServerMetadata | undefined;
+  if (issuer !== undefined) {
+    try {
+      metadata = await discoverServer(httpClient(runtime), issuerId!);
+    } catch (error) {
+      // Both required endpoints given: the metadata was only a bonus.
+      if (!(
+        isLatchkeyError(error) &&
+        error.code === 'DISCOVERY_FAILED' &&
+        explicit.deviceAuthorizationUrl &&
+        explicit.tokenUrl
+      ))
+        throw error;
+      runtime.warn(error.message);
+    }
+  } else if (!explicit.deviceAuthorizationUrl || !explicit.tokenUrl) {
+    throw usageError(
+      'Say where the server is: --issuer URL (its endpoints are discovered), or --device-authorization-url and --token-url.',
+      `Run \`latchkey auth providers add ${request.name} --issuer https://idp.example.com --client-id ID\`.`,
+    );
+  }
+  const pick = (key: keyof typeof explicit) => (explicit[key] || metadata?.[key])?.toString();
+  const device = pick('deviceAuthorizationUrl');
+  const token = pick('tokenUrl');
+  if (device === undefined || token === undefined) {
+    const missing = device === undefined ? 'a device authorization endpoint' : 'a token endpoint';
+    throw usageError(
+      `${issuer?.host ?? 'The server'} does not advertise ${missing}, so latchkey cannot sign in to it by device flow.`,
+      `Check that the server supports the device authorization grant (RFC 8628), or pass ${device === undefined ? '--device-authorization-url' : '--token-url'}.`,
+    );
+  }
+  const revocation = pick('revocationUrl');
+  const userinfo = pick('userinfoUrl');
+  const scopes = chooseScopes(request.scopes, metadata);
+  const definition: ProviderDefinition = {
+    ...(issuerId !== undefined && { issuer: issuerId }),
+    clientId: request.clientId,
+    ...(request.clientSecretEnv !== undefined && { clientSecretEnv: request.clientSecretEnv }),
+    ...(scopes !== undefined && { scopes }),
+    encoding: request.encoding,
+    deviceAuthorizationUrl: device,
+    tokenUrl: token,
+    ...(revocation !== undefined && { revocationUrl: revocation }),
+    ...(userinfo !== undefined && { userinfoUrl: userinfo }),
+    baseUrl: (baseUrl ?? issuer ?? new URL(new URL(token).origin)).toString().replace(/\/$/, ''),
+    addedAt: new Date(runtime.clock.now()).toISOString(),
+  };
+  const configDir = resolveConfigDir(runtime.env);
+  const previous = (await readProviderDefinitions(configDir)).get(request.name);
+  let loggedOut: LoggedOut[] = [];
+  if (previous !== undefined && request.force && movesTokens(previous, definition)) {
+    // Its stored tokens were issued by the old endpoints and go nowhere else: they are logged out first,
+    // revoked there (a failure here, STORAGE_TAMPERED say, leaves the definition as it was).
+    if ((await cleanupStore(runtime).list(request.name)).length > 0) {
+      loggedOut = (await logout(runtime, { provider: request.name, all: true })).removed;
+    }
+  }
+  const replaced = await updateProviderDefinitions(configDir, (current) => {
+    const existed = current.has(request.name);
+    if (existed && !request.force) {
+      throw usageError(
+        `A provider named ${request.name} is already configured.`,
+        `Pass --force to replace its definition (when its endpoints change, its stored accounts are logged out first, revoked at the old ones), or \`latchkey auth providers remove ${request.name}\` first.`,
+      );
+    }
+    return { result: existed, next: new Map([...current, [request.name, definition]]) };
+  });
+  return {
+    name: request.name,
+    definition,
+    replaced,
+    loggedOut,
+    ...(metadata !== undefined && { discoveredAt: metadata.source.toString() }),
+  };
+}
+
+/** The new definition sends tokens elsewhere: another issuer, base URL, token/revocation/userinfo endpoint. */
+function movesTokens(before: ProviderDefinition, after: ProviderDefinition): boolean {
+  const where = (d: ProviderDefinition) => JSON.stringify([definitionEndpoints(d), d.baseUrl]);
+  return where(before) !== where(after);
+}
+
+export function describeAdded(added: AddedProvider): string[] {
+  const where = added.definition.issuer ?? added.definition.baseUrl;
+  return [
+    ...describeLogout({ removed: added.loggedOut, orphansRemoved: [], envStillSet: [] }),
+    `✓ ${added.replaced ? 'Replaced' : 'Added'} provider ${added.name} (${where}): sign in with ${signInAgain(added.name)}`,
+  ];
+}
+
+export interface RemovedProvider {
+  name: string;
+  /** Accounts logged out first (`--force`). */
+  loggedOut: LoggedOut[];
+}
+
+/**
+ * `auth providers remove NAME`: refuses while accounts of it are stored, unless `force`, which logs them
+ * out first (revoking them where the server can); then deletes the definition.
+ */
+export async function removeProvider(
+  runtime: Runtime,
+  name: string,
+  force: boolean,
+): Promise<RemovedProvider> {
+  const configDir = resolveConfigDir(runtime.env);
+  const definitions = await readProviderDefinitions(configDir);
+  if (!definitions.has(name)) {
+    throw usageError(
+      `No configured provider is named ${JSON.stringify(name)}.`,
+      `Configured providers: ${[...definitions.keys()].sort().join(', ') || '(none)'}; \`latchkey auth providers\` lists every provider.`,
+    );
+  }
+  const accounts = await cleanupStore(runtime).list(name);
+  let loggedOut: LoggedOut[] = [];
+  if (accounts.length > 0) {
+    if (!force) {
+      throw usageError(
+        `${name} still has stored accounts: ${accounts
+          .map((a) => a.account)
+          .sort()
+          .join(', ')}.`,
+        `Log out first (\`latchkey auth logout --provider ${name} --all\`), or pass --force to log them out and remove it.`,
+      );
+    }
+    loggedOut = (await logout(runtime, { provider: name, all: true })).removed;
+  }
+  await updateProviderDefinitions(configDir, (current) => {
+    const next = new Map(current);
+    next.delete(name);
+    return { result: undefined, next };
+  });
+  return { name, loggedOut };
+}

@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { latchkeyRejection } from '@latchkey/testkit';
 import { CredentialStore, type SecretBackend } from './index.js';
-import { EncryptedFileBackend } from './file-backend.js';
+import { EncryptedFileBackend } from './backends/file-backend.js';
 
 const SECRET = 'nt_live_0b7c7d64aaaabbbbccccdddd';
 const HOME_URL = 'https://api.nanoterm.example';

@@ -38,7 +38,7 @@ export { resolveConfigDir, resolveStoragePreference } from './config.js';
 export { latchkeyDirs, type DirsHost, type LatchkeyDirs } from './dirs.js';
 export { checkConfigDir, writeFileAtomic } from './fs-util.js';
 export { inspectLock, LOCK_WAIT_MS, type LockState } from './lock.js';
-export { createKeychainBackend } from './keychain.js';
+export { createKeychainBackend } from './backends/keychain.js';
 export {
   definitionsPath,
   readProviderDefinitions,

@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ExitCode, LatchkeyError } from '@latchkey/errors';
 import { createFakeClock, latchkeyRejection } from '@latchkey/testkit';
 import { CredentialStore, type SecretBackend } from './index.js';
-import { createKeychainBackendWith, mapKeychainError, type KeyringModule } from './keychain.js';
+import { createKeychainBackendWith, mapKeychainError, type KeyringModule } from './backends/keychain.js';
 import { withLock } from './lock.js';
 
 const SECRET = 'sk-nano-0b7c7d64aaaabbbbccccdddd';

@@ -1,10 +1,10 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { corruptError, ioError } from './storage-errors.js';
-import { checkDirSafe, ensureConfigDir, readOwnFile, writeFileAtomic } from './fs-util.js';
-import { withLock } from './lock.js';
-import type { SecretBackend } from './types.js';
-import { nodeCrypto } from './crypto.js';
+import { corruptError, ioError } from '../storage-errors.js';
+import { checkDirSafe, ensureConfigDir, readOwnFile, writeFileAtomic } from '../fs-util.js';
+import { withLock } from '../lock.js';
+import type { SecretBackend } from '../types.js';
+import { nodeCrypto } from '../crypto.js';
 
 export const CREDENTIALS_FILE = 'credentials.enc';
 export const KEY_FILE = 'credentials.key';

@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { latchkeyRejection, lockDefaultKeyring } from '@latchkey/testkit';
-import { CredentialStore, createKeychainBackend } from './index.js';
+import { CredentialStore, createKeychainBackend } from '../index.js';
 
 const run = promisify(execFile);
 const available = process.env.LATCHKEY_SECRET_SERVICE === '1';
@@ -162,7 +162,7 @@ describe.skipIf(!available)('keychain backend against a real Secret Service', ()
 
 describe.skipIf(process.platform !== 'linux')('an ABSENT Secret Service (no D-Bus session bus)', () => {
   it("'keychain' throws KEYCHAIN_UNAVAILABLE; 'auto' falls back to the file with a reason", async () => {
-    const dist = new URL('../dist/index.js', import.meta.url).href;
+    const dist = new URL('../../dist/index.js', import.meta.url).href;
     const script = `
       const lk = await import(${JSON.stringify(dist)});
       const out = {};

@@ -1,6 +1,6 @@
 import { ExitCode, LatchkeyError, redact } from '@latchkey/errors';
-import { DOCS } from './storage-errors.js';
-import type { SecretBackend } from './types.js';
+import { DOCS } from '../storage-errors.js';
+import type { SecretBackend } from '../types.js';
 
 /** The part of `@napi-rs/keyring` this backend uses. */
 export interface KeyringEntry {

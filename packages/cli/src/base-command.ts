@@ -2,7 +2,8 @@ import { Command, Flags } from '@oclif/core';
 import { ExitCode, LatchkeyError, isLatchkeyError, toLatchkeyError } from '@latchkey/errors';
 import { resolveStoragePreference } from '@latchkey/storage';
 import { colours } from './terminal/colour.js';
-import { createRuntime, type Runtime } from './runtime/runtime.js';
+import type { Runtime } from './runtime/ports.js';
+import { createRuntime } from './runtime/runtime.js';
 import {
   failureEnvelope,
   renderJson,

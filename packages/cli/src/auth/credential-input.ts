@@ -7,7 +7,7 @@ import {
   type ProviderContext,
 } from '@latchkey/plugin-kit';
 import { isConfiguredProvider } from '../providers/configured-providers.js';
-import type { Runtime } from '../runtime/runtime.js';
+import type { Runtime } from '../runtime/ports.js';
 import type { TerminalUi } from '../terminal/terminal-ui.js';
 
 export interface CredentialInput {

@@ -20,7 +20,8 @@ import {
   notSignedIn,
   unknownProvider,
 } from '../providers/providers.js';
-import { lockWaitNotice, type Runtime } from '../runtime/runtime.js';
+import type { Runtime } from '../runtime/ports.js';
+import { lockWaitNotice } from '../runtime/runtime.js';
 
 export interface LogoutRequest {
   provider?: string;

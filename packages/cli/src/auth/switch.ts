@@ -11,7 +11,7 @@ import {
   unknownProvider,
 } from '../providers/providers.js';
 import { cleanupStore } from './logout.js';
-import type { Runtime } from '../runtime/runtime.js';
+import type { Runtime } from '../runtime/ports.js';
 
 export interface SwitchRequest {
   provider?: string;

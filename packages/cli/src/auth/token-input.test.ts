@@ -8,7 +8,7 @@ import { isLatchkeyError, type LatchkeyError } from '@latchkey/errors';
 import type { Provider, ProviderContext } from '@latchkey/plugin-kit';
 import { acquireCredential } from './credential-input.js';
 import { envCredential } from '../providers/providers.js';
-import type { Runtime } from '../runtime/runtime.js';
+import type { Runtime } from '../runtime/ports.js';
 import { maxStdinBytes, readStdin } from '../terminal/stdin.js';
 import type { TerminalUi } from '../terminal/terminal-ui.js';
 

@@ -1,6 +1,6 @@
 import { Config, type Hook } from '@oclif/core';
 import { orphanedCredentials } from '../plugins/plugin-safety.js';
-import { forTerminal } from '../runtime/runtime.js';
+import { forTerminal } from '../runtime/environment.js';
 
 /**
  * After `latchkey plugins uninstall`: credentials stored for providers no plugin provides any more are

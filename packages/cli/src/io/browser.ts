@@ -1,4 +1,4 @@
-import type { BrowserLauncher } from '../runtime/runtime.js';
+import type { BrowserLauncher } from '../runtime/ports.js';
 
 /**
  * Starts a program detached, without a shell, with exactly the environment given; resolves true once it

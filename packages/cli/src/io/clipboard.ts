@@ -1,4 +1,4 @@
-import type { ClipboardTool } from '../runtime/runtime.js';
+import type { ClipboardTool } from '../runtime/ports.js';
 
 /** A clipboard tool that has not finished by then is left alone (xclip and wl-copy keep serving it). */
 const timeoutMs = 2000;

@@ -1,4 +1,4 @@
-import type { EnterKey } from '../runtime/runtime.js';
+import type { EnterKey } from '../runtime/ports.js';
 
 /**
  * Waits for Enter on the terminal in raw mode, so nothing typed is echoed into the live countdown. Raw mode

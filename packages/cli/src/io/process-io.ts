@@ -1,4 +1,4 @@
-import type { HostIo } from '../runtime/runtime.js';
+import type { HostIo } from '../runtime/ports.js';
 import { launchDetached } from './browser.js';
 import { copyWithTool } from './clipboard.js';
 import { waitForEnter } from './keys.js';

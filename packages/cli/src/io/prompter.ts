@@ -1,5 +1,5 @@
 import { cancelledError } from '@latchkey/errors';
-import type { Prompter } from '../runtime/runtime.js';
+import type { Prompter } from '../runtime/ports.js';
 
 /**
  * The terminal prompter: @inquirer/prompts, drawn on `output` (stderr) and cancelled by `signal`. The

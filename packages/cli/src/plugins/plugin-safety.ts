@@ -1,6 +1,6 @@
 import type { Config } from '@oclif/core';
 import { loadProviders } from '../providers/providers.js';
-import { readOnlyStore } from '../runtime/runtime.js';
+import { readOnlyStore } from '../runtime/environment.js';
 
 /** latchkey's own plugins (bundled or published by the project); everything else is third-party. */
 export function isLatchkeyPlugin(name: string): boolean {

@@ -14,7 +14,8 @@ import { configuredPlugin, signInAgain } from './configured-providers.js';
 import { cleanupStore, describeLogout, logout, type LoggedOut } from '../auth/logout.js';
 import { allStaticProviders, loadProviders, staticProviders } from './providers.js';
 import { clientSecretEnvProblem, clientSecretEnvRefused } from './client-secret-env.js';
-import { httpClient, type Runtime } from '../runtime/runtime.js';
+import type { Runtime } from '../runtime/ports.js';
+import { httpClient } from '../runtime/runtime.js';
 
 export interface AddProviderRequest {
   name: string;

@@ -5,7 +5,7 @@ import { latchkeyEnvName, type ProviderManifest } from '@latchkey/plugin-kit/man
 import { checkTokenInput } from '@latchkey/plugin-kit/token-input';
 import { parseBaseUrl } from '@latchkey/http/url';
 import { readProviderDefinitions, resolveConfigDir, type ProviderDefinition } from '@latchkey/storage';
-import type { Runtime } from '../runtime/runtime.js';
+import type { Runtime } from '../runtime/ports.js';
 
 /** A provider's static facts as declared in its plugin's package.json, read without loading its code. */
 export interface StaticProvider {

@@ -1,6 +1,7 @@
 import type { Provider, ProviderContext, ProviderUi } from '@latchkey/plugin-kit';
 import { serverFor } from '../providers/provider-facts.js';
-import { httpClient, type Runtime } from './runtime.js';
+import type { Runtime } from './ports.js';
+import { httpClient } from './runtime.js';
 
 /** The server for a provider (see `serverFor`), from this run's environment. */
 export function resolveBaseUrl(

@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { forgetSecrets, registerSecret } from '@latchkey/errors';
 import type { Config } from '@oclif/core';
-import { createRuntime, forTerminal, jsonForTerminal } from './runtime.js';
+import { forTerminal, jsonForTerminal } from './environment.js';
+import { createRuntime } from './runtime.js';
 
 afterEach(() => forgetSecrets());
 

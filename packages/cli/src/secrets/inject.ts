@@ -6,7 +6,8 @@ import { LatchkeyError, usageError } from '@latchkey/errors';
 import { writeFileAtomic } from '@latchkey/storage';
 import { allStaticProviders, loadProviders } from '../providers/providers.js';
 import { parseReference, resolveReferences, type ReferenceContext } from './references.js';
-import { readOnlyStore, type Runtime } from '../runtime/runtime.js';
+import type { Runtime } from '../runtime/ports.js';
+import { readOnlyStore } from '../runtime/environment.js';
 import { readBounded, type Input } from '../terminal/stdin.js';
 
 /** The largest template read (stdin or `-i`): past it, reading stops and nothing is written. */

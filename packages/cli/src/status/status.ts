@@ -29,7 +29,7 @@ import { cleanupStore } from '../auth/logout.js';
 import { refreshStored } from '../token/refresh.js';
 import { localTime } from '../terminal/dates.js';
 import { shownDirectory } from '../auth/switch.js';
-import type { Runtime } from '../runtime/runtime.js';
+import type { Runtime } from '../runtime/ports.js';
 
 /**
  * The longest one status check waits on a server, retries included (a request may ask for more: status

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { openBrowser, shouldOpenBrowser } from './browser.js';
-import type { BrowserLauncher } from '../runtime/runtime.js';
+import type { BrowserLauncher } from '../runtime/ports.js';
 
 /** A launcher that records what it was asked to start and reports a started program. */
 function recordingLauncher() {

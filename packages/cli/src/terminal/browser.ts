@@ -1,4 +1,5 @@
-import { isCi, type BrowserLauncher } from '../runtime/runtime.js';
+import type { BrowserLauncher } from '../runtime/ports.js';
+import { isCi } from '../runtime/environment.js';
 
 /**
  * Opens a browser only where a person can see it: a terminal, not CI, a display on Linux (an SSH session

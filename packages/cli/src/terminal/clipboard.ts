@@ -1,5 +1,5 @@
 import { browserEnv } from './browser.js';
-import type { Runtime } from '../runtime/runtime.js';
+import type { Runtime } from '../runtime/ports.js';
 
 /**
  * The system clipboard tools worth trying here, in order: the one for the display in use first. Each gets

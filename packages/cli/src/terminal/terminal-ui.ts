@@ -3,7 +3,7 @@ import { openBrowser, shouldOpenBrowser } from './browser.js';
 import { copyToClipboard } from './clipboard.js';
 import { staticProviders } from '../providers/providers.js';
 import { qrLines } from './qr.js';
-import type { Runtime } from '../runtime/runtime.js';
+import type { Runtime } from '../runtime/ports.js';
 
 /** "9:41" or "1:02:03". */
 export function formatDuration(ms: number): string {

@@ -12,13 +12,8 @@ import { afterEach } from 'vitest';
 import { LatchkeyError, forgetSecrets, isLatchkeyError } from '@latchkey/errors';
 import type { Identity, LoginResult, Provider, ProviderContext } from '@latchkey/plugin-kit';
 import { CredentialStore, type SecretBackend } from '@latchkey/storage';
-import {
-  createRuntime,
-  type BrowserLauncher,
-  type OutputStream,
-  type Prompter,
-  type Runtime,
-} from '../runtime/runtime.js';
+import type { BrowserLauncher, OutputStream, Prompter, Runtime } from '../runtime/ports.js';
+import { createRuntime } from '../runtime/runtime.js';
 
 export interface FakePlugin {
   name: string;

@@ -1,5 +1,6 @@
 import { allStaticProviders, chooseProvider, loadProviders } from '../providers/providers.js';
-import { readOnlyStore, type Runtime } from '../runtime/runtime.js';
+import type { Runtime } from '../runtime/ports.js';
+import { readOnlyStore } from '../runtime/environment.js';
 import { resolveTokenFrom, type AccountRequest, type TokenResult } from './token-lookup.js';
 
 export { resolveTokenFrom, type AccountRequest, type TokenResult } from './token-lookup.js';

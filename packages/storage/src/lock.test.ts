@@ -3,7 +3,8 @@ import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createFakeClock, latchkeyRejection } from '@latchkey/testkit';
+import { createFakeClock } from '@latchkey/conformance/tools';
+import { latchkeyRejection } from '@latchkey/testkit';
 import { inspectLock, LOCK_WAIT_MS, withLock, type LockHolder } from './lock.js';
 
 let dir: string;

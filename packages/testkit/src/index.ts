@@ -1,4 +1,3 @@
-export { createFakeClock, type FakeClock } from '@latchkey/conformance/tools';
 export {
   startNanoGptEmulator,
   type Fault,
@@ -24,16 +23,6 @@ export {
   type NanoTermRequest,
   type NanoTermRoute,
 } from './nanoterm/emulator.js';
-export {
-  assertNoSecretLeaks,
-  createCliSession,
-  defaultCliBin,
-  type CliRun,
-  type CliSession,
-  type CliSessionOptions,
-  type RunOptions,
-  type SecretLeakOptions,
-} from '@latchkey/conformance/tools';
 export { latchkeyRejection } from './rejection.js';
 export {
   startNanoctlEmulator,
@@ -45,31 +34,10 @@ export {
   type NanoctlTokenSpec,
 } from './nanoctl/emulator.js';
 export {
-  ACME_DEVICE_GRANT,
-  startAcmeEmulator,
-  type AcmeEmulator,
-  type AcmeEmulatorOptions,
-  type AcmeIssuedToken,
-  type AcmeRequest,
-  type AcmeRoute,
-  type AcmeTokenSpec,
-  type AcmeUser,
-} from '@latchkey/conformance/tools';
-export {
   lockDefaultKeyring,
   startPrivateSecretService,
   type PrivateSecretService,
 } from './secret-service.js';
-export {
-  answerStreamFault,
-  gzipBomb,
-  startEmulatorServer,
-  startFaultProxy,
-  type FaultProxy,
-  type ProxyFault,
-  type ProxyRequest,
-  type StreamFault,
-} from '@latchkey/conformance/tools';
 export {
   OIDC_CONFIDENTIAL_CLIENT_ID,
   OIDC_CONFIDENTIAL_CLIENT_SECRET,

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createRecordingContext } from '@latchkey/conformance';
-import { createFakeClock, startNanoctlEmulator, type NanoctlEmulator } from '@latchkey/testkit';
+import { createFakeClock } from '@latchkey/conformance/tools';
+import { startNanoctlEmulator, type NanoctlEmulator } from '@latchkey/testkit';
 import { nanoctl } from './provider.js';
 
 const emulators: NanoctlEmulator[] = [];

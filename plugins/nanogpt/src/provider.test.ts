@@ -1,9 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { HttpClient, type ProviderContext, type Verification } from '@latchkey/plugin-kit';
+import { createFakeClock, type FakeClock } from '@latchkey/conformance/tools';
 import {
-  createFakeClock,
   startNanoGptEmulator,
-  type FakeClock,
   type Fault,
   type NanoGptEmulator,
   type NanoGptEmulatorOptions,

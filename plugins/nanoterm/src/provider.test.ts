@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createRecordingContext } from '@latchkey/conformance';
+import { createFakeClock } from '@latchkey/conformance/tools';
 import {
-  createFakeClock,
   startNanoTermEmulator,
   type NanoTermEmulator,
   type NanoTermEmulatorOptions,

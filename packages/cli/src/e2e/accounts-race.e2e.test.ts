@@ -13,11 +13,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   assertNoSecretLeaks,
   createCliSession,
-  startNanoTermEmulator,
   type CliRun,
   type CliSession,
-  type NanoTermEmulator,
-} from '@latchkey/testkit';
+} from '@latchkey/conformance/tools';
+import { startNanoTermEmulator, type NanoTermEmulator } from '@latchkey/testkit';
 import { RUN_TIMEOUT_MS, expectExit, expectFastPath, moduleRecorder, readIndex } from './harness.js';
 
 const bin = resolve(import.meta.dirname, '../../bin/run.cjs');

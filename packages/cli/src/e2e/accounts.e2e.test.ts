@@ -6,13 +6,8 @@
  */
 import { realpath } from 'node:fs/promises';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import {
-  assertNoSecretLeaks,
-  createCliSession,
-  startNanoTermEmulator,
-  type CliSession,
-  type NanoTermEmulator,
-} from '@latchkey/testkit';
+import { assertNoSecretLeaks, createCliSession, type CliSession } from '@latchkey/conformance/tools';
+import { startNanoTermEmulator, type NanoTermEmulator } from '@latchkey/testkit';
 import { startKaneoServer, type KaneoServer } from '@latchkey/testkit/kaneo';
 import { RUN_TIMEOUT_MS, expectExit, readIndex } from './harness.js';
 

@@ -11,7 +11,8 @@ import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createCliSession, startNanoTermEmulator, type CliSession } from '@latchkey/testkit';
+import { createCliSession, type CliSession } from '@latchkey/conformance/tools';
+import { startNanoTermEmulator } from '@latchkey/testkit';
 import { RUN_TIMEOUT_MS, expectExit, moduleRecorder } from './harness.js';
 
 const sessions: CliSession[] = [];

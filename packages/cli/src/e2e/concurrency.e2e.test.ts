@@ -7,7 +7,7 @@ import { existsSync, watch } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { assertNoSecretLeaks } from '@latchkey/testkit';
+import { assertNoSecretLeaks } from '@latchkey/conformance/tools';
 import {
   E2eFile,
   RUN_TIMEOUT_MS,

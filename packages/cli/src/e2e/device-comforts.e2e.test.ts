@@ -11,7 +11,8 @@ import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { defaultCliBin, startNanoGptEmulator, type NanoGptEmulator } from '@latchkey/testkit';
+import { defaultCliBin } from '@latchkey/conformance/tools';
+import { startNanoGptEmulator, type NanoGptEmulator } from '@latchkey/testkit';
 import { blockQrLines, decodeBlockQr } from '../testing/qr-decode.js';
 import { E2eFile, RUN_TIMEOUT_MS, expectExit, readIndex } from './harness.js';
 

@@ -3,7 +3,8 @@
  * and Ctrl-C.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { assertNoSecretLeaks, type Fault } from '@latchkey/testkit';
+import { assertNoSecretLeaks } from '@latchkey/conformance/tools';
+import { type Fault } from '@latchkey/testkit';
 import {
   E2eFile,
   type E2eScope,

@@ -8,7 +8,7 @@ import { chmod, mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'n
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createCliSession, type CliSession } from '@latchkey/testkit';
+import { createCliSession, type CliSession } from '@latchkey/conformance/tools';
 import { RUN_TIMEOUT_MS, expectExit } from './harness.js';
 
 const sessions: CliSession[] = [];

@@ -3,7 +3,8 @@
  * bad flags, unknown providers, and a stored credential the server no longer accepts.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { assertNoSecretLeaks, createCliSession, type Fault } from '@latchkey/testkit';
+import { assertNoSecretLeaks, createCliSession } from '@latchkey/conformance/tools';
+import { type Fault } from '@latchkey/testkit';
 import {
   E2eFile,
   RUN_TIMEOUT_MS,

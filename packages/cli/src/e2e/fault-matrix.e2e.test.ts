@@ -29,14 +29,12 @@ import {
   startAcmeEmulator,
   startEmulatorServer,
   startFaultProxy,
-  startNanoctlEmulator,
-  startNanoGptEmulator,
-  startNanoTermEmulator,
   type CliRun,
   type CliSession,
   type FaultProxy,
   type ProxyFault,
-} from '@latchkey/testkit';
+} from '@latchkey/conformance/tools';
+import { startNanoctlEmulator, startNanoGptEmulator, startNanoTermEmulator } from '@latchkey/testkit';
 
 const repoRoot = fileURLToPath(new URL('../../../../', import.meta.url));
 const acmeRoot = join(repoRoot, 'examples', 'acme');

@@ -12,15 +12,8 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { expect } from 'vitest';
-import {
-  createCliSession,
-  startNanoGptEmulator,
-  type CliRun,
-  type CliSession,
-  type NanoGptEmulator,
-  type NanoGptEmulatorOptions,
-  type RunOptions,
-} from '@latchkey/testkit';
+import { createCliSession, type CliRun, type CliSession, type RunOptions } from '@latchkey/conformance/tools';
+import { startNanoGptEmulator, type NanoGptEmulator, type NanoGptEmulatorOptions } from '@latchkey/testkit';
 
 /** Upper bound for any single CLI run that is expected to finish by itself (room for a loaded 2-core machine). */
 export const RUN_TIMEOUT_MS = 45_000;

@@ -7,11 +7,10 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import {
   assertNoSecretLeaks,
   createCliSession,
-  startNanoctlEmulator,
-  startNanoTermEmulator,
   type CliRun,
   type CliSession,
-} from '@latchkey/testkit';
+} from '@latchkey/conformance/tools';
+import { startNanoctlEmulator, startNanoTermEmulator } from '@latchkey/testkit';
 import { RUN_TIMEOUT_MS, expectExit } from './harness.js';
 
 /** Visible words wrapped in every kind of terminal control a hostile server might send. */

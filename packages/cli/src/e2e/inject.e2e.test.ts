@@ -8,7 +8,8 @@ import { existsSync } from 'node:fs';
 import { readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { assertNoSecretLeaks, startNanoTermEmulator, type CliRun } from '@latchkey/testkit';
+import { assertNoSecretLeaks, type CliRun } from '@latchkey/conformance/tools';
+import { startNanoTermEmulator } from '@latchkey/testkit';
 import { E2eFile, RUN_TIMEOUT_MS, expectExit, newKey } from './harness.js';
 
 const file = new E2eFile();

@@ -4,7 +4,12 @@
  * unknown client id, API keys, self-hosted base URLs, and the leak check.
  */
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { assertNoSecretLeaks, createCliSession, type CliRun, type CliSession } from '@latchkey/testkit';
+import {
+  assertNoSecretLeaks,
+  createCliSession,
+  type CliRun,
+  type CliSession,
+} from '@latchkey/conformance/tools';
 import { startKaneoServer, type KaneoServer, type KaneoServerOptions } from '@latchkey/testkit/kaneo';
 import {
   RUN_TIMEOUT_MS,

@@ -6,7 +6,8 @@
 import { chmod, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { assertNoSecretLeaks, startPrivateSecretService } from '@latchkey/testkit';
+import { assertNoSecretLeaks } from '@latchkey/conformance/tools';
+import { startPrivateSecretService } from '@latchkey/testkit';
 import {
   E2eFile,
   RUN_TIMEOUT_MS,

@@ -9,7 +9,8 @@ import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { defaultCliBin, startNanoctlEmulator, type NanoctlEmulator } from '@latchkey/testkit';
+import { defaultCliBin } from '@latchkey/conformance/tools';
+import { startNanoctlEmulator, type NanoctlEmulator } from '@latchkey/testkit';
 import { expectSecretNotOnDisk, readIndex } from './harness.js';
 
 const hasTmux = spawnSync('tmux', ['-V']).status === 0;

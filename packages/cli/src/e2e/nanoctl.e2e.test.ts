@@ -7,13 +7,8 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import {
-  assertNoSecretLeaks,
-  createCliSession,
-  startNanoctlEmulator,
-  type CliSession,
-  type NanoctlEmulator,
-} from '@latchkey/testkit';
+import { assertNoSecretLeaks, createCliSession, type CliSession } from '@latchkey/conformance/tools';
+import { startNanoctlEmulator, type NanoctlEmulator } from '@latchkey/testkit';
 import {
   RUN_TIMEOUT_MS,
   expectExit,

@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { assertNoSecretLeaks } from '@latchkey/testkit';
+import { assertNoSecretLeaks } from '@latchkey/conformance/tools';
 import {
   E2eFile,
   RUN_TIMEOUT_MS,

@@ -4,11 +4,9 @@
  * failures, and the leak check.
  */
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { assertNoSecretLeaks, createCliSession, type CliSession } from '@latchkey/conformance/tools';
 import {
-  assertNoSecretLeaks,
-  createCliSession,
   startNanoTermEmulator,
-  type CliSession,
   type NanoTermEmulator,
   type NanoTermEmulatorOptions,
 } from '@latchkey/testkit';

@@ -10,9 +10,8 @@
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { assertNoSecretLeaks, startEmulatorServer } from '@latchkey/conformance/tools';
 import {
-  assertNoSecretLeaks,
-  startEmulatorServer,
   OIDC_CONFIDENTIAL_CLIENT_ID,
   OIDC_CONFIDENTIAL_CLIENT_SECRET,
   OIDC_PUBLIC_CLIENT_ID,

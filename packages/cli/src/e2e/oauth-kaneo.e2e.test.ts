@@ -5,7 +5,7 @@
  * bodies). Login by the device flow, then `auth token` prints a session token better-auth accepts.
  */
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { assertNoSecretLeaks, createCliSession, type CliSession } from '@latchkey/testkit';
+import { assertNoSecretLeaks, createCliSession, type CliSession } from '@latchkey/conformance/tools';
 import { startKaneoServer, type KaneoServer } from '@latchkey/testkit/kaneo';
 import { expectExit, expectSecretNotOnDisk, readIndex } from './harness.js';
 import { addProvider, deviceLogin, opts, storedProviders } from './oauth-support.js';

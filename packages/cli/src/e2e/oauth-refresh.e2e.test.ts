@@ -12,12 +12,8 @@
  * 60 s margin.
  */
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import {
-  assertNoSecretLeaks,
-  OIDC_PUBLIC_CLIENT_ID,
-  type CliSession,
-  type OidcServer,
-} from '@latchkey/testkit';
+import { assertNoSecretLeaks, type CliSession } from '@latchkey/conformance/tools';
+import { OIDC_PUBLIC_CLIENT_ID, type OidcServer } from '@latchkey/testkit';
 import { expectExit, expectSecretNotOnDisk } from './harness.js';
 import {
   DEVICE_GRANT,

@@ -7,14 +7,8 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import {
-  createCliSession,
-  startOidcServer,
-  type CliRun,
-  type CliSession,
-  type OidcServer,
-  type OidcServerOptions,
-} from '@latchkey/testkit';
+import { createCliSession, type CliRun, type CliSession } from '@latchkey/conformance/tools';
+import { startOidcServer, type OidcServer, type OidcServerOptions } from '@latchkey/testkit';
 import { RUN_TIMEOUT_MS, textWatcher } from './harness.js';
 
 export const DEVICE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';

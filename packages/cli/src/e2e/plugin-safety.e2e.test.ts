@@ -8,13 +8,8 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  assertNoSecretLeaks,
-  createCliSession,
-  startNanoGptEmulator,
-  type CliSession,
-  type NanoGptEmulator,
-} from '@latchkey/testkit';
+import { assertNoSecretLeaks, createCliSession, type CliSession } from '@latchkey/conformance/tools';
+import { startNanoGptEmulator, type NanoGptEmulator } from '@latchkey/testkit';
 import { RUN_TIMEOUT_MS, expectExit, newKey } from './harness.js';
 
 let dir: string;

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createCliSession, type CliSession } from '@latchkey/testkit';
+import { createCliSession, type CliSession } from '@latchkey/conformance/tools';
 import { RUN_TIMEOUT_MS, expectExit, refusedPort } from './harness.js';
 import {
   makeCertificates,

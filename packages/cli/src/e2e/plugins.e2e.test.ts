@@ -26,7 +26,7 @@ import {
   startAcmeEmulator,
   type CliRun,
   type CliSession,
-} from '@latchkey/testkit';
+} from '@latchkey/conformance/tools';
 import { RUN_TIMEOUT_MS, expectExit, storedAccounts } from './harness.js';
 import {
   packInstalled,

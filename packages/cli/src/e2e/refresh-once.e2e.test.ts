@@ -18,7 +18,8 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { assertNoSecretLeaks, type CliRun, type CliSession, type OidcServer } from '@latchkey/testkit';
+import { assertNoSecretLeaks, type CliRun, type CliSession } from '@latchkey/conformance/tools';
+import { type OidcServer } from '@latchkey/testkit';
 import { expectExit } from './harness.js';
 import { DEVICE_GRANT, OauthWorld, addProvider, deviceLogin, opts, waitUntil } from './oauth-support.js';
 

@@ -12,7 +12,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { CredentialStore } from '@latchkey/storage';
-import { assertNoSecretLeaks, createCliSession, type CliSession } from '@latchkey/testkit';
+import { assertNoSecretLeaks, createCliSession, type CliSession } from '@latchkey/conformance/tools';
 import { RUN_TIMEOUT_MS, expectExit } from './harness.js';
 
 const sessions: CliSession[] = [];

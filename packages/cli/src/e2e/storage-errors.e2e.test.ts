@@ -5,12 +5,8 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  createCliSession,
-  startNanoGptEmulator,
-  type CliSession,
-  type NanoGptEmulator,
-} from '@latchkey/testkit';
+import { createCliSession, type CliSession } from '@latchkey/conformance/tools';
+import { startNanoGptEmulator, type NanoGptEmulator } from '@latchkey/testkit';
 import { RUN_TIMEOUT_MS, expectExit, newKey } from './harness.js';
 
 let emulator: NanoGptEmulator;

@@ -11,7 +11,7 @@ import { chmod, copyFile, mkdir, readFile, readdir, rm, writeFile } from 'node:f
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { assertNoSecretLeaks } from '@latchkey/testkit';
+import { assertNoSecretLeaks } from '@latchkey/conformance/tools';
 import {
   E2eFile,
   RUN_TIMEOUT_MS,

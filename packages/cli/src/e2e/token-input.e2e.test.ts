@@ -7,11 +7,10 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import {
   assertNoSecretLeaks,
   createCliSession,
-  startNanoctlEmulator,
   type CliRun,
   type CliSession,
-  type NanoctlEmulator,
-} from '@latchkey/testkit';
+} from '@latchkey/conformance/tools';
+import { startNanoctlEmulator, type NanoctlEmulator } from '@latchkey/testkit';
 import { RUN_TIMEOUT_MS, expectExit, expectNothingStored } from './harness.js';
 
 // Fast means no request at all (so no retries: today's failure took 6.8 s of them), asserted below; this

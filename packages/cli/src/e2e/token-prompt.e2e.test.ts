@@ -7,7 +7,8 @@ import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { defaultCliBin, startNanoctlEmulator } from '@latchkey/testkit';
+import { defaultCliBin } from '@latchkey/conformance/tools';
+import { startNanoctlEmulator } from '@latchkey/testkit';
 
 const hasTmux = spawnSync('tmux', ['-V']).status === 0;
 const socket = `latchkey-prompt-check-${process.pid}`;

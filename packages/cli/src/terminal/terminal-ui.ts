@@ -1,4 +1,5 @@
-import type { ProviderUi, Verification } from '@latchkey/plugin-kit';
+import type { ProviderUi } from '@latchkey/plugin-kit';
+import type { Verification } from '@latchkey/polling';
 import { openBrowser, shouldOpenBrowser } from './browser.js';
 import { copyToClipboard } from './clipboard.js';
 import { staticProviders } from '../providers/providers.js';

@@ -28,12 +28,12 @@ describe('accountLabel', () => {
       'a declared prefix and the last 4',
       'sk-nano-0b7c7d64-5d8e-4bb4-9f7e-2a1c3b4da1b2',
       ['sk-nano-'],
-      'sk-nano-…a1b2',
+      'sk-nano-...a1b2',
     ],
-    ['the longest declared prefix', 'nt_live_abcdefghijklmnopwxyz', ['nt_', 'nt_live_'], 'nt_live_…wxyz'],
-    ['no prefix known: the last 4 only', '0b7c7d64-5d8e-4bb4-9f7e-2a1c3b4d9z9z', [], '…9z9z'],
-    ['a short secret: none of it', 'nt_live_abcdefgh', ['nt_live_'], 'nt_live_…'],
-    ['a very short secret without prefix: none of it', 'abc123', [], '…'],
+    ['the longest declared prefix', 'nt_live_abcdefghijklmnopwxyz', ['nt_', 'nt_live_'], 'nt_live_...wxyz'],
+    ['no prefix known: the last 4 only', '0b7c7d64-5d8e-4bb4-9f7e-2a1c3b4d9z9z', [], '...9z9z'],
+    ['a short secret: none of it', 'nt_live_abcdefgh', ['nt_live_'], 'nt_live_...'],
+    ['a very short secret without prefix: none of it', 'abc123', [], '...'],
   ])('%s', (_, secret, declared, label) => {
     expect(accountLabel(secret, declared)).toBe(label);
     expect(redact(label, [secret])).toBe(label);
@@ -41,7 +41,7 @@ describe('accountLabel', () => {
 
   it('uses prefixes registered by providers', () => {
     registerSecretPrefixes(['lbl_test_']);
-    expect(accountLabel('lbl_test_0123456789abcdefQRST')).toBe('lbl_test_…QRST');
+    expect(accountLabel('lbl_test_0123456789abcdefQRST')).toBe('lbl_test_...QRST');
   });
 });
 

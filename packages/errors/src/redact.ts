@@ -36,14 +36,15 @@ export function mask(secret: string): string {
 
 /**
  * A name for an account known only by its key, safe to store and print: the declared prefix (or one of
- * `declared`), an ellipsis and the last 4 characters (`acme_…a1b2`); no prefix known: `…a1b2`. A secret
- * of 12 characters or fewer after its prefix shows none of its own characters (`…`).
+ * `declared`), three dots and the last 4 characters (`acme_...a1b2`: ASCII, so it can be typed after
+ * `--account`); no prefix known: `...a1b2`. A secret of 12 characters or fewer after its prefix shows none
+ * of its own characters (`...`).
  */
 export function accountLabel(secret: string, declared: readonly string[] = []): string {
   const prefix =
     [...declared, ...prefixes].sort((a, b) => b.length - a.length).find((p) => secret.startsWith(p)) ?? '';
   const rest = secret.slice(prefix.length);
-  return `${prefix}…${rest.length > 12 ? rest.slice(-4) : ''}`;
+  return `${prefix}...${rest.length > 12 ? rest.slice(-4) : ''}`;
 }
 
 /** Remembers a secret so that `redact()` removes it from any text. Short values are ignored. */

@@ -5,7 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { latchkeyRejection } from '@latchkey/testkit';
-import { chooseAccount, CredentialStore, unknownAccount, type SecretBackend } from './index.js';
+import { chooseAccount, CredentialStore, matchAccount, unknownAccount, type SecretBackend } from './index.js';
 
 const KEY_A = 'nt_aaaaaaaaaaaaaaaaaaaaaaaaaaaa1111';
 const KEY_B = 'nt_bbbbbbbbbbbbbbbbbbbbbbbbbbbb2222';
@@ -343,5 +343,27 @@ describe('the index with directories', () => {
     await expect(s.choose('nanoterm', { cwd: root })).rejects.toMatchObject({ code: 'STORAGE_CORRUPT' });
     await expect(s.setDefault('nanoterm', 'home')).rejects.toMatchObject({ code: 'STORAGE_CORRUPT' });
     expect(await fs.readFile(path.join(dir, 'accounts.json'), 'utf8')).toBe(bad);
+  });
+});
+
+describe('matchAccount: what a typed account name means', () => {
+  const names = ['sk-nano-\u2026c906', 'sk-nano-...a1b2', 'work', 'homework', 'nt_live_...9999', 'x_...9999'];
+  it.each([
+    ['the name itself', 'work', 'work'],
+    ['an old label (Unicode ellipsis) typed with three dots', 'sk-nano-...c906', 'sk-nano-\u2026c906'],
+    ['a new label typed with the Unicode ellipsis', 'sk-nano-\u2026a1b2', 'sk-nano-...a1b2'],
+    ['the last 4 of a key, when one name ends with them', 'c906', 'sk-nano-\u2026c906'],
+    ['the last 4 with the ellipsis', '...a1b2', 'sk-nano-...a1b2'],
+    ['an exact name wins over a name that ends with it', 'work', 'work'],
+  ])('%s', (_, typed, expected) => {
+    expect(matchAccount(typed, names)).toBe(expected);
+  });
+  it.each([
+    ['a suffix two names end with', '9999'],
+    ['a suffix under 4 characters', '906'],
+    ['no such name', 'laptop'],
+    ['an empty name', ''],
+  ])('none for %s', (_, typed) => {
+    expect(matchAccount(typed, names)).toBeUndefined();
   });
 });

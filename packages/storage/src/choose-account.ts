@@ -48,6 +48,26 @@ export function chooseAccount(
   return fallback === undefined ? undefined : { account: fallback, chosenBy: 'default' };
 }
 
+/** An account name with either ellipsis written as three dots (older labels used `…`). */
+function plain(name: string): string {
+  return name.replaceAll('\u2026', '...');
+}
+
+/**
+ * The stored account a typed name means: the name itself; else the one name that is the same with either
+ * ellipsis (`sk-nano-...c906` or `sk-nano-…c906`); else, for 4 characters or more, the one name that ends
+ * with it (`c906`, a key's last four). Undefined when none or more than one fits.
+ */
+export function matchAccount(requested: string, names: readonly string[]): string | undefined {
+  if (names.includes(requested)) return requested;
+  const wanted = plain(requested);
+  const same = names.filter((name) => plain(name) === wanted);
+  if (same.length === 1) return same[0];
+  if (wanted.length < 4) return undefined;
+  const ending = names.filter((name) => plain(name).endsWith(wanted));
+  return ending.length === 1 ? ending[0] : undefined;
+}
+
 /**
  * ACCOUNT_NOT_FOUND (exit 4): an account was named (`--account`, `LATCHKEY_<ID>_ACCOUNT`, a directory choice,
  * `auth switch`) that is not stored. The action lists the names that are.

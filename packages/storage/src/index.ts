@@ -19,6 +19,7 @@ export type {
   StoragePreference,
   StoredCredential,
 } from './types.js';
+export { matchAccount } from './choose-account.js';
 export {
   checkEndpointBinding,
   definitionEndpoints,

@@ -6,7 +6,13 @@ import { decodeBoundSecret, encodeBoundSecret } from './bound-secret.js';
 import { EncryptedFileBackend } from './backends/file-backend.js';
 import { ensureConfigDir, removeStrayTempFiles } from './fs-util.js';
 import { createKeychainBackend } from './backends/keychain.js';
-import { chooseAccount, unknownAccount, type ChooseAccountOptions, type ChosenBy } from './choose-account.js';
+import {
+  chooseAccount,
+  matchAccount,
+  unknownAccount,
+  type ChooseAccountOptions,
+  type ChosenBy,
+} from './choose-account.js';
 import { withLock, type LockOptions } from './lock.js';
 import { missingCredentialError, tamperedError } from './storage-errors.js';
 import type {
@@ -240,9 +246,10 @@ export class CredentialStore {
   ): Promise<T> {
     const check = (index: IndexDocument): AccountRecord | undefined => {
       if (account === undefined) return undefined;
-      const record = index.accounts.find((r) => r.provider === provider && r.account === account);
-      if (record !== undefined) return record;
       const names = index.accounts.filter((r) => r.provider === provider).map((r) => r.account);
+      const name = matchAccount(account, names);
+      const record = index.accounts.find((r) => r.provider === provider && r.account === name);
+      if (record !== undefined) return record;
       throw unknownAccount(provider, account, names);
     };
     try {
@@ -568,7 +575,11 @@ function chosenRecord(
   const chosen = chooseAccount(index, provider, options);
   if (chosen === undefined) return undefined;
   const mine = index.accounts.filter((r) => r.provider === provider);
-  const record = mine.find((r) => r.account === chosen.account);
+  const name = matchAccount(
+    chosen.account,
+    mine.map((r) => r.account),
+  );
+  const record = mine.find((r) => r.account === name);
   if (record === undefined) {
     // A default naming no record: an index edited by hand; nothing usable is stored.
     if (chosen.chosenBy === 'default') return undefined;
@@ -596,7 +607,12 @@ function findRecord(
 ): AccountRecord | undefined {
   const wanted = account ?? ownValue(index.active, provider);
   if (wanted === undefined) return undefined;
-  return index.accounts.find((r) => r.provider === provider && r.account === wanted);
+  const mine = index.accounts.filter((r) => r.provider === provider);
+  const name = matchAccount(
+    wanted,
+    mine.map((r) => r.account),
+  );
+  return mine.find((r) => r.account === name);
 }
 
 function validateIds(provider: string, account: string): void {

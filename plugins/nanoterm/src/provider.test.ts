@@ -31,7 +31,7 @@ describe('NanoTerm verify', () => {
       expiresAt: '2027-05-01T00:00:00.000Z',
     });
     await expect(nanoterm.verify(key, ctx)).resolves.toEqual({
-      account: `nt_live_…${key.slice(-4)}`,
+      account: `nt_live_...${key.slice(-4)}`,
       permission: 'full',
       details: { key: 'laptop' },
       expiresAt: '2027-05-01T00:00:00.000Z',

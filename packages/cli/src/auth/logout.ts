@@ -6,6 +6,7 @@ import {
   CredentialStore,
   resolveConfigDir,
   resolveStoragePreference,
+  matchAccount,
   unknownAccount,
   type AccountRecord,
   type OrphanedSecret,
@@ -148,7 +149,8 @@ async function chooseAccountToRemove(
   const variable = latchkeyEnvName(provider.id, 'ACCOUNT');
   const named = request.account ?? (runtime.env[variable]?.trim() || undefined);
   if (named !== undefined) {
-    const record = stored.find((r) => r.account === named);
+    const name = matchAccount(named, names);
+    const record = stored.find((r) => r.account === name);
     if (!record) throw unknownAccount(provider.title, named, names);
     return record;
   }

@@ -2,7 +2,7 @@ import { realpath } from 'node:fs/promises';
 import * as path from 'node:path';
 import { usageError } from '@latchkey/errors';
 import { latchkeyEnvName } from '@latchkey/plugin-kit/manifest';
-import { unknownAccount, type AccountRecord, type CredentialStore } from '@latchkey/storage';
+import { matchAccount, unknownAccount, type AccountRecord, type CredentialStore } from '@latchkey/storage';
 import {
   chooseProvider,
   envCredential,
@@ -136,8 +136,9 @@ async function pickAccount(
 ): Promise<string> {
   const names = stored.map((r) => r.account).sort();
   if (requested !== undefined) {
-    if (!names.includes(requested)) throw unknownAccount(provider.title, requested, names);
-    return requested;
+    const name = matchAccount(requested, names);
+    if (name === undefined) throw unknownAccount(provider.title, requested, names);
+    return name;
   }
   const choices = [...stored].sort((a, b) => a.account.localeCompare(b.account));
   if (runtime.interactive) {

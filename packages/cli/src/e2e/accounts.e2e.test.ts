@@ -215,10 +215,24 @@ describe('two NanoTerm keys', () => {
     const { session, work, login } = await setup();
     const stored = await login(work);
     expectExit(stored, 0);
-    const label = `nt_live_…${work.slice(-4)}`;
+    const label = `nt_live_...${work.slice(-4)}`;
     expect((await readIndex(session.configDir))?.accounts.map((a) => a.account)).toEqual([label]);
     const token = await run(session, ['auth', 'token', '--provider', 'nanoterm', '--account', label]);
     expect(token.stdout).toBe(`${work}\n`);
+    // Typed as a person would: the last 4 alone, or with the Unicode ellipsis older versions printed.
+    for (const typed of [work.slice(-4), `nt_live_\u2026${work.slice(-4)}`]) {
+      const byTyped = await run(session, ['auth', 'token', '--provider', 'nanoterm', '--account', typed]);
+      expectExit(byTyped, 0);
+      expect(byTyped.stdout).toBe(`${work}\n`);
+    }
+    const status = await run(session, ['auth', 'status', '--account', work.slice(-4), '--json']);
+    expectExit(status, 0);
+    expect(json(status.stdout).result!.credentials.map((c: { account: string }) => c.account)).toEqual([
+      label,
+    ]);
+    const wrong = await run(session, ['auth', 'token', '--provider', 'nanoterm', '--account', 'zzzz']);
+    expectExit(wrong, 4);
+    expect(wrong.stderr).toContain(`Use one of: ${label}`);
   });
 });
 

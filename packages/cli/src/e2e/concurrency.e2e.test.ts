@@ -23,7 +23,7 @@ const file = new E2eFile();
 afterEach(() => file.cleanup());
 
 const opts = { timeoutMs: RUN_TIMEOUT_MS };
-const masked = (key: string) => `sk-nano-…${key.slice(-4)}`;
+const masked = (key: string) => `sk-nano-...${key.slice(-4)}`;
 
 /** Starts every login at once (all processes spawned before any is awaited) and waits for all of them. */
 async function loginAllAtOnce(session: CliSession, baseUrl: string, keys: string[]) {

@@ -24,7 +24,7 @@ afterEach(() => file.cleanup());
 
 const opts = { timeoutMs: RUN_TIMEOUT_MS };
 /** How the CLI labels a NanoGPT key everywhere it shows one: the declared prefix, an ellipsis, the last 4. */
-const masked = (key: string) => `${key.startsWith('sk-nano-') ? 'sk-nano-' : ''}…${key.slice(-4)}`;
+const masked = (key: string) => `${key.startsWith('sk-nano-') ? 'sk-nano-' : ''}...${key.slice(-4)}`;
 
 describe('device login, then the pipe: status -> token -> logout -> token', () => {
   it('signs in with the device code, stores the key encrypted, prints it for pipes, and forgets it on logout', async () => {

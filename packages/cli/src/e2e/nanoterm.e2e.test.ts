@@ -46,7 +46,7 @@ async function setup(options: NanoTermEmulatorOptions = {}) {
   return { emulator, session, key, login };
 }
 
-const masked = (key: string) => `nt_live_…${key.slice(-4)}`;
+const masked = (key: string) => `nt_live_...${key.slice(-4)}`;
 
 describe('NanoTerm keys', () => {
   it.each(['full', 'execute', 'read'] as const)(

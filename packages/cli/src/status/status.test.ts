@@ -30,7 +30,7 @@ describe('auth status: what is shown', () => {
       baseUrl: 'https://eu.acme.example',
     });
     const results = await status(h.runtime);
-    expect(results.map(row)).toEqual(['acme:…-123:env:ACME_API_KEY:valid:active', 'acme:ada:stored:valid']);
+    expect(results.map(row)).toEqual(['acme:...-123:env:ACME_API_KEY:valid:active', 'acme:ada:stored:valid']);
     // Each was checked against its own server: the stored one against the URL it was issued for.
     expect(provider.calls.map((c) => `${c.token}@${c.baseUrl}`).sort()).toEqual([
       'env-token-123@https://acme.example/',
@@ -341,7 +341,7 @@ describe('auth status: which account is in use here, and why', () => {
       name: "the provider's credential variable over LATCHKEY_<ID>_ACCOUNT",
       env: { LATCHKEY_ACME_ACCOUNT: 'grace', ACME_API_KEY: 'env-token-123' },
       where: 'home',
-      expected: { account: '…-123', chosenBy: { by: 'credential', detail: 'ACME_API_KEY' } },
+      expected: { account: '...-123', chosenBy: { by: 'credential', detail: 'ACME_API_KEY' } },
       line: '    Chosen by:  ACME_API_KEY',
     },
     {

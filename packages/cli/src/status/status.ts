@@ -10,6 +10,7 @@ import { sanitizeIdentity, type Identity, type Provider } from '@latchkey/plugin
 import {
   accessTokenDue,
   checkEndpointBinding,
+  matchAccount,
   unknownAccount,
   type AccountRecord,
   type CredentialStore,
@@ -106,7 +107,10 @@ export async function status(
   const flag = options.account;
   if (flag !== undefined) {
     // --account: that account only, wherever it is stored (one provider with --provider).
-    const named = records.filter((r) => r.account === flag);
+    const named = records.filter((r) => {
+      const mine = records.filter((other) => other.provider === r.provider).map((other) => other.account);
+      return r.account === matchAccount(flag, mine);
+    });
     if (named.length === 0) {
       const title =
         requested !== undefined

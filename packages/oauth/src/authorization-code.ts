@@ -43,8 +43,11 @@ export interface AuthorizationPrompt {
 
 /** The host's part of a browser sign-in: showing the URL (and opening the browser), reading a paste. */
 export interface BrowserLoginUi {
-  /** Show the authorization URL; the host decides whether to open a browser. */
-  showAuthorization(prompt: AuthorizationPrompt): void | Promise<void>;
+  /**
+   * Show the authorization URL; the host decides whether to open a browser. Optional in the type only so
+   * that a provider context fits as it is: a UI without it cannot run a browser sign-in (INTERNAL).
+   */
+  showAuthorization?(prompt: AuthorizationPrompt): void | Promise<void>;
   /** `--paste`: asks for the address the browser ended on. Absent: the listener waits for the browser. */
   readRedirectUrl?(signal: AbortSignal): Promise<string>;
   warn(message: string): void;
@@ -78,7 +81,7 @@ export interface AuthorizationCodeRequest {
   /** What to tell the person when the sign-in was denied or timed out (e.g. the login command). */
   loginAgain?: string;
   /**
-   * Replaces the standard token request (a provider's own exchange, such as NanoGPT's key handoff); must
+   * Replaces the standard token request (a provider's own exchange, such as a key handoff endpoint); must
    * return the token set. The default is RFC 6749 section 4.1.3 with the code verifier.
    */
   exchange?(grant: CodeGrant): Promise<TokenSet>;
@@ -101,6 +104,9 @@ export function standardAuthorizationUrl(
     state: values.state,
   };
   if (request.scope !== undefined && request.scope !== '') params.scope = request.scope;
+  // OpenID Connect Core section 11: offline access is granted only with prompt=consent.
+  const scopes = (request.scope ?? '').split(' ');
+  if (scopes.includes('openid') && scopes.includes('offline_access')) params.prompt = 'consent';
   if (request.resource !== undefined) params.resource = request.resource;
   for (const [name, value] of Object.entries(params)) url.searchParams.set(name, value);
   return url;
@@ -237,6 +243,14 @@ export async function authorizationCodeLogin(
       exitCode: ExitCode.Failure,
     });
   }
+  const show = ctx.ui.showAuthorization?.bind(ctx.ui);
+  if (show === undefined) {
+    throw new LatchkeyError({
+      code: 'INTERNAL',
+      message: 'This latchkey cannot show a browser sign-in (its UI has no showAuthorization).',
+      action: 'Update latchkey, or report this bug.',
+    });
+  }
   const pkce = await createPkce();
   const state = createState();
   const timeoutMs = ctx.browserTimeoutMs ?? defaultBrowserTimeoutMs;
@@ -257,7 +271,7 @@ export async function authorizationCodeLogin(
     const values = { redirectUri: listener.redirectUri, state, codeChallenge: pkce.challenge };
     const url = request.authorizationUrl?.(values) ?? standardAuthorizationUrl(request, values);
     const readPaste = ctx.ui.readRedirectUrl?.bind(ctx.ui);
-    await ctx.ui.showAuthorization({
+    await show({
       url,
       redirectUri: listener.redirectUri,
       expiresAt: ctx.clock.now() + timeoutMs,

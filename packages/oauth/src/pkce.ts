@@ -20,11 +20,12 @@ export async function createPkce(): Promise<Pkce> {
   return { verifier, challenge: await calculatePKCECodeChallenge(verifier), method: 'S256' };
 }
 
-/** A fresh `state` value (32 random bytes, base64url), registered as a secret. */
+/**
+ * A fresh `state` value (32 random bytes, base64url). Not registered as a secret: it is part of the
+ * authorization URL the person is shown to open (a CSRF guard, not a credential).
+ */
 export function createState(): string {
-  const state = generateRandomState();
-  registerSecret(state);
-  return state;
+  return generateRandomState();
 }
 
 /**

@@ -22,6 +22,7 @@ import { conflictWarning, envCredential, loadProviders, notSignedIn, unknownProv
 import { cleanupStore } from './logout.js';
 import { refreshStored } from './refresh.js';
 import { localTime } from './dates.js';
+import { methodWords } from './sign-in-method.js';
 import { shownDirectory } from './switch.js';
 import type { Runtime } from './runtime.js';
 
@@ -365,6 +366,8 @@ export function describeStatus(results: CredentialStatus[], configDir: string, h
       // "never" only for a credential the server accepted: a rejected one has no expiry worth showing.
       if (r.expiresAt !== undefined) row('Expires', localTime(r.expiresAt));
       else if (r.validity === 'valid') row('Expires', 'never');
+      const how = methodWords(r.method);
+      if (how !== undefined) row('Signed in', `with ${how}`);
       if (r.refreshable)
         row('Refresh', 'a refresh token is held: the access token is renewed when it expires');
     }

@@ -263,6 +263,7 @@ export async function authorizationCodeLogin(
     clock: ctx.clock,
     signal: ctx.signal,
     timeoutMs,
+    again,
     accept,
     onIgnored: (reason) =>
       ctx.ui.warn(`Ignored ${reason} on the sign-in address (answered 400); still waiting.`),

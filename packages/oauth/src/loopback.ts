@@ -25,6 +25,8 @@ export interface LoopbackOptions {
   signal: AbortSignal;
   /** How long `wait()` waits; default 5 minutes. */
   timeoutMs?: number;
+  /** The action of the timeout error (e.g. the login command to run again). */
+  again?: string;
   /**
    * Judges a callback whose state matched (an error redirect, the RFC 9207 `iss`...): throws a
    * LatchkeyError to end the login with it. Called once: the listener is one-shot.
@@ -191,7 +193,7 @@ export async function startLoopbackListener(options: LoopbackOptions): Promise<L
       const timeoutMs = options.timeoutMs ?? defaultBrowserTimeoutMs;
       const stopTimer = new AbortController();
       const timer = options.clock.sleep(timeoutMs, AbortSignal.any([options.signal, stopTimer.signal])).then(
-        () => finish({ error: browserTimeoutError(timeoutMs) }),
+        () => finish({ error: browserTimeoutError(timeoutMs, options.again) }),
         (error: unknown) => {
           // Our own stop is no news; Ctrl-C is.
           if (!stopTimer.signal.aborted) finish({ error: isLatchkeyError(error) ? error : cancelledError() });

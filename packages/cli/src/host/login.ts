@@ -24,8 +24,11 @@ export interface LoginRequest {
   withToken: boolean;
   token?: string;
   browser: boolean;
-  /** `--web` / `--device`: the sign-in flow; absent: the browser where one can be opened here, else device. */
-  flow?: 'web' | 'device';
+  /**
+   * `--web` / `--device`: the sign-in flow; absent: the browser where one can be opened here, else device.
+   * 'both': both flags were given (a usage error).
+   */
+  flow?: 'web' | 'device' | 'both';
   /** `--paste` (with `--web`): the person pastes the address the browser ended on. */
   paste?: boolean;
   /** Reads that address from standard input when there is no terminal (a line). */
@@ -75,6 +78,9 @@ export interface LoginOutcome {
 export async function login(runtime: Runtime, request: LoginRequest): Promise<LoginOutcome> {
   if (request.withToken && request.token !== undefined) {
     throw usageError('--with-token and --token cannot be used together.', 'Pass the token one way only.');
+  }
+  if (request.flow === 'both') {
+    throw usageError('--web and --device cannot be used together.', 'Pass one of them, or neither.');
   }
   if (request.paste && request.flow !== 'web') {
     throw usageError(
@@ -139,13 +145,11 @@ export async function login(runtime: Runtime, request: LoginRequest): Promise<Lo
     };
   }
 
-  const { token, identity, method, refreshToken } = await acquireCredential(
-    runtime,
-    provider,
-    ctx,
-    ui,
-    request,
-  );
+  const { token, identity, method, refreshToken } = await acquireCredential(runtime, provider, ctx, ui, {
+    ...request,
+    // Narrowed: 'both' was refused above.
+    flow: request.flow,
+  });
   const outcome = describe(identity, method);
   if (name !== undefined) outcome.account = name;
   if (!store) return outcome;

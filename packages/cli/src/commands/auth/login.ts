@@ -50,16 +50,13 @@ export default class AuthLogin extends LatchkeyCommand {
     web: Flags.boolean({
       description:
         'Sign in in the browser: authorization code + PKCE, the browser sent back to 127.0.0.1 (default where a browser can be opened here).',
-      exclusive: ['device'],
     }),
     device: Flags.boolean({
       description: 'Sign in with the device flow: a code you approve in a browser anywhere.',
-      exclusive: ['web'],
     }),
     paste: Flags.boolean({
       description:
         'With --web, for a browser on another machine: paste the address the browser ended on instead of waiting for it here.',
-      dependsOn: ['web'],
     }),
     browser: Flags.boolean({
       default: true,
@@ -103,7 +100,13 @@ export default class AuthLogin extends LatchkeyCommand {
       withToken: flags['with-token'],
       token: flags.token,
       browser: flags.browser,
-      ...(flags.web ? { flow: 'web' as const } : flags.device ? { flow: 'device' as const } : {}),
+      ...(flags.web && flags.device
+        ? { flow: 'both' as const }
+        : flags.web
+          ? { flow: 'web' as const }
+          : flags.device
+            ? { flow: 'device' as const }
+            : {}),
       paste: flags.paste,
       readRedirect: (signal) => readLine(process.stdin, signal),
       qr: flags.qr,

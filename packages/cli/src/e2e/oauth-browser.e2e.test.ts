@@ -119,6 +119,88 @@ describe('auth login --web, a configured provider, a real browser', () => {
   });
 });
 
+describe('client registration (RFC 7591) when --client-id is left out', () => {
+  it('registers a public native client, stores only its id, says so; the browser sign-in then works with it', async () => {
+    const server = await world.server({ accessTokenTtl: 600 });
+    const session = await world.session();
+    const add = await session.run(
+      ['auth', 'providers', 'add', 'corp-idp', '--issuer', server.issuer],
+      opts(),
+    );
+    expectExit(add, 0);
+    const [registration] = server.requestsTo('registration');
+    expect(registration).toMatchObject({ method: 'POST', status: 201 });
+    const sent = JSON.parse(registration!.rawBody) as Record<string, unknown>;
+    expect(sent).toMatchObject({
+      application_type: 'native',
+      token_endpoint_auth_method: 'none',
+      redirect_uris: ['http://127.0.0.1/callback'],
+      response_types: ['code'],
+      client_name: 'latchkey',
+    });
+    expect(sent.grant_types).toEqual(
+      expect.arrayContaining([
+        'authorization_code',
+        'refresh_token',
+        'urn:ietf:params:oauth:grant-type:device_code',
+      ]),
+    );
+    const clientId = String(registration!.answer!.client_id);
+    expect(add.stderr).toContain(
+      `Registered latchkey as a public client at ${server.endpoints.registration}: client id ${clientId} (no secret).`,
+    );
+    const stored = await readProviders(session.configDir);
+    expect(stored?.doc.providers['corp-idp']).toMatchObject({ clientId, registeredClient: true });
+    expect(stored?.doc.providers['corp-idp']).not.toHaveProperty('clientSecretEnv');
+    // Nothing the server answered beyond the id is kept: no registration access token, no secret.
+    expect(stored?.text).not.toContain(String(registration!.answer!.registration_access_token));
+
+    const { context, page } = await freshPage(browser);
+    const { run } = await browserLogin(session, ['--provider', 'corp-idp', '--web'], async (address) => {
+      await page.goto(address);
+      await page.click('#sign-in-alice');
+      await page.waitForURL(/\/callback\?/);
+    });
+    await context.close();
+    expectExit(run, 0);
+    expect(server.requestsTo('authorization')[0]!.query.client_id).toBe(clientId);
+    expect(server.requestsTo('token', 'authorization_code')[0]).toMatchObject({
+      status: 200,
+      body: { client_id: clientId },
+    });
+  });
+
+  it('no registration endpoint and no --client-id: exit 2 that says to pass --client-id; nothing stored, nothing registered', async () => {
+    const server = await world.server({ registration: false });
+    const session = await world.session();
+    const add = await session.run(
+      ['auth', 'providers', 'add', 'corp-idp', '--issuer', server.issuer],
+      opts(),
+    );
+    expectExit(add, 2);
+    expect(add.stderr).toContain('--client-id is required');
+    expect(add.stderr).toContain('offers no client registration (RFC 7591)');
+    expect(add.stderr).toContain(
+      `latchkey auth providers add corp-idp --issuer ${server.issuer} --client-id ID`,
+    );
+    expect(await readProviders(session.configDir)).toBeUndefined();
+  });
+
+  it('a registration the server refuses: exit 1 in its words, nothing stored', async () => {
+    const server = await world.server();
+    const session = await world.session();
+    server.failNext('registration', { status: 400, error: 'invalid_client_metadata' });
+    const add = await session.run(
+      ['auth', 'providers', 'add', 'corp-idp', '--issuer', server.issuer],
+      opts(),
+    );
+    expectExit(add, 1);
+    expect(add.stderr).toContain('refused to register latchkey as a client: injected by the test.');
+    expect(add.stderr).toContain('--client-id');
+    expect(await readProviders(session.configDir)).toBeUndefined();
+  });
+});
+
 describe('browser sign-in leaks', () => {
   it('never shows a token, refresh token or code verifier outside auth token', () => {
     const runs = world.runs();

@@ -63,6 +63,8 @@ export interface HttpRequest {
   json?: unknown;
   /** Sent as an `application/x-www-form-urlencoded` body. */
   form?: Record<string, string>;
+  /** Sent as it is, with the `content-type` of `headers` (a body a protocol library already encoded). */
+  body?: string;
   headers?: Record<string, string>;
   /** Sent as `Authorization: Bearer <token>`. */
   bearer?: string;
@@ -183,7 +185,9 @@ export class HttpClient {
     { tries, timeoutMs, budgetMs }: { tries: number; timeoutMs: number; budgetMs: number },
   ): Promise<HttpResponse> {
     const url = typeof request.url === 'string' ? new URL(request.url) : request.url;
-    const method = request.method ?? (request.json !== undefined || request.form ? 'POST' : 'GET');
+    const method =
+      request.method ??
+      (request.json !== undefined || request.form || request.body !== undefined ? 'POST' : 'GET');
     const headers: Record<string, string> = {
       'user-agent': this.userAgent,
       'x-client-name': this.#options.clientName,
@@ -199,6 +203,8 @@ export class HttpClient {
     } else if (request.form) {
       headers['content-type'] = 'application/x-www-form-urlencoded';
       body = new URLSearchParams(request.form).toString();
+    } else if (request.body !== undefined) {
+      body = request.body;
     }
     if (request.bearer !== undefined) headers.authorization = `Bearer ${request.bearer}`;
 

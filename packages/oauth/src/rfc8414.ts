@@ -10,7 +10,15 @@ export interface ServerMetadata {
   tokenUrl?: URL;
   revocationUrl?: URL;
   userinfoUrl?: URL;
+  /** The authorization endpoint (RFC 6749 section 3.1), for the browser sign-in. */
+  authorizationUrl?: URL;
+  /** The client registration endpoint (RFC 7591). */
+  registrationUrl?: URL;
   scopesSupported?: string[];
+  grantTypesSupported?: string[];
+  codeChallengeMethodsSupported?: string[];
+  /** `authorization_response_iss_parameter_supported` (RFC 9207): callbacks must then carry `iss`. */
+  issParameterSupported?: boolean;
 }
 
 /** Metadata documents are small: a bigger answer is not one. */
@@ -21,6 +29,8 @@ const endpointFields = {
   tokenUrl: 'token_endpoint',
   revocationUrl: 'revocation_endpoint',
   userinfoUrl: 'userinfo_endpoint',
+  authorizationUrl: 'authorization_endpoint',
+  registrationUrl: 'registration_endpoint',
 } as const;
 
 /**
@@ -138,7 +148,16 @@ function readMetadata(body: Record<string, unknown>, source: URL, issuer: string
     if (value === undefined || value === null) continue;
     metadata[key] = checkEndpoint(value, `The server's ${field}`);
   }
-  const scopes = body.scopes_supported;
-  if (Array.isArray(scopes)) metadata.scopesSupported = scopes.filter((s) => typeof s === 'string');
+  const strings = (field: string) => {
+    const value = body[field];
+    return Array.isArray(value) ? value.filter((s): s is string => typeof s === 'string') : undefined;
+  };
+  const scopes = strings('scopes_supported');
+  if (scopes !== undefined) metadata.scopesSupported = scopes;
+  const grants = strings('grant_types_supported');
+  if (grants !== undefined) metadata.grantTypesSupported = grants;
+  const methods = strings('code_challenge_methods_supported');
+  if (methods !== undefined) metadata.codeChallengeMethodsSupported = methods;
+  if (body.authorization_response_iss_parameter_supported === true) metadata.issParameterSupported = true;
   return metadata;
 }

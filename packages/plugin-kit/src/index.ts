@@ -9,6 +9,7 @@ export * from './discovery.js';
 export * from './token-input.js';
 export * from './identity.js';
 export * from './time.js';
+export * from './browser-login.js';
 export {
   ExitCode,
   LatchkeyError,
@@ -83,4 +84,12 @@ export {
   type RevocationEndpoint,
   type ServerMetadata,
   type TokenSet,
+  authorizationCodeLogin,
+  discoverResource,
+  registerPublicClient,
+  type AuthorizationCodeRequest,
+  type AuthorizationPrompt,
+  type AuthorizationServer,
+  type CodeGrant,
+  type ProtectedResource,
 } from '@latchkey/oauth';

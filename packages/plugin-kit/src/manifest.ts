@@ -1,8 +1,12 @@
 // The URL rule only: the fast path reads manifests and must not load the HTTP client.
 import { httpsRuleBreach } from '@latchkey/http/url';
 
-/** How `auth login` can sign in to a provider. */
-export type LoginMethod = 'device' | 'token';
+/**
+ * How `auth login` can sign in to a provider: `browser` (authorization code + PKCE on a loopback
+ * redirect, `Provider.browserLogin`), `device` (a code approved in the browser, `Provider.login`), `token`
+ * (a token given or pasted).
+ */
+export type LoginMethod = 'browser' | 'device' | 'token';
 
 /**
  * A login option a provider accepts, declared in its manifest. The host fills `ctx.options[name]` from
@@ -34,7 +38,10 @@ export interface ProviderManifest {
   defaultBaseUrl: string;
   /** Environment variables that hold a credential, read before stored ones and never written. */
   envVars: string[];
-  /** Login methods, the first is the default. */
+  /**
+   * Login methods, the first is the default; with both `browser` and `device`, `auth login` picks the
+   * browser where one can be opened here and the device flow otherwise (`--web` / `--device` choose).
+   */
   methods: LoginMethod[];
   /** The login options this provider accepts (`ctx.options`). */
   loginOptions?: LoginOption[];
@@ -212,7 +219,7 @@ const manifestFields = {
   },
   methods: {
     required: true,
-    check: list('methods', /^(?:device|token)$/, "'device' and/or 'token'", true),
+    check: list('methods', /^(?:browser|device|token)$/, "'browser', 'device' and/or 'token'", true),
   },
   loginOptions: {
     required: false,

@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { LatchkeyError, registerSecretPrefixes } from '@latchkey/errors';
 import type { HttpClient } from '@latchkey/http';
 import type { Clock, Verification } from '@latchkey/polling';
+import type { AuthorizationPrompt } from '@latchkey/oauth';
 import { manifestProblems, type ProviderManifest } from './manifest.js';
 
 /** Ways a provider talks to the user. Providers never write to the terminal themselves. */
@@ -13,6 +14,13 @@ export interface ProviderUi {
   info(message: string): void;
   /** A warning for humans (stderr). */
   warn(message: string): void;
+  /**
+   * Show the authorization URL of a browser sign-in and open the browser where one can be opened (the host
+   * always provides it; `browserLogin()` calls it).
+   */
+  showAuthorization?(prompt: AuthorizationPrompt): void | Promise<void>;
+  /** `--web --paste`: asks for the address the browser ended on. Absent: the loopback listener waits. */
+  readRedirectUrl?(signal: AbortSignal): Promise<string>;
 }
 
 /** Everything a provider method receives from the host. */
@@ -29,6 +37,8 @@ export interface ProviderContext {
   options: Readonly<Record<string, string>>;
   /** The provider's human name ("Acme"), for messages shared code writes on its behalf. */
   providerTitle?: string;
+  /** How long a browser sign-in waits for the browser; default 5 minutes (`LATCHKEY_BROWSER_TIMEOUT`). */
+  browserTimeoutMs?: number;
 }
 
 /** Who a credential belongs to, as far as the provider can tell. */
@@ -55,8 +65,13 @@ export interface LoginResult {
 export interface Provider extends ProviderManifest {
   /** Rejects a value that cannot be a credential of this provider, before any network call. */
   checkTokenFormat?(token: string): void;
-  /** The interactive login (device flow, browser). Needed when `methods` includes 'device'. */
+  /** The device login. Needed when `methods` includes 'device'. */
   login?(ctx: ProviderContext): Promise<LoginResult>;
+  /**
+   * The browser sign-in (authorization code + PKCE on a loopback redirect; `browserLogin()` does it in a few
+   * lines). Needed when `methods` includes 'browser'.
+   */
+  browserLogin?(ctx: ProviderContext): Promise<LoginResult>;
   /** Checks a credential with the server. Throws a `LatchkeyError` with exit 4 when it is rejected. */
   verify(token: string, ctx: ProviderContext): Promise<Identity>;
   /**
@@ -78,8 +93,11 @@ export function validateProvider(candidate: unknown): string[] {
   if (Array.isArray(p.methods) && p.methods.includes('device') && typeof p.login !== 'function') {
     problems.push("methods includes 'device' but login() is missing");
   }
+  if (Array.isArray(p.methods) && p.methods.includes('browser') && typeof p.browserLogin !== 'function') {
+    problems.push("methods includes 'browser' but browserLogin() is missing");
+  }
   if (typeof p.verify !== 'function') problems.push('verify() is missing');
-  for (const optional of ['checkTokenFormat', 'login', 'revoke'] as const) {
+  for (const optional of ['checkTokenFormat', 'login', 'browserLogin', 'revoke'] as const) {
     if (p[optional] !== undefined && typeof p[optional] !== 'function')
       problems.push(`${optional} must be a function`);
   }

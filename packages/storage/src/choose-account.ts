@@ -55,7 +55,7 @@ function plain(name: string): string {
 
 /**
  * The stored account a typed name means: the name itself; else the one name that is the same with either
- * ellipsis (`sk-nano-...c906` or `sk-nano-…c906`); else, for 4 characters or more, the one name that ends
+ * ellipsis (`acme_...c906` or `acme_\u2026c906`); else, for 4 characters or more, the one name that ends
  * with it (`c906`, a key's last four). Undefined when none or more than one fits.
  */
 export function matchAccount(requested: string, names: readonly string[]): string | undefined {

@@ -7,8 +7,9 @@ export const DEFINITIONS_FILE = 'providers.json';
 const VERSION = 1;
 
 /**
- * A provider added by configuration (`latchkey auth providers add`): a standard OAuth 2.0 device-flow
- * server. Non-secret: a confidential client's secret is never stored, only the variable that holds it.
+ * A provider added by configuration (`latchkey auth providers add`): a standard OAuth 2.0 server with a
+ * device authorization endpoint, an authorization endpoint (browser sign-in), or both. Non-secret: a
+ * confidential client's secret is never stored, only the variable that holds it.
  */
 export interface ProviderDefinition {
   issuer?: string;
@@ -18,7 +19,18 @@ export interface ProviderDefinition {
   /** Sent as given; absent: no scope parameter. */
   scopes?: string[];
   encoding: 'form' | 'json';
-  deviceAuthorizationUrl: string;
+  /** RFC 8628; absent for a server that signs in only in the browser. */
+  deviceAuthorizationUrl?: string;
+  /** RFC 6749 section 3.1: the browser sign-in (authorization code + PKCE); absent: device flow only. */
+  authorizationUrl?: string;
+  /** The server's `authorization_response_iss_parameter_supported` (RFC 9207). */
+  issParameterSupported?: boolean;
+  /** The server's `code_challenge_methods_supported`, when it listed them. */
+  codeChallengeMethods?: string[];
+  /** The client id was registered by latchkey (RFC 7591) rather than given with --client-id. */
+  registeredClient?: boolean;
+  /** The API it guards (`--resource`, RFC 9728), sent as the RFC 8707 resource indicator. */
+  resource?: string;
   tokenUrl: string;
   revocationUrl?: string;
   userinfoUrl?: string;
@@ -43,10 +55,29 @@ const optString = (value: unknown) => value === undefined || typeof value === 's
 
 function isDefinition(value: unknown): value is ProviderDefinition {
   if (!isPlainObject(value)) return false;
-  for (const key of ['clientId', 'deviceAuthorizationUrl', 'tokenUrl', 'baseUrl', 'addedAt'])
+  for (const key of ['clientId', 'tokenUrl', 'baseUrl', 'addedAt'])
     if (typeof value[key] !== 'string') return false;
-  for (const key of ['issuer', 'clientSecretEnv', 'revocationUrl', 'userinfoUrl'])
+  for (const key of [
+    'issuer',
+    'clientSecretEnv',
+    'revocationUrl',
+    'userinfoUrl',
+    'deviceAuthorizationUrl',
+    'authorizationUrl',
+    'resource',
+  ])
     if (!optString(value[key])) return false;
+  if (value.deviceAuthorizationUrl === undefined && value.authorizationUrl === undefined) return false;
+  for (const key of ['issParameterSupported', 'registeredClient'])
+    if (value[key] !== undefined && typeof value[key] !== 'boolean') return false;
+  if (
+    value.codeChallengeMethods !== undefined &&
+    !(
+      Array.isArray(value.codeChallengeMethods) &&
+      value.codeChallengeMethods.every((s) => typeof s === 'string')
+    )
+  )
+    return false;
   if (value.encoding !== 'form' && value.encoding !== 'json') return false;
   if (
     value.scopes !== undefined &&

@@ -6,6 +6,7 @@ import {
   type Provider,
   type ProviderContext,
 } from '@latchkey/plugin-kit';
+import { browserAvailable } from '../terminal/browser.js';
 import { isConfiguredProvider } from '../providers/configured-providers.js';
 import type { Runtime } from '../runtime/ports.js';
 import type { TerminalUi } from '../terminal/terminal-ui.js';
@@ -14,12 +15,16 @@ export interface CredentialInput {
   withToken: boolean;
   token?: string;
   readStdin: () => Promise<string>;
+  /** `--web` or `--device`: the sign-in flow asked for; absent: chosen by `chooseFlow`. */
+  flow?: 'web' | 'device';
+  /** `--no-browser`: nothing is opened (the default flow is then the device flow). */
+  browser?: boolean;
 }
 
 export interface AcquiredCredential {
   token: string;
   identity: Identity;
-  method: 'device' | 'token' | 'prompt';
+  method: 'browser' | 'device' | 'token' | 'prompt';
   /** A refresh token from a configured provider's device login (`ConfiguredLoginResult`), to store. */
   refreshToken?: string;
 }
@@ -64,15 +69,17 @@ export async function acquireCredential(
     }
     return { token, identity: sanitizeIdentity(await provider.verify(token, ctx)), method: 'token' };
   }
-  if (provider.methods[0] === 'device' && provider.login) {
+  const flow = chooseFlow(runtime, provider, input);
+  if (flow !== undefined) {
     try {
-      const result: { token: string; identity: Identity; refreshToken?: unknown } = await provider.login(ctx);
+      const run = flow === 'browser' ? provider.browserLogin!.bind(provider) : provider.login!.bind(provider);
+      const result: { token: string; identity: Identity; refreshToken?: unknown } = await run(ctx);
       const { token, identity, refreshToken } = result;
       registerSecret(token);
       return {
         token,
         identity: sanitizeIdentity(identity),
-        method: 'device',
+        method: flow,
         // Only a configured provider's refresh token is kept: latchkey can refresh only those (refresh.ts).
         ...(isConfiguredProvider(provider) &&
           typeof refreshToken === 'string' &&
@@ -95,6 +102,51 @@ export async function acquireCredential(
     );
   }
   return promptForToken(runtime, provider, ctx, ui);
+}
+
+/**
+ * The interactive sign-in to run, if any: `--web` or `--device` as asked (a usage error when the provider
+ * has no such flow); else, for a provider with both, the browser where one can be opened here and the
+ * device flow otherwise; else the one it has. Undefined: the provider signs in with a token only, or
+ * lists `token` first.
+ */
+export function chooseFlow(
+  runtime: Pick<Runtime, 'interactive' | 'env' | 'platform'>,
+  provider: Pick<Provider, 'id' | 'title' | 'methods' | 'login' | 'browserLogin'>,
+  input: Pick<CredentialInput, 'flow' | 'browser'>,
+): 'browser' | 'device' | undefined {
+  const web = provider.methods.includes('browser') && provider.browserLogin !== undefined;
+  const device = provider.methods.includes('device') && provider.login !== undefined;
+  if (input.flow === 'web') {
+    if (web) return 'browser';
+    throw usageError(
+      `${provider.title} has no browser sign-in.`,
+      device
+        ? `Sign in with the device flow: \`latchkey auth login --provider ${provider.id}\`.`
+        : `Sign in with a token: \`latchkey auth login --provider ${provider.id} --with-token\`.`,
+    );
+  }
+  if (input.flow === 'device') {
+    if (device) return 'device';
+    throw usageError(
+      `${provider.title} has no device flow.`,
+      web
+        ? `Sign in in the browser: \`latchkey auth login --provider ${provider.id} --web\` (with --paste for a browser on another machine).`
+        : `Sign in with a token: \`latchkey auth login --provider ${provider.id} --with-token\`.`,
+    );
+  }
+  const first = provider.methods[0];
+  if (first === 'token') return undefined;
+  if (web && device) {
+    const here = browserAvailable({
+      wanted: input.browser ?? true,
+      interactive: runtime.interactive,
+      env: runtime.env,
+      platform: runtime.platform,
+    });
+    return here ? 'browser' : 'device';
+  }
+  return web ? 'browser' : device ? 'device' : undefined;
 }
 
 /** A masked prompt (nothing is echoed); a wrong or rejected token may be corrected without starting over. */

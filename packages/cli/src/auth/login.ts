@@ -17,6 +17,7 @@ import { credentialStore } from '../runtime/runtime.js';
 import { acquireCredential } from './credential-input.js';
 import { resolveLoginOptions, type GivenLoginOptions } from './login-options.js';
 import { TerminalUi } from '../terminal/terminal-ui.js';
+import { methodWords } from './sign-in-method.js';
 
 export interface LoginRequest {
   provider?: string;
@@ -24,6 +25,15 @@ export interface LoginRequest {
   withToken: boolean;
   token?: string;
   browser: boolean;
+  /**
+   * `--web` / `--device`: the sign-in flow; absent: the browser where one can be opened here, else device.
+   * 'both': both flags were given (a usage error).
+   */
+  flow?: 'web' | 'device' | 'both';
+  /** `--paste` (with `--web`): the person pastes the address the browser ended on. */
+  paste?: boolean;
+  /** Reads that address from standard input when there is no terminal (a line). */
+  readRedirect?: (signal: AbortSignal) => Promise<string>;
   /** `--no-qr`: no QR code under the URL (shown only in a terminal). Default: shown. */
   qr?: boolean;
   /** `--clipboard`: copy the user code (in a terminal only). */
@@ -46,7 +56,7 @@ export interface LoginOutcome {
   title: string;
   account: string;
   baseUrl: string;
-  method: 'device' | 'token' | 'prompt' | 'env';
+  method: 'browser' | 'device' | 'token' | 'prompt' | 'env';
   stored: boolean;
   /** Nothing to say on success: the provider's environment token was checked (`envLogin: 'verify'`). */
   silent?: boolean;
@@ -70,7 +80,23 @@ export async function login(runtime: Runtime, request: LoginRequest): Promise<Lo
   if (request.withToken && request.token !== undefined) {
     throw usageError('--with-token and --token cannot be used together.', 'Pass the token one way only.');
   }
+  if (request.flow === 'both') {
+    throw usageError('--web and --device cannot be used together.', 'Pass one of them, or neither.');
+  }
+  if (request.paste && request.flow !== 'web') {
+    throw usageError(
+      '--paste goes with --web (the browser sign-in).',
+      'Run `latchkey auth login --web --paste` to paste the address the browser ended on.',
+    );
+  }
+  if (request.flow !== undefined && (request.withToken || request.token !== undefined)) {
+    throw usageError(
+      `--${request.flow} and ${request.withToken ? '--with-token' : '--token'} cannot be used together.`,
+      'Pass a token, or sign in with a flow.',
+    );
+  }
   const name = request.name === undefined ? undefined : accountName(request.name);
+  const browserTimeoutMs = browserTimeout(runtime.env);
   const discovery = await loadProviders(runtime.config, runtime.env);
   const chosen = await chooseProvider(
     runtime,
@@ -94,8 +120,10 @@ export async function login(runtime: Runtime, request: LoginRequest): Promise<Lo
     json: request.json ?? false,
     providerTitle: provider.title,
     credentialEnvVars: [...discovery.providers.values()].flatMap((entry) => entry.provider.envVars),
+    ...(request.paste && request.readRedirect !== undefined && { readRedirect: request.readRedirect }),
   });
   const ctx = providerContext(runtime, provider, baseUrl, ui, options);
+  if (browserTimeoutMs !== undefined) ctx.browserTimeoutMs = browserTimeoutMs;
   const describe = (identity: Identity, method: LoginOutcome['method']): LoginOutcome => ({
     provider: provider.id,
     title: provider.title,
@@ -118,13 +146,11 @@ export async function login(runtime: Runtime, request: LoginRequest): Promise<Lo
     };
   }
 
-  const { token, identity, method, refreshToken } = await acquireCredential(
-    runtime,
-    provider,
-    ctx,
-    ui,
-    request,
-  );
+  const { token, identity, method, refreshToken } = await acquireCredential(runtime, provider, ctx, ui, {
+    ...request,
+    // Narrowed: 'both' was refused above.
+    flow: request.flow,
+  });
   const outcome = describe(identity, method);
   if (name !== undefined) outcome.account = name;
   if (!store) return outcome;
@@ -161,6 +187,23 @@ export async function login(runtime: Runtime, request: LoginRequest): Promise<Lo
     if (notice !== undefined) outcome.keychainNotice = notice;
   }
   return outcome;
+}
+
+/**
+ * `LATCHKEY_BROWSER_TIMEOUT`: how many seconds a browser sign-in waits for the browser (1 to 3600; default
+ * 300). Anything else is a usage error naming the variable.
+ */
+export function browserTimeout(env: NodeJS.ProcessEnv): number | undefined {
+  const value = env.LATCHKEY_BROWSER_TIMEOUT?.trim();
+  if (value === undefined || value === '') return undefined;
+  const seconds = Number(value);
+  if (!/^\d+$/.test(value) || seconds < 1 || seconds > 3600) {
+    throw usageError(
+      `LATCHKEY_BROWSER_TIMEOUT must be a whole number of seconds from 1 to 3600 (got ${JSON.stringify(value.slice(0, 20))}).`,
+      'Unset it for the default (300 seconds), or set e.g. LATCHKEY_BROWSER_TIMEOUT=600.',
+    );
+  }
+  return seconds * 1000;
 }
 
 /** `--name`: one line a person can type, at most 256 characters. */
@@ -228,6 +271,9 @@ export function describeLogin(
   const lines = [
     `✓ ${outcome.stored ? 'Logged in to' : 'The token is valid for'} ${outcome.title} as ${who || outcome.account}${expires}`,
   ];
+  const how = methodWords(outcome.method);
+  if (how !== undefined && (outcome.method === 'browser' || outcome.method === 'device'))
+    lines.push(`  Signed in with ${how}.`);
   if (outcome.replaced) lines.push(`  Replaced the stored credential for ${outcome.account}.`);
   if (outcome.identity.details) {
     // Labels in one case, as in `auth status`: "Key: ...", "Credential: ...".

@@ -11,9 +11,10 @@ export function inquirerPrompter(output: NodeJS.WritableStream, signal: AbortSig
       const { select } = await import('@inquirer/prompts');
       return asked(() => select({ message, choices: [...choices] }, { signal, output }));
     },
-    async password(message) {
+    async password(message, stop) {
       const { password } = await import('@inquirer/prompts');
-      return asked(() => password({ message }, { signal, output }));
+      const ends = stop === undefined ? signal : AbortSignal.any([signal, stop]);
+      return asked(() => password({ message }, { signal: ends, output }));
     },
   };
 }

@@ -85,6 +85,7 @@ describe('auth providers add', () => {
     expect((await storedFile(h.configDir)).providers['corp-idp']).toEqual(added.definition);
     expect(describeAdded(added)).toEqual([
       `✓ Added provider corp-idp (${server.issuer}): sign in with latchkey auth login --provider corp-idp`,
+      '  It signs in with a device code (--device).',
     ]);
     // It is a provider now, listed as configured.
     const listing = await listProviders(h.runtime);

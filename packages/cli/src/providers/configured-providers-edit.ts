@@ -2,7 +2,13 @@
 // the user's flags, kept in providers.json (see configured-providers.ts for how it becomes a provider).
 import { isLatchkeyError, usageError } from '@latchkey/errors';
 import { parseBaseUrl } from '@latchkey/http';
-import { checkEndpoint, discoverServer, parseIssuer, type ServerMetadata } from '@latchkey/oauth';
+import {
+  checkEndpoint,
+  discoverServer,
+  parseIssuer,
+  registerPublicClient,
+  type ServerMetadata,
+} from '@latchkey/oauth';
 import {
   definitionEndpoints,
   readProviderDefinitions,
@@ -20,11 +26,13 @@ import { httpClient } from '../runtime/runtime.js';
 export interface AddProviderRequest {
   name: string;
   issuer?: string;
-  clientId: string;
+  /** Absent: registered at the server's registration endpoint (RFC 7591), when it has one. */
+  clientId?: string;
   /** `--scope`, each may hold several space-separated scopes; empty: chosen from the server's metadata. */
   scopes: string[];
   clientSecretEnv?: string;
   deviceAuthorizationUrl?: string;
+  authorizationUrl?: string;
   tokenUrl?: string;
   revocationUrl?: string;
   userinfoUrl?: string;
@@ -46,6 +54,8 @@ export interface AddedProvider {
   loggedOut: LoggedOut[];
   /** Where the endpoints were found, when discovery was used. */
   discoveredAt?: string;
+  /** The client id was registered just now (RFC 7591) at this endpoint. */
+  registeredAt?: string;
 }
 
 const namePattern = /^[a-z][a-z0-9-]{0,31}$/;
@@ -87,10 +97,10 @@ function chooseScopes(given: string[], metadata: ServerMetadata | undefined): st
  */
 export async function addProvider(runtime: Runtime, request: AddProviderRequest): Promise<AddedProvider> {
   await checkName(runtime, request.name);
-  if (request.clientId.trim() === '')
+  if (request.clientId !== undefined && request.clientId.trim() === '')
     throw usageError(
       '--client-id may not be empty.',
-      'Pass the client id the server registered for latchkey.',
+      'Pass the client id the server registered for latchkey, or leave --client-id out where the server offers registration.',
     );
   if (request.clientSecretEnv !== undefined) {
     // Every provider's credential variables, those of plugins known only through their hook too.
@@ -105,10 +115,15 @@ export async function addProvider(runtime: Runtime, request: AddProviderRequest)
     if (problem !== undefined)
       throw clientSecretEnvRefused(request.clientSecretEnv, problem, '--client-secret-env');
   }
+  // Before any request (a registration leaves a client behind at the server).
+  if (!request.force && (await readProviderDefinitions(resolveConfigDir(runtime.env))).has(request.name))
+    throw alreadyConfigured(request.name);
   const explicit = {
     deviceAuthorizationUrl:
       request.deviceAuthorizationUrl &&
       checkEndpoint(request.deviceAuthorizationUrl, '--device-authorization-url'),
+    authorizationUrl:
+      request.authorizationUrl && checkEndpoint(request.authorizationUrl, '--authorization-url'),
     tokenUrl: request.tokenUrl && checkEndpoint(request.tokenUrl, '--token-url'),
     revocationUrl: request.revocationUrl && checkEndpoint(request.revocationUrl, '--revocation-url'),
     userinfoUrl: request.userinfoUrl && checkEndpoint(request.userinfoUrl, '--userinfo-url'),
@@ -126,38 +141,85 @@ export async function addProvider(runtime: Runtime, request: AddProviderRequest)
       if (!(
         isLatchkeyError(error) &&
         error.code === 'DISCOVERY_FAILED' &&
-        explicit.deviceAuthorizationUrl &&
+        (explicit.deviceAuthorizationUrl || explicit.authorizationUrl) &&
         explicit.tokenUrl
       ))
         throw error;
       runtime.warn(error.message);
     }
-  } else if (!explicit.deviceAuthorizationUrl || !explicit.tokenUrl) {
+  } else if (!(explicit.deviceAuthorizationUrl || explicit.authorizationUrl) || !explicit.tokenUrl) {
     throw usageError(
-      'Say where the server is: --issuer URL (its endpoints are discovered), or --device-authorization-url and --token-url.',
+      'Say where the server is: --issuer URL (its endpoints are discovered), or --token-url with --device-authorization-url and/or --authorization-url.',
       `Run \`latchkey auth providers add ${request.name} --issuer https://idp.example.com --client-id ID\`.`,
     );
   }
   const pick = (key: keyof typeof explicit) => (explicit[key] || metadata?.[key])?.toString();
   const device = pick('deviceAuthorizationUrl');
+  const authorization = pick('authorizationUrl');
   const token = pick('tokenUrl');
-  if (device === undefined || token === undefined) {
-    const missing = device === undefined ? 'a device authorization endpoint' : 'a token endpoint';
+  if (token === undefined) {
     throw usageError(
-      `${issuer?.host ?? 'The server'} does not advertise ${missing}, so latchkey cannot sign in to it by device flow.`,
-      `Check that the server supports the device authorization grant (RFC 8628), or pass ${device === undefined ? '--device-authorization-url' : '--token-url'}.`,
+      `${issuer?.host ?? 'The server'} does not advertise a token endpoint, so latchkey cannot sign in to it.`,
+      'Pass --token-url.',
     );
+  }
+  if (device === undefined && authorization === undefined) {
+    throw usageError(
+      `${issuer?.host ?? 'The server'} advertises neither a device authorization endpoint (RFC 8628) nor an authorization endpoint (browser sign-in), so latchkey cannot sign in to it.`,
+      'Check --issuer, or pass --device-authorization-url or --authorization-url.',
+    );
+  }
+  const scopes = chooseScopes(request.scopes, metadata);
+  let clientId = request.clientId;
+  let registeredAt: string | undefined;
+  if (clientId === undefined) {
+    const registrationUrl = metadata?.registrationUrl;
+    if (registrationUrl === undefined || authorization === undefined) {
+      throw usageError(
+        `--client-id is required: ${issuer?.host ?? 'the server'} offers no client registration${registrationUrl !== undefined ? ' for a browser sign-in (it has no authorization endpoint)' : ' (RFC 7591)'}.`,
+        `Register a public client for latchkey at the server and pass its id: \`latchkey auth providers add ${request.name} ${issuerId !== undefined ? `--issuer ${issuerId} ` : ''}--client-id ID\`.`,
+      );
+    }
+    if (request.clientSecretEnv !== undefined) {
+      throw usageError(
+        '--client-secret-env needs --client-id: latchkey registers itself only as a public client (no secret).',
+        "Pass the confidential client's id with --client-id, or leave --client-secret-env out.",
+      );
+    }
+    clientId = (
+      await registerPublicClient(
+        httpClient(runtime),
+        {
+          issuer: metadata!.issuer ?? issuerId!,
+          registrationUrl,
+          clientName: 'latchkey',
+          ...(metadata?.grantTypesSupported !== undefined && {
+            grantTypesSupported: metadata.grantTypesSupported,
+          }),
+          ...(scopes !== undefined && { scope: scopes.join(' ') }),
+        },
+        () => runtime.clock.now(),
+      )
+    ).clientId;
+    registeredAt = registrationUrl.toString();
   }
   const revocation = pick('revocationUrl');
   const userinfo = pick('userinfoUrl');
-  const scopes = chooseScopes(request.scopes, metadata);
   const definition: ProviderDefinition = {
     ...(issuerId !== undefined && { issuer: issuerId }),
-    clientId: request.clientId,
+    clientId,
+    ...(registeredAt !== undefined && { registeredClient: true }),
     ...(request.clientSecretEnv !== undefined && { clientSecretEnv: request.clientSecretEnv }),
     ...(scopes !== undefined && { scopes }),
     encoding: request.encoding,
-    deviceAuthorizationUrl: device,
+    ...(device !== undefined && { deviceAuthorizationUrl: device }),
+    ...(authorization !== undefined && { authorizationUrl: authorization }),
+    ...(authorization !== undefined &&
+      metadata?.issParameterSupported === true && { issParameterSupported: true }),
+    ...(authorization !== undefined &&
+      metadata?.codeChallengeMethodsSupported !== undefined && {
+        codeChallengeMethods: metadata.codeChallengeMethodsSupported,
+      }),
     tokenUrl: token,
     ...(revocation !== undefined && { revocationUrl: revocation }),
     ...(userinfo !== undefined && { userinfoUrl: userinfo }),
@@ -176,12 +238,7 @@ export async function addProvider(runtime: Runtime, request: AddProviderRequest)
   }
   const replaced = await updateProviderDefinitions(configDir, (current) => {
     const existed = current.has(request.name);
-    if (existed && !request.force) {
-      throw usageError(
-        `A provider named ${request.name} is already configured.`,
-        `Pass --force to replace its definition (when its endpoints change, its stored accounts are logged out first, revoked at the old ones), or \`latchkey auth providers remove ${request.name}\` first.`,
-      );
-    }
+    if (existed && !request.force) throw alreadyConfigured(request.name);
     return { result: existed, next: new Map([...current, [request.name, definition]]) };
   });
   return {
@@ -190,7 +247,15 @@ export async function addProvider(runtime: Runtime, request: AddProviderRequest)
     replaced,
     loggedOut,
     ...(metadata !== undefined && { discoveredAt: metadata.source.toString() }),
+    ...(registeredAt !== undefined && { registeredAt }),
   };
+}
+
+function alreadyConfigured(name: string) {
+  return usageError(
+    `A provider named ${name} is already configured.`,
+    `Pass --force to replace its definition (when its endpoints change, its stored accounts are logged out first, revoked at the old ones), or \`latchkey auth providers remove ${name}\` first.`,
+  );
 }
 
 /** The new definition sends tokens elsewhere: another issuer, base URL, token/revocation/userinfo endpoint. */
@@ -201,9 +266,19 @@ function movesTokens(before: ProviderDefinition, after: ProviderDefinition): boo
 
 export function describeAdded(added: AddedProvider): string[] {
   const where = added.definition.issuer ?? added.definition.baseUrl;
+  const flows = [
+    ...(added.definition.authorizationUrl !== undefined ? ['in the browser (--web)'] : []),
+    ...(added.definition.deviceAuthorizationUrl !== undefined ? ['with a device code (--device)'] : []),
+  ];
   return [
     ...describeLogout({ removed: added.loggedOut, orphansRemoved: [], envStillSet: [] }),
+    ...(added.registeredAt !== undefined
+      ? [
+          `  Registered latchkey as a public client at ${added.registeredAt}: client id ${added.definition.clientId} (no secret).`,
+        ]
+      : []),
     `✓ ${added.replaced ? 'Replaced' : 'Added'} provider ${added.name} (${where}): sign in with ${signInAgain(added.name)}`,
+    `  It signs in ${flows.join(' or ')}.`,
   ];
 }
 

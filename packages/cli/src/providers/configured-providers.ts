@@ -3,6 +3,7 @@
 // knows any particular server.
 import { ExitCode, LatchkeyError, isLatchkeyError, registerSecret, usageError } from '@latchkey/errors';
 import {
+  authorizationCodeLogin,
   checkEndpoint,
   deviceCodeLogin,
   fetchUserinfo,
@@ -61,10 +62,15 @@ export function oauthClient(
 /** The definition's endpoints, each held to the https-or-loopback rule again (the file may have been edited). */
 export function endpointsOf(definition: ProviderDefinition) {
   return {
-    deviceAuthorizationUrl: checkEndpoint(
-      definition.deviceAuthorizationUrl,
-      'deviceAuthorizationUrl in providers.json',
-    ),
+    ...(definition.deviceAuthorizationUrl !== undefined && {
+      deviceAuthorizationUrl: checkEndpoint(
+        definition.deviceAuthorizationUrl,
+        'deviceAuthorizationUrl in providers.json',
+      ),
+    }),
+    ...(definition.authorizationUrl !== undefined && {
+      authorizationUrl: checkEndpoint(definition.authorizationUrl, 'authorizationUrl in providers.json'),
+    }),
     tokenUrl: checkEndpoint(definition.tokenUrl, 'tokenUrl in providers.json'),
     ...(definition.revocationUrl !== undefined && {
       revocationUrl: checkEndpoint(definition.revocationUrl, 'revocationUrl in providers.json'),
@@ -73,6 +79,16 @@ export function endpointsOf(definition: ProviderDefinition) {
       userinfoUrl: checkEndpoint(definition.userinfoUrl, 'userinfoUrl in providers.json'),
     }),
   };
+}
+
+/** A sign-in flow the definition has no endpoint for (providers.json edited, or the host asked wrongly). */
+function noFlow(name: string, flow: 'browser' | 'device'): LatchkeyError {
+  return usageError(
+    flow === 'browser'
+      ? `${name} has no authorization endpoint, so it cannot sign in in the browser.`
+      : `${name} has no device authorization endpoint, so it cannot sign in with a device code.`,
+    flow === 'browser' ? `Use \`${signInAgain(name)} --device\`.` : `Use \`${signInAgain(name)} --web\`.`,
+  );
 }
 
 /** What a configured provider's login returns beyond the plugin contract: the refresh token, to store. */
@@ -86,6 +102,7 @@ export interface ConfiguredLoginResult {
 export interface ConfiguredProvider extends Provider {
   definition: ProviderDefinition;
   login(ctx: ProviderContext): Promise<ConfiguredLoginResult>;
+  browserLogin(ctx: ProviderContext): Promise<ConfiguredLoginResult>;
   /** Logout: revokes the refresh token, then the access token (RFC 7009); false without a revocation endpoint. */
   revokeSession(
     tokens: { accessToken: string; refreshToken?: string },
@@ -127,12 +144,23 @@ export function configuredProvider(
     );
   }
 
+  async function signedIn(ctx: ProviderContext, tokens: TokenSet): Promise<ConfiguredLoginResult> {
+    const identity = await identify(ctx, tokens);
+    if (tokens.expiresAt !== undefined) identity.expiresAt = new Date(tokens.expiresAt).toISOString();
+    return {
+      token: tokens.accessToken,
+      identity,
+      ...(tokens.refreshToken !== undefined && { refreshToken: tokens.refreshToken }),
+    };
+  }
+
   return {
     ...configuredManifest(name, definition),
     definition,
 
     async login(ctx) {
       const endpoints = endpointsOf(definition);
+      if (endpoints.deviceAuthorizationUrl === undefined) throw noFlow(name, 'device');
       const client = oauthClient(name, definition, env);
       const raw = await deviceCodeLogin(
         {
@@ -156,13 +184,31 @@ export function configuredProvider(
           action: "Report this to the server's operator.",
         });
       }
-      const identity = await identify(ctx, tokens);
-      if (tokens.expiresAt !== undefined) identity.expiresAt = new Date(tokens.expiresAt).toISOString();
-      return {
-        token: tokens.accessToken,
-        identity,
-        ...(tokens.refreshToken !== undefined && { refreshToken: tokens.refreshToken }),
-      };
+      return signedIn(ctx, tokens);
+    },
+
+    async browserLogin(ctx) {
+      const endpoints = endpointsOf(definition);
+      if (endpoints.authorizationUrl === undefined) throw noFlow(name, 'browser');
+      const client = oauthClient(name, definition, env);
+      const tokens = await authorizationCodeLogin(ctx, {
+        server: {
+          // Without a known issuer, a callback's `iss` can only be compared with the server's own origin.
+          issuer: definition.issuer ?? endpoints.authorizationUrl.origin,
+          authorizationUrl: endpoints.authorizationUrl,
+          tokenUrl: endpoints.tokenUrl,
+          ...(definition.issParameterSupported === true && { issParameterSupported: true }),
+          ...(definition.codeChallengeMethods !== undefined && {
+            codeChallengeMethodsSupported: definition.codeChallengeMethods,
+          }),
+        },
+        client,
+        ...(definition.scopes !== undefined &&
+          definition.scopes.length > 0 && { scope: definition.scopes.join(' ') }),
+        ...(definition.resource !== undefined && { resource: definition.resource }),
+        loginAgain: `Run \`${again} --web\` again.`,
+      });
+      return signedIn(ctx, tokens);
     },
 
     async verify(token, ctx) {

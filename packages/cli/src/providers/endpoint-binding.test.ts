@@ -209,6 +209,7 @@ describe('auth providers add --force', () => {
       '✓ Logged out of corp-idp (ada)',
       '  The credential was revoked on the server.',
       `✓ Replaced provider corp-idp (${other.url}): sign in with latchkey auth login --provider corp-idp`,
+      '  It signs in with a device code (--device).',
     ]);
   });
 

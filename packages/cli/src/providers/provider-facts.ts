@@ -27,14 +27,21 @@ export function declaredManifests(pjson: unknown): ProviderManifest[] {
 /** What `auth providers` shows as the plugin of a provider added by configuration (providers.json). */
 export const configuredPlugin = 'configured';
 
-/** The static facts of a configured provider: a device login (or a token given by hand) at its base URL. */
+/**
+ * The static facts of a configured provider: a browser sign-in where the server has an authorization
+ * endpoint, a device login where it has a device authorization endpoint, or a token given by hand.
+ */
 export function configuredManifest(name: string, definition: ProviderDefinition): ProviderManifest {
   return {
     id: name,
     title: name,
     defaultBaseUrl: definition.baseUrl,
     envVars: [],
-    methods: ['device', 'token'],
+    methods: [
+      ...(definition.authorizationUrl !== undefined ? (['browser'] as const) : []),
+      ...(definition.deviceAuthorizationUrl !== undefined ? (['device'] as const) : []),
+      'token',
+    ],
     // `exec --provider NAME` gives the program LATCHKEY_<NAME>_TOKEN, the variable latchkey itself reads.
     execEnv: { [latchkeyEnvName(name, 'TOKEN')]: 'token' },
   };

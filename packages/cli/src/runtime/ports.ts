@@ -15,8 +15,8 @@ export interface OutputStream {
 /** Questions for a person at a terminal (the adapter is `io/prompter.ts`); Ctrl-C rejects with CANCELLED. */
 export interface Prompter {
   select(message: string, choices: ReadonlyArray<{ name: string; value: string }>): Promise<string>;
-  /** A masked answer: nothing is echoed. */
-  password(message: string): Promise<string>;
+  /** A masked answer: nothing is echoed. `stop` takes the question away (rejects with CANCELLED). */
+  password(message: string, stop?: AbortSignal): Promise<string>;
 }
 
 /**

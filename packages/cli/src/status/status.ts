@@ -31,6 +31,7 @@ import { refreshStored } from '../token/refresh.js';
 import { localTime } from '../terminal/dates.js';
 import { shownDirectory } from '../auth/switch.js';
 import type { Runtime } from '../runtime/ports.js';
+import { methodWords } from '../auth/sign-in-method.js';
 
 /**
  * The longest one status check waits on a server, retries included (a request may ask for more: status
@@ -375,6 +376,8 @@ export function describeStatus(results: CredentialStatus[], configDir: string, h
       // "never" only for a credential the server accepted: a rejected one has no expiry worth showing.
       if (r.expiresAt !== undefined) row('Expires', localTime(r.expiresAt));
       else if (r.validity === 'valid') row('Expires', 'never');
+      const how = methodWords(r.method);
+      if (how !== undefined) row('Signed in', `with ${how}`);
       if (r.refreshable)
         row('Refresh', 'a refresh token is held: the access token is renewed when it expires');
     }

@@ -22,6 +22,23 @@ export function shouldOpenBrowser(options: {
   return true;
 }
 
+/**
+ * Whether a browser can be opened on this machine for the person at the terminal, which makes the browser
+ * sign-in the default where a provider has both it and a device flow: a terminal, not CI, not an SSH
+ * session (the browser would open on the remote machine, or nowhere), a display on Linux, and not
+ * `--no-browser`.
+ */
+export function browserAvailable(options: {
+  wanted: boolean;
+  interactive: boolean;
+  env: NodeJS.ProcessEnv;
+  platform?: NodeJS.Platform;
+}): boolean {
+  const { env } = options;
+  if (env.SSH_CONNECTION || env.SSH_CLIENT || env.SSH_TTY) return false;
+  return shouldOpenBrowser(options);
+}
+
 /** What `openBrowser` needs from the outside: the runtime's environment, platform and launcher. */
 export interface BrowserOptions {
   env: NodeJS.ProcessEnv;

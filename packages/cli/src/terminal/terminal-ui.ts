@@ -1,4 +1,4 @@
-import type { ProviderUi } from '@latchkey/plugin-kit';
+import type { AuthorizationPrompt, ProviderUi } from '@latchkey/plugin-kit';
 import type { Verification } from '@latchkey/polling';
 import { openBrowser, shouldOpenBrowser } from './browser.js';
 import { copyToClipboard } from './clipboard.js';
@@ -52,8 +52,73 @@ export class TerminalUi implements ProviderUi {
       clipboard?: boolean;
       /** `--json`: plain lines only, as in a pipe. */
       json?: boolean;
+      /**
+       * `--web --paste`: how to read the address the browser ended on when there is no terminal (a line of
+       * standard input); in a terminal it is asked for with a masked prompt.
+       */
+      readRedirect?: (signal: AbortSignal) => Promise<string>;
     },
-  ) {}
+  ) {
+    const readRedirect = options.readRedirect;
+    if (readRedirect !== undefined) {
+      this.readRedirectUrl = (signal) =>
+        runtime.interactive
+          ? runtime.prompter.password('Paste the address your browser ended on:', signal)
+          : readRedirect(signal);
+    }
+  }
+
+  /** `--paste`: reads the address the browser ended on (see the `readRedirect` option). */
+  readonly readRedirectUrl?: (signal: AbortSignal) => Promise<string>;
+
+  /**
+   * A browser sign-in: the authorization URL (and a QR code in a terminal when it fits), the browser opened
+   * where one can be (not with `--no-browser` or `--paste`), and how long latchkey waits for it.
+   */
+  async showAuthorization(prompt: AuthorizationPrompt): Promise<void> {
+    const { runtime } = this;
+    const url = prompt.url.href;
+    const credentialEnvVars = this.options.credentialEnvVars ?? manifestEnvVars(runtime);
+    runtime.say(`To sign in to ${this.options.providerTitle}, open this URL in a browser and approve:`);
+    runtime.say(`  ${url}`);
+    if (this.#comforts && this.options.qr !== false) {
+      for (const line of (await qrLines(url)) ?? []) runtime.say(`  ${line}`);
+    }
+    const left = describeDuration(prompt.expiresAt - runtime.clock.now());
+    if (prompt.paste) {
+      runtime.say(
+        `After you approve, the browser is sent to ${prompt.redirectUri}?... On another machine that page does not load: copy the whole address from the address bar and paste it here (within ${left}).`,
+      );
+      return;
+    }
+    if (
+      shouldOpenBrowser({
+        wanted: this.options.browser,
+        interactive: runtime.interactive,
+        env: runtime.env,
+        platform: runtime.platform,
+      })
+    ) {
+      const opened = await openBrowser(url, {
+        env: runtime.env,
+        credentialEnvVars,
+        platform: runtime.platform,
+        launch: runtime.browser,
+      });
+      if (opened) this.info('Opened your browser.');
+    }
+    if (runtime.stderr.isTTY) {
+      const draw = () => {
+        const remaining = prompt.expiresAt - runtime.clock.now();
+        runtime.stderr.write(`\r\x1b[2KWaiting for the browser... ${formatDuration(remaining)} left`);
+      };
+      draw();
+      this.#countdown = setInterval(draw, 1000);
+      this.#countdown.unref();
+    } else {
+      runtime.say(`Waiting for the browser to come back to ${prompt.redirectUri} (up to ${left})...`);
+    }
+  }
 
   /** A person is watching every stream: the extras are for them, never for a pipe, CI or `--json`. */
   get #comforts(): boolean {

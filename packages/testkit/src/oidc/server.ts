@@ -39,6 +39,9 @@ export {
 };
 
 const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
+const DEFAULT_GRANTS = [DEVICE_CODE_GRANT, 'authorization_code', 'refresh_token'];
+/** A native client's redirect URI: any port on 127.0.0.1 matches it (RFC 8252 section 7.3). */
+const LOOPBACK_REDIRECT = 'http://127.0.0.1/callback';
 
 export interface OidcClientSpec {
   clientId: string;
@@ -46,7 +49,11 @@ export interface OidcClientSpec {
   clientSecret?: string;
   /** For a confidential client; default `client_secret_basic`. */
   authMethod?: 'client_secret_basic' | 'client_secret_post';
-  /** Default device_code and refresh_token. Without refresh_token no refresh token is ever issued. */
+  /**
+   * Default device_code, authorization_code and refresh_token. Without refresh_token no refresh token is
+   * ever issued. With authorization_code the client is a native app whose redirect URI is
+   * `http://127.0.0.1/callback` on any port (RFC 8252 section 7.3).
+   */
   grantTypes?: string[];
   clientName?: string;
 }
@@ -81,10 +88,14 @@ export interface OidcServerOptions {
    * well-known segment inserted before the issuer's path as RFC 8414 section 3 says) or `both`.
    */
   metadata?: 'oidc' | 'rfc8414' | 'both';
+  /** Open dynamic client registration (RFC 7591) at `/reg`; default true. */
+  registration?: boolean;
 }
 
 /** The endpoints whose requests are recorded. */
 export type OidcEndpoint =
+  | 'authorization'
+  | 'registration'
   | 'device_authorization'
   | 'token'
   | 'revocation'
@@ -100,6 +111,8 @@ export interface OidcRecordedRequest {
   method: string;
   /** The path only (no query). */
   path: string;
+  /** The query's parameters (the authorization request's, say). */
+  query: Record<string, string>;
   /** The request's `content-type` header, as sent ('' when none). */
   contentType: string;
   /** The request body's bytes as they arrived (UTF-8), '' for none. */
@@ -129,6 +142,8 @@ export interface OidcServer {
   readonly url: string;
   /** The endpoints, as the metadata lists them. */
   readonly endpoints: {
+    authorization: string;
+    registration: string;
     deviceAuthorization: string;
     token: string;
     revocation: string;
@@ -210,6 +225,8 @@ export async function startOidcServer(options: OidcServerOptions = {}): Promise<
   const expiresIn: { value: unknown; left: number } = { value: undefined, left: 0 };
   const store = new Map<string, { payload: AdapterPayload; expiresAt?: number }>();
   const routes: Record<Exclude<OidcEndpoint, 'metadata'>, string> = {
+    authorization: '/auth',
+    registration: '/reg',
     device_authorization: '/device/auth',
     token: '/token',
     revocation: '/token/revocation',
@@ -255,10 +272,15 @@ export async function startOidcServer(options: OidcServerOptions = {}): Promise<
             token_endpoint_auth_method: spec.authMethod ?? 'client_secret_basic',
           }
         : { token_endpoint_auth_method: 'none' }),
-      grant_types: spec.grantTypes ?? [DEVICE_CODE_GRANT, 'refresh_token'],
-      response_types: [],
-      redirect_uris: [],
-    })),
+      ...((spec.grantTypes ?? DEFAULT_GRANTS).includes('authorization_code')
+        ? {
+            grant_types: spec.grantTypes ?? DEFAULT_GRANTS,
+            response_types: ['code'],
+            redirect_uris: [LOOPBACK_REDIRECT],
+            application_type: 'native',
+          }
+        : { grant_types: spec.grantTypes, response_types: [], redirect_uris: [] }),
+    })) as never,
     jwks: { keys: [signingKey as never] },
     cookies: { keys: [randomBytes(32).toString('base64url')] },
     scopes: ['openid', 'offline_access', 'profile', 'email'],
@@ -267,8 +289,11 @@ export async function startOidcServer(options: OidcServerOptions = {}): Promise<
       profile: ['name', 'preferred_username'],
       email: ['email'],
     },
+    // PKCE for every authorization request, S256 only (oidc-provider's default methods).
+    pkce: { required: () => true },
     features: {
       devInteractions: { enabled: false },
+      registration: { enabled: options.registration ?? true },
       deviceFlow: {
         enabled: true,
         userCodeInputSource: (ctx, form, _out, err) => {
@@ -428,7 +453,36 @@ export async function startOidcServer(options: OidcServerOptions = {}): Promise<
   async function interaction(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     const details = await provider.interactionDetails(req, res);
     if (details.prompt.name === 'login') {
-      const accountId = url.searchParams.get('account') ?? OIDC_DEFAULT_ACCOUNT;
+      // A real browser (no `account` named by a test's HTTP driver): the sign-in page, with a Cancel.
+      let chosen = url.searchParams.get('account');
+      if (chosen === null && req.method === 'GET' && !url.pathname.endsWith('/abort')) {
+        const action = `${issuerPath}/interaction/${details.uid}`;
+        const buttons = Object.entries(accounts)
+          .map(
+            ([id, account]) =>
+              `<form method="post" action="${action}"><input type="hidden" name="account" value="${escapeHtml(id)}"><button type="submit" id="sign-in-${escapeHtml(id)}">Sign in as ${escapeHtml(account.name ?? id)}</button></form>`,
+          )
+          .join('');
+        res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+        res.end(
+          page(
+            'Sign in',
+            `<p>Client ${escapeHtml(String(details.params.client_id ?? ''))} asks to sign you in.</p>${buttons}<form method="post" action="${action}/abort"><button type="submit" id="cancel">Cancel</button></form>`,
+          ),
+        );
+        return;
+      }
+      if (url.pathname.endsWith('/abort')) {
+        await provider.interactionFinished(
+          req,
+          res,
+          { error: 'access_denied', error_description: 'The user cancelled the sign-in' },
+          { mergeWithLastSubmission: false },
+        );
+        return;
+      }
+      if (chosen === null && req.method === 'POST') chosen = (await readForm(req)).account ?? null;
+      const accountId = chosen ?? OIDC_DEFAULT_ACCOUNT;
       if (!accounts[accountId]) {
         await provider.interactionFinished(
           req,
@@ -543,6 +597,8 @@ export async function startOidcServer(options: OidcServerOptions = {}): Promise<
     issuer,
     url: server.url,
     endpoints: {
+      authorization: `${issuer}${routes.authorization}`,
+      registration: `${issuer}${routes.registration}`,
       deviceAuthorization: `${issuer}${routes.device_authorization}`,
       token: `${issuer}${routes.token}`,
       revocation: `${issuer}${routes.revocation}`,
@@ -653,6 +709,7 @@ function newRecord(endpoint: OidcEndpoint, req: IncomingMessage): OidcRecordedRe
     endpoint,
     method: req.method ?? 'GET',
     path: (req.url ?? '/').split('?')[0] ?? '/',
+    query: Object.fromEntries(new URL(req.url ?? '/', 'http://x').searchParams),
     contentType: String(req.headers['content-type'] ?? ''),
     rawBody: '',
     body: {},

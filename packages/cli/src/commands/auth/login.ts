@@ -3,12 +3,12 @@ import { resolveConfigDir } from '@latchkey/storage';
 import { providerArg, providerArgument } from '../../providers/provider-argument.js';
 import { LatchkeyCommand, jsonFlag } from '../../base-command.js';
 import { describeLogin, login, type LoginOutcome } from '../../auth/login.js';
-import { readStdin } from '../../terminal/stdin.js';
+import { readLine, readStdin } from '../../terminal/stdin.js';
 
 export default class AuthLogin extends LatchkeyCommand {
   static summary = 'Sign in to a provider and store the credential.';
   static description =
-    "Runs the provider's default login (a device code you approve in the browser, or a token) and stores the credential in the system keychain, or in an encrypted file when no keychain is available. Use --with-token to store a token from standard input, or --token to only check one.";
+    "Runs the provider's sign-in and stores the credential in the system keychain, or in an encrypted file when no keychain is available. Providers with a browser sign-in (authorization code + PKCE on a loopback redirect) and a device flow use the browser where one can be opened here and the device flow otherwise; --web and --device choose. Use --with-token to store a token from standard input, or --token to only check one.";
   static examples = [
     {
       command: '<%= config.bin %> auth login --provider <id>',
@@ -21,6 +21,11 @@ export default class AuthLogin extends LatchkeyCommand {
     {
       command: 'echo "$WORK_KEY" | <%= config.bin %> auth login --provider <id> --with-token --name work',
       description: 'Store a second key under a name you choose.',
+    },
+    {
+      command: '<%= config.bin %> auth login --provider <id> --web --paste',
+      description:
+        'Sign in with a browser on another machine: open the URL there, then paste the address it ended on.',
     },
     {
       command: '<%= config.bin %> auth login --provider <id> --no-browser --base-url http://127.0.0.1:8080',
@@ -42,10 +47,22 @@ export default class AuthLogin extends LatchkeyCommand {
       char: 't',
       description: 'Validate this token and report; not stored (visible in shell history).',
     }),
+    web: Flags.boolean({
+      description:
+        'Sign in in the browser: authorization code + PKCE, the browser sent back to 127.0.0.1 (default where a browser can be opened here).',
+    }),
+    device: Flags.boolean({
+      description: 'Sign in with the device flow: a code you approve in a browser anywhere.',
+    }),
+    paste: Flags.boolean({
+      description:
+        'With --web, for a browser on another machine: paste the address the browser ended on instead of waiting for it here.',
+    }),
     browser: Flags.boolean({
       default: true,
       allowNo: true,
-      description: 'Open the browser for device logins (--no-browser only prints the URL and code).',
+      description:
+        'Open the browser (--no-browser only prints the URL and code; the default flow is then the device flow).',
     }),
     qr: Flags.boolean({
       default: true,
@@ -83,6 +100,15 @@ export default class AuthLogin extends LatchkeyCommand {
       withToken: flags['with-token'],
       token: flags.token,
       browser: flags.browser,
+      ...(flags.web && flags.device
+        ? { flow: 'both' as const }
+        : flags.web
+          ? { flow: 'web' as const }
+          : flags.device
+            ? { flow: 'device' as const }
+            : {}),
+      paste: flags.paste,
+      readRedirect: (signal) => readLine(process.stdin, signal),
       qr: flags.qr,
       clipboard: flags.clipboard,
       json: this.jsonEnabled(),

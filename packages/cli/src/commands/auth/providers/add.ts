@@ -4,14 +4,18 @@ import { addProvider, describeAdded } from '../../../providers/configured-provid
 import type { ProviderDefinition } from '@latchkey/storage';
 
 export default class AuthProvidersAdd extends LatchkeyCommand {
-  static summary = 'Add any OAuth 2.0 device-flow server as a provider, by configuration.';
+  static summary = 'Add any OAuth 2.0 server as a provider, by configuration.';
   static description =
-    "Reads the server's metadata (RFC 8414, else OpenID Connect discovery) from --issuer and keeps its device authorization, token, revocation and userinfo endpoints; or give them with the --*-url flags, which win over discovered ones. Every endpoint must be https:// (http:// only for localhost). The definition is stored in providers.json in the config directory; a client secret never is, only the variable that holds it.";
+    "Reads the server's metadata (RFC 8414, else OpenID Connect discovery) from --issuer and keeps its authorization (browser sign-in), device authorization, token, revocation and userinfo endpoints; or give them with the --*-url flags, which win over discovered ones. Without --client-id, latchkey registers itself as a public client where the server offers registration (RFC 7591). Every endpoint must be https:// (http:// only for localhost). The definition is stored in providers.json in the config directory; a client secret never is, only the variable that holds it.";
   static examples = [
     {
       command:
         '<%= config.bin %> auth providers add acme-idp --issuer https://idp.example.com --client-id latchkey',
       description: 'Discover the endpoints, then sign in with `latchkey auth login --provider acme-idp`.',
+    },
+    {
+      command: '<%= config.bin %> auth providers add acme-idp --issuer https://idp.example.com',
+      description: 'A server with client registration: latchkey registers itself as a public client.',
     },
     {
       command:
@@ -31,8 +35,8 @@ export default class AuthProvidersAdd extends LatchkeyCommand {
       description: "The server's issuer URL; its metadata says where the endpoints are.",
     }),
     'client-id': Flags.string({
-      description: 'The client id registered for latchkey at the server.',
-      required: true,
+      description:
+        'The client id registered for latchkey at the server. Leave it out where the server offers registration (RFC 7591): latchkey registers a public client.',
     }),
     scope: Flags.string({
       description:
@@ -45,6 +49,9 @@ export default class AuthProvidersAdd extends LatchkeyCommand {
     }),
     'device-authorization-url': Flags.string({
       description: 'The device authorization endpoint (RFC 8628).',
+    }),
+    'authorization-url': Flags.string({
+      description: 'The authorization endpoint, for the browser sign-in (authorization code + PKCE).',
     }),
     'token-url': Flags.string({ description: 'The token endpoint.' }),
     'revocation-url': Flags.string({ description: 'The revocation endpoint (RFC 7009), used at logout.' }),
@@ -70,6 +77,7 @@ export default class AuthProvidersAdd extends LatchkeyCommand {
       scopes: flags.scope ?? [],
       clientSecretEnv: flags['client-secret-env'],
       deviceAuthorizationUrl: flags['device-authorization-url'],
+      authorizationUrl: flags['authorization-url'],
       tokenUrl: flags['token-url'],
       revocationUrl: flags['revocation-url'],
       userinfoUrl: flags['userinfo-url'],

@@ -34,6 +34,7 @@ export {
   type RunOptions,
   type SecretLeakOptions,
 } from '@latchkey/conformance/tools';
+export { tasksAtOnce, timeBound, timeScale } from '@latchkey/conformance/tools';
 export { latchkeyRejection } from './rejection.js';
 export {
   startNanoctlEmulator,

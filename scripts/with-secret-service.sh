@@ -41,6 +41,10 @@ cleanup() {
   rm -rf "$keyring_home"
 }
 trap cleanup EXIT
+# Stopped (Ctrl-C, SIGTERM, a hang-up): exit through the EXIT trap too, so the daemons go with the run.
+trap 'exit 130' INT
+trap 'exit 143' TERM
+trap 'exit 129' HUP
 
 # The inner script gets the command as "$@" (after the `sh` placeholder for $0), so arguments with spaces,
 # quotes or globs reach the command unchanged. The keyring password comes on stdin, never on a command line.
@@ -48,8 +52,26 @@ trap cleanup EXIT
 # dbus-daemon and the keyring's prompter (which can't open a display here) write noise to stderr: their
 # stderr goes to /dev/null while the command keeps the real one (fd 3). LATCHKEY_DEBUG=1 keeps the noise.
 if [ -n "${LATCHKEY_DEBUG:-}" ]; then noise=/dev/stderr; else noise=/dev/null; fi
+# The bus's socket goes in $keyring_home too (the stock session.conf puts it in /tmp, where a killed run
+# would leave it): the stock session bus otherwise, with its own listen address.
+cat >"$keyring_home/session.conf" <<CONF
+<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>session</type>
+  <keep_umask/>
+  <listen>unix:dir=$keyring_home</listen>
+  <auth>EXTERNAL</auth>
+  <standard_session_servicedirs/>
+  <policy context="default">
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow eavesdrop="true"/>
+    <allow own="*"/>
+  </policy>
+</busconfig>
+CONF
 status=0
-LATCHKEY_KEYRING_HOME="$keyring_home" dbus-run-session -- sh -c '
+LATCHKEY_KEYRING_HOME="$keyring_home" dbus-run-session --config-file="$keyring_home/session.conf" -- sh -c '
   printf %s latchkey-test-keyring |
     XDG_DATA_HOME="$LATCHKEY_KEYRING_HOME" gnome-keyring-daemon --unlock --components=secrets \
       >/dev/null 2>"$LATCHKEY_KEYRING_HOME/daemon.log" 3>&- || {

@@ -1,6 +1,9 @@
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   gzipBomb,
   sendJson,
@@ -126,16 +129,25 @@ describe('fault proxy', () => {
     expect((JSON.parse(text) as { padding: string }).padding).toMatch(/^x+$/);
   });
 
-  it('gzip-bomb: a small body that inflates to the given size (cached)', async () => {
-    const bomb = await gzipBomb(8 * 1024 * 1024);
+  it('gzip-bomb: a small body that inflates to the given size (kept in memory, no file)', async () => {
+    // Built with a temp directory of its own: nothing may be written there.
+    const temp = await mkdtemp(join(tmpdir(), 'latchkey-bomb-test-'));
+    vi.stubEnv('TMPDIR', temp);
+    const bomb = await gzipBomb(8 * 1024 * 1024 + 5).finally(() => vi.unstubAllEnvs());
+    expect(await readdir(temp)).toEqual([]);
+    await rm(temp, { recursive: true });
     expect(bomb.length).toBeLessThan(64 * 1024);
-    expect(gunzipSync(bomb).length).toBe(8 * 1024 * 1024);
-    expect(await gzipBomb(8 * 1024 * 1024)).toBe(bomb);
+    expect(gunzipSync(bomb).length).toBe(8 * 1024 * 1024 + 5);
+    expect(await gzipBomb(8 * 1024 * 1024 + 5)).toBe(bomb);
     const { url } = await start();
-    proxy!.faults.add({ route: '*', kind: 'gzip-bomb', gzip: bomb });
+    proxy!.faults.add({ route: '*', kind: 'gzip-bomb', gzip: bomb, times: 2 });
     const res = await rawGet(url);
     expect(res.headers['content-encoding']).toBe('gzip');
     expect(res.body.equals(bomb)).toBe(true);
+    // fetch (undici, what @latchkey/http uses) inflates every member: the whole size arrives.
+    let inflated = 0;
+    for await (const chunk of (await fetch(url)).body!) inflated += (chunk as Uint8Array).length;
+    expect(inflated).toBe(8 * 1024 * 1024 + 5);
   });
 
   it('redirect: the status and location, and nothing forwarded', async () => {

@@ -392,8 +392,9 @@ export function answerStreamFault(
 const bombs = new Map<number, Promise<Buffer>>();
 
 /**
- * A small gzip stream that inflates to `decodedBytes` zero bytes (1 GiB → about 1 MiB). Built once with
- * zlib and cached in the temp directory (building 1 GiB takes seconds), and in memory for this process.
+ * A small gzip stream that inflates to `decodedBytes` zero bytes (1 GiB → about 1 MiB): one gzip member of
+ * 1 MiB of zeros repeated (a gzip stream may hold many members, and a decoder inflates them all), so it is
+ * built in milliseconds, in memory, and kept for this process. Nothing is written to disk.
  */
 export function gzipBomb(decodedBytes: number): Promise<Buffer> {
   let bomb = bombs.get(decodedBytes);
@@ -405,36 +406,13 @@ export function gzipBomb(decodedBytes: number): Promise<Buffer> {
 }
 
 async function buildGzipBomb(decodedBytes: number): Promise<Buffer> {
-  const { tmpdir } = await import('node:os');
-  const { join } = await import('node:path');
-  const { readFile, rename, writeFile } = await import('node:fs/promises');
-  const { createGzip } = await import('node:zlib');
-  const file = join(tmpdir(), `latchkey-testkit-gzip-bomb-${decodedBytes}.gz`);
-  try {
-    return await readFile(file);
-  } catch {
-    // Not cached yet.
-  }
-  const gzip = createGzip({ level: 9 });
-  const parts: Buffer[] = [];
-  gzip.on('data', (part: Buffer) => parts.push(part));
-  const done = new Promise<void>((resolve, reject) => {
-    gzip.on('end', resolve);
-    gzip.on('error', reject);
-  });
-  const zeros = Buffer.alloc(1024 * 1024);
-  for (let left = decodedBytes; left > 0; left -= zeros.length) {
-    const piece = left >= zeros.length ? zeros : zeros.subarray(0, left);
-    if (!gzip.write(piece)) await new Promise((resolve) => gzip.once('drain', resolve));
-  }
-  gzip.end();
-  await done;
-  const bytes = Buffer.concat(parts);
-  // Written under a unique name, then renamed: a concurrent builder never reads half a file.
-  const partial = `${file}.${process.pid}.${Date.now()}.tmp`;
-  await writeFile(partial, bytes);
-  await rename(partial, file);
-  return bytes;
+  const { gzipSync } = await import('node:zlib');
+  const MEMBER = 1024 * 1024;
+  const member = gzipSync(Buffer.alloc(MEMBER), { level: 9 });
+  const members: Buffer[] = Array.from({ length: Math.floor(decodedBytes / MEMBER) }, () => member);
+  const rest = decodedBytes % MEMBER;
+  if (rest > 0 || members.length === 0) members.push(gzipSync(Buffer.alloc(rest), { level: 9 }));
+  return Buffer.concat(members);
 }
 
 /** Rewrites the JSON body of a proxied answer (the status and other headers are kept). */

@@ -2,7 +2,8 @@
  * `@latchkey/conformance/tools`: what a provider plugin's tests use besides the suite, with no test
  * framework in it: a strict RFC 8628 device-authorization server (`startAcmeEmulator`, the API of the Acme
  * example plugin), the building blocks to write your own (`startEmulatorServer`, a fault proxy, stream
- * faults), a fake clock, and a runner for the built `latchkey` binary.
+ * faults), a fake clock, a runner for the built `latchkey` binary, and wall-clock bounds that stretch on a
+ * busy machine (`timeBound`).
  */
 export {
   ACME_DEVICE_GRANT,
@@ -27,3 +28,4 @@ export {
   type RunOptions,
   type SecretLeakOptions,
 } from './cli-runner.js';
+export { tasksAtOnce, timeBound, timeScale } from './time-bound.js';

@@ -268,16 +268,16 @@ describe('HttpClient', () => {
 
   it('bounds the whole request, retries included, by the timeout: resets then a hang end at the timeout', async () => {
     const server = await serve([drop, drop, () => undefined]);
-    const client = new HttpClient({ clientName: 'l', clientVersion: '0', timeoutMs: 800 });
+    const client = new HttpClient({ clientName: 'l', clientVersion: '0', timeoutMs: 2000 });
     const started = Date.now();
     await expect(
       client.send({ url: server.url, retry: { transientDelaysMs: [50, 50, 50] } }),
     ).rejects.toMatchObject({
       code: 'TIMEOUT',
-      message: `${new URL(server.url).host} did not answer within 0.8 s (3 tries).`,
+      message: `${new URL(server.url).host} did not answer within 2 s (3 tries).`,
     });
-    // Retried one timeout each (the old way) it would take over 2.4 s; a loaded machine needs some room.
-    expect(Date.now() - started).toBeLessThan(2300);
+    // Retried one timeout each (the old way) it would take over 6 s; a loaded machine gets 3 s of room.
+    expect(Date.now() - started).toBeLessThan(5000);
     expect(server.hits).toHaveLength(3);
   });
 

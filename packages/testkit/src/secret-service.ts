@@ -99,9 +99,14 @@ function firstLine(child: ChildProcess, timeoutMs: number): Promise<string> {
  */
 export async function startPrivateSecretService(): Promise<PrivateSecretService> {
   const dir = await mkdtemp(join(tmpdir(), 'latchkey-private-keyring-'));
-  const bus = spawn('dbus-daemon', ['--session', '--print-address=1', '--nofork'], {
-    stdio: ['ignore', 'pipe', 'ignore'],
-  });
+  // Its socket in the temporary directory too (the stock session config would put it in /tmp).
+  const bus = spawn(
+    'dbus-daemon',
+    ['--session', `--address=unix:dir=${dir}`, '--print-address=1', '--nofork'],
+    {
+      stdio: ['ignore', 'pipe', 'ignore'],
+    },
+  );
   let keyring: ChildProcess | undefined;
   const stop = async () => {
     keyring?.kill();
@@ -109,7 +114,7 @@ export async function startPrivateSecretService(): Promise<PrivateSecretService>
     await rm(dir, { recursive: true, force: true });
   };
   try {
-    const address = await firstLine(bus, 10_000);
+    const address = await firstLine(bus, 30_000);
     // Without the shared daemon's control socket in the environment, or --unlock would go to that one.
     const env = Object.fromEntries(
       Object.entries(process.env).filter(([name]) => !name.startsWith('GNOME_KEYRING')),
@@ -119,8 +124,8 @@ export async function startPrivateSecretService(): Promise<PrivateSecretService>
       stdio: ['pipe', 'ignore', 'ignore'],
     });
     keyring.stdin!.end('latchkey-private-keyring');
-    // Ready when it owns the service name and its default collection answers (bounded: 100 tries, 100 ms
-    // apart). The name is asked of the bus itself first: calling the service before it is there would make
+    // Ready when it owns the service name and its default collection answers (bounded: 300 tries, 100 ms
+    // apart, room for a loaded machine). The name is asked of the bus itself first: calling the service before it is there would make
     // the bus start another gnome-keyring (D-Bus activation) with a locked keyring.
     for (let attempt = 0; ; attempt += 1) {
       try {
@@ -128,7 +133,7 @@ export async function startPrivateSecretService(): Promise<PrivateSecretService>
       } catch {
         // not on the bus yet
       }
-      if (attempt >= 100) throw new Error('gnome-keyring did not come up on the private bus');
+      if (attempt >= 300) throw new Error('gnome-keyring did not come up on the private bus');
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     return { env: { DBUS_SESSION_BUS_ADDRESS: address }, lock: () => lockDefaultKeyring(address), stop };

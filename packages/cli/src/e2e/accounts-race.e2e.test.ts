@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   assertNoSecretLeaks,
   createCliSession,
+  tasksAtOnce,
   type CliRun,
   type CliSession,
 } from '@latchkey/conformance/tools';
@@ -20,8 +21,10 @@ import { startNanoTermEmulator, type NanoTermEmulator } from '@latchkey/testkit'
 import { RUN_TIMEOUT_MS, expectExit, expectFastPath, moduleRecorder, readIndex } from './harness.js';
 
 const bin = resolve(import.meta.dirname, '../../bin/run.cjs');
-/** A fast-path run takes well under a second; this bounds one on a loaded 2-CPU machine. */
-const READ_TIMEOUT_MS = 60_000;
+/** Concurrent `auth token` loops: enough to overlap the switching, sized to the cores (at most 20). */
+const READERS = Math.min(20, tasksAtOnce(4));
+/** 100 reads in all, whatever the number of loops. */
+const READS_PER_LOOP = Math.ceil(100 / READERS);
 
 let emulator: NanoTermEmulator;
 let session: CliSession;
@@ -58,7 +61,7 @@ function runIn(
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    const timer = setTimeout(() => child.kill('SIGKILL'), READ_TIMEOUT_MS);
+    const timer = setTimeout(() => child.kill('SIGKILL'), RUN_TIMEOUT_MS);
     child.once('error', (error) => {
       clearTimeout(timer);
       fail(error);
@@ -96,7 +99,7 @@ beforeAll(async () => {
   // Both accounts are there before the race starts.
   const first = await session.run(['auth', 'token', '--provider', 'nanoterm'], { timeoutMs: RUN_TIMEOUT_MS });
   expectExit(first, 0);
-}, 120_000);
+}, 4 * RUN_TIMEOUT_MS);
 
 afterAll(async () => {
   assertNoSecretLeaks([...session.runs, ...ownRuns], [keys.work, keys.home]);
@@ -106,22 +109,20 @@ afterAll(async () => {
 });
 
 describe('no race between auth switch and auth token', () => {
-  it('20 concurrent auth token loops while the default is switched 50 times: every read is one whole token, exit 0', async () => {
+  it(`${READERS} concurrent auth token loops while the default is switched 50 times: every read is one whole token, exit 0`, async () => {
     const whole = new Set([`${keys.work}\n`, `${keys.home}\n`]);
     const reads: CliRun[] = [];
     const reader = async () => {
-      // 5 reads per loop (100 in all): enough to overlap the switching, light enough for the e2e files
-      // that run beside this one on a 2-CPU machine.
-      for (let i = 0; i < 5; i += 1) {
+      for (let i = 0; i < READS_PER_LOOP; i += 1) {
         reads.push(await runIn(session.homeDir, ['auth', 'token', '--provider', 'nanoterm']));
       }
     };
     const switcher = async () => {
       for (let i = 0; i < 50; i += 1) await switchDefault(i % 2 === 0 ? 'home' : 'work');
     };
-    await Promise.all([switcher(), ...Array.from({ length: 20 }, reader)]);
+    await Promise.all([switcher(), ...Array.from({ length: READERS }, reader)]);
 
-    expect(reads).toHaveLength(100);
+    expect(reads).toHaveLength(READERS * READS_PER_LOOP);
     for (const run of reads) {
       expect(run.signal, run.stderr).toBeNull();
       expect(run.exitCode, run.stderr).toBe(0);
@@ -151,7 +152,9 @@ describe('no race between auth switch and auth token', () => {
       );
       expectExit(run, 0);
     }
-    const rounds = Array.from({ length: 5 }, async (_, i) => {
+    // Five rounds, one after the other; in each, both shells and a switch run at the same time.
+    const rounds: Array<Record<'inWork' | 'inWorkBelow' | 'inHome', CliRun>> = [];
+    for (let i = 0; i < 5; i += 1) {
       const [inWork, inWorkBelow, inHome] = await Promise.all([
         runIn(workDir, ['auth', 'token', '--provider', 'nanoterm']),
         runIn(join(workDir, 'src', 'deep'), ['auth', 'token', '--provider', 'nanoterm']),
@@ -159,9 +162,9 @@ describe('no race between auth switch and auth token', () => {
         // The default changes meanwhile: directory choices don't depend on it.
         switchDefault(i % 2 === 0 ? 'home' : 'work'),
       ]);
-      return { inWork, inWorkBelow, inHome };
-    });
-    for (const { inWork, inWorkBelow, inHome } of await Promise.all(rounds)) {
+      rounds.push({ inWork, inWorkBelow, inHome });
+    }
+    for (const { inWork, inWorkBelow, inHome } of rounds) {
       for (const [run, key] of [
         [inWork, keys.work],
         [inWorkBelow, keys.work],

@@ -39,7 +39,7 @@ function complete(home: string, words: string[]): string[] {
   const run = spawnSync('bash', ['--norc', '--noprofile', '-c', script, 'bash', ...words], {
     env: { PATH: process.env.PATH, HOME: home },
     encoding: 'utf8',
-    timeout: 20_000,
+    timeout: RUN_TIMEOUT_MS,
   });
   expect(run.status, run.stderr).toBe(0);
   return run.stdout.split('\n').filter((w) => w !== '');
@@ -86,9 +86,12 @@ describe('latchkey autocomplete', () => {
     expectExit(await cli.run(['autocomplete', 'bash'], { timeoutMs: RUN_TIMEOUT_MS }), 0);
     expect(complete(cli.homeDir, ['latchkey', 'auth', 'login', 'ac'])).toEqual([]);
     const acme = join(import.meta.dirname, '../../../../examples/acme');
-    expectExit(await cli.run(['plugins', 'link', acme, '--no-install'], { timeoutMs: 60_000 }), 0);
+    expectExit(await cli.run(['plugins', 'link', acme, '--no-install'], { timeoutMs: RUN_TIMEOUT_MS }), 0);
     expect(complete(cli.homeDir, ['latchkey', 'auth', 'login', '--provider', 'ac'])).toEqual(['acme']);
-    expectExit(await cli.run(['plugins', 'unlink', 'latchkey-plugin-acme'], { timeoutMs: 60_000 }), 0);
+    expectExit(
+      await cli.run(['plugins', 'unlink', 'latchkey-plugin-acme'], { timeoutMs: RUN_TIMEOUT_MS }),
+      0,
+    );
     expect(complete(cli.homeDir, ['latchkey', 'auth', 'login', '--provider', 'ac'])).toEqual([]);
   });
 

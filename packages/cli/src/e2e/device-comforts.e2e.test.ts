@@ -95,7 +95,7 @@ async function startInTerminal(name: string, args: string[]): Promise<Terminal> 
 async function waitFor(
   read: () => string | Promise<string>,
   text: string | RegExp,
-  timeoutMs = 20_000,
+  timeoutMs = RUN_TIMEOUT_MS,
 ): Promise<string> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {

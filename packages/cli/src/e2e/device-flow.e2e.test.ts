@@ -3,7 +3,7 @@
  * and Ctrl-C.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { assertNoSecretLeaks } from '@latchkey/conformance/tools';
+import { assertNoSecretLeaks, timeBound } from '@latchkey/conformance/tools';
 import { type Fault } from '@latchkey/testkit';
 import {
   E2eFile,
@@ -39,7 +39,8 @@ describe('device flow outcomes', () => {
 
     const run = await done;
     expectExit(run, 4);
-    expect(Date.now() - started).toBeLessThan(8000);
+    // Start-up, the code shown, one more poll: seconds (stretched on a busy machine), not the code's life.
+    expect(Date.now() - started).toBeLessThan(timeBound(8000, { atMost: RUN_TIMEOUT_MS - 10_000 }));
     expect(run.stdout).toBe('');
     expect(run.stderr).toMatch(/^latchkey: .+/m);
     expect(emulator.issuedKeys()).toEqual([]);
@@ -67,22 +68,28 @@ describe('device flow outcomes', () => {
     expect(run.stderr).toContain('expires in 30 seconds');
     // NanoGPT's 410 does not tell a denial from an expiry, so the message names both.
     expect(run.stderr).toContain('latchkey: The login code was denied or expired.\n');
-    // Bounded: not before the code expired, and not long after.
+    // Bounded: not before the code expired, and not long after (nowhere near latchkey's own 30 s).
     expect(elapsed).toBeGreaterThanOrEqual(expiresIn * 1000 - 200);
-    expect(elapsed).toBeLessThan(expiresIn * 1000 + 4000);
+    expect(elapsed).toBeLessThan(expiresIn * 1000 + timeBound(4000, { atMost: 25_000 }));
 
     const start = requestsTo(emulator, 'start')[0]!;
     const polls = requestsTo(emulator, 'poll');
-    // One poll per interval while the code lives (all pending), then the one that is told it expired.
-    expect(polls.length).toBeGreaterThanOrEqual(Math.floor(expiresIn / interval));
+    // One poll per interval while the code lives (all pending), then the one that is told it expired: the
+    // server's clock says when each came. Never sooner than the interval; later only by what a busy
+    // machine adds to answering a poll (well under a second interval more).
+    expect(polls.length).toBeGreaterThanOrEqual(2);
     expect(polls.length).toBeLessThanOrEqual(Math.floor(expiresIn / interval) + 1);
     expect(polls.at(-1)!.status).toBe(410);
     for (const poll of polls.slice(0, -1)) {
       expect(poll.status).toBe(202);
       expect(poll.at - start.at).toBeLessThan(expiresIn * 1000);
     }
-    for (let i = 1; i < polls.length; i++)
-      expect(polls[i]!.at - polls[i - 1]!.at).toBeGreaterThanOrEqual(interval * 1000 - 100);
+    const slack = timeBound(300, { atMost: interval * 1000 - 100 });
+    const since = [polls[0]!.at - start.at, ...polls.slice(1).map((poll, i) => poll.at - polls[i]!.at)];
+    for (const gap of since) {
+      expect(gap).toBeGreaterThanOrEqual(interval * 1000 - 100);
+      expect(gap).toBeLessThan(interval * 1000 + slack);
+    }
     expect(emulator.issuedKeys()).toEqual([]);
     await expectNothingStored(session.configDir);
   });
@@ -102,7 +109,7 @@ describe('device flow outcomes', () => {
     ctrlC.abort(); // SIGINT, as a terminal sends on Ctrl-C
     const run = await done;
     // Unwound by itself (the CLI's last-resort exit timer fires only after 5 s).
-    expect(Date.now() - sentAt).toBeLessThan(4000);
+    expect(Date.now() - sentAt).toBeLessThan(timeBound(1500, { atMost: 4900 }));
     expectExit(run, 130);
     expect(run.stdout).toBe('');
     expect(run.stderr).toMatch(/Cancelled/i);

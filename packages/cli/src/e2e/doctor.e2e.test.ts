@@ -113,7 +113,7 @@ describe('latchkey doctor', () => {
       join(root, 'dist', 'hook.js'),
       "export default async function () { throw new Error('cannot reach the mothership'); }\n",
     );
-    expectExit(await cli.run(['plugins', 'link', root, '--no-install'], { timeoutMs: 60_000 }), 0);
+    expectExit(await cli.run(['plugins', 'link', root, '--no-install'], { timeoutMs: RUN_TIMEOUT_MS }), 0);
 
     const run = await cli.run(['doctor'], { timeoutMs: RUN_TIMEOUT_MS });
     expectExit(run, 1);

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startNanoGptEmulator } from '@latchkey/testkit';
-import { expectFastPath, expectSecretNotOnDisk, moduleRecorder } from './harness.js';
+import { RUN_TIMEOUT_MS, expectFastPath, expectSecretNotOnDisk, moduleRecorder } from './harness.js';
 
 const bin = resolve(import.meta.dirname, '../../bin/run.cjs');
 const node = process.execPath;
@@ -36,7 +36,7 @@ function latchkey(args: string[], options: { env?: NodeJS.ProcessEnv; input?: st
     env: options.env ?? env,
     input: options.input ?? '',
     encoding: 'utf8',
-    timeout: 30_000,
+    timeout: RUN_TIMEOUT_MS,
   });
   outputs.push(r.stdout, r.stderr);
   return { code: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
@@ -50,8 +50,8 @@ function latchkeyAsync(args: string[], input: string): Promise<number | null> {
     child.stderr.on('data', (c: Buffer) => (output += c.toString()));
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`latchkey ${args.join(' ')} did not end in 30 s: ${output}`));
-    }, 30_000);
+      reject(new Error(`latchkey ${args.join(' ')} did not end in ${RUN_TIMEOUT_MS / 1000} s: ${output}`));
+    }, RUN_TIMEOUT_MS);
     child.once('close', (code) => {
       clearTimeout(timer);
       outputs.push(output);
@@ -116,7 +116,7 @@ beforeAll(async () => {
   } finally {
     await emulator.close();
   }
-}, 60_000);
+});
 
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
@@ -280,7 +280,7 @@ describe('latchkey exec: the fast path', () => {
     const r = spawnSync(
       node,
       [...recorder.importArgs, bin, 'exec', '--provider', 'nanogpt', ...script('console.log(1)')],
-      { env, encoding: 'utf8', timeout: 30_000 },
+      { env, encoding: 'utf8', timeout: RUN_TIMEOUT_MS },
     );
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toBe('1\n');
@@ -313,7 +313,7 @@ describe.runIf(hasTmux || inCi)('latchkey exec in a real terminal (tmux)', () =>
     );
     await chmod(file, 0o755);
     tmux('new-session', '-d', '-s', 'exec', '-x', '160', '-y', '20', file);
-    const deadline = Date.now() + 20_000;
+    const deadline = Date.now() + RUN_TIMEOUT_MS;
     let screen = '';
     while (!screen.includes('EXIT=')) {
       if (Date.now() > deadline) throw new Error(`timed out; the screen:\n${screen}`);
@@ -353,10 +353,10 @@ describe.runIf(hasTmux || inCi)('latchkey exec in a real terminal (tmux)', () =>
         'Enter',
       );
       const screenWith = async (text: string) => {
-        const deadline = Date.now() + 30_000;
+        const deadline = Date.now() + RUN_TIMEOUT_MS;
         let screen = '';
         while (!screen.split('\n').some((line) => line.startsWith(text))) {
-          if (Date.now() > deadline) throw new Error(`no ${text} in 30 s; the screen:\n${screen}`);
+          if (Date.now() > deadline) throw new Error(`no ${text} in time; the screen:\n${screen}`);
           await new Promise((r) => setTimeout(r, 100));
           screen = tmux('capture-pane', '-p', '-t', 'ctrlc');
         }
@@ -400,8 +400,8 @@ function untilReadyThen(
     let fired = false;
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`no 'ready' in 20 s; stderr: ${stderr}`));
-    }, 20_000);
+      reject(new Error(`no 'ready' in ${RUN_TIMEOUT_MS / 1000} s; stderr: ${stderr}`));
+    }, RUN_TIMEOUT_MS);
     child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
     child.stdout!.on('data', (c: Buffer) => {
       stdout += c.toString();

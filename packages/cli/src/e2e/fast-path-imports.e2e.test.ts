@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startNanoGptEmulator } from '@latchkey/testkit';
-import { expectFastPath, moduleRecorder } from './harness.js';
+import { RUN_TIMEOUT_MS, expectFastPath, moduleRecorder } from './harness.js';
 
 const bin = resolve(import.meta.dirname, '../../bin/run.cjs');
 const secretService = process.env.LATCHKEY_SECRET_SERVICE === '1';
@@ -35,8 +35,8 @@ function latchkeyAsync(args: string[], input: string, extraEnv: NodeJS.ProcessEn
     child.stderr.on('data', (c: Buffer) => (output += c.toString()));
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`latchkey ${args.join(' ')} did not end in 45 s: ${output}`));
-    }, 45_000);
+      reject(new Error(`latchkey ${args.join(' ')} did not end in ${RUN_TIMEOUT_MS / 1000} s: ${output}`));
+    }, RUN_TIMEOUT_MS);
     child.once('close', (code) => {
       clearTimeout(timer);
       if (code === 0) resolvePromise(output);
@@ -68,13 +68,13 @@ beforeAll(async () => {
   } finally {
     await emulator.close();
   }
-}, 120_000);
+}, 3 * RUN_TIMEOUT_MS);
 
 afterAll(async () => {
   if (secretService) {
     spawnSync(process.execPath, [bin, 'auth', 'logout', '--provider', 'nanogpt', '--account', 'kc'], {
       env,
-      timeout: 45_000,
+      timeout: RUN_TIMEOUT_MS,
     });
   }
   await rm(dir, { recursive: true, force: true });
@@ -85,7 +85,7 @@ async function tokenRun(args: string[], extraEnv: NodeJS.ProcessEnv = {}) {
   const run = spawnSync(process.execPath, [...recorder.importArgs, bin, 'auth', 'token', ...args], {
     env: { ...env, ...extraEnv },
     encoding: 'utf8',
-    timeout: 45_000,
+    timeout: RUN_TIMEOUT_MS,
   });
   return { run, modules: await recorder.modules() };
 }

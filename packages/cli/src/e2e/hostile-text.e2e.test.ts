@@ -37,7 +37,7 @@ function expectClean(run: CliRun, word: string): void {
 }
 
 // Several CLI runs in a row: generous on a loaded machine (each run has its own kill timer).
-const LONG_TEST_MS = 120_000;
+const LONG_TEST_MS = 4 * RUN_TIMEOUT_MS;
 
 const sessions: CliSession[] = [];
 const closers: Array<() => Promise<void>> = [];

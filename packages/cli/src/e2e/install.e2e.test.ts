@@ -15,6 +15,7 @@ import { delimiter, join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startNanoGptEmulator, type NanoGptEmulator } from '@latchkey/testkit';
 import { readNpmSettings } from '../plugins/npm-config.js';
+import { RUN_TIMEOUT_MS } from './harness.js';
 import { npmCandidates, runNpm } from '../io/npm.js';
 import {
   exec,
@@ -32,6 +33,8 @@ import {
 } from './registry.js';
 
 const PLUGIN = 'latchkey-plugin-acme';
+/** An npm install through verdaccio (which fetches from the machine's registry): a hang detector. */
+const NPM_TIMEOUT_MS = 240_000;
 const BUNDLED = ['kaneo', 'nanoctl', 'nanogpt', 'nanoterm'];
 
 /** Every workspace package `from` needs at run time (its `workspace:` dependencies, recursively). */
@@ -73,7 +76,7 @@ let prefix: string;
 const secrets: string[] = [];
 
 /** The installed `latchkey`, found on PATH like a user's shell finds it. */
-function latchkey(args: string[], timeoutMs = 60_000): Promise<Exec> {
+function latchkey(args: string[], timeoutMs = RUN_TIMEOUT_MS): Promise<Exec> {
   return exec('latchkey', args, { cwd: userEnv.HOME!, env: userEnv, timeoutMs });
 }
 
@@ -143,7 +146,7 @@ beforeAll(async () => {
     exec(process.execPath, [pinnedNpm(), 'install', '--global', '--prefix', prefix, '@latchkey/cli'], {
       cwd: home,
       env: userEnv,
-      timeoutMs: 120_000,
+      timeoutMs: NPM_TIMEOUT_MS,
     });
   let install = await npmInstall();
   // verdaccio answers 404 for an outside package when its fetch from the machine's registry failed (seen
@@ -161,13 +164,14 @@ beforeAll(async () => {
     ...install,
     stderr: `${install.stderr}\nverdaccio:\n${registry.output().slice(-4000)}`,
   });
-}, 180_000);
+  // Packing, publishing and two npm installs at most, each bounded by its own timeout.
+}, 4 * NPM_TIMEOUT_MS);
 
 afterAll(async () => {
   await emulator?.close();
   await stopRegistry(registry);
   if (work) await rm(work, { recursive: true, force: true });
-}, 20_000);
+}, 60_000);
 
 it('npm put `latchkey` on PATH from the registry, outside the monorepo, running on Node >= 22', async () => {
   const installed = join(prefix, 'lib', 'node_modules', '@latchkey', 'cli');
@@ -199,7 +203,7 @@ it('npm put `latchkey` on PATH from the registry, outside the monorepo, running 
   const list = (JSON.parse(providers.stdout) as { result: { providers: Array<{ id: string }> } }).result
     .providers;
   expect(list.map((p) => p.id).sort()).toEqual(BUNDLED);
-}, 60_000);
+});
 
 it('signs in to NanoGPT with a device login against the emulator, then `auth token` prints the key', async () => {
   emulator = await startNanoGptEmulator({ interval: 1, autoApproveAfterPolls: 1 });
@@ -222,16 +226,20 @@ it('signs in to NanoGPT with a device login against the emulator, then `auth tok
   const token = await latchkey(['auth', 'token', '--provider', 'nanogpt']);
   expectOk('auth token', token);
   expect(token.stdout).toBe(`${key}\n`);
-}, 90_000);
+});
 
-it('installs a third-party plugin from the same registry through the installed binary', async () => {
-  const install = await latchkey(['plugins', 'install', PLUGIN], 90_000);
-  expectOk('plugins install', install);
-  expect(install.stderr).toContain(`${PLUGIN} is not one of latchkey's own plugins`);
-  const providers = await latchkey(['auth', 'providers', '--json']);
-  expectOk('auth providers', providers);
-  const list = (
-    JSON.parse(providers.stdout) as { result: { providers: Array<{ id: string; plugin: string }> } }
-  ).result.providers;
-  expect(list.find((p) => p.id === 'acme')?.plugin).toBe(`${PLUGIN}@1.0.0`);
-}, 120_000);
+it(
+  'installs a third-party plugin from the same registry through the installed binary',
+  async () => {
+    const install = await latchkey(['plugins', 'install', PLUGIN], NPM_TIMEOUT_MS);
+    expectOk('plugins install', install);
+    expect(install.stderr).toContain(`${PLUGIN} is not one of latchkey's own plugins`);
+    const providers = await latchkey(['auth', 'providers', '--json']);
+    expectOk('auth providers', providers);
+    const list = (
+      JSON.parse(providers.stdout) as { result: { providers: Array<{ id: string; plugin: string }> } }
+    ).result.providers;
+    expect(list.find((p) => p.id === 'acme')?.plugin).toBe(`${PLUGIN}@1.0.0`);
+  },
+  2 * NPM_TIMEOUT_MS,
+);

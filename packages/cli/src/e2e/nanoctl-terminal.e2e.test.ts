@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { defaultCliBin } from '@latchkey/conformance/tools';
 import { startNanoctlEmulator, type NanoctlEmulator } from '@latchkey/testkit';
-import { expectSecretNotOnDisk, readIndex } from './harness.js';
+import { RUN_TIMEOUT_MS, expectSecretNotOnDisk, readIndex } from './harness.js';
 
 const hasTmux = spawnSync('tmux', ['-V']).status === 0;
 const inCi = Boolean(process.env.CI && process.env.CI !== 'false');
@@ -67,7 +67,11 @@ async function startInTerminal(
 }
 
 /** Waits (bounded) until the screen shows `text`. */
-async function waitFor(screen: () => string, text: string | RegExp, timeoutMs = 15_000): Promise<string> {
+async function waitFor(
+  screen: () => string,
+  text: string | RegExp,
+  timeoutMs = RUN_TIMEOUT_MS,
+): Promise<string> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const shown = screen();

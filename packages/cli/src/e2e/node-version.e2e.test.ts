@@ -8,6 +8,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { RUN_TIMEOUT_MS } from './harness.js';
 import { cliRoot } from './registry.js';
 
 const bin = join(cliRoot, 'bin', 'run.cjs');
@@ -28,7 +29,7 @@ afterAll(async () => {
 function run(node: string, nodeArgs: string[], args: string[]) {
   return spawnSync(node, [...nodeArgs, bin, ...args], {
     encoding: 'utf8',
-    timeout: 30_000,
+    timeout: RUN_TIMEOUT_MS,
     env: { ...process.env, LATCHKEY_CONFIG_DIR: join(dir, 'config'), LATCHKEY_CACHE_DIR: join(dir, 'cache') },
   });
 }

@@ -20,6 +20,7 @@ import { assertNoSecretLeaks, type CliRun, type CliSession } from '@latchkey/con
 import { type OidcServer } from '@latchkey/testkit';
 import { expectExit } from './harness.js';
 import {
+  CONDITION_WAIT_MS,
   DEVICE_GRANT,
   OauthWorld,
   addProvider,
@@ -66,7 +67,7 @@ describe('a stored OAuth credential goes only to the endpoints that issued it', 
     const session = await signedIn(good);
     const issued = good.requestsTo('token', DEVICE_GRANT).at(-1)!.answer!;
     await expect
-      .poll(() => good.isActive(String(issued.access_token)), { timeout: 15_000, interval: 250 })
+      .poll(() => good.isActive(String(issued.access_token)), { timeout: CONDITION_WAIT_MS, interval: 250 })
       .toBe(false);
     await rewriteEndpoints(session.configDir, evil);
 

@@ -18,6 +18,7 @@ import {
 } from '@latchkey/testkit';
 import { expectExit, expectNothingStored, expectSecretNotOnDisk, readIndex } from './harness.js';
 import {
+  CONDITION_WAIT_MS,
   DEVICE_GRANT,
   OauthWorld,
   addProvider,
@@ -318,7 +319,7 @@ describe('without a userinfo endpoint, and through references', () => {
 
     // A template reference, written to a 0600 file (never to stdout here): the token is due, so it is refreshed.
     await expect
-      .poll(() => server.isActive(String(issued.access_token)), { timeout: 15_000, interval: 250 })
+      .poll(() => server.isActive(String(issued.access_token)), { timeout: CONDITION_WAIT_MS, interval: 250 })
       .toBe(false);
     const out = join(session.homeDir, 'app.env');
     const inject = await session.run(['inject', '-o', out], opts({}, 'TOKEN={{ latchkey://no-userinfo }}\n'));

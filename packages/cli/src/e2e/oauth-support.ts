@@ -12,6 +12,11 @@ import { startOidcServer, type OidcServer, type OidcServerOptions } from '@latch
 import { RUN_TIMEOUT_MS, textWatcher } from './harness.js';
 
 export const DEVICE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
+/**
+ * How long a test waits for a server-side condition (a token expiring on the server, the server answering
+ * every request it holds): a hang detector, generous for a loaded machine.
+ */
+export const CONDITION_WAIT_MS = 60_000;
 
 /** Servers and sessions of one test file; `cleanup()` after each test, `dispose()` after all. */
 export class OauthWorld {

@@ -57,6 +57,8 @@ const WORKSPACE_PACKAGES = [
   'examples/acme',
 ];
 const PLUGIN = 'latchkey-plugin-acme';
+/** `plugins install` runs npm: a hang detector, generous for a loaded machine. */
+const NPM_TIMEOUT_MS = 180_000;
 const BUNDLED_PROVIDERS = ['kaneo', 'nanoctl', 'nanogpt', 'nanoterm'];
 const WILE = { email: 'wile@acme.example', name: 'Wile' };
 
@@ -137,7 +139,7 @@ beforeAll(async () => {
 
   // What a release would serve: the plugin's `workspace:^` range became a real one.
   const acmeDoc = (await (
-    await fetch(`${registry.url}/${PLUGIN}`, { signal: AbortSignal.timeout(5000) })
+    await fetch(`${registry.url}/${PLUGIN}`, { signal: AbortSignal.timeout(RUN_TIMEOUT_MS) })
   ).json()) as {
     versions: Record<string, { dependencies?: Record<string, string> }>;
   };
@@ -146,59 +148,64 @@ beforeAll(async () => {
   session = await createCliSession({
     env: { ...npmEnv, LATCHKEY_NPM_REGISTRY: registry.url },
   });
-}, 240_000);
+}, 480_000);
 
 afterAll(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
   await session?.dispose();
   await stopRegistry(registry);
   if (work) await rm(work, { recursive: true, force: true });
-}, 15_000);
+}, 60_000);
 
 describe('a third-party provider plugin, installed from a registry', () => {
-  it('`plugins install` fetches it and its dependencies from the local registry, with a warning', async () => {
-    const install = await session.run(['plugins', 'install', PLUGIN], { timeoutMs: 30_000 });
-    expectExit(install, 0);
-    // The CLI's plugins:preinstall hook: a plugin that is not latchkey's own runs with the user's rights.
-    expect(install.stderr).toContain(`${PLUGIN} is not one of latchkey's own plugins`);
-    expect(install.stderr).toMatch(/runs with your user's permissions/);
-    expect(install.stderr).toMatch(/credentials/);
+  it(
+    '`plugins install` fetches it and its dependencies from the local registry, with a warning',
+    async () => {
+      // npm install on a loaded machine can take a minute by itself: the timeout only catches a hang.
+      const install = await session.run(['plugins', 'install', PLUGIN], { timeoutMs: NPM_TIMEOUT_MS });
+      expectExit(install, 0);
+      // The CLI's plugins:preinstall hook: a plugin that is not latchkey's own runs with the user's rights.
+      expect(install.stderr).toContain(`${PLUGIN} is not one of latchkey's own plugins`);
+      expect(install.stderr).toMatch(/runs with your user's permissions/);
+      expect(install.stderr).toMatch(/credentials/);
 
-    // Installed as a user plugin into oclif's data dir inside the session's HOME, with real dependencies.
-    const dataDir = join(session.homeDir, '.local', 'share', 'latchkey');
-    const modules = join(dataDir, 'node_modules');
-    for (const name of [
-      PLUGIN,
-      '@latchkey/plugin-kit',
-      '@latchkey/oauth',
-      '@latchkey/http',
-      '@latchkey/polling',
-      '@latchkey/clock',
-      '@latchkey/errors',
-      'undici',
-    ]) {
-      expect(existsSync(join(modules, name, 'package.json')), `${name} installed`).toBe(true);
-    }
-    const undici = JSON.parse(await readFile(join(modules, 'undici', 'package.json'), 'utf8')) as {
-      version: string;
-    };
-    expect(undici.version).toBe(UNDICI_VERSION);
-    expect(existsSync(join(modules, PLUGIN, 'dist', 'hooks', 'provider.js'))).toBe(true);
-    // Every package npm resolved came from the local registry.
-    const lock = JSON.parse(await readFile(join(dataDir, 'package-lock.json'), 'utf8')) as {
-      packages: Record<string, { resolved?: string }>;
-    };
-    const resolved = Object.entries(lock.packages)
-      .filter(([path]) => path !== '')
-      .map(([path, entry]) => [path, entry.resolved ?? ''] as const);
-    expect(resolved.length).toBeGreaterThanOrEqual(8);
-    for (const [path, url] of resolved)
-      expect(url.startsWith(`${registry!.url}/`), `${path}: ${url}`).toBe(true);
+      // Installed as a user plugin into oclif's data dir inside the session's HOME, with real dependencies.
+      const dataDir = join(session.homeDir, '.local', 'share', 'latchkey');
+      const modules = join(dataDir, 'node_modules');
+      for (const name of [
+        PLUGIN,
+        '@latchkey/plugin-kit',
+        '@latchkey/oauth',
+        '@latchkey/http',
+        '@latchkey/polling',
+        '@latchkey/clock',
+        '@latchkey/errors',
+        'undici',
+      ]) {
+        expect(existsSync(join(modules, name, 'package.json')), `${name} installed`).toBe(true);
+      }
+      const undici = JSON.parse(await readFile(join(modules, 'undici', 'package.json'), 'utf8')) as {
+        version: string;
+      };
+      expect(undici.version).toBe(UNDICI_VERSION);
+      expect(existsSync(join(modules, PLUGIN, 'dist', 'hooks', 'provider.js'))).toBe(true);
+      // Every package npm resolved came from the local registry.
+      const lock = JSON.parse(await readFile(join(dataDir, 'package-lock.json'), 'utf8')) as {
+        packages: Record<string, { resolved?: string }>;
+      };
+      const resolved = Object.entries(lock.packages)
+        .filter(([path]) => path !== '')
+        .map(([path, entry]) => [path, entry.resolved ?? ''] as const);
+      expect(resolved.length).toBeGreaterThanOrEqual(8);
+      for (const [path, url] of resolved)
+        expect(url.startsWith(`${registry!.url}/`), `${path}: ${url}`).toBe(true);
 
-    const list = await session.run(['plugins', '--core'], opts);
-    expectExit(list, 0);
-    expect(list.stdout).toContain(`${PLUGIN} 1.0.0`);
-  }, 40_000);
+      const list = await session.run(['plugins', '--core'], opts);
+      expectExit(list, 0);
+      expect(list.stdout).toContain(`${PLUGIN} 1.0.0`);
+    },
+    NPM_TIMEOUT_MS + 2 * RUN_TIMEOUT_MS,
+  );
 
   it('`auth providers --json` lists acme from latchkey-plugin-acme@1.0.0 beside the bundled providers', async () => {
     const providers = providersOf(await session.run(['auth', 'providers', '--json'], opts));

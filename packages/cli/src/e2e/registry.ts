@@ -38,7 +38,7 @@ export function exec(
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
     child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
-    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 90_000);
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 180_000);
     child.once('error', (error) => {
       clearTimeout(timer);
       reject(error);
@@ -80,8 +80,8 @@ export async function startRegistry(dir: string, args: string[] = []): Promise<R
   let output = '';
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(
-      () => reject(new Error(`registry did not start within 60 s:\n${output}`)),
-      60_000,
+      () => reject(new Error(`registry did not start within 120 s:\n${output}`)),
+      120_000,
     );
     child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
       output += chunk;
@@ -120,7 +120,7 @@ export async function registryToken(url: string, ca?: string): Promise<string> {
       method: 'PUT',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ name: 'ci', password: randomBytes(12).toString('hex') }),
-      signal: AbortSignal.timeout(10_000),
+      signal: AbortSignal.timeout(60_000),
       dispatcher,
     });
     const text = await response.text();

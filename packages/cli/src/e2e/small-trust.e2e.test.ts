@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startNanoGptEmulator } from '@latchkey/testkit';
+import { RUN_TIMEOUT_MS } from './harness.js';
 
 const bin = resolve(import.meta.dirname, '../../bin/run.cjs');
 const node = process.execPath;
@@ -36,7 +37,7 @@ function latchkey(
     env: { ...env, ...options.env },
     input: options.input ?? '',
     encoding: 'utf8',
-    timeout: 30_000,
+    timeout: RUN_TIMEOUT_MS,
   });
   expect(r.stderr, 'no run prints the key on stderr').not.toContain(key);
   if (!options.printsKey) expect(r.stdout, 'no run prints the key').not.toContain(key);
@@ -76,7 +77,7 @@ beforeAll(async () => {
   expect(latchkey(['auth', 'token', 'nanogpt'], { printsKey: true }).code).toBe(0);
   expect(latchkey(['exec', '--provider', 'nanogpt', '--', 'true']).code).toBe(0);
   expect(latchkey(['auth', 'providers']).code).toBe(0);
-}, 60_000);
+}, 5 * RUN_TIMEOUT_MS);
 
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { defaultCliBin } from '@latchkey/conformance/tools';
 import { startNanoctlEmulator } from '@latchkey/testkit';
+import { RUN_TIMEOUT_MS } from './harness.js';
 
 const hasTmux = spawnSync('tmux', ['-V']).status === 0;
 const socket = `latchkey-prompt-check-${process.pid}`;
@@ -21,7 +22,11 @@ afterAll(async () => {
 });
 
 /** Waits (bounded) until the screen shows `text`. */
-async function waitFor(screen: () => string, text: string | RegExp, timeoutMs = 15_000): Promise<string> {
+async function waitFor(
+  screen: () => string,
+  text: string | RegExp,
+  timeoutMs = RUN_TIMEOUT_MS,
+): Promise<string> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const shown = screen();

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
+import { timeBound } from '@latchkey/conformance/tools';
 import { fakeHosts, fakeProvider, rejection } from '../testing/fake-host.js';
 import {
   findReferences,
@@ -68,7 +69,7 @@ describe('findReferences and renderTemplate', () => {
     const many = findReferences('{{latchkey://acme}}\n'.repeat(50_000));
     expect(many).toHaveLength(50_000);
     expect(many.at(-1)!.line).toBe(50_000);
-    expect(performance.now() - started).toBeLessThan(2000);
+    expect(performance.now() - started).toBeLessThan(timeBound(2000));
   });
 });
 
@@ -212,7 +213,7 @@ describe('runInject', () => {
     const started = performance.now();
     await runInject(h.runtime, { force: false, cwd }, stdin(many));
     expect(h.stdout()).toBe('acme-secret-1 https://acme.self.example\n'.repeat(5_000));
-    expect(performance.now() - started).toBeLessThan(3000);
+    expect(performance.now() - started).toBeLessThan(timeBound(3000));
   });
 
   it('a template without references passes through unchanged', async () => {

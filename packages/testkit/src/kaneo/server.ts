@@ -79,6 +79,13 @@ export interface KaneoServer {
    * 2xx answer (better-auth answers 200 `null` for an unknown session token); null for any other status.
    */
   getSession(credential: { bearer?: string; apiKey?: string }): Promise<unknown>;
+  /**
+   * Ends the life of a device code now, as the clock passing its `expires_in` would: the stored code's
+   * expiry is set in the past, and better-auth answers what it answers for an expired code. Lets a test
+   * reach expiry without waiting on, or racing, a short `deviceExpiresIn`. False when no code has that
+   * user code.
+   */
+  expire(userCode: string): boolean;
   close(): Promise<void>;
 }
 
@@ -158,6 +165,15 @@ export async function startKaneoServer(options: KaneoServerOptions = {}): Promis
       }),
   });
   const url = server.url;
+  // better-auth's memory adapter keeps its rows in these arrays; `expire()` reaches the device codes here.
+  const tables = {
+    user: [],
+    session: [],
+    account: [],
+    verification: [],
+    apikey: [],
+    deviceCode: [] as Array<{ userCode?: unknown; expiresAt?: unknown }>,
+  };
 
   // Kaneo: baseURL is the API origin, trustedOrigins are the web and API origins, and the verification page
   // is `<web>/device`. There is no separate web app here, so the web origin is the server's own.
@@ -168,14 +184,7 @@ export async function startKaneoServer(options: KaneoServerOptions = {}): Promis
     secret: randomBytes(32).toString('base64url'),
     trustedOrigins: [url],
     // The memory adapter wants every table it will be asked about to exist up front.
-    database: memoryAdapter({
-      user: [],
-      session: [],
-      account: [],
-      verification: [],
-      apikey: [],
-      deviceCode: [],
-    }),
+    database: memoryAdapter(tables),
     emailAndPassword: { enabled: true, autoSignIn: true },
     session: { cookieCache: { enabled: false } },
     // Self-hosted Kaneo leaves better-auth's IP rate limit off (it is on only for Kaneo Cloud).
@@ -286,6 +295,11 @@ export async function startKaneoServer(options: KaneoServerOptions = {}): Promis
       if (credential.apiKey !== undefined) headers['x-api-key'] = credential.apiKey;
       const answer = await call('GET', '/get-session', headers);
       return answer.status >= 200 && answer.status < 300 ? (answer.body ?? null) : null;
+    },
+    expire(userCode) {
+      const rows = tables.deviceCode.filter((row) => row.userCode === userCode);
+      for (const row of rows) row.expiresAt = new Date(Date.now() - 1000);
+      return rows.length > 0;
     },
     close: server.close,
   };

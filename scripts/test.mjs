@@ -1,0 +1,171 @@
+// `npm test`: set-up (scripts/setup.sh), the formatting check, typecheck and lint, then every package's
+// tests, each step run even when one before it failed, and every package's tests run even when another's
+// fail (turbo --continue). It ends with one line summing every package's tests, `N passed, N failed, N
+// skipped`, and exits non-zero when anything failed.
+//
+// The run has a temporary directory of its own (TMPDIR and TMUX_TMPDIR point into it, so every test's
+// temporary files, sockets and caches land there), removed when the run ends, fails, or is stopped with
+// Ctrl-C or SIGTERM; a directory left by a run that was killed outright (SIGKILL) is removed by the next.
+//
+// Arguments are turbo's package filters, for a part of the run: `npm test -- --filter=@latchkey/http`.
+//
+// Plain Node (no dependencies, any Node npm runs on): the steps themselves run through scripts/toolchain.sh.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout } from 'node:timers';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const started = Date.now();
+const filters = process.argv.slice(2);
+for (const arg of filters) {
+  if (!/^--filter=\S+$/.test(arg)) {
+    console.error(`npm test: unknown argument ${arg} (only turbo filters: --filter=<package>)`);
+    process.exit(2);
+  }
+}
+const RUN_PREFIX = 'latchkey-test-';
+
+/** Removes the directories of earlier runs whose process is gone (a run killed with SIGKILL). */
+function removeStaleRuns(base) {
+  for (const name of readdirSync(base)) {
+    const match = new RegExp(`^${RUN_PREFIX}(\\d+)-`).exec(name);
+    if (!match || Number(match[1]) === process.pid) continue;
+    try {
+      process.kill(Number(match[1]), 0);
+      continue; // still running (or another process has that id now): leave it
+    } catch (error) {
+      if (error.code !== 'ESRCH') continue;
+    }
+    rmSync(join(base, name), { recursive: true, force: true, maxRetries: 3 });
+  }
+}
+
+const base = tmpdir();
+removeStaleRuns(base);
+const runDir = mkdtempSync(join(base, `${RUN_PREFIX}${process.pid}-`));
+const temp = join(runDir, 'tmp');
+const results = join(runDir, 'results');
+mkdirSync(temp);
+mkdirSync(results);
+const env = { ...process.env, TMPDIR: temp, TMUX_TMPDIR: temp, LATCHKEY_TEST_RESULTS: results };
+
+let removed = false;
+function removeRunDir() {
+  if (removed) return;
+  removed = true;
+  // A test's child process may still be writing as it dies: retry a few times.
+  rmSync(runDir, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
+}
+process.on('exit', removeRunDir);
+
+let current;
+let stoppedBy;
+const SIGNAL_EXIT = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 };
+for (const signal of Object.keys(SIGNAL_EXIT)) {
+  process.on(signal, () => {
+    if (stoppedBy) return;
+    stoppedBy = signal;
+    process.stderr.write(`\nnpm test: ${signal}, stopping\n`);
+    if (!current) process.exit(SIGNAL_EXIT[signal]);
+    // The step runs in a process group of its own: the signal goes to all of it, then, if it is still
+    // there after 10 s, SIGKILL. The run exits once the step has (see run()).
+    const group = -current.pid;
+    try {
+      process.kill(group, signal);
+    } catch {
+      // Already gone.
+    }
+    setTimeout(() => {
+      try {
+        process.kill(group, 'SIGKILL');
+      } catch {
+        // Already gone.
+      }
+    }, 10_000).unref();
+  });
+}
+
+/** Runs a command in the repository, output straight through; resolves with its exit code. */
+function run(command, args) {
+  return new Promise((resolve) => {
+    const child = spawn(command, args, {
+      cwd: root,
+      env,
+      stdio: ['ignore', 'inherit', 'inherit'],
+      detached: true,
+    });
+    current = child;
+    child.once('error', (error) => {
+      process.stderr.write(`npm test: could not start ${command}: ${error.message}\n`);
+      resolve(127);
+    });
+    child.once('close', (code, signal) => {
+      current = undefined;
+      if (stoppedBy) process.exit(SIGNAL_EXIT[stoppedBy]);
+      resolve(code ?? (signal ? 128 : 1));
+    });
+  });
+}
+
+const toolchain = (...args) => run('bash', [join(root, 'scripts', 'toolchain.sh'), ...args]);
+const failedSteps = [];
+
+if ((await run('bash', [join(root, 'scripts', 'setup.sh')])) !== 0) {
+  console.log('0 passed, 0 failed, 0 skipped; set-up failed (scripts/setup.sh), no test ran');
+  process.exit(1);
+}
+if ((await toolchain('pnpm', 'run', '-s', 'format:check')) !== 0) failedSteps.push('formatting');
+const checks = await toolchain('pnpm', 'exec', 'turbo', 'run', 'typecheck', 'lint', '--continue', ...filters);
+if (checks !== 0) failedSteps.push('typecheck or lint');
+// Packages side by side, one per core; each package's vitest sizes its own workers to the cores too.
+const reporter = join(root, 'scripts', 'vitest-summary-reporter.mjs');
+const tests = await toolchain(
+  'pnpm',
+  'exec',
+  'turbo',
+  'run',
+  'test',
+  '--continue',
+  `--concurrency=${Math.max(1, availableParallelism())}`,
+  ...filters,
+  '--',
+  '--reporter=default',
+  `--reporter=${reporter}`,
+);
+
+// Every package with a test script (of the filtered ones: every one that reported) must have reported;
+// one that did not counts as a failure.
+const total = { passed: 0, failed: 0, skipped: 0 };
+const lines = [];
+for (const group of ['packages', 'plugins', 'examples']) {
+  const dir = join(root, group);
+  if (!existsSync(dir)) continue;
+  for (const entry of readdirSync(dir).sort()) {
+    const manifest = join(dir, entry, 'package.json');
+    if (!existsSync(manifest)) continue;
+    const pkg = JSON.parse(readFileSync(manifest, 'utf8'));
+    if (!pkg.scripts?.test) continue;
+    const file = join(results, `${pkg.name.replace(/[^\w.-]+/g, '+')}.json`);
+    if (filters.length > 0 && !existsSync(file)) continue;
+    const got = existsSync(file)
+      ? JSON.parse(readFileSync(file, 'utf8'))
+      : { passed: 0, failed: 1, skipped: 0, failures: ['its tests did not run or did not report'] };
+    for (const key of Object.keys(total)) total[key] += got[key];
+    lines.push(`  ${pkg.name.padEnd(28)} ${got.passed} passed, ${got.failed} failed, ${got.skipped} skipped`);
+    for (const failure of got.failures.slice(0, 20)) lines.push(`      ✗ ${failure}`);
+    if (got.failures.length > 20) lines.push(`      … and ${got.failures.length - 20} more`);
+  }
+}
+if (tests !== 0 && total.failed === 0) {
+  total.failed += 1;
+  lines.push('  the test run itself failed (see above)');
+}
+const took = Math.round((Date.now() - started) / 1000);
+console.log(`\nTests by package (npm test took ${Math.floor(took / 60)} min ${took % 60} s):`);
+console.log(lines.join('\n'));
+const also = failedSteps.length > 0 ? `; ${failedSteps.join(' and ')} failed (see above)` : '';
+console.log(`${total.passed} passed, ${total.failed} failed, ${total.skipped} skipped${also}`);
+process.exitCode = total.failed > 0 || failedSteps.length > 0 ? 1 : 0;

@@ -13,7 +13,7 @@ const clean = (value: string): string => sanitizeLine(value).trim().slice(0, max
  */
 export function sanitizeIdentity(identity: Identity): Identity {
   const out: Identity = { account: clean(String(identity.account ?? '')) || 'unnamed' };
-  for (const field of ['name', 'email', 'permission', 'expiresAt'] as const) {
+  for (const field of ['name', 'email', 'permission', 'expiresAt', 'notChecked'] as const) {
     const value = identity[field];
     if (typeof value === 'string' && clean(value) !== '') out[field] = clean(value);
   }

@@ -53,6 +53,11 @@ export interface Identity {
   expiresAt?: string;
   /** Anything else worth showing in `auth status` (never secret). */
   details?: Record<string, string>;
+  /**
+   * Set by `verify()` when it could not ask the server (it has no endpoint to ask): why, in a few words.
+   * `auth status` then shows the credential as "not checked" (`validity: "unchecked"`), never as valid.
+   */
+  notChecked?: string;
 }
 
 /** A credential obtained by an interactive login. */

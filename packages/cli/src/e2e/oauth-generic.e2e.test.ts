@@ -317,6 +317,7 @@ describe('without a userinfo endpoint, and through references', () => {
       { provider: 'no-userinfo', account: 'alice' },
     ]);
 
+
     // A template reference, written to a 0600 file (never to stdout here): the token is due, so it is refreshed.
     await expect
       .poll(() => server.isActive(String(issued.access_token)), { timeout: CONDITION_WAIT_MS, interval: 250 })
@@ -333,6 +334,19 @@ describe('without a userinfo endpoint, and through references', () => {
     });
     expect(await readFile(out, 'utf8')).toBe(`TOKEN=${String(refreshed[0]!.answer!.access_token)}\n`);
     expect((await stat(out)).mode & 0o777).toBe(0o600);
+
+    // Nothing could ask the server whether the token is good: "not checked", never "valid" (exit 0).
+    const status = await session.run(['auth', 'status', '--provider', 'no-userinfo'], opts());
+    expectExit(status, 0);
+    expect(status.stdout).toContain('- alice (active): not checked');
+    expect(status.stdout).toMatch(/Check: +not checked: the server has no userinfo endpoint/);
+    expect(status.stdout).not.toContain('✓');
+    const json = await session.run(['auth', 'status', '--provider', 'no-userinfo', '--json'], opts());
+    expectExit(json, 0);
+    expect(JSON.parse(json.stdout).result.credentials).toMatchObject([
+      { account: 'alice', validity: 'unchecked', check: expect.stringContaining('no userinfo endpoint') },
+    ]);
+    expect(server.requestsTo('userinfo')).toEqual([]);
   });
 });
 

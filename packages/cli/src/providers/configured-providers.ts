@@ -214,12 +214,15 @@ export function configuredProvider(
     async verify(token, ctx) {
       const { userinfoUrl } = endpointsOf(definition);
       if (userinfoUrl === undefined) {
-        // Nothing to ask: show what a JWT access token says about itself, if it is one.
+        // Nothing to ask: show what a JWT access token says about itself, if it is one, as unchecked.
         const claims = idTokenClaims(token);
         const identity = claims ? identityFromClaims(claims) : undefined;
-        return (
-          identity ?? { account: 'unknown user', details: { check: 'the server has no userinfo endpoint' } }
-        );
+        return {
+          ...(identity ?? { account: 'unknown user' }),
+          notChecked: identity
+            ? "the server has no userinfo endpoint; shown from the access token's own claims"
+            : 'the server has no userinfo endpoint',
+        };
       }
       const identity = identityFromClaims(
         await fetchUserinfo(ctx.http, userinfoUrl, token, () => ctx.clock.now(), again),

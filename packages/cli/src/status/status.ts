@@ -53,7 +53,8 @@ function checkContext(runtime: Runtime, provider: Provider, baseUrl: URL, timeou
  * valid: the server accepted it; rejected: the server refused it; unreachable: no answer; error: could
  * not check; orphaned: a stored secret without an index record (a crash left it; `logout --all` removes it).
  */
-export type Validity = 'valid' | 'rejected' | 'unreachable' | 'error' | 'not-installed' | 'orphaned';
+export type Validity =
+  'valid' | 'unchecked' | 'rejected' | 'unreachable' | 'error' | 'not-installed' | 'orphaned';
 
 export interface CredentialStatus {
   provider: string;
@@ -70,6 +71,8 @@ export interface CredentialStatus {
   /** A stored account holds an OAuth refresh token: `auth token` renews the access token by itself. */
   refreshable?: boolean;
   validity: Validity;
+  /** With `unchecked`: why the server could not be asked. */
+  check?: string;
   error?: ErrorEnvelope;
   /** On the credential in use: why it is the one (docs/accounts.md has the order). */
   chosenBy?: ChosenBy;
@@ -299,7 +302,8 @@ async function verifyInto(
     if (identity.permission !== undefined) shown.permission = identity.permission;
     if (Object.keys(shown).length > 0) entry.identity = shown;
     if (identity.expiresAt !== undefined) entry.expiresAt = identity.expiresAt;
-    entry.validity = 'valid';
+    entry.validity = identity.notChecked === undefined ? 'valid' : 'unchecked';
+    if (identity.notChecked !== undefined) entry.check = identity.notChecked;
   } catch (error) {
     if (!isLatchkeyError(error)) throw error;
     if (error.code === 'CANCELLED') throw error;
@@ -322,12 +326,13 @@ export function statusExitCode(all: CredentialStatus[]): number {
   const results = all.filter((r) => r.validity !== 'orphaned');
   if (results.length === 0) return ExitCode.Auth;
   if (results.some((r) => r.validity === 'rejected')) return ExitCode.Auth;
-  if (results.some((r) => r.validity !== 'valid')) return ExitCode.Failure;
+  if (results.some((r) => r.validity !== 'valid' && r.validity !== 'unchecked')) return ExitCode.Failure;
   return ExitCode.Ok;
 }
 
 const marks: Record<Validity, string> = {
   valid: '✓',
+  unchecked: '-',
   rejected: '✗',
   unreachable: '?',
   error: '!',
@@ -337,6 +342,7 @@ const marks: Record<Validity, string> = {
 
 const words: Record<Validity, string> = {
   valid: 'valid',
+  unchecked: 'not checked',
   rejected: 'rejected by the server',
   unreachable: 'could not be checked (server unreachable)',
   error: 'could not be checked',
@@ -374,6 +380,7 @@ export function describeStatus(results: CredentialStatus[], configDir: string, h
         if (value !== undefined) row(`${key[0]!.toUpperCase()}${key.slice(1)}`, value);
       }
       // "never" only for a credential the server accepted: a rejected one has no expiry worth showing.
+      if (r.check !== undefined) row('Check', `not checked: ${r.check}`);
       if (r.expiresAt !== undefined) row('Expires', localTime(r.expiresAt));
       else if (r.validity === 'valid') row('Expires', 'never');
       const how = methodWords(r.method);

@@ -10,6 +10,7 @@ import {
 import { isConfiguredProvider } from '../providers/configured-providers.js';
 import { providerContext, resolveBaseUrl } from '../runtime/context.js';
 import { chooseProvider, conflictWarning, envCredential, loadProviders } from '../providers/providers.js';
+import { rejectedFromVariable } from '../providers/provider-facts.js';
 import { localTime } from '../terminal/dates.js';
 import { keychainFallbackNotice } from './keychain-notice.js';
 import type { Runtime } from '../runtime/ports.js';
@@ -139,8 +140,11 @@ export async function login(runtime: Runtime, request: LoginRequest): Promise<Lo
   if (provider.envLogin === 'verify' && fromEnv && request.token === undefined && !request.withToken) {
     request.onSilent?.();
     registerSecret(fromEnv.token);
+    const identity = await provider.verify(fromEnv.token, ctx).catch((error: unknown) => {
+      throw rejectedFromVariable(error, fromEnv.variable);
+    });
     return {
-      ...describe(sanitizeIdentity(await provider.verify(fromEnv.token, ctx)), 'env'),
+      ...describe(sanitizeIdentity(identity), 'env'),
       silent: true,
       envVariable: fromEnv.variable,
     };

@@ -470,6 +470,20 @@ describe('--json', () => {
       },
       warnings: [],
     });
+
+    // A rejected key from the variable: the fix is the variable (signing in again changes nothing).
+    emulator.revokeKey(envKey);
+    const fromVariable = await session.run(['auth', 'status', '--provider', 'nanogpt'], {
+      ...opts,
+      env: { NANOGPT_API_KEY: envKey, LATCHKEY_NANOGPT_BASE_URL: emulator.url },
+    });
+    expectExit(fromVariable, 4);
+    expect(fromVariable.stdout).toContain(
+      'The credential comes from NANOGPT_API_KEY, which wins over any stored account: fix its value, or unset it (`unset NANOGPT_API_KEY`) to use a stored one.',
+    );
+    const envRow = fromVariable.stdout.split(/\n  [✗✓?!-] /)[1]!;
+    expect(envRow).toContain('environment variable NANOGPT_API_KEY');
+    expect(envRow).not.toContain('Sign in again');
   });
 
   it('logout --json reports what was removed; auth token has no --json (exit 2, one line on stderr)', async () => {

@@ -317,7 +317,6 @@ describe('without a userinfo endpoint, and through references', () => {
       { provider: 'no-userinfo', account: 'alice' },
     ]);
 
-
     // A template reference, written to a 0600 file (never to stdout here): the token is due, so it is refreshed.
     await expect
       .poll(() => server.isActive(String(issued.access_token)), { timeout: CONDITION_WAIT_MS, interval: 250 })

@@ -1,6 +1,6 @@
 // What `auth token`'s fast path needs to pick a provider and its credential, kept apart from discovery
 // so that path loads no plugin code, no HTTP client and no prompt library.
-import { ExitCode, LatchkeyError, usageError } from '@latchkey/errors';
+import { ExitCode, isLatchkeyError, LatchkeyError, usageError } from '@latchkey/errors';
 import { latchkeyEnvName, type ProviderManifest } from '@latchkey/plugin-kit/manifest';
 import { checkTokenInput } from '@latchkey/plugin-kit/token-input';
 import { parseBaseUrl } from '@latchkey/http/url';
@@ -86,6 +86,22 @@ export function envCredential(
     };
   }
   return undefined;
+}
+
+/**
+ * A credential from `variable` that the server rejected: the same error, with the one fix that helps while
+ * the variable wins over every stored account (signing in again changes nothing). Other errors unchanged.
+ */
+export function rejectedFromVariable(error: unknown, variable: string): unknown {
+  if (!isLatchkeyError(error) || error.exitCode !== ExitCode.Auth) return error;
+  return new LatchkeyError({
+    code: error.code,
+    message: error.message,
+    action: `The credential comes from ${variable}, which wins over any stored account: fix its value, or unset it (\`unset ${variable}\`) to use a stored one.`,
+    exitCode: error.exitCode,
+    ...(error.docs !== undefined && { docs: error.docs }),
+    cause: error,
+  });
 }
 
 /** The variables that hold a provider's credential: its own, then `LATCHKEY_<ID>_TOKEN`. */

@@ -26,6 +26,7 @@ import {
   notSignedIn,
   unknownProvider,
 } from '../providers/providers.js';
+import { rejectedFromVariable } from '../providers/provider-facts.js';
 import { cleanupStore } from '../auth/logout.js';
 import { refreshStored } from '../token/refresh.js';
 import { localTime } from '../terminal/dates.js';
@@ -238,7 +239,11 @@ async function checkEnv(
     baseUrl: baseUrl.toString().replace(/\/$/, ''),
     validity: 'valid',
   };
-  return verifyInto(entry, () => provider.verify(token, checkContext(runtime, provider, baseUrl, timeoutMs)));
+  return verifyInto(entry, () =>
+    provider.verify(token, checkContext(runtime, provider, baseUrl, timeoutMs)).catch((error: unknown) => {
+      throw rejectedFromVariable(error, variable);
+    }),
+  );
 }
 
 async function checkStored(

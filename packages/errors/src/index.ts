@@ -67,6 +67,21 @@ export class LatchkeyError extends Error {
     this.status = options.status;
   }
 
+  /** The same error with another next step (the host knows better: the variable, the server). */
+  withAction(action: string): LatchkeyError {
+    return new LatchkeyError({
+      code: this.code,
+      message: this.message,
+      action,
+      retryable: this.retryable,
+      exitCode: this.exitCode,
+      cause: this,
+      ...(this.docs !== undefined && { docs: this.docs }),
+      ...(this.retryAfterMs !== undefined && { retryAfterMs: this.retryAfterMs }),
+      ...(this.status !== undefined && { status: this.status }),
+    });
+  }
+
   /** The envelope, for `--json` output. */
   toEnvelope(): ErrorEnvelope {
     const envelope: ErrorEnvelope = { code: this.code, message: this.message, retryable: this.retryable };

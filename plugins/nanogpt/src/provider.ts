@@ -156,8 +156,11 @@ export const nanogpt = defineProvider({
       throw new LatchkeyError({
         code: 'CREDENTIAL_REJECTED',
         message: 'NanoGPT rejected the API key (it is invalid, inactive or revoked).',
+        // The key page is the public server's: for another server (a local one) the sign-in is the way.
         action:
-          'Sign in again with `latchkey auth login --provider nanogpt`, or create a key at https://nano-gpt.com/api.',
+          ctx.baseUrl.origin === new URL(manifest.defaultBaseUrl).origin
+            ? 'Sign in again with `latchkey auth login --provider nanogpt`, or create a key at https://nano-gpt.com/api.'
+            : 'Sign in again with `latchkey auth login --provider nanogpt`.',
         exitCode: ExitCode.Auth,
         status: 401,
       });

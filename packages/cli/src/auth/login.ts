@@ -10,7 +10,7 @@ import {
 import { isConfiguredProvider } from '../providers/configured-providers.js';
 import { providerContext, resolveBaseUrl } from '../runtime/context.js';
 import { chooseProvider, conflictWarning, envCredential, loadProviders } from '../providers/providers.js';
-import { rejectedFromVariable } from '../providers/provider-facts.js';
+import { hintForServer, rejectedFromVariable } from '../providers/provider-facts.js';
 import { localTime } from '../terminal/dates.js';
 import { keychainFallbackNotice } from './keychain-notice.js';
 import type { Runtime } from '../runtime/ports.js';
@@ -154,6 +154,8 @@ export async function login(runtime: Runtime, request: LoginRequest): Promise<Lo
     ...request,
     // Narrowed: 'both' was refused above.
     flow: request.flow,
+  }).catch((error: unknown) => {
+    throw hintForServer(error, provider, baseUrl);
   });
   const outcome = describe(identity, method);
   if (name !== undefined) outcome.account = name;

@@ -21,6 +21,7 @@ import {
   notSignedIn,
   unknownProvider,
 } from '../providers/providers.js';
+import { isDefaultServer } from '../providers/provider-facts.js';
 import type { Runtime } from '../runtime/ports.js';
 import { lockWaitNotice } from '../runtime/runtime.js';
 
@@ -39,6 +40,8 @@ export interface LoggedOut {
   revokeError?: ErrorEnvelope;
   /** Where to revoke by hand, when the server could not do it. */
   tokenUrl?: string;
+  /** The server that issued it, when not the provider's default (where to revoke it by hand). */
+  server?: string;
   /** The server asked to revoke (host[:port]). */
   revokeHost?: string;
 }
@@ -119,7 +122,10 @@ export async function logout(runtime: Runtime, request: LogoutRequest): Promise<
       title: provider?.title ?? record.provider,
       account: record.account,
     };
-    if (provider?.tokenUrl !== undefined) entry.tokenUrl = provider.tokenUrl;
+    // The provider's token page is its public server's: a credential issued by another server is revoked there.
+    if (provider !== undefined && record.baseUrl !== undefined && !isDefaultServer(provider, record.baseUrl))
+      entry.server = new URL(record.baseUrl).host;
+    else if (provider?.tokenUrl !== undefined) entry.tokenUrl = provider.tokenUrl;
     if (provider?.revoke) await revokeInto(runtime, store, provider, record, entry, read.get(record));
     await store.remove(record.provider, record.account);
     removed.push(entry);
@@ -234,10 +240,11 @@ export function describeLogout(outcome: LogoutOutcome): string[] {
         `! Could not revoke it on the server${at}: ${reason}; the local copy was deleted here anyway.`,
       );
       if (r.tokenUrl) lines.push(`  Revoke it by hand at ${r.tokenUrl}.`);
+      else if (r.server) lines.push(`  Revoke it by hand at the server that issued it (${r.server}).`);
     }
     if (r.revoked === undefined) {
       lines.push(
-        `  The credential itself still works until you revoke it${r.tokenUrl ? ` at ${r.tokenUrl}` : ` in ${r.title}`}.`,
+        `  The credential itself still works until you revoke it${r.tokenUrl ? ` at ${r.tokenUrl}` : r.server ? ` at the server that issued it (${r.server})` : ` in ${r.title}`}.`,
       );
     }
   }

@@ -43,6 +43,8 @@ describe('device flow outcomes', () => {
     expect(Date.now() - started).toBeLessThan(timeBound(8000, { atMost: RUN_TIMEOUT_MS - 10_000 }));
     expect(run.stdout).toBe('');
     expect(run.stderr).toMatch(/^latchkey: .+/m);
+    // The hint signs in to the same server, not the public one.
+    expect(run.stderr).toContain(`latchkey auth login --provider nanogpt --base-url ${emulator.url}\``);
     expect(emulator.issuedKeys()).toEqual([]);
     // The CLI stopped at the server's final answer instead of polling on.
     const polls = requestsTo(emulator, 'poll');

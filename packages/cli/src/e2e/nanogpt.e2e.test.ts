@@ -107,6 +107,11 @@ describe('device login, then the pipe: status -> token -> logout -> token', () =
     expectExit(logout, 0);
     expect(logout.stdout).toBe('');
     expect(logout.stderr).toContain(`Logged out of NanoGPT (${masked(key)})`);
+    // Issued by the local server, not nano-gpt.com: that is where it would be revoked.
+    expect(logout.stderr).toContain(
+      `still works until you revoke it at the server that issued it (${new URL(emulator.url).host})`,
+    );
+    expect(logout.stderr).not.toContain('nano-gpt.com');
     await expectNothingStored(session.configDir);
     expect((await readIndex(session.configDir))?.active).toEqual({});
 
@@ -478,10 +483,15 @@ describe('--json', () => {
       env: { NANOGPT_API_KEY: envKey, LATCHKEY_NANOGPT_BASE_URL: emulator.url },
     });
     expectExit(fromVariable, 4);
+    // The stored key, issued by the local server: sign in again there; no public key page.
+    expect(fromVariable.stdout).toContain(
+      `Sign in again with \`latchkey auth login --provider nanogpt --base-url ${emulator.url}\`.`,
+    );
+    expect(fromVariable.stdout).not.toContain('nano-gpt.com');
     expect(fromVariable.stdout).toContain(
       'The credential comes from NANOGPT_API_KEY, which wins over any stored account: fix its value, or unset it (`unset NANOGPT_API_KEY`) to use a stored one.',
     );
-    const envRow = fromVariable.stdout.split(/\n  [✗✓?!-] /)[1]!;
+    const envRow = fromVariable.stdout.split(/\n {2}[✗✓?!-] /)[1]!;
     expect(envRow).toContain('environment variable NANOGPT_API_KEY');
     expect(envRow).not.toContain('Sign in again');
   });

@@ -93,15 +93,40 @@ export function envCredential(
  * the variable wins over every stored account (signing in again changes nothing). Other errors unchanged.
  */
 export function rejectedFromVariable(error: unknown, variable: string): unknown {
-  if (!isLatchkeyError(error) || error.exitCode !== ExitCode.Auth) return error;
-  return new LatchkeyError({
-    code: error.code,
-    message: error.message,
-    action: `The credential comes from ${variable}, which wins over any stored account: fix its value, or unset it (\`unset ${variable}\`) to use a stored one.`,
-    exitCode: error.exitCode,
-    ...(error.docs !== undefined && { docs: error.docs }),
-    cause: error,
-  });
+  if (!isLatchkeyError(error) || error.exitCode !== ExitCode.Auth || !('withAction' in error)) return error;
+  return error.withAction(
+    `The credential comes from ${variable}, which wins over any stored account: fix its value, or unset it (\`unset ${variable}\`) to use a stored one.`,
+  );
+}
+
+/** True when `baseUrl` is the provider's own default server (same origin). */
+export function isDefaultServer(provider: { defaultBaseUrl: string }, baseUrl: URL | string): boolean {
+  try {
+    return new URL(baseUrl).origin === new URL(provider.defaultBaseUrl).origin;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * `error` with every `latchkey auth login --provider ID` in its action naming the server it is about
+ * (`--base-url URL` added when that is not the provider's default), so following the hint signs in to the
+ * same server, not the public one. Other errors unchanged.
+ */
+export function hintForServer(
+  error: unknown,
+  provider: { id: string; defaultBaseUrl: string },
+  baseUrl: URL | string,
+): unknown {
+  if (!isLatchkeyError(error) || error.action === undefined || isDefaultServer(provider, baseUrl))
+    return error;
+  const plain = `latchkey auth login --provider ${provider.id}`;
+  const url = String(baseUrl).replace(/\/$/, '');
+  const action = error.action.replace(
+    new RegExp(`${plain.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?![\\w-]| --base-url)`, 'g'),
+    `${plain} --base-url ${url}`,
+  );
+  return action === error.action || !('withAction' in error) ? error : error.withAction(action);
 }
 
 /** The variables that hold a provider's credential: its own, then `LATCHKEY_<ID>_TOKEN`. */

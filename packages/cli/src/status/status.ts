@@ -26,7 +26,7 @@ import {
   notSignedIn,
   unknownProvider,
 } from '../providers/providers.js';
-import { rejectedFromVariable } from '../providers/provider-facts.js';
+import { hintForServer, rejectedFromVariable } from '../providers/provider-facts.js';
 import { cleanupStore } from '../auth/logout.js';
 import { refreshStored } from '../token/refresh.js';
 import { localTime } from '../terminal/dates.js';
@@ -291,7 +291,11 @@ async function checkStored(
       if (stored.record.expiresAt !== undefined) entry.expiresAt = stored.record.expiresAt;
     }
     const baseUrl = resolveBaseUrl(runtime, provider, undefined, record.baseUrl);
-    return provider.verify(stored.secret, checkContext(runtime, provider, baseUrl, timeoutMs));
+    return provider
+      .verify(stored.secret, checkContext(runtime, provider, baseUrl, timeoutMs))
+      .catch((error: unknown) => {
+        throw hintForServer(error, provider, baseUrl);
+      });
   });
 }
 

@@ -3,7 +3,7 @@
  * HOME, from a copy of this checkout that is deleted right after, so what is left must stand on its own.
  * Then, in `env -i` bash with only that HOME and PATH=$HOME/.local/bin:/usr/bin:/bin (whatever Node
  * /usr/bin has, older or none): `latchkey --version` on its own Node 22, a NanoGPT device login against
- * the emulator, `auth token`, and `latchkey autocomplete bash`. `npm run uninstall-global` removes the
+ * the emulator, `auth token`, a guide (`latchkey help security`) and `latchkey autocomplete bash`. `npm run uninstall-global` removes the
  * launcher and the install, and keeps the account.
  *
  * The copy has this checkout's files (sources, scripts, lockfile) and links to its installed dependencies
@@ -169,6 +169,13 @@ describe('npm run install-global, then the clone deleted', () => {
     } finally {
       await emulator.close();
     }
+  });
+
+  it('latchkey help security prints the guide shipped in the package (the clone is gone)', async () => {
+    const run = await asUser('latchkey help security');
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/^Security\b.*\n=+\n/);
+    expect(run.stdout.length).toBeGreaterThan(2000);
   });
 
   it('latchkey autocomplete bash prints the set-up for bash', async () => {

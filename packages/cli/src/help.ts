@@ -1,4 +1,6 @@
 import { Help } from '@oclif/core';
+import { GUIDES, findGuide, readGuide, wrapGuide } from './help/guides.js';
+import { page } from './io/pager.js';
 
 const examples = `EXAMPLES
   What can I sign in to (the ids, login methods and variables of every installed provider):
@@ -29,9 +31,22 @@ ENVIRONMENT
 EXIT CODES
   0 success  1 failure  2 usage error  4 not signed in or rejected  130 cancelled`;
 
-/** oclif's help, with examples, environment and exit codes on the root page. */
+const guides = `GUIDES
+${GUIDES.map((guide) => `  latchkey help ${guide.topic.padEnd(12)} ${guide.summary}`).join('\n')}`;
+
+/**
+ * oclif's help, with examples, environment, exit codes and the guides on the root page; `latchkey help
+ * <topic>` prints a guide (shipped in the package, wrapped to the terminal, paged only on a terminal).
+ */
 export default class LatchkeyHelp extends Help {
   override formatRoot(): string {
-    return `${super.formatRoot()}\n\n${examples}`;
+    return `${super.formatRoot()}\n\n${examples}\n\n${guides}`;
+  }
+
+  override async showHelp(argv: string[]): Promise<void> {
+    const guide = argv.length === 1 ? findGuide(argv[0]!) : undefined;
+    if (!guide) return super.showHelp(argv);
+    const width = process.stdout.isTTY ? process.stdout.columns : 80;
+    await page(wrapGuide(readGuide(guide), width), process.stdout, process.env);
   }
 }

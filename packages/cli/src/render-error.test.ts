@@ -14,7 +14,7 @@ const rejected = new LatchkeyError({
   code: 'CREDENTIAL_REJECTED',
   message: 'NanoGPT rejected the API key.',
   action: 'Sign in again.',
-  docs: 'docs/providers/nanogpt.md',
+  docs: 'accounts',
   exitCode: 4,
 });
 
@@ -28,15 +28,25 @@ function capture() {
 }
 
 describe('the one error renderer', () => {
-  it('people: message, action and docs on their own lines; stdout untouched', () => {
+  it('people: message, action and the guide to read on their own lines; stdout untouched', () => {
     const io = capture();
     const code = reportError(rejected, { json: false, compact: false, warnings: [], env: {}, ...io });
     expect(code).toBe(4);
     expect(io.out).toEqual({
       stdout: '',
-      stderr:
-        'latchkey: NanoGPT rejected the API key.\n  Sign in again.\n  Docs: docs/providers/nanogpt.md\n',
+      stderr: 'latchkey: NanoGPT rejected the API key.\n  Sign in again.\n  See `latchkey help accounts`.\n',
     });
+  });
+
+  it("a server's docs address (not a guide) is shown as it is, cleaned", () => {
+    const fromServer = new LatchkeyError({
+      code: 'UNAUTHORIZED',
+      message: 'The key was revoked.',
+      docs: 'https://docs.example.com/errors/UNAUTHORIZED\x1b[2J',
+    });
+    expect(renderErrorText(fromServer, false)).toBe(
+      'latchkey: The key was revoked.\n  Docs: https://docs.example.com/errors/UNAUTHORIZED\n',
+    );
   });
 
   it('on a terminal the message line is red; the action and docs lines stay plain', () => {
@@ -44,7 +54,7 @@ describe('the one error renderer', () => {
     const red = (text: string) => `\x1b[31m${text}\x1b[39m`;
     reportError(rejected, { json: false, compact: false, warnings: [], env: {}, ...io, red });
     expect(io.out.stderr).toBe(
-      '\x1b[31mlatchkey: NanoGPT rejected the API key.\x1b[39m\n  Sign in again.\n  Docs: docs/providers/nanogpt.md\n',
+      '\x1b[31mlatchkey: NanoGPT rejected the API key.\x1b[39m\n  Sign in again.\n  See `latchkey help accounts`.\n',
     );
   });
 
@@ -72,7 +82,7 @@ describe('the one error renderer', () => {
         message: 'NanoGPT rejected the API key.',
         action: 'Sign in again.',
         retryable: false,
-        docs: 'docs/providers/nanogpt.md',
+        docs: 'accounts',
       },
       warnings: ['Provider id "x" is claimed twice'],
     });

@@ -2,12 +2,13 @@
  * The one renderer for results and errors, shared by the oclif commands and the `auth token` fast path.
  * It must stay cheap to import: no oclif (the fast path exists to skip it), only the output boundary.
  *
- * `--json` prints one envelope on stdout (docs/json.md):
+ * `--json` prints one envelope on stdout (`latchkey help json`):
  *   success `{"status": 0, "result": ..., "warnings": [...]}`
  *   failure `{"status": <exit code>, "error": {code, message, action, retryable, docs}, "warnings": [...]}`
  */
 import type { ErrorEnvelope, LatchkeyError } from '@latchkey/errors';
 import { forTerminal, isDebug, jsonForTerminal } from './runtime/environment.js';
+import { findGuide } from './help/guides.js';
 
 export interface SuccessEnvelope<T = unknown> {
   /** The exit code (`auth status` can succeed with 1 or 4: see docs/exit-codes.md). */
@@ -54,7 +55,9 @@ export function renderErrorText(
   }
   const lines = [red(`latchkey: ${forTerminal(error.message, true)}`)];
   if (error.action) lines.push(`  ${forTerminal(error.action, true)}`);
-  if (error.docs) lines.push(`  Docs: ${forTerminal(error.docs, true)}`);
+  // latchkey's own errors name a guide (`latchkey help <topic>`); a server's may give an address.
+  if (error.docs && findGuide(error.docs)) lines.push(`  See \`latchkey help ${error.docs}\`.`);
+  else if (error.docs) lines.push(`  Docs: ${forTerminal(error.docs, true)}`);
   return `${lines.join('\n')}\n`;
 }
 

@@ -119,7 +119,7 @@ export function defineProvider<P extends Provider>(provider: P): P {
     throw new LatchkeyError({
       code: 'INVALID_PROVIDER',
       message: `Provider ${JSON.stringify(provider.id)} is not valid: ${problems.join('; ')}.`,
-      action: 'Fix the provider definition (see docs/plugins.md).',
+      action: 'Fix the provider definition (see `latchkey help plugins`).',
     });
   }
   registerSecretPrefixes(provider.secretPrefixes);
@@ -139,7 +139,7 @@ export function loadManifest(packageJson: URL): ProviderManifest {
     throw new LatchkeyError({
       code: 'INVALID_PROVIDER',
       message: `${path} has no "latchkey.provider" block.`,
-      action: "Declare the provider's static facts there (see docs/plugins.md).",
+      action: "Declare the provider's static facts there (see `latchkey help plugins`).",
     });
   }
   return manifest;

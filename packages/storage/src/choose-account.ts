@@ -82,6 +82,6 @@ export function unknownAccount(provider: string, name: string, existing: string[
         ? `Use one of: ${names.join(', ')} (\`latchkey auth status\` shows them).`
         : `No ${provider} account is stored: sign in with \`latchkey auth login\` (\`latchkey auth status\` shows what is stored).`,
     exitCode: ExitCode.Auth,
-    docs: 'docs/accounts.md',
+    docs: 'accounts',
   });
 }

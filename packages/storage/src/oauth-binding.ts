@@ -69,6 +69,6 @@ export function endpointTamperedError(
     message: `${file} says ${provider}'s ${field} is ${show(definitionValue)}, but the stored credential of ${provider} account '${account}' was issued with ${field} ${show(boundValue)}; latchkey sends it nowhere.`,
     action: `Check who can write to '${path.dirname(file)}' (it must be yours, mode 700, and providers.json 600). If you changed ${provider} on purpose, put its ${field} back to ${show(boundValue)} and run \`latchkey auth providers add ${provider} --force ...\` with the new endpoints: it logs the accounts out at the endpoints that issued them first.`,
     exitCode: ExitCode.Failure,
-    docs: 'docs/storage.md',
+    docs: 'storage',
   });
 }

@@ -1,7 +1,8 @@
 import * as path from 'node:path';
 import { ExitCode, LatchkeyError } from '@latchkey/errors';
 
-export const DOCS = 'docs/storage.md';
+/** The `docs` of storage errors: the topic of `latchkey help` that explains them. */
+export const DOCS = 'storage';
 
 /** A file latchkey owns can't be understood. The file is left exactly as it is. */
 export function corruptError(file: string, detail: string, cause?: unknown): LatchkeyError {
@@ -84,6 +85,6 @@ export function tamperedError(
     message: `${indexFile} says ${provider} account '${account}' uses ${show(indexUrl)}, but its stored credential was issued for ${show(boundUrl)}${why}; latchkey refuses to send it to a server it was not issued for.`,
     action: `Check who can write to '${path.dirname(indexFile)}' (it must be yours, mode 700, and accounts.json 600), then sign in again: latchkey auth login --provider ${provider}`,
     exitCode: ExitCode.Failure,
-    docs: 'docs/security.md',
+    docs: 'security',
   });
 }

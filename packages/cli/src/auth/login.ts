@@ -293,7 +293,9 @@ export function describeLogin(
     lines.push('  Stored in the system keychain.');
   } else {
     if (outcome.keychainNotice) lines.push(`! ${outcome.keychainNotice}`);
-    lines.push(`  Stored in an encrypted file in ${configDir}, key beside it (see docs/security.md).`);
+    lines.push(
+      `  Stored in an encrypted file in ${configDir}, key beside it (see \`latchkey help security\`).`,
+    );
   }
   if (outcome.stored && outcome.isDefault === false) {
     const account = shellWord(outcome.account);

@@ -242,7 +242,7 @@ export async function checkPluginPackage(options: PluginCheckOptions): Promise<v
       code: 'PLUGIN_NOT_LATCHKEY',
       message: `${name}${version.version ? `@${version.version}` : ''} is not a latchkey plugin: its package.json declares no latchkey provider.`,
       action:
-        'Install a provider plugin (their npm keyword is latchkey-plugin); docs/plugins.md says what one declares.',
+        'Install a provider plugin (their npm keyword is latchkey-plugin); `latchkey help plugins` says what one declares.',
     });
   }
 }

@@ -85,6 +85,6 @@ export function clientSecretEnvProblem(
 export function clientSecretEnvRefused(name: string, problem: string, source: string): LatchkeyError {
   return usageError(
     `${source} may not name ${JSON.stringify(name.slice(0, 40))}: ${problem}.`,
-    'Name a variable of its own for the client secret, such as ACME_CLIENT_SECRET (see docs/providers/oauth.md).',
+    'Name a variable of its own for the client secret, such as ACME_CLIENT_SECRET (see `latchkey help oauth`).',
   );
 }

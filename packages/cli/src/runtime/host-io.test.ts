@@ -72,7 +72,7 @@ describe('host I/O', () => {
     expect(offending(all, /^\s*import\b.*['"]@inquirer\/prompts['"]/)).toEqual([]);
   });
 
-  it("child processes are spawned in adapters: the browser, the clipboard tool, npm and `exec`'s command", () => {
+  it("child processes are spawned in adapters: the browser, the clipboard tool, npm, the pager and `exec`'s command", () => {
     // e2e/ and testing/ are test support (they start servers and the binary), not the product.
     const product = sources('.').filter((file) => !/^(e2e|testing)\//.test(file));
     expect(offending(product, childProcess).map((line) => line.split(':')[0])).toEqual([
@@ -80,6 +80,7 @@ describe('host I/O', () => {
       'io/browser.ts',
       'io/clipboard.ts',
       'io/npm.ts',
+      'io/pager.ts',
     ]);
   });
 

@@ -11,7 +11,7 @@ import {
 export default class AuthSwitch extends LatchkeyCommand {
   static summary = "Choose a provider's default account, or the account for one directory tree.";
   static description =
-    'Sets the account latchkey uses for a provider: its default, or with --dir the account used in that directory and below (recorded in your latchkey config, never in the directory). --account and LATCHKEY_<ID>_ACCOUNT still win; see docs/accounts.md. In a terminal, a left-out provider or account is asked for.';
+    'Sets the account latchkey uses for a provider: its default, or with --dir the account used in that directory and below (recorded in your latchkey config, never in the directory). --account and LATCHKEY_<ID>_ACCOUNT still win; see `latchkey help accounts`. In a terminal, a left-out provider or account is asked for.';
   static examples = [
     {
       command: '<%= config.bin %> auth switch --provider <id> --account work',

@@ -213,11 +213,16 @@ describe('configured provider', () => {
       exitCode: 4,
     });
     const without = configuredProvider('idp', base, {});
+    // Nothing asked the server: shown as not checked, with why.
     expect(await without.verify(jwt({ email: 'ada@example.com' }), s.ctx)).toEqual({
       account: 'ada@example.com',
       email: 'ada@example.com',
+      notChecked: "the server has no userinfo endpoint; shown from the access token's own claims",
     });
-    expect((await without.verify('opaque-token-0123456789', s.ctx)).account).toBe('unknown user');
+    expect(await without.verify('opaque-token-0123456789', s.ctx)).toEqual({
+      account: 'unknown user',
+      notChecked: 'the server has no userinfo endpoint',
+    });
   });
 
   it('revokes the refresh token, then the access token; false without a revocation endpoint', async () => {

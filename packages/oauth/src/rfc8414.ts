@@ -99,8 +99,18 @@ export function parseIssuer(value: string, source = '--issuer'): URL {
  * OpenID Connect Discovery section 4.3): none, or another one, and it is not used. Every endpoint it
  * names must pass `checkEndpoint`.
  */
-export async function discoverServer(http: HttpClient, issuerId: string): Promise<ServerMetadata> {
-  const issuer = parseIssuer(issuerId);
+export async function discoverServer(
+  http: HttpClient,
+  issuerId: string,
+  options: {
+    /** What named the issuer, in messages; default `--issuer`. */
+    source?: string;
+    /** The action when no metadata is found; default: check --issuer or give the endpoints. */
+    notFoundAction?: string;
+  } = {},
+): Promise<ServerMetadata> {
+  const source = options.source ?? '--issuer';
+  const issuer = parseIssuer(issuerId, source);
   const tried: string[] = [];
   for (const url of metadataUrls(issuer)) {
     const response = await http.send({
@@ -113,18 +123,24 @@ export async function discoverServer(http: HttpClient, issuerId: string): Promis
     if (response.status !== 200 || !response.isJson) continue;
     const body = response.body;
     if (typeof body !== 'object' || body === null || Array.isArray(body)) continue;
-    return readMetadata(body as Record<string, unknown>, url, issuerId);
+    return readMetadata(body as Record<string, unknown>, url, issuerId, source);
   }
   throw new LatchkeyError({
     code: 'DISCOVERY_FAILED',
     message: `${issuer.host} publishes no OAuth server metadata: tried ${tried.join(', ')}.`,
     action:
+      options.notFoundAction ??
       'Check --issuer, or give the endpoints with --device-authorization-url and --token-url (and --revocation-url, --userinfo-url).',
     exitCode: ExitCode.Failure,
   });
 }
 
-function readMetadata(body: Record<string, unknown>, source: URL, issuer: string): ServerMetadata {
+function readMetadata(
+  body: Record<string, unknown>,
+  source: URL,
+  issuer: string,
+  named = '--issuer',
+): ServerMetadata {
   const said = bodyField<unknown>(body, 'issuer');
   if (typeof said !== 'string' || said === '') {
     throw new LatchkeyError({
@@ -138,7 +154,7 @@ function readMetadata(body: Record<string, unknown>, source: URL, issuer: string
   // Simple string comparison (RFC 3986 section 6.2.1): no case folding, no trailing-slash leniency.
   if (said !== issuer) {
     throw usageError(
-      `${source.host} describes a different issuer (${JSON.stringify(said.slice(0, 200))}) than --issuer ${JSON.stringify(issuer.slice(0, 200))}.`,
+      `${source.host} describes a different issuer (${JSON.stringify(said.slice(0, 200))}) than ${named} ${JSON.stringify(issuer.slice(0, 200))}.`,
       'Pass the issuer exactly as the server names it.',
     );
   }

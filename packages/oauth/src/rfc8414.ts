@@ -177,3 +177,57 @@ function readMetadata(
   if (body.authorization_response_iss_parameter_supported === true) metadata.issParameterSupported = true;
   return metadata;
 }
+
+/**
+ * Reads server metadata from an address of its own (`--discovery-url`), one request bounded in time and
+ * size. With `issuerId` (`--issuer` too) the document must name exactly that issuer; without, it must
+ * name an issuer on the same origin as the address (a document elsewhere cannot speak for another
+ * server), held to the https-or-loopback rule like every endpoint it names.
+ */
+export async function discoverServerAt(
+  http: HttpClient,
+  discoveryUrl: string,
+  issuerId?: string,
+): Promise<ServerMetadata> {
+  const url = checkEndpoint(discoveryUrl, '--discovery-url');
+  const response = await http.send({
+    url,
+    headers: { accept: 'application/json' },
+    maxResponseBytes: maxMetadataBytes,
+    retry: standardRetry,
+  });
+  const body = response.body;
+  if (
+    response.status !== 200 ||
+    !response.isJson ||
+    typeof body !== 'object' ||
+    body === null ||
+    Array.isArray(body)
+  ) {
+    throw new LatchkeyError({
+      code: 'DISCOVERY_FAILED',
+      message: `${url.href} is not a metadata document (HTTP ${response.status}${response.isJson ? '' : ', not JSON'}).`,
+      action: 'Check --discovery-url, or pass --issuer and let latchkey find the document.',
+      exitCode: ExitCode.Failure,
+    });
+  }
+  const said = bodyField<unknown>(body, 'issuer');
+  if (issuerId === undefined) {
+    const named = typeof said === 'string' ? said : '';
+    let origin: string | undefined;
+    try {
+      origin = checkEndpoint(named, `The issuer named at ${url.href}`).origin;
+    } catch {
+      origin = undefined;
+    }
+    if (origin !== url.origin) {
+      throw usageError(
+        `The metadata at ${url.href} names an issuer (${JSON.stringify(named.slice(0, 200))}) that is not on ${url.host}.`,
+        'Pass the issuer too with --issuer, exactly as the server names it.',
+      );
+    }
+    return readMetadata(body as Record<string, unknown>, url, named, '--discovery-url');
+  }
+  parseIssuer(issuerId);
+  return readMetadata(body as Record<string, unknown>, url, issuerId);
+}

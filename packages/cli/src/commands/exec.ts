@@ -3,6 +3,7 @@ import { LatchkeyCommand } from '../base-command.js';
 import { execFlags } from '../command-flags.js';
 import { oclifFlags } from '../oclif-flags.js';
 import { runExec } from '../exec/run.js';
+import { pluginRefresher } from '../host/plugin-refresh.js';
 import { writeProviderCache } from '../host/provider-cache.js';
 import { cacheDebug } from '../host/cache-file.js';
 import { allStaticProviders, loadProviders } from '../host/providers.js';
@@ -54,17 +55,24 @@ export default class Exec extends LatchkeyCommand {
         if (entry) providers.set(id, { manifest: entry.provider, plugin: entry.plugin });
       }
     }
-    process.exitCode = await runExec(
-      {
-        providers: flags.provider ?? [],
-        account: flags.account,
-        env: flags.env ?? [],
-        masking: flags.masking,
-        command,
-        args,
-      },
-      providers,
-      { env, cwd: process.cwd(), stdout: process.stdout, stderr: process.stderr },
-    );
+    process.exitCode =
+      (await runExec(
+        {
+          providers: flags.provider ?? [],
+          account: flags.account,
+          env: flags.env ?? [],
+          masking: flags.masking,
+          command,
+          args,
+        },
+        providers,
+        {
+          env,
+          cwd: process.cwd(),
+          stdout: process.stdout,
+          stderr: process.stderr,
+          pluginRefresher: pluginRefresher(this.runtime),
+        },
+      )) ?? 1;
   }
 }

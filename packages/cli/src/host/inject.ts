@@ -6,6 +6,7 @@ import { LatchkeyError, usageError } from '@latchkey/errors';
 import { writeFileAtomic } from '@latchkey/storage';
 import { allStaticProviders, loadProviders } from './providers.js';
 import { parseReference, resolveReferences, type ReferenceContext } from './references.js';
+import { pluginRefresher } from './plugin-refresh.js';
 import { readOnlyStore, type Runtime } from './runtime.js';
 import { readBounded, type Input } from './stdin.js';
 
@@ -236,7 +237,13 @@ export async function referenceContext(
       if (entry) providers.set(id, { manifest: entry.provider, plugin: entry.plugin });
     }
   }
-  return { providers, env: runtime.env, store: readOnlyStore(runtime.env, runtime.keychain), cwd };
+  return {
+    providers,
+    env: runtime.env,
+    store: readOnlyStore(runtime.env, runtime.keychain),
+    cwd,
+    pluginRefresher: pluginRefresher(runtime),
+  };
 }
 
 /**

@@ -3,6 +3,7 @@ import { cacheDebug } from './cache-file.js';
 import { allStaticProviders, chooseProvider, loadProviders } from './providers.js';
 import { readOnlyStore, type Runtime } from './runtime.js';
 import { resolveTokenFrom, type AccountRequest, type TokenResult } from './token-lookup.js';
+import { pluginRefresher } from './plugin-refresh.js';
 
 export { resolveTokenFrom, type AccountRequest, type TokenResult } from './token-lookup.js';
 
@@ -34,5 +35,6 @@ export async function resolveToken(
     requested,
     (candidates) => chooseProvider(runtime, requested, providers, candidates, 'to print a token for'),
     request,
+    pluginRefresher(runtime),
   );
 }

@@ -1,7 +1,8 @@
 // The main job, end to end on this machine: starts the bundled NanoGPT emulator on 127.0.0.1, runs a real
 // `latchkey auth login --provider nanogpt` against it, then `auth status` and `auth token`.
-// In a terminal you approve the code in the browser page the login prints; without one (or with
-// --auto-approve) the emulator approves by itself after a few polls.
+// In a terminal you approve in the browser page the login prints (the browser sign-in with PKCE where a
+// browser can be opened here, else the device code; pass --web or --device after `--` to choose); without
+// one (or with --auto-approve) the device code is approved by the emulator itself after a few polls.
 // It leaves nothing behind: every directory latchkey and oclif would write (config, credentials, the provider
 // cache, oclif's data and state) is a temporary one, removed at the end, and the secret goes to the encrypted
 // file in it, never to your keychain. Before it exits it checks that your home has no latchkey directory it
@@ -18,6 +19,7 @@ const { startNanoGptEmulator } = await import(join(root, 'packages/testkit/dist/
 const bin = join(root, 'packages/cli/bin/run.cjs');
 
 const args = process.argv.slice(2);
+const flow = args.filter((arg) => arg === '--web' || arg === '--device').slice(0, 1);
 const headless =
   args.includes('--auto-approve') || !process.stdin.isTTY || !process.stderr.isTTY || Boolean(process.env.CI);
 const emulator = await startNanoGptEmulator({ interval: 2, autoApproveAfterPolls: headless ? 2 : undefined });
@@ -64,9 +66,9 @@ try {
   console.error(
     headless
       ? 'Headless run: the emulator approves the code by itself after 2 polls.'
-      : 'Open the URL below in a browser on this machine and click Approve (or re-run with: npm run demo -- --auto-approve).',
+      : 'Open the URL below in a browser on this machine and click Approve (or re-run with: npm run demo -- --auto-approve; --web or --device chooses the sign-in).',
   );
-  exitCode = await latchkey('auth', 'login', '--provider', 'nanogpt');
+  exitCode = await latchkey('auth', 'login', '--provider', 'nanogpt', ...(headless ? [] : flow));
   if (exitCode === 0) exitCode = await latchkey('auth', 'status', '--provider', 'nanogpt');
   if (exitCode === 0) exitCode = await latchkey('auth', 'token', '--provider', 'nanogpt');
   console.error(

@@ -25,6 +25,7 @@ describeProviderConformance({
     ' acme_ValidToken0123456789',
   ],
   deviceFlow: { approve: (userCode) => emulator.approve(userCode) },
+  browserFlow: { approve: (url) => emulator.authorize(url) },
   cli: { pluginDir: fileURLToPath(new URL('..', import.meta.url)) },
 });
 
@@ -60,6 +61,35 @@ describe('acme against its emulator', () => {
         ['token', 200, 'application/x-www-form-urlencoded'],
       ]);
       expect(oauth.every((r) => r.fields?.client_id === 'latchkey')).toBe(true);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('the browser sign-in: Deny ends it with exit 4 and no token request; an approved one refreshes once per refresh token', async () => {
+    const server = await startAcmeEmulator({ interval: 1 });
+    try {
+      const ctx = ctxFor(server.url);
+      ctx.ui.showAuthorization = async (prompt) => {
+        await (await fetch(server.authorize(prompt.url, 'deny'))).text();
+      };
+      const error = await acme.browserLogin!(ctx).catch((e: unknown) => e);
+      expect(isLatchkeyError(error) && [error.code, error.exitCode]).toEqual(['ACCESS_DENIED', 4]);
+      expect(server.requests.filter((r) => r.route === 'token')).toEqual([]);
+
+      ctx.ui.showAuthorization = async (prompt) => {
+        await (await fetch(server.authorize(prompt.url))).text();
+      };
+      const { token, refreshToken, identity } = await acme.browserLogin!(ctx);
+      expect(identity.account).toBe('dev@acme.example');
+      expect(identity.expiresAt).toMatch(/^\d{4}-/);
+      const renewed = await acme.refresh!({ token, refreshToken: refreshToken! }, ctx);
+      expect(server.issuedRefreshTokens()).toEqual([refreshToken, renewed.refreshToken]);
+      // A refresh token works once (the server rotates them): the old one is refused, exit 4.
+      const reused = await acme.refresh!({ token, refreshToken: refreshToken! }, ctx).catch(
+        (e: unknown) => e,
+      );
+      expect(isLatchkeyError(reused) && [reused.code, reused.exitCode]).toEqual(['SESSION_EXPIRED', 4]);
     } finally {
       await server.close();
     }

@@ -1,16 +1,21 @@
-// An entire provider for a standard RFC 8628 server with a "who am I" endpoint: everything else (polling,
-// retries, storage, output, exit codes) comes from latchkey.
+// An entire provider for a standard OAuth server with a "who am I" endpoint: a browser sign-in (PKCE on a
+// loopback redirect), a device login, and refresh. Everything else (the listener, polling, retries, the
+// storage lock around a refresh, output, exit codes) comes from latchkey.
 import {
   ExitCode,
   LatchkeyError,
   defineProvider,
   loadManifest,
+  browserLogin,
   deviceCodeLogin,
   joinUrl,
+  refreshAccessToken,
   standardRetry,
   unexpectedResponse,
   type Identity,
+  type OAuthClient,
   type ProviderContext,
+  type TokenSet,
 } from '@latchkey/plugin-kit';
 
 // Static facts live in package.json ("latchkey.provider"), so `latchkey auth token` never loads this file.
@@ -36,6 +41,20 @@ async function whoAmI(token: string, ctx: ProviderContext): Promise<Identity> {
     account: user.email,
     email: user.email,
     ...(typeof user.name === 'string' ? { name: user.name } : {}),
+  };
+}
+
+const client: OAuthClient = { clientId: 'latchkey', encoding: 'form' };
+const signInAgain = 'latchkey auth login --provider acme';
+
+/** The stored credential of a sign-in: the token, who it is, when it ends, and the refresh token. */
+async function signedIn(tokens: TokenSet, ctx: ProviderContext) {
+  const identity = await whoAmI(tokens.accessToken, ctx);
+  if (tokens.expiresAt !== undefined) identity.expiresAt = new Date(tokens.expiresAt).toISOString();
+  return {
+    token: tokens.accessToken,
+    identity,
+    ...(tokens.refreshToken && { refreshToken: tokens.refreshToken }),
   };
 }
 
@@ -65,6 +84,35 @@ export const acme = defineProvider({
       ctx,
     );
     return { token: token.access_token, identity: await whoAmI(token.access_token, ctx) };
+  },
+
+  // `latchkey auth login --provider acme --web`: the browser flow in one call.
+  async browserLogin(ctx) {
+    const tokens = await browserLogin(ctx, {
+      server: {
+        issuer: ctx.baseUrl.origin,
+        authorizationUrl: joinUrl(ctx.baseUrl, '/oauth/authorize'),
+        tokenUrl: joinUrl(ctx.baseUrl, '/oauth/token'),
+      },
+      client,
+      scope: 'api',
+      loginAgain: `Run \`${signInAgain} --web\` again.`,
+    });
+    return signedIn(tokens, ctx);
+  },
+
+  // Called by latchkey under its storage lock when the token has under a minute left.
+  async refresh({ refreshToken }, ctx) {
+    const tokens = await refreshAccessToken(
+      ctx.http,
+      { tokenUrl: joinUrl(ctx.baseUrl, '/oauth/token'), client, refreshToken, signInAgain },
+      () => ctx.clock.now(),
+    );
+    return {
+      token: tokens.accessToken,
+      ...(tokens.refreshToken !== undefined && { refreshToken: tokens.refreshToken }),
+      ...(tokens.expiresAt !== undefined && { expiresAt: new Date(tokens.expiresAt).toISOString() }),
+    };
   },
 
   verify: whoAmI,

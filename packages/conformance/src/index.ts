@@ -71,6 +71,19 @@ export interface DeviceFlowConformance {
   timeoutMs?: number;
 }
 
+export interface BrowserFlowConformance {
+  /**
+   * What the person's browser does with the authorization URL: approves on the server and returns the
+   * address the server sends it back to (the loopback redirect with `code` and `state`). The kit then
+   * brings that address to the provider's listener, as the browser would.
+   */
+  approve: (url: URL) => Promise<URL | string> | URL | string;
+  /** `ctx.options` for the login. */
+  options?: Record<string, string>;
+  /** The login is cancelled after this long; default 20 s. */
+  timeoutMs?: number;
+}
+
 /** Run the real `latchkey` binary with the plugin linked (`latchkey plugins link <pluginDir>`). */
 export interface LinkedPluginCli {
   /** Default env LATCHKEY_BIN, else packages/cli/bin/run.cjs of this repository. */
@@ -100,6 +113,8 @@ export interface ConformanceOptions {
   malformedTokens?: string[];
   /** For providers with the 'device' method: how to approve a code on the server. */
   deviceFlow?: DeviceFlowConformance;
+  /** For providers with the 'browser' method: how the browser approves (see `BrowserFlowConformance`). */
+  browserFlow?: BrowserFlowConformance;
   /** Check `latchkey auth providers` and `auth token` with the real binary. */
   cli?: LinkedPluginCli | BundledPluginCli;
   /** The describe block's name; default `provider conformance: <id>`. */
@@ -456,6 +471,103 @@ export function describeProviderConformance(options: ConformanceOptions): void {
               cause: check.error,
             });
           expect(check.value.account).toMatch(/\S/);
+        },
+        timeoutMs + 10_000,
+      );
+    }
+
+    const browserFlow = options.browserFlow;
+    if (provider.methods?.includes('browser') && browserFlow !== undefined) {
+      const timeoutMs = browserFlow.timeoutMs ?? 20_000;
+      it(
+        'browser login: S256 PKCE, a state, a one-shot 127.0.0.1 listener that ignores a wrong state; the token verifies; refresh() renews it; nothing leaks',
+        async () => {
+          const controller = new AbortController();
+          const timer = setTimeout(() => controller.abort(), timeoutMs);
+          let ignoredWrongState: number | undefined;
+          let redirectUri = '';
+          let browserError: unknown;
+          const recording = context({
+            signal: controller.signal,
+            ...(browserFlow.options ? { options: browserFlow.options } : {}),
+            onAuthorization: (prompt) => {
+              redirectUri = prompt.redirectUri;
+              // The browser acts while the provider waits on its listener (not awaited here).
+              void (async () => {
+                const forged = new URL(prompt.redirectUri);
+                forged.searchParams.set('code', 'forged-code');
+                forged.searchParams.set('state', 'not-the-state');
+                ignoredWrongState = (await fetch(forged)).status;
+                const back = new URL(await browserFlow.approve(prompt.url));
+                await (await fetch(back)).text();
+              })().catch((error: unknown) => {
+                browserError = error;
+                controller.abort();
+              });
+            },
+          });
+          const { ctx, exchanges, uiCalls } = recording;
+          let result: Settled<LoginResult>;
+          try {
+            result = await settle(() => provider.browserLogin!(ctx));
+          } finally {
+            clearTimeout(timer);
+          }
+          if (browserError !== undefined)
+            throw new Error(`the browser's part failed: ${describeError(browserError)}`, {
+              cause: browserError,
+            });
+          if (!result.ok)
+            throw new Error(`browserLogin() failed: ${describeError(result.error)}`, { cause: result.error });
+          const { token, identity, refreshToken } = result.value;
+
+          const shown = uiCalls.filter((c) => c.method === 'showAuthorization');
+          expect(shown, 'showAuthorization must be called exactly once').toHaveLength(1);
+          const authorization = new URL(shown[0]!.method === 'showAuthorization' ? shown[0]!.url : '');
+          expect(authorization.protocol === 'https:' || authorization.hostname === '127.0.0.1').toBe(true);
+          expect(authorization.searchParams.get('code_challenge_method'), 'PKCE method').toBe('S256');
+          expect(authorization.searchParams.get('code_challenge'), 'PKCE challenge').toMatch(
+            /^[A-Za-z0-9_-]{43}$/,
+          );
+          expect(authorization.searchParams.get('state')?.length ?? 0, 'state').toBeGreaterThanOrEqual(16);
+          expect(authorization.searchParams.get('redirect_uri')).toBe(redirectUri);
+          expect(redirectUri, 'the redirect URI').toMatch(/^http:\/\/127\.0\.0\.1:\d+\/callback$/);
+          expect(ignoredWrongState, 'a callback with a wrong state is answered 400').toBe(400);
+          // One-shot: nobody listens once the login is over.
+          expect(await settle(() => fetch(redirectUri)), 'the listener closes after the login').toMatchObject(
+            { ok: false },
+          );
+          // The code verifier went to the token endpoint only, never into a URL.
+          const verifier = exchanges
+            .map((e) => (e.body ? new URLSearchParams(e.body).get('code_verifier') : null))
+            .find((v): v is string => v !== null);
+          const secrets = [token, ...(refreshToken ? [refreshToken] : []), ...(verifier ? [verifier] : [])];
+          expect(exchanges.filter((e) => verifier !== undefined && e.url.includes(verifier)).length).toBe(0);
+          expect(
+            leaks(JSON.stringify(uiCalls), [token, ...(refreshToken ? [refreshToken] : [])]),
+            'a ui call holds a token',
+          ).toEqual([]);
+          expect(leaks(JSON.stringify(identity), secrets), 'the identity holds a secret').toEqual([]);
+          const check = await settle(() => provider.verify(token, context().ctx));
+          if (!check.ok)
+            throw new Error(`the token from browserLogin() does not verify: ${describeError(check.error)}`);
+
+          if (provider.refresh !== undefined) {
+            expect(refreshToken, 'a provider with refresh() returns a refreshToken from its login').toMatch(
+              /\S/,
+            );
+            const renewed = await settle(() =>
+              provider.refresh!({ token, refreshToken: refreshToken! }, context().ctx),
+            );
+            if (!renewed.ok)
+              throw new Error(`refresh() failed: ${describeError(renewed.error)}`, { cause: renewed.error });
+            expect(renewed.value.token, 'refresh() returns a new token').not.toBe(token);
+            const again = await settle(() => provider.verify(renewed.value.token, context().ctx));
+            if (!again.ok)
+              throw new Error(`the refreshed token does not verify: ${describeError(again.error)}`);
+            if (renewed.value.expiresAt !== undefined)
+              expect(Number.isNaN(Date.parse(renewed.value.expiresAt))).toBe(false);
+          }
         },
         timeoutMs + 10_000,
       );

@@ -7,6 +7,7 @@ import {
   parseBaseUrl,
   systemClock,
   type Clock,
+  type AuthorizationPrompt,
   type ProviderContext,
   type Verification,
 } from '@latchkey/plugin-kit';
@@ -30,6 +31,7 @@ export interface RecordedExchange {
 
 export type UiCall =
   | { method: 'showVerification'; verification: Verification }
+  | { method: 'showAuthorization'; url: string; redirectUri: string; paste: boolean }
   | { method: 'info'; message: string }
   | { method: 'warn'; message: string };
 
@@ -45,6 +47,8 @@ export interface RecordingContextOptions {
   afterResponse?: (exchange: RecordedExchange) => Promise<void> | void;
   /** Per-request timeout of the HttpClient; default 10 s. */
   timeoutMs?: number;
+  /** Called when a browser sign-in shows its authorization URL (the test plays the browser). */
+  onAuthorization?: (prompt: AuthorizationPrompt) => Promise<void> | void;
 }
 
 export interface RecordingContext {
@@ -106,6 +110,15 @@ export function createRecordingContext(options: RecordingContextOptions): Record
         void uiCalls.push({ method: 'showVerification', verification: { ...verification } }),
       info: (message) => void uiCalls.push({ method: 'info', message }),
       warn: (message) => void uiCalls.push({ method: 'warn', message }),
+      showAuthorization: async (prompt) => {
+        uiCalls.push({
+          method: 'showAuthorization',
+          url: prompt.url.href,
+          redirectUri: prompt.redirectUri,
+          paste: prompt.paste,
+        });
+        await options.onAuthorization?.(prompt);
+      },
     },
     options: { ...options.options },
   };

@@ -1,11 +1,13 @@
 /**
- * A local Acme for the example third-party plugin (`examples/acme`): a strict, standard RFC 8628 server.
+ * A local Acme for the example third-party plugin (`examples/acme`): a strict, standard RFC 8628 server,
+ * and a browser sign-in (authorization code + PKCE S256 on a loopback redirect, `GET /oauth/authorize`)
+ * whose tokens come with a rotating refresh token (`grant_type=refresh_token`; a used one is refused).
  * `POST /oauth/device/code` and `POST /oauth/token` take form bodies only (415 for anything else) and answer
  * JSON as RFC 8628 sections 3.2 and 3.5 say, including `slow_down` for a poll that comes sooner than the
  * interval after the previous one (by the injected clock); `GET /api/me` answers who a Bearer token belongs
  * to. Every answer is JSON. Listens on 127.0.0.1 only.
  */
-import { randomBytes, randomInt } from 'node:crypto';
+import { createHash, randomBytes, randomInt } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { readBody, requestTarget, sendJson, startEmulatorServer } from './http-emulator.js';
 
@@ -41,7 +43,7 @@ export interface AcmeEmulatorOptions {
   user?: AcmeUser;
 }
 
-export type AcmeRoute = 'device-code' | 'token' | 'me' | 'other';
+export type AcmeRoute = 'device-code' | 'token' | 'authorize' | 'me' | 'other';
 
 export interface AcmeRequest {
   /** When it arrived, by the emulator's clock. */
@@ -91,6 +93,14 @@ export interface AcmeEmulator {
   addToken(spec?: AcmeTokenSpec): string;
   /** `/api/me` answers 401 for it from now on. */
   revokeToken(token: string): void;
+  /**
+   * What the person's browser does with an authorization URL: Approve (or Deny) on Acme's page. Returns the
+   * address the browser is sent to (the loopback redirect with `code` and `state`, or with an `error`).
+   * `GET /oauth/authorize` itself approves at once (a person signed in who approved before).
+   */
+  authorize(url: string | URL, decision?: 'approve' | 'deny'): URL;
+  /** Every refresh token issued (browser sign-ins and refreshes), in order. */
+  issuedRefreshTokens(): string[];
   close(): Promise<void>;
 }
 
@@ -136,7 +146,75 @@ export async function startAcmeEmulator(options: AcmeEmulatorOptions = {}): Prom
   const userCodes: string[] = [];
   const tokens = new Map<string, AcmeIssuedToken>();
   const issued: string[] = [];
+  const refreshTokens = new Map<string, { user: AcmeUser; clientId: string; used: boolean }>();
+  const issuedRefresh: string[] = [];
+  const codes = new Map<
+    string,
+    { clientId: string; redirectUri: string; challenge: string; used: boolean; expiresAt: number }
+  >();
   let url = '';
+
+  /** An authorization request as the browser brings it: the redirect to send the answer to, or why not. */
+  function authorize(target: string | URL, decision: 'approve' | 'deny' = 'approve'): URL {
+    const params = new URL(target, url).searchParams;
+    const redirect = params.get('redirect_uri') ?? '';
+    let back: URL;
+    try {
+      back = new URL(redirect);
+    } catch {
+      throw new Error(`Acme emulator: no usable redirect_uri in ${String(target)}`);
+    }
+    if (back.protocol !== 'http:' || back.hostname !== '127.0.0.1') {
+      throw new Error(`Acme emulator: redirect_uri must be a loopback address, got ${redirect}`);
+    }
+    const state = params.get('state');
+    if (state !== null) back.searchParams.set('state', state);
+    const challenge = params.get('code_challenge') ?? '';
+    const refused =
+      params.get('response_type') !== 'code'
+        ? 'unsupported_response_type'
+        : params.get('code_challenge_method') !== 'S256' || challenge === ''
+          ? 'invalid_request'
+          : (params.get('client_id') ?? '') === ''
+            ? 'invalid_request'
+            : decision === 'deny'
+              ? 'access_denied'
+              : undefined;
+    if (refused !== undefined) {
+      back.searchParams.set('error', refused);
+      back.searchParams.set(
+        'error_description',
+        refused === 'access_denied'
+          ? 'The user denied the request.'
+          : 'PKCE S256 and response_type=code are required.',
+      );
+      return back;
+    }
+    const code = randomBytes(24).toString('base64url');
+    codes.set(code, {
+      clientId: params.get('client_id')!,
+      redirectUri: redirect,
+      challenge,
+      used: false,
+      expiresAt: clock.now() + 60_000,
+    });
+    back.searchParams.set('code', code);
+    return back;
+  }
+
+  /** An access token and a fresh refresh token for `user`, as a token answer. */
+  function grant(user: AcmeUser, clientId: string): Record<string, unknown> {
+    const token = issueToken({ user } as DeviceCode);
+    const refreshToken = `acmer_${randomString(ALNUM, 32)}`;
+    refreshTokens.set(refreshToken, { user, clientId, used: false });
+    issuedRefresh.push(refreshToken);
+    return {
+      access_token: token,
+      token_type: 'Bearer',
+      expires_in: tokenExpiresIn,
+      refresh_token: refreshToken,
+    };
+  }
 
   function addToken(spec: AcmeTokenSpec = `acme_${randomString(ALNUM, 24)}`): string {
     const entry = typeof spec === 'string' ? { token: spec } : spec;
@@ -212,7 +290,9 @@ export async function startAcmeEmulator(options: AcmeEmulatorOptions = {}): Prom
           ? 'token'
           : path === '/api/me'
             ? 'me'
-            : 'other';
+            : path === '/oauth/authorize'
+              ? 'authorize'
+              : 'other';
     const contentType = req.headers['content-type'];
     const isForm = contentType?.split(';')[0]?.trim().toLowerCase() === FORM;
     const record: AcmeRequest = {
@@ -239,6 +319,18 @@ export async function startAcmeEmulator(options: AcmeEmulatorOptions = {}): Prom
     ) => answer(status, { error, error_description: description }, headers);
 
     if (route === 'other') return oauthError(404, 'not_found', `No such endpoint: ${method} ${path}.`);
+    if (route === 'authorize') {
+      let back: URL;
+      try {
+        back = authorize(`${path}?${requestTarget(req).searchParams.toString()}`);
+      } catch (error) {
+        return oauthError(400, 'invalid_request', String(error instanceof Error ? error.message : error));
+      }
+      record.status = 302;
+      res.writeHead(302, { location: back.href, 'cache-control': 'no-store' });
+      res.end();
+      return;
+    }
     if (route === 'me') {
       if (method !== 'GET') return oauthError(405, 'method_not_allowed', 'Use GET.', { allow: 'GET' });
       const token = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '')?.[1];
@@ -290,6 +382,36 @@ export async function startAcmeEmulator(options: AcmeEmulatorOptions = {}): Prom
       });
     }
 
+    // The browser sign-in's code, with its PKCE verifier (RFC 6749 section 4.1.3, RFC 7636 section 4.6).
+    if (fields.grant_type === 'authorization_code') {
+      const issuedCode = codes.get(fields.code ?? '');
+      if (
+        !issuedCode ||
+        issuedCode.used ||
+        clock.now() >= issuedCode.expiresAt ||
+        issuedCode.clientId !== clientId
+      ) {
+        return oauthError(400, 'invalid_grant', 'The authorization code is not valid.');
+      }
+      if (fields.redirect_uri !== issuedCode.redirectUri) {
+        return oauthError(400, 'invalid_grant', 'redirect_uri does not match the authorization request.');
+      }
+      const verifier = fields.code_verifier ?? '';
+      if (createHash('sha256').update(verifier).digest('base64url') !== issuedCode.challenge) {
+        return oauthError(400, 'invalid_grant', 'code_verifier does not match the code_challenge.');
+      }
+      issuedCode.used = true;
+      return answer(200, grant(defaultUser, clientId));
+    }
+    // Refresh (RFC 6749 section 6), rotating: a refresh token works once.
+    if (fields.grant_type === 'refresh_token') {
+      const entry = refreshTokens.get(fields.refresh_token ?? '');
+      if (!entry || entry.used || entry.clientId !== clientId) {
+        return oauthError(400, 'invalid_grant', 'The refresh token is not valid.');
+      }
+      entry.used = true;
+      return answer(200, grant(entry.user, clientId));
+    }
     // route === 'token': RFC 8628 section 3.4 request, section 3.5 answers.
     if (fields.grant_type !== ACME_DEVICE_GRANT) {
       return oauthError(400, 'unsupported_grant_type', `grant_type must be ${ACME_DEVICE_GRANT}.`);
@@ -358,6 +480,8 @@ export async function startAcmeEmulator(options: AcmeEmulatorOptions = {}): Prom
     deviceCodes: () => [...deviceCodes],
     userCodes: () => [...userCodes],
     addToken,
+    authorize,
+    issuedRefreshTokens: () => [...issuedRefresh],
     revokeToken(token: string) {
       const entry = tokens.get(token);
       if (!entry) throw new Error('Acme emulator: cannot revoke an unknown token');

@@ -99,8 +99,18 @@ export function parseIssuer(value: string, source = '--issuer'): URL {
  * OpenID Connect Discovery section 4.3): none, or another one, and it is not used. Every endpoint it
  * names must pass `checkEndpoint`.
  */
-export async function discoverServer(http: HttpClient, issuerId: string): Promise<ServerMetadata> {
-  const issuer = parseIssuer(issuerId);
+export async function discoverServer(
+  http: HttpClient,
+  issuerId: string,
+  options: {
+    /** What named the issuer, in messages; default `--issuer`. */
+    source?: string;
+    /** The action when no metadata is found; default: check --issuer or give the endpoints. */
+    notFoundAction?: string;
+  } = {},
+): Promise<ServerMetadata> {
+  const source = options.source ?? '--issuer';
+  const issuer = parseIssuer(issuerId, source);
   const tried: string[] = [];
   for (const url of metadataUrls(issuer)) {
     const response = await http.send({
@@ -113,18 +123,24 @@ export async function discoverServer(http: HttpClient, issuerId: string): Promis
     if (response.status !== 200 || !response.isJson) continue;
     const body = response.body;
     if (typeof body !== 'object' || body === null || Array.isArray(body)) continue;
-    return readMetadata(body as Record<string, unknown>, url, issuerId);
+    return readMetadata(body as Record<string, unknown>, url, issuerId, source);
   }
   throw new LatchkeyError({
     code: 'DISCOVERY_FAILED',
     message: `${issuer.host} publishes no OAuth server metadata: tried ${tried.join(', ')}.`,
     action:
+      options.notFoundAction ??
       'Check --issuer, or give the endpoints with --device-authorization-url and --token-url (and --revocation-url, --userinfo-url).',
     exitCode: ExitCode.Failure,
   });
 }
 
-function readMetadata(body: Record<string, unknown>, source: URL, issuer: string): ServerMetadata {
+function readMetadata(
+  body: Record<string, unknown>,
+  source: URL,
+  issuer: string,
+  named = '--issuer',
+): ServerMetadata {
   const said = bodyField<unknown>(body, 'issuer');
   if (typeof said !== 'string' || said === '') {
     throw new LatchkeyError({
@@ -138,7 +154,7 @@ function readMetadata(body: Record<string, unknown>, source: URL, issuer: string
   // Simple string comparison (RFC 3986 section 6.2.1): no case folding, no trailing-slash leniency.
   if (said !== issuer) {
     throw usageError(
-      `${source.host} describes a different issuer (${JSON.stringify(said.slice(0, 200))}) than --issuer ${JSON.stringify(issuer.slice(0, 200))}.`,
+      `${source.host} describes a different issuer (${JSON.stringify(said.slice(0, 200))}) than ${named} ${JSON.stringify(issuer.slice(0, 200))}.`,
       'Pass the issuer exactly as the server names it.',
     );
   }
@@ -160,4 +176,58 @@ function readMetadata(body: Record<string, unknown>, source: URL, issuer: string
   if (methods !== undefined) metadata.codeChallengeMethodsSupported = methods;
   if (body.authorization_response_iss_parameter_supported === true) metadata.issParameterSupported = true;
   return metadata;
+}
+
+/**
+ * Reads server metadata from an address of its own (`--discovery-url`), one request bounded in time and
+ * size. With `issuerId` (`--issuer` too) the document must name exactly that issuer; without, it must
+ * name an issuer on the same origin as the address (a document elsewhere cannot speak for another
+ * server), held to the https-or-loopback rule like every endpoint it names.
+ */
+export async function discoverServerAt(
+  http: HttpClient,
+  discoveryUrl: string,
+  issuerId?: string,
+): Promise<ServerMetadata> {
+  const url = checkEndpoint(discoveryUrl, '--discovery-url');
+  const response = await http.send({
+    url,
+    headers: { accept: 'application/json' },
+    maxResponseBytes: maxMetadataBytes,
+    retry: standardRetry,
+  });
+  const body = response.body;
+  if (
+    response.status !== 200 ||
+    !response.isJson ||
+    typeof body !== 'object' ||
+    body === null ||
+    Array.isArray(body)
+  ) {
+    throw new LatchkeyError({
+      code: 'DISCOVERY_FAILED',
+      message: `${url.href} is not a metadata document (HTTP ${response.status}${response.isJson ? '' : ', not JSON'}).`,
+      action: 'Check --discovery-url, or pass --issuer and let latchkey find the document.',
+      exitCode: ExitCode.Failure,
+    });
+  }
+  const said = bodyField<unknown>(body, 'issuer');
+  if (issuerId === undefined) {
+    const named = typeof said === 'string' ? said : '';
+    let origin: string | undefined;
+    try {
+      origin = checkEndpoint(named, `The issuer named at ${url.href}`).origin;
+    } catch {
+      origin = undefined;
+    }
+    if (origin !== url.origin) {
+      throw usageError(
+        `The metadata at ${url.href} names an issuer (${JSON.stringify(named.slice(0, 200))}) that is not on ${url.host}.`,
+        'Pass the issuer too with --issuer, exactly as the server names it.',
+      );
+    }
+    return readMetadata(body as Record<string, unknown>, url, named, '--discovery-url');
+  }
+  parseIssuer(issuerId);
+  return readMetadata(body as Record<string, unknown>, url, issuerId);
 }

@@ -64,6 +64,20 @@ export interface Identity {
 export interface LoginResult {
   token: string;
   identity: Identity;
+  /**
+   * An OAuth refresh token, kept in the secret store beside the token when the provider has `refresh()`;
+   * with `identity.expiresAt` the host renews the token before it runs out.
+   */
+  refreshToken?: string;
+}
+
+/** What `refresh()` returns: the new access token, and a new refresh token when the server rotated it. */
+export interface RefreshResult {
+  token: string;
+  /** Absent: the old refresh token stays. */
+  refreshToken?: string;
+  /** ISO time the new token stops working; absent: unknown (it is used until rejected). */
+  expiresAt?: string;
 }
 
 /** A provider: its static facts and the protocol code behind them. */
@@ -77,6 +91,13 @@ export interface Provider extends ProviderManifest {
    * lines). Needed when `methods` includes 'browser'.
    */
   browserLogin?(ctx: ProviderContext): Promise<LoginResult>;
+  /**
+   * Renews a stored token with its refresh token (RFC 6749 section 6: `refreshAccessToken()` does it). The
+   * host calls it under the storage lock when the token has under a minute left, once per due token across
+   * every process, never retried, and records a failure so others do not send the same refresh token again
+   * (docs/storage.md). `invalid_grant` must be SESSION_EXPIRED (exit 4): the person signs in again.
+   */
+  refresh?(credential: { token: string; refreshToken: string }, ctx: ProviderContext): Promise<RefreshResult>;
   /** Checks a credential with the server. Throws a `LatchkeyError` with exit 4 when it is rejected. */
   verify(token: string, ctx: ProviderContext): Promise<Identity>;
   /**
@@ -102,7 +123,7 @@ export function validateProvider(candidate: unknown): string[] {
     problems.push("methods includes 'browser' but browserLogin() is missing");
   }
   if (typeof p.verify !== 'function') problems.push('verify() is missing');
-  for (const optional of ['checkTokenFormat', 'login', 'browserLogin', 'revoke'] as const) {
+  for (const optional of ['checkTokenFormat', 'login', 'browserLogin', 'refresh', 'revoke'] as const) {
     if (p[optional] !== undefined && typeof p[optional] !== 'function')
       problems.push(`${optional} must be a function`);
   }

@@ -1,6 +1,9 @@
 import {
   ExitCode,
   LatchkeyError,
+  browserLogin,
+  discoverServer,
+  registerPublicClient,
   deviceLogin,
   defineProvider,
   loadManifest,
@@ -28,6 +31,8 @@ const uuid = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
 const keyPattern = new RegExp(`^(?:sk-nano-${uuid}|${uuid})$`, 'i');
 const defaultClientName = 'latchkey';
 const loginAgain = 'Run `latchkey auth login --provider nanogpt` again.';
+/** What an app asks for in the browser sign-in (NanoGPT's `scopes_supported`). */
+const browserScope = 'api.use models.read';
 
 /** True for `sk-nano-<uuid>` keys and legacy bare-UUID keys. */
 export function isNanoGptKey(value: string): boolean {
@@ -38,6 +43,20 @@ function identityFor(key: string, keyName?: string): Identity {
   const identity: Identity = { account: accountLabel(key) };
   if (keyName !== undefined) identity.details = { key: keyName };
   return identity;
+}
+
+/** `--client-name`: 1 to 64 characters, default `latchkey`. */
+function clientNameOf(ctx: ProviderContext): string {
+  const clientName = ctx.options.clientName ?? defaultClientName;
+  if (clientName.length === 0 || clientName.length > 64) {
+    throw new LatchkeyError({
+      code: 'USAGE',
+      message: `--client-name must be 1 to 64 characters (got ${clientName.length}).`,
+      action: 'Pass a shorter name, e.g. --client-name my-laptop.',
+      exitCode: ExitCode.Usage,
+    });
+  }
+  return clientName;
 }
 
 /** Errors every NanoGPT endpoint can answer with. */
@@ -119,15 +138,7 @@ export const nanogpt = defineProvider({
   },
 
   async login(ctx: ProviderContext) {
-    const clientName = ctx.options.clientName ?? defaultClientName;
-    if (clientName.length === 0 || clientName.length > 64) {
-      throw new LatchkeyError({
-        code: 'USAGE',
-        message: `--client-name must be 1 to 64 characters (got ${clientName.length}).`,
-        action: 'Pass a shorter name, e.g. --client-name my-laptop.',
-        exitCode: ExitCode.Usage,
-      });
-    }
+    const clientName = clientNameOf(ctx);
     const poller = ctx.http.with({ retry: noRetry });
     const key = await deviceLogin(ctx, {
       start: () => startLogin(ctx),
@@ -140,6 +151,66 @@ export const nanogpt = defineProvider({
       },
       expiredAction: loginAgain,
     });
+    return { token: key, identity: identityFor(key, `CLI (${clientName})`) };
+  },
+
+  /**
+   * The browser sign-in NanoGPT recommends for local tools: its RFC 8414 metadata (the issuer is the base
+   * URL), a public client registered for this login (RFC 7591, named after --client-name), then the
+   * authorization code flow with PKCE on a loopback redirect. The token is an `sk-nano-` key, stored and
+   * named exactly as the device login's.
+   */
+  async browserLogin(ctx: ProviderContext) {
+    const clientName = clientNameOf(ctx);
+    const issuer = ctx.baseUrl.href.replace(/\/$/, '');
+    const metadata = await discoverServer(ctx.http, issuer, {
+      source: 'the NanoGPT base URL',
+      notFoundAction:
+        'Check --base-url, or sign in with the device flow: `latchkey auth login --provider nanogpt --device`.',
+    });
+    const { authorizationUrl, tokenUrl, registrationUrl } = metadata;
+    if (authorizationUrl === undefined || tokenUrl === undefined || registrationUrl === undefined) {
+      throw new LatchkeyError({
+        code: 'DISCOVERY_FAILED',
+        message: `${ctx.baseUrl.host}'s metadata names no ${authorizationUrl === undefined ? 'authorization' : tokenUrl === undefined ? 'token' : 'registration'} endpoint, so latchkey cannot sign in there in the browser.`,
+        action: 'Sign in with the device flow: `latchkey auth login --provider nanogpt --device`.',
+      });
+    }
+    const { clientId } = await registerPublicClient(
+      ctx.http,
+      {
+        issuer,
+        registrationUrl,
+        clientName,
+        ...(metadata.grantTypesSupported !== undefined && {
+          grantTypesSupported: metadata.grantTypesSupported,
+        }),
+      },
+      () => ctx.clock.now(),
+    );
+    const tokens = await browserLogin(ctx, {
+      server: {
+        issuer,
+        authorizationUrl,
+        tokenUrl,
+        ...(metadata.issParameterSupported === true && { issParameterSupported: true }),
+        ...(metadata.codeChallengeMethodsSupported !== undefined && {
+          codeChallengeMethodsSupported: metadata.codeChallengeMethodsSupported,
+        }),
+      },
+      client: { clientId, encoding: 'form' },
+      scope: browserScope,
+      loginAgain: 'Run `latchkey auth login --provider nanogpt --web` again.',
+    });
+    const key = tokens.accessToken;
+    if (!isNanoGptKey(key)) {
+      throw new LatchkeyError({
+        code: 'UNEXPECTED_RESPONSE',
+        message: 'NanoGPT answered the sign-in with something that is not an API key (sk-nano-...).',
+        action:
+          'Try again, or sign in with the device flow: `latchkey auth login --provider nanogpt --device`.',
+      });
+    }
     return { token: key, identity: identityFor(key, `CLI (${clientName})`) };
   },
 

@@ -80,8 +80,8 @@ export async function acquireCredential(
         token,
         identity: sanitizeIdentity(identity),
         method: flow,
-        // Only a configured provider's refresh token is kept: latchkey can refresh only those (refresh.ts).
-        ...(isConfiguredProvider(provider) &&
+        // A refresh token is kept only where latchkey can use it: a configured provider, or a plugin's refresh().
+        ...((isConfiguredProvider(provider) || typeof provider.refresh === 'function') &&
           typeof refreshToken === 'string' &&
           refreshToken !== '' && { refreshToken }),
       };

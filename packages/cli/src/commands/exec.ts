@@ -4,6 +4,7 @@ import { execFlags } from '../command-flags.js';
 import { oclifFlags } from '../oclif-flags.js';
 import { runExec } from '../exec/run.js';
 import { allStaticProviders, loadProviders } from '../providers/providers.js';
+import { pluginRefresher } from '../token/plugin-refresh.js';
 
 export default class Exec extends LatchkeyCommand {
   static summary = 'Run a command with credentials in its environment, masked in its output.';
@@ -49,17 +50,24 @@ export default class Exec extends LatchkeyCommand {
         if (entry) providers.set(id, { manifest: entry.provider, plugin: entry.plugin });
       }
     }
-    process.exitCode = await runExec(
-      {
-        providers: flags.provider ?? [],
-        account: flags.account,
-        env: flags.env ?? [],
-        masking: flags.masking,
-        command,
-        args,
-      },
-      providers,
-      { env, cwd: process.cwd(), stdout: process.stdout, stderr: process.stderr },
-    );
+    process.exitCode =
+      (await runExec(
+        {
+          providers: flags.provider ?? [],
+          account: flags.account,
+          env: flags.env ?? [],
+          masking: flags.masking,
+          command,
+          args,
+        },
+        providers,
+        {
+          env,
+          cwd: process.cwd(),
+          stdout: process.stdout,
+          stderr: process.stderr,
+          pluginRefresher: pluginRefresher(this.runtime),
+        },
+      )) ?? 1;
   }
 }

@@ -45,20 +45,36 @@ export function authorizationUrlIn(text: string): string | undefined {
 export async function browserLogin(
   session: CliSession,
   args: string[],
-  act: (url: string) => Promise<void>,
-  options: { env?: Record<string, string | undefined> } = {},
+  act: (url: string, stdin: NodeJS.WritableStream) => Promise<void>,
+  options: { env?: Record<string, string | undefined>; keepStdinOpen?: boolean } = {},
 ): Promise<{ run: CliRun; url: string }> {
   const watcher = textWatcher();
-  const { done } = session.spawn(['auth', 'login', ...args], {
+  const { child, done } = session.spawn(['auth', 'login', ...args], {
     env: options.env ?? {},
     timeoutMs: RUN_TIMEOUT_MS,
     onStderr: (chunk) => watcher.feed(chunk),
+    ...(options.keepStdinOpen && { keepStdinOpen: true }),
   });
   const stderr = await Promise.race([
     watcher.until((t) => authorizationUrlIn(t) !== undefined, 'the authorization URL'),
     done.then((r) => r.stderr),
   ]);
   const url = authorizationUrlIn(stderr) ?? '';
-  if (url) await act(url);
+  if (url) await act(url, child.stdin!);
   return { run: await done, url };
+}
+
+/**
+ * A browser on another machine: signs in on the server's page with `page`, but the redirect back to
+ * 127.0.0.1 never reaches latchkey (it would go to that other machine); returns the address it ended on,
+ * what the person copies from the address bar.
+ */
+export async function signInElsewhere(page: Page, url: string, button: string): Promise<string> {
+  await page.route(/^http:\/\/127\.0\.0\.1:\d+\/callback/, (route) => route.abort('connectionrefused'));
+  await page.goto(url);
+  const [request] = await Promise.all([
+    page.waitForRequest(/^http:\/\/127\.0\.0\.1:\d+\/callback\?/),
+    page.click(button),
+  ]);
+  return request.url();
 }

@@ -5,6 +5,7 @@ import { runChild, type ChildOutcome } from './child.js';
 import { execEnvironment, type ExecRequest } from './environment.js';
 import { forTerminal, readOnlyStore } from '../runtime/environment.js';
 import type { StaticProvider } from '../providers/provider-facts.js';
+import { PluginCodeNeeded, type PluginRefresher } from '../token/token-lookup.js';
 import { reportError } from '../render-error.js';
 
 export interface ExecArgs extends ExecRequest {
@@ -18,18 +19,22 @@ export interface ExecIo {
   cwd: string;
   stdout: Writable;
   stderr: Writable;
+  /** The full CLI's way to renew a due plugin token; without it (the fast path) such a run is handed over. */
+  pluginRefresher?: PluginRefresher;
 }
 
 /**
  * Resolves the environment, runs COMMAND and returns the exit code to leave with: COMMAND's own (128+N
  * for signal N), 127 when it is not found, 126 when it cannot be run, or latchkey's code when a reference
- * could not be resolved (COMMAND not started). Shared by the fast path and the `exec` command.
+ * could not be resolved (COMMAND not started); undefined, before anything ran, when a due plugin token needs
+ * the plugin's code and `io` has no `pluginRefresher` (the fast path hands over). Shared by the fast path
+ * and the `exec` command.
  */
 export async function runExec(
   request: ExecArgs,
   providers: Map<string, StaticProvider>,
   io: ExecIo,
-): Promise<number> {
+): Promise<number | undefined> {
   let prepared;
   try {
     prepared = await execEnvironment(request, {
@@ -37,8 +42,11 @@ export async function runExec(
       env: io.env,
       store: readOnlyStore(io.env),
       cwd: io.cwd,
+      ...(io.pluginRefresher !== undefined && { pluginRefresher: io.pluginRefresher }),
     });
   } catch (error) {
+    // A due plugin token on the fast path: the full CLI loads the plugin and runs it all again.
+    if (error instanceof PluginCodeNeeded) return undefined;
     return report(error, io);
   }
   const outcome: ChildOutcome = await runChild({

@@ -30,7 +30,7 @@ export function findGuide(topic: string): Guide | undefined {
   return GUIDES.find((guide) => guide.topic === topic);
 }
 
-/** A guide's text as shipped (dist/help/<topic>.txt, beside this module's dist/host/). */
+/** A guide's text as shipped (dist/help/<topic>.txt, beside this module in dist/help/). */
 export function readGuide(guide: Guide): string {
   return readFileSync(new URL(`./${guide.topic}.txt`, import.meta.url), 'utf8');
 }

@@ -1,12 +1,15 @@
 // `auth providers add` and `auth providers remove`: a provider definition from the server's metadata and
 // the user's flags, kept in providers.json (see configured-providers.ts for how it becomes a provider).
-import { isLatchkeyError, usageError } from '@latchkey/errors';
+import { ExitCode, LatchkeyError, isLatchkeyError, usageError } from '@latchkey/errors';
 import { parseBaseUrl } from '@latchkey/http';
 import {
   checkEndpoint,
+  discoverResource,
   discoverServer,
+  discoverServerAt,
   parseIssuer,
   registerPublicClient,
+  type ProtectedResource,
   type ServerMetadata,
 } from '@latchkey/oauth';
 import {
@@ -26,6 +29,10 @@ import { httpClient } from '../runtime/runtime.js';
 export interface AddProviderRequest {
   name: string;
   issuer?: string;
+  /** `--resource`: the API; its RFC 9728 metadata names the issuer, and it becomes the base URL. */
+  resource?: string;
+  /** `--discovery-url`: the metadata document at an address of its own. */
+  discoveryUrl?: string;
   /** Absent: registered at the server's registration endpoint (RFC 7591), when it has one. */
   clientId?: string;
   /** `--scope`, each may hold several space-separated scopes; empty: chosen from the server's metadata. */
@@ -56,6 +63,8 @@ export interface AddedProvider {
   discoveredAt?: string;
   /** The client id was registered just now (RFC 7591) at this endpoint. */
   registeredAt?: string;
+  /** Where the resource's metadata was read (`--resource`). */
+  resourceMetadataAt?: string;
 }
 
 const namePattern = /^[a-z][a-z0-9-]{0,31}$/;
@@ -128,12 +137,51 @@ export async function addProvider(runtime: Runtime, request: AddProviderRequest)
     revocationUrl: request.revocationUrl && checkEndpoint(request.revocationUrl, '--revocation-url'),
     userinfoUrl: request.userinfoUrl && checkEndpoint(request.userinfoUrl, '--userinfo-url'),
   };
+  if (
+    request.resource !== undefined &&
+    (request.issuer !== undefined || request.discoveryUrl !== undefined)
+  ) {
+    throw usageError(
+      `--resource finds the authorization server by itself; it cannot be given with ${request.issuer !== undefined ? '--issuer' : '--discovery-url'}.`,
+      'Pass --resource alone, or the issuer alone.',
+    );
+  }
+  // --resource (RFC 9728): the API names its authorization server; then as --issuer, and the API is the base URL.
+  let protectedResource: ProtectedResource | undefined;
+  if (request.resource !== undefined) {
+    parseBaseUrl(request.resource, '--resource');
+    protectedResource = await discoverResource(httpClient(runtime), request.resource.trim());
+    if (protectedResource.authorizationServers.length === 0) {
+      throw new LatchkeyError({
+        code: 'DISCOVERY_FAILED',
+        message: `The metadata of ${protectedResource.resource} names no authorization server.`,
+        action: "Pass the authorization server's issuer with --issuer instead of --resource.",
+        exitCode: ExitCode.Failure,
+      });
+    }
+  }
   // The issuer identifier is the string as given (RFC 8414 section 3.3 compares it character for character).
-  const issuerId = request.issuer?.trim();
-  const issuer = issuerId === undefined ? undefined : parseIssuer(issuerId);
-  const baseUrl = request.baseUrl === undefined ? undefined : parseBaseUrl(request.baseUrl, '--base-url');
+  let issuerId = request.issuer?.trim() ?? protectedResource?.authorizationServers[0];
+  const issuer =
+    issuerId === undefined
+      ? undefined
+      : parseIssuer(
+          issuerId,
+          request.issuer === undefined && protectedResource
+            ? 'The authorization server of --resource'
+            : '--issuer',
+        );
+  const baseUrl =
+    request.baseUrl !== undefined
+      ? parseBaseUrl(request.baseUrl, '--base-url')
+      : protectedResource !== undefined
+        ? parseBaseUrl(protectedResource.resource, '--resource')
+        : undefined;
   let metadata: ServerMetadata | undefined;
-  if (issuer !== undefined) {
+  if (request.discoveryUrl !== undefined) {
+    metadata = await discoverServerAt(httpClient(runtime), request.discoveryUrl.trim(), issuerId);
+    issuerId ??= metadata.issuer;
+  } else if (issuer !== undefined) {
     try {
       metadata = await discoverServer(httpClient(runtime), issuerId!);
     } catch (error) {
@@ -149,7 +197,7 @@ export async function addProvider(runtime: Runtime, request: AddProviderRequest)
     }
   } else if (!(explicit.deviceAuthorizationUrl || explicit.authorizationUrl) || !explicit.tokenUrl) {
     throw usageError(
-      'Say where the server is: --issuer URL (its endpoints are discovered), or --token-url with --device-authorization-url and/or --authorization-url.',
+      'Say where the server is: --issuer URL (its endpoints are discovered), --resource URL (the API names its server), --discovery-url URL, or --token-url with --device-authorization-url and/or --authorization-url.',
       `Run \`latchkey auth providers add ${request.name} --issuer https://idp.example.com --client-id ID\`.`,
     );
   }
@@ -212,6 +260,7 @@ export async function addProvider(runtime: Runtime, request: AddProviderRequest)
     ...(request.clientSecretEnv !== undefined && { clientSecretEnv: request.clientSecretEnv }),
     ...(scopes !== undefined && { scopes }),
     encoding: request.encoding,
+    ...(protectedResource !== undefined && { resource: protectedResource.resource }),
     ...(device !== undefined && { deviceAuthorizationUrl: device }),
     ...(authorization !== undefined && { authorizationUrl: authorization }),
     ...(authorization !== undefined &&
@@ -248,6 +297,7 @@ export async function addProvider(runtime: Runtime, request: AddProviderRequest)
     loggedOut,
     ...(metadata !== undefined && { discoveredAt: metadata.source.toString() }),
     ...(registeredAt !== undefined && { registeredAt }),
+    ...(protectedResource !== undefined && { resourceMetadataAt: protectedResource.source.toString() }),
   };
 }
 
@@ -272,6 +322,11 @@ export function describeAdded(added: AddedProvider): string[] {
   ];
   return [
     ...describeLogout({ removed: added.loggedOut, orphansRemoved: [], envStillSet: [] }),
+    ...(added.resourceMetadataAt !== undefined
+      ? [
+          `  ${added.definition.resource} is guarded by ${added.definition.issuer} (read from ${added.resourceMetadataAt}).`,
+        ]
+      : []),
     ...(added.registeredAt !== undefined
       ? [
           `  Registered latchkey as a public client at ${added.registeredAt}: client id ${added.definition.clientId} (no secret).`,

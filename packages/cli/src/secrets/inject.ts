@@ -9,6 +9,7 @@ import { parseReference, resolveReferences, type ReferenceContext } from './refe
 import type { Runtime } from '../runtime/ports.js';
 import { readOnlyStore } from '../runtime/environment.js';
 import { readBounded, type Input } from '../terminal/stdin.js';
+import { pluginRefresher } from '../token/plugin-refresh.js';
 
 /** The largest template read (stdin or `-i`): past it, reading stops and nothing is written. */
 export const maxTemplateBytes = 1024 * 1024;
@@ -237,7 +238,13 @@ export async function referenceContext(
       if (entry) providers.set(id, { manifest: entry.provider, plugin: entry.plugin });
     }
   }
-  return { providers, env: runtime.env, store: readOnlyStore(runtime.env, runtime.keychain), cwd };
+  return {
+    providers,
+    env: runtime.env,
+    store: readOnlyStore(runtime.env, runtime.keychain),
+    cwd,
+    pluginRefresher: pluginRefresher(runtime),
+  };
 }
 
 /**

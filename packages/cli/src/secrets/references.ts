@@ -14,7 +14,7 @@ import {
   unknownProvider,
   type StaticProvider,
 } from '../providers/provider-facts.js';
-import { resolveTokenFrom } from '../token/token-lookup.js';
+import { resolveTokenFrom, type PluginRefresher } from '../token/token-lookup.js';
 
 /** What a reference names: a provider, maybe one of its stored accounts, and a field (default `token`). */
 export interface Reference {
@@ -36,6 +36,8 @@ export interface ReferenceContext {
   env: NodeJS.ProcessEnv;
   store: CredentialStore;
   cwd: string;
+  /** The full CLI's way to renew a due plugin token (see `resolveTokenFrom`); absent on the fast paths. */
+  pluginRefresher?: PluginRefresher;
 }
 
 const scheme = 'latchkey://';
@@ -161,10 +163,15 @@ async function resolveOne(
     value =
       field === 'base-url'
         ? baseUrlFor(provider.manifest, account, ctx)
-        : resolveTokenFrom(ctx.providers, ctx.env, ctx.store, provider.manifest.id, async () => provider, {
-            account,
-            cwd: ctx.cwd,
-          }).then((result) => result.token);
+        : resolveTokenFrom(
+            ctx.providers,
+            ctx.env,
+            ctx.store,
+            provider.manifest.id,
+            async () => provider,
+            { account, cwd: ctx.cwd },
+            ctx.pluginRefresher,
+          ).then((result) => result.token);
     cache.set(key, value);
   }
   return value;

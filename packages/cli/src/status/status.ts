@@ -287,7 +287,24 @@ async function checkStored(
       // An expired OAuth access token is renewed first, as `auth token` would, so the check is of a live one.
       // The refresh gets its own (longer) limit, not the status one: a refresh cut short after the server
       // rotated the refresh token would leave only a dead one stored, signing the user out.
-      stored = await refreshStored(store, stored, runtime.env, { version: runtime.version });
+      const plugin = provider.refresh;
+      stored = await refreshStored(store, stored, runtime.env, {
+        version: runtime.version,
+        ...(!isConfiguredProvider(provider) &&
+          plugin !== undefined && {
+            pluginRefresh: (credential) =>
+              plugin.call(
+                provider,
+                credential,
+                checkContext(
+                  runtime,
+                  provider,
+                  resolveBaseUrl(runtime, provider, undefined, record.baseUrl),
+                  timeoutMs,
+                ),
+              ),
+          }),
+      });
       if (stored.record.expiresAt !== undefined) entry.expiresAt = stored.record.expiresAt;
     }
     const baseUrl = resolveBaseUrl(runtime, provider, undefined, record.baseUrl);

@@ -17,7 +17,8 @@ import {
 } from '@latchkey/storage';
 import { configuredManifest } from '../providers/configured-providers.js';
 import { REFRESH_BACKOFF_MS, REFRESH_TIMEOUT_MS, refreshStored } from './refresh.js';
-import { resolveTokenFrom } from './token-lookup.js';
+import { PluginCodeNeeded, resolveTokenFrom } from './token-lookup.js';
+import { LatchkeyError } from '@latchkey/errors';
 
 let dir: string;
 let env: NodeJS.ProcessEnv;
@@ -444,5 +445,78 @@ describe('one request per due token, whatever happens', () => {
     const working = tokenEndpoint();
     expect(await attempt(store, working.fetch, NOW)).toMatchObject({ secret: 'at-new-1-0123456789abcdef' });
     expect(working.bodies).toHaveLength(1);
+  });
+});
+
+describe("a plugin's refresh() (no providers.json definition)", () => {
+  it('is called under the lock with the stored tokens; its new tokens are stored, the old refresh token kept when not rotated', async () => {
+    const store = await setup({ expiresInMs: 10_000, refreshToken: OLD_REFRESH, define: false });
+    const stored = (await store.get('idp', 'ada'))!;
+    const calls: Array<{ token: string; refreshToken: string }> = [];
+    const renewed = await refreshStored(store, stored, env, {
+      now: () => NOW,
+      pluginRefresh: async (credential) => {
+        calls.push(credential);
+        return { token: 'at-plugin-new-0123456789', expiresAt: new Date(NOW + 3_600_000).toISOString() };
+      },
+    });
+    expect(calls).toEqual([{ token: OLD, refreshToken: OLD_REFRESH }]);
+    expect(renewed.secret).toBe('at-plugin-new-0123456789');
+    const again = (await store.get('idp', 'ada'))!;
+    expect(again.secret).toBe('at-plugin-new-0123456789');
+    expect(again.refreshToken).toBe(OLD_REFRESH);
+    expect(again.record).toMatchObject({
+      refreshable: true,
+      expiresAt: new Date(NOW + 3_600_000).toISOString(),
+    });
+  });
+
+  it('a failure is recorded: the next caller within the back-off gets the same error without calling refresh()', async () => {
+    const store = await setup({ expiresInMs: 10_000, refreshToken: OLD_REFRESH, define: false });
+    let calls = 0;
+    const pluginRefresh = async () => {
+      calls += 1;
+      throw new LatchkeyError({
+        code: 'SESSION_EXPIRED',
+        message: 'Acme no longer accepts the refresh token.',
+        exitCode: 4,
+      });
+    };
+    const first = await refreshStored(store, (await store.get('idp', 'ada'))!, env, {
+      now: () => NOW,
+      pluginRefresh,
+    }).catch((e: unknown) => e);
+    expect(first).toMatchObject({ code: 'SESSION_EXPIRED', exitCode: 4 });
+    const second = await refreshStored(store, (await store.get('idp', 'ada'))!, env, {
+      now: () => NOW + REFRESH_BACKOFF_MS * 10,
+      pluginRefresh,
+    }).catch((e: unknown) => e);
+    expect(second).toMatchObject({
+      code: 'SESSION_EXPIRED',
+      message: 'Acme no longer accepts the refresh token.',
+    });
+    expect(calls).toBe(1);
+  });
+
+  it('the token path hands a due plugin token over when it cannot load plugin code (the fast path)', async () => {
+    const store = await setup({ expiresInMs: 10_000, refreshToken: OLD_REFRESH, define: false });
+    const acme = {
+      manifest: { ...configuredManifest('idp', definition()), title: 'Idp' },
+      plugin: 'latchkey-plugin-idp',
+    };
+    const lookup = (refresher?: Parameters<typeof resolveTokenFrom>[6]) =>
+      resolveTokenFrom(
+        new Map([['idp', acme]]),
+        env,
+        store,
+        'idp',
+        async () => acme,
+        { cwd: dir },
+        refresher,
+      );
+    await expect(lookup()).rejects.toBeInstanceOf(PluginCodeNeeded);
+    await expect(lookup(async () => undefined)).rejects.toMatchObject({ code: 'TOKEN_EXPIRED', exitCode: 4 });
+    const result = await lookup(async () => async () => ({ token: 'at-via-plugin-0123456789' }));
+    expect(result.token).toBe('at-via-plugin-0123456789');
   });
 });

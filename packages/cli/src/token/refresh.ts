@@ -1,6 +1,13 @@
 // Refresh on the token path (`auth token`, exec, inject, references): loaded with a dynamic import only when
 // the stored access token is due, so the usual `auth token` never loads the HTTP or OAuth code.
-import { ExitCode, LatchkeyError, redact, sanitizeLine, toLatchkeyError } from '@latchkey/errors';
+import {
+  ExitCode,
+  LatchkeyError,
+  redact,
+  registerSecret,
+  sanitizeLine,
+  toLatchkeyError,
+} from '@latchkey/errors';
 import { HttpClient } from '@latchkey/http';
 import { refreshAccessToken } from '@latchkey/oauth';
 import {
@@ -34,6 +41,18 @@ export interface RefreshDeps {
   version?: string;
   /** The refresh request's time limit; default (and at most) `REFRESH_TIMEOUT_MS`. */
   timeoutMs?: number;
+  /**
+   * A plugin provider's own `refresh()`, bound to its context (a provider that is not configured by
+   * providers.json). Called under the lock with the current tokens, exactly like the configured refresh.
+   */
+  pluginRefresh?: (credential: { token: string; refreshToken: string }) => Promise<RefreshResult>;
+}
+
+/** A plugin provider's refresh, as `refreshStored` calls it. */
+export interface RefreshResult {
+  token: string;
+  refreshToken?: string;
+  expiresAt?: string;
 }
 
 function expired(record: AccountRecord, why: string): LatchkeyError {
@@ -113,6 +132,29 @@ export async function refreshStored(
     // margin is half their lifetime, so a fresh one is not due again and concurrent callers make one request.
     if (!accessTokenDue(current.record, now())) return undefined;
     if (current.refreshToken === undefined) throw expired(current.record, ' and there is no refresh token');
+    if (definition === undefined && deps.pluginRefresh !== undefined) {
+      const recordedFailure = pendingRefreshFailure(current.record, now());
+      if (recordedFailure !== undefined) throw refreshFailureError(recordedFailure);
+      registerSecret(current.refreshToken);
+      let result: RefreshResult;
+      try {
+        result = await deps.pluginRefresh({ token: current.secret, refreshToken: current.refreshToken });
+      } catch (thrown) {
+        const error = toLatchkeyError(thrown);
+        if (error.code === 'CANCELLED') throw error;
+        const failure = refreshFailureOf(error, now());
+        failed = refreshFailureError(failure);
+        return { failure };
+      }
+      registerSecret(result.token);
+      if (result.refreshToken !== undefined) registerSecret(result.refreshToken);
+      return {
+        secret: result.token,
+        // Not rotated: the one it has stays.
+        refreshToken: result.refreshToken ?? current.refreshToken,
+        ...(result.expiresAt !== undefined && { expiresAt: result.expiresAt }),
+      };
+    }
     if (definition === undefined)
       throw expired(current.record, ` and ${record.provider} is no longer configured`);
     // The refresh token goes only to the token endpoint that issued it (STORAGE_TAMPERED otherwise).

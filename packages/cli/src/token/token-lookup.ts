@@ -1,9 +1,35 @@
 // The credential lookup behind `auth token`, shared by the full CLI and the fast path: manifests, the
 // environment and the store only (no plugin code; the network only to refresh a due OAuth token).
 import { accessTokenDue, type ChosenBy, type CredentialStore } from '@latchkey/storage';
-import { usageError } from '@latchkey/errors';
+import { ExitCode, LatchkeyError, usageError } from '@latchkey/errors';
 import { latchkeyEnvName } from '@latchkey/plugin-kit/manifest';
 import { envCredential, notSignedIn, type StaticProvider } from '../providers/provider-facts.js';
+
+/** A plugin provider's refresh, bound to its context (see `PluginRefresher`). */
+export type PluginRefresh = (credential: { token: string; refreshToken: string }) => Promise<{
+  token: string;
+  refreshToken?: string;
+  expiresAt?: string;
+}>;
+
+/**
+ * Loads a plugin provider's code and returns its `refresh()` bound to a context for the account's base
+ * URL (undefined: it has none). Only the full CLI has one: the fast paths load no plugin code.
+ */
+export type PluginRefresher = (
+  providerId: string,
+  baseUrl: string | undefined,
+) => Promise<PluginRefresh | undefined>;
+
+/**
+ * Thrown where a stored plugin token is due and only the plugin's own code can renew it, on a path that
+ * loads no plugin code (the fast paths): not a LatchkeyError, so the fast path hands over to the full CLI.
+ */
+export class PluginCodeNeeded extends Error {
+  constructor(readonly provider: string) {
+    super(`the ${provider} plugin's refresh() is needed`);
+  }
+}
 
 export interface TokenResult {
   provider: string;
@@ -39,6 +65,7 @@ export async function resolveTokenFrom(
   requested: string | undefined,
   choose: (candidates: string[]) => Promise<StaticProvider>,
   request: AccountRequest,
+  pluginRefresher?: PluginRefresher,
 ): Promise<TokenResult> {
   if (request.account !== undefined && request.account.trim() === '') {
     throw usageError(
@@ -82,8 +109,18 @@ export async function resolveTokenFrom(
     (stored.record.refreshable || chosen.plugin === 'configured') &&
     accessTokenDue(stored.record, Date.now())
   ) {
+    let pluginRefresh: PluginRefresh | undefined;
+    if (chosen.plugin !== 'configured') {
+      // A plugin's token: its own refresh() renews it, under the same lock and rules (refresh.ts).
+      if (pluginRefresher === undefined) throw new PluginCodeNeeded(manifest.id);
+      pluginRefresh = await pluginRefresher(manifest.id, stored.record.baseUrl);
+      if (pluginRefresh === undefined) throw cannotRenew(manifest.id, manifest.title, stored.record.account);
+    }
     const { refreshStored } = await import('./refresh.js');
-    stored = { ...stored, ...(await refreshStored(store, stored, env)) };
+    stored = {
+      ...stored,
+      ...(await refreshStored(store, stored, env, pluginRefresh ? { pluginRefresh } : {})),
+    };
   }
   return {
     provider: manifest.id,
@@ -93,4 +130,14 @@ export async function resolveTokenFrom(
     chosenBy: stored.chosenBy,
     ...(stored.detail !== undefined && { detail: stored.detail }),
   };
+}
+
+/** A due plugin token whose plugin has no refresh() (any more): exit 4, sign in again. */
+function cannotRenew(id: string, title: string, account: string): LatchkeyError {
+  return new LatchkeyError({
+    code: 'TOKEN_EXPIRED',
+    message: `The ${title} access token of ${account} has expired and the installed ${id} plugin cannot renew it.`,
+    action: `Sign in again: latchkey auth login --provider ${id}`,
+    exitCode: ExitCode.Auth,
+  });
 }

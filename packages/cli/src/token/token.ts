@@ -2,6 +2,7 @@ import { allStaticProviders, chooseProvider, loadProviders } from '../providers/
 import type { Runtime } from '../runtime/ports.js';
 import { readOnlyStore } from '../runtime/environment.js';
 import { resolveTokenFrom, type AccountRequest, type TokenResult } from './token-lookup.js';
+import { pluginRefresher } from './plugin-refresh.js';
 
 export { resolveTokenFrom, type AccountRequest, type TokenResult } from './token-lookup.js';
 
@@ -26,5 +27,6 @@ export async function resolveToken(
     requested,
     (candidates) => chooseProvider(runtime, requested, providers, candidates, 'to print a token for'),
     request,
+    pluginRefresher(runtime),
   );
 }

@@ -1,7 +1,8 @@
 /**
  * A local NanoGPT for tests: the CLI device login (`/api/cli-login/start`, `/api/cli-login/poll`), the
- * browser approval page (`/cli-login/verify`) and the key check (`GET /api/v1/models`), following NanoGPT's
- * own documentation (seeds 000 and 001, PROVIDERS.md). Faults can be injected per route to test how a client
+ * browser approval page (`/cli-login/verify`), the key check (`GET /api/v1/models`), and the browser
+ * sign-in with PKCE (metadata, registration, authorize, token, and the key handoff: oauth.ts), following
+ * NanoGPT's own documentation (seeds 000 and 001, PROVIDERS.md). Faults can be injected per route to test how a client
  * copes with proxies, resets and rate limits. Listens on 127.0.0.1 only.
  */
 import { randomBytes, randomInt, randomUUID } from 'node:crypto';
@@ -23,6 +24,9 @@ import {
   type HtmlFault,
   type StatusFault,
 } from '@latchkey/conformance/tools';
+import { createNanoGptOAuth, type OAuthClientRecord, type OAuthRoute } from './oauth.js';
+
+export type { OAuthRoute as NanoGptOAuthRoute } from './oauth.js';
 
 export interface NanoGptEmulatorOptions {
   /** TCP port on 127.0.0.1; default 0 (a free port chosen by the OS). */
@@ -51,7 +55,7 @@ export interface NanoGptEmulatorOptions {
   onEvent?: (event: NanoGptEmulatorEvent) => void;
 }
 
-export type NanoGptRoute = 'start' | 'poll' | 'verify' | 'models' | 'other';
+export type NanoGptRoute = 'start' | 'poll' | 'verify' | 'models' | OAuthRoute | 'other';
 
 export interface RecordedRequest {
   /** When it arrived, by the emulator's clock. */
@@ -106,6 +110,8 @@ export interface NanoGptEmulator {
   userCodes(): string[];
   /** Revokes an issued or pre-provisioned key: /api/v1/models answers 401 for it from now on. */
   revokeKey(key: string): void;
+  /** The OAuth clients registered at /oauth/register (RFC 7591), in order. */
+  oauthClients(): OAuthClientRecord[];
   close(): Promise<void>;
 }
 
@@ -152,6 +158,19 @@ export async function startNanoGptEmulator(options: NanoGptEmulatorOptions = {})
   const issued: Array<{ key: string; name: string }> = [];
   const hits = new Map<string, number[]>();
   let url = '';
+  const oauth = createNanoGptOAuth({
+    url: () => url,
+    now: () => clock.now(),
+    keyFor: (clientName) => keyFor(clientName),
+    send: (record, res, status, body, headers) => sendJson(res, record, status, body, headers),
+    html: (record, res, status, html) => sendHtml(res, record, status, html),
+    redirect: (record, res, location) => {
+      record.status = 302;
+      res.writeHead(302, { location, 'cache-control': 'no-store' });
+      res.end();
+    },
+    page,
+  });
 
   /** Seconds until the client may try again, or undefined when the request is within the limit. */
   function rateLimited(route: 'start' | 'poll', ip: string): number | undefined {
@@ -235,7 +254,7 @@ export async function startNanoGptEmulator(options: NanoGptEmulatorOptions = {})
     const at = clock.now();
     const raw = await readBody(req);
     const { method, target, pathname, searchParams } = requestTarget(req);
-    const route = routeOf(method, pathname);
+    const route = oauth.route(method, pathname) ?? routeOf(method, pathname);
     const record: RecordedRequest = {
       at,
       method,
@@ -282,6 +301,8 @@ export async function startNanoGptEmulator(options: NanoGptEmulatorOptions = {})
       case 'other':
         sendJson(res, record, 404, { error: 'not_found' });
         return;
+      default:
+        return oauth.handle(route, { method, params: searchParams, raw, body: record.body, record }, res);
     }
   }
 
@@ -383,10 +404,13 @@ export async function startNanoGptEmulator(options: NanoGptEmulatorOptions = {})
     const apiKeyHeader = req.headers['x-api-key'];
     const key = bearer ?? (typeof apiKeyHeader === 'string' ? apiKeyHeader.trim() : undefined);
     if (key === undefined || key === '' || !validKeys.has(key)) {
-      sendJson(res, record, 401, {
-        error: 'unauthorized',
-        message: key ? 'Invalid or revoked API key.' : 'Missing API key.',
-      });
+      sendJson(
+        res,
+        record,
+        401,
+        { error: 'unauthorized', message: key ? 'Invalid or revoked API key.' : 'Missing API key.' },
+        { 'www-authenticate': oauth.challenge() },
+      );
       return;
     }
     sendJson(res, record, 200, {
@@ -517,6 +541,7 @@ export async function startNanoGptEmulator(options: NanoGptEmulatorOptions = {})
     revokeKey(key: string) {
       validKeys.delete(key);
     },
+    oauthClients: () => [...oauth.clients.values()],
     close: server.close,
   };
 }

@@ -21,7 +21,7 @@
 import { generateKeyPair, randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { promisify } from 'node:util';
-import Provider, { type Adapter, type AdapterPayload, type Configuration } from 'oidc-provider';
+import Provider, { errors, type Adapter, type AdapterPayload, type Configuration } from 'oidc-provider';
 import { startEmulatorServer } from '@latchkey/conformance/tools';
 
 import {
@@ -294,6 +294,17 @@ export async function startOidcServer(options: OidcServerOptions = {}): Promise<
     features: {
       devInteractions: { enabled: false },
       registration: { enabled: options.registration ?? true },
+      // RFC 8707: an API on this machine (a test's resource server) may be asked for by its URL; its
+      // access tokens are opaque and bound to it (oidc-provider then refuses them at userinfo).
+      resourceIndicators: {
+        enabled: true,
+        defaultResource: () => undefined as unknown as string,
+        useGrantedResource: () => true,
+        getResourceServerInfo: (_ctx, resourceIndicator) => {
+          if (!resourceIndicator.startsWith('http://127.0.0.1:')) throw new errors.InvalidTarget();
+          return { scope: 'api', audience: resourceIndicator, accessTokenFormat: 'opaque' };
+        },
+      },
       deviceFlow: {
         enabled: true,
         userCodeInputSource: (ctx, form, _out, err) => {

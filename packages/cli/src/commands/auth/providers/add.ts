@@ -14,6 +14,10 @@ export default class AuthProvidersAdd extends LatchkeyCommand {
       description: 'Discover the endpoints, then sign in with `latchkey auth login --provider acme-idp`.',
     },
     {
+      command: '<%= config.bin %> auth providers add acme-api --resource https://api.example.com/v1',
+      description: 'Find the authorization server from the API itself (RFC 9728); the API is the base URL.',
+    },
+    {
       command: '<%= config.bin %> auth providers add acme-idp --issuer https://idp.example.com',
       description: 'A server with client registration: latchkey registers itself as a public client.',
     },
@@ -33,6 +37,13 @@ export default class AuthProvidersAdd extends LatchkeyCommand {
     json: jsonFlag,
     issuer: Flags.string({
       description: "The server's issuer URL; its metadata says where the endpoints are.",
+    }),
+    resource: Flags.string({
+      description:
+        "The API's URL: its protected resource metadata (RFC 9728, or its 401's hint) names the authorization server; it becomes the base URL.",
+    }),
+    'discovery-url': Flags.string({
+      description: "The address of the server's metadata document, when it is not at the usual place.",
     }),
     'client-id': Flags.string({
       description:
@@ -73,6 +84,8 @@ export default class AuthProvidersAdd extends LatchkeyCommand {
     const added = await addProvider(this.runtime, {
       name: args.name,
       issuer: flags.issuer,
+      resource: flags.resource,
+      discoveryUrl: flags['discovery-url'],
       clientId: flags['client-id'],
       scopes: flags.scope ?? [],
       clientSecretEnv: flags['client-secret-env'],

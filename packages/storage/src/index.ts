@@ -1,6 +1,7 @@
 /**
  * @latchkey/storage: where latchkey keeps credentials. Secrets go to the OS keychain (@napi-rs/keyring)
- * or, when it is unusable, to an AES-256-GCM encrypted file; non-secret metadata goes to `accounts.json`.
+ * or, when it is unusable, to a file protected by its permissions (AES-256-GCM, its key beside it);
+ * non-secret metadata goes to `accounts.json`.
  * See docs/storage.md.
  */
 export type {
@@ -39,6 +40,7 @@ export { latchkeyDirs, type DirsHost, type LatchkeyDirs } from './dirs.js';
 export { checkConfigDir, writeFileAtomic } from './fs-util.js';
 export { inspectLock, LOCK_WAIT_MS, type LockState } from './lock.js';
 export { createKeychainBackend } from './backends/keychain.js';
+export { backendPlace, STRONGER_STORAGE } from './backends/describe.js';
 export {
   definitionsPath,
   readProviderDefinitions,

@@ -1,8 +1,10 @@
 import { registerSecret, usageError } from '@latchkey/errors';
 import { sanitizeIdentity, type Identity } from '@latchkey/plugin-kit';
 import {
+  backendPlace,
   definitionEndpoints,
   resolveConfigDir,
+  STRONGER_STORAGE,
   type AccountIdentity,
   type BackendName,
   type CredentialStore,
@@ -241,7 +243,9 @@ export function describeLogin(
     lines.push('  Stored in the system keychain.');
   } else {
     if (outcome.keychainNotice) lines.push(`! ${outcome.keychainNotice}`);
-    lines.push(`  Stored in an encrypted file in ${configDir}, key beside it (see docs/security.md).`);
+    lines.push(`  Stored in ${backendPlace(outcome.backend ?? 'file', configDir)}.`);
+    if (outcome.backend === 'file')
+      lines.push(`  Whoever can read that directory can read the secret: ${STRONGER_STORAGE}.`);
   }
   if (outcome.stored && outcome.isDefault === false) {
     const account = shellWord(outcome.account);

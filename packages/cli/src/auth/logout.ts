@@ -2,6 +2,7 @@ import { isLatchkeyError, registerSecret, usageError, type ErrorEnvelope } from 
 import { latchkeyEnvName } from '@latchkey/plugin-kit/manifest';
 import type { Provider } from '@latchkey/plugin-kit';
 import {
+  backendPlace,
   checkEndpointBinding,
   CredentialStore,
   resolveConfigDir,
@@ -240,9 +241,7 @@ export function describeLogout(outcome: LogoutOutcome): string[] {
     }
   }
   for (const o of outcome.orphansRemoved) {
-    lines.push(
-      `✓ Deleted an orphaned ${o.provider} secret (${o.account}) from the ${o.backend === 'keychain' ? 'system keychain' : 'encrypted file'}`,
-    );
+    lines.push(`✓ Deleted an orphaned ${o.provider} secret (${o.account}) from ${backendPlace(o.backend)}`);
   }
   for (const variable of outcome.envStillSet) {
     lines.push(

@@ -49,7 +49,8 @@ describe('runDoctor', () => {
       [
         '✓ Node 22.12.0',
         '✓ Config directory /home/ada/.config/latchkey (mode 700)',
-        '✓ Storage: the encrypted file (LATCHKEY_STORAGE=file); the keychain is not tried.',
+        '! Storage: the file backend (LATCHKEY_STORAGE=file), protected by its permissions only: the key sits beside it, so whoever can read the config directory can read the secrets. The keychain is not tried.',
+        '    Fix: Nothing to fix if the file modes are protection enough; for more protection use a system keychain (--storage keychain); see docs/storage.md.',
         '✓ Proxy: none set (HTTPS_PROXY, HTTP_PROXY); requests go direct.',
         '✓ Plugin @latchkey/plugin-nanogpt@0.1.0 (bundled): nanogpt',
         '✓ Stored credentials: 1 account, no stale lock, no orphaned secret.',
@@ -125,7 +126,7 @@ describe('runDoctor', () => {
       expect(byCheck(report.findings, 'storage')[0]).toMatchObject({
         status: 'note',
         message:
-          'Storage: auto picks the encrypted file here, because the system keychain cannot be used: no system keychain is running here (no Secret Service on D-Bus).',
+          'Storage: auto picks the file protected by its permissions (the key sits beside it) here, because the system keychain cannot be used: no system keychain is running here (no Secret Service on D-Bus).',
       });
       // The raw D-Bus text only with LATCHKEY_DEBUG.
       expect(describeDoctor(report)).not.toContain('DBus error');
@@ -156,7 +157,7 @@ describe('runDoctor', () => {
       const report = await runDoctor(inputs({ env: { LATCHKEY_STORAGE: 'keychain' }, probeKeychain: down }));
       expect(byCheck(report.findings, 'storage')[0]).toMatchObject({
         status: 'problem',
-        fix: 'Start gnome-keyring, or set LATCHKEY_STORAGE=auto to fall back to the encrypted file.',
+        fix: 'Start gnome-keyring, or set LATCHKEY_STORAGE=auto to fall back to the file protected by its permissions (the key sits beside it).',
       });
     });
 
@@ -325,7 +326,7 @@ describe('runDoctor', () => {
           'Reinstall its plugin (latchkey plugins install <package>), or remove them: latchkey auth logout --provider acme --all',
         ],
         [
-          "A secret for nanogpt account 'old' in the encrypted file has no record (left by an interrupted write).",
+          "A secret for nanogpt account 'old' in the file protected by its permissions (the key sits beside it) has no record (left by an interrupted write).",
           'Remove it: latchkey auth logout --provider nanogpt --all',
         ],
       ]);

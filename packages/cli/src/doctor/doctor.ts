@@ -5,12 +5,14 @@ import type { Config } from '@oclif/core';
 import { LatchkeyError, isLatchkeyError } from '@latchkey/errors';
 import { manifestProblems } from '@latchkey/plugin-kit';
 import {
+  backendPlace,
   CredentialStore,
   checkConfigDir,
   createKeychainBackend,
   inspectLock,
   resolveConfigDir,
   resolveStoragePreference,
+  STRONGER_STORAGE,
   type LockState,
   type OrphanedSecret,
 } from '@latchkey/storage';
@@ -132,8 +134,10 @@ async function checkStorage(inputs: DoctorInputs): Promise<Finding> {
   if (preference === 'file') {
     return {
       check: 'storage',
-      status: 'ok',
-      message: 'Storage: the encrypted file (LATCHKEY_STORAGE=file); the keychain is not tried.',
+      status: 'note',
+      message:
+        'Storage: the file backend (LATCHKEY_STORAGE=file), protected by its permissions only: the key sits beside it, so whoever can read the config directory can read the secrets. The keychain is not tried.',
+      fix: `Nothing to fix if the file modes are protection enough; ${STRONGER_STORAGE}.`,
     };
   }
   try {
@@ -154,14 +158,14 @@ async function checkStorage(inputs: DoctorInputs): Promise<Finding> {
         check: 'storage',
         status: 'problem',
         message: `Storage: LATCHKEY_STORAGE=keychain, but the system keychain cannot be used: ${reason}`,
-        fix: `${action ? `${action}, or s` : 'S'}et LATCHKEY_STORAGE=auto to fall back to the encrypted file.`,
+        fix: `${action ? `${action}, or s` : 'S'}et LATCHKEY_STORAGE=auto to fall back to ${backendPlace('file')}.`,
       };
     }
     return {
       check: 'storage',
       status: 'note',
-      message: `Storage: auto picks the encrypted file here, because the system keychain cannot be used: ${reason}`,
-      fix: 'Nothing to fix if that suits you (set LATCHKEY_STORAGE=file to make it the default and skip the keychain); to use the keychain, start or unlock it.',
+      message: `Storage: auto picks ${backendPlace('file')} here, because the system keychain cannot be used: ${reason}`,
+      fix: `Nothing to fix if the file modes are protection enough (set LATCHKEY_STORAGE=file to make it the default and skip the keychain); ${STRONGER_STORAGE}, or start or unlock the keychain.`,
     };
   }
 }
@@ -377,7 +381,7 @@ async function checkCredentials(inputs: DoctorInputs, inventory: PluginInventory
       findings.push({
         check: 'credentials',
         status: 'problem',
-        message: `A secret for ${orphan.provider} account '${orphan.account}' in the ${orphan.backend === 'keychain' ? 'system keychain' : 'encrypted file'} has no record (left by an interrupted write).`,
+        message: `A secret for ${orphan.provider} account '${orphan.account}' in ${backendPlace(orphan.backend)} has no record (left by an interrupted write).`,
         fix: `Remove it: latchkey auth logout --provider ${orphan.provider} --all`,
       });
     }

@@ -9,9 +9,11 @@ import {
 import { sanitizeIdentity, type Identity, type Provider } from '@latchkey/plugin-kit';
 import {
   accessTokenDue,
+  backendPlace,
   checkEndpointBinding,
   unknownAccount,
   type AccountRecord,
+  type BackendName,
   type CredentialStore,
 } from '@latchkey/storage';
 import { isConfiguredProvider } from '../providers/configured-providers.js';
@@ -60,7 +62,7 @@ export interface CredentialStatus {
   active: boolean;
   /** `env:NAME`, `stored` or `orphaned`. */
   source: string;
-  backend?: string;
+  backend?: BackendName;
   baseUrl: string;
   method?: string;
   identity?: Record<string, string | undefined>;
@@ -350,14 +352,12 @@ export function describeStatus(results: CredentialStatus[], configDir: string, h
       last = r.provider;
     }
     lines.push(`  ${marks[r.validity]} ${r.account}${r.active ? ' (active)' : ''}: ${words[r.validity]}`);
-    const where = r.backend === 'keychain' ? 'the system keychain' : `the encrypted file in ${configDir}`;
+    const where = backendPlace(r.backend ?? 'file', configDir);
     const source = r.source.startsWith('env:')
       ? `environment variable ${r.source.slice(4)} (not stored)`
       : r.validity === 'orphaned'
         ? `left in ${where}`
-        : r.backend === 'keychain'
-          ? 'stored in the system keychain'
-          : `stored encrypted in ${configDir}`;
+        : `stored in ${where}`;
     // Values may come from a server: one line each, whatever they contain.
     const row = (label: string, value: string) =>
       lines.push(`    ${`${label}:`.padEnd(12)}${sanitizeLine(value)}`);

@@ -8,7 +8,7 @@ import { readStdin } from '../../terminal/stdin.js';
 export default class AuthLogin extends LatchkeyCommand {
   static summary = 'Sign in to a provider and store the credential.';
   static description =
-    "Runs the provider's default login (a device code you approve in the browser, or a token) and stores the credential in the system keychain, or in an encrypted file when no keychain is available. Use --with-token to store a token from standard input, or --token to only check one.";
+    "Runs the provider's default login (a device code you approve in the browser, or a token) and stores the credential in the system keychain, or, when no keychain is available, in a file protected by its permissions (its key sits beside it; see --storage for stronger choices). Use --with-token to store a token from standard input, or --token to only check one.";
   static examples = [
     {
       command: '<%= config.bin %> auth login --provider <id>',
@@ -71,7 +71,8 @@ export default class AuthLogin extends LatchkeyCommand {
     }),
     storage: Flags.string({
       options: ['auto', 'keychain', 'file'],
-      description: 'Where to keep the secret. Env: LATCHKEY_STORAGE. auto = keychain, else encrypted file.',
+      description:
+        'Where to keep the secret. Env: LATCHKEY_STORAGE. auto = keychain, else a file protected by its permissions (the key beside it).',
     }),
   };
 

@@ -1,0 +1,20 @@
+import type { BackendName } from '../types.js';
+
+/**
+ * How each backend is named to people, in one place: the login line, `auth status`'s "Source:", `doctor`
+ * and the errors all say the same thing. The keyless file is named for what it is: its key sits beside it,
+ * so its encryption adds nothing to the file modes (docs/security.md).
+ */
+export function backendPlace(backend: BackendName, configDir?: string): string {
+  const inDir = configDir === undefined ? '' : ` in ${configDir}`;
+  switch (backend) {
+    case 'keychain':
+      return 'the system keychain';
+    case 'file':
+      return `the file${inDir} protected by its permissions (the key sits beside it)`;
+  }
+}
+
+/** Where to go from the keyless file, for people: every stronger backend this latchkey has. */
+export const STRONGER_STORAGE =
+  'for more protection use a system keychain (--storage keychain); see docs/storage.md';

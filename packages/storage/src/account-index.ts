@@ -28,7 +28,8 @@ const isPlainObject = (value: unknown): value is Record<string, unknown> =>
 function isRecord(value: unknown): value is AccountRecord {
   if (!isPlainObject(value)) return false;
   if (!isString(value.provider) || !isString(value.account) || !isString(value.createdAt)) return false;
-  if (value.backend !== 'keychain' && value.backend !== 'file') return false;
+  if (value.backend !== 'keychain' && value.backend !== 'file' && value.backend !== 'passphrase')
+    return false;
   if (
     !isOptString(value.baseUrl) ||
     !isOptString(value.method) ||

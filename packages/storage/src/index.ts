@@ -11,6 +11,7 @@ export type {
   CredentialStoreOptions,
   LockHolderInfo,
   OrphanedSecret,
+  PassphraseAsker,
   RefreshFailure,
   RenewedTokens,
   RenewOutcome,
@@ -35,11 +36,13 @@ export {
   type ChosenAccount,
   type ChosenBy,
 } from './choose-account.js';
-export { resolveConfigDir, resolveStoragePreference } from './config.js';
+export { resolveConfigDir, resolveStoragePreference, STORAGE_PREFERENCES } from './config.js';
 export { latchkeyDirs, type DirsHost, type LatchkeyDirs } from './dirs.js';
 export { checkConfigDir, writeFileAtomic } from './fs-util.js';
 export { inspectLock, LOCK_WAIT_MS, type LockState } from './lock.js';
 export { createKeychainBackend } from './backends/keychain.js';
+export { PASSPHRASE_FILE } from './backends/file-backend.js';
+export type { ScryptParams } from './backends/passphrase-backend.js';
 export { backendPlace, STRONGER_STORAGE } from './backends/describe.js';
 export {
   definitionsPath,

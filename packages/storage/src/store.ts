@@ -3,7 +3,8 @@ import * as path from 'node:path';
 import { isLatchkeyError, registerSecret, usageError } from '@latchkey/errors';
 import { indexPath, readIndex, writeIndex, type IndexDocument } from './account-index.js';
 import { decodeBoundSecret, encodeBoundSecret } from './bound-secret.js';
-import { EncryptedFileBackend } from './backends/file-backend.js';
+import { EncryptedFileBackend, PASSPHRASE_FILE } from './backends/file-backend.js';
+import type { PassphraseFileBackend, ScryptParams } from './backends/passphrase-backend.js';
 import { ensureConfigDir, removeStrayTempFiles } from './fs-util.js';
 import { createKeychainBackend } from './backends/keychain.js';
 import { chooseAccount, unknownAccount, type ChooseAccountOptions, type ChosenBy } from './choose-account.js';
@@ -15,6 +16,7 @@ import type {
   CredentialStoreOptions,
   LockHolderInfo,
   OrphanedSecret,
+  PassphraseAsker,
   RenewOutcome,
   SaveInput,
   SaveResult,
@@ -30,6 +32,17 @@ export function secretKey(provider: string, account: string): string {
 
 const FALLBACK_CODES = new Set(['KEYCHAIN_UNAVAILABLE', 'KEYCHAIN_LOCKED']);
 
+/** A backend of files in the config directory (the file, the passphrase file): written under the store's lock. */
+interface LocalBackend extends SecretBackend {
+  setLocked(key: string, secret: string): Promise<void>;
+  deleteLocked(key: string): Promise<boolean>;
+  keys(): Promise<string[]>;
+  deleteFilesLocked(): Promise<boolean>;
+}
+
+/** What is bound to a secret wherever it is kept (bound-secret.ts); keychain items add the config dir. */
+type BoundParts = Omit<Parameters<typeof encodeBoundSecret>[0], 'dir'>;
+
 /**
  * Stored credentials: secrets in the OS keychain or the encrypted file, non-secret metadata in
  * `accounts.json`. Every read-modify-write happens under the config-dir lock.
@@ -42,7 +55,10 @@ export class CredentialStore {
   private readonly injectedKeychain: SecretBackend | undefined;
   private defaultKeychain: SecretBackend | undefined;
   private readonly file: EncryptedFileBackend;
+  private passphraseFile: Promise<PassphraseFileBackend> | undefined;
   private readonly onLockWait: ((holder: LockHolderInfo) => void) | undefined;
+  private readonly env: NodeJS.ProcessEnv;
+  private readonly askPassphrase: PassphraseAsker | undefined;
 
   constructor(options: CredentialStoreOptions) {
     if (typeof options.configDir !== 'string' || options.configDir.trim() === '') {
@@ -55,6 +71,8 @@ export class CredentialStore {
     this.injectedKeychain = options.keychain;
     this.file = new EncryptedFileBackend(this.configDir);
     this.onLockWait = options.onLockWait;
+    this.env = options.env ?? process.env;
+    this.askPassphrase = options.askPassphrase;
   }
 
   /**
@@ -82,32 +100,23 @@ export class CredentialStore {
         ...(input.refreshToken !== undefined && { refreshToken: input.refreshToken }),
         ...(input.endpoints !== undefined && { endpoints: { ...input.endpoints } }),
       };
-      const inKeychain = encodeBoundSecret({
-        secret: input.secret,
-        baseUrl,
-        dir: this.configDir,
-        ...refresh,
-      });
-      const inFile = encodeBoundSecret({ secret: input.secret, baseUrl, ...refresh });
+      const parts: BoundParts = { secret: input.secret, baseUrl, ...refresh };
       let backend: BackendName;
       let fallbackReason: string | undefined;
       let fallbackCode: SaveResult['fallbackCode'];
 
-      if (this.preference === 'file') {
-        await this.file.setLocked(key, inFile);
-        backend = 'file';
-      } else if (this.preference === 'keychain') {
-        await this.keychain().set(key, inKeychain);
-        backend = 'keychain';
+      if (this.preference !== 'auto') {
+        backend = this.preference;
+        await this.writeSecret(backend, key, parts);
       } else {
         try {
-          await this.keychain().set(key, inKeychain);
+          await this.writeSecret('keychain', key, parts);
           backend = 'keychain';
         } catch (error) {
           if (!isLatchkeyError(error) || !FALLBACK_CODES.has(error.code)) throw error;
           fallbackReason = error.message;
           fallbackCode = error.code as NonNullable<SaveResult['fallbackCode']>;
-          await this.file.setLocked(key, inFile);
+          await this.writeSecret('file', key, parts);
           backend = 'file';
         }
       }
@@ -262,7 +271,7 @@ export class CredentialStore {
   }
 
   private async readSecret(record: AccountRecord): Promise<StoredCredential> {
-    const stored = await this.backend(record.backend).get(secretKey(record.provider, record.account));
+    const stored = await (await this.backend(record.backend)).get(secretKey(record.provider, record.account));
     if (stored === undefined) throw missingCredentialError(record.provider, record.account, record.backend);
     const bound = decodeBoundSecret(stored);
     if ('legacy' in bound) {
@@ -330,14 +339,7 @@ export class CredentialStore {
       const refresh = next.refreshToken !== undefined ? { refreshToken: next.refreshToken } : {};
       const endpoints = next.endpoints ?? current.endpoints;
       const bound = { ...refresh, ...(endpoints !== undefined && { endpoints }) };
-      if (record.backend === 'keychain') {
-        await this.keychain().set(
-          key,
-          encodeBoundSecret({ secret: next.secret, baseUrl, dir: this.configDir, ...bound }),
-        );
-      } else {
-        await this.file.setLocked(key, encodeBoundSecret({ secret: next.secret, baseUrl, ...bound }));
-      }
+      await this.writeSecret(record.backend, key, { secret: next.secret, baseUrl, ...bound });
       const updated: AccountRecord = { ...record };
       delete updated.expiresAt;
       delete updated.refreshable;
@@ -365,13 +367,8 @@ export class CredentialStore {
       async () => {
         const now = findRecord(await readIndex(this.configDir), record.provider, record.account);
         if (now?.backend !== record.backend || now.baseUrl !== record.baseUrl) return;
-        if ((await this.backend(record.backend).get(key)) !== secret) return;
-        const baseUrl = record.baseUrl ?? null;
-        if (record.backend === 'keychain') {
-          await this.keychain().set(key, encodeBoundSecret({ secret, baseUrl, dir: this.configDir }));
-        } else {
-          await this.file.setLocked(key, encodeBoundSecret({ secret, baseUrl }));
-        }
+        if ((await (await this.backend(record.backend)).get(key)) !== secret) return;
+        await this.writeSecret(record.backend, key, { secret, baseUrl: record.baseUrl ?? null });
       },
       { timeoutMs: 1_000 },
     ).catch(() => undefined);
@@ -487,9 +484,12 @@ export class CredentialStore {
       return false;
     }
     const index = await readIndex(this.configDir);
-    const fileUsed = index.accounts.some((r) => r.backend === 'file');
+    const used = (backend: BackendName) => index.accounts.some((r) => r.backend === backend);
     return names.some(
-      (n) => n.endsWith('.tmp') || (!fileUsed && (n === 'credentials.enc' || n === 'credentials.key')),
+      (n) =>
+        n.endsWith('.tmp') ||
+        (!used('file') && (n === 'credentials.enc' || n === 'credentials.key')) ||
+        (!used('passphrase') && n === PASSPHRASE_FILE),
     );
   }
 
@@ -502,7 +502,11 @@ export class CredentialStore {
       orphans.push({ provider: key.slice(0, at), account: key.slice(at + 1), backend });
     };
     for (const key of await this.file.keys()) add('file', key);
-    if (searchKeychain && this.preference !== 'file') {
+    if (this.hasPassphraseFile()) {
+      for (const key of await (await this.local('passphrase')).keys()) add('passphrase', key);
+    }
+    // Only auto and keychain use the keychain: the other preferences never touch it.
+    if (searchKeychain && (this.preference === 'auto' || this.preference === 'keychain')) {
       const items = await (this.keychain().findAll?.() ?? Promise.resolve([])).catch(() => []);
       for (const item of items) {
         // Only items this directory wrote: another config directory's index may own the rest.
@@ -513,14 +517,69 @@ export class CredentialStore {
     return orphans;
   }
 
-  /** No account keeps its secret in the file any more: the file and its key go (nothing left to decrypt). */
+  /**
+   * No account keeps its secret in the file (or the passphrase file) any more: that file (and the key) go,
+   * nothing is left to decrypt.
+   */
   private async deleteUnusedFiles(accounts: AccountRecord[]): Promise<void> {
-    if (accounts.some((r) => r.backend === 'file')) return;
-    try {
-      await this.file.deleteFilesLocked();
-    } catch (error) {
-      // A corrupt credentials file is left as it is, for the user to inspect (docs/storage.md).
-      if (!isLatchkeyError(error) || error.code !== 'STORAGE_CORRUPT') throw error;
+    for (const backend of ['file', 'passphrase'] as const) {
+      if (accounts.some((r) => r.backend === backend)) continue;
+      if (backend === 'passphrase' && !this.hasPassphraseFile()) continue;
+      try {
+        await (await this.local(backend)).deleteFilesLocked();
+      } catch (error) {
+        // A corrupt credentials file is left as it is, for the user to inspect (docs/storage.md).
+        if (!isLatchkeyError(error) || error.code !== 'STORAGE_CORRUPT') throw error;
+      }
+    }
+  }
+
+  /**
+   * Changes the passphrase of the passphrase file under the lock (`latchkey auth passphrase`): the current
+   * passphrase must open it (else PASSPHRASE_WRONG, exit 4, nothing changed); every entry is re-encrypted
+   * under the new one in one atomic write.
+   */
+  async changePassphrase(): Promise<{ entries: number; params: ScryptParams }> {
+    await ensureConfigDir(this.configDir);
+    return this.locked(async () => {
+      await removeStrayTempFiles(this.configDir, this.now());
+      return (await this.passphraseBackend()).changePassphraseLocked();
+    });
+  }
+
+  /**
+   * The passphrase file's state for `doctor`: undefined without one; its scrypt parameters, and whether
+   * LATCHKEY_FILE_PASSPHRASE opens it (undefined when that is not set). Nothing is asked or decrypted.
+   */
+  async passphraseFileState(): Promise<{ params: ScryptParams; opens: boolean | undefined } | undefined> {
+    if (!this.hasPassphraseFile()) return undefined;
+    const backend = await this.passphraseBackend();
+    const params = await backend.params();
+    return params === undefined ? undefined : { params, opens: await backend.opensWithEnv() };
+  }
+
+  private hasPassphraseFile(): boolean {
+    return fs.existsSync(path.join(this.configDir, PASSPHRASE_FILE));
+  }
+
+  /** The passphrase backend, its code loaded on first use (the keychain and file paths never load it). */
+  private passphraseBackend(): Promise<PassphraseFileBackend> {
+    this.passphraseFile ??= import('./backends/passphrase-backend.js').then(
+      (m) => new m.PassphraseFileBackend(this.configDir, { env: this.env, ask: this.askPassphrase }),
+    );
+    return this.passphraseFile;
+  }
+
+  private async local(name: 'file' | 'passphrase'): Promise<LocalBackend> {
+    return name === 'file' ? this.file : this.passphraseBackend();
+  }
+
+  /** Writes a bound secret to `backend` (the caller holds the lock); keychain items also name the config dir. */
+  private async writeSecret(backend: BackendName, key: string, parts: BoundParts): Promise<void> {
+    if (backend === 'keychain') {
+      await this.keychain().set(key, encodeBoundSecret({ ...parts, dir: this.configDir }));
+    } else {
+      await (await this.local(backend)).setLocked(key, encodeBoundSecret(parts));
     }
   }
 
@@ -530,8 +589,8 @@ export class CredentialStore {
     return withLock(this.configDir, fn, options);
   }
 
-  private backend(name: BackendName): SecretBackend {
-    return name === 'keychain' ? this.keychain() : this.file;
+  private async backend(name: BackendName): Promise<SecretBackend> {
+    return name === 'keychain' ? this.keychain() : this.local(name);
   }
 
   private keychain(): SecretBackend {
@@ -541,7 +600,9 @@ export class CredentialStore {
   }
 
   private async deleteSecret(backend: BackendName, key: string): Promise<boolean> {
-    return backend === 'keychain' ? this.keychain().delete(key) : this.file.deleteLocked(key);
+    return backend === 'keychain'
+      ? this.keychain().delete(key)
+      : (await this.local(backend)).deleteLocked(key);
   }
 }
 

@@ -22,7 +22,7 @@ import {
   unknownProvider,
 } from '../providers/providers.js';
 import type { Runtime } from '../runtime/ports.js';
-import { lockWaitNotice } from '../runtime/runtime.js';
+import { lockWaitNotice, passphraseAsker } from '../runtime/runtime.js';
 
 export interface LogoutRequest {
   provider?: string;
@@ -170,7 +170,7 @@ async function chooseAccountToRemove(
 
 /**
  * The store for reading, removing and looking for orphans. Each record names its backend; the storage
- * preference only decides whether orphaned keychain items are searched for ('file': never).
+ * preference only decides whether orphaned keychain items are searched for (only with auto and keychain).
  */
 export function cleanupStore(runtime: Runtime): CredentialStore {
   return new CredentialStore({
@@ -178,7 +178,9 @@ export function cleanupStore(runtime: Runtime): CredentialStore {
     // Every command has checked LATCHKEY_STORAGE before it runs (base-command.ts).
     preference: resolveStoragePreference(undefined, runtime.env),
     onLockWait: lockWaitNotice(runtime),
+    env: runtime.env,
     ...(runtime.keychain && { keychain: runtime.keychain }),
+    ...(runtime.interactive && { askPassphrase: passphraseAsker(runtime) }),
   });
 }
 

@@ -3,6 +3,7 @@ import { LatchkeyCommand } from '../base-command.js';
 import { execFlags } from '../command-flags.js';
 import { oclifFlags } from '../oclif-flags.js';
 import { runExec } from '../exec/run.js';
+import { passphraseAsker } from '../runtime/runtime.js';
 import { allStaticProviders, loadProviders } from '../providers/providers.js';
 
 export default class Exec extends LatchkeyCommand {
@@ -59,7 +60,13 @@ export default class Exec extends LatchkeyCommand {
         args,
       },
       providers,
-      { env, cwd: process.cwd(), stdout: process.stdout, stderr: process.stderr },
+      {
+        env,
+        cwd: process.cwd(),
+        stdout: process.stdout,
+        stderr: process.stderr,
+        askPassphrase: passphraseAsker(this.runtime),
+      },
     );
   }
 }

@@ -29,6 +29,7 @@ function inputs(over: Partial<DoctorInputs> = {}): DoctorInputs {
     checkConfigDir: async () => 'ok',
     modeOf: async () => 0o40700,
     probeKeychain: async () => undefined,
+    passphraseFile: async () => undefined,
     exists: async () => true,
     userNpmrc: async () => undefined,
     plugins: async () => bundled,
@@ -50,7 +51,7 @@ describe('runDoctor', () => {
         '✓ Node 22.12.0',
         '✓ Config directory /home/ada/.config/latchkey (mode 700)',
         '! Storage: the file backend (LATCHKEY_STORAGE=file), protected by its permissions only: the key sits beside it, so whoever can read the config directory can read the secrets. The keychain is not tried.',
-        '    Fix: Nothing to fix if the file modes are protection enough; for more protection use a system keychain (--storage keychain); see docs/storage.md.',
+        '    Fix: Nothing to fix if the file modes are protection enough; for more protection use a passphrase (--storage passphrase) or a system keychain (--storage keychain); see docs/storage.md.',
         '✓ Proxy: none set (HTTPS_PROXY, HTTP_PROXY); requests go direct.',
         '✓ Plugin @latchkey/plugin-nanogpt@0.1.0 (bundled): nanogpt',
         '✓ Stored credentials: 1 account, no stale lock, no orphaned secret.',
@@ -161,6 +162,41 @@ describe('runDoctor', () => {
       });
     });
 
+    it('LATCHKEY_STORAGE=passphrase: the file, its cost and whether LATCHKEY_FILE_PASSPHRASE opens it; the keychain is not asked', async () => {
+      const file = '/home/ada/.config/latchkey/credentials.passphrase.enc';
+      const noKeychain = async () => {
+        throw new Error('keychain asked');
+      };
+      const finding = async (env: NodeJS.ProcessEnv, opens?: boolean, none = false) =>
+        byCheck(
+          (
+            await runDoctor(
+              inputs({
+                env: { LATCHKEY_STORAGE: 'passphrase', ...env },
+                probeKeychain: noKeychain,
+                passphraseFile: async () => (none ? undefined : { params: { N: 131072, r: 8, p: 1 }, opens }),
+              }),
+            )
+          ).findings,
+          'storage',
+        )[0];
+      expect(await finding({ LATCHKEY_FILE_PASSPHRASE: 'pw-pw-pw-pw' }, true)).toEqual({
+        check: 'storage',
+        status: 'ok',
+        message: `Storage: the passphrase file ${file} (LATCHKEY_STORAGE=passphrase, scrypt N=131072, r=8, p=1), its key from LATCHKEY_FILE_PASSPHRASE, which opens it.`,
+      });
+      expect(await finding({ LATCHKEY_FILE_PASSPHRASE: 'wrong-wrong' }, false)).toMatchObject({
+        status: 'problem',
+        message: `Storage: LATCHKEY_FILE_PASSPHRASE does not open the passphrase file ${file} (scrypt N=131072, r=8, p=1).`,
+      });
+      expect((await finding({}, undefined))!.message).toContain(
+        'its key from a prompt in a terminal (without one, set LATCHKEY_FILE_PASSPHRASE).',
+      );
+      expect((await finding({}, undefined, true))!.message).toBe(
+        `Storage: the passphrase file (LATCHKEY_STORAGE=passphrase), not created yet: the first sign-in creates ${file}, its key from a prompt in a terminal (without one, set LATCHKEY_FILE_PASSPHRASE).`,
+      );
+    });
+
     it('an invalid LATCHKEY_STORAGE is a problem, and the keychain is not asked', async () => {
       let asked = false;
       const report = await runDoctor(
@@ -173,7 +209,7 @@ describe('runDoctor', () => {
       );
       expect(byCheck(report.findings, 'storage')[0]).toMatchObject({
         status: 'problem',
-        message: "Invalid LATCHKEY_STORAGE value 'cloud': expected one of auto, keychain, file.",
+        message: "Invalid LATCHKEY_STORAGE value 'cloud': expected one of auto, keychain, file, passphrase.",
       });
       expect(asked).toBe(false);
     });

@@ -10,11 +10,14 @@ import {
   checkConfigDir,
   createKeychainBackend,
   inspectLock,
+  PASSPHRASE_FILE,
   resolveConfigDir,
   resolveStoragePreference,
+  STORAGE_PREFERENCES,
   STRONGER_STORAGE,
   type LockState,
   type OrphanedSecret,
+  type ScryptParams,
 } from '@latchkey/storage';
 import { isDebug } from '../runtime/environment.js';
 import { loadProviders } from '../providers/providers.js';
@@ -71,6 +74,8 @@ export interface DoctorInputs {
   modeOf(path: string): Promise<number | undefined>;
   /** Resolves when the system keychain answers; throws (a LatchkeyError with the reason) when it can't. */
   probeKeychain(): Promise<void>;
+  /** The passphrase file: undefined when there is none; its scrypt cost and whether LATCHKEY_FILE_PASSPHRASE opens it. */
+  passphraseFile(): Promise<{ params: ScryptParams; opens: boolean | undefined } | undefined>;
   exists(path: string): Promise<boolean>;
   /** The user's npmrc text, if any (only its `cafile` line is read). */
   userNpmrc(): Promise<string | undefined>;
@@ -129,7 +134,11 @@ async function checkStorage(inputs: DoctorInputs): Promise<Finding> {
   try {
     preference = resolveStoragePreference(undefined, inputs.env);
   } catch (error) {
-    return problemFrom('storage', error, 'Set LATCHKEY_STORAGE to auto, keychain or file, or unset it.');
+    return problemFrom(
+      'storage',
+      error,
+      `Set LATCHKEY_STORAGE to one of ${STORAGE_PREFERENCES.join(', ')}, or unset it.`,
+    );
   }
   if (preference === 'file') {
     return {
@@ -140,6 +149,7 @@ async function checkStorage(inputs: DoctorInputs): Promise<Finding> {
       fix: `Nothing to fix if the file modes are protection enough; ${STRONGER_STORAGE}.`,
     };
   }
+  if (preference === 'passphrase') return checkPassphraseFile(inputs);
   try {
     await inputs.probeKeychain();
     return {
@@ -168,6 +178,42 @@ async function checkStorage(inputs: DoctorInputs): Promise<Finding> {
       fix: `Nothing to fix if the file modes are protection enough (set LATCHKEY_STORAGE=file to make it the default and skip the keychain); ${STRONGER_STORAGE}, or start or unlock the keychain.`,
     };
   }
+}
+
+/** LATCHKEY_STORAGE=passphrase: the file's cost, and whether the passphrase at hand opens it. */
+async function checkPassphraseFile(inputs: DoctorInputs): Promise<Finding> {
+  const file = join(inputs.configDir, PASSPHRASE_FILE);
+  const source =
+    (inputs.env.LATCHKEY_FILE_PASSPHRASE ?? '') !== ''
+      ? 'LATCHKEY_FILE_PASSPHRASE'
+      : 'a prompt in a terminal (without one, set LATCHKEY_FILE_PASSPHRASE)';
+  let state;
+  try {
+    state = await inputs.passphraseFile();
+  } catch (error) {
+    return problemFrom('storage', error, `Move '${file}' aside and sign in again.`);
+  }
+  if (state === undefined) {
+    return {
+      check: 'storage',
+      status: 'ok',
+      message: `Storage: the passphrase file (LATCHKEY_STORAGE=passphrase), not created yet: the first sign-in creates ${file}, its key from ${source}.`,
+    };
+  }
+  const cost = `scrypt N=${state.params.N}, r=${state.params.r}, p=${state.params.p}`;
+  if (state.opens === false) {
+    return {
+      check: 'storage',
+      status: 'problem',
+      message: `Storage: LATCHKEY_FILE_PASSPHRASE does not open the passphrase file ${file} (${cost}).`,
+      fix: 'Set LATCHKEY_FILE_PASSPHRASE to the passphrase the file was created with (or last changed to with latchkey auth passphrase).',
+    };
+  }
+  return {
+    check: 'storage',
+    status: 'ok',
+    message: `Storage: the passphrase file ${file} (LATCHKEY_STORAGE=passphrase, ${cost}), its key from ${source}${state.opens ? ', which opens it' : ''}.`,
+  };
 }
 
 /** Why the keychain cannot be used, in words (the raw keychain error only with LATCHKEY_DEBUG). */
@@ -443,7 +489,7 @@ export function doctorInputs(config: Config, env: NodeJS.ProcessEnv): DoctorInpu
       return 'auto' as const;
     }
   })();
-  const store = () => new CredentialStore({ configDir, preference });
+  const store = () => new CredentialStore({ configDir, preference, env });
   return {
     nodeVersion: process.versions.node,
     env,
@@ -470,6 +516,7 @@ export function doctorInputs(config: Config, env: NodeJS.ProcessEnv): DoctorInpu
         clearTimeout(timer);
       }
     },
+    passphraseFile: () => store().passphraseFileState(),
     exists: async (path) =>
       access(path).then(
         () => true,

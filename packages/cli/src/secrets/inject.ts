@@ -8,6 +8,7 @@ import { allStaticProviders, loadProviders } from '../providers/providers.js';
 import { parseReference, resolveReferences, type ReferenceContext } from './references.js';
 import type { Runtime } from '../runtime/ports.js';
 import { readOnlyStore } from '../runtime/environment.js';
+import { passphraseAsker } from '../runtime/runtime.js';
 import { readBounded, type Input } from '../terminal/stdin.js';
 
 /** The largest template read (stdin or `-i`): past it, reading stops and nothing is written. */
@@ -237,7 +238,15 @@ export async function referenceContext(
       if (entry) providers.set(id, { manifest: entry.provider, plugin: entry.plugin });
     }
   }
-  return { providers, env: runtime.env, store: readOnlyStore(runtime.env, runtime.keychain), cwd };
+  return {
+    providers,
+    env: runtime.env,
+    store: readOnlyStore(runtime.env, {
+      keychain: runtime.keychain,
+      askPassphrase: passphraseAsker(runtime),
+    }),
+    cwd,
+  };
 }
 
 /**

@@ -12,9 +12,11 @@ export function backendPlace(backend: BackendName, configDir?: string): string {
       return 'the system keychain';
     case 'file':
       return `the file${inDir} protected by its permissions (the key sits beside it)`;
+    case 'passphrase':
+      return `the file${inDir} encrypted with a key from your passphrase`;
   }
 }
 
 /** Where to go from the keyless file, for people: every stronger backend this latchkey has. */
 export const STRONGER_STORAGE =
-  'for more protection use a system keychain (--storage keychain); see docs/storage.md';
+  'for more protection use a passphrase (--storage passphrase) or a system keychain (--storage keychain); see docs/storage.md';

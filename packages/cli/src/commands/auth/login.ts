@@ -1,5 +1,5 @@
 import { Flags } from '@oclif/core';
-import { resolveConfigDir } from '@latchkey/storage';
+import { resolveConfigDir, STORAGE_PREFERENCES } from '@latchkey/storage';
 import { providerArg, providerArgument } from '../../providers/provider-argument.js';
 import { LatchkeyCommand, jsonFlag } from '../../base-command.js';
 import { describeLogin, login, type LoginOutcome } from '../../auth/login.js';
@@ -70,9 +70,9 @@ export default class AuthLogin extends LatchkeyCommand {
         'The stored account name (e.g. work), for credentials the provider names by key only. Use it later with --account.',
     }),
     storage: Flags.string({
-      options: ['auto', 'keychain', 'file'],
+      options: [...STORAGE_PREFERENCES],
       description:
-        'Where to keep the secret. Env: LATCHKEY_STORAGE. auto = keychain, else a file protected by its permissions (the key beside it).',
+        'Where to keep the secret. Env: LATCHKEY_STORAGE. auto = keychain, else a file protected by its permissions (the key beside it); passphrase = a file whose key comes from LATCHKEY_FILE_PASSPHRASE or a prompt.',
     }),
   };
 

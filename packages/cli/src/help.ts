@@ -20,7 +20,7 @@ const examples = `EXAMPLES
 
 ENVIRONMENT
   LATCHKEY_CONFIG_DIR       config and credentials (default $XDG_CONFIG_HOME/latchkey)
-  LATCHKEY_STORAGE          auto | keychain | file | passphrase
+  LATCHKEY_STORAGE          auto | keychain | file | passphrase | pass
   LATCHKEY_FILE_PASSPHRASE  the passphrase file's passphrase, for CI (else asked in a terminal)
   LATCHKEY_<ID>_TOKEN       a credential for provider <ID>, used instead of the stored one
   LATCHKEY_<ID>_BASE_URL    the provider's server

@@ -3,7 +3,13 @@ import { latchkeyDirs } from './dirs.js';
 import type { StoragePreference } from './types.js';
 
 /** Every `--storage` / LATCHKEY_STORAGE value. */
-export const STORAGE_PREFERENCES: readonly StoragePreference[] = ['auto', 'keychain', 'file', 'passphrase'];
+export const STORAGE_PREFERENCES: readonly StoragePreference[] = [
+  'auto',
+  'keychain',
+  'file',
+  'passphrase',
+  'pass',
+];
 const PREFERENCES = STORAGE_PREFERENCES;
 
 /** The config dir (dirs.ts): LATCHKEY_CONFIG_DIR, else $XDG_CONFIG_HOME/latchkey, else ~/.config/latchkey. */

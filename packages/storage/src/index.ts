@@ -43,6 +43,7 @@ export { inspectLock, LOCK_WAIT_MS, type LockState } from './lock.js';
 export { createKeychainBackend } from './backends/keychain.js';
 export { PASSPHRASE_FILE } from './backends/file-backend.js';
 export type { ScryptParams } from './backends/passphrase-backend.js';
+export type { PassStoreState } from './backends/pass-entries.js';
 export { backendPlace, STRONGER_STORAGE } from './backends/describe.js';
 export {
   definitionsPath,

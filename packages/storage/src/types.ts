@@ -2,9 +2,9 @@ import type { OAuthEndpoints } from './bound-secret.js';
 
 /**
  * Where a secret is kept: the OS keychain, the file protected by its permissions (its key beside it), the
- * file whose key comes from a passphrase.
+ * file whose key comes from a passphrase, the `pass` store (GPG, shareable through git).
  */
-export type BackendName = 'keychain' | 'file' | 'passphrase';
+export type BackendName = 'keychain' | 'file' | 'passphrase' | 'pass';
 
 /** What the user asked for: `--storage` / `LATCHKEY_STORAGE`. */
 export type StoragePreference = 'auto' | BackendName;
@@ -32,6 +32,8 @@ export interface AccountRecord {
   account: string;
   /** Where the secret is kept. */
   backend: BackendName;
+  /** `pass` only: the store directory that holds it (never written to accounts.json). */
+  store?: string;
   baseUrl?: string;
   identity?: AccountIdentity;
   /** How it was obtained: 'device' | 'token' | 'prompt'. */

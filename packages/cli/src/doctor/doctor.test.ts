@@ -30,6 +30,8 @@ function inputs(over: Partial<DoctorInputs> = {}): DoctorInputs {
     modeOf: async () => 0o40700,
     probeKeychain: async () => undefined,
     passphraseFile: async () => undefined,
+    passStore: async () => undefined,
+    passInstalled: async () => true,
     exists: async () => true,
     userNpmrc: async () => undefined,
     plugins: async () => bundled,
@@ -51,7 +53,7 @@ describe('runDoctor', () => {
         '✓ Node 22.12.0',
         '✓ Config directory /home/ada/.config/latchkey (mode 700)',
         '! Storage: the file backend (LATCHKEY_STORAGE=file), protected by its permissions only: the key sits beside it, so whoever can read the config directory can read the secrets. The keychain is not tried.',
-        '    Fix: Nothing to fix if the file modes are protection enough; for more protection use a passphrase (--storage passphrase) or a system keychain (--storage keychain); see docs/storage.md.',
+        '    Fix: Nothing to fix if the file modes are protection enough; for more protection use a passphrase (--storage passphrase), pass (--storage pass) or a system keychain (--storage keychain); see docs/storage.md.',
         '✓ Proxy: none set (HTTPS_PROXY, HTTP_PROXY); requests go direct.',
         '✓ Plugin @latchkey/plugin-nanogpt@0.1.0 (bundled): nanogpt',
         '✓ Stored credentials: 1 account, no stale lock, no orphaned secret.',
@@ -197,6 +199,42 @@ describe('runDoctor', () => {
       );
     });
 
+    it('LATCHKEY_STORAGE=pass: pass installed, the store set up, its recipients and git; the keychain is not asked', async () => {
+      const noKeychain = async () => {
+        throw new Error('keychain asked');
+      };
+      const finding = async (passStore: DoctorInputs['passStore'], installed = true) =>
+        byCheck(
+          (
+            await runDoctor(
+              inputs({
+                env: { LATCHKEY_STORAGE: 'pass' },
+                probeKeychain: noKeychain,
+                passStore,
+                passInstalled: async () => installed,
+              }),
+            )
+          ).findings,
+          'storage',
+        )[0]!;
+      const team = { dir: '/team/store', recipients: ['AAA', 'BBB'], git: true, entries: 1 };
+      expect(await finding(async () => team)).toEqual({
+        check: 'storage',
+        status: 'ok',
+        message:
+          "Storage: the pass store /team/store (LATCHKEY_STORAGE=pass): 2 recipients in .gpg-id, 1 latchkey entry, a git repository (share with pass git push; pass git pull for the team's changes).",
+      });
+      expect(await finding(async () => ({ ...team, recipients: undefined }))).toMatchObject({
+        status: 'problem',
+        message:
+          'Storage: the pass store /team/store (LATCHKEY_STORAGE=pass) is not set up: it has no .gpg-id naming whom to encrypt for.',
+      });
+      expect(await finding(async () => team, false)).toMatchObject({
+        status: 'problem',
+        message: 'Storage: LATCHKEY_STORAGE=pass, but the pass command is not installed.',
+      });
+    });
+
     it('an invalid LATCHKEY_STORAGE is a problem, and the keychain is not asked', async () => {
       let asked = false;
       const report = await runDoctor(
@@ -209,7 +247,8 @@ describe('runDoctor', () => {
       );
       expect(byCheck(report.findings, 'storage')[0]).toMatchObject({
         status: 'problem',
-        message: "Invalid LATCHKEY_STORAGE value 'cloud': expected one of auto, keychain, file, passphrase.",
+        message:
+          "Invalid LATCHKEY_STORAGE value 'cloud': expected one of auto, keychain, file, passphrase, pass.",
       });
       expect(asked).toBe(false);
     });

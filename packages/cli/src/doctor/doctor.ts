@@ -17,6 +17,7 @@ import {
   STRONGER_STORAGE,
   type LockState,
   type OrphanedSecret,
+  type PassStoreState,
   type ScryptParams,
 } from '@latchkey/storage';
 import { isDebug } from '../runtime/environment.js';
@@ -74,6 +75,10 @@ export interface DoctorInputs {
   modeOf(path: string): Promise<number | undefined>;
   /** Resolves when the system keychain answers; throws (a LatchkeyError with the reason) when it can't. */
   probeKeychain(): Promise<void>;
+  /** The pass store in use (LATCHKEY_STORAGE=pass, or one stored into): its recipients, git, entries. */
+  passStore(): Promise<PassStoreState | undefined>;
+  /** Whether the `pass` command runs here. */
+  passInstalled(): Promise<boolean>;
   /** The passphrase file: undefined when there is none; its scrypt cost and whether LATCHKEY_FILE_PASSPHRASE opens it. */
   passphraseFile(): Promise<{ params: ScryptParams; opens: boolean | undefined } | undefined>;
   exists(path: string): Promise<boolean>;
@@ -150,6 +155,7 @@ async function checkStorage(inputs: DoctorInputs): Promise<Finding> {
     };
   }
   if (preference === 'passphrase') return checkPassphraseFile(inputs);
+  if (preference === 'pass') return checkPassStore(inputs);
   try {
     await inputs.probeKeychain();
     return {
@@ -178,6 +184,35 @@ async function checkStorage(inputs: DoctorInputs): Promise<Finding> {
       fix: `Nothing to fix if the file modes are protection enough (set LATCHKEY_STORAGE=file to make it the default and skip the keychain); ${STRONGER_STORAGE}, or start or unlock the keychain.`,
     };
   }
+}
+
+/** LATCHKEY_STORAGE=pass: pass installed, the store set up (.gpg-id), shared through git or not. */
+async function checkPassStore(inputs: DoctorInputs): Promise<Finding> {
+  const state = await inputs.passStore();
+  if (!(await inputs.passInstalled())) {
+    return {
+      check: 'storage',
+      status: 'problem',
+      message: 'Storage: LATCHKEY_STORAGE=pass, but the pass command is not installed.',
+      fix: 'Install pass and GnuPG (Debian/Ubuntu: apt-get install pass gnupg git; macOS: brew install pass), or choose another storage.',
+    };
+  }
+  if (state === undefined || state.recipients === undefined || state.recipients.length === 0) {
+    const dir = state?.dir ?? 'the pass store';
+    return {
+      check: 'storage',
+      status: 'problem',
+      message: `Storage: the pass store ${dir} (LATCHKEY_STORAGE=pass) is not set up: it has no .gpg-id naming whom to encrypt for.`,
+      fix: `Set it up with: pass init <your GPG key id>, or point PASSWORD_STORE_DIR at your team's store (git clone it).`,
+    };
+  }
+  const who = `${state.recipients.length} recipient${state.recipients.length === 1 ? '' : 's'} in .gpg-id`;
+  const entries = `${state.entries} latchkey entr${state.entries === 1 ? 'y' : 'ies'}`;
+  return {
+    check: 'storage',
+    status: 'ok',
+    message: `Storage: the pass store ${state.dir} (LATCHKEY_STORAGE=pass): ${who}, ${entries}, ${state.git ? "a git repository (share with pass git push; pass git pull for the team's changes)" : 'not a git repository (pass git init to share it)'}.`,
+  };
 }
 
 /** LATCHKEY_STORAGE=passphrase: the file's cost, and whether the passphrase at hand opens it. */
@@ -517,6 +552,8 @@ export function doctorInputs(config: Config, env: NodeJS.ProcessEnv): DoctorInpu
       }
     },
     passphraseFile: () => store().passphraseFileState(),
+    passStore: () => store().passStore(),
+    passInstalled: () => store().passInstalled(),
     exists: async (path) =>
       access(path).then(
         () => true,

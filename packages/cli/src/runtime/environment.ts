@@ -7,6 +7,7 @@ import {
   CredentialStore,
   PASSPHRASE_FILE,
   resolveConfigDir,
+  resolveStoragePreference,
   type PassphraseAsker,
   type SecretBackend,
 } from '@latchkey/storage';
@@ -35,9 +36,10 @@ export function isCi(env: NodeJS.ProcessEnv): boolean {
 }
 
 /**
- * The store for reading: each record names its backend, so the storage preference does not matter. The
- * passphrase file's passphrase comes from LATCHKEY_FILE_PASSPHRASE, else from `askPassphrase` (given only
- * where a person can answer).
+ * The store for reading: each record names its backend, so the storage preference matters only for pass
+ * (LATCHKEY_STORAGE=pass makes the store's entries accounts, also where this config directory never stored
+ * one). The passphrase file's passphrase comes from LATCHKEY_FILE_PASSPHRASE, else from `askPassphrase`
+ * (given only where a person can answer).
  */
 export function readOnlyStore(
   env: NodeJS.ProcessEnv,
@@ -45,6 +47,7 @@ export function readOnlyStore(
 ): CredentialStore {
   return new CredentialStore({
     configDir: resolveConfigDir(env),
+    preference: resolveStoragePreference(undefined, env),
     env,
     ...(options.keychain && { keychain: options.keychain }),
     ...(options.askPassphrase && { askPassphrase: options.askPassphrase }),

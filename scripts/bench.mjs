@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Start-up cost of latchkey's commands, measured against `node -e 0` (and `gh auth token` when gh is on
 // PATH) in the same run and the same environment, so the machine (CPU, Node version, NODE_EXTRA_CA_CERTS,
-// ...) cancels out of the ratio: `auth token` (env, stored, --account, account choices, 20 linked plugins),
+// ...) cancels out of the ratio: `auth token` (env, stored, --account, account choices, 20 linked plugins,
+// the passphrase file, whose key derivation is measured on its own too),
 // `exec` over the command it runs, the oclif commands, and `auth status` against dead and slow servers.
 // Prints a table and whether each budget of docs/performance.md is met. A measurement, not a test:
 // timings never change the exit code. See docs/performance.md.
@@ -10,7 +11,7 @@
 //
 // Needs a build (`pnpm exec turbo run build`). Plain Node ESM, no dependencies.
 import { spawn, spawnSync } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID, scryptSync } from 'node:crypto';
 import {
   cpSync,
   existsSync,
@@ -118,6 +119,13 @@ const storedKey = `sk-nano-${randomUUID()}`;
 // --account, LATCHKEY_NANOGPT_ACCOUNT or the directory choice picked it.
 const secondKey = `sk-nano-${randomUUID()}`;
 const chosenDir = join(work, 'project');
+// The passphrase file (LATCHKEY_STORAGE=passphrase) at its default cost, in its own config directory.
+const passphraseEnv = {
+  ...baseEnv,
+  LATCHKEY_CONFIG_DIR: join(work, 'config-passphrase'),
+  LATCHKEY_STORAGE: 'passphrase',
+  LATCHKEY_FILE_PASSPHRASE: `bench ${randomUUID()}`,
+};
 
 function lastLine(text) {
   return (text ?? '').trim().split('\n').pop() ?? '';
@@ -167,6 +175,7 @@ async function storeCredential() {
     latchkey([...login, '--storage', 'file', '--json', '--name', 'second'], `${secondKey}\n`);
     mkdirSync(join(chosenDir, 'src'), { recursive: true });
     latchkey(['auth', 'switch', '--provider', 'nanogpt', '--account', 'second', '--dir', chosenDir]);
+    setupLatchkey([...login, '--json'], passphraseEnv, `${storedKey}\n`);
     return url;
   } finally {
     emulator.removeAllListeners('exit');
@@ -535,6 +544,13 @@ const cases = [
     expect: `${storedKey}\n`,
   },
   {
+    id: 'tokenPassphrase',
+    label: 'auth token (stored, passphrase file)',
+    args: token,
+    env: passphraseEnv,
+    expect: `${storedKey}\n`,
+  },
+  {
     id: 'tokenAccountFlag',
     label: 'auth token --account (stored)',
     args: [...token, '--account', 'second'],
@@ -681,6 +697,24 @@ const checks = [
 
 slowServer.stop();
 
+// What the passphrase file adds to `auth token`: one scrypt derivation at the parameters the file holds,
+// measured here in this process (node:crypto, as latchkey does it), so its budget says what the KDF costs.
+const passphraseKdf = JSON.parse(
+  readFileSync(join(passphraseEnv.LATCHKEY_CONFIG_DIR, 'credentials.passphrase.enc'), 'utf8'),
+).kdf;
+note(`timing scrypt N=${passphraseKdf.N}, r=${passphraseKdf.r}, p=${passphraseKdf.p} in-process...`);
+const kdfMs = [];
+for (let i = 0; i < Math.min(5, runs); i++) {
+  const started = process.hrtime.bigint();
+  scryptSync('bench', randomBytes(16), 32, {
+    N: passphraseKdf.N,
+    r: passphraseKdf.r,
+    p: passphraseKdf.p,
+    maxmem: 2 * 128 * passphraseKdf.N * passphraseKdf.r,
+  });
+  kdfMs.push(Number(process.hrtime.bigint() - started) / 1e6);
+}
+
 // ---------------------------------------------------------------------------------------------------------
 const baseMedian = median(samples.baseline.ms);
 const results = cases.map((c) => {
@@ -740,6 +774,14 @@ const budgets = [
     'x',
     ratio('tokenPlugins', 'tokenStored') <= 1.05,
   ),
+  // The passphrase file costs one key derivation more than the file backend, and nothing else.
+  budget(
+    `${byId.tokenPassphrase.command} over the file backend (one scrypt N=${passphraseKdf.N}: ${round1(median(kdfMs))} ms here)`,
+    round1(byId.tokenPassphrase.medianMs - byId.tokenStored.medianMs),
+    round1(median(kdfMs) * 1.25 + 30),
+    'ms',
+    byId.tokenPassphrase.medianMs - byId.tokenStored.medianMs <= median(kdfMs) * 1.25 + 30,
+  ),
   budget(
     'exec overhead over running node -e 0 directly',
     round1(byId.execStored.medianMs - byId.baseline.medianMs),
@@ -788,6 +830,8 @@ const report = {
     peakRss: timeBin
       ? `${timeBin} -f %M (KiB), median of ${rssRuns} (1 for the slow status cases)`
       : `process.resourceUsage().maxRSS from an --import preload, median of ${rssRuns}`,
+    passphrase:
+      'the same key stored with LATCHKEY_STORAGE=passphrase (default scrypt cost) in its own config directory, LATCHKEY_FILE_PASSPHRASE set',
     storedCredential: `file backend in a temp LATCHKEY_CONFIG_DIR, two accounts stored with auth login --with-token against the testkit emulator (since stopped; stored base URL ${storedBaseUrl}); the second, named "second", is chosen for ${chosenDir} with auth switch --dir`,
     plugins: `${pluginCount} copies of examples/acme (own name, provider id, variable) linked with plugins link --no-install into a separate data directory`,
     slowServer:
@@ -797,6 +841,13 @@ const report = {
   results,
   budgets,
   checks,
+  // One scrypt derivation at the passphrase file's parameters, in-process: the passphrase file's own cost.
+  passphraseKdf: {
+    N: passphraseKdf.N,
+    r: passphraseKdf.r,
+    p: passphraseKdf.p,
+    medianMs: round1(median(kdfMs)),
+  },
   // latchkey exec's start-up overhead over running the command directly (goal: at most 60 ms).
   execOverheadMs: round1(byId.execStored.medianMs - byId.baseline.medianMs),
 };

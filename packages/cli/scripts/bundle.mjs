@@ -121,7 +121,9 @@ for (const name of ['compile-cache', 'fast-token', 'fast-exec']) {
       {
         name: 'lazy-chunks-stay-apart',
         setup(b) {
-          b.onResolve({ filter: /\/chunks\// }, (args) => {
+          // A relative import of a lazy chunk: from the entry (`./chunks/...`) or from a static chunk
+          // beside it (`./...`), e.g. the store's lazy import of the passphrase backend.
+          b.onResolve({ filter: /^\.\.?\// }, (args) => {
             const file = resolve(args.resolveDir, args.path);
             if (!lazy.includes(file)) return undefined;
             return { path: `./chunks/${basename(file)}`, external: true };

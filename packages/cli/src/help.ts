@@ -21,11 +21,12 @@ const examples = `EXAMPLES
     $ latchkey auth status
 
 ENVIRONMENT
-  LATCHKEY_CONFIG_DIR     config and credentials (default $XDG_CONFIG_HOME/latchkey)
-  LATCHKEY_STORAGE        auto | keychain | file
-  LATCHKEY_<ID>_TOKEN     a credential for provider <ID>, used instead of the stored one
-  LATCHKEY_<ID>_BASE_URL  the provider's server
-  LATCHKEY_DEBUG=1        request lines on stderr, secrets redacted
+  LATCHKEY_CONFIG_DIR       config and credentials (default $XDG_CONFIG_HOME/latchkey)
+  LATCHKEY_STORAGE          auto | keychain | file | passphrase | pass
+  LATCHKEY_FILE_PASSPHRASE  the passphrase file's passphrase, for CI (else asked in a terminal)
+  LATCHKEY_<ID>_TOKEN       a credential for provider <ID>, used instead of the stored one
+  LATCHKEY_<ID>_BASE_URL    the provider's server
+  LATCHKEY_DEBUG=1          request lines on stderr, secrets redacted
   each provider's own variables, e.g. <PROVIDER>_API_KEY (see latchkey auth providers)
 
 EXIT CODES

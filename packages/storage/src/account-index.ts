@@ -14,6 +14,8 @@ export interface IndexDocument {
   active: Record<string, string>;
   /** absolute directory -> provider id -> account: the choice for that directory tree (`auth switch --dir`). */
   directories?: Record<string, Record<string, string>>;
+  /** The pass store this config directory stored into last (absolute); its entries are accounts too. */
+  passStore?: string;
 }
 
 export function indexPath(configDir: string): string {
@@ -25,10 +27,16 @@ const isOptString = (value: unknown): boolean => value === undefined || typeof v
 const isPlainObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 
-function isRecord(value: unknown): value is AccountRecord {
+/** The backends an `accounts.json` record may name: a pass account lives in its store, never here. */
+const LOCAL_BACKENDS: readonly string[] = ['keychain', 'file', 'passphrase'];
+
+const isRecord = (value: unknown): value is AccountRecord => isAccountRecord(value, LOCAL_BACKENDS);
+
+/** A record as latchkey writes it (in accounts.json, or in a pass entry), naming one of `backends`. */
+export function isAccountRecord(value: unknown, backends: readonly string[]): value is AccountRecord {
   if (!isPlainObject(value)) return false;
   if (!isString(value.provider) || !isString(value.account) || !isString(value.createdAt)) return false;
-  if (value.backend !== 'keychain' && value.backend !== 'file') return false;
+  if (!isString(value.backend) || !backends.includes(value.backend)) return false;
   if (
     !isOptString(value.baseUrl) ||
     !isOptString(value.method) ||
@@ -102,6 +110,10 @@ export async function readIndex(configDir: string): Promise<IndexDocument> {
   ) {
     throw corruptError(file, 'its "directories" map is not what latchkey writes');
   }
+  const passStore = parsed.passStore;
+  if (passStore !== undefined && !(isString(passStore) && path.isAbsolute(passStore))) {
+    throw corruptError(file, 'its "passStore" is not what latchkey writes');
+  }
   return {
     version: VERSION,
     accounts: parsed.accounts,
@@ -109,6 +121,7 @@ export async function readIndex(configDir: string): Promise<IndexDocument> {
     ...(directories !== undefined && {
       directories: directories as Record<string, Record<string, string>>,
     }),
+    ...(passStore !== undefined && { passStore }),
   };
 }
 
@@ -119,10 +132,12 @@ export async function writeIndex(configDir: string, doc: IndexDocument): Promise
   );
   const out: IndexDocument = {
     version: VERSION,
-    accounts: doc.accounts,
+    // A pass account's record lives in its entry: the store is its index.
+    accounts: doc.accounts.filter((r) => LOCAL_BACKENDS.includes(r.backend)),
     active: doc.active,
     // Written only when there is a choice, so an index without any stays as older versions wrote it.
     ...(directories.length > 0 && { directories: Object.fromEntries(directories) }),
+    ...(doc.passStore !== undefined && { passStore: doc.passStore }),
   };
   await writeFileAtomic(indexPath(configDir), `${JSON.stringify(out, null, 2)}\n`);
 }

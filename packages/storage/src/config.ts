@@ -2,7 +2,15 @@ import { usageError } from '@latchkey/errors';
 import { latchkeyDirs } from './dirs.js';
 import type { StoragePreference } from './types.js';
 
-const PREFERENCES: readonly StoragePreference[] = ['auto', 'keychain', 'file'];
+/** Every `--storage` / LATCHKEY_STORAGE value. */
+export const STORAGE_PREFERENCES: readonly StoragePreference[] = [
+  'auto',
+  'keychain',
+  'file',
+  'passphrase',
+  'pass',
+];
+const PREFERENCES = STORAGE_PREFERENCES;
 
 /** The config dir (dirs.ts): LATCHKEY_CONFIG_DIR, else $XDG_CONFIG_HOME/latchkey, else ~/.config/latchkey. */
 export function resolveConfigDir(env: NodeJS.ProcessEnv = process.env): string {
@@ -21,9 +29,9 @@ export function resolveStoragePreference(
   if ((PREFERENCES as readonly string[]).includes(value)) return value as StoragePreference;
   const source = fromFlag ? '--storage' : 'LATCHKEY_STORAGE';
   throw usageError(
-    `Invalid ${source} value '${raw}': expected one of auto, keychain, file.`,
+    `Invalid ${source} value '${raw}': expected one of ${PREFERENCES.join(', ')}.`,
     fromFlag
-      ? 'Use --storage auto, --storage keychain or --storage file.'
-      : 'Set LATCHKEY_STORAGE to auto, keychain or file, or unset it.',
+      ? `Use --storage with one of ${PREFERENCES.join(', ')}.`
+      : `Set LATCHKEY_STORAGE to one of ${PREFERENCES.join(', ')}, or unset it.`,
   );
 }

@@ -1,6 +1,7 @@
 /**
  * @latchkey/storage: where latchkey keeps credentials. Secrets go to the OS keychain (@napi-rs/keyring)
- * or, when it is unusable, to an AES-256-GCM encrypted file; non-secret metadata goes to `accounts.json`.
+ * or, when it is unusable, to a file protected by its permissions (AES-256-GCM, its key beside it);
+ * non-secret metadata goes to `accounts.json`.
  * See docs/storage.md.
  */
 export type {
@@ -10,6 +11,7 @@ export type {
   CredentialStoreOptions,
   LockHolderInfo,
   OrphanedSecret,
+  PassphraseAsker,
   RefreshFailure,
   RenewedTokens,
   RenewOutcome,
@@ -35,11 +37,15 @@ export {
   type ChosenAccount,
   type ChosenBy,
 } from './choose-account.js';
-export { resolveConfigDir, resolveStoragePreference } from './config.js';
+export { resolveConfigDir, resolveStoragePreference, STORAGE_PREFERENCES } from './config.js';
 export { latchkeyDirs, type DirsHost, type LatchkeyDirs } from './dirs.js';
 export { checkConfigDir, writeFileAtomic } from './fs-util.js';
 export { inspectLock, LOCK_WAIT_MS, type LockState } from './lock.js';
 export { createKeychainBackend } from './backends/keychain.js';
+export { PASSPHRASE_FILE } from './backends/file-backend.js';
+export type { ScryptParams } from './backends/passphrase-backend.js';
+export type { PassStoreState } from './backends/pass-entries.js';
+export { backendPlace, STRONGER_STORAGE } from './backends/describe.js';
 export {
   definitionsPath,
   readProviderDefinitions,

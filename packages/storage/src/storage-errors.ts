@@ -1,5 +1,7 @@
 import * as path from 'node:path';
 import { ExitCode, LatchkeyError } from '@latchkey/errors';
+import { backendPlace } from './backends/describe.js';
+import type { BackendName } from './types.js';
 
 /** The `docs` of storage errors: the topic of `latchkey help` that explains them. */
 export const DOCS = 'storage';
@@ -52,10 +54,14 @@ export function ioError(path: string, operation: string, error: unknown): Latchk
   });
 }
 
-export function missingCredentialError(provider: string, account: string, backend: string): LatchkeyError {
+export function missingCredentialError(
+  provider: string,
+  account: string,
+  backend: BackendName,
+): LatchkeyError {
   return new LatchkeyError({
     code: 'CREDENTIAL_MISSING',
-    message: `The stored credential for ${provider} account '${account}' is missing from the ${backend === 'keychain' ? 'OS keychain' : 'encrypted credentials file'}.`,
+    message: `The stored credential for ${provider} account '${account}' is missing from ${backendPlace(backend)}.`,
     action: `Sign in again: latchkey auth login --provider ${provider}`,
     exitCode: ExitCode.Auth,
     docs: DOCS,

@@ -3,7 +3,15 @@ import * as path from 'node:path';
 import { isLatchkeyError, registerSecret, usageError } from '@latchkey/errors';
 import { indexPath, readIndex, writeIndex, type IndexDocument } from './account-index.js';
 import { decodeBoundSecret, encodeBoundSecret } from './bound-secret.js';
-import { EncryptedFileBackend } from './backends/file-backend.js';
+import { EncryptedFileBackend, PASSPHRASE_FILE } from './backends/file-backend.js';
+import type { PassphraseFileBackend, ScryptParams } from './backends/passphrase-backend.js';
+import type { PassBackend } from './backends/pass-backend.js';
+import {
+  listPassEntries,
+  passStoreDir,
+  passStoreState,
+  type PassStoreState,
+} from './backends/pass-entries.js';
 import { ensureConfigDir, removeStrayTempFiles } from './fs-util.js';
 import { createKeychainBackend } from './backends/keychain.js';
 import {
@@ -21,6 +29,7 @@ import type {
   CredentialStoreOptions,
   LockHolderInfo,
   OrphanedSecret,
+  PassphraseAsker,
   RenewOutcome,
   SaveInput,
   SaveResult,
@@ -36,6 +45,17 @@ export function secretKey(provider: string, account: string): string {
 
 const FALLBACK_CODES = new Set(['KEYCHAIN_UNAVAILABLE', 'KEYCHAIN_LOCKED']);
 
+/** A backend of files in the config directory (the file, the passphrase file): written under the store's lock. */
+interface LocalBackend extends SecretBackend {
+  setLocked(key: string, secret: string): Promise<void>;
+  deleteLocked(key: string): Promise<boolean>;
+  keys(): Promise<string[]>;
+  deleteFilesLocked(): Promise<boolean>;
+}
+
+/** What is bound to a secret wherever it is kept (bound-secret.ts); keychain items add the config dir. */
+type BoundParts = Omit<Parameters<typeof encodeBoundSecret>[0], 'dir'>;
+
 /**
  * Stored credentials: secrets in the OS keychain or the encrypted file, non-secret metadata in
  * `accounts.json`. Every read-modify-write happens under the config-dir lock.
@@ -48,7 +68,11 @@ export class CredentialStore {
   private readonly injectedKeychain: SecretBackend | undefined;
   private defaultKeychain: SecretBackend | undefined;
   private readonly file: EncryptedFileBackend;
+  private passphraseFile: Promise<PassphraseFileBackend> | undefined;
+  private passModule: Promise<typeof import('./backends/pass-backend.js')> | undefined;
   private readonly onLockWait: ((holder: LockHolderInfo) => void) | undefined;
+  private readonly env: NodeJS.ProcessEnv;
+  private readonly askPassphrase: PassphraseAsker | undefined;
 
   constructor(options: CredentialStoreOptions) {
     if (typeof options.configDir !== 'string' || options.configDir.trim() === '') {
@@ -61,6 +85,8 @@ export class CredentialStore {
     this.injectedKeychain = options.keychain;
     this.file = new EncryptedFileBackend(this.configDir);
     this.onLockWait = options.onLockWait;
+    this.env = options.env ?? process.env;
+    this.askPassphrase = options.askPassphrase;
   }
 
   /**
@@ -80,57 +106,23 @@ export class CredentialStore {
     await ensureConfigDir(this.configDir);
     return this.locked(async () => {
       // Read the index first: a corrupt index stops the save before any secret is written.
-      const index = await readIndex(this.configDir);
+      const local = await readIndex(this.configDir);
+      const index = this.withPass(local);
       await removeStrayTempFiles(this.configDir);
-      const key = secretKey(input.provider, input.account);
       const baseUrl = input.baseUrl ?? null;
       const refresh = {
         ...(input.refreshToken !== undefined && { refreshToken: input.refreshToken }),
         ...(input.endpoints !== undefined && { endpoints: { ...input.endpoints } }),
       };
-      const inKeychain = encodeBoundSecret({
-        secret: input.secret,
-        baseUrl,
-        dir: this.configDir,
-        ...refresh,
-      });
-      const inFile = encodeBoundSecret({ secret: input.secret, baseUrl, ...refresh });
-      let backend: BackendName;
+      const parts: BoundParts = { secret: input.secret, baseUrl, ...refresh };
       let fallbackReason: string | undefined;
       let fallbackCode: SaveResult['fallbackCode'];
 
-      if (this.preference === 'file') {
-        await this.file.setLocked(key, inFile);
-        backend = 'file';
-      } else if (this.preference === 'keychain') {
-        await this.keychain().set(key, inKeychain);
-        backend = 'keychain';
-      } else {
-        try {
-          await this.keychain().set(key, inKeychain);
-          backend = 'keychain';
-        } catch (error) {
-          if (!isLatchkeyError(error) || !FALLBACK_CODES.has(error.code)) throw error;
-          fallbackReason = error.message;
-          fallbackCode = error.code as NonNullable<SaveResult['fallbackCode']>;
-          await this.file.setLocked(key, inFile);
-          backend = 'file';
-        }
-      }
-
-      const previous = index.accounts.find(
-        (r) => r.provider === input.provider && r.account === input.account,
-      );
-      if (previous !== undefined && previous.backend !== backend) {
-        // The account moved between backends: don't leave the old secret behind (best effort: the old
-        // backend may be exactly the one that is unavailable now).
-        await this.deleteSecret(previous.backend, key).catch(() => undefined);
-      }
-
-      const record: AccountRecord = {
+      let record: AccountRecord = {
         provider: input.provider,
         account: input.account,
-        backend,
+        backend: this.preference === 'auto' ? 'keychain' : this.preference,
+        ...(this.preference === 'pass' && { store: passStoreDir(this.env, local.passStore) }),
         ...(input.baseUrl !== undefined && { baseUrl: input.baseUrl }),
         ...(input.identity !== undefined && { identity: { ...input.identity } }),
         ...(input.method !== undefined && { method: input.method }),
@@ -138,6 +130,31 @@ export class CredentialStore {
         ...(input.expiresAt !== undefined && { expiresAt: input.expiresAt }),
         ...(input.refreshToken !== undefined && { refreshable: true }),
       };
+      if (this.preference !== 'auto') {
+        await this.writeSecret(record, parts);
+      } else {
+        try {
+          await this.writeSecret(record, parts);
+        } catch (error) {
+          if (!isLatchkeyError(error) || !FALLBACK_CODES.has(error.code)) throw error;
+          fallbackReason = error.message;
+          fallbackCode = error.code as NonNullable<SaveResult['fallbackCode']>;
+          record = { ...record, backend: 'file' };
+          await this.writeSecret(record, parts);
+        }
+      }
+      const backend = record.backend;
+
+      const previous = index.accounts.find(
+        (r) => r.provider === input.provider && r.account === input.account,
+      );
+      if (previous !== undefined && previous.backend !== backend && previous.backend !== 'pass') {
+        // The account moved between backends: don't leave the old secret behind (best effort: the old
+        // backend may be exactly the one that is unavailable now). A pass entry stays: it is the team's,
+        // and this machine's own record now comes first.
+        await this.deleteSecret(previous).catch(() => undefined);
+      }
+
       const accounts = index.accounts.filter(
         (r) => !(r.provider === input.provider && r.account === input.account),
       );
@@ -147,9 +164,10 @@ export class CredentialStore {
         current !== undefined && accounts.some((r) => r.provider === input.provider && r.account === current);
       const isDefault = input.makeDefault === true || !currentExists || current === input.account;
       await writeIndex(this.configDir, {
-        ...index,
+        ...local,
         accounts,
-        active: isDefault ? { ...index.active, [input.provider]: input.account } : index.active,
+        active: isDefault ? { ...local.active, [input.provider]: input.account } : local.active,
+        ...(record.store !== undefined && { passStore: record.store }),
       });
       await this.deleteUnusedFiles(accounts);
       const result: SaveResult = { record, replaced: previous !== undefined, isDefault };
@@ -167,7 +185,7 @@ export class CredentialStore {
    * the one bound to the secret.
    */
   async get(provider: string, account?: string): Promise<StoredCredential | undefined> {
-    const index = await readIndex(this.configDir);
+    const index = await this.view();
     const record = findRecord(index, provider, account);
     if (record === undefined) return undefined;
     return this.readSecret(record);
@@ -179,7 +197,7 @@ export class CredentialStore {
    * stored for the provider; an account that is named but not stored is `unknownAccount` (exit 4).
    */
   async choose(provider: string, options: ChooseAccountOptions): Promise<ChosenRecord | undefined> {
-    return chosenRecord(await readIndex(this.configDir), provider, options);
+    return chosenRecord(await this.view(), provider, options);
   }
 
   /** `choose()` and then the chosen account's secret (the same checks as `get()`), from one read of the index. */
@@ -187,7 +205,7 @@ export class CredentialStore {
     provider: string,
     options: ChooseAccountOptions,
   ): Promise<(StoredCredential & Omit<ChosenRecord, 'record'>) | undefined> {
-    const chosen = chosenRecord(await readIndex(this.configDir), provider, options);
+    const chosen = chosenRecord(await this.view(), provider, options);
     if (chosen === undefined) return undefined;
     return { ...chosen, ...(await this.readSecret(chosen.record)) };
   }
@@ -252,24 +270,76 @@ export class CredentialStore {
       if (record !== undefined) return record;
       throw unknownAccount(provider, account, names);
     };
-    try {
-      fs.accessSync(indexPath(this.configDir));
-    } catch {
+    if (!this.hasIndexFile()) {
+      const seen = await this.view();
       // Nothing stored yet: don't create the config directory just to find that out.
-      const empty: IndexDocument = { version: 1, accounts: [], active: {} };
-      return change(empty, check(empty)).result;
+      if (seen.accounts.length === 0) return change(seen, check(seen)).result;
     }
     await ensureConfigDir(this.configDir);
     return this.locked(async () => {
-      const index = await readIndex(this.configDir);
+      const index = await this.view();
       const { result, index: next } = change(index, check(index));
       await writeIndex(this.configDir, next);
       return result;
     });
   }
 
+  private hasIndexFile(): boolean {
+    try {
+      fs.accessSync(indexPath(this.configDir));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * The index as the commands see it: accounts.json, and with a pass store in use (LATCHKEY_STORAGE=pass,
+   * or a store this config directory stored into) every `latchkey/<provider>/<account>` entry of the store
+   * as an account of its own, found from the file names (nothing decrypted; the record comes with the
+   * secret). A local account of the same name comes first. A provider with pass accounts and no default
+   * here gets its first account by name as the default: the default is a personal choice, kept locally.
+   */
+  private async view(): Promise<IndexDocument> {
+    return this.withPass(await readIndex(this.configDir));
+  }
+
+  private withPass(index: IndexDocument): IndexDocument {
+    const dir =
+      this.preference === 'pass' || index.passStore !== undefined
+        ? passStoreDir(this.env, index.passStore)
+        : undefined;
+    if (dir === undefined) return index;
+    const local = new Set(index.accounts.map((r) => `${r.provider}\0${r.account}`));
+    const found = listPassEntries(dir).filter((ref) => !local.has(`${ref.provider}\0${ref.account}`));
+    if (found.length === 0) return index;
+    const accounts: AccountRecord[] = [
+      ...index.accounts,
+      ...found.map((ref) => ({
+        provider: ref.provider,
+        account: ref.account,
+        backend: 'pass' as const,
+        store: dir,
+        createdAt: new Date(ref.mtimeMs).toISOString(),
+      })),
+    ];
+    const active = { ...index.active };
+    for (const { provider } of found) {
+      const current = ownValue(active, provider);
+      if (current !== undefined && accounts.some((r) => r.provider === provider && r.account === current))
+        continue;
+      const first = accounts
+        .filter((r) => r.provider === provider)
+        .map((r) => r.account)
+        .sort()[0];
+      if (first !== undefined) active[provider] = first;
+    }
+    return { ...index, accounts, active };
+  }
+
   private async readSecret(record: AccountRecord): Promise<StoredCredential> {
-    const stored = await this.backend(record.backend).get(secretKey(record.provider, record.account));
+    if (record.backend === 'pass') return this.readPass(record);
+    const stored = await (await this.backend(record.backend)).get(secretKey(record.provider, record.account));
     if (stored === undefined) throw missingCredentialError(record.provider, record.account, record.backend);
     const bound = decodeBoundSecret(stored);
     if ('legacy' in bound) {
@@ -298,6 +368,19 @@ export class CredentialStore {
     };
   }
 
+  /** A pass account: its entry is its record (pass-backend.ts refuses one that disagrees with its name). */
+  private async readPass(record: AccountRecord): Promise<StoredCredential> {
+    const store = record.store ?? passStoreDir(this.env);
+    const entry = await (await this.passBackend(store)).read(record.provider, record.account);
+    if (entry === undefined) throw missingCredentialError(record.provider, record.account, 'pass');
+    return {
+      record: { ...entry.record, store },
+      secret: entry.secret,
+      ...(entry.refreshToken !== undefined && { refreshToken: entry.refreshToken }),
+      ...(entry.endpoints !== undefined && { endpoints: entry.endpoints }),
+    };
+  }
+
   /**
    * Replaces an account's tokens after a refresh, under the config-dir lock, so that concurrent processes
    * refresh once: `renew` gets the credential as stored now (re-read after the lock is taken: another
@@ -315,36 +398,38 @@ export class CredentialStore {
     validateIds(provider, account);
     await ensureConfigDir(this.configDir);
     return this.locked(async () => {
-      const index = await readIndex(this.configDir);
-      const record = findRecord(index, provider, account);
-      if (record === undefined) return undefined;
-      const current = await this.readSecret(record);
+      const index = await this.view();
+      const found = findRecord(index, provider, account);
+      if (found === undefined) return undefined;
+      const current = await this.readSecret(found);
+      // A pass account's full record comes with its entry.
+      const record = found.backend === 'pass' ? current.record : found;
       const next = await renew(current);
       if (next === undefined) return current;
       if ('failure' in next) {
         // Only the record changes: the tokens stay as they are, for a retry after the back-off.
         const failed: AccountRecord = { ...record, refreshFailure: { ...next.failure } };
-        await writeIndex(this.configDir, {
-          ...index,
-          accounts: index.accounts.map((r) => (r === record ? failed : r)),
-        });
+        if (failed.backend === 'pass') {
+          await this.writeSecret(failed, {
+            secret: current.secret,
+            baseUrl: record.baseUrl ?? null,
+            ...(current.refreshToken !== undefined && { refreshToken: current.refreshToken }),
+            ...(current.endpoints !== undefined && { endpoints: current.endpoints }),
+          });
+        } else {
+          await writeIndex(this.configDir, {
+            ...index,
+            accounts: index.accounts.map((r) => (r === found ? failed : r)),
+          });
+        }
         return { ...current, record: { ...failed } };
       }
       registerSecret(next.secret);
       if (next.refreshToken !== undefined) registerSecret(next.refreshToken);
-      const key = secretKey(provider, account);
       const baseUrl = record.baseUrl ?? null;
       const refresh = next.refreshToken !== undefined ? { refreshToken: next.refreshToken } : {};
       const endpoints = next.endpoints ?? current.endpoints;
       const bound = { ...refresh, ...(endpoints !== undefined && { endpoints }) };
-      if (record.backend === 'keychain') {
-        await this.keychain().set(
-          key,
-          encodeBoundSecret({ secret: next.secret, baseUrl, dir: this.configDir, ...bound }),
-        );
-      } else {
-        await this.file.setLocked(key, encodeBoundSecret({ secret: next.secret, baseUrl, ...bound }));
-      }
       const updated: AccountRecord = { ...record };
       delete updated.expiresAt;
       delete updated.refreshable;
@@ -352,10 +437,13 @@ export class CredentialStore {
       updated.renewedAt = new Date(this.now()).toISOString();
       if (next.expiresAt !== undefined) updated.expiresAt = next.expiresAt;
       if (next.refreshToken !== undefined) updated.refreshable = true;
-      await writeIndex(this.configDir, {
-        ...index,
-        accounts: index.accounts.map((r) => (r === record ? updated : r)),
-      });
+      await this.writeSecret(updated, { secret: next.secret, baseUrl, ...bound });
+      if (updated.backend !== 'pass') {
+        await writeIndex(this.configDir, {
+          ...index,
+          accounts: index.accounts.map((r) => (r === found ? updated : r)),
+        });
+      }
       return { record: { ...updated }, secret: next.secret, ...bound };
     });
   }
@@ -372,21 +460,20 @@ export class CredentialStore {
       async () => {
         const now = findRecord(await readIndex(this.configDir), record.provider, record.account);
         if (now?.backend !== record.backend || now.baseUrl !== record.baseUrl) return;
-        if ((await this.backend(record.backend).get(key)) !== secret) return;
-        const baseUrl = record.baseUrl ?? null;
-        if (record.backend === 'keychain') {
-          await this.keychain().set(key, encodeBoundSecret({ secret, baseUrl, dir: this.configDir }));
-        } else {
-          await this.file.setLocked(key, encodeBoundSecret({ secret, baseUrl }));
-        }
+        if ((await (await this.backend(record.backend)).get(key)) !== secret) return;
+        await this.writeSecret(record, { secret, baseUrl: record.baseUrl ?? null });
       },
       { timeoutMs: 1_000 },
     ).catch(() => undefined);
   }
 
-  /** Index only: no secret is read and the keychain library is not loaded. */
+  /**
+   * Index only: no secret is read and the keychain library is not loaded. A pass account is listed from
+   * its entry's name (`backend`, `store`, and the entry file's time as `createdAt`); the rest of its record
+   * comes with its secret (`get`).
+   */
   async list(provider?: string): Promise<Array<AccountRecord & { active: boolean }>> {
-    const index = await readIndex(this.configDir);
+    const index = await this.view();
     return index.accounts
       .filter((r) => provider === undefined || r.provider === provider)
       .map((r) => ({ ...r, active: index.active[r.provider] === r.account }));
@@ -398,14 +485,11 @@ export class CredentialStore {
    * the provider's most recently saved remaining account becomes active.
    */
   async remove(provider: string, account?: string | 'all'): Promise<AccountRecord[]> {
-    try {
-      fs.accessSync(indexPath(this.configDir));
-    } catch {
-      return []; // Nothing stored yet: don't create the config directory just to find that out.
-    }
+    // Nothing stored yet: don't create the config directory just to find that out.
+    if (!this.hasIndexFile() && (await this.view()).accounts.length === 0) return [];
     await ensureConfigDir(this.configDir);
     return this.locked(async () => {
-      const index = await readIndex(this.configDir);
+      const index = await this.view();
       // Under the lock no write is under way: every temp file is a leftover, a live pid's included.
       await removeStrayTempFiles(this.configDir, this.now(), { all: true });
       const targets =
@@ -416,7 +500,7 @@ export class CredentialStore {
       let failure: unknown;
       for (const record of targets) {
         try {
-          await this.deleteSecret(record.backend, secretKey(record.provider, record.account));
+          await this.deleteSecret(record);
           removed.push(record);
         } catch (error) {
           failure = error; // e.g. keychain locked: keep this entry, so the secret isn't orphaned.
@@ -478,7 +562,7 @@ export class CredentialStore {
       await removeStrayTempFiles(this.configDir, this.now(), { all: true });
       const removed: OrphanedSecret[] = [];
       for (const orphan of (await this.findOrphans(index)).filter(wanted)) {
-        await this.deleteSecret(orphan.backend, secretKey(orphan.provider, orphan.account));
+        await this.deleteSecret(orphan);
         removed.push(orphan);
       }
       await this.deleteUnusedFiles(index.accounts);
@@ -494,9 +578,12 @@ export class CredentialStore {
       return false;
     }
     const index = await readIndex(this.configDir);
-    const fileUsed = index.accounts.some((r) => r.backend === 'file');
+    const used = (backend: BackendName) => index.accounts.some((r) => r.backend === backend);
     return names.some(
-      (n) => n.endsWith('.tmp') || (!fileUsed && (n === 'credentials.enc' || n === 'credentials.key')),
+      (n) =>
+        n.endsWith('.tmp') ||
+        (!used('file') && (n === 'credentials.enc' || n === 'credentials.key')) ||
+        (!used('passphrase') && n === PASSPHRASE_FILE),
     );
   }
 
@@ -509,7 +596,11 @@ export class CredentialStore {
       orphans.push({ provider: key.slice(0, at), account: key.slice(at + 1), backend });
     };
     for (const key of await this.file.keys()) add('file', key);
-    if (searchKeychain && this.preference !== 'file') {
+    if (this.hasPassphraseFile()) {
+      for (const key of await (await this.local('passphrase')).keys()) add('passphrase', key);
+    }
+    // Only auto and keychain use the keychain: the other preferences never touch it.
+    if (searchKeychain && (this.preference === 'auto' || this.preference === 'keychain')) {
       const items = await (this.keychain().findAll?.() ?? Promise.resolve([])).catch(() => []);
       for (const item of items) {
         // Only items this directory wrote: another config directory's index may own the rest.
@@ -520,15 +611,94 @@ export class CredentialStore {
     return orphans;
   }
 
-  /** No account keeps its secret in the file any more: the file and its key go (nothing left to decrypt). */
+  /**
+   * No account keeps its secret in the file (or the passphrase file) any more: that file (and the key) go,
+   * nothing is left to decrypt.
+   */
   private async deleteUnusedFiles(accounts: AccountRecord[]): Promise<void> {
-    if (accounts.some((r) => r.backend === 'file')) return;
-    try {
-      await this.file.deleteFilesLocked();
-    } catch (error) {
-      // A corrupt credentials file is left as it is, for the user to inspect (docs/storage.md).
-      if (!isLatchkeyError(error) || error.code !== 'STORAGE_CORRUPT') throw error;
+    for (const backend of ['file', 'passphrase'] as const) {
+      if (accounts.some((r) => r.backend === backend)) continue;
+      if (backend === 'passphrase' && !this.hasPassphraseFile()) continue;
+      try {
+        await (await this.local(backend)).deleteFilesLocked();
+      } catch (error) {
+        // A corrupt credentials file is left as it is, for the user to inspect (docs/storage.md).
+        if (!isLatchkeyError(error) || error.code !== 'STORAGE_CORRUPT') throw error;
+      }
     }
+  }
+
+  /**
+   * Changes the passphrase of the passphrase file under the lock (`latchkey auth passphrase`): the current
+   * passphrase must open it (else PASSPHRASE_WRONG, exit 4, nothing changed); every entry is re-encrypted
+   * under the new one in one atomic write.
+   */
+  async changePassphrase(): Promise<{ entries: number; params: ScryptParams }> {
+    await ensureConfigDir(this.configDir);
+    return this.locked(async () => {
+      await removeStrayTempFiles(this.configDir, this.now());
+      return (await this.passphraseBackend()).changePassphraseLocked();
+    });
+  }
+
+  /**
+   * The passphrase file's state for `doctor`: undefined without one; its scrypt parameters, and whether
+   * LATCHKEY_FILE_PASSPHRASE opens it (undefined when that is not set). Nothing is asked or decrypted.
+   */
+  async passphraseFileState(): Promise<{ params: ScryptParams; opens: boolean | undefined } | undefined> {
+    if (!this.hasPassphraseFile()) return undefined;
+    const backend = await this.passphraseBackend();
+    const params = await backend.params();
+    return params === undefined ? undefined : { params, opens: await backend.opensWithEnv() };
+  }
+
+  /** The pass store this config directory uses (LATCHKEY_STORAGE=pass, or one it stored into), for `doctor`. */
+  async passStore(): Promise<PassStoreState | undefined> {
+    const index = await readIndex(this.configDir);
+    if (this.preference !== 'pass' && index.passStore === undefined) return undefined;
+    return passStoreState(passStoreDir(this.env, index.passStore));
+  }
+
+  /** Whether the `pass` command runs here (`pass version`), for `doctor`. */
+  async passInstalled(): Promise<boolean> {
+    this.passModule ??= import('./backends/pass-backend.js');
+    return (await this.passModule).passInstalled(this.env);
+  }
+
+  private hasPassphraseFile(): boolean {
+    return fs.existsSync(path.join(this.configDir, PASSPHRASE_FILE));
+  }
+
+  /** The passphrase backend, its code loaded on first use (the keychain and file paths never load it). */
+  private passphraseBackend(): Promise<PassphraseFileBackend> {
+    this.passphraseFile ??= import('./backends/passphrase-backend.js').then(
+      (m) => new m.PassphraseFileBackend(this.configDir, { env: this.env, ask: this.askPassphrase }),
+    );
+    return this.passphraseFile;
+  }
+
+  private async local(name: 'file' | 'passphrase'): Promise<LocalBackend> {
+    return name === 'file' ? this.file : this.passphraseBackend();
+  }
+
+  /** Writes a bound secret to `backend` (the caller holds the lock); keychain items also name the config dir. */
+  private async writeSecret(record: AccountRecord, parts: BoundParts): Promise<void> {
+    const key = secretKey(record.provider, record.account);
+    if (record.backend === 'keychain') {
+      await this.keychain().set(key, encodeBoundSecret({ ...parts, dir: this.configDir }));
+    } else if (record.backend === 'pass') {
+      const { store, ...entry } = record;
+      await (await this.passBackend(store ?? passStoreDir(this.env))).write(entry as AccountRecord, parts);
+    } else {
+      await (await this.local(record.backend)).setLocked(key, encodeBoundSecret(parts));
+    }
+  }
+
+  /** The pass backend for a store, its code loaded on first use (it runs pass and gpg). */
+  private async passBackend(dir: string): Promise<PassBackend> {
+    this.passModule ??= import('./backends/pass-backend.js');
+    const { PassBackend } = await this.passModule;
+    return new PassBackend(dir, this.env);
   }
 
   private locked<T>(fn: () => Promise<T>): Promise<T> {
@@ -537,8 +707,10 @@ export class CredentialStore {
     return withLock(this.configDir, fn, options);
   }
 
-  private backend(name: BackendName): SecretBackend {
-    return name === 'keychain' ? this.keychain() : this.file;
+  /** Where a key's secret is kept; a pass account is read through its entry instead (`readPass`). */
+  private async backend(name: BackendName): Promise<SecretBackend> {
+    if (name === 'pass') throw new Error('a pass account is read through its entry');
+    return name === 'keychain' ? this.keychain() : this.local(name);
   }
 
   private keychain(): SecretBackend {
@@ -547,8 +719,23 @@ export class CredentialStore {
     return this.defaultKeychain;
   }
 
-  private async deleteSecret(backend: BackendName, key: string): Promise<boolean> {
-    return backend === 'keychain' ? this.keychain().delete(key) : this.file.deleteLocked(key);
+  private async deleteSecret(where: {
+    provider: string;
+    account: string;
+    backend: BackendName;
+    store?: string;
+  }): Promise<boolean> {
+    const { backend } = where;
+    if (backend === 'pass') {
+      return (await this.passBackend(where.store ?? passStoreDir(this.env))).remove(
+        where.provider,
+        where.account,
+      );
+    }
+    const key = secretKey(where.provider, where.account);
+    return backend === 'keychain'
+      ? this.keychain().delete(key)
+      : (await this.local(backend)).deleteLocked(key);
   }
 }
 

@@ -1,10 +1,20 @@
 import type { OAuthEndpoints } from './bound-secret.js';
 
-/** Where a secret is kept. */
-export type BackendName = 'keychain' | 'file';
+/**
+ * Where a secret is kept: the OS keychain, the file protected by its permissions (its key beside it), the
+ * file whose key comes from a passphrase, the `pass` store (GPG, shareable through git).
+ */
+export type BackendName = 'keychain' | 'file' | 'passphrase' | 'pass';
 
 /** What the user asked for: `--storage` / `LATCHKEY_STORAGE`. */
-export type StoragePreference = 'auto' | 'keychain' | 'file';
+export type StoragePreference = 'auto' | BackendName;
+
+/**
+ * Asks a person for the passphrase of the passphrase file: `unlock` the existing file, or a `new` one (to
+ * create the file, or to change the passphrase; the asker confirms it). Given only where someone can
+ * answer: without it, `LATCHKEY_FILE_PASSPHRASE` is the only source.
+ */
+export type PassphraseAsker = (purpose: 'unlock' | 'new') => Promise<string>;
 
 /** Who the credential belongs to, as the provider reported it. Non-secret. */
 export interface AccountIdentity {
@@ -22,6 +32,8 @@ export interface AccountRecord {
   account: string;
   /** Where the secret is kept. */
   backend: BackendName;
+  /** `pass` only: the store directory that holds it (never written to accounts.json). */
+  store?: string;
   baseUrl?: string;
   identity?: AccountIdentity;
   /** How it was obtained: 'device' | 'token' | 'prompt'. */
@@ -142,4 +154,11 @@ export interface CredentialStoreOptions {
   now?: () => number;
   /** Called once when a write has waited 1 s for another live latchkey process holding the lock. */
   onLockWait?: (holder: LockHolderInfo) => void;
+  /**
+   * The environment: `LATCHKEY_FILE_PASSPHRASE`, `LATCHKEY_FILE_NEW_PASSPHRASE`, `LATCHKEY_FILE_SCRYPT_N`.
+   * Default `process.env`.
+   */
+  env?: NodeJS.ProcessEnv;
+  /** Asks for the passphrase file's passphrase when the environment has none (a terminal only). */
+  askPassphrase?: PassphraseAsker;
 }

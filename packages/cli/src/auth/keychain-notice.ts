@@ -5,10 +5,10 @@ import { join } from 'node:path';
 export const keychainNoticeMarker = '.keychain-fallback-noted';
 
 const howToSilence =
-  'Stored in an encrypted file instead; set LATCHKEY_STORAGE=file to make that the default.';
+  'Stored in a file protected by its permissions instead (the key sits beside it); set LATCHKEY_STORAGE=file to make that the default.';
 
 /**
- * What to tell a person when `auto` storage fell back to the encrypted file, in words: a machine without a
+ * What to tell a person when `auto` storage fell back to the file backend, in words: a machine without a
  * keychain is told once per config dir (remembered by a marker file there), a locked keychain every time
  * (unlocking it is worth doing). The raw keychain error is for LATCHKEY_DEBUG only.
  */
@@ -18,7 +18,7 @@ export async function keychainFallbackNotice(
   platform: NodeJS.Platform,
 ): Promise<string | undefined> {
   if (code === 'KEYCHAIN_LOCKED') {
-    return 'The system keychain is locked. Stored in an encrypted file instead; unlock the keychain to use it next time, or set LATCHKEY_STORAGE=file to make the file the default.';
+    return 'The system keychain is locked. Stored in a file protected by its permissions instead (the key sits beside it); unlock the keychain to use it next time, or set LATCHKEY_STORAGE=file to make the file the default.';
   }
   try {
     // wx: only the first login here creates it, so only that one says so.

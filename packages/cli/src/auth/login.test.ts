@@ -276,7 +276,7 @@ describe('auth login: the environment credential (envLogin: verify)', () => {
 });
 
 describe('auth login: storage', () => {
-  it('falls back to the encrypted file without a keychain and says so in words, once per config dir', async () => {
+  it('falls back to the file backend without a keychain and says so in words, once per config dir', async () => {
     const h = await start({
       providers: [tokenProvider()],
       keychain: unavailableKeychain(),
@@ -289,7 +289,7 @@ describe('auth login: storage', () => {
       fallbackReason: 'No Secret Service is running.',
     });
     const notice =
-      '! No system keychain is running here (no Secret Service on D-Bus). Stored in an encrypted file instead; set LATCHKEY_STORAGE=file to make that the default.';
+      '! No system keychain is running here (no Secret Service on D-Bus). Stored in a file protected by its permissions instead (the key sits beside it); set LATCHKEY_STORAGE=file to make that the default.';
     expect(describeLogin(outcome, h.configDir)).toContain(notice);
     // The raw keychain error only in the debug output.
     expect(h.stderr()).toContain(
@@ -301,7 +301,12 @@ describe('auth login: storage', () => {
     const again = await login(h.runtime, request({ provider: 'acme', withToken: true }, 'acme-good'));
     expect(again.backend).toBe('file');
     expect(again.keychainNotice).toBeUndefined();
-    expect(describeLogin(again, h.configDir).join('\n')).not.toContain('keychain');
+    expect(describeLogin(again, h.configDir).join('\n')).not.toContain('No system keychain');
+    // Named for what it is, with the way to something stronger.
+    expect(describeLogin(again, h.configDir).slice(-2)).toEqual([
+      `  Stored in the file in ${h.configDir} protected by its permissions (the key sits beside it).`,
+      '  Whoever can read that directory can read the secret: for more protection use a passphrase (--storage passphrase), pass (--storage pass) or a system keychain (--storage keychain); see docs/storage.md.',
+    ]);
   });
 
   it('a locked keychain is said every time, with what to do', async () => {
@@ -309,7 +314,7 @@ describe('auth login: storage', () => {
     for (let i = 0; i < 2; i++) {
       const outcome = await login(h.runtime, request({ provider: 'acme', withToken: true }, 'acme-good'));
       expect(describeLogin(outcome, h.configDir)).toContain(
-        '! The system keychain is locked. Stored in an encrypted file instead; unlock the keychain to use it next time, or set LATCHKEY_STORAGE=file to make the file the default.',
+        '! The system keychain is locked. Stored in a file protected by its permissions instead (the key sits beside it); unlock the keychain to use it next time, or set LATCHKEY_STORAGE=file to make the file the default.',
       );
     }
     expect(h.stderr()).not.toContain('No Secret Service is running.');

@@ -1,8 +1,10 @@
 import { registerSecret, usageError } from '@latchkey/errors';
 import { sanitizeIdentity, type Identity } from '@latchkey/plugin-kit';
 import {
+  backendPlace,
   definitionEndpoints,
   resolveConfigDir,
+  STRONGER_STORAGE,
   type AccountIdentity,
   type BackendName,
   type CredentialStore,
@@ -64,6 +66,8 @@ export interface LoginOutcome {
   /** The variable that held the token a silent login checked. */
   envVariable?: string;
   backend?: BackendName;
+  /** A pass account: the store it went to. */
+  store?: string;
   fallbackReason?: string;
   /** The fallback in words, when it is to be shown this time (once per config dir for "no keychain"). */
   keychainNotice?: string;
@@ -182,6 +186,7 @@ export async function login(runtime: Runtime, request: LoginRequest): Promise<Lo
     if (current !== undefined) outcome.defaultAccount = current;
   }
   outcome.backend = saved.record.backend;
+  if (saved.record.store !== undefined) outcome.store = saved.record.store;
   if (saved.fallbackReason !== undefined) {
     outcome.fallbackReason = saved.fallbackReason;
     runtime.debug?.(`The system keychain could not be used: ${saved.fallbackReason}`);
@@ -293,9 +298,12 @@ export function describeLogin(
     lines.push('  Stored in the system keychain.');
   } else {
     if (outcome.keychainNotice) lines.push(`! ${outcome.keychainNotice}`);
-    lines.push(
-      `  Stored in an encrypted file in ${configDir}, key beside it (see \`latchkey help security\`).`,
-    );
+    const backend = outcome.backend ?? 'file';
+    lines.push(`  Stored in ${backendPlace(backend, backend === 'pass' ? outcome.store : configDir)}.`);
+    if (backend === 'file')
+      lines.push(`  Whoever can read that directory can read the secret: ${STRONGER_STORAGE}.`);
+    if (backend === 'pass')
+      lines.push('  pass commits it when the store is a git repository; share it with: pass git push');
   }
   if (outcome.stored && outcome.isDefault === false) {
     const account = shellWord(outcome.account);

@@ -314,7 +314,7 @@ describe('auth logout: what a crash or an uninstall left', () => {
     const outcome = await logout(h.runtime, { provider: 'acme', all: true });
     expect(outcome.orphansRemoved).toEqual([{ provider: 'acme', account: 'lost', backend: 'file' }]);
     expect(describeLogout(outcome)).toContain(
-      '✓ Deleted an orphaned acme secret (lost) from the encrypted file',
+      '✓ Deleted an orphaned acme secret (lost) from the file protected by its permissions (the key sits beside it)',
     );
     expect((await h.store.orphans()).map((o) => `${o.provider}:${o.account}`)).toEqual(['beta:lost']);
     expect(await stored(h)).toEqual(['beta:ada']);

@@ -2,6 +2,7 @@ import { isLatchkeyError, registerSecret, usageError, type ErrorEnvelope } from 
 import { latchkeyEnvName } from '@latchkey/plugin-kit/manifest';
 import type { Provider } from '@latchkey/plugin-kit';
 import {
+  backendPlace,
   checkEndpointBinding,
   CredentialStore,
   resolveConfigDir,
@@ -23,7 +24,7 @@ import {
 } from '../providers/providers.js';
 import { isDefaultServer } from '../providers/provider-facts.js';
 import type { Runtime } from '../runtime/ports.js';
-import { lockWaitNotice } from '../runtime/runtime.js';
+import { lockWaitNotice, passphraseAsker } from '../runtime/runtime.js';
 
 export interface LogoutRequest {
   provider?: string;
@@ -177,7 +178,7 @@ async function chooseAccountToRemove(
 
 /**
  * The store for reading, removing and looking for orphans. Each record names its backend; the storage
- * preference only decides whether orphaned keychain items are searched for ('file': never).
+ * preference only decides whether orphaned keychain items are searched for (only with auto and keychain).
  */
 export function cleanupStore(runtime: Runtime): CredentialStore {
   return new CredentialStore({
@@ -185,7 +186,9 @@ export function cleanupStore(runtime: Runtime): CredentialStore {
     // Every command has checked LATCHKEY_STORAGE before it runs (base-command.ts).
     preference: resolveStoragePreference(undefined, runtime.env),
     onLockWait: lockWaitNotice(runtime),
+    env: runtime.env,
     ...(runtime.keychain && { keychain: runtime.keychain }),
+    ...(runtime.interactive && { askPassphrase: passphraseAsker(runtime) }),
   });
 }
 
@@ -249,9 +252,7 @@ export function describeLogout(outcome: LogoutOutcome): string[] {
     }
   }
   for (const o of outcome.orphansRemoved) {
-    lines.push(
-      `✓ Deleted an orphaned ${o.provider} secret (${o.account}) from the ${o.backend === 'keychain' ? 'system keychain' : 'encrypted file'}`,
-    );
+    lines.push(`✓ Deleted an orphaned ${o.provider} secret (${o.account}) from ${backendPlace(o.backend)}`);
   }
   for (const variable of outcome.envStillSet) {
     lines.push(

@@ -3,6 +3,7 @@ import { LatchkeyCommand } from '../base-command.js';
 import { execFlags } from '../command-flags.js';
 import { oclifFlags } from '../oclif-flags.js';
 import { runExec } from '../exec/run.js';
+import { passphraseAsker } from '../runtime/runtime.js';
 import { allStaticProviders, loadProviders } from '../providers/providers.js';
 import { pluginRefresher } from '../token/plugin-refresh.js';
 
@@ -67,6 +68,7 @@ export default class Exec extends LatchkeyCommand {
           stdout: process.stdout,
           stderr: process.stderr,
           pluginRefresher: pluginRefresher(this.runtime),
+          askPassphrase: passphraseAsker(this.runtime),
         },
       )) ?? 1;
   }

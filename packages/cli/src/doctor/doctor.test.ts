@@ -29,6 +29,9 @@ function inputs(over: Partial<DoctorInputs> = {}): DoctorInputs {
     checkConfigDir: async () => 'ok',
     modeOf: async () => 0o40700,
     probeKeychain: async () => undefined,
+    passphraseFile: async () => undefined,
+    passStore: async () => undefined,
+    passInstalled: async () => true,
     exists: async () => true,
     userNpmrc: async () => undefined,
     plugins: async () => bundled,
@@ -49,7 +52,8 @@ describe('runDoctor', () => {
       [
         '✓ Node 22.12.0',
         '✓ Config directory /home/ada/.config/latchkey (mode 700)',
-        '✓ Storage: the encrypted file (LATCHKEY_STORAGE=file); the keychain is not tried.',
+        '! Storage: the file backend (LATCHKEY_STORAGE=file), protected by its permissions only: the key sits beside it, so whoever can read the config directory can read the secrets. The keychain is not tried.',
+        '    Fix: Nothing to fix if the file modes are protection enough; for more protection use a passphrase (--storage passphrase), pass (--storage pass) or a system keychain (--storage keychain); see docs/storage.md.',
         '✓ Proxy: none set (HTTPS_PROXY, HTTP_PROXY); requests go direct.',
         '✓ Plugin @latchkey/plugin-nanogpt@0.1.0 (bundled): nanogpt',
         '✓ Stored credentials: 1 account, no stale lock, no orphaned secret.',
@@ -125,7 +129,7 @@ describe('runDoctor', () => {
       expect(byCheck(report.findings, 'storage')[0]).toMatchObject({
         status: 'note',
         message:
-          'Storage: auto picks the encrypted file here, because the system keychain cannot be used: no system keychain is running here (no Secret Service on D-Bus).',
+          'Storage: auto picks the file protected by its permissions (the key sits beside it) here, because the system keychain cannot be used: no system keychain is running here (no Secret Service on D-Bus).',
       });
       // The raw D-Bus text only with LATCHKEY_DEBUG.
       expect(describeDoctor(report)).not.toContain('DBus error');
@@ -156,7 +160,78 @@ describe('runDoctor', () => {
       const report = await runDoctor(inputs({ env: { LATCHKEY_STORAGE: 'keychain' }, probeKeychain: down }));
       expect(byCheck(report.findings, 'storage')[0]).toMatchObject({
         status: 'problem',
-        fix: 'Start gnome-keyring, or set LATCHKEY_STORAGE=auto to fall back to the encrypted file.',
+        fix: 'Start gnome-keyring, or set LATCHKEY_STORAGE=auto to fall back to the file protected by its permissions (the key sits beside it).',
+      });
+    });
+
+    it('LATCHKEY_STORAGE=passphrase: the file, its cost and whether LATCHKEY_FILE_PASSPHRASE opens it; the keychain is not asked', async () => {
+      const file = '/home/ada/.config/latchkey/credentials.passphrase.enc';
+      const noKeychain = async () => {
+        throw new Error('keychain asked');
+      };
+      const finding = async (env: NodeJS.ProcessEnv, opens?: boolean, none = false) =>
+        byCheck(
+          (
+            await runDoctor(
+              inputs({
+                env: { LATCHKEY_STORAGE: 'passphrase', ...env },
+                probeKeychain: noKeychain,
+                passphraseFile: async () => (none ? undefined : { params: { N: 131072, r: 8, p: 1 }, opens }),
+              }),
+            )
+          ).findings,
+          'storage',
+        )[0];
+      expect(await finding({ LATCHKEY_FILE_PASSPHRASE: 'pw-pw-pw-pw' }, true)).toEqual({
+        check: 'storage',
+        status: 'ok',
+        message: `Storage: the passphrase file ${file} (LATCHKEY_STORAGE=passphrase, scrypt N=131072, r=8, p=1), its key from LATCHKEY_FILE_PASSPHRASE, which opens it.`,
+      });
+      expect(await finding({ LATCHKEY_FILE_PASSPHRASE: 'wrong-wrong' }, false)).toMatchObject({
+        status: 'problem',
+        message: `Storage: LATCHKEY_FILE_PASSPHRASE does not open the passphrase file ${file} (scrypt N=131072, r=8, p=1).`,
+      });
+      expect((await finding({}, undefined))!.message).toContain(
+        'its key from a prompt in a terminal (without one, set LATCHKEY_FILE_PASSPHRASE).',
+      );
+      expect((await finding({}, undefined, true))!.message).toBe(
+        `Storage: the passphrase file (LATCHKEY_STORAGE=passphrase), not created yet: the first sign-in creates ${file}, its key from a prompt in a terminal (without one, set LATCHKEY_FILE_PASSPHRASE).`,
+      );
+    });
+
+    it('LATCHKEY_STORAGE=pass: pass installed, the store set up, its recipients and git; the keychain is not asked', async () => {
+      const noKeychain = async () => {
+        throw new Error('keychain asked');
+      };
+      const finding = async (passStore: DoctorInputs['passStore'], installed = true) =>
+        byCheck(
+          (
+            await runDoctor(
+              inputs({
+                env: { LATCHKEY_STORAGE: 'pass' },
+                probeKeychain: noKeychain,
+                passStore,
+                passInstalled: async () => installed,
+              }),
+            )
+          ).findings,
+          'storage',
+        )[0]!;
+      const team = { dir: '/team/store', recipients: ['AAA', 'BBB'], git: true, entries: 1 };
+      expect(await finding(async () => team)).toEqual({
+        check: 'storage',
+        status: 'ok',
+        message:
+          "Storage: the pass store /team/store (LATCHKEY_STORAGE=pass): 2 recipients in .gpg-id, 1 latchkey entry, a git repository (share with pass git push; pass git pull for the team's changes).",
+      });
+      expect(await finding(async () => ({ ...team, recipients: undefined }))).toMatchObject({
+        status: 'problem',
+        message:
+          'Storage: the pass store /team/store (LATCHKEY_STORAGE=pass) is not set up: it has no .gpg-id naming whom to encrypt for.',
+      });
+      expect(await finding(async () => team, false)).toMatchObject({
+        status: 'problem',
+        message: 'Storage: LATCHKEY_STORAGE=pass, but the pass command is not installed.',
       });
     });
 
@@ -172,7 +247,8 @@ describe('runDoctor', () => {
       );
       expect(byCheck(report.findings, 'storage')[0]).toMatchObject({
         status: 'problem',
-        message: "Invalid LATCHKEY_STORAGE value 'cloud': expected one of auto, keychain, file.",
+        message:
+          "Invalid LATCHKEY_STORAGE value 'cloud': expected one of auto, keychain, file, passphrase, pass.",
       });
       expect(asked).toBe(false);
     });
@@ -325,7 +401,7 @@ describe('runDoctor', () => {
           'Reinstall its plugin (latchkey plugins install <package>), or remove them: latchkey auth logout --provider acme --all',
         ],
         [
-          "A secret for nanogpt account 'old' in the encrypted file has no record (left by an interrupted write).",
+          "A secret for nanogpt account 'old' in the file protected by its permissions (the key sits beside it) has no record (left by an interrupted write).",
           'Remove it: latchkey auth logout --provider nanogpt --all',
         ],
       ]);

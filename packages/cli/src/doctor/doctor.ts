@@ -5,14 +5,20 @@ import type { Config } from '@oclif/core';
 import { LatchkeyError, isLatchkeyError } from '@latchkey/errors';
 import { manifestProblems } from '@latchkey/plugin-kit';
 import {
+  backendPlace,
   CredentialStore,
   checkConfigDir,
   createKeychainBackend,
   inspectLock,
+  PASSPHRASE_FILE,
   resolveConfigDir,
   resolveStoragePreference,
+  STORAGE_PREFERENCES,
+  STRONGER_STORAGE,
   type LockState,
   type OrphanedSecret,
+  type PassStoreState,
+  type ScryptParams,
 } from '@latchkey/storage';
 import { isDebug } from '../runtime/environment.js';
 import { loadProviders } from '../providers/providers.js';
@@ -69,6 +75,12 @@ export interface DoctorInputs {
   modeOf(path: string): Promise<number | undefined>;
   /** Resolves when the system keychain answers; throws (a LatchkeyError with the reason) when it can't. */
   probeKeychain(): Promise<void>;
+  /** The pass store in use (LATCHKEY_STORAGE=pass, or one stored into): its recipients, git, entries. */
+  passStore(): Promise<PassStoreState | undefined>;
+  /** Whether the `pass` command runs here. */
+  passInstalled(): Promise<boolean>;
+  /** The passphrase file: undefined when there is none; its scrypt cost and whether LATCHKEY_FILE_PASSPHRASE opens it. */
+  passphraseFile(): Promise<{ params: ScryptParams; opens: boolean | undefined } | undefined>;
   exists(path: string): Promise<boolean>;
   /** The user's npmrc text, if any (only its `cafile` line is read). */
   userNpmrc(): Promise<string | undefined>;
@@ -127,15 +139,23 @@ async function checkStorage(inputs: DoctorInputs): Promise<Finding> {
   try {
     preference = resolveStoragePreference(undefined, inputs.env);
   } catch (error) {
-    return problemFrom('storage', error, 'Set LATCHKEY_STORAGE to auto, keychain or file, or unset it.');
+    return problemFrom(
+      'storage',
+      error,
+      `Set LATCHKEY_STORAGE to one of ${STORAGE_PREFERENCES.join(', ')}, or unset it.`,
+    );
   }
   if (preference === 'file') {
     return {
       check: 'storage',
-      status: 'ok',
-      message: 'Storage: the encrypted file (LATCHKEY_STORAGE=file); the keychain is not tried.',
+      status: 'note',
+      message:
+        'Storage: the file backend (LATCHKEY_STORAGE=file), protected by its permissions only: the key sits beside it, so whoever can read the config directory can read the secrets. The keychain is not tried.',
+      fix: `Nothing to fix if the file modes are protection enough; ${STRONGER_STORAGE}.`,
     };
   }
+  if (preference === 'passphrase') return checkPassphraseFile(inputs);
+  if (preference === 'pass') return checkPassStore(inputs);
   try {
     await inputs.probeKeychain();
     return {
@@ -154,16 +174,81 @@ async function checkStorage(inputs: DoctorInputs): Promise<Finding> {
         check: 'storage',
         status: 'problem',
         message: `Storage: LATCHKEY_STORAGE=keychain, but the system keychain cannot be used: ${reason}`,
-        fix: `${action ? `${action}, or s` : 'S'}et LATCHKEY_STORAGE=auto to fall back to the encrypted file.`,
+        fix: `${action ? `${action}, or s` : 'S'}et LATCHKEY_STORAGE=auto to fall back to ${backendPlace('file')}.`,
       };
     }
     return {
       check: 'storage',
       status: 'note',
-      message: `Storage: auto picks the encrypted file here, because the system keychain cannot be used: ${reason}`,
-      fix: 'Nothing to fix if that suits you (set LATCHKEY_STORAGE=file to make it the default and skip the keychain); to use the keychain, start or unlock it.',
+      message: `Storage: auto picks ${backendPlace('file')} here, because the system keychain cannot be used: ${reason}`,
+      fix: `Nothing to fix if the file modes are protection enough (set LATCHKEY_STORAGE=file to make it the default and skip the keychain); ${STRONGER_STORAGE}, or start or unlock the keychain.`,
     };
   }
+}
+
+/** LATCHKEY_STORAGE=pass: pass installed, the store set up (.gpg-id), shared through git or not. */
+async function checkPassStore(inputs: DoctorInputs): Promise<Finding> {
+  const state = await inputs.passStore();
+  if (!(await inputs.passInstalled())) {
+    return {
+      check: 'storage',
+      status: 'problem',
+      message: 'Storage: LATCHKEY_STORAGE=pass, but the pass command is not installed.',
+      fix: 'Install pass and GnuPG (Debian/Ubuntu: apt-get install pass gnupg git; macOS: brew install pass), or choose another storage.',
+    };
+  }
+  if (state === undefined || state.recipients === undefined || state.recipients.length === 0) {
+    const dir = state?.dir ?? 'the pass store';
+    return {
+      check: 'storage',
+      status: 'problem',
+      message: `Storage: the pass store ${dir} (LATCHKEY_STORAGE=pass) is not set up: it has no .gpg-id naming whom to encrypt for.`,
+      fix: `Set it up with: pass init <your GPG key id>, or point PASSWORD_STORE_DIR at your team's store (git clone it).`,
+    };
+  }
+  const who = `${state.recipients.length} recipient${state.recipients.length === 1 ? '' : 's'} in .gpg-id`;
+  const entries = `${state.entries} latchkey entr${state.entries === 1 ? 'y' : 'ies'}`;
+  return {
+    check: 'storage',
+    status: 'ok',
+    message: `Storage: the pass store ${state.dir} (LATCHKEY_STORAGE=pass): ${who}, ${entries}, ${state.git ? "a git repository (share with pass git push; pass git pull for the team's changes)" : 'not a git repository (pass git init to share it)'}.`,
+  };
+}
+
+/** LATCHKEY_STORAGE=passphrase: the file's cost, and whether the passphrase at hand opens it. */
+async function checkPassphraseFile(inputs: DoctorInputs): Promise<Finding> {
+  const file = join(inputs.configDir, PASSPHRASE_FILE);
+  const source =
+    (inputs.env.LATCHKEY_FILE_PASSPHRASE ?? '') !== ''
+      ? 'LATCHKEY_FILE_PASSPHRASE'
+      : 'a prompt in a terminal (without one, set LATCHKEY_FILE_PASSPHRASE)';
+  let state;
+  try {
+    state = await inputs.passphraseFile();
+  } catch (error) {
+    return problemFrom('storage', error, `Move '${file}' aside and sign in again.`);
+  }
+  if (state === undefined) {
+    return {
+      check: 'storage',
+      status: 'ok',
+      message: `Storage: the passphrase file (LATCHKEY_STORAGE=passphrase), not created yet: the first sign-in creates ${file}, its key from ${source}.`,
+    };
+  }
+  const cost = `scrypt N=${state.params.N}, r=${state.params.r}, p=${state.params.p}`;
+  if (state.opens === false) {
+    return {
+      check: 'storage',
+      status: 'problem',
+      message: `Storage: LATCHKEY_FILE_PASSPHRASE does not open the passphrase file ${file} (${cost}).`,
+      fix: 'Set LATCHKEY_FILE_PASSPHRASE to the passphrase the file was created with (or last changed to with latchkey auth passphrase).',
+    };
+  }
+  return {
+    check: 'storage',
+    status: 'ok',
+    message: `Storage: the passphrase file ${file} (LATCHKEY_STORAGE=passphrase, ${cost}), its key from ${source}${state.opens ? ', which opens it' : ''}.`,
+  };
 }
 
 /** Why the keychain cannot be used, in words (the raw keychain error only with LATCHKEY_DEBUG). */
@@ -377,7 +462,7 @@ async function checkCredentials(inputs: DoctorInputs, inventory: PluginInventory
       findings.push({
         check: 'credentials',
         status: 'problem',
-        message: `A secret for ${orphan.provider} account '${orphan.account}' in the ${orphan.backend === 'keychain' ? 'system keychain' : 'encrypted file'} has no record (left by an interrupted write).`,
+        message: `A secret for ${orphan.provider} account '${orphan.account}' in ${backendPlace(orphan.backend)} has no record (left by an interrupted write).`,
         fix: `Remove it: latchkey auth logout --provider ${orphan.provider} --all`,
       });
     }
@@ -439,7 +524,7 @@ export function doctorInputs(config: Config, env: NodeJS.ProcessEnv): DoctorInpu
       return 'auto' as const;
     }
   })();
-  const store = () => new CredentialStore({ configDir, preference });
+  const store = () => new CredentialStore({ configDir, preference, env });
   return {
     nodeVersion: process.versions.node,
     env,
@@ -466,6 +551,9 @@ export function doctorInputs(config: Config, env: NodeJS.ProcessEnv): DoctorInpu
         clearTimeout(timer);
       }
     },
+    passphraseFile: () => store().passphraseFileState(),
+    passStore: () => store().passStore(),
+    passInstalled: () => store().passInstalled(),
     exists: async (path) =>
       access(path).then(
         () => true,

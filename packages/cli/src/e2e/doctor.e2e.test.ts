@@ -37,7 +37,7 @@ describe('latchkey doctor', () => {
     expect(run.stdout).toMatch(/^✓ Node 2\d\.\d+\.\d+\n/);
     expect(run.stdout).toContain(`✓ Config directory ${cli.configDir} (mode 700)\n`);
     expect(run.stdout).toContain(
-      '✓ Storage: the encrypted file (LATCHKEY_STORAGE=file); the keychain is not tried.\n',
+      '! Storage: the file backend (LATCHKEY_STORAGE=file), protected by its permissions only: the key sits beside it, so whoever can read the config directory can read the secrets. The keychain is not tried.\n',
     );
     expect(run.stdout).toContain('✓ Plugin @latchkey/plugin-nanogpt@0.1.0 (bundled): nanogpt\n');
     expect(run.stdout).toContain('✓ Stored credentials: 0 accounts, no stale lock, no orphaned secret.\n');

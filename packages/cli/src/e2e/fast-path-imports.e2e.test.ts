@@ -20,6 +20,11 @@ const bin = resolve(import.meta.dirname, '../../bin/run.cjs');
 const secretService = process.env.LATCHKEY_SECRET_SERVICE === '1';
 const fileKey = `sk-nano-${randomUUID()}`;
 const keychainKey = `sk-nano-${randomUUID()}`;
+const passphraseKey = `sk-nano-${randomUUID()}`;
+const passphrase = {
+  LATCHKEY_FILE_PASSPHRASE: 'a passphrase for the fast path',
+  LATCHKEY_FILE_SCRYPT_N: '32768',
+};
 let dir: string;
 let env: NodeJS.ProcessEnv;
 
@@ -56,10 +61,19 @@ beforeAll(async () => {
     LATCHKEY_DATA_DIR: join(dir, 'data'),
     LATCHKEY_CACHE_DIR: join(dir, 'cache'),
   });
-  const emulator = await startNanoGptEmulator({ keys: [fileKey, keychainKey], rateLimits: false });
+  const emulator = await startNanoGptEmulator({
+    keys: [fileKey, keychainKey, passphraseKey],
+    rateLimits: false,
+  });
   try {
     const login = ['auth', 'login', '--provider', 'nanogpt', '--with-token', '--base-url', emulator.url];
     await latchkeyAsync([...login, '--storage', 'file'], `${fileKey}\n`);
+    // A passphrase file beside it: reading the file account must not load its code.
+    await latchkeyAsync(
+      [...login, '--storage', 'passphrase', '--name', 'pp'],
+      `${passphraseKey}\n`,
+      passphrase,
+    );
     if (secretService) {
       await latchkeyAsync([...login, '--storage', 'keychain', '--name', 'kc'], `${keychainKey}\n`, {
         LATCHKEY_SECRET_SERVICE: '1',
@@ -173,6 +187,14 @@ describe('auth token fast path: one bundled file', () => {
     expect(linked.run.stdout).toBe('linked-key-0123456789\n');
     expectFastPath(linked.modules, 'fast-token.cjs');
     expect(readdirSync(join(dir, 'cache-20'))).toEqual(['compile']);
+  });
+
+  it('reads a passphrase account: its backend is the one lazy chunk added, the key derived by node:crypto', async () => {
+    const { run, modules } = await tokenRun(['--provider', 'nanogpt', '--account', 'pp'], passphrase);
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stdout).toBe(`${passphraseKey}\n`);
+    expectFastPath(modules, 'fast-token.cjs', { chunks: ['passphrase-backend'] });
+    expect(modules).toContain('node:crypto');
   });
 
   it.runIf(secretService)(

@@ -279,7 +279,11 @@ const cliRoot = join(import.meta.dirname, '../..');
  * `notOnFastPath`, so bundling any of them in fails this too. `keychain: true` also allows the native
  * keychain package, which a keychain account loads lazily.
  */
-export function expectFastPath(modules: string[], entry: string, options: { keychain?: boolean } = {}): void {
+export function expectFastPath(
+  modules: string[],
+  entry: string,
+  options: { keychain?: boolean; chunks?: string[] } = {},
+): void {
   const bundle = join(cliRoot, 'dist/bundle', entry);
   const allowed = [
     pathToFileURL(join(cliRoot, 'bin/run.cjs')).href,
@@ -289,7 +293,17 @@ export function expectFastPath(modules: string[], entry: string, options: { keyc
   const files = modules.filter(
     (url) => !url.startsWith('node:') && !(options.keychain && /@napi-rs[/+]keyring/.test(url)),
   );
-  expect(files, `took the fast path (dist/bundle/${entry}) and loaded nothing else`).toEqual(allowed);
+  // A lazy chunk a branch needs (`chunks`: the names its source module gave it, e.g. passphrase-backend).
+  const chunkDir = pathToFileURL(join(cliRoot, 'dist/bundle/chunks')).href;
+  const chunks = files.filter((url) => url.startsWith(`${chunkDir}/`));
+  expect(
+    chunks.map((url) => url.slice(chunkDir.length + 1).replace(/-[A-Z0-9]+\.js$/, '')),
+    'the lazy chunks it loaded',
+  ).toEqual((options.chunks ?? []).map((name) => `${entry.replace(/\.cjs$/, '')}-${name}`));
+  expect(
+    files.filter((url) => !chunks.includes(url)),
+    `took the fast path (dist/bundle/${entry}) and loaded nothing else`,
+  ).toEqual(allowed);
   const { sources } = JSON.parse(readFileSync(`${bundle}.map`, 'utf8')) as { sources: string[] };
   expect(
     sources.some((source) => source.endsWith(`src/fast/${entry.replace(/\.cjs$/, '.ts')}`)),

@@ -108,7 +108,7 @@ describe.runIf(available)('keychain storage against a real Secret Service', () =
     const auto = await session.run([...args, '--storage', 'auto', '--json'], opts(noBus, `${key}\n`));
     expectExit(auto, 0);
     const notice =
-      'No system keychain is running here (no Secret Service on D-Bus). Stored in an encrypted file instead; set LATCHKEY_STORAGE=file to make that the default.';
+      'No system keychain is running here (no Secret Service on D-Bus). Stored in a file protected by its permissions instead (the key sits beside it); set LATCHKEY_STORAGE=file to make that the default.';
     expect(auto.stderr).toContain(`! ${notice}\n`);
     // Scripts read the fallback in the envelope's warnings.
     expect(JSON.parse(auto.stdout)).toMatchObject({
@@ -119,7 +119,8 @@ describe.runIf(available)('keychain storage against a real Secret Service', () =
     // Said once per config dir: the next fallback login stays quiet about it.
     const quiet = await session.run([...args, '--storage', 'auto', '--json'], opts(noBus, `${key}\n`));
     expectExit(quiet, 0);
-    expect(quiet.stderr).not.toMatch(/keychain/i);
+    expect(quiet.stderr).not.toContain('No system keychain');
+    expect(quiet.stderr).toContain('protected by its permissions (the key sits beside it).\n');
     expect(JSON.parse(quiet.stdout)).toMatchObject({ warnings: [] });
     expect((await storedAccounts(session.configDir)).map((r) => r.backend)).toEqual(['file']);
     await expectSecretNotOnDisk(session.configDir, key);

@@ -144,7 +144,7 @@ describe('flag mode and --with-token', () => {
     const status = await run(['status', '--provider', 'nanoctl'], { NANOSERVICES_TOKEN: envToken });
     expectExit(status, 0);
     expect(status.stdout).toContain('environment variable NANOSERVICES_TOKEN');
-    expect(status.stdout).not.toContain('stored encrypted');
+    expect(status.stdout).not.toContain('stored in the file');
   });
 
   it('a revoked token via --with-token: exit 4, nothing stored', async () => {

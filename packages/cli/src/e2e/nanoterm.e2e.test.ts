@@ -80,7 +80,7 @@ describe('NanoTerm keys', () => {
       expect(status.stdout).toContain(masked(value));
       expect(status.stdout).toMatch(new RegExp(`Base URL: +${emulator.url}`));
       expect(status.stdout).toMatch(/Permission: +(full|limited)/);
-      expect(status.stdout).toContain('stored encrypted');
+      expect(status.stdout).toContain('Source:     stored in the file in');
       const token = await session.run(['auth', 'token', '--provider', 'nanoterm'], {
         timeoutMs: RUN_TIMEOUT_MS,
       });

@@ -109,7 +109,7 @@ describe('LATCHKEY_STORAGE=bogus is exit 2 on every command', () => {
     expect(r.code, r.stderr).toBe(2);
     expect(r.stdout).toBe('');
     expect(r.stderr).toContain(
-      "Invalid LATCHKEY_STORAGE value 'bogus': expected one of auto, keychain, file.",
+      "Invalid LATCHKEY_STORAGE value 'bogus': expected one of auto, keychain, file, passphrase, pass.",
     );
     expect(existsSync(marker()), 'the child never started').toBe(false);
   });

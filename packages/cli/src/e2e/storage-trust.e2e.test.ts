@@ -201,7 +201,9 @@ describe('what a crash leaves behind', () => {
     const human = await session.run(['auth', 'status'], opts);
     expectExit(human, 4);
     expect(human.stdout).toContain(`! ${account}: orphaned secret`);
-    expect(human.stdout).toContain(`left in the encrypted file in ${dir}`);
+    expect(human.stdout).toContain(
+      `left in the file in ${dir} protected by its permissions (the key sits beside it)`,
+    );
     const json = await session.run(['auth', 'status', '--json'], opts);
     expectExit(json, 4);
     expect(JSON.parse(json.stdout)).toEqual({
@@ -225,7 +227,7 @@ describe('what a crash leaves behind', () => {
     const logout = await session.run(['auth', 'logout', '--all'], opts);
     expectExit(logout, 0);
     expect(logout.stderr).toContain(
-      `Deleted an orphaned nanogpt secret (${account}) from the encrypted file`,
+      `Deleted an orphaned nanogpt secret (${account}) from the file protected by its permissions (the key sits beside it)`,
     );
     expect((await readdir(dir)).sort()).toEqual(['accounts.json']);
     const after = await session.run(['auth', 'status', '--json'], opts);

@@ -6,6 +6,7 @@ import { execEnvironment, type ExecRequest } from './environment.js';
 import { forTerminal, readOnlyStore } from '../runtime/environment.js';
 import type { StaticProvider } from '../providers/provider-facts.js';
 import { PluginCodeNeeded, type PluginRefresher } from '../token/token-lookup.js';
+import type { PassphraseAsker } from '@latchkey/storage';
 import { reportError } from '../render-error.js';
 
 export interface ExecArgs extends ExecRequest {
@@ -16,6 +17,8 @@ export interface ExecArgs extends ExecRequest {
 
 export interface ExecIo {
   env: NodeJS.ProcessEnv;
+  /** Asks for the passphrase file's passphrase (the full CLI in a terminal); else only LATCHKEY_FILE_PASSPHRASE. */
+  askPassphrase?: PassphraseAsker | undefined;
   cwd: string;
   stdout: Writable;
   stderr: Writable;
@@ -40,7 +43,7 @@ export async function runExec(
     prepared = await execEnvironment(request, {
       providers,
       env: io.env,
-      store: readOnlyStore(io.env),
+      store: readOnlyStore(io.env, { askPassphrase: io.askPassphrase }),
       cwd: io.cwd,
       ...(io.pluginRefresher !== undefined && { pluginRefresher: io.pluginRefresher }),
     });

@@ -9,6 +9,7 @@ import { execFlags, readFlags } from '../command-flags.js';
 import { report, runExec, type ExecArgs } from '../exec/run.js';
 import { readProviders } from '../providers/installed-providers.js';
 import { isReference } from '../secrets/references.js';
+import { isCi, mayAskPassphrase } from '../runtime/environment.js';
 
 /** The request, or undefined for anything but the plain forms (oclif parses those, with its messages). */
 export function parseExecArgs(argv: string[]): ExecArgs | undefined {
@@ -44,6 +45,9 @@ export async function fastExec(
     return report(error, io);
   }
   const { providers, complete } = known;
+  // A passphrase that may have to be typed: the full CLI asks for it.
+  const interactive = Boolean(process.stdin.isTTY && process.stderr.isTTY) && !isCi(env);
+  if (mayAskPassphrase(env, interactive)) return undefined;
   // A provider only its plugin's hook knows, or, without every provider known, anything but the known
   // ones named with --provider (a reference may name any provider): the full CLI finds it.
   if (request.providers.some((id) => !providers.has(id))) return undefined;

@@ -9,7 +9,7 @@ import { resolveStoragePreference } from '@latchkey/storage';
 import { readFlags, tokenFlags } from '../command-flags.js';
 import { readProviders } from '../providers/installed-providers.js';
 import { chooseProvider } from '../providers/provider-facts.js';
-import { isCi, readOnlyStore } from '../runtime/environment.js';
+import { isCi, mayAskPassphrase, readOnlyStore } from '../runtime/environment.js';
 import { resolveTokenFrom } from '../token/token-lookup.js';
 import { reportError } from '../render-error.js';
 import { printLine } from './fast-output.js';
@@ -35,6 +35,8 @@ export async function fastToken(
     resolveStoragePreference(undefined, env);
     // Without every provider known (a plugin it cannot read as plainly as oclif), only a provider it
     // knows, named on the command line, is answered here; the full CLI knows the others.
+    // A passphrase that may have to be typed: the full CLI asks for it.
+    if (mayAskPassphrase(env, interactive())) return undefined;
     const { providers, complete } = await readProviders(env);
     if (!complete && (requested === undefined || !providers.has(requested))) return undefined;
     const result = await resolveTokenFrom(

@@ -1,7 +1,16 @@
 // The parts of the runtime that `auth token`'s fast path needs too: the output boundary, the environment
 // switches and the read-only store. Kept apart so that path loads no HTTP client, clock or prompt adapter.
 import { redact, sanitizeJsonValue, sanitizeLine, sanitizeTerminalText } from '@latchkey/errors';
-import { CredentialStore, resolveConfigDir, type SecretBackend } from '@latchkey/storage';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  CredentialStore,
+  PASSPHRASE_FILE,
+  resolveConfigDir,
+  resolveStoragePreference,
+  type PassphraseAsker,
+  type SecretBackend,
+} from '@latchkey/storage';
 
 /**
  * The output boundary for human text: server text is data, so escape sequences, controls and bidi
@@ -26,7 +35,30 @@ export function isCi(env: NodeJS.ProcessEnv): boolean {
   return Boolean(env.CI && env.CI !== 'false' && env.CI !== '0');
 }
 
-/** The store for reading: each record names its backend, so the storage preference does not matter. */
-export function readOnlyStore(env: NodeJS.ProcessEnv, keychain?: SecretBackend): CredentialStore {
-  return new CredentialStore({ configDir: resolveConfigDir(env), ...(keychain && { keychain }) });
+/**
+ * The store for reading: each record names its backend, so the storage preference matters only for pass
+ * (LATCHKEY_STORAGE=pass makes the store's entries accounts, also where this config directory never stored
+ * one). The passphrase file's passphrase comes from LATCHKEY_FILE_PASSPHRASE, else from `askPassphrase`
+ * (given only where a person can answer).
+ */
+export function readOnlyStore(
+  env: NodeJS.ProcessEnv,
+  options: { keychain?: SecretBackend | undefined; askPassphrase?: PassphraseAsker | undefined } = {},
+): CredentialStore {
+  return new CredentialStore({
+    configDir: resolveConfigDir(env),
+    preference: resolveStoragePreference(undefined, env),
+    env,
+    ...(options.keychain && { keychain: options.keychain }),
+    ...(options.askPassphrase && { askPassphrase: options.askPassphrase }),
+  });
+}
+
+/**
+ * A person at a terminal, a passphrase file, and no LATCHKEY_FILE_PASSPHRASE: the passphrase may have to
+ * be asked, which the fast paths leave to the full CLI (its prompter). One stat; nothing is read.
+ */
+export function mayAskPassphrase(env: NodeJS.ProcessEnv, interactive: boolean): boolean {
+  if (!interactive || (env.LATCHKEY_FILE_PASSPHRASE ?? '') !== '') return false;
+  return existsSync(join(resolveConfigDir(env), PASSPHRASE_FILE));
 }

@@ -1,6 +1,7 @@
 // The composition root: builds the real runtime from the adapters (io/), and the helpers every flow uses
 // to reach the network and the store through it. The interfaces are in ports.ts.
 import type { Config } from '@oclif/core';
+import { usageError } from '@latchkey/errors';
 import { HttpClient } from '@latchkey/http';
 import { systemClock } from '@latchkey/polling';
 import {
@@ -8,6 +9,7 @@ import {
   resolveConfigDir,
   resolveStoragePreference,
   type LockHolderInfo,
+  type PassphraseAsker,
 } from '@latchkey/storage';
 import { processIo } from '../io/process-io.js';
 import type { HostIo, Runtime } from './ports.js';
@@ -62,8 +64,30 @@ export function credentialStore(runtime: Runtime, storageFlag?: string): Credent
     configDir: resolveConfigDir(runtime.env),
     preference: resolveStoragePreference(storageFlag, runtime.env),
     onLockWait: lockWaitNotice(runtime),
+    env: runtime.env,
     ...(runtime.keychain && { keychain: runtime.keychain }),
+    ...(runtime.interactive && { askPassphrase: passphraseAsker(runtime) }),
   });
+}
+
+/**
+ * Asks for the passphrase file's passphrase on the terminal, nothing echoed; a new one is typed twice.
+ * Undefined without a terminal: LATCHKEY_FILE_PASSPHRASE is then the only source (storage says so).
+ */
+export function passphraseAsker(runtime: Runtime): PassphraseAsker | undefined {
+  if (!runtime.interactive) return undefined;
+  return async (purpose) => {
+    if (purpose === 'unlock') return runtime.prompter.password("Passphrase of latchkey's credentials file:");
+    const first = await runtime.prompter.password("New passphrase for latchkey's credentials file:");
+    const again = await runtime.prompter.password('The same passphrase again:');
+    if (first !== again) {
+      throw usageError(
+        'The two passphrases differ; nothing was changed.',
+        'Run the command again and type the same passphrase twice.',
+      );
+    }
+    return first;
+  };
 }
 
 /** The one line a write prints when another live latchkey process holds the storage lock for 1 s. */

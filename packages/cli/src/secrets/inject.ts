@@ -8,6 +8,7 @@ import { allStaticProviders, loadProviders } from '../providers/providers.js';
 import { parseReference, resolveReferences, type ReferenceContext } from './references.js';
 import type { Runtime } from '../runtime/ports.js';
 import { readOnlyStore } from '../runtime/environment.js';
+import { passphraseAsker } from '../runtime/runtime.js';
 import { readBounded, type Input } from '../terminal/stdin.js';
 import { pluginRefresher } from '../token/plugin-refresh.js';
 
@@ -241,7 +242,10 @@ export async function referenceContext(
   return {
     providers,
     env: runtime.env,
-    store: readOnlyStore(runtime.env, runtime.keychain),
+    store: readOnlyStore(runtime.env, {
+      keychain: runtime.keychain,
+      askPassphrase: passphraseAsker(runtime),
+    }),
     cwd,
     pluginRefresher: pluginRefresher(runtime),
   };

@@ -46,7 +46,7 @@ describe('describeStatus', () => {
     expect(text).toContain('  ✓ ada (active): valid\n');
     expect(text).toContain('    Expires:    2027-03-01 12:00:00 +00:00\n');
     expect(text).toContain(
-      '  ✓ bob: valid\n    Source:     stored encrypted in /cfg\n    Base URL:   https://acme.example\n    Expires:    never\n',
+      '  ✓ bob: valid\n    Source:     stored in the file in /cfg protected by its permissions (the key sits beside it)\n    Base URL:   https://acme.example\n    Expires:    never\n',
     );
   });
 

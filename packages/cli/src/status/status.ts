@@ -9,10 +9,12 @@ import {
 import { sanitizeIdentity, type Identity, type Provider } from '@latchkey/plugin-kit';
 import {
   accessTokenDue,
+  backendPlace,
   checkEndpointBinding,
   matchAccount,
   unknownAccount,
   type AccountRecord,
+  type BackendName,
   type CredentialStore,
 } from '@latchkey/storage';
 import { isConfiguredProvider } from '../providers/configured-providers.js';
@@ -64,7 +66,9 @@ export interface CredentialStatus {
   active: boolean;
   /** `env:NAME`, `stored` or `orphaned`. */
   source: string;
-  backend?: string;
+  backend?: BackendName;
+  /** A pass account: the store that holds it. */
+  store?: string;
   baseUrl: string;
   method?: string;
   identity?: Record<string, string | undefined>;
@@ -260,6 +264,7 @@ async function checkStored(
     active: record.active,
     source: 'stored',
     backend: record.backend,
+    ...(record.store !== undefined && { store: record.store }),
     baseUrl: record.baseUrl ?? provider?.defaultBaseUrl ?? '',
     validity: 'valid',
   };
@@ -281,9 +286,18 @@ async function checkStored(
     let stored = await store.get(record.provider, record.account);
     if (!stored) throw notSignedIn(provider.title, provider.id, provider.envVars);
     registerSecret(stored.secret);
+    // A pass account's record comes with its entry (the store is its index): show what it says.
+    if (record.backend === 'pass') {
+      const full = stored.record;
+      entry.baseUrl = full.baseUrl ?? provider.defaultBaseUrl;
+      if (full.method !== undefined) entry.method = full.method;
+      if (full.identity !== undefined) entry.identity = { ...full.identity };
+      if (full.expiresAt !== undefined) entry.expiresAt = full.expiresAt;
+      entry.refreshable = full.refreshable === true;
+    }
     // A configured OAuth provider's token goes only to the endpoints that issued it (STORAGE_TAMPERED).
     if (isConfiguredProvider(provider)) checkEndpointBinding(store.configDir, stored, provider.definition);
-    if (record.refreshable && accessTokenDue(stored.record, runtime.clock.now())) {
+    if (stored.record.refreshable && accessTokenDue(stored.record, runtime.clock.now())) {
       // An expired OAuth access token is renewed first, as `auth token` would, so the check is of a live one.
       // The refresh gets its own (longer) limit, not the status one: a refresh cut short after the server
       // rotated the refresh token would leave only a dead one stored, signing the user out.
@@ -307,7 +321,7 @@ async function checkStored(
       });
       if (stored.record.expiresAt !== undefined) entry.expiresAt = stored.record.expiresAt;
     }
-    const baseUrl = resolveBaseUrl(runtime, provider, undefined, record.baseUrl);
+    const baseUrl = resolveBaseUrl(runtime, provider, undefined, stored.record.baseUrl);
     return provider
       .verify(stored.secret, checkContext(runtime, provider, baseUrl, timeoutMs))
       .catch((error: unknown) => {
@@ -387,14 +401,12 @@ export function describeStatus(results: CredentialStatus[], configDir: string, h
       last = r.provider;
     }
     lines.push(`  ${marks[r.validity]} ${r.account}${r.active ? ' (active)' : ''}: ${words[r.validity]}`);
-    const where = r.backend === 'keychain' ? 'the system keychain' : `the encrypted file in ${configDir}`;
+    const where = backendPlace(r.backend ?? 'file', r.backend === 'pass' ? r.store : configDir);
     const source = r.source.startsWith('env:')
       ? `environment variable ${r.source.slice(4)} (not stored)`
       : r.validity === 'orphaned'
         ? `left in ${where}`
-        : r.backend === 'keychain'
-          ? 'stored in the system keychain'
-          : `stored encrypted in ${configDir}`;
+        : `stored in ${where}`;
     // Values may come from a server: one line each, whatever they contain.
     const row = (label: string, value: string) =>
       lines.push(`    ${`${label}:`.padEnd(12)}${sanitizeLine(value)}`);

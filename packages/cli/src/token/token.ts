@@ -1,6 +1,7 @@
 import { allStaticProviders, chooseProvider, loadProviders } from '../providers/providers.js';
 import type { Runtime } from '../runtime/ports.js';
 import { readOnlyStore } from '../runtime/environment.js';
+import { passphraseAsker } from '../runtime/runtime.js';
 import { resolveTokenFrom, type AccountRequest, type TokenResult } from './token-lookup.js';
 import { pluginRefresher } from './plugin-refresh.js';
 
@@ -23,7 +24,7 @@ export async function resolveToken(
   return resolveTokenFrom(
     providers,
     runtime.env,
-    readOnlyStore(runtime.env, runtime.keychain),
+    readOnlyStore(runtime.env, { keychain: runtime.keychain, askPassphrase: passphraseAsker(runtime) }),
     requested,
     (candidates) => chooseProvider(runtime, requested, providers, candidates, 'to print a token for'),
     request,

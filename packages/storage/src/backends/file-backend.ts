@@ -5,29 +5,20 @@ import { checkDirSafe, ensureConfigDir, readOwnFile, writeFileAtomic } from '../
 import { withLock } from '../lock.js';
 import type { SecretBackend } from '../types.js';
 import { nodeCrypto } from '../crypto.js';
+import { isSealedEntry, open, seal, type Crypto, type SealedEntry } from './sealed.js';
 
 export const CREDENTIALS_FILE = 'credentials.enc';
 export const KEY_FILE = 'credentials.key';
+/** The passphrase backend's file (backends/passphrase-backend.ts, loaded only when used). */
+export const PASSPHRASE_FILE = 'credentials.passphrase.enc';
 const VERSION = 1;
-
-interface EncryptedEntry {
-  /** 12-byte GCM nonce, base64. */
-  iv: string;
-  /** 16-byte GCM tag, base64. */
-  tag: string;
-  /** Ciphertext, base64. */
-  data: string;
-}
 
 interface CredentialsDocument {
   version: number;
   /** Which key encrypted the entries (first 16 hex digits of its SHA-256): tells "wrong key" from tampering. */
   keyId: string;
-  entries: Record<string, EncryptedEntry>;
+  entries: Record<string, SealedEntry>;
 }
-
-const isB64 = (value: unknown): value is string =>
-  typeof value === 'string' && /^[A-Za-z0-9+/]*={0,2}$/.test(value);
 
 /**
  * Secrets encrypted with AES-256-GCM, one random IV per entry and the entry's key as associated data (an
@@ -78,7 +69,7 @@ export class EncryptedFileBackend implements SecretBackend {
       throw corruptError(this.file, `it was encrypted with a different key than the one in ${this.keyFile}`);
     }
     const doc: CredentialsDocument = { version: VERSION, keyId, entries: { ...existing?.entries } };
-    doc.entries[key] = encrypt(crypto, cryptoKey, key, secret);
+    doc.entries[key] = seal(crypto, cryptoKey, aadOf(key), secret);
     await writeFileAtomic(this.file, `${JSON.stringify(doc, null, 2)}\n`);
   }
 
@@ -141,12 +132,8 @@ export class EncryptedFileBackend implements SecretBackend {
     ) {
       throw corruptError(this.file, 'its structure is not what latchkey writes');
     }
-    for (const entry of Object.values(doc.entries)) {
-      const e = entry as Partial<EncryptedEntry> | null;
-      if (typeof e !== 'object' || e === null || !isB64(e.iv) || !isB64(e.tag) || !isB64(e.data)) {
-        throw corruptError(this.file, 'an entry is malformed');
-      }
-    }
+    if (!Object.values(doc.entries).every(isSealedEntry))
+      throw corruptError(this.file, 'an entry is malformed');
     return doc as CredentialsDocument;
   }
 
@@ -174,16 +161,10 @@ export class EncryptedFileBackend implements SecretBackend {
     doc: CredentialsDocument,
     cryptoKey: Buffer,
     key: string,
-    entry: EncryptedEntry,
+    entry: SealedEntry,
   ): string {
-    const iv = Buffer.from(entry.iv, 'base64');
-    const tag = Buffer.from(entry.tag, 'base64');
-    const data = Buffer.from(entry.data, 'base64');
     try {
-      const decipher = crypto.createDecipheriv('aes-256-gcm', cryptoKey, iv, { authTagLength: 16 });
-      decipher.setAAD(aadOf(key));
-      decipher.setAuthTag(tag);
-      return Buffer.concat([decipher.update(data), decipher.final()]).toString('utf8');
+      return open(crypto, cryptoKey, aadOf(key), entry);
     } catch (error) {
       // keyId only explains a failure: an entry that authenticates under the key is read whatever it says.
       if (doc.keyId !== keyIdOf(crypto, cryptoKey)) {
@@ -205,20 +186,6 @@ function aadOf(key: string): Buffer {
   return Buffer.from(`latchkey credentials v${VERSION}\0${key}`, 'utf8');
 }
 
-type Crypto = Awaited<ReturnType<typeof nodeCrypto>>;
-
 function keyIdOf(crypto: Crypto, key: Buffer): string {
   return crypto.createHash('sha256').update(key).digest('hex').slice(0, 16);
-}
-
-function encrypt(crypto: Crypto, cryptoKey: Buffer, key: string, secret: string): EncryptedEntry {
-  const iv = crypto.randomBytes(12);
-  const cipher = crypto.createCipheriv('aes-256-gcm', cryptoKey, iv);
-  cipher.setAAD(aadOf(key));
-  const data = Buffer.concat([cipher.update(secret, 'utf8'), cipher.final()]);
-  return {
-    iv: iv.toString('base64'),
-    tag: cipher.getAuthTag().toString('base64'),
-    data: data.toString('base64'),
-  };
 }

@@ -142,8 +142,8 @@ function unavailable(reason: string, cause?: unknown): LatchkeyError {
     message: `The OS keychain is not available: ${reason}.`,
     action:
       process.platform === 'linux'
-        ? 'Start a Secret Service (gnome-keyring or KeePassXC) in a D-Bus session, or use --storage file (LATCHKEY_STORAGE=file) to keep credentials in the encrypted file.'
-        : 'Check that the OS keychain is working, or use --storage file (LATCHKEY_STORAGE=file) to keep credentials in the encrypted file.',
+        ? 'Start a Secret Service (gnome-keyring or KeePassXC) in a D-Bus session, or use --storage file (LATCHKEY_STORAGE=file) to keep credentials in a file protected by its permissions.'
+        : 'Check that the OS keychain is working, or use --storage file (LATCHKEY_STORAGE=file) to keep credentials in a file protected by its permissions.',
     exitCode: ExitCode.Failure,
     docs: DOCS,
     cause,
@@ -170,7 +170,7 @@ function locked(reason: string, cause?: unknown): LatchkeyError {
   return new LatchkeyError({
     code: 'KEYCHAIN_LOCKED',
     message: `The OS keychain is locked: ${reason}.`,
-    action: `${unlockHint} and try again, or use --storage file (LATCHKEY_STORAGE=file) to keep credentials in the encrypted file.`,
+    action: `${unlockHint} and try again, or use --storage file (LATCHKEY_STORAGE=file) to keep credentials in a file protected by its permissions.`,
     exitCode: ExitCode.Failure,
     retryable: true,
     docs: DOCS,

@@ -1,5 +1,5 @@
 import { Flags } from '@oclif/core';
-import { resolveConfigDir } from '@latchkey/storage';
+import { resolveConfigDir, STORAGE_PREFERENCES } from '@latchkey/storage';
 import { providerArg, providerArgument } from '../../providers/provider-argument.js';
 import { LatchkeyCommand, jsonFlag } from '../../base-command.js';
 import { describeLogin, login, type LoginOutcome } from '../../auth/login.js';
@@ -8,7 +8,7 @@ import { readLine, readStdin } from '../../terminal/stdin.js';
 export default class AuthLogin extends LatchkeyCommand {
   static summary = 'Sign in to a provider and store the credential.';
   static description =
-    "Runs the provider's sign-in and stores the credential in the system keychain, or in an encrypted file when no keychain is available. Providers with a browser sign-in (authorization code + PKCE on a loopback redirect) and a device flow use the browser where one can be opened here and the device flow otherwise; --web and --device choose. Use --with-token to store a token from standard input, or --token to only check one.";
+    "Runs the provider's sign-in and stores the credential in the system keychain, or, when no keychain is available, in a file protected by its permissions (its key sits beside it; see --storage for stronger choices). Providers with a browser sign-in (authorization code + PKCE on a loopback redirect) and a device flow use the browser where one can be opened here and the device flow otherwise; --web and --device choose. Use --with-token to store a token from standard input, or --token to only check one.";
   static examples = [
     {
       command: '<%= config.bin %> auth login --provider <id>',
@@ -87,8 +87,9 @@ export default class AuthLogin extends LatchkeyCommand {
         'The stored account name (e.g. work), for credentials the provider names by key only. Use it later with --account.',
     }),
     storage: Flags.string({
-      options: ['auto', 'keychain', 'file'],
-      description: 'Where to keep the secret. Env: LATCHKEY_STORAGE. auto = keychain, else encrypted file.',
+      options: [...STORAGE_PREFERENCES],
+      description:
+        'Where to keep the secret. Env: LATCHKEY_STORAGE. auto = keychain, else a file protected by its permissions (the key beside it); passphrase = a file whose key comes from LATCHKEY_FILE_PASSPHRASE or a prompt.',
     }),
   };
 

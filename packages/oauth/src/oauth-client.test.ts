@@ -200,13 +200,44 @@ describe('refresh (RFC 6749 section 6)', () => {
     expect(s.seen).toHaveLength(1);
   });
 
-  it('invalid_client is a usage error; other OAuth errors exit 1', async () => {
+  it('an empty 400 or 401 (no invalid_grant, no body at all) is exit 4 "sign in again" too', async () => {
+    for (const status of [400, 401]) {
+      for (const type of ['application/json', 'text/plain']) {
+        const s = scripted({ status, type, body: '' });
+        const error = await refreshAccessToken(s.http, request, now).catch((e: unknown) => e);
+        expect(error).toMatchObject({
+          code: 'SESSION_EXPIRED',
+          exitCode: 4,
+          status,
+          message: `idp.example no longer accepts the refresh token: HTTP ${status} without a reason.`,
+          action: 'Sign in again: latchkey auth login --provider idp',
+        });
+        expect(s.seen).toHaveLength(1);
+      }
+    }
+    // Any other OAuth error in a 400 says the same: the refresh token is no longer good.
+    await expect(
+      refreshAccessToken(scripted({ status: 400, body: { error: 'invalid_request' } }).http, request, now),
+    ).rejects.toMatchObject({ code: 'SESSION_EXPIRED', exitCode: 4 });
+  });
+
+  it('invalid_client and unauthorized_client are usage errors; OAuth errors in other statuses exit 1', async () => {
     await expect(
       refreshAccessToken(scripted({ status: 401, body: { error: 'invalid_client' } }).http, request, now),
     ).rejects.toMatchObject({ code: 'INVALID_CLIENT', exitCode: 2 });
     await expect(
-      refreshAccessToken(scripted({ status: 400, body: { error: 'invalid_scope' } }).http, request, now),
+      refreshAccessToken(
+        scripted({ status: 400, body: { error: 'unauthorized_client' } }).http,
+        request,
+        now,
+      ),
+    ).rejects.toMatchObject({ code: 'INVALID_CLIENT', exitCode: 2 });
+    await expect(
+      refreshAccessToken(scripted({ status: 403, body: { error: 'invalid_scope' } }).http, request, now),
     ).rejects.toMatchObject({ code: 'OAUTH_INVALID_SCOPE', exitCode: 1 });
+    await expect(
+      refreshAccessToken(scripted({ status: 403, type: 'text/html', body: '<p>no</p>' }).http, request, now),
+    ).rejects.toMatchObject({ code: 'UNEXPECTED_RESPONSE', exitCode: 1 });
   });
 
   it('a confidential client refreshes with HTTP Basic', async () => {

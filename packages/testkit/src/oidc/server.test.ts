@@ -258,6 +258,17 @@ describe('startOidcServer (oidc-provider on 127.0.0.1)', () => {
     ]);
     expect(await server.isActive(String(tokens.access_token))).toBe(true);
 
+    // A status and nothing else: an empty body without a content type.
+    server.failNext('token', { status: 400, body: '' });
+    const empty = await fetch(server.endpoints.token, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: 'x' }).toString(),
+    });
+    expect([empty.status, empty.headers.get('content-type'), await empty.text()]).toEqual([400, null, '']);
+    expect(server.requestsTo('token', 'refresh_token').at(-1)).toMatchObject({ injected: true, status: 400 });
+    expect(server.requestsTo('token', 'refresh_token').at(-1)!.error).toBeUndefined();
+
     expect(server.revokeRefreshTokens()).toBe(1);
     const rejected = await post(server.endpoints.token, {
       grant_type: 'refresh_token',

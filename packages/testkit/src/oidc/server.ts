@@ -179,8 +179,13 @@ export interface OidcServer {
   /**
    * Answers the next `times` (default 1) requests to `endpoint` with `status` and an OAuth error body
    * (`error` default `server_error`) instead of letting oidc-provider answer; the request is still recorded.
+   * With `body`, that text is the whole answer instead (`''`: an empty body, no content type), as servers
+   * that say nothing but a status do.
    */
-  failNext(endpoint: OidcEndpoint, fault: { status: number; error?: string; times?: number }): void;
+  failNext(
+    endpoint: OidcEndpoint,
+    fault: { status: number; error?: string; times?: number; body?: string },
+  ): void;
   /**
    * Holds back the answers to the next `times` (default 1) requests to `endpoint` for `ms` AFTER
    * oidc-provider has done the work (issued or rotated the tokens), as a slow server or network would.
@@ -220,7 +225,10 @@ export async function startOidcServer(options: OidcServerOptions = {}): Promise<
   ];
 
   const requests: OidcRecordedRequest[] = [];
-  const faults = new Map<OidcEndpoint, { status: number; error: string; left: number }>();
+  const faults = new Map<
+    OidcEndpoint,
+    { status: number; error: string; left: number; body: string | undefined }
+  >();
   const slows = new Map<OidcEndpoint, { ms: number; left: number }>();
   const expiresIn: { value: unknown; left: number } = { value: undefined, left: 0 };
   const store = new Map<string, { payload: AdapterPayload; expiresAt?: number }>();
@@ -419,10 +427,15 @@ export async function startOidcServer(options: OidcServerOptions = {}): Promise<
       const record = newRecord(endpoint, req);
       record.injected = true;
       record.status = fault.status;
-      record.error = fault.error;
       record.body = await readForm(req);
       record.rawBody = Buffer.concat(rawBodies.get(req) ?? []).toString('utf8');
       requests.push(record);
+      if (fault.body !== undefined) {
+        res.writeHead(fault.status, fault.body === '' ? {} : { 'content-type': 'text/plain' });
+        res.end(fault.body);
+        return;
+      }
+      record.error = fault.error;
       res.writeHead(fault.status, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ error: fault.error, error_description: 'injected by the test' }));
       return;
@@ -674,6 +687,7 @@ export async function startOidcServer(options: OidcServerOptions = {}): Promise<
         status: fault.status,
         error: fault.error ?? 'server_error',
         left: fault.times ?? 1,
+        body: fault.body,
       });
     },
     close: server.close,

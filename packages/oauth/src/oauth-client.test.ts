@@ -282,6 +282,49 @@ describe('revocation (RFC 7009)', () => {
   });
 });
 
+describe('revocation refused for want of client authentication', () => {
+  const endpoint = { revocationUrl: new URL('https://idp.example/revoke'), client: publicClient };
+
+  it('a 401 (even empty) to a public client: the session stays valid until the refresh token expires, and how to end it', async () => {
+    for (const reply of [
+      { status: 401, body: '', type: 'text/plain' },
+      { status: 401, body: { error: 'invalid_client' } },
+      { status: 400, body: { error: 'invalid_client', error_description: 'client authentication failed' } },
+    ]) {
+      const s = scripted(reply);
+      const error = await revokeTokens(s.http, endpoint, { accessToken: 'at', refreshToken: 'rt' }).catch(
+        (e: unknown) => e,
+      );
+      expect(error).toMatchObject({
+        code: 'REVOKE_CLIENT_AUTH_REQUIRED',
+        message: expect.stringMatching(
+          /^idp\.example did not revoke the refresh token: it revokes only for a client that authenticates, and latchkey is a public client there \(/,
+        ),
+        action: expect.stringContaining(
+          'The session stays valid at idp.example until its refresh token expires. To end it now, sign out of it at the server',
+        ),
+      });
+      // Both were tried.
+      expect(s.seen).toHaveLength(2);
+    }
+    const accessOnly = await revokeTokens(scripted({ status: 401, body: '' }).http, endpoint, {
+      accessToken: 'at',
+    }).catch((e: unknown) => e);
+    expect(accessOnly).toMatchObject({ action: expect.stringContaining('until its access token expires') });
+  });
+
+  it('a confidential client refused with 401 is an ordinary REVOKE_FAILED (its secret is wrong, not missing)', async () => {
+    const s = scripted({ status: 401, body: { error: 'invalid_client' } });
+    await expect(
+      revokeTokens(
+        s.http,
+        { ...endpoint, client: { clientId: 'c', clientSecret: 'sec', encoding: 'form' } },
+        { accessToken: 'at' },
+      ),
+    ).rejects.toMatchObject({ code: 'REVOKE_FAILED' });
+  });
+});
+
 describe('discovery (RFC 8414, then OpenID Connect)', () => {
   const metadata = (issuer: string) => ({
     issuer,

@@ -234,6 +234,7 @@ export function describeLogout(outcome: LogoutOutcome): string[] {
         `! Could not revoke it on the server${at}: ${reason}; the local copy was deleted here anyway.`,
       );
       if (r.tokenUrl) lines.push(`  Revoke it by hand at ${r.tokenUrl}.`);
+      else if (r.revokeError?.action) lines.push(`  ${r.revokeError.action}`);
     }
     if (r.revoked === undefined) {
       lines.push(

@@ -3,7 +3,7 @@
  * provider (panva's oidc-provider, in-process on 127.0.0.1): discovery (OIDC and RFC 8414), explicit
  * endpoints, the https-or-loopback rule, names that shadow a bundled provider, the device login with
  * identity from userinfo, status (expiry, refresh token held), `auth token`, exec's variable, logout's
- * revocations, a failing revocation endpoint, remove with and without --force, a confidential client, and
+ * revocations, a failing revocation endpoint, one that wants client authentication (401), remove with and without --force, a confidential client, and
  * the leak check. Refresh (expiry, rotation, 20 concurrent processes, invalid_grant) is in
  * oauth-refresh.e2e.test.ts.
  */
@@ -430,6 +430,35 @@ describe('logout and remove', () => {
     expect(server.requestsTo('revocation').length).toBeGreaterThanOrEqual(1);
     expect((await readIndex(session.configDir))?.accounts).toEqual([]);
     expectExit(await session.run(['auth', 'token', '--provider', 'corp-idp'], opts()), 4);
+  });
+
+  it('revocation answered 401 for a public client: the warning says the session stays valid until the refresh token expires, how to end it, and --client-secret-env', async () => {
+    const server = await world.server({ accessTokenTtl: 600 });
+    const session = await world.session();
+    expectExit(await addProvider(session, 'corp-idp', server.issuer), 0);
+    expectExit((await deviceLogin(session, 'corp-idp', (code) => server.approve(code))).run, 0);
+    const issued = server.requestsTo('token', DEVICE_GRANT).at(-1)!.answer!;
+    // A server that revokes only for an authenticated client: a bare 401, as such servers send.
+    server.failNext('revocation', { status: 401, body: '', times: 2 });
+    const logout = await session.run(['auth', 'logout', '--provider', 'corp-idp'], opts());
+    expectExit(logout, 0);
+    const host = new URL(server.url).host;
+    expect(logout.stderr).toContain(
+      `! Could not revoke it on the server (${host}): ${host} did not revoke the refresh token: it revokes only for a client that authenticates, and latchkey is a public client there (HTTP 401); the local copy was deleted here anyway.`,
+    );
+    expect(logout.stderr).toContain(
+      `The session stays valid at ${host} until its refresh token expires. To end it now, sign out of it at the server`,
+    );
+    expect(logout.stderr).toContain(
+      `\`latchkey auth providers add corp-idp --force --issuer ${server.issuer} --client-id ID --client-secret-env VAR\``,
+    );
+    expect(server.requestsTo('revocation').map((r) => [r.body.token_type_hint, r.status])).toEqual([
+      ['refresh_token', 401],
+      ['access_token', 401],
+    ]);
+    // What the warning says is true: the server still honours the session.
+    expect(await server.isActive(String(issued.refresh_token))).toBe(true);
+    expect((await readIndex(session.configDir))?.accounts).toEqual([]);
   });
 
   it('remove refuses while accounts exist (naming them); --force logs them out with revocation and removes it', async () => {

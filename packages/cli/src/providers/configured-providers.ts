@@ -81,6 +81,16 @@ export function endpointsOf(definition: ProviderDefinition) {
   };
 }
 
+/**
+ * `latchkey auth providers add NAME --force` with the definition's issuer and `flags`: how to change one
+ * thing of a provider (`--force` replaces the definition; its accounts stay while its endpoints do).
+ */
+export function addAgainCommand(name: string, definition: ProviderDefinition, flags: string): string {
+  const where = definition.issuer !== undefined ? ` --issuer ${definition.issuer}` : '';
+  const rest = definition.issuer !== undefined ? '' : ' (and the --*-url flags it was added with)';
+  return `\`latchkey auth providers add ${name} --force${where} ${flags}\`${rest}`;
+}
+
 /** A sign-in flow the definition has no endpoint for (providers.json edited, or the host asked wrongly). */
 function noFlow(name: string, flow: 'browser' | 'device'): LatchkeyError {
   return usageError(
@@ -242,7 +252,21 @@ export function configuredProvider(
     async revokeSession(tokens, ctx) {
       const { revocationUrl } = endpointsOf(definition);
       if (revocationUrl === undefined) return false;
-      await revokeTokens(ctx.http, { revocationUrl, client: oauthClient(name, definition, env) }, tokens);
+      try {
+        await revokeTokens(ctx.http, { revocationUrl, client: oauthClient(name, definition, env) }, tokens);
+      } catch (error) {
+        // The server revokes only for a confidential client: say how to be one there next time.
+        if (isLatchkeyError(error) && error.code === 'REVOKE_CLIENT_AUTH_REQUIRED') {
+          throw new LatchkeyError({
+            code: error.code,
+            message: error.message,
+            action:
+              `${error.action ?? ''} To revoke at logout, register a confidential client for latchkey at the server and add it with its secret in a variable: ${addAgainCommand(name, definition, '--client-id ID --client-secret-env VAR')}; the secret is read from VAR, never stored.`.trim(),
+            ...(error.status !== undefined && { status: error.status }),
+          });
+        }
+        throw error;
+      }
       return true;
     },
   };

@@ -4,7 +4,7 @@ import { redact } from '@latchkey/errors';
 import { clientRequest } from './client-auth.js';
 import { refreshAccessToken } from './rfc6749.js';
 import { revokeTokens } from './rfc7009.js';
-import { checkEndpoint, discoverServer, metadataUrls, parseIssuer } from './rfc8414.js';
+import { checkEndpoint, discoverServer, discoverServerAt, metadataUrls, parseIssuer } from './rfc8414.js';
 import { fetchUserinfo, identityFromClaims, idTokenClaims } from './oidc-identity.js';
 import { expiryOf, oauthError, parseTokenResponse, tokenSetFromBody } from './token-response.js';
 import { deviceTokenStep, parseDeviceAuthorization } from './rfc8628.js';
@@ -450,6 +450,92 @@ describe('discovery (RFC 8414, then OpenID Connect)', () => {
     expect(() => checkEndpoint('http://idp.example/token', '--token-url')).toThrow(/--token-url/);
     expect(() => checkEndpoint('https://u:p@idp.example/token', '--token-url')).toThrow(/user name/);
     expect(() => checkEndpoint('nope', '--token-url')).toThrow(/not a valid URL/);
+  });
+});
+
+describe('discovery from a document of its own (--discovery-url)', () => {
+  const at = 'https://idp.example/api/oidc/.well-known/openid-configuration';
+  const doc = (issuer: string, base = 'https://idp.example/api/oidc') => ({
+    issuer,
+    device_authorization_endpoint: `${base}/device`,
+    token_endpoint: `${base}/token`,
+  });
+
+  it('reads exactly that address, once, and takes the issuer it names when it is on the same server', async () => {
+    const s = scripted({ body: doc('https://idp.example') });
+    const found = await discoverServerAt(s.http, at);
+    expect(s.seen.map((r) => r.url)).toEqual([at]);
+    expect(found).toMatchObject({
+      issuer: 'https://idp.example',
+      source: new URL(at),
+      tokenUrl: new URL('https://idp.example/api/oidc/token'),
+      deviceAuthorizationUrl: new URL('https://idp.example/api/oidc/device'),
+    });
+  });
+
+  it('refuses an issuer on another server unless --issuer names it exactly (mix-up defence)', async () => {
+    const other = doc('https://accounts.other.example');
+    await expect(discoverServerAt(scripted({ body: other }).http, at)).rejects.toMatchObject({
+      exitCode: 2,
+      message: expect.stringContaining(
+        'names the issuer "https://accounts.other.example", which is not on https://idp.example',
+      ),
+      action: expect.stringContaining('pass --issuer https://accounts.other.example with --discovery-url'),
+    });
+    const confirmed = await discoverServerAt(scripted({ body: other }).http, at, {
+      issuer: 'https://accounts.other.example',
+    });
+    expect(confirmed.issuer).toBe('https://accounts.other.example');
+    // --issuer is compared character for character, as RFC 8414 section 3.3 compares.
+    for (const issuer of ['https://idp.example/', 'https://IDP.example', 'https://idp.example:443']) {
+      await expect(
+        discoverServerAt(scripted({ body: doc('https://idp.example') }).http, at, { issuer }),
+      ).rejects.toMatchObject({
+        exitCode: 2,
+        message: expect.stringContaining('describes a different issuer'),
+      });
+    }
+  });
+
+  it('holds the named issuer to RFC 8414 section 2: none, plain http off this machine, a query or a fragment', async () => {
+    const noIssuer = {
+      device_authorization_endpoint: 'https://idp.example/d',
+      token_endpoint: 'https://idp.example/t',
+    };
+    await expect(discoverServerAt(scripted({ body: noIssuer }).http, at)).rejects.toMatchObject({
+      code: 'DISCOVERY_FAILED',
+      exitCode: 1,
+    });
+    for (const issuer of ['http://idp.example', 'https://idp.example?tenant=1', 'https://idp.example#x']) {
+      await expect(discoverServerAt(scripted({ body: doc(issuer) }).http, at)).rejects.toMatchObject({
+        exitCode: 2,
+      });
+    }
+    // Its endpoints too.
+    await expect(
+      discoverServerAt(scripted({ body: doc('https://idp.example', 'http://idp.example') }).http, at),
+    ).rejects.toMatchObject({
+      exitCode: 2,
+      message: expect.stringContaining('device_authorization_endpoint'),
+    });
+  });
+
+  it('a plain-http address off this machine is refused before any request; a 404 or a page is DISCOVERY_FAILED', async () => {
+    const s = scripted({ body: doc('https://idp.example') });
+    await expect(discoverServerAt(s.http, 'http://idp.example/doc')).rejects.toMatchObject({
+      exitCode: 2,
+      message: expect.stringContaining('--discovery-url'),
+    });
+    expect(s.seen).toEqual([]);
+    await expect(
+      discoverServerAt(scripted({ status: 404, body: { error: 'not_found' } }).http, at),
+    ).rejects.toMatchObject({ code: 'DISCOVERY_FAILED', message: expect.stringContaining('HTTP 404') });
+    await expect(
+      discoverServerAt(scripted({ type: 'text/html', body: '<html></html>' }).http, at),
+    ).rejects.toMatchObject({
+      code: 'DISCOVERY_FAILED',
+      message: expect.stringContaining('not a JSON object'),
+    });
   });
 });
 

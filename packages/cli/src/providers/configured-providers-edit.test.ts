@@ -95,6 +95,22 @@ describe('auth providers add', () => {
     });
   });
 
+  it('--discovery-url: that document only; the issuer and base URL are the ones it names', async () => {
+    const at = '/api/oidc/.well-known/openid-configuration';
+    const server = await metadataServer(at, oidc(['openid', 'offline_access']));
+    const h = await start({});
+    const added = await addProvider(h.runtime, request({ discoveryUrl: `${server.issuer}${at}` }));
+    expect(server.asked).toEqual([at]);
+    expect(added.definition).toMatchObject({
+      issuer: server.issuer,
+      baseUrl: server.issuer,
+      tokenUrl: `${server.issuer}/token`,
+      scopes: ['openid', 'offline_access'],
+    });
+    expect(added.discoveredAt).toBe(`${server.issuer}${at}`);
+    expect(describeAdded(added)[0]).toContain(`(${server.issuer})`);
+  });
+
   it('--scope is sent exactly; explicit URLs win; no offline_access offered means no scope', async () => {
     const server = await metadataServer('/.well-known/oauth-authorization-server', oidc(['openid']));
     const h = await start({});

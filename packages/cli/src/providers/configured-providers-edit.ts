@@ -5,6 +5,7 @@ import { parseBaseUrl } from '@latchkey/http';
 import {
   checkEndpoint,
   discoverServer,
+  discoverServerAt,
   parseIssuer,
   registerPublicClient,
   type ServerMetadata,
@@ -26,6 +27,11 @@ import { httpClient } from '../runtime/runtime.js';
 export interface AddProviderRequest {
   name: string;
   issuer?: string;
+  /**
+   * `--discovery-url`: the metadata document's own address, read instead of the issuer's well-known ones;
+   * the issuer is the one it names (see `discoverServerAt`).
+   */
+  discoveryUrl?: string;
   /** Absent: registered at the server's registration endpoint (RFC 7591), when it has one. */
   clientId?: string;
   /** `--scope`, each may hold several space-separated scopes; empty: chosen from the server's metadata. */
@@ -91,9 +97,10 @@ function chooseScopes(given: string[], metadata: ServerMetadata | undefined): st
 }
 
 /**
- * `auth providers add NAME`: the endpoints from `--issuer`'s metadata (RFC 8414, else OpenID Connect),
- * each replaced by its explicit flag when given, all held to the https-or-loopback rule; stored in
- * providers.json. Nothing is stored when anything is wrong.
+ * `auth providers add NAME`: the endpoints from `--issuer`'s metadata (RFC 8414, else OpenID Connect), or
+ * from the document at `--discovery-url` (whose issuer is then the provider's), each replaced by its
+ * explicit flag when given, all held to the https-or-loopback rule; stored in providers.json. Nothing is
+ * stored when anything is wrong.
  */
 export async function addProvider(runtime: Runtime, request: AddProviderRequest): Promise<AddedProvider> {
   await checkName(runtime, request.name);
@@ -133,9 +140,14 @@ export async function addProvider(runtime: Runtime, request: AddProviderRequest)
   const issuer = issuerId === undefined ? undefined : parseIssuer(issuerId);
   const baseUrl = request.baseUrl === undefined ? undefined : parseBaseUrl(request.baseUrl, '--base-url');
   let metadata: ServerMetadata | undefined;
-  if (issuer !== undefined) {
+  if (issuer !== undefined || request.discoveryUrl !== undefined) {
     try {
-      metadata = await discoverServer(httpClient(runtime), issuerId!);
+      metadata =
+        request.discoveryUrl !== undefined
+          ? await discoverServerAt(httpClient(runtime), request.discoveryUrl.trim(), {
+              ...(issuerId !== undefined && { issuer: issuerId }),
+            })
+          : await discoverServer(httpClient(runtime), issuerId!);
     } catch (error) {
       // Both required endpoints given: the metadata was only a bonus.
       if (!(
@@ -149,23 +161,26 @@ export async function addProvider(runtime: Runtime, request: AddProviderRequest)
     }
   } else if (!(explicit.deviceAuthorizationUrl || explicit.authorizationUrl) || !explicit.tokenUrl) {
     throw usageError(
-      'Say where the server is: --issuer URL (its endpoints are discovered), or --token-url with --device-authorization-url and/or --authorization-url.',
+      'Say where the server is: --issuer URL (its endpoints are discovered), --discovery-url URL (its metadata document), or --token-url with --device-authorization-url and/or --authorization-url.',
       `Run \`latchkey auth providers add ${request.name} --issuer https://idp.example.com --client-id ID\`.`,
     );
   }
+  // With --discovery-url, the issuer is the one its document names (held to RFC 8414's rules there).
+  const issuerName = issuerId ?? metadata?.issuer;
+  const issuerUrl = issuerName === undefined ? undefined : new URL(issuerName);
   const pick = (key: keyof typeof explicit) => (explicit[key] || metadata?.[key])?.toString();
   const device = pick('deviceAuthorizationUrl');
   const authorization = pick('authorizationUrl');
   const token = pick('tokenUrl');
   if (token === undefined) {
     throw usageError(
-      `${issuer?.host ?? 'The server'} does not advertise a token endpoint, so latchkey cannot sign in to it.`,
+      `${issuerUrl?.host ?? 'The server'} does not advertise a token endpoint, so latchkey cannot sign in to it.`,
       'Pass --token-url.',
     );
   }
   if (device === undefined && authorization === undefined) {
     throw usageError(
-      `${issuer?.host ?? 'The server'} advertises neither a device authorization endpoint (RFC 8628) nor an authorization endpoint (browser sign-in), so latchkey cannot sign in to it.`,
+      `${issuerUrl?.host ?? 'The server'} advertises neither a device authorization endpoint (RFC 8628) nor an authorization endpoint (browser sign-in), so latchkey cannot sign in to it.`,
       'Check --issuer, or pass --device-authorization-url or --authorization-url.',
     );
   }
@@ -176,8 +191,8 @@ export async function addProvider(runtime: Runtime, request: AddProviderRequest)
     const registrationUrl = metadata?.registrationUrl;
     if (registrationUrl === undefined || authorization === undefined) {
       throw usageError(
-        `--client-id is required: ${issuer?.host ?? 'the server'} offers no client registration${registrationUrl !== undefined ? ' for a browser sign-in (it has no authorization endpoint)' : ' (RFC 7591)'}.`,
-        `Register a public client for latchkey at the server and pass its id: \`latchkey auth providers add ${request.name} ${issuerId !== undefined ? `--issuer ${issuerId} ` : ''}--client-id ID\`.`,
+        `--client-id is required: ${issuerUrl?.host ?? 'the server'} offers no client registration${registrationUrl !== undefined ? ' for a browser sign-in (it has no authorization endpoint)' : ' (RFC 7591)'}.`,
+        `Register a public client for latchkey at the server and pass its id: \`latchkey auth providers add ${request.name} ${request.discoveryUrl !== undefined ? `--discovery-url ${request.discoveryUrl.trim()} ` : issuerId !== undefined ? `--issuer ${issuerId} ` : ''}--client-id ID\`.`,
       );
     }
     if (request.clientSecretEnv !== undefined) {
@@ -190,7 +205,7 @@ export async function addProvider(runtime: Runtime, request: AddProviderRequest)
       await registerPublicClient(
         httpClient(runtime),
         {
-          issuer: metadata!.issuer ?? issuerId!,
+          issuer: metadata!.issuer ?? issuerName!,
           registrationUrl,
           clientName: 'latchkey',
           ...(metadata?.grantTypesSupported !== undefined && {
@@ -206,7 +221,7 @@ export async function addProvider(runtime: Runtime, request: AddProviderRequest)
   const revocation = pick('revocationUrl');
   const userinfo = pick('userinfoUrl');
   const definition: ProviderDefinition = {
-    ...(issuerId !== undefined && { issuer: issuerId }),
+    ...(issuerName !== undefined && { issuer: issuerName }),
     clientId,
     ...(registeredAt !== undefined && { registeredClient: true }),
     ...(request.clientSecretEnv !== undefined && { clientSecretEnv: request.clientSecretEnv }),
@@ -223,7 +238,7 @@ export async function addProvider(runtime: Runtime, request: AddProviderRequest)
     tokenUrl: token,
     ...(revocation !== undefined && { revocationUrl: revocation }),
     ...(userinfo !== undefined && { userinfoUrl: userinfo }),
-    baseUrl: (baseUrl ?? issuer ?? new URL(new URL(token).origin)).toString().replace(/\/$/, ''),
+    baseUrl: (baseUrl ?? issuerUrl ?? new URL(new URL(token).origin)).toString().replace(/\/$/, ''),
     addedAt: new Date(runtime.clock.now()).toISOString(),
   };
   const configDir = resolveConfigDir(runtime.env);

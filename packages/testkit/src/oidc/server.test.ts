@@ -84,6 +84,24 @@ describe('startOidcServer (oidc-provider on 127.0.0.1)', () => {
     ]);
   });
 
+  it('serves the document only under a sub-path of its own when asked (metadataAt), naming the usual issuer', async () => {
+    const at = '/api/oidc/.well-known/openid-configuration';
+    server = await startOidcServer({ metadataAt: at });
+    const answer = await fetch(`${server.url}${at}`);
+    expect(answer.status).toBe(200);
+    const doc = (await answer.json()) as Record<string, unknown>;
+    expect(doc.issuer).toBe(server.issuer);
+    expect(doc.token_endpoint).toBe(server.endpoints.token);
+    for (const path of ['/.well-known/openid-configuration', '/.well-known/oauth-authorization-server']) {
+      expect((await fetch(`${server.url}${path}`)).status).toBe(404);
+    }
+    expect(server.requestsTo('metadata').map((r) => [r.path, r.status])).toEqual([
+      [at, 200],
+      ['/.well-known/openid-configuration', 404],
+      ['/.well-known/oauth-authorization-server', 404],
+    ]);
+  });
+
   it('runs the device flow, a rotating refresh, userinfo and revocation, and records what it received', async () => {
     server = await startOidcServer({ accessTokenTtl: 60 });
     const { start, tokens } = await deviceLogin(server);

@@ -88,6 +88,12 @@ export interface OidcServerOptions {
    * well-known segment inserted before the issuer's path as RFC 8414 section 3 says) or `both`.
    */
   metadata?: 'oidc' | 'rfc8414' | 'both';
+  /**
+   * Serve the OpenID Connect document ONLY at this path (e.g. `/api/oidc/.well-known/openid-configuration`,
+   * naming the issuer as usual), as servers whose metadata lives under a sub-path of its own do; the
+   * well-known addresses then answer 404 whatever `metadata` says.
+   */
+  metadataAt?: string;
   /** Open dynamic client registration (RFC 7591) at `/reg`; default true. */
   registration?: boolean;
 }
@@ -407,6 +413,17 @@ export async function startOidcServer(options: OidcServerOptions = {}): Promise<
       });
     }
 
+    if (options.metadataAt !== undefined && !internal) {
+      if (path === options.metadataAt) {
+        const answer = await fetch(`${issuer}/.well-known/openid-configuration`, {
+          headers: { 'x-testkit-internal': '1' },
+        });
+        res.writeHead(answer.status, { 'content-type': 'application/json' });
+        res.end(await answer.text());
+        return;
+      }
+      if (path.includes('/.well-known/')) return notFound(res);
+    }
     if (path === `/.well-known/oauth-authorization-server${issuerPath}`) {
       if (metadata === 'oidc') return notFound(res);
       const answer = await fetch(`${issuer}/.well-known/openid-configuration`, {

@@ -87,13 +87,18 @@ async function checkName(runtime: Runtime, name: string): Promise<void> {
   }
 }
 
-/** The scopes to ask for: as given; else `openid offline_access` when the server offers offline access. */
+/**
+ * The scopes to ask for: as given; else `openid offline_access` when the server offers offline access
+ * (`offline_access` alone when it is no OpenID provider); else `openid` when the server advertises it
+ * (some servers refuse a request without a scope); else none.
+ */
 function chooseScopes(given: string[], metadata: ServerMetadata | undefined): string[] | undefined {
   const scopes = given.flatMap((s) => s.split(/\s+/)).filter((s) => s !== '');
   if (scopes.length > 0) return scopes;
   const supported = metadata?.scopesSupported ?? [];
-  if (!supported.includes('offline_access')) return undefined;
-  return supported.includes('openid') ? ['openid', 'offline_access'] : ['offline_access'];
+  const openid = supported.includes('openid') ? ['openid'] : [];
+  if (!supported.includes('offline_access')) return openid.length > 0 ? openid : undefined;
+  return [...openid, 'offline_access'];
 }
 
 /**
@@ -222,6 +227,8 @@ export async function addProvider(runtime: Runtime, request: AddProviderRequest)
   const userinfo = pick('userinfoUrl');
   const definition: ProviderDefinition = {
     ...(issuerName !== undefined && { issuer: issuerName }),
+    ...(request.discoveryUrl !== undefined &&
+      metadata !== undefined && { discoveryUrl: metadata.source.toString() }),
     clientId,
     ...(registeredAt !== undefined && { registeredClient: true }),
     ...(request.clientSecretEnv !== undefined && { clientSecretEnv: request.clientSecretEnv }),

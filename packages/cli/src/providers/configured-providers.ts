@@ -86,9 +86,24 @@ export function endpointsOf(definition: ProviderDefinition) {
  * thing of a provider (`--force` replaces the definition; its accounts stay while its endpoints do).
  */
 export function addAgainCommand(name: string, definition: ProviderDefinition, flags: string): string {
-  const where = definition.issuer !== undefined ? ` --issuer ${definition.issuer}` : '';
-  const rest = definition.issuer !== undefined ? '' : ' (and the --*-url flags it was added with)';
-  return `\`latchkey auth providers add ${name} --force${where} ${flags}\`${rest}`;
+  const { issuer, discoveryUrl } = definition;
+  // A document read at --discovery-url names an issuer on its own origin, or one confirmed with --issuer.
+  const confirmed =
+    issuer !== undefined && (discoveryUrl === undefined || !sameOrigin(issuer, discoveryUrl))
+      ? ` --issuer ${issuer}`
+      : '';
+  const where = `${discoveryUrl !== undefined ? ` --discovery-url ${discoveryUrl}` : ''}${confirmed}`;
+  const encoding = definition.encoding === 'json' ? ' --encoding json' : '';
+  const rest = where !== '' ? '' : ' (and the --*-url flags it was added with)';
+  return `\`latchkey auth providers add ${name} --force${where}${encoding} ${flags}\`${rest}`;
+}
+
+function sameOrigin(a: string, b: string): boolean {
+  try {
+    return new URL(a).origin === new URL(b).origin;
+  } catch {
+    return false;
+  }
 }
 
 /** A sign-in flow the definition has no endpoint for (providers.json edited, or the host asked wrongly). */
@@ -182,6 +197,7 @@ export function configuredProvider(
             definition.scopes.length > 0 && { scope: definition.scopes.join(' ') }),
           encoding: definition.encoding,
           invalidClientAction: `Check the client id: \`latchkey auth providers add ${name} --force --client-id ID ...\` replaces it.`,
+          invalidScopeAction: `Add the provider again with the scopes the server expects (--scope, once for each; e.g. --scope openid): ${addAgainCommand(name, definition, `--client-id ${definition.clientId}${definition.clientSecretEnv !== undefined ? ` --client-secret-env ${definition.clientSecretEnv}` : ''} --scope SCOPE`)}.`,
           loginAgain: `Run \`${again}\` again.`,
         },
         ctx,

@@ -102,6 +102,28 @@ describe('startOidcServer (oidc-provider on 127.0.0.1)', () => {
     ]);
   });
 
+  it('supports only the scopes asked for, and a client limited to some answers invalid_scope for others', async () => {
+    server = await startOidcServer({
+      scopes: ['openid'],
+      clients: [{ clientId: 'restricted', scope: 'openid' }],
+    });
+    const doc = (await (await fetch(`${server.issuer}/.well-known/openid-configuration`)).json()) as {
+      scopes_supported: string[];
+    };
+    expect(doc.scopes_supported).toContain('openid');
+    expect(doc.scopes_supported).not.toContain('offline_access');
+    const refused = await post(server.endpoints.deviceAuthorization, {
+      client_id: 'restricted',
+      scope: 'email',
+    });
+    expect(refused).toMatchObject({ status: 400, body: { error: 'invalid_scope' } });
+    const allowed = await post(server.endpoints.deviceAuthorization, {
+      client_id: 'restricted',
+      scope: 'openid',
+    });
+    expect(allowed.status).toBe(200);
+  });
+
   it('runs the device flow, a rotating refresh, userinfo and revocation, and records what it received', async () => {
     server = await startOidcServer({ accessTokenTtl: 60 });
     const { start, tokens } = await deviceLogin(server);

@@ -56,6 +56,11 @@ export interface OidcClientSpec {
    */
   grantTypes?: string[];
   clientName?: string;
+  /**
+   * The scopes this client may ask for (oidc-provider's client `scope`), space-separated; others it asks for
+   * are answered `invalid_scope`. Default: any the server supports.
+   */
+  scope?: string;
 }
 
 export interface OidcAccount {
@@ -96,6 +101,12 @@ export interface OidcServerOptions {
   metadataAt?: string;
   /** Open dynamic client registration (RFC 7591) at `/reg`; default true. */
   registration?: boolean;
+  /**
+   * The scopes the server supports (and lists in `scopes_supported`); default `openid`, `offline_access`,
+   * `profile`, `email`. Without `offline_access` no refresh token is issued (and the default grant types
+   * leave refresh_token out).
+   */
+  scopes?: string[];
 }
 
 /** The endpoints whose requests are recorded. */
@@ -275,20 +286,26 @@ export async function startOidcServer(options: OidcServerOptions = {}): Promise<
     alg: 'RS256',
   };
 
+  const scopes = options.scopes ?? ['openid', 'offline_access', 'profile', 'email'];
+  // Without offline_access the server issues no refresh token, and oidc-provider refuses clients asking for one.
+  const defaultGrants = scopes.includes('offline_access')
+    ? DEFAULT_GRANTS
+    : DEFAULT_GRANTS.filter((g) => g !== 'refresh_token');
   const configuration: Configuration = {
     adapter: (name: string) => memoryAdapter(store, name),
     clients: clientSpecs.map((spec) => ({
       client_id: spec.clientId,
       ...(spec.clientName ? { client_name: spec.clientName } : {}),
+      ...(spec.scope !== undefined ? { scope: spec.scope } : {}),
       ...(spec.clientSecret
         ? {
             client_secret: spec.clientSecret,
             token_endpoint_auth_method: spec.authMethod ?? 'client_secret_basic',
           }
         : { token_endpoint_auth_method: 'none' }),
-      ...((spec.grantTypes ?? DEFAULT_GRANTS).includes('authorization_code')
+      ...((spec.grantTypes ?? defaultGrants).includes('authorization_code')
         ? {
-            grant_types: spec.grantTypes ?? DEFAULT_GRANTS,
+            grant_types: spec.grantTypes ?? defaultGrants,
             response_types: ['code'],
             redirect_uris: [LOOPBACK_REDIRECT],
             application_type: 'native',
@@ -297,7 +314,7 @@ export async function startOidcServer(options: OidcServerOptions = {}): Promise<
     })) as never,
     jwks: { keys: [signingKey as never] },
     cookies: { keys: [randomBytes(32).toString('base64url')] },
-    scopes: ['openid', 'offline_access', 'profile', 'email'],
+    scopes,
     claims: {
       openid: ['sub'],
       profile: ['name', 'preferred_username'],

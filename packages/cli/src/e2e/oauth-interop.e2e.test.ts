@@ -1,0 +1,63 @@
+/**
+ * OAuth servers as they really are (issue 25), through the built `latchkey` binary: what an independent
+ * OpenID Connect server did that the other tests' servers do not. Against the REAL oidc-provider where it
+ * can give the answer: a server that advertises `openid` but no `offline_access` (openid is asked for), a
+ * client the server limits to some scopes (`invalid_scope`: exit 2 saying to pass --scope).
+ */
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { assertNoSecretLeaks } from '@latchkey/conformance/tools';
+import { expectExit, expectNothingStored } from './harness.js';
+import { DEVICE_GRANT, OauthWorld, addProvider, deviceLogin, storedProviders } from './oauth-support.js';
+
+const world = new OauthWorld();
+afterEach(() => world.cleanup());
+afterAll(() => world.dispose());
+
+describe('scopes', () => {
+  it('no --scope and no offline_access offered: openid, which the server advertises, is asked for', async () => {
+    // A server that supports openid (and the claim scopes) but not offline_access.
+    const server = await world.server({ scopes: ['openid'], accessTokenTtl: 600 });
+    const session = await world.session();
+    expectExit(await addProvider(session, 'corp-idp', server.issuer), 0);
+    expect((await storedProviders(session.configDir))['corp-idp']).toMatchObject({ scopes: ['openid'] });
+    const { run } = await deviceLogin(session, 'corp-idp', (code) => server.approve(code));
+    expectExit(run, 0);
+    expect(server.requestsTo('device_authorization')).toMatchObject([
+      { body: { scope: 'openid' }, status: 200 },
+    ]);
+    expect(server.requestsTo('token', DEVICE_GRANT).at(-1)).toMatchObject({
+      status: 200,
+      answer: { scope: 'openid' },
+    });
+    expect(run.stderr).toContain('alice');
+  });
+
+  it('a scope the server refuses (invalid_scope): exit 2, the server words, and how to pass --scope; nothing stored', async () => {
+    const server = await world.server({ clients: [{ clientId: 'limited', scope: 'openid' }] });
+    const session = await world.session();
+    expectExit(
+      await addProvider(session, 'corp-idp', server.issuer, ['--client-id', 'limited', '--scope', 'email']),
+      0,
+    );
+    const { run } = await deviceLogin(session, 'corp-idp', async () => undefined);
+    expectExit(run, 2);
+    expect(server.requestsTo('device_authorization')).toMatchObject([
+      { status: 400, error: 'invalid_scope' },
+    ]);
+    expect(run.stderr).toContain(`refused the scope "email": requested scope is not allowed.`);
+    expect(run.stderr).toContain('--scope');
+    expect(run.stderr).toContain(
+      `\`latchkey auth providers add corp-idp --force --issuer ${server.issuer} --client-id limited --scope SCOPE\``,
+    );
+    expect(run.stderr).not.toMatch(/run .* again/i);
+    await expectNothingStored(session.configDir);
+  });
+});
+
+describe('interop leaks', () => {
+  it('never shows a token, refresh token or device code outside auth token', () => {
+    const runs = world.runs();
+    expect(runs.length).toBeGreaterThan(3);
+    assertNoSecretLeaks(runs, world.allSecrets());
+  });
+});

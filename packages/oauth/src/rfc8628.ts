@@ -212,7 +212,8 @@ export interface Rfc8628LoginOptions {
  * A complete RFC 8628 device login on the shared engine: device code, verification addresses checked
  * (https, or http for loopback only), user code shown, polling at the server's interval (clamped to
  * [1 s, 60 s]; +5 s per `slow_down`, kept), back-off on transient failures, which are shown once per run
- * and end the login after 5 in a row or 60 s, stop at `expires_in` (clamped to [30 s, 30 min]).
+ * and end the login after 5 in a row or 60 s, stop at `expires_in` (clamped to [30 s, 30 min]; the user
+ * is shown the server's own number when it is shorter).
  * Pass the provider context: its `ui` shows the code and the "still trying" line.
  */
 export async function deviceCodeLogin(

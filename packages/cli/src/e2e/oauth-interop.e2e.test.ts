@@ -2,12 +2,20 @@
  * OAuth servers as they really are (issue 25), through the built `latchkey` binary: what an independent
  * OpenID Connect server did that the other tests' servers do not. Against the REAL oidc-provider where it
  * can give the answer: a server that advertises `openid` but no `offline_access` (openid is asked for), a
- * client the server limits to some scopes (`invalid_scope`: exit 2 saying to pass --scope).
+ * client the server limits to some scopes (`invalid_scope`: exit 2 saying to pass --scope), a device code
+ * that lives 12 s (shown as 12 seconds, not the poll loop's 30 s floor).
  */
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { assertNoSecretLeaks } from '@latchkey/conformance/tools';
 import { expectExit, expectNothingStored } from './harness.js';
-import { DEVICE_GRANT, OauthWorld, addProvider, deviceLogin, storedProviders } from './oauth-support.js';
+import {
+  DEVICE_GRANT,
+  OauthWorld,
+  addProvider,
+  deviceLogin,
+  opts,
+  storedProviders,
+} from './oauth-support.js';
 
 const world = new OauthWorld();
 afterEach(() => world.cleanup());
@@ -50,6 +58,31 @@ describe('scopes', () => {
       `\`latchkey auth providers add corp-idp --force --issuer ${server.issuer} --client-id limited --scope SCOPE\``,
     );
     expect(run.stderr).not.toMatch(/run .* again/i);
+    await expectNothingStored(session.configDir);
+  });
+});
+
+describe('device codes', () => {
+  it("a code that lives 12 s is shown as expiring in 12 seconds; unapproved, the server's own answer past the 12 s ends the login (exit 4)", async () => {
+    const server = await world.server({ deviceCodeTtl: 12 });
+    const session = await world.session();
+    expectExit(await addProvider(session, 'corp-idp', server.issuer), 0);
+    const run = await session.run(['auth', 'login', '--provider', 'corp-idp'], opts());
+    expect(server.requestsTo('device_authorization')).toMatchObject([
+      { status: 200, answer: { expires_in: 12 } },
+    ]);
+    expect(run.stderr).toContain('The code expires in 12 seconds.');
+    expect(run.stderr).not.toContain('30 seconds');
+    expectExit(run, 4);
+    // The loop (at least 30 s) kept polling past the 12 s; the server's own answer ended it (oidc-provider
+    // has forgotten the code by then: invalid_grant, as a store with expiring records answers).
+    const [authorization] = server.requestsTo('device_authorization');
+    const last = server.requestsTo('token', DEVICE_GRANT).at(-1)!;
+    expect(last.at - authorization!.at).toBeGreaterThanOrEqual(12_000);
+    expect(last).toMatchObject({
+      status: 400,
+      error: expect.stringMatching(/^(expired_token|invalid_grant)$/),
+    });
     await expectNothingStored(session.configDir);
   });
 });

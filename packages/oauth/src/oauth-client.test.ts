@@ -4,7 +4,7 @@ import { redact } from '@latchkey/errors';
 import { clientRequest } from './client-auth.js';
 import { refreshAccessToken } from './rfc6749.js';
 import { revokeTokens } from './rfc7009.js';
-import { checkEndpoint, discoverServer, metadataUrls, parseIssuer } from './rfc8414.js';
+import { checkEndpoint, discoverServer, discoverServerAt, metadataUrls, parseIssuer } from './rfc8414.js';
 import { fetchUserinfo, identityFromClaims, idTokenClaims } from './oidc-identity.js';
 import { expiryOf, oauthError, parseTokenResponse, tokenSetFromBody } from './token-response.js';
 import { deviceTokenStep, parseDeviceAuthorization } from './rfc8628.js';
@@ -200,13 +200,44 @@ describe('refresh (RFC 6749 section 6)', () => {
     expect(s.seen).toHaveLength(1);
   });
 
-  it('invalid_client is a usage error; other OAuth errors exit 1', async () => {
+  it('an empty 400 or 401 (no invalid_grant, no body at all) is exit 4 "sign in again" too', async () => {
+    for (const status of [400, 401]) {
+      for (const type of ['application/json', 'text/plain']) {
+        const s = scripted({ status, type, body: '' });
+        const error = await refreshAccessToken(s.http, request, now).catch((e: unknown) => e);
+        expect(error).toMatchObject({
+          code: 'SESSION_EXPIRED',
+          exitCode: 4,
+          status,
+          message: `idp.example no longer accepts the refresh token: HTTP ${status} without a reason.`,
+          action: 'Sign in again: latchkey auth login --provider idp',
+        });
+        expect(s.seen).toHaveLength(1);
+      }
+    }
+    // Any other OAuth error in a 400 says the same: the refresh token is no longer good.
+    await expect(
+      refreshAccessToken(scripted({ status: 400, body: { error: 'invalid_request' } }).http, request, now),
+    ).rejects.toMatchObject({ code: 'SESSION_EXPIRED', exitCode: 4 });
+  });
+
+  it('invalid_client and unauthorized_client are usage errors; OAuth errors in other statuses exit 1', async () => {
     await expect(
       refreshAccessToken(scripted({ status: 401, body: { error: 'invalid_client' } }).http, request, now),
     ).rejects.toMatchObject({ code: 'INVALID_CLIENT', exitCode: 2 });
     await expect(
-      refreshAccessToken(scripted({ status: 400, body: { error: 'invalid_scope' } }).http, request, now),
+      refreshAccessToken(
+        scripted({ status: 400, body: { error: 'unauthorized_client' } }).http,
+        request,
+        now,
+      ),
+    ).rejects.toMatchObject({ code: 'INVALID_CLIENT', exitCode: 2 });
+    await expect(
+      refreshAccessToken(scripted({ status: 403, body: { error: 'invalid_scope' } }).http, request, now),
     ).rejects.toMatchObject({ code: 'OAUTH_INVALID_SCOPE', exitCode: 1 });
+    await expect(
+      refreshAccessToken(scripted({ status: 403, type: 'text/html', body: '<p>no</p>' }).http, request, now),
+    ).rejects.toMatchObject({ code: 'UNEXPECTED_RESPONSE', exitCode: 1 });
   });
 
   it('a confidential client refreshes with HTTP Basic', async () => {
@@ -248,6 +279,49 @@ describe('revocation (RFC 7009)', () => {
       message: expect.stringContaining('unsupported_token_type'),
     });
     expect(s.seen).toHaveLength(2);
+  });
+});
+
+describe('revocation refused for want of client authentication', () => {
+  const endpoint = { revocationUrl: new URL('https://idp.example/revoke'), client: publicClient };
+
+  it('a 401 (even empty) to a public client: the session stays valid until the refresh token expires, and how to end it', async () => {
+    for (const reply of [
+      { status: 401, body: '', type: 'text/plain' },
+      { status: 401, body: { error: 'invalid_client' } },
+      { status: 400, body: { error: 'invalid_client', error_description: 'client authentication failed' } },
+    ]) {
+      const s = scripted(reply);
+      const error = await revokeTokens(s.http, endpoint, { accessToken: 'at', refreshToken: 'rt' }).catch(
+        (e: unknown) => e,
+      );
+      expect(error).toMatchObject({
+        code: 'REVOKE_CLIENT_AUTH_REQUIRED',
+        message: expect.stringMatching(
+          /^idp\.example did not revoke the refresh token: it revokes only for a client that authenticates, and latchkey is a public client there \(/,
+        ),
+        action: expect.stringContaining(
+          'The session stays valid at idp.example until its refresh token expires. To end it now, sign out of it at the server',
+        ),
+      });
+      // Both were tried.
+      expect(s.seen).toHaveLength(2);
+    }
+    const accessOnly = await revokeTokens(scripted({ status: 401, body: '' }).http, endpoint, {
+      accessToken: 'at',
+    }).catch((e: unknown) => e);
+    expect(accessOnly).toMatchObject({ action: expect.stringContaining('until its access token expires') });
+  });
+
+  it('a confidential client refused with 401 is an ordinary REVOKE_FAILED (its secret is wrong, not missing)', async () => {
+    const s = scripted({ status: 401, body: { error: 'invalid_client' } });
+    await expect(
+      revokeTokens(
+        s.http,
+        { ...endpoint, client: { clientId: 'c', clientSecret: 'sec', encoding: 'form' } },
+        { accessToken: 'at' },
+      ),
+    ).rejects.toMatchObject({ code: 'REVOKE_FAILED' });
   });
 });
 
@@ -376,6 +450,92 @@ describe('discovery (RFC 8414, then OpenID Connect)', () => {
     expect(() => checkEndpoint('http://idp.example/token', '--token-url')).toThrow(/--token-url/);
     expect(() => checkEndpoint('https://u:p@idp.example/token', '--token-url')).toThrow(/user name/);
     expect(() => checkEndpoint('nope', '--token-url')).toThrow(/not a valid URL/);
+  });
+});
+
+describe('discovery from a document of its own (--discovery-url)', () => {
+  const at = 'https://idp.example/api/oidc/.well-known/openid-configuration';
+  const doc = (issuer: string, base = 'https://idp.example/api/oidc') => ({
+    issuer,
+    device_authorization_endpoint: `${base}/device`,
+    token_endpoint: `${base}/token`,
+  });
+
+  it('reads exactly that address, once, and takes the issuer it names when it is on the same server', async () => {
+    const s = scripted({ body: doc('https://idp.example') });
+    const found = await discoverServerAt(s.http, at);
+    expect(s.seen.map((r) => r.url)).toEqual([at]);
+    expect(found).toMatchObject({
+      issuer: 'https://idp.example',
+      source: new URL(at),
+      tokenUrl: new URL('https://idp.example/api/oidc/token'),
+      deviceAuthorizationUrl: new URL('https://idp.example/api/oidc/device'),
+    });
+  });
+
+  it('refuses an issuer on another server unless --issuer names it exactly (mix-up defence)', async () => {
+    const other = doc('https://accounts.other.example');
+    await expect(discoverServerAt(scripted({ body: other }).http, at)).rejects.toMatchObject({
+      exitCode: 2,
+      message: expect.stringContaining(
+        'names the issuer "https://accounts.other.example", which is not on https://idp.example',
+      ),
+      action: expect.stringContaining('pass --issuer https://accounts.other.example with --discovery-url'),
+    });
+    const confirmed = await discoverServerAt(scripted({ body: other }).http, at, {
+      issuer: 'https://accounts.other.example',
+    });
+    expect(confirmed.issuer).toBe('https://accounts.other.example');
+    // --issuer is compared character for character, as RFC 8414 section 3.3 compares.
+    for (const issuer of ['https://idp.example/', 'https://IDP.example', 'https://idp.example:443']) {
+      await expect(
+        discoverServerAt(scripted({ body: doc('https://idp.example') }).http, at, { issuer }),
+      ).rejects.toMatchObject({
+        exitCode: 2,
+        message: expect.stringContaining('describes a different issuer'),
+      });
+    }
+  });
+
+  it('holds the named issuer to RFC 8414 section 2: none, plain http off this machine, a query or a fragment', async () => {
+    const noIssuer = {
+      device_authorization_endpoint: 'https://idp.example/d',
+      token_endpoint: 'https://idp.example/t',
+    };
+    await expect(discoverServerAt(scripted({ body: noIssuer }).http, at)).rejects.toMatchObject({
+      code: 'DISCOVERY_FAILED',
+      exitCode: 1,
+    });
+    for (const issuer of ['http://idp.example', 'https://idp.example?tenant=1', 'https://idp.example#x']) {
+      await expect(discoverServerAt(scripted({ body: doc(issuer) }).http, at)).rejects.toMatchObject({
+        exitCode: 2,
+      });
+    }
+    // Its endpoints too.
+    await expect(
+      discoverServerAt(scripted({ body: doc('https://idp.example', 'http://idp.example') }).http, at),
+    ).rejects.toMatchObject({
+      exitCode: 2,
+      message: expect.stringContaining('device_authorization_endpoint'),
+    });
+  });
+
+  it('a plain-http address off this machine is refused before any request; a 404 or a page is DISCOVERY_FAILED', async () => {
+    const s = scripted({ body: doc('https://idp.example') });
+    await expect(discoverServerAt(s.http, 'http://idp.example/doc')).rejects.toMatchObject({
+      exitCode: 2,
+      message: expect.stringContaining('--discovery-url'),
+    });
+    expect(s.seen).toEqual([]);
+    await expect(
+      discoverServerAt(scripted({ status: 404, body: { error: 'not_found' } }).http, at),
+    ).rejects.toMatchObject({ code: 'DISCOVERY_FAILED', message: expect.stringContaining('HTTP 404') });
+    await expect(
+      discoverServerAt(scripted({ type: 'text/html', body: '<html></html>' }).http, at),
+    ).rejects.toMatchObject({
+      code: 'DISCOVERY_FAILED',
+      message: expect.stringContaining('not a JSON object'),
+    });
   });
 });
 

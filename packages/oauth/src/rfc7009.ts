@@ -11,7 +11,10 @@ export interface RevocationEndpoint {
 
 /**
  * Revokes one token (RFC 7009 section 2.1). HTTP 200 is success, also for a token the server no longer
- * knows (section 2.2); anything else throws REVOKE_FAILED in the server's words.
+ * knows (section 2.2); anything else throws REVOKE_FAILED in the server's words. A server that wants the
+ * client to authenticate (HTTP 401, or `invalid_client`) while latchkey is a public client there (no
+ * secret to send) throws REVOKE_CLIENT_AUTH_REQUIRED: the session then stays valid at the server until the
+ * token expires, and the action says so and how to end it there.
  */
 export async function revokeToken(
   http: HttpClient,
@@ -27,9 +30,19 @@ export async function revokeToken(
   if (response.status === 200) return;
   const error = oauthError(response);
   const words = serverMessage(response) ?? error ?? `HTTP ${response.status}`;
+  const host = new URL(response.url).host;
+  const which = hint === 'refresh_token' ? 'refresh' : 'access';
+  if (endpoint.client.clientSecret === undefined && (response.status === 401 || error === 'invalid_client')) {
+    throw new LatchkeyError({
+      code: 'REVOKE_CLIENT_AUTH_REQUIRED',
+      message: `${host} did not revoke the ${which} token: it revokes only for a client that authenticates, and latchkey is a public client there (${words})`,
+      action: `The session stays valid at ${host} until its ${which} token expires. To end it now, sign out of it at the server (its account or session settings), or ask its administrator to.`,
+      status: response.status,
+    });
+  }
   throw new LatchkeyError({
     code: 'REVOKE_FAILED',
-    message: `${new URL(response.url).host} did not revoke the ${hint === 'refresh_token' ? 'refresh' : 'access'} token: ${words}`,
+    message: `${host} did not revoke the ${which} token: ${words}`,
     action: 'It may stay valid until it expires; revoke it in the server if you need to.',
     status: response.status,
   });

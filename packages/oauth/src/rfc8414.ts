@@ -179,17 +179,22 @@ function readMetadata(
 }
 
 /**
- * Reads server metadata from an address of its own (`--discovery-url`), one request bounded in time and
- * size. With `issuerId` (`--issuer` too) the document must name exactly that issuer; without, it must
- * name an issuer on the same origin as the address (a document elsewhere cannot speak for another
- * server), held to the https-or-loopback rule like every endpoint it names.
+ * Reads a server's metadata from exactly `documentUrl` (`--discovery-url`), for servers whose document is
+ * not at the issuer's well-known address (`https://host/api/oidc/.well-known/openid-configuration` naming
+ * the issuer `https://host`, say). The address must pass `checkEndpoint` and answer a JSON object, bounded
+ * in size and time. RFC 8414's issuer rules still hold, against the issuer the document names: it must
+ * name one (section 3.3), a valid issuer identifier (section 2: https, or http for loopback; no query or
+ * fragment), and, because the address no longer ties the document to that issuer, one latchkey can trust:
+ * identical, character for character, to `options.issuer` (`--issuer`) when given; else on the document's
+ * own origin, so a document can never speak for another server's issuer (the mix-up defence: the stored
+ * issuer is what browser callbacks' `iss` is held against). Every endpoint must pass `checkEndpoint`.
  */
 export async function discoverServerAt(
   http: HttpClient,
-  discoveryUrl: string,
-  issuerId?: string,
+  documentUrl: string,
+  options: { issuer?: string } = {},
 ): Promise<ServerMetadata> {
-  const url = checkEndpoint(discoveryUrl, '--discovery-url');
+  const url = checkEndpoint(documentUrl, '--discovery-url');
   const response = await http.send({
     url,
     headers: { accept: 'application/json' },
@@ -197,37 +202,40 @@ export async function discoverServerAt(
     retry: standardRetry,
   });
   const body = response.body;
-  if (
-    response.status !== 200 ||
-    !response.isJson ||
-    typeof body !== 'object' ||
-    body === null ||
-    Array.isArray(body)
-  ) {
+  const isObject = typeof body === 'object' && body !== null && !Array.isArray(body);
+  if (response.status !== 200 || !response.isJson || !isObject) {
     throw new LatchkeyError({
       code: 'DISCOVERY_FAILED',
-      message: `${url.href} is not a metadata document (HTTP ${response.status}${response.isJson ? '' : ', not JSON'}).`,
-      action: 'Check --discovery-url, or pass --issuer and let latchkey find the document.',
+      message: `${url.toString()} is not an OAuth server metadata document: ${response.status !== 200 ? `HTTP ${response.status}` : 'the answer is not a JSON object'}.`,
+      action:
+        'Check --discovery-url: it is the address of the metadata document itself (it usually ends in /.well-known/openid-configuration or /.well-known/oauth-authorization-server).',
       exitCode: ExitCode.Failure,
+      status: response.status,
     });
   }
   const said = bodyField<unknown>(body, 'issuer');
-  if (issuerId === undefined) {
-    const named = typeof said === 'string' ? said : '';
-    let origin: string | undefined;
-    try {
-      origin = checkEndpoint(named, `The issuer named at ${url.href}`).origin;
-    } catch {
-      origin = undefined;
-    }
-    if (origin !== url.origin) {
-      throw usageError(
-        `The metadata at ${url.href} names an issuer (${JSON.stringify(named.slice(0, 200))}) that is not on ${url.host}.`,
-        'Pass the issuer too with --issuer, exactly as the server names it.',
-      );
-    }
-    return readMetadata(body as Record<string, unknown>, url, named, '--discovery-url');
+  if (typeof said !== 'string' || said === '') {
+    throw new LatchkeyError({
+      code: 'DISCOVERY_FAILED',
+      message: `The metadata at ${url.toString()} names no issuer, so latchkey cannot tell whose it is (RFC 8414 section 3.3).`,
+      action:
+        "Report this to the server's operator, or give the endpoints with --device-authorization-url and --token-url (and --revocation-url, --userinfo-url).",
+      exitCode: ExitCode.Failure,
+    });
   }
-  parseIssuer(issuerId);
-  return readMetadata(body as Record<string, unknown>, url, issuerId);
+  const issuer = parseIssuer(said, `The issuer the metadata at ${url.toString()} names`);
+  const shown = JSON.stringify(said.slice(0, 200));
+  if (options.issuer !== undefined && said !== options.issuer) {
+    throw usageError(
+      `${url.host} describes a different issuer (${shown}) than --issuer ${JSON.stringify(options.issuer.slice(0, 200))}.`,
+      'Pass the issuer exactly as the server names it, or leave --issuer out.',
+    );
+  }
+  if (options.issuer === undefined && issuer.origin !== url.origin) {
+    throw usageError(
+      `The metadata at ${url.toString()} names the issuer ${shown}, which is not on ${url.origin}: latchkey does not take a document's word for another server's issuer.`,
+      `If ${said.slice(0, 200)} is the server you mean, confirm it: pass --issuer ${said.slice(0, 200)} with --discovery-url.`,
+    );
+  }
+  return readMetadata(body as Record<string, unknown>, url, said);
 }

@@ -26,7 +26,7 @@ function fakeClock(): Clock {
   return { now: () => now, sleep: async (ms) => void (now += ms) };
 }
 
-type Answer = { status: number; body: unknown } | 'drop';
+type Answer = { status: number; body: unknown; type?: string } | 'drop';
 // A string body is sent as it is, as an HTML page: what a proxy in front of a failing server answers.
 
 /** A scripted RFC 8628 server: the device endpoint answers `device`, the token endpoint answers `tokens` in order. */
@@ -46,7 +46,9 @@ async function serve(clock: Clock, device: Answer, tokens: Answer[]) {
       const answer = req.url === '/device' ? device : tokens[Math.min(t++, tokens.length - 1)]!;
       if (answer === 'drop') return req.socket.destroy();
       if (typeof answer.body === 'string') {
-        return void res.writeHead(answer.status, { 'content-type': 'text/html' }).end(answer.body);
+        return void res
+          .writeHead(answer.status, { 'content-type': answer.type ?? 'text/html' })
+          .end(answer.body);
       }
       res.writeHead(answer.status, { 'content-type': 'application/json' }).end(JSON.stringify(answer.body));
     });
@@ -70,7 +72,12 @@ const granted = {
   body: { access_token: 'at-secret-0123456789', token_type: 'Bearer', expires_in: 604800 },
 };
 
-async function login(device: Answer, tokens: Answer[], encoding: 'json' | 'form' = 'json') {
+async function login(
+  device: Answer,
+  tokens: Answer[],
+  encoding: 'json' | 'form' = 'json',
+  more: Partial<Rfc8628Endpoints> = {},
+) {
   const clock = fakeClock();
   const server = await serve(clock, device, tokens);
   const endpoints: Rfc8628Endpoints = {
@@ -78,6 +85,7 @@ async function login(device: Answer, tokens: Answer[], encoding: 'json' | 'form'
     tokenUrl: new URL(`${server.url}/token`),
     clientId: 'cli',
     encoding,
+    ...more,
   };
   const shown: Verification[] = [];
   const trouble: string[] = [];
@@ -172,6 +180,48 @@ describe('deviceCodeLogin (RFC 8628)', () => {
       message: expect.stringContaining('"cli"'),
     });
     expect(s.server.tokenHits()).toEqual([]);
+  });
+
+  it('403 unauthorized_client for an unknown client id is the same clear error, also as JSON labelled text/plain', async () => {
+    for (const answer of [
+      { status: 403, body: { error: 'unauthorized_client', error_description: 'unknown client' } },
+      { status: 403, type: 'text/plain', body: '{"error":"unauthorized_client"}' },
+    ]) {
+      const s = await login(answer, [granted], 'form', { invalidClientAction: 'Check the client id.' });
+      await expect(s.result).rejects.toMatchObject({
+        code: 'INVALID_CLIENT',
+        exitCode: 2,
+        status: 403,
+        message: expect.stringMatching(
+          /does not accept the client id "cli": (unknown client|unauthorized_client)\.$/,
+        ),
+        action: 'Check the client id.',
+      });
+      expect(s.server.tokenHits()).toEqual([]);
+    }
+  });
+
+  it('invalid_scope (none sent, or the wrong one) is exit 2 saying to pass --scope, before any poll', async () => {
+    const none = await login(err('invalid_scope', { error_description: 'scope is required' }), [granted]);
+    await expect(none.result).rejects.toMatchObject({
+      code: 'OAUTH_INVALID_SCOPE',
+      exitCode: 2,
+      message: expect.stringContaining('refused the scope (none was sent): scope is required.'),
+      action: expect.stringContaining('--scope'),
+    });
+    expect(none.server.tokenHits()).toEqual([]);
+    const wrong = await login(err('invalid_scope'), [granted], 'form', {
+      scope: 'email',
+      invalidScopeAction: 'Pass --scope.',
+    });
+    await expect(wrong.result).rejects.toMatchObject({
+      exitCode: 2,
+      message: expect.stringContaining('refused the scope "email": invalid_scope.'),
+      action: 'Pass --scope.',
+    });
+    // At the token endpoint too (a server that checks the scope when it issues the token).
+    const late = await login({ status: 200, body: code }, [err('invalid_scope')]);
+    await expect(late.result).rejects.toMatchObject({ code: 'OAUTH_INVALID_SCOPE', exitCode: 2 });
   });
 
   it('a dropped connection backs off (x1.5), is reported once, and does not give up early', async () => {

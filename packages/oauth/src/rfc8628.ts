@@ -35,6 +35,8 @@ export interface Rfc8628Endpoints {
   encoding: 'json' | 'form';
   /** What to tell the user when the server does not know the client id. */
   invalidClientAction?: string;
+  /** What to tell the user when the server refuses the scope sent (or wants one): how to give `--scope`. */
+  invalidScopeAction?: string;
   /** What to tell the user when the code expired or was denied (e.g. the login command to run again). */
   loginAgain?: string;
 }
@@ -58,27 +60,47 @@ function host(response: HttpResponse): string {
   return new URL(response.url).host;
 }
 
-/** An error answer that ends the flow, in the server's words. */
+/**
+ * An error answer that ends the flow, in the server's words. `invalid_client` and `unauthorized_client`
+ * (an unknown client id: some servers answer 401, others 403) and `invalid_scope` (the scope sent, or none,
+ * is not what the server wants) are exit 2, with the caller's action to fix the definition.
+ */
 function stopWith(
   response: HttpResponse,
   endpoints: Rfc8628Endpoints,
   exitCode: ExitCode = ExitCode.Failure,
 ): LatchkeyError {
-  const error = bodyField<string>(response.body, 'error');
+  // Whatever the content type: some servers label JSON text/plain, or answer form-encoded.
+  const error = oauthError(response);
+  const words = serverMessage(response) ?? error ?? `HTTP ${response.status}`;
   if (error === 'invalid_client' || error === 'unauthorized_client') {
     return new LatchkeyError({
       code: 'INVALID_CLIENT',
-      message: `${host(response)} does not accept the client id "${endpoints.clientId}": ${serverMessage(response) ?? `HTTP ${response.status}`}.`,
+      message: `${host(response)} does not accept the client id "${endpoints.clientId}": ${words}.`,
       action: endpoints.invalidClientAction ?? 'Pass a client id the server allows with --client-id.',
+      exitCode: ExitCode.Usage,
+      status: response.status,
+    });
+  }
+  if (error === 'invalid_scope') {
+    return new LatchkeyError({
+      code: 'OAUTH_INVALID_SCOPE',
+      message: `${host(response)} refused the scope ${endpoints.scope !== undefined ? JSON.stringify(endpoints.scope) : '(none was sent)'}: ${words}.`,
+      action:
+        endpoints.invalidScopeAction ??
+        'Ask for the scopes the server expects (--scope, once for each; e.g. --scope openid).',
       exitCode: ExitCode.Usage,
       status: response.status,
     });
   }
   return new LatchkeyError({
     code: error
-      ? `OAUTH_${error.toUpperCase()}`
+      ? `OAUTH_${error
+          .toUpperCase()
+          .replace(/[^A-Z0-9_]/g, '_')
+          .slice(0, 40)}`
       : (bodyField<string>(response.body, 'code') ?? 'DEVICE_FLOW_ERROR'),
-    message: `${host(response)} refused the sign-in: ${serverMessage(response) ?? `HTTP ${response.status}`}.`,
+    message: `${host(response)} refused the sign-in: ${words}.`,
     action: endpoints.loginAgain ?? 'Run the login command again.',
     exitCode,
     status: response.status,
@@ -136,7 +158,14 @@ export async function requestDeviceAuthorization(
     ...encode(endpoints, fields),
     retry: standardRetry,
   });
-  if (response.status !== 200) throw answerFailure(response, now()) ?? stopWith(response, endpoints);
+  if (response.status !== 200) {
+    // An OAuth error is the server's answer whatever the content type; 429 and 5xx are the shared failures.
+    const shared =
+      response.status === 429 || response.status >= 500 || oauthError(response) === undefined
+        ? answerFailure(response, now())
+        : undefined;
+    throw shared ?? stopWith(response, endpoints);
+  }
   return parseDeviceAuthorization(response);
 }
 
@@ -183,7 +212,8 @@ export interface Rfc8628LoginOptions {
  * A complete RFC 8628 device login on the shared engine: device code, verification addresses checked
  * (https, or http for loopback only), user code shown, polling at the server's interval (clamped to
  * [1 s, 60 s]; +5 s per `slow_down`, kept), back-off on transient failures, which are shown once per run
- * and end the login after 5 in a row or 60 s, stop at `expires_in` (clamped to [30 s, 30 min]).
+ * and end the login after 5 in a row or 60 s, stop at `expires_in` (clamped to [30 s, 30 min]; the user
+ * is shown the server's own number when it is shorter).
  * Pass the provider context: its `ui` shows the code and the "still trying" line.
  */
 export async function deviceCodeLogin(

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { LatchkeyError } from '@latchkey/errors';
 import type { Clock } from '@latchkey/clock';
-import { runDeviceFlow, type DeviceAuthorization } from './device-flow.js';
+import { runDeviceFlow, type DeviceAuthorization, type Verification } from './device-flow.js';
 import type { PollStep } from './poll.js';
 
 function fakeClock(): Clock & { t: () => number } {
@@ -27,14 +27,18 @@ const auth = (over: Partial<DeviceAuthorization> = {}): DeviceAuthorization => (
 });
 
 /** Runs the flow with a scripted sequence of poll answers; records the clock time of every poll. */
-async function run(script: Array<PollStep<string> | LatchkeyError>, over: Partial<DeviceAuthorization> = {}) {
+async function run(
+  script: Array<PollStep<string> | LatchkeyError>,
+  over: Partial<DeviceAuthorization> = {},
+  onVerification: (verification: Verification) => void = () => undefined,
+) {
   const clock = fakeClock();
   const polls: number[] = [];
   let i = 0;
   const result = runDeviceFlow({
     clock,
     start: async () => auth(over),
-    onVerification: () => undefined,
+    onVerification,
     poll: async () => {
       polls.push(clock.t());
       const step = script[Math.min(i++, script.length - 1)]!;
@@ -238,9 +242,14 @@ describe('server numbers are clamped', () => {
   });
 
   it.each([
-    { expiresIn: 3, expiresAt: 30_000 },
+    // The server's own number when it is shorter than the loop's 30 s floor (the loop still polls 30 s).
+    { expiresIn: 3, expiresAt: 3_000 },
+    { expiresIn: 12, expiresAt: 12_000 },
+    { expiresIn: 0.5, expiresAt: 500 },
     { expiresIn: 1e12, expiresAt: 1_800_000 },
     { expiresIn: -1, expiresAt: 30_000 },
+    { expiresIn: 0, expiresAt: 30_000 },
+    { expiresIn: Infinity, expiresAt: 600_000 },
     { expiresIn: Number.NaN, expiresAt: 600_000 },
     { expiresIn: undefined, expiresAt: 600_000 },
     { expiresIn: 'soon' as unknown as number, expiresAt: 600_000 },
@@ -258,6 +267,17 @@ describe('server numbers are clamped', () => {
       expect(seen).toEqual([expiresAt]);
     },
   );
+
+  it('a code said to live 12 s is shown as 12 s, while the loop still polls until its 30 s floor', async () => {
+    const shown: number[] = [];
+    const { result, polls, clock } = await run([pending], { expiresIn: 12, interval: 5 }, (v) =>
+      shown.push(v.expiresAt),
+    );
+    await expect(result).rejects.toMatchObject({ code: 'DEVICE_CODE_EXPIRED', exitCode: 4 });
+    expect(shown).toEqual([12_000]);
+    expect(polls).toEqual([5000, 10000, 15000, 20000, 25000]);
+    expect(clock.t()).toBe(30000);
+  });
 
   it('a huge interval with a short expiry ends at the clamped expiry, with a handful of polls', async () => {
     const { result, polls, clock } = await run([pending], { interval: 3e9, expiresIn: 200 });

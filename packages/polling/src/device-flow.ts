@@ -9,7 +9,10 @@ export interface DeviceAuthorization {
   userCode: string;
   verificationUri: string;
   verificationUriComplete?: string;
-  /** Seconds until the codes expire, as the server sent it: clamped to [30 s, 30 min], 10 min when absent. */
+  /**
+   * Seconds until the codes expire, as the server sent it. The poll loop clamps it to [30 s, 30 min] (10 min
+   * when absent); the user is shown the server's own number when it is shorter than that.
+   */
   expiresIn?: number;
   /** Seconds between polls, as the server sent it: clamped to [1 s, 60 s], 5 s (RFC 8628) when absent. */
   interval?: number;
@@ -20,7 +23,10 @@ export interface Verification {
   userCode: string;
   verificationUri: string;
   verificationUriComplete?: string;
-  /** Clock time (ms) at which the code expires. */
+  /**
+   * Clock time (ms) at which the code expires, as the server said (a code that lives 12 s: 12 s from now),
+   * capped at the poll loop's own deadline (30 min at most).
+   */
   expiresAt: number;
 }
 
@@ -65,14 +71,22 @@ export function clampSeconds(value: unknown, bounds: { min: number; max: number;
  * +5 s on every `slow_down` (kept for later polls), back off on transient failures (reported through
  * `onTrouble`, ending the flow with the server's problem after 5 in a row or 60 s), stop by itself when the
  * code expires, and stop with exit 130 when `signal` aborts. The server's interval and expiry are clamped
- * (see `intervalBounds`, `expiresInBounds`). The device code is registered for redaction.
+ * (see `intervalBounds`, `expiresInBounds`) for the loop only: the expiry shown is the server's own
+ * number, when it is shorter. The device code is registered for redaction.
  */
 export async function runDeviceFlow<T>(options: DeviceFlowOptions<T>): Promise<T> {
   const clock = options.clock ?? systemClock;
   const authorization = await options.start();
   registerSecret(authorization.deviceCode);
   const startedAt = clock.now();
+  // The poll loop is clamped (a code that "lives" 0 s still gets 30 s of polls; a year is cut to 30 min)...
   const expiresAt = startedAt + clampSeconds(authorization.expiresIn, expiresInBounds) * 1000;
+  // ...but the user is told the server's own number when it is shorter: a 12 s code says 12 seconds.
+  const said = authorization.expiresIn;
+  const shownExpiresAt =
+    typeof said === 'number' && Number.isFinite(said) && said > 0
+      ? Math.min(expiresAt, startedAt + said * 1000)
+      : expiresAt;
   const intervalSec = clampSeconds(authorization.interval, {
     ...intervalBounds,
     default: clampSeconds(options.defaultIntervalSec, intervalBounds),
@@ -80,7 +94,7 @@ export async function runDeviceFlow<T>(options: DeviceFlowOptions<T>): Promise<T
   const verification: Verification = {
     userCode: authorization.userCode,
     verificationUri: authorization.verificationUri,
-    expiresAt,
+    expiresAt: shownExpiresAt,
   };
   if (authorization.verificationUriComplete !== undefined) {
     verification.verificationUriComplete = authorization.verificationUriComplete;

@@ -13,6 +13,8 @@ const VERSION = 1;
  */
 export interface ProviderDefinition {
   issuer?: string;
+  /** `--discovery-url`: where the metadata was read, when not at the issuer's well-known addresses. */
+  discoveryUrl?: string;
   clientId: string;
   /** The environment variable that holds the client secret (confidential clients). */
   clientSecretEnv?: string;
@@ -59,6 +61,7 @@ function isDefinition(value: unknown): value is ProviderDefinition {
     if (typeof value[key] !== 'string') return false;
   for (const key of [
     'issuer',
+    'discoveryUrl',
     'clientSecretEnv',
     'revocationUrl',
     'userinfoUrl',

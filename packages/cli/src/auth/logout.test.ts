@@ -59,6 +59,21 @@ describe('auth logout: revoking', () => {
       ],
     },
     {
+      name: "a failed revoke with no page to revoke at by hand: the error's own advice follows the warning",
+      revoke: new LatchkeyError({
+        code: 'REVOKE_CLIENT_AUTH_REQUIRED',
+        message:
+          'idp.example did not revoke the refresh token: it revokes only for a client that authenticates',
+        action: 'The session stays valid at idp.example until its refresh token expires.',
+      }),
+      revoked: false,
+      lines: [
+        '✓ Logged out of Acme (ada)',
+        '! Could not revoke it on the server (acme.example): idp.example did not revoke the refresh token: it revokes only for a client that authenticates; the local copy was deleted here anyway.',
+        '  The session stays valid at idp.example until its refresh token expires.',
+      ],
+    },
+    {
       name: 'a provider without revoke: deleted, with where to revoke it',
       revoke: undefined,
       revoked: undefined,

@@ -244,6 +244,7 @@ export function describeLogout(outcome: LogoutOutcome): string[] {
       );
       if (r.tokenUrl) lines.push(`  Revoke it by hand at ${r.tokenUrl}.`);
       else if (r.server) lines.push(`  Revoke it by hand at the server that issued it (${r.server}).`);
+      else if (r.revokeError?.action) lines.push(`  ${r.revokeError.action}`);
     }
     if (r.revoked === undefined) {
       lines.push(

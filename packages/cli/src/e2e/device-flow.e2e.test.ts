@@ -54,8 +54,8 @@ describe('device flow outcomes', () => {
   });
 
   it('the code expires unapproved: the server says so, exit 4 soon after expiry, polling at the interval meanwhile', async () => {
-    // The server's code lives 3 s; latchkey takes any expires_in under 30 s as 30 s, so it is the server's
-    // own "expired" answer (410) that ends the login here.
+    // The server's code lives 3 s: that is what the user is told, while latchkey's poll loop runs at least
+    // 30 s, so it is the server's own "expired" answer (410) that ends the login here.
     const expiresIn = 3;
     const interval = 1;
     const emulator = await file.emulator({ interval, expiresIn });
@@ -67,7 +67,7 @@ describe('device flow outcomes', () => {
     const elapsed = Date.now() - started;
     expectExit(run, 4);
     expect(run.stdout).toBe('');
-    expect(run.stderr).toContain('expires in 30 seconds');
+    expect(run.stderr).toContain('The code expires in 3 seconds.');
     // NanoGPT's 410 does not tell a denial from an expiry, so the message names both.
     expect(run.stderr).toContain('latchkey: The login code was denied or expired.\n');
     // Bounded: not before the code expired, and not long after (nowhere near latchkey's own 30 s).

@@ -1,9 +1,10 @@
 /**
  * A provider added by configuration (issue 13), through the built `latchkey` binary, against a REAL OpenID
- * provider (panva's oidc-provider, in-process on 127.0.0.1): discovery (OIDC and RFC 8414), explicit
+ * provider (panva's oidc-provider, in-process on 127.0.0.1): discovery (OIDC and RFC 8414, and a document
+ * at an address of its own with --discovery-url, held to the issuer rules), explicit
  * endpoints, the https-or-loopback rule, names that shadow a bundled provider, the device login with
  * identity from userinfo, status (expiry, refresh token held), `auth token`, exec's variable, logout's
- * revocations, a failing revocation endpoint, remove with and without --force, a confidential client, and
+ * revocations, a failing revocation endpoint, one that wants client authentication (401), remove with and without --force, a confidential client, and
  * the leak check. Refresh (expiry, rotation, 20 concurrent processes, invalid_grant) is in
  * oauth-refresh.e2e.test.ts.
  */
@@ -210,6 +211,52 @@ describe('a provider added by OIDC discovery', () => {
     expect(status.stdout).toContain('Alice Example');
   });
 
+  it('metadata only under a sub-path: --discovery-url reads exactly that document, keeps the issuer it names, and signs in', async () => {
+    const at = '/api/oidc/.well-known/openid-configuration';
+    const server = await world.server({ metadataAt: at, accessTokenTtl: 600 });
+    const session = await world.session();
+    // The issuer's well-known addresses have nothing: --issuer alone cannot find the server.
+    const byIssuer = await addProvider(session, 'subpath', server.issuer);
+    expectExit(byIssuer, 1);
+    expect(byIssuer.stderr).toContain('publishes no OAuth server metadata');
+    const before = server.requestsTo('metadata').length;
+
+    const add = await addProvider(session, 'subpath', undefined, [
+      '--discovery-url',
+      `${server.url}${at}`,
+      '--json',
+    ]);
+    expectExit(add, 0);
+    // One request, to exactly that address.
+    expect(
+      server
+        .requestsTo('metadata')
+        .slice(before)
+        .map((r) => [r.method, r.path, r.status]),
+    ).toEqual([['GET', at, 200]]);
+    // The issuer is the one the document names (not the document's address), and accounts bind to it.
+    expect(resultOf(add)).toMatchObject({ issuer: server.issuer, baseUrl: server.issuer });
+    expect((await storedProviders(session.configDir)).subpath).toMatchObject({
+      issuer: server.issuer,
+      deviceAuthorizationUrl: server.endpoints.deviceAuthorization,
+      tokenUrl: server.endpoints.token,
+      revocationUrl: server.endpoints.revocation,
+      userinfoUrl: server.endpoints.userinfo,
+      baseUrl: server.issuer,
+    });
+    const { run } = await deviceLogin(session, 'subpath', (code) => server.approve(code));
+    expectExit(run, 0);
+    expect(run.stderr).toContain('alice');
+    // With --issuer too, it must be the issuer the document names, character for character.
+    const mismatch = await addProvider(session, 'subpath2', `${server.issuer}/`, [
+      '--discovery-url',
+      `${server.url}${at}`,
+    ]);
+    expectExit(mismatch, 2);
+    expect(mismatch.stderr).toContain('describes a different issuer');
+    expect(Object.keys(await storedProviders(session.configDir))).toEqual(['subpath']);
+  });
+
   it('explicit --*-url flags win over discovered ones', async () => {
     const server = await world.server();
     const session = await world.session();
@@ -410,6 +457,62 @@ describe('what `auth providers add` refuses (exit 2, nothing stored)', () => {
     }
   });
 
+  it("--discovery-url: a document naming another server's issuer is refused unless --issuer confirms it (mix-up defence)", async () => {
+    let doc: (base: string) => Record<string, unknown> = () => ({});
+    const hostile = await startEmulatorServer({
+      async handle(req, res) {
+        if ((req.url ?? '') === '/api/oidc/.well-known/openid-configuration') {
+          res.writeHead(200, { 'content-type': 'application/json' });
+          res.end(JSON.stringify(doc(`http://${req.headers.host ?? ''}`)));
+          return;
+        }
+        res.writeHead(404).end();
+      },
+    });
+    try {
+      const session = await world.session();
+      const url = `${hostile.url}/api/oidc/.well-known/openid-configuration`;
+      doc = (base) => ({
+        issuer: 'https://accounts.other.example',
+        device_authorization_endpoint: `${base}/device`,
+        token_endpoint: `${base}/token`,
+      });
+      const claimed = await addProvider(session, 'claimed', undefined, ['--discovery-url', url]);
+      expectExit(claimed, 2);
+      expect(claimed.stderr).toContain('"https://accounts.other.example"');
+      expect(claimed.stderr).toContain(`which is not on ${hostile.url}`);
+      expect(claimed.stderr).toContain('pass --issuer https://accounts.other.example with --discovery-url');
+      expect(await storedProviders(session.configDir)).toEqual({});
+      // The user vouches for that issuer: then it is the provider's, and what callbacks are held against.
+      const confirmed = await addProvider(session, 'claimed', 'https://accounts.other.example', [
+        '--discovery-url',
+        url,
+      ]);
+      expectExit(confirmed, 0);
+      expect((await storedProviders(session.configDir)).claimed).toMatchObject({
+        issuer: 'https://accounts.other.example',
+        tokenUrl: `${hostile.url}/token`,
+      });
+
+      // RFC 8414 section 2 for the issuer it names: no query, no fragment, https off this machine.
+      for (const issuer of [`${hostile.url}?tenant=1`, 'http://idp.other.example']) {
+        doc = (base) => ({ issuer, device_authorization_endpoint: `${base}/d`, token_endpoint: `${base}/t` });
+        const bad = await addProvider(session, 'bad-issuer', undefined, ['--discovery-url', url]);
+        expectExit(bad, 2);
+      }
+      // Not a metadata document at all.
+      const missing = await addProvider(session, 'missing', undefined, [
+        '--discovery-url',
+        `${hostile.url}/nothing-here`,
+      ]);
+      expectExit(missing, 1);
+      expect(missing.stderr).toContain('is not an OAuth server metadata document: HTTP 404');
+      expect(Object.keys(await storedProviders(session.configDir))).toEqual(['claimed']);
+    } finally {
+      await hostile.close();
+    }
+  });
+
   it('a NAME that shadows a bundled provider, a malformed NAME, and a second add of the same NAME without --force', async () => {
     const server = await world.server();
     const session = await world.session();
@@ -443,6 +546,35 @@ describe('logout and remove', () => {
     expect(server.requestsTo('revocation').length).toBeGreaterThanOrEqual(1);
     expect((await readIndex(session.configDir))?.accounts).toEqual([]);
     expectExit(await session.run(['auth', 'token', '--provider', 'corp-idp'], opts()), 4);
+  });
+
+  it('revocation answered 401 for a public client: the warning says the session stays valid until the refresh token expires, how to end it, and --client-secret-env', async () => {
+    const server = await world.server({ accessTokenTtl: 600 });
+    const session = await world.session();
+    expectExit(await addProvider(session, 'corp-idp', server.issuer), 0);
+    expectExit((await deviceLogin(session, 'corp-idp', (code) => server.approve(code))).run, 0);
+    const issued = server.requestsTo('token', DEVICE_GRANT).at(-1)!.answer!;
+    // A server that revokes only for an authenticated client: a bare 401, as such servers send.
+    server.failNext('revocation', { status: 401, body: '', times: 2 });
+    const logout = await session.run(['auth', 'logout', '--provider', 'corp-idp'], opts());
+    expectExit(logout, 0);
+    const host = new URL(server.url).host;
+    expect(logout.stderr).toContain(
+      `! Could not revoke it on the server (${host}): ${host} did not revoke the refresh token: it revokes only for a client that authenticates, and latchkey is a public client there (HTTP 401); the local copy was deleted here anyway.`,
+    );
+    expect(logout.stderr).toContain(
+      `The session stays valid at ${host} until its refresh token expires. To end it now, sign out of it at the server`,
+    );
+    expect(logout.stderr).toContain(
+      `\`latchkey auth providers add corp-idp --force --issuer ${server.issuer} --client-id ID --client-secret-env VAR\``,
+    );
+    expect(server.requestsTo('revocation').map((r) => [r.body.token_type_hint, r.status])).toEqual([
+      ['refresh_token', 401],
+      ['access_token', 401],
+    ]);
+    // What the warning says is true: the server still honours the session.
+    expect(await server.isActive(String(issued.refresh_token))).toBe(true);
+    expect((await readIndex(session.configDir))?.accounts).toEqual([]);
   });
 
   it('remove refuses while accounts exist (naming them); --force logs them out with revocation and removes it', async () => {

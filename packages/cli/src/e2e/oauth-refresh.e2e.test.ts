@@ -3,7 +3,8 @@
  * (oidc-provider, rotating refresh tokens for public clients): an expired access token is refreshed by
  * `auth token` with one request and the rotated refresh token is stored; concurrent `auth token` (a few
  * per core) at the refresh margin make exactly one refresh request and all print the new token; a refresh
- * rejected with invalid_grant is exit 4 "sign in again"; exec refreshes too. Every printed token is checked
+ * rejected with invalid_grant, or with an empty 400/401, is exit 4 "sign in again" and `auth status` says
+ * "expired"; exec refreshes too. Every printed token is checked
  * live on the server.
  *
  * `auth token` refreshes when the stored token has less than 60 s left (tokens that live a minute or less:
@@ -252,6 +253,45 @@ describe('refresh through auth token', () => {
     expect(token.stderr).toContain('latchkey auth login --provider corp-idp');
     expect(refreshes(server).map((r) => [r.status, r.error])).toEqual([[400, 'invalid_grant']]);
   });
+
+  for (const status of [400, 401]) {
+    it(`a refresh refused with an empty HTTP ${status} (no invalid_grant): exit 4 "sign in again", status says expired, never sent again`, async () => {
+      const { server, session, issued } = await signedIn(2);
+      await expect
+        .poll(() => server.isActive(String(issued.access_token)), {
+          timeout: CONDITION_WAIT_MS,
+          interval: 250,
+        })
+        .toBe(false);
+      // A server that answers a refresh token it no longer accepts with a bare status: no body at all.
+      server.failNext('token', { status, body: '' });
+      const token = await session.run(['auth', 'token', '--provider', 'corp-idp'], opts());
+      expectExit(token, 4);
+      expect(token.stdout).toBe('');
+      expect(token.stderr).toContain(`no longer accepts the refresh token: HTTP ${status} without a reason`);
+      expect(token.stderr).toMatch(/sign in again/i);
+      expect(token.stderr).toContain('latchkey auth login --provider corp-idp');
+      expect(token.stderr).not.toMatch(/unexpected response/i);
+      expect(refreshes(server).map((r) => [r.status, r.injected])).toEqual([[status, true]]);
+
+      const statusJson = await session.run(['auth', 'status', '--provider', 'corp-idp', '--json'], opts());
+      expectExit(statusJson, 4);
+      const [row] = (
+        JSON.parse(statusJson.stdout) as { result: { credentials: Array<Record<string, unknown>> } }
+      ).result.credentials;
+      expect(row).toMatchObject({
+        account: 'alice',
+        validity: 'expired',
+        error: { code: 'SESSION_EXPIRED' },
+      });
+      const human = await session.run(['auth', 'status', '--provider', 'corp-idp'], opts());
+      expectExit(human, 4);
+      expect(human.stdout).toContain('alice (active): expired (sign in again)');
+      expect(human.stdout).not.toMatch(/unreachable/);
+      // The refresh token is not sent again: only a new sign-in helps.
+      expect(refreshes(server)).toHaveLength(1);
+    });
+  }
 
   it('an expired access token and no refresh token (the client may not refresh): exit 4, no request', async () => {
     const server = await world.server({

@@ -95,7 +95,24 @@ describe('auth providers add', () => {
     });
   });
 
-  it('--scope is sent exactly; explicit URLs win; no offline_access offered means no scope', async () => {
+  it('--discovery-url: that document only; the issuer and base URL are the ones it names', async () => {
+    const at = '/api/oidc/.well-known/openid-configuration';
+    const server = await metadataServer(at, oidc(['openid', 'offline_access']));
+    const h = await start({});
+    const added = await addProvider(h.runtime, request({ discoveryUrl: `${server.issuer}${at}` }));
+    expect(server.asked).toEqual([at]);
+    expect(added.definition).toMatchObject({
+      issuer: server.issuer,
+      baseUrl: server.issuer,
+      tokenUrl: `${server.issuer}/token`,
+      scopes: ['openid', 'offline_access'],
+    });
+    expect(added.discoveredAt).toBe(`${server.issuer}${at}`);
+    expect(added.definition.discoveryUrl).toBe(`${server.issuer}${at}`);
+    expect(describeAdded(added)[0]).toContain(`(${server.issuer})`);
+  });
+
+  it('--scope is sent exactly; explicit URLs win; without offline_access, openid when advertised, else no scope', async () => {
     const server = await metadataServer('/.well-known/oauth-authorization-server', oidc(['openid']));
     const h = await start({});
     const exact = await addProvider(
@@ -110,7 +127,11 @@ describe('auth providers add', () => {
       scopes: ['read', 'write', 'admin'],
       tokenUrl: 'https://other.example/token',
     });
-    const none = await addProvider(h.runtime, request({ name: 'plain', issuer: server.issuer }));
+    // Some servers refuse a device request without a scope: openid, which it advertises, is asked for.
+    const openid = await addProvider(h.runtime, request({ name: 'plain', issuer: server.issuer }));
+    expect(openid.definition.scopes).toEqual(['openid']);
+    const bare = await metadataServer('/.well-known/oauth-authorization-server', oidc(['profile']));
+    const none = await addProvider(h.runtime, request({ name: 'bare', issuer: bare.issuer }));
     expect(none.definition.scopes).toBeUndefined();
   });
 

@@ -31,7 +31,10 @@ export interface AddProviderRequest {
   issuer?: string;
   /** `--resource`: the API; its RFC 9728 metadata names the issuer, and it becomes the base URL. */
   resource?: string;
-  /** `--discovery-url`: the metadata document at an address of its own. */
+  /**
+   * `--discovery-url`: the metadata document's own address, read instead of the issuer's well-known ones;
+   * the issuer is the one it names (see `discoverServerAt`).
+   */
   discoveryUrl?: string;
   /** Absent: registered at the server's registration endpoint (RFC 7591), when it has one. */
   clientId?: string;
@@ -90,19 +93,25 @@ async function checkName(runtime: Runtime, name: string): Promise<void> {
   }
 }
 
-/** The scopes to ask for: as given; else `openid offline_access` when the server offers offline access. */
+/**
+ * The scopes to ask for: as given; else `openid offline_access` when the server offers offline access
+ * (`offline_access` alone when it is no OpenID provider); else `openid` when the server advertises it
+ * (some servers refuse a request without a scope); else none.
+ */
 function chooseScopes(given: string[], metadata: ServerMetadata | undefined): string[] | undefined {
   const scopes = given.flatMap((s) => s.split(/\s+/)).filter((s) => s !== '');
   if (scopes.length > 0) return scopes;
   const supported = metadata?.scopesSupported ?? [];
-  if (!supported.includes('offline_access')) return undefined;
-  return supported.includes('openid') ? ['openid', 'offline_access'] : ['offline_access'];
+  const openid = supported.includes('openid') ? ['openid'] : [];
+  if (!supported.includes('offline_access')) return openid.length > 0 ? openid : undefined;
+  return [...openid, 'offline_access'];
 }
 
 /**
- * `auth providers add NAME`: the endpoints from `--issuer`'s metadata (RFC 8414, else OpenID Connect),
- * each replaced by its explicit flag when given, all held to the https-or-loopback rule; stored in
- * providers.json. Nothing is stored when anything is wrong.
+ * `auth providers add NAME`: the endpoints from `--issuer`'s metadata (RFC 8414, else OpenID Connect), or
+ * from the document at `--discovery-url` (whose issuer is then the provider's), each replaced by its
+ * explicit flag when given, all held to the https-or-loopback rule; stored in providers.json. Nothing is
+ * stored when anything is wrong.
  */
 export async function addProvider(runtime: Runtime, request: AddProviderRequest): Promise<AddedProvider> {
   await checkName(runtime, request.name);
@@ -161,7 +170,7 @@ export async function addProvider(runtime: Runtime, request: AddProviderRequest)
     }
   }
   // The issuer identifier is the string as given (RFC 8414 section 3.3 compares it character for character).
-  let issuerId = request.issuer?.trim() ?? protectedResource?.authorizationServers[0];
+  const issuerId = request.issuer?.trim() ?? protectedResource?.authorizationServers[0];
   const issuer =
     issuerId === undefined
       ? undefined
@@ -178,12 +187,14 @@ export async function addProvider(runtime: Runtime, request: AddProviderRequest)
         ? parseBaseUrl(protectedResource.resource, '--resource')
         : undefined;
   let metadata: ServerMetadata | undefined;
-  if (request.discoveryUrl !== undefined) {
-    metadata = await discoverServerAt(httpClient(runtime), request.discoveryUrl.trim(), issuerId);
-    issuerId ??= metadata.issuer;
-  } else if (issuer !== undefined) {
+  if (issuer !== undefined || request.discoveryUrl !== undefined) {
     try {
-      metadata = await discoverServer(httpClient(runtime), issuerId!);
+      metadata =
+        request.discoveryUrl !== undefined
+          ? await discoverServerAt(httpClient(runtime), request.discoveryUrl.trim(), {
+              ...(issuerId !== undefined && { issuer: issuerId }),
+            })
+          : await discoverServer(httpClient(runtime), issuerId!);
     } catch (error) {
       // Both required endpoints given: the metadata was only a bonus.
       if (!(
@@ -197,23 +208,26 @@ export async function addProvider(runtime: Runtime, request: AddProviderRequest)
     }
   } else if (!(explicit.deviceAuthorizationUrl || explicit.authorizationUrl) || !explicit.tokenUrl) {
     throw usageError(
-      'Say where the server is: --issuer URL (its endpoints are discovered), --resource URL (the API names its server), --discovery-url URL, or --token-url with --device-authorization-url and/or --authorization-url.',
+      'Say where the server is: --issuer URL (its endpoints are discovered), --resource URL (the API names its server), --discovery-url URL (its metadata document), or --token-url with --device-authorization-url and/or --authorization-url.',
       `Run \`latchkey auth providers add ${request.name} --issuer https://idp.example.com --client-id ID\`.`,
     );
   }
+  // With --discovery-url, the issuer is the one its document names (held to RFC 8414's rules there).
+  const issuerName = issuerId ?? metadata?.issuer;
+  const issuerUrl = issuerName === undefined ? undefined : new URL(issuerName);
   const pick = (key: keyof typeof explicit) => (explicit[key] || metadata?.[key])?.toString();
   const device = pick('deviceAuthorizationUrl');
   const authorization = pick('authorizationUrl');
   const token = pick('tokenUrl');
   if (token === undefined) {
     throw usageError(
-      `${issuer?.host ?? 'The server'} does not advertise a token endpoint, so latchkey cannot sign in to it.`,
+      `${issuerUrl?.host ?? 'The server'} does not advertise a token endpoint, so latchkey cannot sign in to it.`,
       'Pass --token-url.',
     );
   }
   if (device === undefined && authorization === undefined) {
     throw usageError(
-      `${issuer?.host ?? 'The server'} advertises neither a device authorization endpoint (RFC 8628) nor an authorization endpoint (browser sign-in), so latchkey cannot sign in to it.`,
+      `${issuerUrl?.host ?? 'The server'} advertises neither a device authorization endpoint (RFC 8628) nor an authorization endpoint (browser sign-in), so latchkey cannot sign in to it.`,
       'Check --issuer, or pass --device-authorization-url or --authorization-url.',
     );
   }
@@ -224,8 +238,8 @@ export async function addProvider(runtime: Runtime, request: AddProviderRequest)
     const registrationUrl = metadata?.registrationUrl;
     if (registrationUrl === undefined || authorization === undefined) {
       throw usageError(
-        `--client-id is required: ${issuer?.host ?? 'the server'} offers no client registration${registrationUrl !== undefined ? ' for a browser sign-in (it has no authorization endpoint)' : ' (RFC 7591)'}.`,
-        `Register a public client for latchkey at the server and pass its id: \`latchkey auth providers add ${request.name} ${issuerId !== undefined ? `--issuer ${issuerId} ` : ''}--client-id ID\`.`,
+        `--client-id is required: ${issuerUrl?.host ?? 'the server'} offers no client registration${registrationUrl !== undefined ? ' for a browser sign-in (it has no authorization endpoint)' : ' (RFC 7591)'}.`,
+        `Register a public client for latchkey at the server and pass its id: \`latchkey auth providers add ${request.name} ${request.discoveryUrl !== undefined ? `--discovery-url ${request.discoveryUrl.trim()} ` : issuerId !== undefined ? `--issuer ${issuerId} ` : ''}--client-id ID\`.`,
       );
     }
     if (request.clientSecretEnv !== undefined) {
@@ -238,7 +252,7 @@ export async function addProvider(runtime: Runtime, request: AddProviderRequest)
       await registerPublicClient(
         httpClient(runtime),
         {
-          issuer: metadata!.issuer ?? issuerId!,
+          issuer: metadata!.issuer ?? issuerName!,
           registrationUrl,
           clientName: 'latchkey',
           ...(metadata?.grantTypesSupported !== undefined && {
@@ -254,7 +268,9 @@ export async function addProvider(runtime: Runtime, request: AddProviderRequest)
   const revocation = pick('revocationUrl');
   const userinfo = pick('userinfoUrl');
   const definition: ProviderDefinition = {
-    ...(issuerId !== undefined && { issuer: issuerId }),
+    ...(issuerName !== undefined && { issuer: issuerName }),
+    ...(request.discoveryUrl !== undefined &&
+      metadata !== undefined && { discoveryUrl: metadata.source.toString() }),
     clientId,
     ...(registeredAt !== undefined && { registeredClient: true }),
     ...(request.clientSecretEnv !== undefined && { clientSecretEnv: request.clientSecretEnv }),
@@ -272,7 +288,7 @@ export async function addProvider(runtime: Runtime, request: AddProviderRequest)
     tokenUrl: token,
     ...(revocation !== undefined && { revocationUrl: revocation }),
     ...(userinfo !== undefined && { userinfoUrl: userinfo }),
-    baseUrl: (baseUrl ?? issuer ?? new URL(new URL(token).origin)).toString().replace(/\/$/, ''),
+    baseUrl: (baseUrl ?? issuerUrl ?? new URL(new URL(token).origin)).toString().replace(/\/$/, ''),
     addedAt: new Date(runtime.clock.now()).toISOString(),
   };
   const configDir = resolveConfigDir(runtime.env);

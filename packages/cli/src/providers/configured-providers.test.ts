@@ -6,7 +6,12 @@ import { describe, expect, it } from 'vitest';
 import { HttpClient } from '@latchkey/http';
 import type { ProviderContext } from '@latchkey/plugin-kit';
 import type { ProviderDefinition } from '@latchkey/storage';
-import { configuredManifest, configuredProvider, isConfiguredProvider } from './configured-providers.js';
+import {
+  addAgainCommand,
+  configuredManifest,
+  configuredProvider,
+  isConfiguredProvider,
+} from './configured-providers.js';
 
 const base: ProviderDefinition = {
   issuer: 'https://idp.example',
@@ -235,6 +240,27 @@ describe('configured provider', () => {
     ]);
     expect(await configuredProvider('idp', base, {}).revokeSession({ accessToken: 'at-x' }, s.ctx)).toBe(
       false,
+    );
+  });
+});
+
+describe('addAgainCommand: how to change one thing of a provider', () => {
+  it('names the issuer, or the discovery document (and an issuer it had to confirm), or the endpoints', () => {
+    expect(addAgainCommand('corp', base, '--scope SCOPE')).toBe(
+      '`latchkey auth providers add corp --force --issuer https://idp.example --scope SCOPE`',
+    );
+    const doc = 'https://idp.example/api/oidc/.well-known/openid-configuration';
+    expect(addAgainCommand('corp', { ...base, discoveryUrl: doc }, '--scope SCOPE')).toBe(
+      `\`latchkey auth providers add corp --force --discovery-url ${doc} --scope SCOPE\``,
+    );
+    expect(
+      addAgainCommand('corp', { ...base, issuer: 'https://sso.example', discoveryUrl: doc }, '--scope X'),
+    ).toBe(
+      `\`latchkey auth providers add corp --force --discovery-url ${doc} --issuer https://sso.example --scope X\``,
+    );
+    const { issuer: _, ...explicit } = base;
+    expect(addAgainCommand('corp', { ...explicit, encoding: 'json' }, '--scope X')).toBe(
+      '`latchkey auth providers add corp --force --encoding json --scope X` (and the --*-url flags it was added with)',
     );
   });
 });

@@ -81,6 +81,31 @@ export function endpointsOf(definition: ProviderDefinition) {
   };
 }
 
+/**
+ * `latchkey auth providers add NAME --force` with the definition's issuer and `flags`: how to change one
+ * thing of a provider (`--force` replaces the definition; its accounts stay while its endpoints do).
+ */
+export function addAgainCommand(name: string, definition: ProviderDefinition, flags: string): string {
+  const { issuer, discoveryUrl } = definition;
+  // A document read at --discovery-url names an issuer on its own origin, or one confirmed with --issuer.
+  const confirmed =
+    issuer !== undefined && (discoveryUrl === undefined || !sameOrigin(issuer, discoveryUrl))
+      ? ` --issuer ${issuer}`
+      : '';
+  const where = `${discoveryUrl !== undefined ? ` --discovery-url ${discoveryUrl}` : ''}${confirmed}`;
+  const encoding = definition.encoding === 'json' ? ' --encoding json' : '';
+  const rest = where !== '' ? '' : ' (and the --*-url flags it was added with)';
+  return `\`latchkey auth providers add ${name} --force${where}${encoding} ${flags}\`${rest}`;
+}
+
+function sameOrigin(a: string, b: string): boolean {
+  try {
+    return new URL(a).origin === new URL(b).origin;
+  } catch {
+    return false;
+  }
+}
+
 /** A sign-in flow the definition has no endpoint for (providers.json edited, or the host asked wrongly). */
 function noFlow(name: string, flow: 'browser' | 'device'): LatchkeyError {
   return usageError(
@@ -172,6 +197,7 @@ export function configuredProvider(
             definition.scopes.length > 0 && { scope: definition.scopes.join(' ') }),
           encoding: definition.encoding,
           invalidClientAction: `Check the client id: \`latchkey auth providers add ${name} --force --client-id ID ...\` replaces it.`,
+          invalidScopeAction: `Add the provider again with the scopes the server expects (--scope, once for each; e.g. --scope openid): ${addAgainCommand(name, definition, `--client-id ${definition.clientId}${definition.clientSecretEnv !== undefined ? ` --client-secret-env ${definition.clientSecretEnv}` : ''} --scope SCOPE`)}.`,
           loginAgain: `Run \`${again}\` again.`,
         },
         ctx,
@@ -245,7 +271,21 @@ export function configuredProvider(
     async revokeSession(tokens, ctx) {
       const { revocationUrl } = endpointsOf(definition);
       if (revocationUrl === undefined) return false;
-      await revokeTokens(ctx.http, { revocationUrl, client: oauthClient(name, definition, env) }, tokens);
+      try {
+        await revokeTokens(ctx.http, { revocationUrl, client: oauthClient(name, definition, env) }, tokens);
+      } catch (error) {
+        // The server revokes only for a confidential client: say how to be one there next time.
+        if (isLatchkeyError(error) && error.code === 'REVOKE_CLIENT_AUTH_REQUIRED') {
+          throw new LatchkeyError({
+            code: error.code,
+            message: error.message,
+            action:
+              `${error.action ?? ''} To revoke at logout, register a confidential client for latchkey at the server and add it with its secret in a variable: ${addAgainCommand(name, definition, '--client-id ID --client-secret-env VAR')}; the secret is read from VAR, never stored.`.trim(),
+            ...(error.status !== undefined && { status: error.status }),
+          });
+        }
+        throw error;
+      }
       return true;
     },
   };

@@ -61,4 +61,14 @@ describe('describeStatus', () => {
     );
     expect(expired).toContain('    Expires:    2020-01-01 00:00:00 +00:00\n');
   });
+
+  it('an expired session says so, and to sign in again', () => {
+    process.env.TZ = 'UTC';
+    const text = describeStatus(
+      [{ ...base, validity: 'expired', expiresAt: '2020-01-01T00:00:00Z' }],
+      '/cfg',
+    );
+    expect(text).toContain('  ✗ ada (active): expired (sign in again)\n');
+    expect(text).toContain('    Expires:    2020-01-01 00:00:00 +00:00\n');
+  });
 });

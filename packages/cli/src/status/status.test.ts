@@ -60,6 +60,18 @@ describe('auth status: what is shown', () => {
       exitCode: 4,
     },
     {
+      name: 'a refresh token the server no longer accepts: expired, exit 4',
+      error: new LatchkeyError({ code: 'SESSION_EXPIRED', message: 'No longer accepted.', exitCode: 4 }),
+      validity: 'expired',
+      exitCode: 4,
+    },
+    {
+      name: 'an expired token without a refresh token: expired, exit 4',
+      error: new LatchkeyError({ code: 'TOKEN_EXPIRED', message: 'Expired.', exitCode: 4 }),
+      validity: 'expired',
+      exitCode: 4,
+    },
+    {
       name: 'server unreachable: exit 1',
       error: new LatchkeyError({
         code: 'NETWORK_ERROR',
@@ -284,6 +296,8 @@ describe('statusExitCode', () => {
     [[], 4],
     [['valid', 'rejected'], 4],
     [['unreachable', 'rejected'], 4],
+    [['valid', 'expired'], 4],
+    [['unreachable', 'expired'], 4],
     [['valid', 'unreachable'], 1],
     [['valid', 'error'], 1],
     [['valid', 'not-installed'], 1],

@@ -53,11 +53,16 @@ function checkContext(runtime: Runtime, provider: Provider, baseUrl: URL, timeou
 }
 
 /**
- * valid: the server accepted it; rejected: the server refused it; unreachable: no answer; error: could
- * not check; orphaned: a stored secret without an index record (a crash left it; `logout --all` removes it).
+ * valid: the server accepted it; rejected: the server refused it; expired: it expired and cannot be renewed
+ * (no refresh token, or the server no longer accepts it: sign in again); unreachable: no answer; error:
+ * could not check; orphaned: a stored secret without an index record (a crash left it; `logout --all`
+ * removes it).
  */
 export type Validity =
-  'valid' | 'unchecked' | 'rejected' | 'unreachable' | 'error' | 'not-installed' | 'orphaned';
+  'valid' | 'unchecked' | 'rejected' | 'expired' | 'unreachable' | 'error' | 'not-installed' | 'orphaned';
+
+/** The errors that say a credential expired for good: only a new sign-in helps. */
+const expiredCodes = new Set(['SESSION_EXPIRED', 'TOKEN_EXPIRED']);
 
 export interface CredentialStatus {
   provider: string;
@@ -350,7 +355,9 @@ async function verifyInto(
     entry.error = error.toEnvelope();
     entry.validity =
       error.exitCode === ExitCode.Auth
-        ? 'rejected'
+        ? expiredCodes.has(error.code)
+          ? 'expired'
+          : 'rejected'
         : ['NETWORK_ERROR', 'TIMEOUT', 'UNEXPECTED_RESPONSE', 'RATE_LIMITED'].includes(error.code)
           ? 'unreachable'
           : 'error';
@@ -359,13 +366,13 @@ async function verifyInto(
 }
 
 /**
- * 0 when everything shown is valid; 4 when a credential was rejected or there are only orphans; 1 when
- * one could not be checked. Orphans alone don't change the code.
+ * 0 when everything shown is valid; 4 when a credential was rejected or has expired, or there are only
+ * orphans; 1 when one could not be checked. Orphans alone don't change the code.
  */
 export function statusExitCode(all: CredentialStatus[]): number {
   const results = all.filter((r) => r.validity !== 'orphaned');
   if (results.length === 0) return ExitCode.Auth;
-  if (results.some((r) => r.validity === 'rejected')) return ExitCode.Auth;
+  if (results.some((r) => r.validity === 'rejected' || r.validity === 'expired')) return ExitCode.Auth;
   if (results.some((r) => r.validity !== 'valid' && r.validity !== 'unchecked')) return ExitCode.Failure;
   return ExitCode.Ok;
 }
@@ -374,6 +381,7 @@ const marks: Record<Validity, string> = {
   valid: '✓',
   unchecked: '-',
   rejected: '✗',
+  expired: '✗',
   unreachable: '?',
   error: '!',
   'not-installed': '?',
@@ -384,6 +392,7 @@ const words: Record<Validity, string> = {
   valid: 'valid',
   unchecked: 'not checked',
   rejected: 'rejected by the server',
+  expired: 'expired (sign in again)',
   unreachable: 'could not be checked (server unreachable)',
   error: 'could not be checked',
   'not-installed': 'provider not installed',

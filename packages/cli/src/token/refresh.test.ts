@@ -421,7 +421,8 @@ describe('one request per due token, whatever happens', () => {
       body: { error: 'invalid_scope', error_description: words },
     });
     const error = await attempt(store, server.fetch, NOW);
-    expect(error).toMatchObject({ code: 'OAUTH_INVALID_SCOPE' });
+    // A 400 on a refresh: the refresh token is no longer good, whatever the error (issue 25 item 11).
+    expect(error).toMatchObject({ code: 'SESSION_EXPIRED', exitCode: 4 });
     const failure = (await recorded())!;
     expect(String(failure.message).length).toBeLessThanOrEqual(500);
     // eslint-disable-next-line no-control-regex

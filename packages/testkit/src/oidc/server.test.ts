@@ -84,6 +84,46 @@ describe('startOidcServer (oidc-provider on 127.0.0.1)', () => {
     ]);
   });
 
+  it('serves the document only under a sub-path of its own when asked (metadataAt), naming the usual issuer', async () => {
+    const at = '/api/oidc/.well-known/openid-configuration';
+    server = await startOidcServer({ metadataAt: at });
+    const answer = await fetch(`${server.url}${at}`);
+    expect(answer.status).toBe(200);
+    const doc = (await answer.json()) as Record<string, unknown>;
+    expect(doc.issuer).toBe(server.issuer);
+    expect(doc.token_endpoint).toBe(server.endpoints.token);
+    for (const path of ['/.well-known/openid-configuration', '/.well-known/oauth-authorization-server']) {
+      expect((await fetch(`${server.url}${path}`)).status).toBe(404);
+    }
+    expect(server.requestsTo('metadata').map((r) => [r.path, r.status])).toEqual([
+      [at, 200],
+      ['/.well-known/openid-configuration', 404],
+      ['/.well-known/oauth-authorization-server', 404],
+    ]);
+  });
+
+  it('supports only the scopes asked for, and a client limited to some answers invalid_scope for others', async () => {
+    server = await startOidcServer({
+      scopes: ['openid'],
+      clients: [{ clientId: 'restricted', scope: 'openid' }],
+    });
+    const doc = (await (await fetch(`${server.issuer}/.well-known/openid-configuration`)).json()) as {
+      scopes_supported: string[];
+    };
+    expect(doc.scopes_supported).toContain('openid');
+    expect(doc.scopes_supported).not.toContain('offline_access');
+    const refused = await post(server.endpoints.deviceAuthorization, {
+      client_id: 'restricted',
+      scope: 'email',
+    });
+    expect(refused).toMatchObject({ status: 400, body: { error: 'invalid_scope' } });
+    const allowed = await post(server.endpoints.deviceAuthorization, {
+      client_id: 'restricted',
+      scope: 'openid',
+    });
+    expect(allowed.status).toBe(200);
+  });
+
   it('runs the device flow, a rotating refresh, userinfo and revocation, and records what it received', async () => {
     server = await startOidcServer({ accessTokenTtl: 60 });
     const { start, tokens } = await deviceLogin(server);
@@ -257,6 +297,17 @@ describe('startOidcServer (oidc-provider on 127.0.0.1)', () => {
       }),
     ]);
     expect(await server.isActive(String(tokens.access_token))).toBe(true);
+
+    // A status and nothing else: an empty body without a content type.
+    server.failNext('token', { status: 400, body: '' });
+    const empty = await fetch(server.endpoints.token, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: 'x' }).toString(),
+    });
+    expect([empty.status, empty.headers.get('content-type'), await empty.text()]).toEqual([400, null, '']);
+    expect(server.requestsTo('token', 'refresh_token').at(-1)).toMatchObject({ injected: true, status: 400 });
+    expect(server.requestsTo('token', 'refresh_token').at(-1)!.error).toBeUndefined();
 
     expect(server.revokeRefreshTokens()).toBe(1);
     const rejected = await post(server.endpoints.token, {

@@ -56,6 +56,11 @@ export interface OidcClientSpec {
    */
   grantTypes?: string[];
   clientName?: string;
+  /**
+   * The scopes this client may ask for (oidc-provider's client `scope`), space-separated; others it asks for
+   * are answered `invalid_scope`. Default: any the server supports.
+   */
+  scope?: string;
 }
 
 export interface OidcAccount {
@@ -88,8 +93,20 @@ export interface OidcServerOptions {
    * well-known segment inserted before the issuer's path as RFC 8414 section 3 says) or `both`.
    */
   metadata?: 'oidc' | 'rfc8414' | 'both';
+  /**
+   * Serve the OpenID Connect document ONLY at this path (e.g. `/api/oidc/.well-known/openid-configuration`,
+   * naming the issuer as usual), as servers whose metadata lives under a sub-path of its own do; the
+   * well-known addresses then answer 404 whatever `metadata` says.
+   */
+  metadataAt?: string;
   /** Open dynamic client registration (RFC 7591) at `/reg`; default true. */
   registration?: boolean;
+  /**
+   * The scopes the server supports (and lists in `scopes_supported`); default `openid`, `offline_access`,
+   * `profile`, `email`. Without `offline_access` no refresh token is issued (and the default grant types
+   * leave refresh_token out).
+   */
+  scopes?: string[];
 }
 
 /** The endpoints whose requests are recorded. */
@@ -179,8 +196,13 @@ export interface OidcServer {
   /**
    * Answers the next `times` (default 1) requests to `endpoint` with `status` and an OAuth error body
    * (`error` default `server_error`) instead of letting oidc-provider answer; the request is still recorded.
+   * With `body`, that text is the whole answer instead (`''`: an empty body, no content type), as servers
+   * that say nothing but a status do.
    */
-  failNext(endpoint: OidcEndpoint, fault: { status: number; error?: string; times?: number }): void;
+  failNext(
+    endpoint: OidcEndpoint,
+    fault: { status: number; error?: string; times?: number; body?: string },
+  ): void;
   /**
    * Holds back the answers to the next `times` (default 1) requests to `endpoint` for `ms` AFTER
    * oidc-provider has done the work (issued or rotated the tokens), as a slow server or network would.
@@ -220,7 +242,10 @@ export async function startOidcServer(options: OidcServerOptions = {}): Promise<
   ];
 
   const requests: OidcRecordedRequest[] = [];
-  const faults = new Map<OidcEndpoint, { status: number; error: string; left: number }>();
+  const faults = new Map<
+    OidcEndpoint,
+    { status: number; error: string; left: number; body: string | undefined }
+  >();
   const slows = new Map<OidcEndpoint, { ms: number; left: number }>();
   const expiresIn: { value: unknown; left: number } = { value: undefined, left: 0 };
   const store = new Map<string, { payload: AdapterPayload; expiresAt?: number }>();
@@ -261,20 +286,26 @@ export async function startOidcServer(options: OidcServerOptions = {}): Promise<
     alg: 'RS256',
   };
 
+  const scopes = options.scopes ?? ['openid', 'offline_access', 'profile', 'email'];
+  // Without offline_access the server issues no refresh token, and oidc-provider refuses clients asking for one.
+  const defaultGrants = scopes.includes('offline_access')
+    ? DEFAULT_GRANTS
+    : DEFAULT_GRANTS.filter((g) => g !== 'refresh_token');
   const configuration: Configuration = {
     adapter: (name: string) => memoryAdapter(store, name),
     clients: clientSpecs.map((spec) => ({
       client_id: spec.clientId,
       ...(spec.clientName ? { client_name: spec.clientName } : {}),
+      ...(spec.scope !== undefined ? { scope: spec.scope } : {}),
       ...(spec.clientSecret
         ? {
             client_secret: spec.clientSecret,
             token_endpoint_auth_method: spec.authMethod ?? 'client_secret_basic',
           }
         : { token_endpoint_auth_method: 'none' }),
-      ...((spec.grantTypes ?? DEFAULT_GRANTS).includes('authorization_code')
+      ...((spec.grantTypes ?? defaultGrants).includes('authorization_code')
         ? {
-            grant_types: spec.grantTypes ?? DEFAULT_GRANTS,
+            grant_types: spec.grantTypes ?? defaultGrants,
             response_types: ['code'],
             redirect_uris: [LOOPBACK_REDIRECT],
             application_type: 'native',
@@ -283,7 +314,7 @@ export async function startOidcServer(options: OidcServerOptions = {}): Promise<
     })) as never,
     jwks: { keys: [signingKey as never] },
     cookies: { keys: [randomBytes(32).toString('base64url')] },
-    scopes: ['openid', 'offline_access', 'profile', 'email'],
+    scopes,
     claims: {
       openid: ['sub'],
       profile: ['name', 'preferred_username'],
@@ -410,6 +441,17 @@ export async function startOidcServer(options: OidcServerOptions = {}): Promise<
       });
     }
 
+    if (options.metadataAt !== undefined && !internal) {
+      if (path === options.metadataAt) {
+        const answer = await fetch(`${issuer}/.well-known/openid-configuration`, {
+          headers: { 'x-testkit-internal': '1' },
+        });
+        res.writeHead(answer.status, { 'content-type': 'application/json' });
+        res.end(await answer.text());
+        return;
+      }
+      if (path.includes('/.well-known/')) return notFound(res);
+    }
     if (path === `/.well-known/oauth-authorization-server${issuerPath}`) {
       if (metadata === 'oidc') return notFound(res);
       const answer = await fetch(`${issuer}/.well-known/openid-configuration`, {
@@ -430,10 +472,15 @@ export async function startOidcServer(options: OidcServerOptions = {}): Promise<
       const record = newRecord(endpoint, req);
       record.injected = true;
       record.status = fault.status;
-      record.error = fault.error;
       record.body = await readForm(req);
       record.rawBody = Buffer.concat(rawBodies.get(req) ?? []).toString('utf8');
       requests.push(record);
+      if (fault.body !== undefined) {
+        res.writeHead(fault.status, fault.body === '' ? {} : { 'content-type': 'text/plain' });
+        res.end(fault.body);
+        return;
+      }
+      record.error = fault.error;
       res.writeHead(fault.status, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ error: fault.error, error_description: 'injected by the test' }));
       return;
@@ -685,6 +732,7 @@ export async function startOidcServer(options: OidcServerOptions = {}): Promise<
         status: fault.status,
         error: fault.error ?? 'server_error',
         left: fault.times ?? 1,
+        body: fault.body,
       });
     },
     close: server.close,

@@ -6,7 +6,7 @@ import type { ProviderDefinition } from '@latchkey/storage';
 export default class AuthProvidersAdd extends LatchkeyCommand {
   static summary = 'Add any OAuth 2.0 server as a provider, by configuration.';
   static description =
-    "Reads the server's metadata (RFC 8414, else OpenID Connect discovery) from --issuer and keeps its authorization (browser sign-in), device authorization, token, revocation and userinfo endpoints; or give them with the --*-url flags, which win over discovered ones. Without --client-id, latchkey registers itself as a public client where the server offers registration (RFC 7591). Every endpoint must be https:// (http:// only for localhost). The definition is stored in providers.json in the config directory; a client secret never is, only the variable that holds it.";
+    "Reads the server's metadata (RFC 8414, else OpenID Connect discovery) from --issuer, or from the document at --discovery-url, and keeps its authorization (browser sign-in), device authorization, token, revocation and userinfo endpoints; or give them with the --*-url flags, which win over discovered ones. Without --client-id, latchkey registers itself as a public client where the server offers registration (RFC 7591). Every endpoint must be https:// (http:// only for localhost). The definition is stored in providers.json in the config directory; a client secret never is, only the variable that holds it.";
   static examples = [
     {
       command:
@@ -20,6 +20,12 @@ export default class AuthProvidersAdd extends LatchkeyCommand {
     {
       command: '<%= config.bin %> auth providers add acme-idp --issuer https://idp.example.com',
       description: 'A server with client registration: latchkey registers itself as a public client.',
+    },
+    {
+      command:
+        '<%= config.bin %> auth providers add acme-idp --discovery-url https://acme.example.com/api/oidc/.well-known/openid-configuration --client-id latchkey',
+      description:
+        'Metadata at an address of its own: the issuer is the one it names, which must be on the same server (or confirmed with --issuer).',
     },
     {
       command:
@@ -43,7 +49,8 @@ export default class AuthProvidersAdd extends LatchkeyCommand {
         "The API's URL: its protected resource metadata (RFC 9728, or its 401's hint) names the authorization server; it becomes the base URL.",
     }),
     'discovery-url': Flags.string({
-      description: "The address of the server's metadata document, when it is not at the usual place.",
+      description:
+        "The address of the server's metadata document, when it is not at the issuer's well-known address. The issuer it names must be on the same server, or equal --issuer.",
     }),
     'client-id': Flags.string({
       description:

@@ -11,7 +11,7 @@
 //
 // Plain Node (no dependencies, any Node npm runs on): the steps themselves run through scripts/toolchain.sh.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout } from 'node:timers';
@@ -50,6 +50,10 @@ const temp = join(runDir, 'tmp');
 const results = join(runDir, 'results');
 mkdirSync(temp);
 mkdirSync(results);
+// Like /tmp for the tests: some run a process as another user (as root, to check ownership rules), which
+// must reach its files in there.
+chmodSync(runDir, 0o755);
+chmodSync(temp, 0o1777);
 const env = { ...process.env, TMPDIR: temp, TMUX_TMPDIR: temp, LATCHKEY_TEST_RESULTS: results };
 
 let removed = false;

@@ -59,7 +59,9 @@ describe('fault proxy', () => {
     expect(res.headers.get('x-upstream')).toBe('yes');
     expect(await res.json()).toEqual({ name: 'Ada', token: 't-1' });
     expect(seen).toEqual(['POST /api/me?x=1']);
-    expect(proxy!.requests).toEqual([{ method: 'POST', path: '/api/me?x=1', status: 200 }]);
+    expect(proxy!.requests).toEqual([
+      { at: expect.any(Number), method: 'POST', path: '/api/me?x=1', status: 200 },
+    ]);
   });
 
   it('applies a fault only to its path, `times` times, then forwards again', async () => {

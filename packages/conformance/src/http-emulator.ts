@@ -423,6 +423,8 @@ export type ProxyFault = FaultTarget<string> &
   (StatusFault | HtmlFault | EmptyFault | DelayFault | DropFault | StreamFault | RewriteFault);
 
 export interface ProxyRequest {
+  /** `Date.now()` when the request arrived. */
+  at: number;
   method: string;
   /** Path and query string, as received. */
   path: string;
@@ -485,7 +487,7 @@ export async function startFaultProxy(options: { target: string; port?: number }
     port: options.port,
     async handle(req, res) {
       const { method, target: path, pathname } = requestTarget(req);
-      const record: ProxyRequest = { method, path, status: 0 };
+      const record: ProxyRequest = { at: Date.now(), method, path, status: 0 };
       requests.push(record);
       const fault = await faults.take(pathname);
       if (fault) record.fault = fault.kind;

@@ -15,10 +15,12 @@
  *
  * The rows run side by side in two pools sized to the cores: rows that mostly wait (a hang, a trickle, a
  * long Retry-After, a polling step's transient faults) a few per core, the others (start-up, one request,
- * the error) one or two per core, with at most two heavy rows (50 MB, bomb) at once. A row's time bound is
- * the waits it must make (timeouts, Retry-After, back-off: never stretched) plus a CPU allowance that
- * stretches with the machine (testkit's `timeBound`, read when the row is checked), capped below the time
- * the bug it catches would take. Build first: `pnpm exec turbo run build`.
+ * the error) one or two per core, with at most two heavy rows (50 MB, bomb) at once. A row's time bound
+ * runs from the CLI's first request (the proxy notes when it arrived) to its exit, so a slow start-up on a
+ * busy machine is not counted as waiting: the waits it must make (timeouts, Retry-After, back-off: never
+ * stretched) plus a CPU allowance that stretches with the machine (testkit's `timeBound`, read when the
+ * row is checked), capped below the time the bug it catches would take (a second 15 s timeout, a
+ * Retry-After of 30 s waited out). Build first: `pnpm exec turbo run build`.
  */
 import { randomUUID } from 'node:crypto';
 import { readFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -461,7 +463,13 @@ interface RowResult {
   run?: CliRun;
   /** Why there is no run (the CLI was killed after the row's limit, or the row could not start). */
   failure?: string;
+  /** From the CLI's start to its exit. */
   elapsedMs: number;
+  /**
+   * From the CLI's first request (as the proxy saw it arrive) to its exit: what the row's time bound is
+   * about. Start-up before it is the machine's speed, not latchkey's waiting; without a request, elapsedMs.
+   */
+  waitedMs: number;
   witnessHits: string[];
   maxRssKb?: number;
   secrets: string[];
@@ -545,6 +553,7 @@ async function runRow(row: Row): Promise<RowResult> {
     });
     for (const fault of row.fault.faults({ step: row.step, proxy: proxy!, witnessUrl: witness.url, bomb }))
       proxy!.faults.add(fault);
+    const firstRequest = proxy!.requests.length;
     const t0 = Date.now();
     let run: CliRun | undefined;
     let failure: string | undefined;
@@ -559,12 +568,15 @@ async function runRow(row: Row): Promise<RowResult> {
     } catch (error) {
       failure = error instanceof Error ? error.message : String(error);
     }
-    const elapsedMs = Date.now() - t0;
+    const endedAt = Date.now();
+    const elapsedMs = endedAt - t0;
+    const firstAt = proxy!.requests[firstRequest]?.at;
     const maxRssKb = await readFile(rssFile, 'utf8').then(Number, () => undefined);
     return {
       run,
       failure,
       elapsedMs,
+      waitedMs: firstAt === undefined ? elapsedMs : endedAt - firstAt,
       witnessHits,
       maxRssKb,
       secrets: [...prepared.secrets, ...prepared.issued()],
@@ -574,6 +586,7 @@ async function runRow(row: Row): Promise<RowResult> {
     return {
       failure: `the row could not run: ${error instanceof Error ? error.stack : String(error)}`,
       elapsedMs: Date.now() - started,
+      waitedMs: Date.now() - started,
       witnessHits,
       secrets: prepared?.secrets ?? [],
       proxyPort: proxy ? new URL(proxy.url).port : '',
@@ -638,7 +651,7 @@ const escapeRe = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 function describeRun(row: Row, result: RowResult): string {
   const run = result.run;
   return [
-    `row: ${row.name} (${result.elapsedMs} ms, bound ${boundMs(row.bound)} ms, max RSS ${result.maxRssKb ?? '?'} KiB)`,
+    `row: ${row.name} (${result.elapsedMs} ms, ${result.waitedMs} ms from the first request, bound ${boundMs(row.bound)} ms, max RSS ${result.maxRssKb ?? '?'} KiB)`,
     result.failure ? `failure: ${result.failure}` : '',
     run ? `exit ${run.exitCode} signal ${run.signal}` : '',
     run ? `--- stdout ---\n${JSON.stringify(run.stdout)}` : '',
@@ -725,7 +738,7 @@ describe('fault matrix: every provider step against every server fault, through 
 
         expect(run.signal, context).toBeNull();
         expect(run.exitCode, `exit code\n${context}`).toBe(expectedExit);
-        expect(result.elapsedMs, `time bound\n${context}`).toBeLessThanOrEqual(boundMs(row.bound));
+        expect(result.waitedMs, `time bound\n${context}`).toBeLessThanOrEqual(boundMs(row.bound));
 
         const output = run.stdout + run.stderr;
         expect(output, `no stack or bug report\n${context}`).not.toMatch(

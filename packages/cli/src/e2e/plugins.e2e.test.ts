@@ -208,7 +208,7 @@ describe('a third-party provider plugin, installed from a registry', () => {
         id: 'acme',
         title: 'Acme',
         plugin: `${PLUGIN}@1.0.0`,
-        methods: ['device', 'token'],
+        methods: ['browser', 'device', 'token'],
       }),
     );
     for (const id of BUNDLED_PROVIDERS)

@@ -116,6 +116,7 @@ describe.runIf(hasTmux)('device-login comforts in a real terminal (tmux, 80x24)'
       'login',
       '--provider',
       'nanogpt',
+      '--device', // a browser can be opened here: the device flow is asked for
       '--base-url',
       emulator.url,
       '--clipboard',
@@ -160,6 +161,7 @@ describe.runIf(hasTmux)('device-login comforts in a real terminal (tmux, 80x24)'
       'login',
       '--provider',
       'nanogpt',
+      '--device', // a browser can be opened here: the device flow is asked for
       '--base-url',
       emulator.url,
       '--no-qr',
@@ -180,6 +182,7 @@ describe.runIf(hasTmux)('device-login comforts in a real terminal (tmux, 80x24)'
       'login',
       '--provider',
       'nanogpt',
+      '--device', // a browser can be opened here: the device flow is asked for
       '--base-url',
       emulator.url,
       '--clipboard',

@@ -117,6 +117,7 @@ describe.runIf(hasTmux)('device-login comforts in a real terminal (tmux, 80x24)'
       'login',
       '--provider',
       'nanogpt',
+      '--device', // a browser can be opened here: the device flow is asked for
       '--base-url',
       emulator.url,
       '--clipboard',
@@ -161,6 +162,7 @@ describe.runIf(hasTmux)('device-login comforts in a real terminal (tmux, 80x24)'
       'login',
       '--provider',
       'nanogpt',
+      '--device', // a browser can be opened here: the device flow is asked for
       '--base-url',
       emulator.url,
       '--no-qr',
@@ -181,6 +183,7 @@ describe.runIf(hasTmux)('device-login comforts in a real terminal (tmux, 80x24)'
       'login',
       '--provider',
       'nanogpt',
+      '--device', // a browser can be opened here: the device flow is asked for
       '--base-url',
       emulator.url,
       '--clipboard',

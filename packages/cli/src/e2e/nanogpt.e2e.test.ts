@@ -543,7 +543,7 @@ describe('--json', () => {
       expect.objectContaining({
         id: 'nanogpt',
         title: 'NanoGPT',
-        methods: ['device', 'token'],
+        methods: ['browser', 'device', 'token'],
         envVars: ['NANOGPT_API_KEY', 'LATCHKEY_NANOGPT_TOKEN'],
         defaultBaseUrl: 'https://nano-gpt.com',
         plugin: expect.stringMatching(/^@latchkey\/plugin-nanogpt@/),
@@ -554,7 +554,7 @@ describe('--json', () => {
     const human = await session.run(['auth', 'providers'], opts);
     expectExit(human, 0);
     expect(human.stdout).toMatch(
-      /^nanogpt\s+NanoGPT\s+device, token\s+NANOGPT_API_KEY, LATCHKEY_NANOGPT_TOKEN\s+@latchkey\/plugin-nanogpt@/m,
+      /^nanogpt\s+NanoGPT\s+browser, device, token\s+NANOGPT_API_KEY, LATCHKEY_NANOGPT_TOKEN\s+@latchkey\/plugin-nanogpt@/m,
     );
   });
 

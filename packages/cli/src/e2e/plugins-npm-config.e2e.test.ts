@@ -43,6 +43,11 @@ const undiciDir = join(
   createRequire(join(repoRoot, 'packages', 'http', 'package.json')).resolve('undici/package.json'),
   '..',
 );
+/** oauth4webapi, @latchkey/oauth's one dependency from outside the workspace. */
+const oauth4Dir = join(
+  createRequire(join(repoRoot, 'packages', 'oauth', 'package.json')).resolve('oauth4webapi/package.json'),
+  '..',
+);
 /**
  * The issue's bound for naming the real cause (15 s on a quiet machine, stretched on a busy one), well short
  * of what npm's own retries and 5-minute fetch timeout would take.
@@ -114,7 +119,7 @@ beforeAll(async () => {
   const packs = join(work, 'packs');
   await Promise.all([
     packWorkspace(WORKSPACE_PACKAGES, packs, toolEnv),
-    packInstalled([undiciDir], packs, toolEnv),
+    packInstalled([undiciDir, oauth4Dir], packs, toolEnv),
   ]);
   const published = await publishAll(packs, registry.url, toolEnv);
   expect(published).toContain('latchkey-plugin-acme-1.0.0.tgz');

@@ -6,8 +6,8 @@
  *
  * What is published are the REAL packages, packed the way a release packs them (`pnpm pack` rewrites
  * `workspace:` ranges): @latchkey/errors, @latchkey/clock, @latchkey/polling, @latchkey/http,
- * @latchkey/oauth, @latchkey/plugin-kit, latchkey-plugin-acme, and undici@7.30.2 (@latchkey/http's one
- * outside dependency) packed from the local pnpm store. The registry and the packing are in ./registry.ts
+ * @latchkey/oauth, @latchkey/plugin-kit, latchkey-plugin-acme, undici@7.30.2 (@latchkey/http's one
+ * outside dependency) and oauth4webapi (@latchkey/oauth's) packed from the local pnpm store. The registry and the packing are in ./registry.ts
  * (packages/registry-fixture/start.mjs). Build first (`pnpm exec turbo run build`).
  *
  * npm (the copy @oclif/plugin-plugins pins) is pointed at the registry three ways (LATCHKEY_NPM_REGISTRY,
@@ -45,6 +45,9 @@ const acmeRoot = join(repoRoot, 'examples', 'acme');
 const httpPjson = join(repoRoot, 'packages', 'http', 'package.json');
 const undiciDir = join(createRequire(httpPjson).resolve('undici/package.json'), '..');
 const UNDICI_VERSION = '7.30.2';
+/** oauth4webapi, @latchkey/oauth's one dependency from outside the workspace. */
+const oauthPjson = join(repoRoot, 'packages', 'oauth', 'package.json');
+const oauth4Dir = join(createRequire(oauthPjson).resolve('oauth4webapi/package.json'), '..');
 
 /** The packages a user's `npm install latchkey-plugin-acme` needs, from this workspace. */
 const WORKSPACE_PACKAGES = [
@@ -121,8 +124,11 @@ beforeAll(async () => {
   expect(httpDeps.undici).toBe(UNDICI_VERSION);
   await Promise.all([
     packWorkspace(WORKSPACE_PACKAGES, packs, toolEnv),
-    packInstalled([undiciDir], packs, toolEnv),
+    packInstalled([undiciDir, oauth4Dir], packs, toolEnv),
   ]);
+  const oauth4Version = (
+    JSON.parse(await readFile(join(oauth4Dir, 'package.json'), 'utf8')) as { version: string }
+  ).version;
 
   // Publish all of them at once.
   const tarballs = await publishAll(packs, registry.url, toolEnv);
@@ -134,6 +140,7 @@ beforeAll(async () => {
     'latchkey-plugin-acme-1.0.0.tgz',
     'latchkey-plugin-kit-0.1.0.tgz',
     'latchkey-polling-0.1.0.tgz',
+    `oauth4webapi-${oauth4Version}.tgz`,
     `undici-${UNDICI_VERSION}.tgz`,
   ]);
 
@@ -181,6 +188,7 @@ describe('a third-party provider plugin, installed from a registry', () => {
         '@latchkey/clock',
         '@latchkey/errors',
         'undici',
+        'oauth4webapi',
       ]) {
         expect(existsSync(join(modules, name, 'package.json')), `${name} installed`).toBe(true);
       }
@@ -215,7 +223,7 @@ describe('a third-party provider plugin, installed from a registry', () => {
         id: 'acme',
         title: 'Acme',
         plugin: `${PLUGIN}@1.0.0`,
-        methods: ['device', 'token'],
+        methods: ['browser', 'device', 'token'],
       }),
     );
     for (const id of BUNDLED_PROVIDERS)

@@ -182,10 +182,10 @@ describe('deviceCodeLogin (RFC 8628)', () => {
     expect(s.server.tokenHits()).toEqual([]);
   });
 
-  it('403 unauthorized_client for an unknown client id is the same clear error, also as JSON labelled text/plain', async () => {
+  it('403 unauthorized_client for an unknown client id is the same clear error, also form-encoded', async () => {
     for (const answer of [
       { status: 403, body: { error: 'unauthorized_client', error_description: 'unknown client' } },
-      { status: 403, type: 'text/plain', body: '{"error":"unauthorized_client"}' },
+      { status: 403, type: 'application/x-www-form-urlencoded', body: 'error=unauthorized_client' },
     ]) {
       const s = await login(answer, [granted], 'form', { invalidClientAction: 'Check the client id.' });
       await expect(s.result).rejects.toMatchObject({

@@ -27,8 +27,11 @@ export interface InteropServerOptions {
   accessTokenTtl?: number;
   /** Publish and serve a userinfo endpoint; default true. */
   userinfo?: boolean;
-  /** Error answers labelled `text/plain` (the JSON hand-written, as some servers do); default false. */
-  errorsAsText?: boolean;
+  /**
+   * How error answers are encoded: `json` (RFC 6749 section 5.2, the default) or `form`
+   * (`error=...&error_description=...`, as some servers answer, GitHub's among them).
+   */
+  errorEncoding?: 'json' | 'form';
 }
 
 export interface InteropRequest {
@@ -134,9 +137,13 @@ export async function startInteropServer(options: InteropServerOptions = {}): Pr
     const fail = (status: number, error: string, description: string) => {
       record.status = status;
       record.error = error;
-      const type = options.errorsAsText ? 'text/plain' : 'application/json';
-      res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store' });
-      res.end(JSON.stringify({ error, error_description: description }));
+      const form = options.errorEncoding === 'form';
+      res.writeHead(status, {
+        'content-type': form ? 'application/x-www-form-urlencoded' : 'application/json',
+        'cache-control': 'no-store',
+      });
+      const body = { error, error_description: description };
+      res.end(form ? new URLSearchParams(body).toString() : JSON.stringify(body));
     };
 
     if (method === 'GET' && path === '/.well-known/openid-configuration') {

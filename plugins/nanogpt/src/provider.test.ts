@@ -118,10 +118,10 @@ describe('NanoGPT device login on a fake clock against the emulator', () => {
     expect(s.clock.now() - s.emulator.requests[0]!.at).toBe(40_000);
   });
 
-  it("an expires_in under 30 s is taken as 30 s: the server's own 410 ends the login, exit 4", async () => {
+  it("an expires_in under 30 s is shown as the server said; the loop's 30 s floor goes on to the server's own 410, exit 4", async () => {
     const s = await setup({ expiresIn: 10 });
     await expect(nanogpt.login!(s.ctx)).rejects.toMatchObject({ code: 'DEVICE_CODE_EXPIRED', exitCode: 4 });
-    expect(s.shown[0]!.expiresAt - s.emulator.requests[0]!.at).toBe(30_000);
+    expect(s.shown[0]!.expiresAt - s.emulator.requests[0]!.at).toBe(10_000);
     expect(s.pollTimes()).toEqual([2000, 4000, 6000, 8000, 10000]);
   });
 

@@ -305,7 +305,7 @@ describe('auth login: storage', () => {
     // Named for what it is, with the way to something stronger.
     expect(describeLogin(again, h.configDir).slice(-2)).toEqual([
       `  Stored in the file in ${h.configDir} protected by its permissions (the key sits beside it).`,
-      '  Whoever can read that directory can read the secret: for more protection use a passphrase (--storage passphrase), pass (--storage pass) or a system keychain (--storage keychain); see docs/storage.md.',
+      '  Whoever can read that directory can read the secret: for more protection use a passphrase (--storage passphrase), pass (--storage pass) or a system keychain (--storage keychain); see `latchkey help storage`.',
     ]);
   });
 

@@ -53,7 +53,7 @@ describe('runDoctor', () => {
         '✓ Node 22.12.0',
         '✓ Config directory /home/ada/.config/latchkey (mode 700)',
         '! Storage: the file backend (LATCHKEY_STORAGE=file), protected by its permissions only: the key sits beside it, so whoever can read the config directory can read the secrets. The keychain is not tried.',
-        '    Fix: Nothing to fix if the file modes are protection enough; for more protection use a passphrase (--storage passphrase), pass (--storage pass) or a system keychain (--storage keychain); see docs/storage.md.',
+        '    Fix: Nothing to fix if the file modes are protection enough; for more protection use a passphrase (--storage passphrase), pass (--storage pass) or a system keychain (--storage keychain); see `latchkey help storage`.',
         '✓ Proxy: none set (HTTPS_PROXY, HTTP_PROXY); requests go direct.',
         '✓ Plugin @latchkey/plugin-nanogpt@0.1.0 (bundled): nanogpt',
         '✓ Stored credentials: 1 account, no stale lock, no orphaned secret.',

@@ -67,7 +67,7 @@ describe('latchkey help <topic>', () => {
 });
 
 describe('messages point at guides', () => {
-  it('a login to the encrypted file says `latchkey help security`', async () => {
+  it('a login to the keyless file says `latchkey help storage`', async () => {
     const key = newKey();
     const emulator = await startNanoGptEmulator({ keys: [key] });
     try {
@@ -77,7 +77,8 @@ describe('messages point at guides', () => {
         { ...opts, input: `${key}\n`, env: { LATCHKEY_STORAGE: 'file' } },
       );
       expectExit(login, 0);
-      expect(login.stderr).toContain('key beside it (see `latchkey help security`).');
+      expect(login.stderr).toContain('Whoever can read that directory can read the secret');
+      expect(login.stderr).toContain('see `latchkey help storage`.');
       assertNoSecretLeaks(cli.runs, [key]);
     } finally {
       await emulator.close();

@@ -128,7 +128,10 @@ describe('NanoGPT in the browser', () => {
     const run = await session.run(['auth', 'login', 'nanogpt', '--web', '--base-url', emulator.url], opts);
     expectExit(run, 1);
     expect(run.stderr).toContain('publishes no OAuth server metadata');
-    expect(run.stderr).toContain('latchkey auth login --provider nanogpt --device');
+    // The hint keeps the server it is about (--base-url).
+    expect(run.stderr).toContain(
+      `latchkey auth login --provider nanogpt --base-url ${emulator.url} --device`,
+    );
     await expectNothingStored(session.configDir);
   });
 });

@@ -21,4 +21,4 @@ export function backendPlace(backend: BackendName, dir?: string): string {
 
 /** Where to go from the keyless file, for people: every stronger backend this latchkey has. */
 export const STRONGER_STORAGE =
-  'for more protection use a passphrase (--storage passphrase), pass (--storage pass) or a system keychain (--storage keychain); see docs/storage.md';
+  'for more protection use a passphrase (--storage passphrase), pass (--storage pass) or a system keychain (--storage keychain); see `latchkey help storage`';

@@ -248,7 +248,7 @@ describe('auth providers add --discovery-url', () => {
       opts(),
     );
     expectExit(other, 2);
-    expect(other.stderr).toContain('names an issuer');
+    expect(other.stderr).toContain('names the issuer');
     expect(other.stderr).toContain('--issuer');
   });
 });

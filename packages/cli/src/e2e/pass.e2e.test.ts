@@ -192,6 +192,7 @@ describe.runIf(hasPass)('the pass backend: a team store through git', () => {
     expect(doctor.stdout).toContain(
       `✓ Storage: the pass store ${storeB} (LATCHKEY_STORAGE=pass): 2 recipients in .gpg-id, 1 latchkey entry, a git repository`,
     );
+    expect(doctor.stdout).toContain('✓ Stored: 1 account in the pass store.\n');
 
     // B leaves the team: A re-encrypts the store for A alone (pass commits it) and pushes; B pulls.
     sh('pass', ['init', alice.fpr], a);

@@ -59,8 +59,10 @@ interface LocalBackend extends SecretBackend {
 type BoundParts = Omit<Parameters<typeof encodeBoundSecret>[0], 'dir'>;
 
 /**
- * Stored credentials: secrets in the OS keychain or the encrypted file, non-secret metadata in
- * `accounts.json`. Every read-modify-write happens under the config-dir lock.
+ * Stored credentials: secrets in the OS keychain, the file backend (its key beside it), the passphrase
+ * file or a pass store; non-secret metadata in `accounts.json`, except a pass account's, which is in its
+ * entry (the store is the index of its accounts). Every read-modify-write happens under the config-dir
+ * lock. The passphrase and pass backends' code is imported on first use.
  */
 export class CredentialStore {
   readonly configDir: string;

@@ -29,7 +29,13 @@ export {
   type OAuthEndpoints,
 } from './oauth-binding.js';
 export { accessTokenDue, MINIMUM_VALIDITY_MS, refreshMarginMs } from './token-expiry.js';
-export { CredentialStore, secretKey, type ChosenRecord, type DirectoryChoice } from './store.js';
+export {
+  CredentialStore,
+  secretKey,
+  type ChosenRecord,
+  type DirectoryChoice,
+  type MigrateOutcome,
+} from './store.js';
 export {
   chooseAccount,
   unknownAccount,
@@ -45,7 +51,7 @@ export { createKeychainBackend } from './backends/keychain.js';
 export { PASSPHRASE_FILE } from './backends/file-backend.js';
 export type { ScryptParams } from './backends/passphrase-backend.js';
 export type { PassStoreState } from './backends/pass-entries.js';
-export { backendPlace, STRONGER_STORAGE } from './backends/describe.js';
+export { backendName, backendPlace, STRONGER_STORAGE } from './backends/describe.js';
 export {
   definitionsPath,
   readProviderDefinitions,

@@ -1,6 +1,14 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { isLatchkeyError, registerSecret, usageError } from '@latchkey/errors';
+import {
+  ExitCode,
+  isLatchkeyError,
+  LatchkeyError,
+  registerSecret,
+  toLatchkeyError,
+  usageError,
+} from '@latchkey/errors';
+import { backendPlace } from './backends/describe.js';
 import { indexPath, readIndex, writeIndex, type IndexDocument } from './account-index.js';
 import { decodeBoundSecret, encodeBoundSecret } from './bound-secret.js';
 import { EncryptedFileBackend, PASSPHRASE_FILE } from './backends/file-backend.js';
@@ -57,8 +65,10 @@ interface LocalBackend extends SecretBackend {
 type BoundParts = Omit<Parameters<typeof encodeBoundSecret>[0], 'dir'>;
 
 /**
- * Stored credentials: secrets in the OS keychain or the encrypted file, non-secret metadata in
- * `accounts.json`. Every read-modify-write happens under the config-dir lock.
+ * Stored credentials: secrets in the OS keychain, the file backend (its key beside it), the passphrase
+ * file or a pass store; non-secret metadata in `accounts.json`, except a pass account's, which is in its
+ * entry (the store is the index of its accounts). Every read-modify-write happens under the config-dir
+ * lock. The passphrase and pass backends' code is imported on first use.
  */
 export class CredentialStore {
   readonly configDir: string;
@@ -537,6 +547,115 @@ export class CredentialStore {
   }
 
   /**
+   * Moves accounts (all, one provider's, or those named `account`) to the backend `to`, one at a time,
+   * under the config-dir lock: each is read from where it is, written to `to`, read back and compared, and
+   * only then the index points at the new copy, and only then the old one is deleted. Killed at any point,
+   * every account is still readable from at least one backend: before the index changes it is the old
+   * copy (a new one is an orphan, or for pass an entry the local record still comes before), after it the
+   * new one (the old one is left as an orphan). A second run finishes the job: an account already in `to`
+   * only loses the copies left in other backends. An account that cannot be moved is reported and the
+   * others still move; it stays where it was. A pass account moved out of pass leaves the team's store.
+   */
+  async migrate(
+    to: BackendName,
+    filter: { provider?: string; account?: string } = {},
+    onMoved?: (outcome: MigrateOutcome) => void,
+  ): Promise<MigrateOutcome[]> {
+    if (filter.provider !== undefined) validateIds(filter.provider, filter.account ?? '-');
+    const wanted = (r: AccountRecord) =>
+      (filter.provider === undefined || r.provider === filter.provider) &&
+      (filter.account === undefined || r.account === filter.account);
+    const seen = await this.view();
+    if (!seen.accounts.some(wanted)) {
+      if (filter.account !== undefined) {
+        const names = seen.accounts.filter(
+          (r) => filter.provider === undefined || r.provider === filter.provider,
+        );
+        throw unknownAccount(
+          filter.provider ?? 'any provider',
+          filter.account,
+          names.map((r) => r.account),
+        );
+      }
+      throw nothingToMove(filter.provider);
+    }
+    await ensureConfigDir(this.configDir);
+    return this.locked(async () => {
+      let local = await readIndex(this.configDir);
+      await removeStrayTempFiles(this.configDir, this.now());
+      const targetStore = to === 'pass' ? passStoreDir(this.env, local.passStore) : undefined;
+      const outcomes: MigrateOutcome[] = [];
+      const report = (outcome: MigrateOutcome) => {
+        outcomes.push(outcome);
+        onMoved?.(outcome);
+      };
+      for (const record of this.withPass(local).accounts.filter(wanted)) {
+        const { provider, account } = record;
+        if (record.backend === to && (to !== 'pass' || record.store === targetStore)) {
+          // Already there: copies an interrupted run left in other backends go.
+          const leftovers = (await this.findOrphans(local, 'whatever the preference')).filter(
+            (o) => o.provider === provider && o.account === account,
+          );
+          for (const leftover of leftovers) await this.deleteSecret(leftover).catch(() => undefined);
+          report({ provider, account, from: to, to, status: 'already', leftoversRemoved: leftovers.length });
+          continue;
+        }
+        try {
+          const current = await this.readSecret(record);
+          const from = current.record;
+          const moved: AccountRecord = { ...from, backend: to };
+          delete moved.store;
+          if (targetStore !== undefined) moved.store = targetStore;
+          const parts: BoundParts = {
+            secret: current.secret,
+            baseUrl: from.baseUrl ?? null,
+            ...(current.refreshToken !== undefined && { refreshToken: current.refreshToken }),
+            ...(current.endpoints !== undefined && { endpoints: current.endpoints }),
+          };
+          // 1. the copy, 2. read back and compared.
+          await this.writeSecret(moved, parts);
+          const back = await this.readSecret(moved);
+          if (!sameCredential(back, current)) throw copyDiffers(provider, account, to);
+          // 3. the index points at the copy (a pass account's record is its entry).
+          const others = local.accounts.filter((r) => !(r.provider === provider && r.account === account));
+          const { store, ...localRecord } = moved;
+          local = {
+            ...local,
+            accounts: to === 'pass' ? others : [...others, localRecord],
+            ...(store !== undefined && { passStore: store }),
+          };
+          await writeIndex(this.configDir, local);
+          // 4. the old copy goes. The account has moved whatever happens here: a copy that stays is an
+          // orphan, which the next run (or logout --all) removes.
+          let oldCopyKept: LatchkeyError | undefined;
+          try {
+            await this.deleteSecret(from.backend === 'pass' ? { ...from, store: record.store } : from);
+            await this.deleteUnusedFiles(local.accounts);
+          } catch (error) {
+            if (!isLatchkeyError(error)) throw error;
+            oldCopyKept = error;
+          }
+          report({
+            provider,
+            account,
+            from: from.backend,
+            to,
+            status: 'moved',
+            ...(oldCopyKept !== undefined && { oldCopyKept }),
+          });
+        } catch (error) {
+          const failure = toLatchkeyError(error);
+          // A usage error (no passphrase and no terminal, a bad setting) or Ctrl-C would stop every
+          // account alike: the run stops; what has moved stays moved.
+          if (failure.exitCode === ExitCode.Usage || failure.code === 'CANCELLED') throw failure;
+          report({ provider, account, from: record.backend, to, status: 'failed', error: failure });
+        }
+      }
+      return outcomes;
+    });
+  }
+
+  /**
    * Secrets no index record points to (a crash between writing a secret and the index): entries of the
    * encrypted file, and keychain items this config directory wrote (found through the keyring's search;
    * skipped with preference 'file' and when the keychain can't be searched). No secret is returned.
@@ -587,7 +706,10 @@ export class CredentialStore {
     );
   }
 
-  private async findOrphans(index: IndexDocument, searchKeychain = true): Promise<OrphanedSecret[]> {
+  private async findOrphans(
+    index: IndexDocument,
+    searchKeychain: boolean | 'whatever the preference' = true,
+  ): Promise<OrphanedSecret[]> {
     const used = new Set(index.accounts.map((r) => `${r.backend}\0${secretKey(r.provider, r.account)}`));
     const orphans: OrphanedSecret[] = [];
     const add = (backend: BackendName, key: string) => {
@@ -600,7 +722,8 @@ export class CredentialStore {
       for (const key of await (await this.local('passphrase')).keys()) add('passphrase', key);
     }
     // Only auto and keychain use the keychain: the other preferences never touch it.
-    if (searchKeychain && (this.preference === 'auto' || this.preference === 'keychain')) {
+    const keychainUsed = this.preference === 'auto' || this.preference === 'keychain';
+    if (searchKeychain === 'whatever the preference' || (searchKeychain && keychainUsed)) {
       const items = await (this.keychain().findAll?.() ?? Promise.resolve([])).catch(() => []);
       for (const item of items) {
         // Only items this directory wrote: another config directory's index may own the rest.
@@ -737,6 +860,49 @@ export class CredentialStore {
       ? this.keychain().delete(key)
       : (await this.local(backend)).deleteLocked(key);
   }
+}
+
+/** What `migrate` did with one account. */
+export interface MigrateOutcome {
+  provider: string;
+  account: string;
+  from: BackendName;
+  to: BackendName;
+  /** moved; already in `to` (copies an interrupted run left elsewhere were removed); or failed (it stays). */
+  status: 'moved' | 'already' | 'failed';
+  leftoversRemoved?: number;
+  /** Moved, but the old copy could not be deleted (why): the next run removes it. */
+  oldCopyKept?: LatchkeyError;
+  error?: LatchkeyError;
+}
+
+function sameCredential(a: StoredCredential, b: StoredCredential): boolean {
+  return (
+    a.secret === b.secret &&
+    a.refreshToken === b.refreshToken &&
+    (a.record.baseUrl ?? null) === (b.record.baseUrl ?? null) &&
+    JSON.stringify(a.endpoints ?? null) === JSON.stringify(b.endpoints ?? null)
+  );
+}
+
+function copyDiffers(provider: string, account: string, to: BackendName): LatchkeyError {
+  return new LatchkeyError({
+    code: 'MIGRATE_VERIFY_FAILED',
+    message: `The copy of ${provider} account '${account}' in ${backendPlace(to)} does not read back as it was written; the account stays where it was.`,
+    action: 'Check that backend (latchkey doctor), then run the migration again.',
+    exitCode: ExitCode.Failure,
+    docs: 'docs/storage.md',
+  });
+}
+
+function nothingToMove(provider: string | undefined): LatchkeyError {
+  return new LatchkeyError({
+    code: 'NOT_SIGNED_IN',
+    message: `Nothing is stored${provider === undefined ? '' : ` for ${provider}`}: there is no account to move.`,
+    action: 'Sign in first (latchkey auth login); `latchkey auth status` shows what is stored.',
+    exitCode: ExitCode.Auth,
+    docs: 'docs/storage.md',
+  });
 }
 
 /** The chosen account's record and why it was chosen (`CredentialStore.choose`). */

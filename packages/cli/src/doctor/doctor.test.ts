@@ -35,7 +35,7 @@ function inputs(over: Partial<DoctorInputs> = {}): DoctorInputs {
     exists: async () => true,
     userNpmrc: async () => undefined,
     plugins: async () => bundled,
-    accounts: async () => [{ provider: 'nanogpt', account: 'ada' }],
+    accounts: async () => [{ provider: 'nanogpt', account: 'ada', backend: 'file' as const }],
     orphans: async () => [],
     lock: async () => ({ state: 'free' }),
     ...over,
@@ -54,6 +54,8 @@ describe('runDoctor', () => {
         '✓ Config directory /home/ada/.config/latchkey (mode 700)',
         '! Storage: the file backend (LATCHKEY_STORAGE=file), protected by its permissions only: the key sits beside it, so whoever can read the config directory can read the secrets. The keychain is not tried.',
         '    Fix: Nothing to fix if the file modes are protection enough; for more protection use a passphrase (--storage passphrase), pass (--storage pass) or a system keychain (--storage keychain); see `latchkey help storage`.',
+        '! Stored: 1 account in the file backend, protected by its permissions only (the key sits beside it).',
+        '    Fix: Move them somewhere stronger: latchkey auth migrate --to passphrase (or --to keychain, --to pass).',
         '✓ Proxy: none set (HTTPS_PROXY, HTTP_PROXY); requests go direct.',
         '✓ Plugin @latchkey/plugin-nanogpt@0.1.0 (bundled): nanogpt',
         '✓ Stored credentials: 1 account, no stale lock, no orphaned secret.',
@@ -235,6 +237,43 @@ describe('runDoctor', () => {
       });
     });
 
+    it('reports each backend that holds accounts, with its health, the keychain asked once', async () => {
+      let probes = 0;
+      const report = await runDoctor(
+        inputs({
+          env: { LATCHKEY_STORAGE: 'pass', LATCHKEY_FILE_PASSPHRASE: 'wrong-wrong' },
+          accounts: async () => [
+            { provider: 'nanogpt', account: 'a', backend: 'keychain' as const },
+            { provider: 'nanogpt', account: 'b', backend: 'passphrase' as const },
+            { provider: 'nanogpt', account: 'c', backend: 'passphrase' as const },
+            { provider: 'acme', account: 'd', backend: 'pass' as const },
+          ],
+          probeKeychain: async () => {
+            probes += 1;
+            throw new LatchkeyError({ code: 'KEYCHAIN_LOCKED', message: 'locked', action: 'Unlock it' });
+          },
+          passphraseFile: async () => ({ params: { N: 131072, r: 8, p: 1 }, opens: false }),
+          passStore: async () => ({ dir: '/team', recipients: ['AAA'], git: true, entries: 1 }),
+        }),
+      );
+      expect(byCheck(report.findings, 'storage').map((f) => [f.status, f.message])).toEqual([
+        [
+          'ok',
+          "Storage: the pass store /team (LATCHKEY_STORAGE=pass): 1 recipient in .gpg-id, 1 latchkey entry, a git repository (share with pass git push; pass git pull for the team's changes).",
+        ],
+        ['problem', 'Stored: 1 account in the system keychain, which cannot be used: it is locked.'],
+        [
+          'problem',
+          'Stored: 2 accounts in the passphrase file /home/ada/.config/latchkey/credentials.passphrase.enc (scrypt N=131072, r=8, p=1), but LATCHKEY_FILE_PASSPHRASE does not open it.',
+        ],
+        ['ok', 'Stored: 1 account in the pass store.'],
+      ]);
+      expect(probes).toBe(1);
+      expect(byCheck(report.findings, 'storage')[1]!.fix).toBe(
+        'Unlock it; or move them once it answers: latchkey auth migrate --to passphrase',
+      );
+    });
+
     it('an invalid LATCHKEY_STORAGE is a problem, and the keychain is not asked', async () => {
       let asked = false;
       const report = await runDoctor(
@@ -389,8 +428,8 @@ describe('runDoctor', () => {
       const report = await runDoctor(
         inputs({
           accounts: async () => [
-            { provider: 'acme', account: 'work' },
-            { provider: 'acme', account: 'home' },
+            { provider: 'acme', account: 'work', backend: 'keychain' as const },
+            { provider: 'acme', account: 'home', backend: 'keychain' as const },
           ],
           orphans: async () => orphans,
         }),

@@ -5,6 +5,7 @@ import type { Config } from '@oclif/core';
 import { LatchkeyError, isLatchkeyError } from '@latchkey/errors';
 import { manifestProblems } from '@latchkey/plugin-kit';
 import {
+  backendName,
   backendPlace,
   CredentialStore,
   checkConfigDir,
@@ -15,6 +16,7 @@ import {
   resolveStoragePreference,
   STORAGE_PREFERENCES,
   STRONGER_STORAGE,
+  type BackendName,
   type LockState,
   type OrphanedSecret,
   type PassStoreState,
@@ -86,15 +88,19 @@ export interface DoctorInputs {
   userNpmrc(): Promise<string | undefined>;
   plugins(): Promise<PluginInventory>;
   /** Stored accounts (provider and name only; no secret is read). */
-  accounts(): Promise<Array<{ provider: string; account: string }>>;
+  accounts(): Promise<Array<{ provider: string; account: string; backend: BackendName }>>;
   orphans(): Promise<OrphanedSecret[]>;
   lock(dir: string): Promise<LockState>;
 }
 
-export async function runDoctor(inputs: DoctorInputs): Promise<DoctorReport> {
+export async function runDoctor(given: DoctorInputs): Promise<DoctorReport> {
+  // The keychain is asked once, however many findings need its answer.
+  let probe: Promise<void> | undefined;
+  const inputs = { ...given, probeKeychain: () => (probe ??= given.probeKeychain()) };
   const findings: Finding[] = [checkNode(inputs.nodeVersion)];
   const dirState = await checkDirectory(inputs, findings);
   findings.push(await checkStorage(inputs));
+  if (dirState === 'ok') findings.push(...(await checkBackendsInUse(inputs)));
   findings.push(...(await checkNetwork(inputs)));
   const inventory = await inputs.plugins();
   findings.push(...checkPlugins(inventory));
@@ -184,6 +190,110 @@ async function checkStorage(inputs: DoctorInputs): Promise<Finding> {
       fix: `Nothing to fix if the file modes are protection enough (set LATCHKEY_STORAGE=file to make it the default and skip the keychain); ${STRONGER_STORAGE}, or start or unlock the keychain.`,
     };
   }
+}
+
+/**
+ * Where the stored accounts are, one line per backend that holds any, with its health: the file backend
+ * is a warning with the way out (`auth migrate`); the keychain, the passphrase file and the pass store are
+ * checked as the preference's finding checks them (a backend that finding already checked is only counted).
+ */
+async function checkBackendsInUse(inputs: DoctorInputs): Promise<Finding[]> {
+  let accounts;
+  try {
+    accounts = await inputs.accounts();
+  } catch {
+    return []; // The credential checks report why the index can't be read.
+  }
+  let preference: string;
+  try {
+    preference = resolveStoragePreference(undefined, inputs.env);
+  } catch {
+    preference = 'invalid';
+  }
+  const findings: Finding[] = [];
+  for (const backend of ['keychain', 'file', 'passphrase', 'pass'] as const) {
+    const count = accounts.filter((a) => a.backend === backend).length;
+    if (count === 0) continue;
+    const n = `${count} account${count === 1 ? '' : 's'}`;
+    const checked = preference === backend || (preference === 'auto' && backend === 'keychain');
+    const ok = (message: string): Finding => ({ check: 'storage', status: 'ok', message });
+    if (backend === 'file') {
+      findings.push({
+        check: 'storage',
+        status: 'note',
+        message: `Stored: ${n} in the file backend, protected by its permissions only (the key sits beside it).`,
+        fix: 'Move them somewhere stronger: latchkey auth migrate --to passphrase (or --to keychain, --to pass).',
+      });
+    } else if (checked) {
+      findings.push(ok(`Stored: ${n} in ${backendName(backend)}.`));
+    } else if (backend === 'keychain') {
+      try {
+        await inputs.probeKeychain();
+        findings.push(ok(`Stored: ${n} in the system keychain (it answered).`));
+      } catch (error) {
+        const action = isLatchkeyError(error) ? error.action : undefined;
+        findings.push({
+          check: 'storage',
+          status: 'problem',
+          message: `Stored: ${n} in the system keychain, which cannot be used: ${keychainReason(error, inputs.platform, isDebug(inputs.env))}`,
+          fix: `${action ? `${action}; or m` : 'Start or unlock it; or m'}ove them once it answers: latchkey auth migrate --to passphrase`,
+        });
+      }
+    } else if (backend === 'passphrase') {
+      const file = join(inputs.configDir, PASSPHRASE_FILE);
+      let state: Awaited<ReturnType<DoctorInputs['passphraseFile']>> | Error;
+      try {
+        state = await inputs.passphraseFile();
+      } catch (error) {
+        state = error instanceof Error ? error : new Error(String(error));
+      }
+      if (state === undefined || state instanceof Error) {
+        findings.push({
+          check: 'storage',
+          status: 'problem',
+          message: `Stored: ${n} in the passphrase file, but ${state instanceof Error ? state.message : `${file} is missing.`}`,
+          fix:
+            isLatchkeyError(state) && state.action
+              ? state.action
+              : 'Put the file back, or sign in to those accounts again.',
+        });
+      } else {
+        const cost = `scrypt N=${state.params.N}, r=${state.params.r}, p=${state.params.p}`;
+        findings.push(
+          state.opens === false
+            ? {
+                check: 'storage',
+                status: 'problem',
+                message: `Stored: ${n} in the passphrase file ${file} (${cost}), but LATCHKEY_FILE_PASSPHRASE does not open it.`,
+                fix: 'Set LATCHKEY_FILE_PASSPHRASE to the passphrase the file was created with (or last changed to with latchkey auth passphrase).',
+              }
+            : ok(`Stored: ${n} in the passphrase file ${file} (${cost}).`),
+        );
+      }
+    } else {
+      const state = await inputs.passStore();
+      const installed = await inputs.passInstalled();
+      const where = state === undefined ? 'the pass store' : `the pass store ${state.dir}`;
+      const problem = !installed
+        ? 'the pass command is not installed'
+        : state?.recipients === undefined || state.recipients.length === 0
+          ? 'it has no .gpg-id'
+          : undefined;
+      findings.push(
+        problem === undefined
+          ? ok(`Stored: ${n} in ${where}.`)
+          : {
+              check: 'storage',
+              status: 'problem',
+              message: `Stored: ${n} in ${where}, but ${problem}.`,
+              fix: installed
+                ? "Point PASSWORD_STORE_DIR at the store that holds them (git clone your team's store)."
+                : 'Install pass and GnuPG (Debian/Ubuntu: apt-get install pass gnupg git; macOS: brew install pass).',
+            },
+      );
+    }
+  }
+  return findings;
 }
 
 /** LATCHKEY_STORAGE=pass: pass installed, the store set up (.gpg-id), shared through git or not. */
@@ -581,7 +691,8 @@ export function doctorInputs(config: Config, env: NodeJS.ProcessEnv): DoctorInpu
         conflicts: discovery.conflicts,
       };
     },
-    accounts: async () => (await store().list()).map((r) => ({ provider: r.provider, account: r.account })),
+    accounts: async () =>
+      (await store().list()).map((r) => ({ provider: r.provider, account: r.account, backend: r.backend })),
     orphans: () => store().orphans({ keychain: 'if-used' }),
     lock: (dir) => inspectLock(dir),
   };

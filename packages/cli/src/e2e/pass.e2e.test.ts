@@ -192,6 +192,7 @@ describe.runIf(hasPass)('the pass backend: a team store through git', () => {
     expect(doctor.stdout).toContain(
       `✓ Storage: the pass store ${storeB} (LATCHKEY_STORAGE=pass): 2 recipients in .gpg-id, 1 latchkey entry, a git repository`,
     );
+    expect(doctor.stdout).toContain('✓ Stored: 1 account in the pass store.\n');
 
     // B leaves the team: A re-encrypts the store for A alone (pass commits it) and pushes; B pulls.
     sh('pass', ['init', alice.fpr], a);
@@ -242,6 +243,50 @@ describe.runIf(hasPass)('the pass backend: a team store through git', () => {
     expect((await latchkey(['auth', 'token', '--provider', 'nanogpt', '--account', 'real'])).stdout).toBe(
       `${key}\n`,
     );
+    assertNoSecretLeaks(file.runs(), file.secrets());
+  }, 120_000);
+
+  it('auth migrate moves a file account into the store and back out: readable at every end, the other copy gone', async () => {
+    const key = newKey();
+    const emulator = await file.emulator({ keys: [key] });
+    const store = join(root, 'store-migrate');
+    const env = toolEnv(alice.home, store);
+    sh('pass', ['init', alice.fpr], env);
+    sh('pass', ['git', 'init'], env);
+    const session = await file.session();
+    const latchkey = as(session, alice, store);
+    const login = await latchkey(
+      [
+        'auth',
+        'login',
+        '--provider',
+        'nanogpt',
+        '--with-token',
+        '--name',
+        'moved',
+        '--base-url',
+        emulator.url,
+      ],
+      { input: `${key}\n`, env: { LATCHKEY_STORAGE: 'file' } },
+    );
+    expectExit(login, 0);
+    const into = await latchkey(['auth', 'migrate', '--to', 'pass'], { env: { LATCHKEY_STORAGE: 'file' } });
+    expectExit(into, 0);
+    expect(into.stderr).toContain("✓ Moved nanogpt account 'moved' from the file backend to the pass store.");
+    expect(sh('pass', ['show', 'latchkey/nanogpt/moved'], env).split('\n')[0]).toBe(key);
+    expect(sh('git', ['-C', store, 'log', '--format=%s', '-1'], env)).toContain('latchkey/nanogpt/moved');
+    expect((await readdir(session.configDir)).filter((n) => n.startsWith('credentials'))).toEqual([]);
+    // The config directory remembers the store: read without LATCHKEY_STORAGE=pass.
+    const token = await latchkey(['auth', 'token', '--provider', 'nanogpt'], {
+      env: { LATCHKEY_STORAGE: 'file' },
+    });
+    expectExit(token, 0);
+    expect(token.stdout).toBe(`${key}\n`);
+    const out = await latchkey(['auth', 'migrate', '--to', 'file']);
+    expectExit(out, 0);
+    expect(existsSync(join(store, 'latchkey/nanogpt/moved.gpg'))).toBe(false);
+    expect((await readIndex(session.configDir))?.accounts.map((r) => r.backend)).toEqual(['file']);
+    expect((await latchkey(['auth', 'token', '--provider', 'nanogpt'])).stdout).toBe(`${key}\n`);
     assertNoSecretLeaks(file.runs(), file.secrets());
   }, 120_000);
 

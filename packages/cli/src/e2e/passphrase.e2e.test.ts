@@ -106,7 +106,21 @@ describe('the passphrase file', () => {
     expect(status.stdout).toContain(
       `Source:     stored in the file in ${session.configDir} encrypted with a key from your passphrase\n`,
     );
-    assertNoSecretLeaks(file.runs(), file.secrets());
+    // doctor: the backend in use and its health.
+    const doctor = await session.run(['doctor'], { timeoutMs: RUN_TIMEOUT_MS, env: env(OLD) });
+    expect(doctor.stdout).toContain(
+      `✓ Storage: the passphrase file ${passphraseFile(session)} (LATCHKEY_STORAGE=passphrase, scrypt N=131072, r=8, p=1), its key from LATCHKEY_FILE_PASSPHRASE, which opens it.\n`,
+    );
+    expect(doctor.stdout).toContain('✓ Stored: 1 account in the passphrase file.\n');
+    const wrongDoctor = await session.run(['doctor'], {
+      timeoutMs: RUN_TIMEOUT_MS,
+      env: env('not it at all, no'),
+    });
+    expectExit(wrongDoctor, 1);
+    expect(wrongDoctor.stdout).toContain(
+      '✗ Storage: LATCHKEY_FILE_PASSPHRASE does not open the passphrase file',
+    );
+    assertNoSecretLeaks(file.runs(), [...file.secrets(), 'not it at all, no']);
   });
 
   it('without LATCHKEY_FILE_PASSPHRASE in a pipe: exit 2 naming the variable and the terminal; a wrong one: exit 4, nothing changed', async () => {

@@ -22,3 +22,17 @@ export function backendPlace(backend: BackendName, dir?: string): string {
 /** Where to go from the keyless file, for people: every stronger backend this latchkey has. */
 export const STRONGER_STORAGE =
   'for more protection use a passphrase (--storage passphrase), pass (--storage pass) or a system keychain (--storage keychain); see `latchkey help storage`';
+
+/** A backend's short name, for one line per account (`auth migrate`). */
+export function backendName(backend: BackendName): string {
+  switch (backend) {
+    case 'keychain':
+      return 'the system keychain';
+    case 'file':
+      return 'the file backend';
+    case 'passphrase':
+      return 'the passphrase file';
+    case 'pass':
+      return 'the pass store';
+  }
+}

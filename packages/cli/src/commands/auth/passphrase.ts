@@ -13,7 +13,7 @@ export interface PassphraseChange {
 export default class AuthPassphrase extends LatchkeyCommand {
   static summary = 'Change the passphrase of the passphrase file (LATCHKEY_STORAGE=passphrase).';
   static description =
-    'The current passphrase comes from LATCHKEY_FILE_PASSPHRASE or is asked on the terminal; the new one from LATCHKEY_FILE_NEW_PASSPHRASE or is asked twice (at least 8 characters). Every credential in the file is decrypted and encrypted again under a key from the new passphrase and a new salt, in one atomic write under the storage lock: a concurrent `auth token` reads the old file or the new one. A wrong current passphrase is exit 4 and changes nothing. LATCHKEY_FILE_SCRYPT_N, when set, becomes the new cost. See docs/storage.md.';
+    'The current passphrase comes from LATCHKEY_FILE_PASSPHRASE or is asked on the terminal; the new one from LATCHKEY_FILE_NEW_PASSPHRASE or is asked twice (at least 8 characters). Every credential in the file is decrypted and encrypted again under a key from the new passphrase and a new salt, in one atomic write under the storage lock: a concurrent `auth token` reads the old file or the new one. A wrong current passphrase is exit 4 and changes nothing. LATCHKEY_FILE_SCRYPT_N, when set, becomes the new cost. See `latchkey help storage`.';
   static examples = [
     {
       command: '<%= config.bin %> auth passphrase',

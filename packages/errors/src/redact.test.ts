@@ -12,12 +12,14 @@ import { ExitCode, LatchkeyError, isLatchkeyError, toLatchkeyError } from './ind
 afterEach(() => forgetSecrets());
 
 describe('mask', () => {
-  it('keeps a declared prefix and a few characters, never the whole key', () => {
+  it('keeps a declared prefix and the last 4, as the account name does; never the whole key', () => {
     const key = 'acme_live_0b7c7d64-5d8e-4bb4-9f7e-2a1c3b4d5e6f';
-    expect(mask(key)).toBe('acme_liv...');
+    expect(mask(key)).toBe('...5e6f');
     registerSecretPrefixes(['acme_', 'acme_live_']);
-    expect(mask(key)).toBe('acme_live_0b7c7d64...');
-    expect(mask('acme_a1b2c3d4e5f6g7h8i9j0')).toBe('acme_a1b2c3d4...');
+    expect(mask(key)).toBe('acme_live_...5e6f');
+    expect(mask(key)).toBe(accountLabel(key));
+    expect(mask('acme_a1b2c3d4e5f6g7h8i9j0')).toBe('acme_...i9j0');
+    expect(mask('acme_a1b2c3d4e5f6')).toBe('acme_...');
     expect(mask('short')).toBe('...');
   });
 });
@@ -64,7 +66,7 @@ describe('redact', () => {
     expect(redact(text)).toBe(text);
     registerSecretPrefixes(['zz_', 'zz_test_']);
     expect(redact(text)).toBe(
-      'answer: {"key":"zz_test_0b7c7d64..."} and zz_short and xzz_test_0b7c7d645d8e4bb49f7e',
+      'answer: {"key":"zz_test_...9f7e"} and zz_short and xzz_test_0b7c7d645d8e4bb49f7e',
     );
   });
 });

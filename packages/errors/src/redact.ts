@@ -26,12 +26,14 @@ export function registerSecretPrefixes(declared: readonly string[] | undefined):
   prefixPattern = new RegExp(`(?<![0-9A-Za-z_])(?:${prefixes.map(escape).join('|')})[0-9A-Za-z_-]{16,}`, 'g');
 }
 
-/** Shows enough of a secret to tell keys apart and never enough to use one: `acme_live_ab12cd34...`. */
+/**
+ * Shows enough of a secret to tell keys apart and never enough to use one, in the same form as an
+ * automatic account name (`acme_live_...a1b2`, see `accountLabel`): a registered prefix, three dots and the
+ * last 4 characters; 12 characters or fewer after the prefix: none of them. So what a redacted message
+ * shows of a key is what its account name already shows, and never more.
+ */
 export function mask(secret: string): string {
-  const prefix = prefixes.find((p) => secret.startsWith(p)) ?? '';
-  const rest = secret.slice(prefix.length);
-  const shown = rest.length >= 16 ? rest.slice(0, 8) : rest.length >= 8 ? rest.slice(0, 4) : '';
-  return `${prefix}${shown}...`;
+  return accountLabel(secret);
 }
 
 /**

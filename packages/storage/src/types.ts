@@ -28,7 +28,7 @@ export interface AccountIdentity {
 export interface AccountRecord {
   /** Provider id, e.g. 'acme'. */
   provider: string;
-  /** Label unique within a provider, e.g. 'acme_0b7c7d64...' or 'alice@example.com'. */
+  /** Label unique within a provider, e.g. 'acme_...a1b2' or 'alice@example.com'. */
   account: string;
   /** Where the secret is kept. */
   backend: BackendName;

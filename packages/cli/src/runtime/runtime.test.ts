@@ -35,7 +35,7 @@ describe('the output boundary', () => {
     // eslint-disable-next-line no-control-regex
     expect(text).not.toMatch(/\\u001b|\\u0007|\x1b|\x07|\x9b|\u2066|\u2069/);
     expect(JSON.parse(text)).toEqual({
-      credentials: [{ identity: { name: 'Adax' }, note: 'nsv_0123...' }],
+      credentials: [{ identity: { name: 'Adax' }, note: '...cdef' }],
       error: { message: 'bad request', action: 'retry' },
     });
   });
@@ -83,7 +83,7 @@ describe('createRuntime from injected I/O', () => {
     runtime.warn('key nsv_0123456789abcdef leaked');
     runtime.debug?.('GET /\x07');
     runtime.out('result\x1b]0;title\x07\n');
-    expect(err()).toBe('Hello Ada\n! key nsv_0123... leaked\n[debug] GET /\n');
+    expect(err()).toBe('Hello Ada\n! key ...cdef leaked\n[debug] GET /\n');
     expect(out()).toBe('result\n');
   });
 });

@@ -52,6 +52,15 @@ describe('auth status: what is shown', () => {
     expect(describeStatus([result!], h.configDir)).toContain('    Email:      ada@example.com\n');
   });
 
+  it('nothing to show about the identity: no empty `identity` object in the JSON', async () => {
+    const provider = fakeProvider({ id: 'acme' }, { accounts: { t: { account: 'ada' } } });
+    const h = await start({ providers: [provider] });
+    await h.store.save({ provider: 'acme', account: 'ada', secret: 't', identity: {} });
+    const [result] = await status(h.runtime);
+    expect(result!.validity).toBe('valid');
+    expect(Object.keys(result!)).not.toContain('identity');
+  });
+
   const failures: Array<{ name: string; error: LatchkeyError; validity: Validity; exitCode: number }> = [
     {
       name: 'rejected by the server: exit 4',

@@ -274,7 +274,9 @@ async function checkStored(
     validity: 'valid',
   };
   if (record.method !== undefined) entry.method = record.method;
-  if (record.identity !== undefined) entry.identity = { ...record.identity };
+  if (record.identity !== undefined && Object.keys(record.identity).length > 0) {
+    entry.identity = { ...record.identity };
+  }
   if (record.expiresAt !== undefined) entry.expiresAt = record.expiresAt;
   entry.refreshable = record.refreshable === true;
   if (!provider) {
@@ -296,7 +298,9 @@ async function checkStored(
       const full = stored.record;
       entry.baseUrl = full.baseUrl ?? provider.defaultBaseUrl;
       if (full.method !== undefined) entry.method = full.method;
-      if (full.identity !== undefined) entry.identity = { ...full.identity };
+      if (full.identity !== undefined && Object.keys(full.identity).length > 0) {
+        entry.identity = { ...full.identity };
+      }
       if (full.expiresAt !== undefined) entry.expiresAt = full.expiresAt;
       entry.refreshable = full.refreshable === true;
     }

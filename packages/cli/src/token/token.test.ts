@@ -116,6 +116,14 @@ describe('auth token: nothing, or more than one', () => {
     const error = await rejection(resolveToken(h.runtime, 'nope'));
     expect(error.exitCode).toBe(2);
     expect(error.message).toBe('Unknown provider "nope".');
+    expect(error.action).toBe('Choose one of: acme; `latchkey auth providers` lists them.');
+  });
+
+  it('a --provider one typo away: exit 2 with a did-you-mean', async () => {
+    const h = await start({ providers: [acme(), beta()] });
+    const error = await rejection(resolveToken(h.runtime, 'acmee'));
+    expect(error).toMatchObject({ exitCode: 2, message: 'Unknown provider "acmee".' });
+    expect(error.action).toBe('Did you mean acme? Choose one of: acme, beta; `latchkey auth providers` lists them.');
   });
 
   it('several candidates in a terminal: a question, then the chosen token', async () => {

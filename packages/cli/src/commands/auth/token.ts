@@ -24,7 +24,6 @@ export default class AuthToken extends LatchkeyCommand {
   static flags = oclifFlags(tokenFlags);
   /** The output is the raw token: no `--json` (passing it is an unknown flag, exit 2). */
   static enableJsonFlag = false;
-  protected compactErrors = true;
 
   async run(): Promise<void> {
     const { args, flags } = await this.parse(AuthToken);

@@ -171,7 +171,9 @@ describe('usage errors', () => {
     const run = await session.run(['auth', 'token', '--provider', 'nangpt'], opts);
     expectExit(run, 2);
     expect(run.stdout).toBe('');
-    expect(run.stderr).toMatch(/^latchkey: Unknown provider "nangpt"\.\n {2}Did you mean nanogpt\? Choose one of: /);
+    expect(run.stderr).toMatch(
+      /^latchkey: Unknown provider "nangpt"\.\n {2}Did you mean nanogpt\? Choose one of: /,
+    );
   });
 
   it('--client-name longer than 64 characters: exit 2 before any request', async () => {

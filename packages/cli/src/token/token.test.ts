@@ -123,7 +123,9 @@ describe('auth token: nothing, or more than one', () => {
     const h = await start({ providers: [acme(), beta()] });
     const error = await rejection(resolveToken(h.runtime, 'acmee'));
     expect(error).toMatchObject({ exitCode: 2, message: 'Unknown provider "acmee".' });
-    expect(error.action).toBe('Did you mean acme? Choose one of: acme, beta; `latchkey auth providers` lists them.');
+    expect(error.action).toBe(
+      'Did you mean acme? Choose one of: acme, beta; `latchkey auth providers` lists them.',
+    );
   });
 
   it('several candidates in a terminal: a question, then the chosen token', async () => {

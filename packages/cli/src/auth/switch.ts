@@ -139,9 +139,9 @@ async function pickAccount(
 }
 
 /**
- * `--dir nanoterm` where no provider was given otherwise and `nanoterm` is a provider id: the provider
+ * `--dir acme` where no provider was given otherwise and `acme` is a provider id: the provider
  * (the first argument, as every auth command takes it) and `--dir` alone, the current directory. A
- * directory of that name is written `--dir ./nanoterm`.
+ * directory of that name is written `--dir ./acme`.
  */
 export function providerGivenAsDir(
   request: SwitchRequest,

@@ -58,7 +58,7 @@ describe('the one error renderer', () => {
     );
   });
 
-  it('auth token: one line, whatever newlines a server put in the message', () => {
+  it('compact (the silent check of a login): one line, whatever newlines a server put in the message', () => {
     const error = usageError('bad\nline\x1b[31m', 'Do this.');
     expect(renderErrorText(error, true)).toBe('latchkey: bad line Do this.\n');
   });

@@ -54,6 +54,19 @@ describe('NanoTerm verify', () => {
     },
   );
 
+  it.each(['...', '…'] as const)(
+    'matches a listing whose display prefix ends in %s (the ellipsis is not part of the key)',
+    async (prefixEllipsis) => {
+      const { emulator, ctx } = await setup({ prefixEllipsis });
+      emulator.createKey({ name: 'other', permission: 'read' });
+      const { key } = emulator.createKey({ name: 'laptop', permission: 'full' });
+      await expect(nanoterm.verify(key, ctx)).resolves.toMatchObject({
+        permission: 'full',
+        details: { key: 'laptop' },
+      });
+    },
+  );
+
   it('a 429 without the envelope still says how long to wait, from Retry-After', async () => {
     const { emulator, ctx } = await setup();
     const { key } = emulator.createKey();

@@ -48,6 +48,14 @@ interface KeyInfo {
   revokedAt?: string | null;
 }
 
+/**
+ * A listing's display prefix as the start of a key: a trailing ellipsis (`nt_live_a1b2...` or `…`) is how it
+ * is shown, not part of the key. Empty when nothing is left.
+ */
+function bareKeyPrefix(prefix: string): string {
+  return prefix.trim().replace(/(?:\.\.\.|…)$/u, '');
+}
+
 /** The key's own entry in `GET /api/keys`, matched by prefix; undefined when the key may not list keys. */
 async function keyDetails(ctx: ProviderContext, token: string): Promise<KeyInfo | undefined> {
   try {
@@ -55,9 +63,12 @@ async function keyDetails(ctx: ProviderContext, token: string): Promise<KeyInfo 
     // The docs show neither shape: a bare array and `{keys: [...]}` are both read.
     const keys = Array.isArray(response.body) ? response.body : bodyField<unknown>(response.body, 'keys');
     if (!Array.isArray(keys)) return undefined;
-    return (keys as KeyInfo[])
-      .filter((k) => typeof k.prefix === 'string' && k.prefix.length > 0 && token.startsWith(k.prefix))
-      .sort((a, b) => (b.prefix?.length ?? 0) - (a.prefix?.length ?? 0))[0];
+    const withPrefix = (keys as KeyInfo[]).flatMap((k) => {
+      const start = typeof k.prefix === 'string' ? bareKeyPrefix(k.prefix) : '';
+      return start.length > 0 && token.startsWith(start) ? [{ key: k, start }] : [];
+    });
+    // The longest matching prefix is the most specific.
+    return withPrefix.sort((a, b) => b.start.length - a.start.length)[0]?.key;
   } catch (error) {
     // Only admin (`full`) keys may list keys: a 403 means this key is valid with less than full permission.
     if (error instanceof LatchkeyError && error.status === 403) return undefined;

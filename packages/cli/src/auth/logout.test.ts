@@ -259,6 +259,23 @@ describe('auth logout: which credentials', () => {
       action: /^Nothing to do/,
     },
     {
+      // The same outcome as without --all (as `gh auth logout` with nothing signed in): not a silent 0.
+      name: 'nothing stored, --all',
+      request: { all: true },
+      code: 'NOT_SIGNED_IN',
+      exitCode: 4,
+      message: 'No stored credentials.',
+      action: /^Nothing to do/,
+    },
+    {
+      name: 'nothing stored for that provider, --all',
+      request: { provider: 'beta', all: true },
+      code: 'NOT_SIGNED_IN',
+      exitCode: 4,
+      message: 'No stored credential for Beta.',
+      action: /^Nothing to do/,
+    },
+    {
       name: 'nothing stored for that provider',
       request: { provider: 'beta', all: false },
       code: 'NOT_SIGNED_IN',
@@ -333,6 +350,16 @@ describe('auth logout: what a crash or an uninstall left', () => {
     );
     expect((await h.store.orphans()).map((o) => `${o.provider}:${o.account}`)).toEqual(['beta:lost']);
     expect(await stored(h)).toEqual(['beta:ada']);
+  });
+
+  it('--all with only orphaned secrets (no index record) deletes them: something was done, exit 0', async () => {
+    const h = await start({ providers: [fakeProvider({ id: 'acme' })] });
+    await seed(h, 'acme', 'lost');
+    await orphanAccount(h.configDir, 'acme', 'lost');
+    const outcome = await logout(h.runtime, { all: true });
+    expect(outcome.removed).toEqual([]);
+    expect(outcome.orphansRemoved).toEqual([{ provider: 'acme', account: 'lost', backend: 'file' }]);
+    expect(await h.store.orphans()).toEqual([]);
   });
 
   it('without --all, orphans are left for --all', async () => {

@@ -7,21 +7,14 @@ import {
   CredentialStore,
   resolveConfigDir,
   resolveStoragePreference,
-  matchAccount,
-  unknownAccount,
   type AccountRecord,
   type OrphanedSecret,
   type StoredCredential,
 } from '@latchkey/storage';
 import { isConfiguredProvider } from '../providers/configured-providers.js';
 import { providerContext, quietUi, resolveBaseUrl } from '../runtime/context.js';
-import {
-  chooseProvider,
-  envCredential,
-  loadProviders,
-  notSignedIn,
-  unknownProvider,
-} from '../providers/providers.js';
+import { envCredential, loadProviders, notSignedIn } from '../providers/providers.js';
+import { chooseStoredAccount, chooseStoredProvider, type StoredRecord } from './stored-accounts.js';
 import { isDefaultServer } from '../providers/provider-facts.js';
 import type { Runtime } from '../runtime/ports.js';
 import { lockWaitNotice, passphraseAsker } from '../runtime/runtime.js';
@@ -63,39 +56,31 @@ export async function logout(runtime: Runtime, request: LogoutRequest): Promise<
   const store = cleanupStore(runtime);
   const records = await store.list();
   const discovery = await loadProviders(runtime.config, runtime.env);
-  const byProvider = new Map<string, { manifest: { id: string; title: string } }>();
-  for (const record of records) {
-    const provider = discovery.providers.get(record.provider)?.provider;
-    byProvider.set(record.provider, {
-      manifest: { id: record.provider, title: provider?.title ?? record.provider },
-    });
-  }
-  if (request.provider !== undefined && !byProvider.has(request.provider)) {
-    const provider = discovery.providers.get(request.provider)?.provider;
-    if (!provider) throw unknownProvider(request.provider, [...discovery.providers.keys()]);
-    throw notSignedIn({
-      message: `No stored credential for ${provider.title}.`,
-      action: envCredential(provider, runtime.env)
-        ? `The credential comes from ${envCredential(provider, runtime.env)!.variable}: unset it to sign out.`
-        : 'Nothing to do; `latchkey auth status` shows what is stored.',
-    });
-  }
-  let targets: Array<AccountRecord & { active: boolean }>;
+  const nothing = {
+    notStored: (provider: Provider) =>
+      notSignedIn({
+        message: `No stored credential for ${provider.title}.`,
+        action: envCredential(provider, runtime.env)
+          ? `The credential comes from ${envCredential(provider, runtime.env)!.variable}: unset it to sign out.`
+          : 'Nothing to do; `latchkey auth status` shows what is stored.',
+      }),
+    none: () =>
+      notSignedIn({
+        message: 'No stored credentials.',
+        action: 'Nothing to do; `latchkey auth status` shows what is stored.',
+      }),
+  };
+  let targets: StoredRecord[];
   if (request.provider === undefined && request.all) {
     targets = records;
   } else {
-    if (records.length === 0) {
-      throw notSignedIn({
-        message: 'No stored credentials.',
-        action: 'Nothing to do; `latchkey auth status` shows what is stored.',
-      });
-    }
-    const { manifest } = await chooseProvider(
+    const manifest = await chooseStoredProvider(
       runtime,
+      records,
+      discovery,
       request.provider,
-      byProvider,
-      [...byProvider.keys()],
       'to log out of',
+      nothing,
     );
     const ofProvider = records.filter((r) => r.provider === manifest.id);
     targets = request.all
@@ -133,6 +118,8 @@ export async function logout(runtime: Runtime, request: LogoutRequest): Promise<
   }
   // --all also clears what a crash left: secrets without an index record, temp files, an unused key.
   const orphansRemoved = request.all ? await store.removeOrphans(request.provider) : [];
+  // Nothing at all to log out of is the same outcome with --all as without (exit 4), as `gh auth logout`.
+  if (removed.length === 0 && orphansRemoved.length === 0) throw nothing.none();
   const envStillSet: string[] = [];
   for (const id of new Set(removed.map((r) => r.provider))) {
     const provider = discovery.providers.get(id)?.provider;
@@ -149,30 +136,24 @@ export async function logout(runtime: Runtime, request: LogoutRequest): Promise<
 async function chooseAccountToRemove(
   runtime: Runtime,
   provider: { id: string; title: string },
-  stored: Array<AccountRecord & { active: boolean }>,
+  stored: StoredRecord[],
   request: LogoutRequest,
-): Promise<AccountRecord & { active: boolean }> {
-  const names = stored.map((r) => r.account).sort();
+): Promise<StoredRecord> {
   const variable = latchkeyEnvName(provider.id, 'ACCOUNT');
-  const named = request.account ?? (runtime.env[variable]?.trim() || undefined);
-  if (named !== undefined) {
-    const name = matchAccount(named, names);
-    const record = stored.find((r) => r.account === name);
-    if (!record) throw unknownAccount(provider.title, named, names);
-    return record;
-  }
-  if (stored.length === 1) return stored[0]!;
-  const byName = [...stored].sort((a, b) => a.account.localeCompare(b.account));
-  if (runtime.interactive) {
-    const account = await runtime.prompter.select(
-      `Which ${provider.title} account to log out of?`,
-      byName.map((r) => ({ name: `${r.account}${r.active ? ' (default)' : ''}`, value: r.account })),
-    );
-    return stored.find((r) => r.account === account)!;
-  }
-  throw usageError(
-    `--account is required: ${provider.title} has ${stored.length} stored accounts.`,
-    `Pass --account with one of: ${names.join(', ')} (or --all for every one).`,
+  return chooseStoredAccount(
+    runtime,
+    provider,
+    stored,
+    request.account ?? (runtime.env[variable]?.trim() || undefined),
+    {
+      question: `Which ${provider.title} account to log out of?`,
+      onlyOne: true,
+      required: (names) =>
+        usageError(
+          `--account is required: ${provider.title} has ${stored.length} stored accounts.`,
+          `Pass --account with one of: ${names.join(', ')} (or --all for every one).`,
+        ),
+    },
   );
 }
 

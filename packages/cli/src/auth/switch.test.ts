@@ -2,11 +2,17 @@
  * `auth switch` with fakes only: the default, a directory choice and its removal, the provider and account
  * asked for in a terminal and a usage error in a pipe, unknown names, and the variables that still win.
  */
-import { mkdir, realpath } from 'node:fs/promises';
+import { mkdir, realpath, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { fakeHosts, fakeProvider, rejection, type FakeHost } from '../testing/fake-host.js';
-import { describeSwitch, shownDirectory, switchAccount, withOptionalDirValue } from './switch.js';
+import {
+  describeSwitch,
+  providerGivenAsDir,
+  shownDirectory,
+  switchAccount,
+  withOptionalDirValue,
+} from './switch.js';
 
 const start = fakeHosts();
 const providers = () => [fakeProvider({ id: 'acme' }), fakeProvider({ id: 'beta' })];
@@ -166,6 +172,102 @@ describe('auth switch --dir', () => {
     expect(describeSwitch(again, home)).toEqual([
       '✓ There was no Acme account choice for ~; nothing changed.',
     ]);
+  });
+
+  it('a path that is not there, or a file: exit 2 saying what to do, nothing recorded; --force records it', async () => {
+    const h = await seeded();
+    const home = await realpath(h.runtime.env.HOME!);
+    await writeFile(join(home, 'app.env'), 'X=1\n');
+    const missing = await rejection(
+      switchAccount(h.runtime, {
+        provider: 'acme',
+        account: 'grace',
+        dir: '../nonexistent',
+        unset: false,
+        cwd: home,
+      }),
+    );
+    expect(missing).toMatchObject({
+      exitCode: 2,
+      message: `--dir ../nonexistent: there is no directory ${join(home, '..', 'nonexistent')}.`,
+      action:
+        'Check the path (it is taken from the current directory), create the directory first, or pass --force to record the choice anyway.',
+    });
+    const file = await rejection(
+      switchAccount(h.runtime, {
+        provider: 'acme',
+        account: 'grace',
+        dir: 'app.env',
+        unset: false,
+        cwd: home,
+      }),
+    );
+    expect(file).toMatchObject({
+      exitCode: 2,
+      message: `--dir app.env: ${join(home, 'app.env')} is a file, not a directory.`,
+      action:
+        'Name the directory the choice is for (`--dir .` for the one that holds it), or pass --force to record it anyway.',
+    });
+    expect(await h.store.directoryChoices('acme')).toEqual([]);
+    const forced = await switchAccount(h.runtime, {
+      provider: 'acme',
+      account: 'grace',
+      dir: 'later',
+      unset: false,
+      force: true,
+      cwd: home,
+    });
+    expect(forced.directory).toBe(join(home, 'later'));
+    expect(await h.store.directoryChoices('acme')).toEqual([
+      { provider: 'acme', dir: join(home, 'later'), account: 'grace' },
+    ]);
+    // Removing the choice of a directory that is gone needs no --force.
+    await switchAccount(h.runtime, { provider: 'acme', dir: 'later', unset: true, cwd: home });
+    expect(await h.store.directoryChoices('acme')).toEqual([]);
+  });
+
+  it('stores the real path: a directory reached through a symlink is recorded as its target', async () => {
+    const h = await seeded();
+    const home = await realpath(h.runtime.env.HOME!);
+    await mkdir(join(home, 'real', 'api'), { recursive: true });
+    await symlink(join(home, 'real'), join(home, 'link'));
+    const outcome = await switchAccount(h.runtime, {
+      provider: 'acme',
+      account: 'grace',
+      dir: 'link/api',
+      unset: false,
+      cwd: home,
+    });
+    expect(outcome.directory).toBe(join(home, 'real', 'api'));
+    expect(await h.store.directoryChoices('acme')).toEqual([
+      { provider: 'acme', dir: join(home, 'real', 'api'), account: 'grace' },
+    ]);
+  });
+
+  it('`--dir acme` with no provider given: acme is the provider and the directory is the current one', async () => {
+    const h = await seeded();
+    const home = await realpath(h.runtime.env.HOME!);
+    const outcome = await switchAccount(h.runtime, {
+      account: 'grace',
+      dir: 'acme',
+      unset: false,
+      cwd: home,
+    });
+    expect(outcome).toMatchObject({
+      provider: 'acme',
+      account: 'grace',
+      scope: 'directory',
+      directory: home,
+    });
+    expect(
+      providerGivenAsDir({ provider: 'beta', dir: 'acme', unset: false, cwd: '/' }, new Set(['acme'])),
+    ).toMatchObject({
+      provider: 'beta',
+      dir: 'acme',
+    });
+    expect(providerGivenAsDir({ dir: './acme', unset: false, cwd: '/' }, new Set(['acme']))).toMatchObject({
+      dir: './acme',
+    });
   });
 
   it.each([

@@ -1,15 +1,10 @@
-import { realpath } from 'node:fs/promises';
+import { realpath, stat } from 'node:fs/promises';
 import * as path from 'node:path';
 import { usageError } from '@latchkey/errors';
 import { latchkeyEnvName } from '@latchkey/plugin-kit/manifest';
-import { matchAccount, unknownAccount, type AccountRecord, type CredentialStore } from '@latchkey/storage';
-import {
-  chooseProvider,
-  envCredential,
-  loadProviders,
-  notSignedIn,
-  unknownProvider,
-} from '../providers/providers.js';
+import type { CredentialStore } from '@latchkey/storage';
+import { envCredential, loadProviders, notSignedIn } from '../providers/providers.js';
+import { chooseStoredAccount, chooseStoredProvider, type StoredRecord } from './stored-accounts.js';
 import { cleanupStore } from './logout.js';
 import type { Runtime } from '../runtime/ports.js';
 
@@ -20,6 +15,8 @@ export interface SwitchRequest {
   dir?: string;
   /** With `dir`: remove that directory's choice instead of setting one. */
   unset: boolean;
+  /** With `dir`: record the choice for a path that is not an existing directory. */
+  force?: boolean;
   cwd: string;
 }
 
@@ -54,31 +51,25 @@ export async function switchAccount(runtime: Runtime, request: SwitchRequest): P
   const store = cleanupStore(runtime);
   const records = await store.list();
   const discovery = await loadProviders(runtime.config, runtime.env);
-  const withAccounts = new Map<string, { manifest: { id: string; title: string } }>();
-  for (const record of records) {
-    const title = discovery.providers.get(record.provider)?.provider.title ?? record.provider;
-    withAccounts.set(record.provider, { manifest: { id: record.provider, title } });
-  }
-  if (request.provider !== undefined && !withAccounts.has(request.provider)) {
-    const provider = discovery.providers.get(request.provider)?.provider;
-    if (!provider) throw unknownProvider(request.provider, [...discovery.providers.keys()]);
-    throw notSignedIn({
-      message: `No stored account for ${provider.title}: there is nothing to switch to.`,
-      action: `Sign in first: \`latchkey auth login --provider ${provider.id}\`.`,
-    });
-  }
-  if (withAccounts.size === 0) {
-    throw notSignedIn({
-      message: 'No stored accounts: there is nothing to switch to.',
-      action: 'Sign in first: `latchkey auth login --provider <id>` (see `latchkey auth providers`).',
-    });
-  }
-  const { manifest } = await chooseProvider(
+  request = providerGivenAsDir(request, discovery.providers);
+  const manifest = await chooseStoredProvider(
     runtime,
+    records,
+    discovery,
     request.provider,
-    withAccounts,
-    [...withAccounts.keys()],
     'to switch accounts of',
+    {
+      notStored: (provider) =>
+        notSignedIn({
+          message: `No stored account for ${provider.title}: there is nothing to switch to.`,
+          action: `Sign in first: \`latchkey auth login --provider ${provider.id}\`.`,
+        }),
+      none: () =>
+        notSignedIn({
+          message: 'No stored accounts: there is nothing to switch to.',
+          action: 'Sign in first: `latchkey auth login --provider <id>` (see `latchkey auth providers`).',
+        }),
+    },
   );
   const stored = records.filter((r) => r.provider === manifest.id);
   const outcome: SwitchOutcome = { provider: manifest.id, title: manifest.title, scope: 'default' };
@@ -100,7 +91,7 @@ async function applyChoice(
   runtime: Runtime,
   store: CredentialStore,
   manifest: { id: string; title: string },
-  stored: Array<AccountRecord & { active: boolean }>,
+  stored: StoredRecord[],
   request: SwitchRequest,
   outcome: SwitchOutcome,
 ): Promise<void> {
@@ -116,6 +107,7 @@ async function applyChoice(
       if (removed !== undefined) outcome.removed = removed;
       return;
     }
+    await checkDirectory(directory, request.dir, request.force ?? false);
     const account = await pickAccount(runtime, manifest, stored, request.account);
     await store.setDirectoryChoice(manifest.id, directory, account);
     outcome.account = account;
@@ -131,26 +123,56 @@ async function applyChoice(
 async function pickAccount(
   runtime: Runtime,
   provider: { id: string; title: string },
-  stored: Array<AccountRecord & { active: boolean }>,
+  stored: StoredRecord[],
   requested: string | undefined,
 ): Promise<string> {
-  const names = stored.map((r) => r.account).sort();
-  if (requested !== undefined) {
-    const name = matchAccount(requested, names);
-    if (name === undefined) throw unknownAccount(provider.title, requested, names);
-    return name;
+  const record = await chooseStoredAccount(runtime, provider, stored, requested, {
+    question: `Which ${provider.title} account?`,
+    onlyOne: false,
+    required: (names) =>
+      usageError(
+        `--account is required: there is no terminal to ask which ${provider.title} account.`,
+        `Pass --account with one of: ${names.join(', ')}.`,
+      ),
+  });
+  return record.account;
+}
+
+/**
+ * `--dir acme` where no provider was given otherwise and `acme` is a provider id: the provider
+ * (the first argument, as every auth command takes it) and `--dir` alone, the current directory. A
+ * directory of that name is written `--dir ./acme`.
+ */
+export function providerGivenAsDir(
+  request: SwitchRequest,
+  providers: { has(id: string): boolean },
+): SwitchRequest {
+  if (request.provider !== undefined || request.dir === undefined || !providers.has(request.dir)) {
+    return request;
   }
-  const choices = [...stored].sort((a, b) => a.account.localeCompare(b.account));
-  if (runtime.interactive) {
-    return runtime.prompter.select(
-      `Which ${provider.title} account?`,
-      choices.map((r) => ({ name: `${r.account}${r.active ? ' (default)' : ''}`, value: r.account })),
+  return { ...request, provider: request.dir, dir: '.' };
+}
+
+/**
+ * A directory choice is for a directory that exists (a typo would be stored and never match); `--force`
+ * records it anyway (one about to be created). Usage error (exit 2) saying what to do.
+ */
+async function checkDirectory(directory: string, given: string, force: boolean): Promise<void> {
+  if (force) return;
+  const found = await stat(directory).catch((error: NodeJS.ErrnoException) => error);
+  if (found instanceof Error) {
+    if (found.code !== 'ENOENT' && found.code !== 'ENOTDIR') throw found;
+    throw usageError(
+      `--dir ${given}: there is no directory ${directory}.`,
+      'Check the path (it is taken from the current directory), create the directory first, or pass --force to record the choice anyway.',
     );
   }
-  throw usageError(
-    `--account is required: there is no terminal to ask which ${provider.title} account.`,
-    `Pass --account with one of: ${names.join(', ')}.`,
-  );
+  if (!found.isDirectory()) {
+    throw usageError(
+      `--dir ${given}: ${directory} is a file, not a directory.`,
+      `Name the directory the choice is for (\`--dir ${path.dirname(given) || '.'}\` for the one that holds it), or pass --force to record it anyway.`,
+    );
+  }
 }
 
 /** The directory as storage records it: resolved through symlinks when it exists. */

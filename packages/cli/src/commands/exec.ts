@@ -43,12 +43,14 @@ export default class Exec extends LatchkeyCommand {
     const env = this.runtime.env;
     const providers = await allStaticProviders(this.config, env);
     const missing = (flags.provider ?? []).filter((id) => !providers.has(id));
-    if (missing.length > 0) {
+    // `--account` alone: the provider that has it may be one without a static manifest too.
+    const accountAlone = flags.account !== undefined && missing.length === 0 && !flags.provider?.length;
+    if (missing.length > 0 || accountAlone) {
       // A plugin without a static manifest: ask its hook (no network, no login code).
       const found = (await loadProviders(this.config, env)).providers;
-      for (const id of missing) {
-        const entry = found.get(id);
-        if (entry) providers.set(id, { manifest: entry.provider, plugin: entry.plugin });
+      for (const [id, entry] of found) {
+        if ((accountAlone || missing.includes(id)) && !providers.has(id))
+          providers.set(id, { manifest: entry.provider, plugin: entry.plugin });
       }
     }
     process.exitCode =

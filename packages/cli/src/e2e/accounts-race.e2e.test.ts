@@ -18,7 +18,14 @@ import {
   type CliSession,
 } from '@latchkey/conformance/tools';
 import { startNanoTermEmulator, type NanoTermEmulator } from '@latchkey/testkit';
-import { RUN_TIMEOUT_MS, expectExit, expectFastPath, moduleRecorder, readIndex } from './harness.js';
+import {
+  RUN_TIMEOUT_MS,
+  errorLines,
+  expectExit,
+  expectFastPath,
+  moduleRecorder,
+  readIndex,
+} from './harness.js';
 
 const bin = resolve(import.meta.dirname, '../../bin/run.cjs');
 /** Concurrent `auth token` loops: enough to overlap the switching, sized to the cores (at most 20). */
@@ -221,7 +228,7 @@ describe('auth token picks an account on the fast path', () => {
     },
   );
 
-  it('an unknown --account: exit 4 on the fast path, one line listing the names, nothing on stdout', async () => {
+  it('an unknown --account: exit 4 on the fast path, the action listing the names, nothing on stdout', async () => {
     const run = await runIn(
       session.homeDir,
       ['auth', 'token', '--provider', 'nanoterm', '--account', 'nobody'],
@@ -230,7 +237,7 @@ describe('auth token picks an account on the fast path', () => {
     );
     expect(run.exitCode).toBe(4);
     expect(run.stdout).toBe('');
-    expect(run.stderr).toMatch(/^latchkey: [^\n]+\n$/);
+    expect(run.stderr).toMatch(errorLines);
     expect(run.stderr).toContain("'nobody'");
     expect(run.stderr).toContain('home, work');
     expectFastPath(await recorder.modules(), 'fast-token.cjs');

@@ -4,7 +4,8 @@
  * `auth switch` (default, --dir, --unset), `auth status` saying what chose the account, and logout with
  * several accounts in a pipe.
  */
-import { realpath } from 'node:fs/promises';
+import { realpath, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { assertNoSecretLeaks, createCliSession, type CliSession } from '@latchkey/conformance/tools';
 import { startNanoTermEmulator, type NanoTermEmulator } from '@latchkey/testkit';
@@ -209,6 +210,61 @@ describe('two NanoTerm keys', () => {
     expect(one.stderr).toContain('✓ Logged out of NanoTerm (work)');
     expect((await readIndex(session.configDir))?.active).toEqual({ nanoterm: 'personal' });
     expectExit(await run(session, ['auth', 'logout', '--provider', 'nanoterm']), 0);
+  });
+
+  it('--dir needs a directory; `--dir nanoterm` is the provider; --account alone finds it; logout --all with nothing is exit 4', async () => {
+    const { session, work, personal, login } = await setup();
+    const home = await realpath(session.homeDir);
+    expectExit(await login(work, ['--name', 'work']), 0);
+    expectExit(await login(personal, ['--name', 'personal']), 0);
+    await writeFile(join(home, 'app.env'), 'X=1\n');
+
+    const choose = ['auth', 'switch', '--provider', 'nanoterm', '--account', 'work'];
+    const missing = await run(session, [...choose, '--dir', '../latchkey-no-such-dir']);
+    expectExit(missing, 2);
+    expect(missing.stderr).toBe(
+      `latchkey: --dir ../latchkey-no-such-dir: there is no directory ${join(home, '..', 'latchkey-no-such-dir')}.\n` +
+        '  Check the path (it is taken from the current directory), create the directory first, or pass --force to record the choice anyway.\n',
+    );
+    const file = await run(session, [...choose, '--dir', 'app.env']);
+    expectExit(file, 2);
+    expect(file.stderr).toContain(`${join(home, 'app.env')} is a file, not a directory.`);
+    expect((await readIndex(session.configDir)) as unknown).not.toHaveProperty('directories');
+
+    // The provider right after --dir, as `auth switch nanoterm --dir` would have it: the current directory.
+    const asProvider = await run(session, ['auth', 'switch', '--dir', 'nanoterm', '--account', 'personal']);
+    expectExit(asProvider, 0);
+    expect(asProvider.stderr).toContain('✓ NanoTerm uses personal in ~ and below.');
+    expect((await readIndex(session.configDir)) as unknown).toMatchObject({
+      directories: { [home]: { nanoterm: 'personal' } },
+    });
+
+    // --account without --provider: the provider that has that account (auth token and exec alike).
+    const token = await run(session, ['auth', 'token', '--account', 'work']);
+    expectExit(token, 0);
+    expect(token.stdout).toBe(`${work}\n`);
+    const exec = await run(
+      session,
+      ['exec', '--account', 'work', '--', 'sh', '-c', '[ "$NANOTERM_API_KEY" = "$WANT" ] && echo same'],
+      undefined,
+      { WANT: work },
+    );
+    expectExit(exec, 0);
+    expect(exec.stdout).toBe('same\n');
+    const nobody = await run(session, ['exec', '--account', 'nobody', '--', 'true']);
+    expectExit(nobody, 4);
+    expect(nobody.stderr).toContain("'nobody'");
+
+    // Nothing stored: --all and a plain logout end alike (exit 4, NOT_SIGNED_IN).
+    expectExit(await run(session, ['auth', 'logout', '--all']), 0);
+    for (const args of [
+      ['auth', 'logout', '--all'],
+      ['auth', 'logout'],
+    ]) {
+      const none = await run(session, [...args, '--json']);
+      expectExit(none, 4);
+      expect(json(none.stdout).error).toMatchObject({ code: 'NOT_SIGNED_IN' });
+    }
   });
 
   it('a key without --name is labelled by its prefix and last 4 characters only', async () => {

@@ -136,12 +136,44 @@ describe('usage errors', () => {
     }
   });
 
-  it('auth token keeps its errors to one line on stderr', async () => {
+  it('auth token prints its errors like every command: the action on its own line, nothing on stdout', async () => {
     const session = await file.session();
     const run = await session.run(['auth', 'token', '--bogus'], opts);
     expectExit(run, 2);
     expect(run.stdout).toBe('');
-    expect(run.stderr).toMatch(/^latchkey: [^\n]+\n$/);
+    expect(run.stderr).toBe(
+      'latchkey: Nonexistent flag: --bogus\n  Run the command with --help to see its flags.\n',
+    );
+    // The fast path (a known provider, nothing stored) prints the same shape.
+    const missing = await session.run(['auth', 'token', '--provider', 'nanogpt'], opts);
+    expectExit(missing, 4);
+    expect(missing.stdout).toBe('');
+    expect(missing.stderr).toBe(
+      'latchkey: Not signed in to NanoGPT.\n  Run `latchkey auth login --provider nanogpt` or set NANOGPT_API_KEY or LATCHKEY_NANOGPT_TOKEN.\n',
+    );
+  });
+
+  it.each([['login'], ['login', 'nanogpt'], ['logout']])(
+    '`latchkey %s` (as in `doppler login`) points at the auth command: exit 2',
+    async (...args) => {
+      const session = await file.session();
+      const run = await session.run(args, opts);
+      expectExit(run, 2);
+      expect(run.stdout).toBe('');
+      expect(run.stderr).toBe(
+        `latchkey: "${args[0]}" is not a latchkey command.\n  Did you mean \`auth ${args[0]}\`?\n`,
+      );
+    },
+  );
+
+  it('auth token --provider with a typo: exit 2 with a did-you-mean on the action line', async () => {
+    const session = await file.session();
+    const run = await session.run(['auth', 'token', '--provider', 'nangpt'], opts);
+    expectExit(run, 2);
+    expect(run.stdout).toBe('');
+    expect(run.stderr).toMatch(
+      /^latchkey: Unknown provider "nangpt"\.\n {2}Did you mean nanogpt\? Choose one of: /,
+    );
   });
 
   it('--client-name longer than 64 characters: exit 2 before any request', async () => {

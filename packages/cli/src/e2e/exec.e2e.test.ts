@@ -240,6 +240,27 @@ describe('latchkey exec: exit codes and signals', () => {
     expect(code).toBe(143);
   });
 
+  it.each([[[]], [['--no-masking']]])(
+    '`exec %j -- yes | head -2` in bash: the child dies of SIGPIPE, latchkey exits 141 as a shell would',
+    (flags) => {
+      const quoted = [node, bin, 'exec', '--provider', 'nanogpt', ...flags, '--', 'yes']
+        .map((word) => `'${word}'`)
+        .join(' ');
+      const r = spawnSync('bash', ['-c', `${quoted} | head -2; echo "status \${PIPESTATUS[*]}"`], {
+        env,
+        input: '',
+        encoding: 'utf8',
+        timeout: RUN_TIMEOUT_MS,
+      });
+      expect(r.status, r.stderr).toBe(0);
+      // head got its two lines; latchkey left with 128+13 (the child's SIGPIPE), head with 0.
+      expect(r.stdout).toBe('y\ny\nstatus 141 0\n');
+      // Not "yes: standard output: Connection reset by peer" (or "Broken pipe"): the child was not told by
+      // an error, it was ended by the signal, as in `yes | head -2`.
+      expect(r.stderr).toBe('');
+    },
+  );
+
   it('a missing command is exit 127 with a clear message', () => {
     const r = latchkey(['exec', '--provider', 'nanogpt', '--', 'latchkey-no-such-command']);
     expect(r.code).toBe(127);

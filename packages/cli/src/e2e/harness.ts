@@ -97,11 +97,17 @@ export async function expectNothingStored(configDir: string): Promise<void> {
   }
 }
 
-/** `auth token`'s failure contract: exit 4, nothing on stdout, exactly one line on stderr. */
+/**
+ * An error as every command prints it, `auth token` included: `latchkey: <message>` on one line, then the
+ * action (and a guide) each on an indented line of its own.
+ */
+export const errorLines = /^latchkey: [^\n]+\n(?: {2}[^\n]+\n)+$/;
+
+/** `auth token`'s failure contract: exit 4, nothing on stdout, the error (message, then action) on stderr. */
 export function expectTokenMissing(run: CliRun): void {
   expect(run.exitCode, run.stderr).toBe(4);
   expect(run.stdout).toBe('');
-  expect(run.stderr).toMatch(/^latchkey: [^\n]+\n$/);
+  expect(run.stderr).toMatch(errorLines);
 }
 
 /** A run ended by itself with this code; the message shows stderr when it did not. */

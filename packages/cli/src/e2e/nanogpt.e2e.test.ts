@@ -124,7 +124,7 @@ describe('device login, then the pipe: status -> token -> logout -> token', () =
 });
 
 describe('auth token from the environment', () => {
-  it('with no credential anywhere: exit 4, empty stdout, one line on stderr, no network call, nothing created', async () => {
+  it('with no credential anywhere: exit 4, empty stdout, the error on stderr, no network call, nothing created', async () => {
     const emulator = await file.emulator();
     const session = await file.session();
     const env = { LATCHKEY_NANOGPT_BASE_URL: emulator.url };
@@ -496,7 +496,7 @@ describe('--json', () => {
     expect(envRow).not.toContain('Sign in again');
   });
 
-  it('logout --json reports what was removed; auth token has no --json (exit 2, one line on stderr)', async () => {
+  it('logout --json reports what was removed; auth token has no --json (exit 2, the error on stderr)', async () => {
     const key = newKey();
     const emulator = await file.emulator({ keys: [key] });
     const session = await file.session();
@@ -506,7 +506,10 @@ describe('--json', () => {
     const token = await session.run(['auth', 'token', '--provider', 'nanogpt', '--json'], opts);
     expectExit(token, 2);
     expect(token.stdout).toBe('');
-    expect(token.stderr.trimEnd().split('\n')).toEqual([expect.stringMatching(/^latchkey: .*--json/)]);
+    expect(token.stderr.trimEnd().split('\n')).toEqual([
+      expect.stringMatching(/^latchkey: .*--json/),
+      '  Run the command with --help to see its flags.',
+    ]);
 
     const logout = await session.run(['auth', 'logout', '--provider', 'nanogpt', '--json'], opts);
     expectExit(logout, 0);

@@ -88,6 +88,26 @@ describe('NanoTerm keys', () => {
     },
   );
 
+  it.each(['...', '…'] as const)(
+    'a listing whose display prefix ends in %s: login stores and status shows the full key as full',
+    async (prefixEllipsis) => {
+      const { session, key, login } = await setup({ prefixEllipsis });
+      key({ name: 'other', permission: 'read' });
+      const value = key({ name: 'admin', permission: 'full' });
+      expectExit(await login(value), 0);
+      expect((await readIndex(session.configDir))?.accounts[0]?.identity).toMatchObject({
+        permission: 'full',
+        key: 'admin',
+      });
+      const status = await session.run(['auth', 'status', '--provider', 'nanoterm'], {
+        timeoutMs: RUN_TIMEOUT_MS,
+      });
+      expectExit(status, 0);
+      expect(status.stdout).toMatch(/Permission: +full\n/);
+      expect(status.stdout).not.toContain('limited');
+    },
+  );
+
   it('a revoked key: exit 4 with the server message and action, nothing stored', async () => {
     const { emulator, session, key, login } = await setup();
     const value = key();

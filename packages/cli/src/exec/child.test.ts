@@ -97,6 +97,31 @@ describe('runChild', () => {
     expect(run.stdout.text()).toBe('ready\ngot QUIT\ngot INT\n');
   });
 
+  it('a reader that is gone (EPIPE) ends the child with SIGPIPE, as a pipe would: 141, no reset error', async () => {
+    const stderr = sink();
+    let writes = 0;
+    // latchkey's stdout after `| head -2` has read its lines and exited.
+    const stdout = new Writable({
+      write(_chunk, _e, done) {
+        writes += 1;
+        done(Object.assign(new Error('write EPIPE'), { code: 'EPIPE' }));
+      },
+    });
+    const outcome = await runChild({
+      command: 'yes',
+      args: [],
+      env: process.env,
+      mask: ['tok-abcdef123456'],
+      stdout,
+      stderr,
+      signals: new EventEmitter() as never,
+    });
+    expect(outcome).toEqual({ kind: 'exited', exitCode: 141 });
+    expect(writes).toBe(1);
+    // Not "yes: standard output: Connection reset by peer" (the socket's reset, before the fix).
+    expect(stderr.text()).toBe('');
+  });
+
   it('a missing command is 127; a directory is 126', async () => {
     const io = {
       args: [],

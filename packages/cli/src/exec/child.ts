@@ -61,10 +61,15 @@ export async function runChild(request: ChildRequest): Promise<ChildOutcome> {
   };
   for (const signal of forwardedSignals) request.signals.on(signal, forward);
   try {
+    // The reader of latchkey's output is gone (`| head`): the child gets what a pipe would give it, SIGPIPE,
+    // before its own end is closed (a socket's reset would reach it as "Connection reset by peer").
+    const readerGone = () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGPIPE');
+    };
     const copies = masked
       ? [
-          copy(child.stdout!, request.mask!, request.stdout),
-          copy(child.stderr!, request.mask!, request.stderr),
+          copy(child.stdout!, request.mask!, request.stdout, readerGone),
+          copy(child.stderr!, request.mask!, request.stderr, readerGone),
         ]
       : [];
     const ended = new Promise<ChildOutcome>((resolve, reject) => {
@@ -128,10 +133,30 @@ export function terminalSentIt(
   }
 }
 
-/** One output stream through the mask; a closed destination (`| head`) ends the copy, not latchkey. */
-async function copy(from: NodeJS.ReadableStream, secrets: string[], to: Writable): Promise<void> {
-  await pipeline(from, maskingStream(secrets), to, { end: false }).catch(() => undefined);
+/**
+ * One output stream through the mask; a closed destination (`| head`) ends the copy, not latchkey. When the
+ * destination's reader is gone (EPIPE), `readerGone` runs first, before the copy closes the child's end.
+ */
+async function copy(
+  from: NodeJS.ReadableStream,
+  secrets: string[],
+  to: Writable,
+  readerGone: () => void,
+): Promise<void> {
+  const onError = (error: NodeJS.ErrnoException) => {
+    if (brokenPipeCodes.has(error.code ?? '')) readerGone();
+  };
+  // Added before pipeline's own listener, so it runs before pipeline destroys the source.
+  to.on('error', onError);
+  try {
+    await pipeline(from, maskingStream(secrets), to, { end: false }).catch(() => undefined);
+  } finally {
+    to.off('error', onError);
+  }
 }
+
+/** What a write gets when the reading end is gone: a pipe's EPIPE, or a socket's ECONNRESET. */
+const brokenPipeCodes: ReadonlySet<string> = new Set(['EPIPE', 'ECONNRESET']);
 
 function startFailure(error: unknown): ChildOutcome {
   const code = (error as NodeJS.ErrnoException).code;

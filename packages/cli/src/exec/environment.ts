@@ -11,12 +11,16 @@ import {
   referenceInCredentialVariable,
   unknownProvider,
 } from '../providers/provider-facts.js';
+import { providersOfAccount } from '../token/token-lookup.js';
 
 /** What `latchkey exec` was asked to set, before COMMAND. */
 export interface ExecRequest {
   /** `--provider ID`, each setting that provider's declared `execEnv` variables. */
   providers: string[];
-  /** `--account NAME`, for the `--provider` variables. */
+  /**
+   * `--account NAME`, for the `--provider` variables; without `--provider`, the one provider that has a
+   * stored account of that name is taken as `--provider`.
+   */
   account?: string | undefined;
   /** `--env NAME=REF`. */
   env: string[];
@@ -52,6 +56,25 @@ export function parseEnvAssignment(text: string): { name: string; ref: string } 
 }
 
 /**
+ * The `--provider`s whose variables are set. `--account` alone is never ignored: the provider that has
+ * that stored account (exit 4 when none has; a usage error when several have, naming them).
+ */
+async function providersToSet(
+  request: ExecRequest,
+  ctx: Pick<ReferenceContext, 'providers' | 'store'>,
+): Promise<string[]> {
+  if (request.providers.length > 0 || request.account === undefined) return request.providers;
+  const ids = await providersOfAccount(ctx.store, request.account, ctx.providers);
+  if (ids.length > 1) {
+    throw usageError(
+      `An account named '${request.account}' is stored for more than one provider (${ids.join(', ')}).`,
+      `Pass --provider with one of: ${ids.join(', ')}.`,
+    );
+  }
+  return ids;
+}
+
+/**
  * The child's environment: the inherited one, where every `latchkey://` value is resolved (like `op run`),
  * then each `--provider`'s declared variables, then each `--env NAME=REF` (later ones win). Everything is
  * resolved before anything is returned; a reference that cannot be resolved throws a LatchkeyError naming
@@ -77,7 +100,7 @@ export async function execEnvironment(
   const lookup: ReferenceContext = { ...ctx, env: plain };
 
   const resolved: ResolvedValue[] = [...(await resolveReferences(inherited, lookup))];
-  for (const id of request.providers) {
+  for (const id of await providersToSet(request, ctx)) {
     const provider = ctx.providers.get(id);
     if (!provider) throw unknownProvider(id, [...ctx.providers.keys()]);
     resolved.push(...(await providerExecEnv(provider.manifest, { ...lookup, account: request.account })));

@@ -52,6 +52,8 @@ export async function fastExec(
   // ones named with --provider (a reference may name any provider): the full CLI finds it.
   if (request.providers.some((id) => !providers.has(id))) return undefined;
   const references = () => Object.values(env).some((value) => value !== undefined && isReference(value));
-  if (!complete && (request.env.length > 0 || references())) return undefined;
+  // `--account` alone names the provider by its stored account: it may be one only the full CLI knows.
+  const accountAlone = request.account !== undefined && request.providers.length === 0;
+  if (!complete && (request.env.length > 0 || accountAlone || references())) return undefined;
   return runExec(request, providers, io);
 }

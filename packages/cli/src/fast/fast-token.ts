@@ -61,10 +61,10 @@ export async function fastToken(
     token = result.token;
   } catch (error) {
     if (error === handOver || !isLatchkeyError(error)) return undefined;
-    // The same one-line error the full CLI prints for `auth token`.
+    // The same error the full CLI prints for `auth token`: the message, then the action on its own line.
     return reportError(error, {
       json: false,
-      compact: true,
+      compact: false,
       warnings: [],
       env,
       stdout: process.stdout,

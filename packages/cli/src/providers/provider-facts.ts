@@ -6,6 +6,7 @@ import { checkTokenInput } from '@latchkey/plugin-kit/token-input';
 import { parseBaseUrl } from '@latchkey/http/url';
 import { readProviderDefinitions, resolveConfigDir, type ProviderDefinition } from '@latchkey/storage';
 import type { Runtime } from '../runtime/ports.js';
+import { suggestName } from '../terminal/suggest.js';
 
 /** A provider's static facts as declared in its plugin's package.json, read without loading its code. */
 export interface StaticProvider {
@@ -202,11 +203,12 @@ export function notSignedIn(
   return new LatchkeyError({ code: 'NOT_SIGNED_IN', message, action, exitCode: ExitCode.Auth });
 }
 
-/** `--provider` names nothing installed (exit 2). */
+/** `--provider` names nothing installed (exit 2); a near id (a typo) is suggested first. */
 export function unknownProvider(requested: string, known: string[]): LatchkeyError {
+  const suggestion = suggestName(requested, known);
   return usageError(
     `Unknown provider ${JSON.stringify(requested)}.`,
-    `Choose one of: ${[...known].sort().join(', ') || '(none installed)'}; \`latchkey auth providers\` lists them.`,
+    `${suggestion !== undefined ? `Did you mean ${suggestion}? ` : ''}Choose one of: ${[...known].sort().join(', ') || '(none installed)'}; \`latchkey auth providers\` lists them.`,
   );
 }
 

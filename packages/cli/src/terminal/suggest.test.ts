@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { closestCommand, suggestCommand, unknownCommand } from './suggest.js';
+import { closestCommand, suggestCommand, suggestName, unknownCommand } from './suggest.js';
 
 const names = [
   { id: 'auth' },
@@ -60,6 +60,11 @@ describe('closestCommand', () => {
     ['atuh:login', 'atuh:login', 'auth login'],
     ['auth:providers:ad:acme', 'auth:providers:ad', 'auth providers add'],
     ['doctr', 'doctr', 'doctor'],
+    // A command without its topic, as other CLIs have it at the top (`doppler login`, `gh` habits).
+    ['login', 'login', 'auth login'],
+    ['login:nanogpt', 'login', 'auth login'],
+    ['logout', 'logout', 'auth logout'],
+    ['token', 'token', 'auth token'],
   ])('%s: typed %s, suggests %s', (id, typed, suggestion) => {
     expect(closestCommand(id, all, topics)).toEqual({ typed, suggestion });
   });
@@ -69,5 +74,15 @@ describe('closestCommand', () => {
       typed: 'auth:frobnicate',
     });
     expect(closestCommand('deploy:everything:now', all, topics)).toEqual({ typed: 'deploy' });
+  });
+});
+
+describe('suggestName', () => {
+  it('the nearest provider id to a typo, or nothing when none is near', () => {
+    const ids = ['kaneo', 'nanogpt', 'nanoterm', 'nanoctl'];
+    expect(suggestName('nangpt', ids)).toBe('nanogpt');
+    expect(suggestName('nanoterrm', ids)).toBe('nanoterm');
+    expect(suggestName('github', ids)).toBeUndefined();
+    expect(suggestName('nangpt', [])).toBeUndefined();
   });
 });

@@ -18,6 +18,10 @@ export function suggestCommand(typed: string, names: readonly CommandName[]): st
 function nearest(typed: string, names: readonly CommandName[]): { id: string; distance: number } | undefined {
   const candidates = [...new Set(names.filter((n) => !n.hidden).map((n) => n.id))];
   if (candidates.length === 0 || typed === '') return undefined;
+  // A command typed without its topic (`login`, as in `doppler login`): the one command it ends, counted
+  // as one edit (the topic left out).
+  const ending = typed.includes(':') ? [] : candidates.filter((id) => id.endsWith(`:${typed}`));
+  if (ending.length === 1) return { id: ending[0]!, distance: 1 };
   const best = closest(typed, candidates);
   const edits = distance(typed, best);
   return edits <= Math.max(2, Math.floor(typed.length / 3)) ? { id: best, distance: edits } : undefined;
@@ -45,6 +49,17 @@ export function closestCommand(
   }
   if (found) return { typed: found.typed, suggestion: found.id.replaceAll(':', ' ') };
   return { typed: words.slice(0, known + 1).join(':') };
+}
+
+/**
+ * The name of `names` closest to what was typed (a provider id, an account), or undefined when nothing is
+ * close enough to be a typo: the same rule as for commands.
+ */
+export function suggestName(typed: string, names: Iterable<string>): string | undefined {
+  return nearest(
+    typed,
+    [...names].map((id) => ({ id })),
+  )?.id;
 }
 
 /** The usage error for a command that does not exist, with the suggestion when there is one. */

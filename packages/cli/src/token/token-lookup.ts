@@ -1,6 +1,12 @@
 // The credential lookup behind `auth token`, shared by the full CLI and the fast path: manifests, the
 // environment and the store only (no plugin code; the network only to refresh a due OAuth token).
-import { accessTokenDue, type ChosenBy, type CredentialStore } from '@latchkey/storage';
+import {
+  accessTokenDue,
+  matchAccount,
+  unknownAccount,
+  type ChosenBy,
+  type CredentialStore,
+} from '@latchkey/storage';
 import { ExitCode, LatchkeyError, usageError } from '@latchkey/errors';
 import { latchkeyEnvName } from '@latchkey/plugin-kit/manifest';
 import { envCredential, notSignedIn, type StaticProvider } from '../providers/provider-facts.js';
@@ -74,7 +80,10 @@ export async function resolveTokenFrom(
     );
   }
   let candidates: string[] = [];
-  if (requested === undefined) {
+  if (requested === undefined && request.account !== undefined) {
+    // --account alone: the providers that have a stored account of that name (as `auth status --account`).
+    candidates = await providersOfAccount(store, request.account, providers);
+  } else if (requested === undefined) {
     const stored = new Set((await store.list()).map((record) => record.provider));
     candidates = [...providers.values()]
       .filter(({ manifest }) => envCredential(manifest, env) !== undefined || stored.has(manifest.id))
@@ -130,6 +139,26 @@ export async function resolveTokenFrom(
     chosenBy: stored.chosenBy,
     ...(stored.detail !== undefined && { detail: stored.detail }),
   };
+}
+
+/**
+ * The ids of the providers (of `known`) with a stored account that `account` names (`matchAccount`, per
+ * provider), sorted; none is ACCOUNT_NOT_FOUND (exit 4) listing every stored name.
+ */
+export async function providersOfAccount(
+  store: Pick<CredentialStore, 'list'>,
+  account: string,
+  known: { has(id: string): boolean },
+): Promise<string[]> {
+  const records = (await store.list()).filter((r) => known.has(r.provider));
+  const ids = [...new Set(records.map((r) => r.provider))].filter((id) => {
+    const names = records.filter((r) => r.provider === id).map((r) => r.account);
+    return matchAccount(account, names) !== undefined;
+  });
+  if (ids.length === 0) {
+    throw unknownAccount('any provider', account, [...new Set(records.map((r) => r.account))]);
+  }
+  return ids.sort();
 }
 
 /** A due plugin token whose plugin has no refresh() (any more): exit 4, sign in again. */

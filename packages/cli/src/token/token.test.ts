@@ -116,6 +116,16 @@ describe('auth token: nothing, or more than one', () => {
     const error = await rejection(resolveToken(h.runtime, 'nope'));
     expect(error.exitCode).toBe(2);
     expect(error.message).toBe('Unknown provider "nope".');
+    expect(error.action).toBe('Choose one of: acme; `latchkey auth providers` lists them.');
+  });
+
+  it('a --provider one typo away: exit 2 with a did-you-mean', async () => {
+    const h = await start({ providers: [acme(), beta()] });
+    const error = await rejection(resolveToken(h.runtime, 'acmee'));
+    expect(error).toMatchObject({ exitCode: 2, message: 'Unknown provider "acmee".' });
+    expect(error.action).toBe(
+      'Did you mean acme? Choose one of: acme, beta; `latchkey auth providers` lists them.',
+    );
   });
 
   it('several candidates in a terminal: a question, then the chosen token', async () => {
@@ -237,6 +247,22 @@ describe('auth token: which stored account (--account > env credential > LATCHKE
     expect((await resolveToken(h.runtime, undefined, { account: 'grace', cwd: tmpdir() })).token).toBe(
       'grace-token',
     );
+  });
+
+  it('--account without --provider finds the one provider that has that account (as auth status does)', async () => {
+    const h = await start({ providers: [acme(), beta()] });
+    await h.store.save({ provider: 'acme', account: 'ada', secret: 'ada-token' });
+    await h.store.save({ provider: 'beta', account: 'laptop', secret: 'laptop-token' });
+    const result = await resolveToken(h.runtime, undefined, { account: 'laptop', cwd: tmpdir() });
+    expect([result.provider, result.token, result.chosenBy]).toEqual(['beta', 'laptop-token', 'flag']);
+    // An account name two providers have: --provider is needed (no terminal to ask).
+    await h.store.save({ provider: 'acme', account: 'laptop', secret: 'acme-laptop' });
+    const both = await rejection(resolveToken(h.runtime, undefined, { account: 'laptop', cwd: tmpdir() }));
+    expect(both).toMatchObject({ exitCode: 2, action: 'Pass --provider with one of: acme, beta.' });
+    // No provider has it: exit 4 listing every stored name.
+    const none = await rejection(resolveToken(h.runtime, undefined, { account: 'nobody', cwd: tmpdir() }));
+    expect(none).toMatchObject({ code: 'ACCOUNT_NOT_FOUND', exitCode: 4 });
+    expect(none.action).toBe('Use one of: ada, laptop (`latchkey auth status` shows them).');
   });
 
   it('an unknown --account: exit 4 naming it and listing the stored names; no token', async () => {

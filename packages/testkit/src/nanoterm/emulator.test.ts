@@ -185,6 +185,21 @@ describe('NanoTerm emulator: /api/keys', () => {
     expect(await res.json()).toEqual([full.info]);
   });
 
+  it.each(['...', '…'] as const)(
+    "prefixEllipsis '%s': the routes show the display prefix with it; keys() keeps the bare one",
+    async (prefixEllipsis) => {
+      await start({ prefixEllipsis });
+      const full = emulator!.createKey({ name: 'admin' });
+      const shown = { ...full.info, prefix: `${full.key.slice(0, 12)}${prefixEllipsis}` };
+      expect(full.info.prefix).toBe(full.key.slice(0, 12));
+      const listed = await call('/api/keys', { key: full.key });
+      expect(await listed.json()).toEqual({ keys: [shown] });
+      const one = await call(`/api/keys/${full.info.id}`, { key: full.key });
+      expect(await one.json()).toEqual(shown);
+      expect(emulator!.keys()[0]!.prefix).toBe(full.key.slice(0, 12));
+    },
+  );
+
   it('a plain status fault answers without the envelope (as a proxy in front would)', async () => {
     await start();
     emulator!.faults.add({

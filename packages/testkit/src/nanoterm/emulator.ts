@@ -76,6 +76,12 @@ export interface NanoTermEmulatorOptions {
    * so clients must read both.
    */
   keyListShape?: 'object' | 'array';
+  /**
+   * What the key routes' `prefix` ends with: nothing (default, `nt_live_a1b2`), or an ellipsis as a
+   * dashboard shows a display prefix (`nt_live_a1b2...` or `nt_live_a1b2…`). Clients must match the key
+   * with it removed. `keys()` always returns the bare prefix.
+   */
+  prefixEllipsis?: '' | '...' | '…';
   /** Per-key plan limits per window (Free 60, Developer 600, Team 3000); default on with a 60 s window. */
   rateLimits?: false | { windowMs: number };
   /**
@@ -337,6 +343,11 @@ export async function startNanoTermEmulator(
     return { key, info: { ...info } };
   }
 
+  /** A key's metadata as the routes show it: the prefix with the chosen ellipsis. */
+  function shown(info: NanoTermKeyInfo): NanoTermKeyInfo {
+    return { ...info, prefix: `${info.prefix}${options.prefixEllipsis ?? ''}` };
+  }
+
   function revoke(record: KeyRecord): void {
     record.info.revokedAt ??= new Date(clock.now()).toISOString();
   }
@@ -501,7 +512,7 @@ export async function startNanoTermEmulator(
         if (method !== 'GET' && method !== 'POST') return notFound();
         if (!requireFull(res, record, key, method === 'GET' ? 'list API keys' : 'create API keys')) return;
         if (method === 'GET') {
-          const list = records.map((r) => ({ ...r.info }));
+          const list = records.map((r) => shown(r.info));
           sendJson(res, record, 200, options.keyListShape === 'array' ? list : { keys: list });
           return;
         }
@@ -521,7 +532,7 @@ export async function startNanoTermEmulator(
         }
         // Revoking an already revoked key is harmless: 200 with its unchanged metadata.
         if (method === 'DELETE') revoke(target);
-        sendJson(res, record, 200, { ...target.info });
+        sendJson(res, record, 200, shown(target.info));
         return;
       }
       case 'other':
@@ -576,7 +587,7 @@ export async function startNanoTermEmulator(
       expiresAt: expires,
       plan: creator.plan,
     });
-    sendJson(res, record, 201, { key: created.key, ...created.info });
+    sendJson(res, record, 201, { key: created.key, ...shown(created.info) });
   }
 
   const server = await startEmulatorServer({

@@ -36,9 +36,12 @@ export default class AuthSwitch extends LatchkeyCommand {
     account: Flags.string({ description: 'The stored account to use (see `latchkey auth status`).' }),
     dir: Flags.string({
       description:
-        'Only for this directory and below: `--dir` alone is the current directory, or --dir PATH / --dir=PATH.',
+        'Only for this directory and below: `--dir` alone is the current directory, or --dir PATH / --dir=PATH (an existing directory; `--dir <provider id>` is the provider and the current directory: write ./NAME for a directory of that name).',
     }),
     unset: Flags.boolean({ description: "With --dir: remove that directory's choice." }),
+    force: Flags.boolean({
+      description: 'With --dir: record the choice even though PATH is not an existing directory.',
+    }),
   };
 
   async run(): Promise<SwitchOutcome> {
@@ -48,6 +51,7 @@ export default class AuthSwitch extends LatchkeyCommand {
       account: flags.account,
       ...(flags.dir !== undefined ? { dir: flags.dir } : {}),
       unset: flags.unset,
+      force: flags.force,
       cwd: process.cwd(),
     });
     for (const line of describeSwitch(outcome, this.runtime.env.HOME)) this.runtime.say(line);

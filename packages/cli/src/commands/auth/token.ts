@@ -7,7 +7,7 @@ import { oclifFlags } from '../../oclif-flags.js';
 export default class AuthToken extends LatchkeyCommand {
   static summary = 'Print the raw credential for scripts.';
   static description =
-    "Prints exactly the token and one newline on stdout. Order: --account, then the provider's environment variables and LATCHKEY_<ID>_TOKEN, then LATCHKEY_<ID>_ACCOUNT, then the account chosen for this directory (`auth switch --dir`), then the default account. Network: none, except when the stored credential is an OAuth access token that can be refreshed and is due (it expires within a minute, or has used half of a lifetime of a minute or less): it is refreshed at its server first, stored, and the new one printed. An environment credential, an API key or a token with time left is printed without any network call. Exit 4 when there is no credential or the named account is not stored.";
+    "Prints exactly the token and one newline on stdout. Order: --account, then the provider's environment variables and LATCHKEY_<ID>_TOKEN, then LATCHKEY_<ID>_ACCOUNT, then the account chosen for this directory (`auth switch --dir`), then the default account. Network: none, except when the stored credential is an OAuth access token that can be refreshed and is due (it expires within a minute, or has used half of a lifetime of a minute or less): it is refreshed at its server first, stored, and the new one printed. An environment credential, an API key or a token with time left is printed without any network call. --account without a provider picks the provider that has that account. Exit 4 when there is no credential or the named account is not stored.";
   static examples = [
     {
       command:
@@ -24,7 +24,6 @@ export default class AuthToken extends LatchkeyCommand {
   static flags = oclifFlags(tokenFlags);
   /** The output is the raw token: no `--json` (passing it is an unknown flag, exit 2). */
   static enableJsonFlag = false;
-  protected compactErrors = true;
 
   async run(): Promise<void> {
     const { args, flags } = await this.parse(AuthToken);

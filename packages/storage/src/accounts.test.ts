@@ -115,6 +115,11 @@ describe('unknownAccount', () => {
   it('says to sign in when none is stored', () => {
     expect(unknownAccount('nanoterm', 'x', []).action).toMatch(/No nanoterm account is stored: sign in/);
   });
+  it('no provider named: the message says so in plain words', () => {
+    const error = unknownAccount(undefined, 'laptop', ['work']);
+    expect(error.message).toBe("No account named 'laptop' is stored for any provider.");
+    expect(unknownAccount(undefined, 'laptop', []).action).toMatch(/^No account is stored: sign in/);
+  });
 });
 
 describe('save: which account is the default', () => {

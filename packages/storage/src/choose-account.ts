@@ -72,15 +72,18 @@ export function matchAccount(requested: string, names: readonly string[]): strin
  * ACCOUNT_NOT_FOUND (exit 4): an account was named (`--account`, `LATCHKEY_<ID>_ACCOUNT`, a directory choice,
  * `auth switch`) that is not stored. The action lists the names that are.
  */
-export function unknownAccount(provider: string, name: string, existing: string[]): LatchkeyError {
+export function unknownAccount(provider: string | undefined, name: string, existing: string[]): LatchkeyError {
   const names = [...existing].sort();
   return new LatchkeyError({
     code: 'ACCOUNT_NOT_FOUND',
-    message: `No ${provider} account named '${name}' is stored.`,
+    message:
+      provider === undefined
+        ? `No account named '${name}' is stored for any provider.`
+        : `No ${provider} account named '${name}' is stored.`,
     action:
       names.length > 0
         ? `Use one of: ${names.join(', ')} (\`latchkey auth status\` shows them).`
-        : `No ${provider} account is stored: sign in with \`latchkey auth login\` (\`latchkey auth status\` shows what is stored).`,
+        : `No ${provider === undefined ? '' : `${provider} `}account is stored: sign in with \`latchkey auth login\` (\`latchkey auth status\` shows what is stored).`,
     exitCode: ExitCode.Auth,
     docs: 'accounts',
   });

@@ -129,7 +129,7 @@ export async function status(
       const title =
         requested !== undefined
           ? (discovery.providers.get(requested)?.provider.title ?? requested)
-          : 'any provider';
+          : undefined;
       throw unknownAccount(title, flag, [...new Set(records.map((r) => r.account))]);
     }
     records = named;

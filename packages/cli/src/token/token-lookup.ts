@@ -156,7 +156,7 @@ export async function providersOfAccount(
     return matchAccount(account, names) !== undefined;
   });
   if (ids.length === 0) {
-    throw unknownAccount('any provider', account, [...new Set(records.map((r) => r.account))]);
+    throw unknownAccount(undefined, account, [...new Set(records.map((r) => r.account))]);
   }
   return ids.sort();
 }

@@ -17,7 +17,10 @@ import { startNanoGptEmulator, startNanoTermEmulator } from '@latchkey/testkit';
 import { RUN_TIMEOUT_MS, expectExit, moduleRecorder, newKey } from './harness.js';
 
 const sessions: CliSession[] = [];
+/** Ends the tmux servers (whose sockets are in the sessions' homes). */
+const disposers: Array<() => void> = [];
 afterAll(async () => {
+  for (const dispose of disposers) dispose();
   await Promise.all(sessions.map((s) => s.dispose()));
 });
 
@@ -36,12 +39,10 @@ function realCacheState(): string {
   return existsSync(dir) ? `exists ${statSync(dir).mtimeMs}` : 'absent';
 }
 
-let terminals = 0;
-
 /**
  * An interactive bash or zsh in tmux with the session's environment, `latchkey` on its PATH, and the
  * completion set up as `latchkey autocomplete <shell>` tells a user to (the `autocomplete script` line in
- * the start-up file). Its tmux server is ended by the session's cleanup (registered in `sessions`).
+ * the start-up file). Its tmux server is ended after the file's tests, before the sessions are removed.
  */
 async function shellFor(cli: CliSession, shell: 'bash' | 'zsh') {
   const home = cli.homeDir;
@@ -68,7 +69,9 @@ async function shellFor(cli: CliSession, shell: 'bash' | 'zsh') {
   // default only a second <TAB>, once nothing is left to insert, lists them).
   await writeFile(
     rc,
-    shell === 'bash' ? "PS1='$ '\nbind 'set show-all-if-ambiguous on'\n" : "PROMPT='$ '\nunsetopt BEEP LIST_AMBIGUOUS\n",
+    shell === 'bash'
+      ? "PS1='$ '\nbind 'set show-all-if-ambiguous on'\n"
+      : "PROMPT='$ '\nunsetopt BEEP LIST_AMBIGUOUS\n",
   );
   await appendFile(rc, script.stdout);
   const start = join(home, 'shell.sh');
@@ -77,10 +80,10 @@ async function shellFor(cli: CliSession, shell: 'bash' | 'zsh') {
   await writeFile(start, `#!/bin/sh\nexec env -i ${vars.join(' ')} ${command}\n`);
   await chmod(start, 0o755);
 
-  terminals += 1;
-  const socket = `latchkey-completion-${process.pid}-${terminals}`;
-  const tmux = (...args: string[]) => execFileSync('tmux', ['-L', socket, ...args], { encoding: 'utf8' });
-  disposers.push(() => spawnSync('tmux', ['-L', socket, 'kill-server']));
+  // The server's socket in the session's home, so nothing of it stays behind in /tmp.
+  const socket = join(home, 'tmux.sock');
+  const tmux = (...args: string[]) => execFileSync('tmux', ['-S', socket, ...args], { encoding: 'utf8' });
+  disposers.push(() => spawnSync('tmux', ['-S', socket, 'kill-server']));
   tmux('new-session', '-d', '-s', 't', '-x', '200', '-y', '50', start);
   const screen = () => tmux('capture-pane', '-p', '-t', 't');
   /** Waits (bounded, scaled to the machine's load) until `check` holds for the screen. */
@@ -140,11 +143,6 @@ async function shellFor(cli: CliSession, shell: 'bash' | 'zsh') {
     },
   };
 }
-
-const disposers: Array<() => void> = [];
-afterAll(() => {
-  for (const dispose of disposers) dispose();
-});
 
 /** What a shell lists: the candidate words (zsh prints `word  -- description` columns; the words are kept). */
 function words(listed: string[]): string[] {

@@ -14,7 +14,7 @@ import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createCliSession, defaultCliBin, timeBound, type CliSession } from '@latchkey/conformance/tools';
 import { startNanoGptEmulator, startNanoTermEmulator } from '@latchkey/testkit';
-import { RUN_TIMEOUT_MS, expectExit, moduleRecorder, newKey } from './harness.js';
+import { RUN_TIMEOUT_MS, expectExit, expectFastPath, moduleRecorder, newKey } from './harness.js';
 
 const sessions: CliSession[] = [];
 /** Ends the tmux servers (whose sockets are in the sessions' homes). */
@@ -296,6 +296,60 @@ describe.runIf(hasShells || inCi)('completion in a real bash and zsh (tmux)', ()
     );
   });
 });
+describe('latchkey __complete (what the scripts ask at every <TAB>)', () => {
+  it('answers without oclif, from the bundle alone, with the index read at that moment', async () => {
+    const emulator = await startNanoTermEmulator();
+    try {
+      const cli = await session();
+      const key = emulator.createKey({ name: 'work' }).key;
+      const login = await cli.run(
+        ['auth', 'login', 'nanoterm', '--with-token', '--name', 'work', '--base-url', emulator.url],
+        { input: `${key}\n`, timeoutMs: RUN_TIMEOUT_MS },
+      );
+      expectExit(login, 0);
+      const recorder = await moduleRecorder(cli.homeDir);
+      const run = spawnSync(
+        process.execPath,
+        [
+          ...recorder.importArgs,
+          defaultCliBin(),
+          '__complete',
+          '--',
+          'auth',
+          'token',
+          '-p',
+          'nanoterm',
+          '--account',
+          '',
+        ],
+        {
+          env: {
+            PATH: process.env.PATH,
+            HOME: cli.homeDir,
+            XDG_CACHE_HOME: join(cli.homeDir, '.cache'),
+            XDG_DATA_HOME: join(cli.homeDir, '.local', 'share'),
+            XDG_CONFIG_HOME: join(cli.homeDir, '.config'),
+            LATCHKEY_CONFIG_DIR: cli.configDir,
+            LATCHKEY_STORAGE: 'file',
+          },
+          encoding: 'utf8',
+          timeout: RUN_TIMEOUT_MS,
+        },
+      );
+      expect(run.status, run.stderr).toBe(0);
+      expect(run.stdout).toBe(':words\nwork\n');
+      expect(run.stderr).toBe('');
+      expectFastPath(await recorder.modules(), 'fast-complete.cjs');
+      // The full CLI's hidden command gives the same answer (it answers when a plugin cannot be read plainly).
+      const full = await cli.run(['__complete', 'auth', 'token', '-p', 'nanoterm', '--account', '']);
+      expectExit(full, 0);
+      expect(full.stdout).toBe(':words\nwork\n');
+    } finally {
+      await emulator.close();
+    }
+  });
+});
+
 describe('suggestions for mistyped commands', () => {
   it('`auth lgin` suggests `auth login` on one error line, exit 2, never the colon form', async () => {
     const cli = await session();

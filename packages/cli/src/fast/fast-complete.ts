@@ -1,6 +1,6 @@
 /**
  * `latchkey __complete WORD...` without oclif: bin/run.cjs tries this first, on every <TAB> of the shell
- * scripts (completion/scripts.ts). Commands and flags come from the table compiled in at build time,
+ * scripts (completion/completion.ts). Commands and flags come from the table compiled in at build time,
  * providers as the `auth token` fast path reads them, accounts from the index (accounts.json, and the names
  * of pass entries), read now: no secret, no keychain. When a plugin cannot be read here (other providers may
  * exist) it returns undefined and the full CLI's hidden `__complete` answers with every provider.

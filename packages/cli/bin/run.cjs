@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 'use strict';
-// One front door. `--version` is one package.json field; `auth token` and `exec` first try their fast paths
-// (src/fast/fast-token.ts, src/fast/fast-exec.ts: the commands' own flag definitions and code, bundled into one
-// CommonJS file each by scripts/bundle.mjs, without oclif's start-up), which hand anything but the plain
+// One front door. `--version` is one package.json field; `auth token`, `exec` and the shell completion's
+// `__complete` first try their fast paths (src/fast/fast-token.ts, fast-exec.ts, fast-complete.ts: the
+// commands' own flag definitions and code, or the command table, bundled into one CommonJS file each by scripts/bundle.mjs, without oclif's start-up), which hand anything but the plain
 // forms to oclif; everything else is oclif. This file is CommonJS: an ES module entry would start Node's ESM
 // loader, some 3 ms that `auth token` does not need (docs/performance.md).
 // On an older Node, say so plainly before anything else (oclif would only warn, then fail somewhere else).
@@ -28,7 +28,9 @@ async function main(args) {
       ? require('../dist/bundle/fast-token.cjs').fastToken(args.slice(2))
       : args[0] === 'exec'
         ? require('../dist/bundle/fast-exec.cjs').fastExec(args.slice(1))
-        : undefined;
+        : args[0] === '__complete' && args[1] === '--'
+          ? require('../dist/bundle/fast-complete.cjs').fastComplete(args.slice(2))
+          : undefined;
   const code = await fast;
   if (code !== undefined) {
     process.exitCode = code;

@@ -1,4 +1,4 @@
-// Builds the fast paths (src/fast/fast-token.ts, src/fast/fast-exec.ts and everything they import, the @latchkey
+// Builds the fast paths (src/fast/fast-token.ts, fast-exec.ts, fast-complete.ts and everything they import, the @latchkey
 // packages included) and src/fast/compile-cache.ts into one self-contained CommonJS file each,
 // dist/bundle/<name>.cjs, which bin/run.cjs requires. Bundling only: the code in a bundle is the code the
 // unit tests run (a built-in is required where the source imports it; node:crypto, which only some paths
@@ -41,6 +41,22 @@ const providersCompiledIn = {
     }));
   },
 };
+// The commands and flags shell completion knows (src/completion/command-table.ts), from the oclif manifests
+// of @latchkey/cli (written just before this script runs) and of the plugins in its `oclif.plugins`.
+const { bundledCommands } = await import(
+  pathToFileURL(join(root, 'dist', 'completion', 'command-table.js')).href
+);
+const commandTable = JSON.stringify(bundledCommands());
+/** src/completion/command-table.ts in a bundle: the table itself, nothing read at run time. */
+const commandsCompiledIn = {
+  name: 'commands-compiled-in',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]src[\\/]completion[\\/]command-table\.ts$/ }, () => ({
+      contents: `export function bundledCommands() { return ${commandTable}; }`,
+      loader: 'js',
+    }));
+  },
+};
 const outdir = join(root, 'dist', 'bundle');
 await rm(outdir, { recursive: true, force: true });
 
@@ -62,10 +78,10 @@ const common = {
   logLevel: 'warning',
   // `import * as fs` then fs.missing(): a build error, not a function that is undefined at run time.
   logOverride: { 'import-is-undefined': 'error' },
-  plugins: [providersCompiledIn],
+  plugins: [providersCompiledIn, commandsCompiledIn],
 };
 
-for (const name of ['compile-cache', 'fast-token', 'fast-exec']) {
+for (const name of ['compile-cache', 'fast-token', 'fast-exec', 'fast-complete']) {
   // Same depth as dist/bundle, so the source maps' relative `sources` stay right when files move over.
   const pass1 = join(root, 'dist', `.bundle-${name}`);
   await rm(pass1, { recursive: true, force: true });

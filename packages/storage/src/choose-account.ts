@@ -72,7 +72,11 @@ export function matchAccount(requested: string, names: readonly string[]): strin
  * ACCOUNT_NOT_FOUND (exit 4): an account was named (`--account`, `LATCHKEY_<ID>_ACCOUNT`, a directory choice,
  * `auth switch`) that is not stored. The action lists the names that are.
  */
-export function unknownAccount(provider: string | undefined, name: string, existing: string[]): LatchkeyError {
+export function unknownAccount(
+  provider: string | undefined,
+  name: string,
+  existing: string[],
+): LatchkeyError {
   const names = [...existing].sort();
   return new LatchkeyError({
     code: 'ACCOUNT_NOT_FOUND',

@@ -1,66 +1,45 @@
-import type { Config } from '@oclif/core';
-import { describe, expect, it } from 'vitest';
-import { addFlagOptions, bashValueCompletion, completionWordsFrom } from './completion.js';
+import { spawnSync } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { bashScript, scriptPaths, writeScripts, zshScript } from './completion.js';
 
-const words = { providers: ['kaneo', 'nanogpt'], accounts: ['alice@example.com', 'work'] };
-
-function fakeConfig(flags: Record<string, { type: string; options?: string[] }>) {
-  const command = { id: 'auth:login', flags };
-  return { config: { getPluginsList: () => [{ commands: [command] }] } as unknown as Config, command };
-}
-
-describe('addFlagOptions', () => {
-  it('gives --provider and --account the installed ids and stored names', () => {
-    const { config, command } = fakeConfig({
-      provider: { type: 'option' },
-      account: { type: 'option' },
-      json: { type: 'boolean' },
-    });
-    addFlagOptions(config, words);
-    expect(command.flags.provider!.options).toEqual(['kaneo', 'nanogpt']);
-    expect(command.flags.account!.options).toEqual(['alice@example.com', 'work']);
-    expect(command.flags.json!.options).toBeUndefined();
-  });
-
-  it('keeps options a flag declares itself, and adds none when there are no words', () => {
-    const { config, command } = fakeConfig({
-      provider: { type: 'option', options: ['fixed'] },
-      account: { type: 'option' },
-    });
-    addFlagOptions(config, { providers: [], accounts: [] });
-    expect(command.flags.provider!.options).toEqual(['fixed']);
-    expect(command.flags.account!.options).toBeUndefined();
-  });
+const dirs: string[] = [];
+afterAll(async () => {
+  await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
 });
 
-describe('bashValueCompletion', () => {
-  const generated = '_latchkey_autocomplete() { :; }\ncomplete -F _latchkey_autocomplete latchkey\n';
-
-  it('adds a function with the values that falls back to the generated one, and registers it', () => {
-    const script = bashValueCompletion(generated, 'latchkey', words);
-    expect(script.startsWith(generated.trimEnd())).toBe(true);
-    expect(script).toContain('local providers="kaneo nanogpt"');
-    expect(script).toContain('local accounts="alice@example.com work"');
-    expect(script).toContain('  _latchkey_autocomplete\n}');
-    expect(script.endsWith('complete -F _latchkey_values latchkey\n')).toBe(true);
+describe('the completion scripts', () => {
+  it('are written where the set-up files of `latchkey autocomplete` source them, replacing what was there', async () => {
+    const cacheDir = await mkdtemp(join(tmpdir(), 'latchkey-completion-'));
+    dirs.push(cacheDir);
+    const config = { cacheDir, bin: 'latchkey' };
+    await writeScripts(config);
+    await writeScripts(config);
+    const paths = scriptPaths(config);
+    expect(paths).toEqual({
+      bash: join(cacheDir, 'autocomplete/functions/bash/latchkey.bash'),
+      zsh: join(cacheDir, 'autocomplete/functions/zsh/_latchkey'),
+    });
+    expect(await readFile(paths.bash, 'utf8')).toBe(bashScript('latchkey'));
+    expect(await readFile(paths.zsh, 'utf8')).toBe(zshScript('latchkey'));
   });
 
-  it('replaces its earlier addition instead of adding a second', () => {
-    const once = bashValueCompletion(generated, 'latchkey', words);
-    const twice = bashValueCompletion(once, 'latchkey', { providers: ['acme'], accounts: [] });
-    expect(twice.match(/_latchkey_values\(\)/g)).toHaveLength(1);
-    expect(twice).toContain('local providers="acme"');
-    expect(twice).not.toContain('nanogpt');
+  it('ask `latchkey __complete --` with the words up to the cursor, and register for latchkey', () => {
+    const bash = bashScript('latchkey');
+    expect(bash).toContain('command latchkey __complete -- "${args[@]}"');
+    expect(bash.trimEnd().endsWith('complete -F _latchkey_complete latchkey')).toBe(true);
+    const zsh = zshScript('latchkey');
+    expect(zsh.startsWith('#compdef latchkey\n')).toBe(true);
+    expect(zsh).toContain('command latchkey __complete -- "${(@)words[2,CURRENT]}"');
   });
-});
 
-describe('completionWordsFrom', () => {
-  it('sorts, drops repeats, and leaves out names a shell would run or split', () => {
-    expect(
-      completionWordsFrom(
-        ['nanogpt', 'kaneo', 'nanogpt'],
-        ['work', '$(touch /tmp/x)', 'a b', 'alice@example.com', '`id`', 'work', 'x"y'],
-      ),
-    ).toEqual({ providers: ['kaneo', 'nanogpt'], accounts: ['alice@example.com', 'work'] });
+  it('parse in their shells', () => {
+    const bash = spawnSync('bash', ['-n'], { input: bashScript('latchkey'), encoding: 'utf8' });
+    expect(bash.status, bash.stderr).toBe(0);
+    const zsh = spawnSync('zsh', ['-n'], { input: zshScript('latchkey'), encoding: 'utf8' });
+    // zsh is installed in CI (.ci/run); on a machine without it this check is bash's only.
+    if (zsh.error === undefined || process.env.CI) expect(zsh.status, zsh.stderr).toBe(0);
   });
 });

@@ -1,137 +1,111 @@
-import { access, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Config } from '@oclif/core';
-import { loadProviders } from '../providers/providers.js';
-import { readOnlyStore } from '../runtime/environment.js';
+import type { Config } from '@oclif/core';
 
 /**
- * Shell completion (`latchkey autocomplete`, @oclif/plugin-autocomplete) with provider ids and account
- * names as values. The plugin builds its scripts from the commands' flag metadata when `autocomplete` (or
- * its refresh after `plugins install|uninstall`) runs: the prerun hook puts the installed providers into
- * `--provider`'s `options` there (zsh completes them), and the postrun hook adds values to the bash
- * function, which completes only commands and flags by itself. Nothing runs for other commands.
+ * The bash and zsh completion scripts. `latchkey autocomplete` (@oclif/plugin-autocomplete) writes its
+ * set-up files and prints how to source them; its own bash and zsh functions are built once from the
+ * command list and stop after the first flag or argument (bash joins every word into one command id), so
+ * the postrun hook replaces them with these, which ask `latchkey __complete -- WORD...` at every <TAB>
+ * (complete.ts): flags and arguments anywhere on the line, providers and accounts as they are now.
+ * PowerShell keeps the plugin's script (commands and flags).
  */
-export interface CompletionWords {
-  providers: string[];
-  accounts: string[];
-}
-
-/** Only words a shell can take as they are: anything else (quotes, spaces, `$`) is left out. */
-const plainWord = /^[\w@.+-]{1,128}$/;
-
-const found = new WeakMap<Config, Promise<CompletionWords>>();
-
-/** Installed provider ids (discovery, as `auth providers` lists them) and stored account names, once per run. */
-export function completionWords(config: Config, env: NodeJS.ProcessEnv): Promise<CompletionWords> {
-  let words = found.get(config);
-  if (!words) {
-    words = (async () => {
-      const discovery = await loadProviders(config);
-      const records = await readOnlyStore(env)
-        .list()
-        .catch(() => []);
-      return completionWordsFrom(
-        [...discovery.providers.keys()],
-        records.map((r) => r.account),
-      );
-    })();
-    found.set(config, words);
-  }
-  return words;
-}
-
-/** Sorted, without repeats, and only words a shell takes as they are (an account named `$(x)` is left out). */
-export function completionWordsFrom(providers: string[], accounts: string[]): CompletionWords {
-  const words = (list: string[]) => [...new Set(list.filter((w) => plainWord.test(w)))].sort();
-  return { providers: words(providers), accounts: words(accounts) };
-}
-
-interface FlagMetadata {
-  type?: string;
-  options?: string[];
-}
-
-/** Gives every command's `--provider` (and `--account`) flag the words as `options`, for the zsh script. */
-export function addFlagOptions(config: Config, words: CompletionWords): void {
-  for (const plugin of config.getPluginsList()) {
-    for (const command of plugin.commands) {
-      const flags = command.flags as Record<string, FlagMetadata | undefined>;
-      const provider = flags.provider;
-      if (provider?.type === 'option' && !provider.options && words.providers.length > 0)
-        provider.options = words.providers;
-      const account = flags.account;
-      if (account?.type === 'option' && !account.options && words.accounts.length > 0)
-        account.options = words.accounts;
-    }
-  }
-}
-
-const marker = '# latchkey: provider ids and account names as values';
 
 /**
- * The bash completion function with values: provider ids after --provider/-p and as the first argument of
- * `auth login|logout|status|token|switch`, account names after --account; everything else is the
- * generated function's. Replaces an earlier addition, so running it twice changes nothing.
+ * Bash: the words up to the cursor, with `--flag` `=` `value` (bash splits at `=`) put back together;
+ * the answer's words then lose what bash keeps of the current word (`--flag=`).
  */
-export function bashValueCompletion(script: string, bin: string, words: CompletionWords): string {
-  const generated = script.includes(marker) ? script.slice(0, script.indexOf(marker)) : script;
-  const fn = `_${bin}_values`;
-  return `${generated.trimEnd()}
-
-${marker}
-${fn}()
+export function bashScript(bin: string): string {
+  return `# ${bin} shell completion (bash): asks \`${bin} __complete\` at every <TAB>, so the providers
+# and accounts offered are the ones there are now. Written by \`${bin} autocomplete\`.
+_${bin}_complete()
 {
-  local cur="\${COMP_WORDS[COMP_CWORD]}" prev=""
-  local providers="${words.providers.join(' ')}"
-  local accounts="${words.accounts.join(' ')}"
-  if (( COMP_CWORD > 0 )); then prev="\${COMP_WORDS[COMP_CWORD-1]}"; fi
-  case "$prev" in
-    --provider|-p) COMPREPLY=($(compgen -W "$providers" -- "$cur")); return ;;
-    --account) COMPREPLY=($(compgen -W "$accounts" -- "$cur")); return ;;
+  local i n word line joined=0 cur="\${COMP_WORDS[COMP_CWORD]}"
+  local -a args=() lines=()
+  COMPREPLY=()
+  for (( i = 1; i <= COMP_CWORD; i++ )); do
+    word="\${COMP_WORDS[i]}"
+    n=\${#args[@]}
+    if [[ $word == "=" ]] && (( n > 0 )) && [[ \${args[n-1]} == -* && \${args[n-1]} != *=* ]]; then
+      args[n-1]+="="; joined=1
+    elif (( joined )); then
+      args[n-1]+="$word"; joined=0
+    else
+      args+=("$word")
+    fi
+  done
+  (( \${#args[@]} > 0 )) || args=("")
+  # The word as latchkey reads it (--flag=value), its value, and what bash keeps of it (--flag=, --flag).
+  local merged="\${args[\${#args[@]}-1]}"
+  local value="$merged"
+  [[ $merged == -*=* ]] && value="\${merged#*=}"
+  local keep="\${merged%"$cur"}" head="\${merged%"$value"}"
+  head="\${head#"$keep"}"
+  while IFS= read -r line; do lines+=("$line"); done < <(command ${bin} __complete -- "\${args[@]}" 2>/dev/null)
+  case "\${lines[0]}" in
+    :files|:dirs)
+      compopt -o filenames 2>/dev/null
+      while IFS= read -r line; do COMPREPLY+=("$head$line"); done \\
+        < <(if [[ \${lines[0]} == :dirs ]]; then compgen -d -- "$value"; else compgen -f -- "$value"; fi)
+      return ;;
+    :words) ;;
+    *) return ;;
   esac
-  if (( COMP_CWORD == 3 )) && [[ "\${COMP_WORDS[1]}" == auth && "$cur" != -* ]]; then
-    case "\${COMP_WORDS[2]}" in
-      login|logout|status|token|switch) COMPREPLY=($(compgen -W "$providers" -- "$cur")); return ;;
-    esac
-  fi
-  _${bin}_autocomplete
+  for line in "\${lines[@]:1}"; do
+    line="\${line%%$'\\t'*}"
+    COMPREPLY+=("\${line#"$keep"}")
+  done
 }
-complete -F ${fn} ${bin}
+complete -F _${bin}_complete ${bin}
 `;
 }
 
-/** Where @oclif/plugin-autocomplete writes the bash function. */
-export function bashFunctionPath(config: Config): string {
-  return join(config.cacheDir, 'autocomplete', 'functions', 'bash', `${config.bin}.bash`);
+/** Zsh: the words up to the cursor as zsh has them; the descriptions shown beside the words. */
+export function zshScript(bin: string): string {
+  return `#compdef ${bin}
+# ${bin} shell completion (zsh): asks \`${bin} __complete\` at every <TAB>, so the providers and
+# accounts offered are the ones there are now. Written by \`${bin} autocomplete\`.
+_${bin}() {
+  local line
+  local -a lines described
+  lines=("\${(@f)$(command ${bin} __complete -- "\${(@)words[2,CURRENT]}" 2>/dev/null)}")
+  case "\${lines[1]}" in
+    :files) _files; return ;;
+    :dirs) _files -/; return ;;
+    :words) ;;
+    *) return 1 ;;
+  esac
+  for line in "\${(@)lines[2,-1]}"; do
+    [[ -n $line ]] || continue
+    if [[ $line == *$'\\t'* ]]; then
+      described+=("\${line%%$'\\t'*}:\${line#*$'\\t'}")
+    else
+      described+=("$line")
+    fi
+  done
+  _describe -t ${bin} '${bin}' described
+}
+_${bin} "$@"
+`;
 }
 
-/** Adds the values to the bash function the plugin just wrote (left alone when it wrote none). */
-export async function extendBashFunction(config: Config, words: CompletionWords): Promise<void> {
-  const file = bashFunctionPath(config);
-  let script: string;
-  try {
-    script = await readFile(file, 'utf8');
-  } catch {
-    return;
-  }
-  await writeFile(file, bashValueCompletion(script, config.bin, words));
+/** Where @oclif/plugin-autocomplete keeps the bash and zsh functions its set-up files source. */
+export function scriptPaths(config: Pick<Config, 'cacheDir' | 'bin'>): { bash: string; zsh: string } {
+  const functions = join(config.cacheDir, 'autocomplete', 'functions');
+  return {
+    bash: join(functions, 'bash', `${config.bin}.bash`),
+    zsh: join(functions, 'zsh', `_${config.bin}`),
+  };
 }
 
-/**
- * After `plugins link` (which, unlike install and uninstall, fires no hook the completion plugin listens
- * to): rebuilds the scripts with the linked plugin's providers, when completion has been set up. The
- * running config predates the link, so a fresh one is loaded. Never fails the link.
- */
-export async function refreshAfterLink(config: Config): Promise<void> {
-  try {
-    await access(join(config.cacheDir, 'autocomplete'));
-  } catch {
-    return;
-  }
-  try {
-    const fresh = await Config.load(config.root);
-    await fresh.runCommand('autocomplete:create');
-  } catch {
-    // A stale completion list is a small thing; `latchkey autocomplete --refresh-cache` rebuilds it.
+/** Puts latchkey's bash and zsh functions where the plugin's set-up files look for them. */
+export async function writeScripts(config: Pick<Config, 'cacheDir' | 'bin'>): Promise<void> {
+  const paths = scriptPaths(config);
+  for (const [file, text] of [
+    [paths.bash, bashScript(config.bin)],
+    [paths.zsh, zshScript(config.bin)],
+  ] as const) {
+    await mkdir(join(file, '..'), { recursive: true });
+    await writeFile(file, text);
   }
 }

@@ -116,7 +116,7 @@ export function parseLine(table: readonly CommandSpec[], words: readonly string[
   }
   const argProvider = command.args[0]?.name === 'provider' ? positionals[0] : undefined;
   const chosen = provider ?? argProvider;
-  // `auth token nanogpt --<TAB>`: the provider is given, so --provider is not offered.
+  // `auth token PROVIDER --<TAB>`: the provider is given, so --provider is not offered.
   if (argProvider !== undefined) given.add('provider');
 
   if (rest) return plain({ kind: 'files' }); // `exec -- <TAB>`: the command's own words

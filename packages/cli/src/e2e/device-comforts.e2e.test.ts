@@ -5,7 +5,6 @@
  * raw output with pipe-pane), Ctrl-C while waiting for Enter still exits 130, and none of it happens in a
  * pipe or with --json. The device code never reaches the terminal.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -14,14 +13,10 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { defaultCliBin } from '@latchkey/conformance/tools';
 import { startNanoGptEmulator, type NanoGptEmulator } from '@latchkey/testkit';
 import { blockQrLines, decodeBlockQr } from '../testing/qr-decode.js';
-import { E2eFile, RUN_TIMEOUT_MS, expectExit, readIndex } from './harness.js';
+import { E2eFile, RUN_TIMEOUT_MS, expectExit, readIndex, hasTmux, tmuxPerTest } from './harness.js';
 
-const hasTmux = spawnSync('tmux', ['-V']).status === 0;
 const inCi = Boolean(process.env.CI && process.env.CI !== 'false');
-// A server per test: a new session right after the last test's kill-server can hit the dying server.
-let testNumber = 0;
-const socket = () => `latchkey-comforts-${process.pid}-${testNumber}`;
-const tmux = (...args: string[]) => execFileSync('tmux', ['-L', socket(), ...args], { encoding: 'utf8' });
+const { tmux, next: nextTmuxServer } = tmuxPerTest('comforts');
 
 let dir: string;
 let emulator: NanoGptEmulator | undefined;
@@ -30,8 +25,7 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'latchkey-comforts-'));
 });
 afterEach(async () => {
-  spawnSync('tmux', ['-L', socket(), 'kill-server']);
-  testNumber += 1;
+  nextTmuxServer();
   await emulator?.close();
   emulator = undefined;
   await file.cleanup();

@@ -13,7 +13,14 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startNanoGptEmulator } from '@latchkey/testkit';
-import { RUN_TIMEOUT_MS, expectFastPath, expectSecretNotOnDisk, moduleRecorder } from './harness.js';
+import {
+  RUN_TIMEOUT_MS,
+  expectFastPath,
+  expectSecretNotOnDisk,
+  moduleRecorder,
+  hasTmux,
+  tmuxPerTest,
+} from './harness.js';
 
 const bin = resolve(import.meta.dirname, '../../bin/run.cjs');
 const node = process.execPath;
@@ -309,14 +316,12 @@ describe('latchkey exec: the fast path', () => {
   });
 });
 
-const hasTmux = spawnSync('tmux', ['-V']).status === 0;
 const inCi = Boolean(process.env.CI && process.env.CI !== 'false');
-const socket = `latchkey-exec-${process.pid}`;
-const tmux = (...args: string[]) => execFileSync('tmux', ['-L', socket, ...args], { encoding: 'utf8' });
+const { tmux, next: nextTmuxServer } = tmuxPerTest('exec');
 
 describe.runIf(hasTmux || inCi)('latchkey exec in a real terminal (tmux)', () => {
   afterEach(() => {
-    spawnSync('tmux', ['-L', socket, 'kill-server']);
+    nextTmuxServer();
   });
 
   it('--no-masking gives the child the terminal; masking gives it pipes', async () => {

@@ -5,6 +5,7 @@
  * through testkit's `createCliSession()` against a NanoGPT emulator on 127.0.0.1, and keeps every run so
  * the last test of each file can check that no secret leaked.
  */
+import { execFileSync, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { readFile, readdir, rm, writeFile } from 'node:fs/promises';
@@ -345,4 +346,24 @@ export async function refusedPort(): Promise<number> {
     if (refused) return port;
   }
   throw new Error('every candidate port below 1024 on 127.0.0.1 accepted a connection');
+}
+
+/** Whether tmux is installed here (CI installs it: the terminal tests must not skip there). */
+export const hasTmux = spawnSync('tmux', ['-V']).status === 0;
+
+/**
+ * tmux for a file's terminal tests, a server per test: `tmux(...)` talks to this test's server, `next()`
+ * (in `afterEach`) ends it and moves on to a new one, because a new session right after `kill-server` can
+ * hit the dying server ("server exited unexpectedly").
+ */
+export function tmuxPerTest(name: string): { tmux: (...args: string[]) => string; next: () => void } {
+  let testNumber = 0;
+  const socket = () => `latchkey-${name}-${process.pid}-${testNumber}`;
+  return {
+    tmux: (...args) => execFileSync('tmux', ['-L', socket(), ...args], { encoding: 'utf8' }),
+    next: () => {
+      spawnSync('tmux', ['-L', socket(), 'kill-server']);
+      testNumber += 1;
+    },
+  };
 }

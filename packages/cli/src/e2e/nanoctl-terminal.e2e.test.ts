@@ -4,21 +4,16 @@
  * token is echoed, that a wrong token can be corrected in the same session, that the welcome line shows the
  * user and the expiry, and that the token is stored encrypted.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { defaultCliBin } from '@latchkey/conformance/tools';
 import { startNanoctlEmulator, type NanoctlEmulator } from '@latchkey/testkit';
-import { RUN_TIMEOUT_MS, expectSecretNotOnDisk, readIndex } from './harness.js';
+import { RUN_TIMEOUT_MS, expectSecretNotOnDisk, readIndex, hasTmux, tmuxPerTest } from './harness.js';
 
-const hasTmux = spawnSync('tmux', ['-V']).status === 0;
 const inCi = Boolean(process.env.CI && process.env.CI !== 'false');
-// A server per test: a new session right after the last test's kill-server can hit the dying server.
-let testNumber = 0;
-const socket = () => `latchkey-test-${process.pid}-${testNumber}`;
-const tmux = (...args: string[]) => execFileSync('tmux', ['-L', socket(), ...args], { encoding: 'utf8' });
+const { tmux, next: nextTmuxServer } = tmuxPerTest('tty');
 
 let dir: string;
 let emulator: NanoctlEmulator;
@@ -26,8 +21,7 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'latchkey-tty-'));
 });
 afterEach(async () => {
-  spawnSync('tmux', ['-L', socket(), 'kill-server']);
-  testNumber += 1;
+  nextTmuxServer();
   await emulator?.close();
 });
 afterAll(async () => {

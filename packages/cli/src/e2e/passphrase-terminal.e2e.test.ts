@@ -5,7 +5,7 @@
  * echoes nothing of it, and prints the token; `auth passphrase` asks for the current one and the new one
  * twice. Skips without tmux, and fails in CI without it.
  */
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -13,13 +13,10 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { defaultCliBin } from '@latchkey/conformance/tools';
 import { startNanoGptEmulator, type NanoGptEmulator } from '@latchkey/testkit';
-import { newKey } from './harness.js';
+import { newKey, hasTmux, tmuxPerTest } from './harness.js';
 
-const hasTmux = spawnSync('tmux', ['-V']).status === 0;
 const inCi = Boolean(process.env.CI && process.env.CI !== 'false');
-let testNumber = 0;
-const socket = () => `latchkey-pp-${process.pid}-${testNumber}`;
-const tmux = (...args: string[]) => execFileSync('tmux', ['-L', socket(), ...args], { encoding: 'utf8' });
+const { tmux, next: nextTmuxServer } = tmuxPerTest('pp');
 const PASSPHRASE = 'typed passphrase 9f3a';
 const NEW = 'another typed one 77c1';
 
@@ -29,8 +26,7 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'latchkey-pp-tty-'));
 });
 afterEach(async () => {
-  spawnSync('tmux', ['-L', socket(), 'kill-server']);
-  testNumber += 1;
+  nextTmuxServer();
   await emulator?.close();
 });
 afterAll(async () => {

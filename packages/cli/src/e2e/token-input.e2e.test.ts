@@ -52,7 +52,7 @@ async function setup() {
   return { emulator, session, run };
 }
 
-/** Exit 2 quickly, one clear line naming the source, the token nowhere, the server never asked. */
+/** Exit 2 quickly, a clear message naming the source, the token nowhere, the server never asked. */
 function expectRefused(
   run: CliRun & { ms: number },
   emulator: NanoctlEmulator,
@@ -143,7 +143,9 @@ describe('environment variables', () => {
       const { emulator, run } = await setup();
       const token = secretValue('nsv_abcdefgh\x01ijklmnop');
       const env = { NANOSERVICES_TOKEN: token };
-      const message = /^latchkey: The token from NANOSERVICES_TOKEN contains a control character[^\n]*\n$/;
+      // The message, then what to do on its own line (as every command's errors).
+      const message =
+        /^latchkey: The token from NANOSERVICES_TOKEN contains a control character[^\n]*\n {2}Copy the token again[^\n]*\n$/;
       // The fast path, then the full CLI (a trailing `--` is a form the fast path leaves to oclif).
       for (const args of [
         ['token', '--provider', 'nanoctl'],

@@ -2,22 +2,19 @@
  * The masked prompt's answer passes the same shared token check as every other input: in a REAL terminal
  * (tmux), a pasted value with a space is refused before any request, and the user may paste again.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { defaultCliBin } from '@latchkey/conformance/tools';
 import { startNanoctlEmulator } from '@latchkey/testkit';
-import { RUN_TIMEOUT_MS } from './harness.js';
+import { RUN_TIMEOUT_MS, hasTmux, tmuxPerTest } from './harness.js';
 
-const hasTmux = spawnSync('tmux', ['-V']).status === 0;
-const socket = `latchkey-prompt-check-${process.pid}`;
-const tmux = (...args: string[]) => execFileSync('tmux', ['-L', socket, ...args], { encoding: 'utf8' });
+const { tmux, next: nextTmuxServer } = tmuxPerTest('prompt-check');
 
 const cleanups: Array<() => Promise<void>> = [];
 afterAll(async () => {
-  spawnSync('tmux', ['-L', socket, 'kill-server']);
+  nextTmuxServer();
   for (const cleanup of cleanups) await cleanup();
 });
 

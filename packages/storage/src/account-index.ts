@@ -1,4 +1,4 @@
-import * as path from 'node:path';
+import { isAbsolute, join } from 'node:path';
 import { corruptError } from './storage-errors.js';
 import { checkConfigDir, readOwnFile, writeFileAtomic } from './fs-util.js';
 import type { AccountRecord } from './types.js';
@@ -19,7 +19,7 @@ export interface IndexDocument {
 }
 
 export function indexPath(configDir: string): string {
-  return path.join(configDir, INDEX_FILE);
+  return join(configDir, INDEX_FILE);
 }
 
 const isString = (value: unknown): value is string => typeof value === 'string';
@@ -104,14 +104,14 @@ export async function readIndex(configDir: string): Promise<IndexDocument> {
       isPlainObject(directories) &&
       Object.entries(directories).every(
         ([dir, choices]) =>
-          path.isAbsolute(dir) && isPlainObject(choices) && Object.values(choices).every(isString),
+          isAbsolute(dir) && isPlainObject(choices) && Object.values(choices).every(isString),
       )
     )
   ) {
     throw corruptError(file, 'its "directories" map is not what latchkey writes');
   }
   const passStore = parsed.passStore;
-  if (passStore !== undefined && !(isString(passStore) && path.isAbsolute(passStore))) {
+  if (passStore !== undefined && !(isString(passStore) && isAbsolute(passStore))) {
     throw corruptError(file, 'its "passStore" is not what latchkey writes');
   }
   return {

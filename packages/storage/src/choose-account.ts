@@ -1,4 +1,4 @@
-import * as path from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { ExitCode, LatchkeyError } from '@latchkey/errors';
 import type { IndexDocument } from './account-index.js';
 
@@ -38,11 +38,11 @@ export function chooseAccount(
     return { account: fromEnv.value, chosenBy: 'env', detail: fromEnv.variable };
   }
   const directories = index.directories ?? {};
-  // path.dirname of a root is the root itself, so this walk ends after at most one step per path segment.
-  for (let dir = path.resolve(options.cwd); ; dir = path.dirname(dir)) {
+  // dirname of a root is the root itself, so this walk ends after at most one step per path segment.
+  for (let dir = resolve(options.cwd); ; dir = dirname(dir)) {
     const account = Object.hasOwn(directories, dir) ? directories[dir]?.[provider] : undefined;
     if (account !== undefined) return { account, chosenBy: 'directory', detail: dir };
-    if (path.dirname(dir) === dir) break;
+    if (dirname(dir) === dir) break;
   }
   const fallback = Object.hasOwn(index.active, provider) ? index.active[provider] : undefined;
   return fallback === undefined ? undefined : { account: fallback, chosenBy: 'default' };

@@ -1,5 +1,5 @@
-import * as os from 'node:os';
-import * as path from 'node:path';
+import { homedir } from 'node:os';
+import { isAbsolute, join as posixJoin, resolve, win32 } from 'node:path';
 
 /**
  * latchkey's three directories, from one set of rules (the only place they are written; bin/run.cjs,
@@ -26,11 +26,11 @@ export interface DirsHost {
   homedir: () => string;
 }
 
-const nodeHost: DirsHost = { platform: process.platform, homedir: os.homedir };
+const nodeHost: DirsHost = { platform: process.platform, homedir };
 
 export function latchkeyDirs(env: NodeJS.ProcessEnv = process.env, host: DirsHost = nodeHost): LatchkeyDirs {
   const windows = host.platform === 'win32';
-  const join = windows ? path.win32.join : path.join;
+  const join = windows ? win32.join : posixJoin;
   const set = (name: string) => env[name]?.trim() || undefined;
   // oclif's home: HOME, then Windows' HOMEDRIVE+HOMEPATH or USERPROFILE, then the OS's answer.
   const home =
@@ -49,8 +49,8 @@ export function latchkeyDirs(env: NodeJS.ProcessEnv = process.env, host: DirsHos
   const xdgConfig = set('XDG_CONFIG_HOME');
   return {
     config: explicitConfig
-      ? path.resolve(explicitConfig)
-      : xdgConfig && path.isAbsolute(xdgConfig)
+      ? resolve(explicitConfig)
+      : xdgConfig && isAbsolute(xdgConfig)
         ? join(xdgConfig, 'latchkey')
         : join(home, '.config', 'latchkey'),
     data: set('LATCHKEY_DATA_DIR') || oclifDir('data'),

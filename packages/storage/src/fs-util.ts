@@ -2,8 +2,22 @@
 // thing at a time, and each promise-based call is a round trip through libuv's thread pool (reading a
 // stored credential takes a dozen in a row, a few ms); node:fs/promises would also cost every run about
 // 1 MiB of memory to load. Measured in docs/performance.md.
-import * as fs from 'node:fs';
-import * as path from 'node:path';
+import {
+  closeSync,
+  constants,
+  fstatSync,
+  fsyncSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { nodeCrypto } from './crypto.js';
 import { insecureError, ioError } from './storage-errors.js';
 
@@ -12,7 +26,7 @@ const checkModes = process.platform !== 'win32';
 /** Creates the config directory (0700) if it doesn't exist yet; refuses one that others can write to. */
 export async function ensureConfigDir(dir: string): Promise<void> {
   try {
-    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
   } catch (error) {
     throw ioError(dir, 'create the directory', error);
   }
@@ -24,7 +38,7 @@ export async function checkDirSafe(dir: string): Promise<void> {
   if (!checkModes) return;
   let stat;
   try {
-    stat = fs.statSync(dir);
+    stat = statSync(dir);
   } catch (error) {
     throw ioError(dir, 'read', error);
   }
@@ -39,7 +53,7 @@ export async function checkDirSafe(dir: string): Promise<void> {
  */
 export async function checkConfigDir(dir: string): Promise<'missing' | 'ok'> {
   try {
-    fs.lstatSync(dir);
+    lstatSync(dir);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 'missing';
     throw ioError(dir, 'read', error);
@@ -61,24 +75,24 @@ export function checkOwnFileStat(file: string, stat: { uid: number; mode: number
 export async function readOwnFile(file: string, secret: boolean): Promise<Buffer | undefined> {
   let fd: number;
   try {
-    fd = fs.openSync(file, fs.constants.O_RDONLY | (fs.constants.O_NOFOLLOW ?? 0));
+    fd = openSync(file, constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0));
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw ioError(file, 'read', error);
   }
   try {
-    if (secret && checkModes) checkOwnFileStat(file, fs.fstatSync(fd));
-    return fs.readFileSync(fd);
+    if (secret && checkModes) checkOwnFileStat(file, fstatSync(fd));
+    return readFileSync(fd);
   } catch (error) {
     if ((error as { name?: string }).name === 'LatchkeyError') throw error;
     throw ioError(file, 'read', error);
   } finally {
-    fs.closeSync(fd);
+    closeSync(fd);
   }
 }
 
 /** Test seam: lets a test make the final rename fail, to show the old file survives. */
-export const fsHooks = { rename: (from: string, to: string): void => fs.renameSync(from, to) };
+export const fsHooks = { rename: (from: string, to: string): void => renameSync(from, to) };
 
 /**
  * Replaces `file` atomically: writes a temp file (mode 0600) in the same directory, fsyncs it, renames
@@ -86,22 +100,22 @@ export const fsHooks = { rename: (from: string, to: string): void => fs.renameSy
  * a crash leaves the old file intact (and at worst a stray `*.tmp`).
  */
 export async function writeFileAtomic(file: string, data: string | Buffer): Promise<void> {
-  const dir = path.dirname(file);
-  const temp = path.join(
+  const dir = dirname(file);
+  const temp = join(
     dir,
-    `.${path.basename(file)}.${process.pid}.${(await nodeCrypto()).randomBytes(6).toString('hex')}.tmp`,
+    `.${basename(file)}.${process.pid}.${(await nodeCrypto()).randomBytes(6).toString('hex')}.tmp`,
   );
   let fd: number | undefined;
   try {
-    fd = fs.openSync(temp, 'wx', 0o600);
-    fs.writeFileSync(fd, data);
-    fs.fsyncSync(fd);
-    fs.closeSync(fd);
+    fd = openSync(temp, 'wx', 0o600);
+    writeFileSync(fd, data);
+    fsyncSync(fd);
+    closeSync(fd);
     fd = undefined;
     fsHooks.rename(temp, file);
   } catch (error) {
-    if (fd !== undefined) quietly(() => fs.closeSync(fd!));
-    quietly(() => fs.rmSync(temp, { force: true }));
+    if (fd !== undefined) quietly(() => closeSync(fd!));
+    quietly(() => rmSync(temp, { force: true }));
     throw ioError(file, 'write', error);
   }
   syncDir(dir);
@@ -138,7 +152,7 @@ export async function removeStrayTempFiles(
 ): Promise<string[]> {
   let names: string[];
   try {
-    names = fs.readdirSync(dir);
+    names = readdirSync(dir);
   } catch {
     return [];
   }
@@ -146,18 +160,18 @@ export async function removeStrayTempFiles(
   for (const name of names) {
     const match = TEMP_FILE.exec(name);
     if (!match) continue;
-    const file = path.join(dir, name);
+    const file = join(dir, name);
     let stale = options.all === true || !isProcessAlive(Number(match[2]));
     if (!stale) {
       try {
-        stale = now - fs.lstatSync(file).mtimeMs > STRAY_TEMP_AGE_MS;
+        stale = now - lstatSync(file).mtimeMs > STRAY_TEMP_AGE_MS;
       } catch {
         continue;
       }
     }
     if (!stale) continue;
     try {
-      fs.rmSync(file, { force: true });
+      rmSync(file, { force: true });
       removed.push(name);
     } catch {
       // Left for the next write or logout.
@@ -169,11 +183,11 @@ export async function removeStrayTempFiles(
 function syncDir(dir: string): void {
   if (process.platform === 'win32') return;
   try {
-    const fd = fs.openSync(dir, 'r');
+    const fd = openSync(dir, 'r');
     try {
-      fs.fsyncSync(fd);
+      fsyncSync(fd);
     } finally {
-      fs.closeSync(fd);
+      closeSync(fd);
     }
   } catch {
     // Some file systems can't fsync a directory; the rename itself is still atomic.

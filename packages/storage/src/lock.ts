@@ -1,7 +1,17 @@
 import { nodeCrypto } from './crypto.js';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
+import {
+  closeSync,
+  linkSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
+import { hostname as hostName } from 'node:os';
+import { join } from 'node:path';
 import { systemClock, type Clock } from '@latchkey/clock';
 import { LatchkeyError } from '@latchkey/errors';
 import { isProcessAlive, quietly } from './fs-util.js';
@@ -47,8 +57,8 @@ export async function withLock<T>(dir: string, fn: () => Promise<T>, options: Lo
   const staleMs = options.staleMs ?? 10_000;
   const noticeAt = clock.now() + (options.noticeAfterMs ?? 1_000);
   let noticed = options.onWait === undefined;
-  const lockFile = path.join(dir, '.lock');
-  const token = `${process.pid} ${os.hostname()} ${(await nodeCrypto()).randomBytes(8).toString('hex')}\n`;
+  const lockFile = join(dir, '.lock');
+  const token = `${process.pid} ${hostName()} ${(await nodeCrypto()).randomBytes(8).toString('hex')}\n`;
   // The deadline is per holder: a queue of writers that each finish in time is progress, not a hang, so a
   // waiter behind many of them on a busy machine waits its turn instead of failing.
   let deadline = clock.now() + timeoutMs;
@@ -57,15 +67,15 @@ export async function withLock<T>(dir: string, fn: () => Promise<T>, options: Lo
 
   for (;;) {
     try {
-      const fd = fs.openSync(lockFile, 'wx', 0o600);
+      const fd = openSync(lockFile, 'wx', 0o600);
       try {
-        fs.writeFileSync(fd, token);
+        writeFileSync(fd, token);
       } catch (error) {
-        quietly(() => fs.closeSync(fd));
-        quietly(() => fs.rmSync(lockFile, { force: true }));
+        quietly(() => closeSync(fd));
+        quietly(() => rmSync(lockFile, { force: true }));
         throw error;
       }
-      fs.closeSync(fd);
+      closeSync(fd);
       break;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST')
@@ -96,7 +106,7 @@ export async function withLock<T>(dir: string, fn: () => Promise<T>, options: Lo
 
   const heartbeat = setInterval(() => {
     const now = new Date();
-    quietly(() => fs.utimesSync(lockFile, now, now));
+    quietly(() => utimesSync(lockFile, now, now));
   }, 2_000);
   heartbeat.unref();
   try {
@@ -110,8 +120,8 @@ export async function withLock<T>(dir: string, fn: () => Promise<T>, options: Lo
 async function releaseLock(lockFile: string, token: string): Promise<void> {
   // Only remove the lock if it is still ours (it could have been broken as stale and re-taken).
   try {
-    const content = fs.readFileSync(lockFile, 'utf8');
-    if (content === token) fs.rmSync(lockFile, { force: true });
+    const content = readFileSync(lockFile, 'utf8');
+    if (content === token) rmSync(lockFile, { force: true });
   } catch {
     // Already gone.
   }
@@ -134,8 +144,8 @@ export function parseLockHolder(content: string): LockHolder {
 /** The lock file's text and modification time, or undefined when there is none (or it went meanwhile). */
 async function readLock(lockFile: string): Promise<{ content: string; mtimeMs: number } | undefined> {
   try {
-    const content = fs.readFileSync(lockFile, 'utf8');
-    return { content, mtimeMs: fs.statSync(lockFile).mtimeMs };
+    const content = readFileSync(lockFile, 'utf8');
+    return { content, mtimeMs: statSync(lockFile).mtimeMs };
   } catch {
     return undefined;
   }
@@ -155,27 +165,27 @@ async function breakIfStale(
   // that what was moved is the lock judged dead (another waiter may have just re-taken the lock).
   const aside = `${lockFile}.stale.${process.pid}.${(await nodeCrypto()).randomBytes(4).toString('hex')}`;
   try {
-    fs.renameSync(lockFile, aside);
+    renameSync(lockFile, aside);
   } catch {
     return undefined;
   }
   try {
-    const moved = fs.readFileSync(aside, 'utf8');
+    const moved = readFileSync(aside, 'utf8');
     if (moved !== content) {
       // A live lock was moved by mistake: put it back unless someone has taken the lock meanwhile.
-      quietly(() => fs.linkSync(aside, lockFile));
+      quietly(() => linkSync(aside, lockFile));
     }
   } catch {
     // Gone: nothing to restore.
   } finally {
-    quietly(() => fs.rmSync(aside, { force: true }));
+    quietly(() => rmSync(aside, { force: true }));
   }
   return undefined;
 }
 
 /** A dead pid on this host; otherwise (another host, or no host) a lock untouched for `staleMs`. */
 function holderGone(holder: LockHolder, mtimeMs: number, staleMs: number, clock: Clock): boolean {
-  const local = holder.hostname === os.hostname() && holder.pid !== undefined;
+  const local = holder.hostname === hostName() && holder.pid !== undefined;
   return local ? !isProcessAlive(holder.pid!) : clock.now() - mtimeMs > staleMs;
 }
 
@@ -188,7 +198,7 @@ export async function inspectLock(
   dir: string,
   options: { staleMs?: number; clock?: Clock } = {},
 ): Promise<LockState> {
-  const lockFile = path.join(dir, '.lock');
+  const lockFile = join(dir, '.lock');
   const read = await readLock(lockFile);
   if (read === undefined) return { state: 'free' };
   const { content, mtimeMs } = read;

@@ -1,6 +1,6 @@
 // A stored OAuth credential goes only to the endpoints that issued it: the ones bound to it in the secret
 // store, not whatever providers.json says now (see docs/storage.md, "OAuth endpoints are bound too").
-import * as path from 'node:path';
+import { dirname } from 'node:path';
 import { ExitCode, LatchkeyError } from '@latchkey/errors';
 import type { OAuthEndpoints } from './bound-secret.js';
 import { definitionsPath, type ProviderDefinition } from './provider-definitions.js';
@@ -67,7 +67,7 @@ export function endpointTamperedError(
   return new LatchkeyError({
     code: 'STORAGE_TAMPERED',
     message: `${file} says ${provider}'s ${field} is ${show(definitionValue)}, but the stored credential of ${provider} account '${account}' was issued with ${field} ${show(boundValue)}; latchkey sends it nowhere.`,
-    action: `Check who can write to '${path.dirname(file)}' (it must be yours, mode 700, and providers.json 600). If you changed ${provider} on purpose, put its ${field} back to ${show(boundValue)} and run \`latchkey auth providers add ${provider} --force ...\` with the new endpoints: it logs the accounts out at the endpoints that issued them first.`,
+    action: `Check who can write to '${dirname(file)}' (it must be yours, mode 700, and providers.json 600). If you changed ${provider} on purpose, put its ${field} back to ${show(boundValue)} and run \`latchkey auth providers add ${provider} --force ...\` with the new endpoints: it logs the accounts out at the endpoints that issued them first.`,
     exitCode: ExitCode.Failure,
     docs: 'storage',
   });

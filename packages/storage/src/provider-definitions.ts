@@ -1,4 +1,4 @@
-import * as path from 'node:path';
+import { join } from 'node:path';
 import { checkConfigDir, ensureConfigDir, readOwnFile, writeFileAtomic } from './fs-util.js';
 import { withLock } from './lock.js';
 import { corruptError } from './storage-errors.js';
@@ -48,7 +48,7 @@ interface DefinitionsDocument {
 }
 
 export function definitionsPath(configDir: string): string {
-  return path.join(configDir, DEFINITIONS_FILE);
+  return join(configDir, DEFINITIONS_FILE);
 }
 
 const isPlainObject = (value: unknown): value is Record<string, unknown> =>

@@ -1,4 +1,4 @@
-import * as path from 'node:path';
+import { dirname } from 'node:path';
 import { ExitCode, LatchkeyError } from '@latchkey/errors';
 import { backendPlace } from './backends/describe.js';
 import type { BackendName } from './types.js';
@@ -89,7 +89,7 @@ export function tamperedError(
   return new LatchkeyError({
     code: 'STORAGE_TAMPERED',
     message: `${indexFile} says ${provider} account '${account}' uses ${show(indexUrl)}, but its stored credential was issued for ${show(boundUrl)}${why}; latchkey refuses to send it to a server it was not issued for.`,
-    action: `Check who can write to '${path.dirname(indexFile)}' (it must be yours, mode 700, and accounts.json 600), then sign in again: latchkey auth login --provider ${provider}`,
+    action: `Check who can write to '${dirname(indexFile)}' (it must be yours, mode 700, and accounts.json 600), then sign in again: latchkey auth login --provider ${provider}`,
     exitCode: ExitCode.Failure,
     docs: 'security',
   });

@@ -1,5 +1,5 @@
-import * as fs from 'node:fs';
-import * as path from 'node:path';
+import { accessSync, existsSync, readdirSync, realpathSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import {
   ExitCode,
   isLatchkeyError,
@@ -88,7 +88,7 @@ export class CredentialStore {
     if (typeof options.configDir !== 'string' || options.configDir.trim() === '') {
       throw usageError('The credential store needs a config directory.', 'Set LATCHKEY_CONFIG_DIR or HOME.');
     }
-    this.configDir = path.resolve(options.configDir);
+    this.configDir = resolve(options.configDir);
     this.preference = options.preference ?? 'auto';
     this.service = options.service ?? 'latchkey';
     this.now = options.now ?? Date.now;
@@ -250,9 +250,9 @@ export class CredentialStore {
    */
   async setDirectoryChoice(provider: string, dir: string, account: string | undefined): Promise<void> {
     validateIds(provider, account ?? '-');
-    let where = path.resolve(dir);
+    let where = resolve(dir);
     try {
-      where = fs.realpathSync(where);
+      where = realpathSync(where);
     } catch {
       // Not there (yet): the absolute path as given.
     }
@@ -296,7 +296,7 @@ export class CredentialStore {
 
   private hasIndexFile(): boolean {
     try {
-      fs.accessSync(indexPath(this.configDir));
+      accessSync(indexPath(this.configDir));
       return true;
     } catch {
       return false;
@@ -692,7 +692,7 @@ export class CredentialStore {
   private async hasLeftovers(): Promise<boolean> {
     let names: string[];
     try {
-      names = fs.readdirSync(this.configDir);
+      names = readdirSync(this.configDir);
     } catch {
       return false;
     }
@@ -789,7 +789,7 @@ export class CredentialStore {
   }
 
   private hasPassphraseFile(): boolean {
-    return fs.existsSync(path.join(this.configDir, PASSPHRASE_FILE));
+    return existsSync(join(this.configDir, PASSPHRASE_FILE));
   }
 
   /** The passphrase backend, its code loaded on first use (the keychain and file paths never load it). */

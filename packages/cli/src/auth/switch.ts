@@ -1,5 +1,5 @@
 import { realpath, stat } from 'node:fs/promises';
-import * as path from 'node:path';
+import { dirname, resolve, sep } from 'node:path';
 import { usageError } from '@latchkey/errors';
 import { latchkeyEnvName } from '@latchkey/plugin-kit/manifest';
 import type { CredentialStore } from '@latchkey/storage';
@@ -96,7 +96,7 @@ async function applyChoice(
   outcome: SwitchOutcome,
 ): Promise<void> {
   if (request.dir !== undefined) {
-    const directory = path.resolve(request.cwd, request.dir);
+    const directory = resolve(request.cwd, request.dir);
     outcome.scope = 'directory';
     if (request.unset) {
       const before = await store.directoryChoices(manifest.id);
@@ -170,7 +170,7 @@ async function checkDirectory(directory: string, given: string, force: boolean):
   if (!found.isDirectory()) {
     throw usageError(
       `--dir ${given}: ${directory} is a file, not a directory.`,
-      `Name the directory the choice is for (\`--dir ${path.dirname(given) || '.'}\` for the one that holds it), or pass --force to record it anyway.`,
+      `Name the directory the choice is for (\`--dir ${dirname(given) || '.'}\` for the one that holds it), or pass --force to record it anyway.`,
     );
   }
 }
@@ -194,7 +194,7 @@ export function withOptionalDirValue(argv: readonly string[]): string[] {
 
 /** A directory as people write it: `~/work/api` under the home directory. */
 export function shownDirectory(dir: string, home: string | undefined): string {
-  if (home && home !== '/' && (dir === home || dir.startsWith(`${home}${path.sep}`))) {
+  if (home && home !== '/' && (dir === home || dir.startsWith(`${home}${sep}`))) {
     return `~${dir.slice(home.length)}`;
   }
   return dir;

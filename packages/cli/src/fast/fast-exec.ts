@@ -46,7 +46,7 @@ export async function fastExec(
   }
   const { providers, complete } = known;
   // A passphrase that may have to be typed: the full CLI asks for it.
-  const interactive = Boolean(process.stdin.isTTY && process.stderr.isTTY) && !isCi(env);
+  const interactive = () => Boolean(process.stdin.isTTY && process.stderr.isTTY) && !isCi(env);
   if (mayAskPassphrase(env, interactive)) return undefined;
   // A provider only its plugin's hook knows, or, without every provider known, anything but the known
   // ones named with --provider (a reference may name any provider): the full CLI finds it.

@@ -36,7 +36,7 @@ export async function fastToken(
     // Without every provider known (a plugin it cannot read as plainly as oclif), only a provider it
     // knows, named on the command line, is answered here; the full CLI knows the others.
     // A passphrase that may have to be typed: the full CLI asks for it.
-    if (mayAskPassphrase(env, interactive())) return undefined;
+    if (mayAskPassphrase(env, interactive)) return undefined;
     const { providers, complete } = await readProviders(env);
     if (!complete && (requested === undefined || !providers.has(requested))) return undefined;
     const result = await resolveTokenFrom(

@@ -1,5 +1,5 @@
-import * as fs from 'node:fs';
-import * as path from 'node:path';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { corruptError, ioError } from '../storage-errors.js';
 import { checkDirSafe, ensureConfigDir, readOwnFile, writeFileAtomic } from '../fs-util.js';
 import { withLock } from '../lock.js';
@@ -34,8 +34,8 @@ export class EncryptedFileBackend implements SecretBackend {
   readonly keyFile: string;
 
   constructor(readonly configDir: string) {
-    this.file = path.join(configDir, CREDENTIALS_FILE);
-    this.keyFile = path.join(configDir, KEY_FILE);
+    this.file = join(configDir, CREDENTIALS_FILE);
+    this.keyFile = join(configDir, KEY_FILE);
   }
 
   async get(key: string): Promise<string | undefined> {
@@ -97,7 +97,7 @@ export class EncryptedFileBackend implements SecretBackend {
     let deleted = doc !== undefined;
     for (const file of [this.file, this.keyFile]) {
       try {
-        fs.rmSync(file);
+        rmSync(file);
         deleted = true;
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw ioError(file, 'delete', error);

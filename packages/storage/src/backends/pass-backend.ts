@@ -1,8 +1,8 @@
 // The `pass` store (`LATCHKEY_STORAGE=pass`): loaded only when an entry is read or written (store.ts imports
 // this module lazily), so the keychain and file paths load nothing new.
 import { spawn } from 'node:child_process';
-import * as fs from 'node:fs';
-import * as path from 'node:path';
+import { existsSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { ExitCode, LatchkeyError, registerSecret, sanitizeLine } from '@latchkey/errors';
 import { isAccountRecord } from '../account-index.js';
 import { decodeBoundSecret, encodeBoundSecret, type BoundSecret } from '../bound-secret.js';
@@ -44,7 +44,7 @@ export class PassBackend {
   async read(provider: string, account: string): Promise<PassEntry | undefined> {
     const name = passEntryName(provider, account);
     const file = this.file(name);
-    if (!fs.existsSync(file)) return undefined;
+    if (!existsSync(file)) return undefined;
     const run = await this.pass(['show', name]);
     if (run.code !== 0) {
       if (/is not in the password store/.test(run.stderr)) return undefined;
@@ -69,7 +69,7 @@ export class PassBackend {
   /** Deletes the account's entry (pass commits it); false when there was none. */
   async remove(provider: string, account: string): Promise<boolean> {
     const name = passEntryName(provider, account);
-    if (!fs.existsSync(this.file(name))) return false;
+    if (!existsSync(this.file(name))) return false;
     const run = await this.pass(['rm', '--force', name]);
     if (run.code === 0) return true;
     if (/is not in the password store/.test(run.stderr)) return false;
@@ -77,14 +77,14 @@ export class PassBackend {
   }
 
   private file(name: string): string {
-    return path.join(this.dir, `${name}.gpg`);
+    return join(this.dir, `${name}.gpg`);
   }
 
   /** pass needs a `.gpg-id` in the entry's folder or above it; without one it would create folders and fail. */
   private checkInitialised(provider: string): void {
-    for (let dir = path.join(this.dir, PASS_FOLDER, provider); ; dir = path.dirname(dir)) {
-      if (fs.existsSync(path.join(dir, '.gpg-id'))) return;
-      if (dir === this.dir || path.dirname(dir) === dir) break;
+    for (let dir = join(this.dir, PASS_FOLDER, provider); ; dir = dirname(dir)) {
+      if (existsSync(join(dir, '.gpg-id'))) return;
+      if (dir === this.dir || dirname(dir) === dir) break;
     }
     throw new LatchkeyError({
       code: 'PASS_UNAVAILABLE',
@@ -237,7 +237,7 @@ function refused(file: string, why: string): LatchkeyError {
   return new LatchkeyError({
     code: 'STORAGE_TAMPERED',
     message: `${file} is not an entry latchkey wrote for this account (${why}); latchkey refuses to use it.`,
-    action: `See who changed it (pass git log -- ${path.basename(path.dirname(file))}/${path.basename(file)}), then sign in again to replace it.`,
+    action: `See who changed it (pass git log -- ${basename(dirname(file))}/${basename(file)}), then sign in again to replace it.`,
     exitCode: ExitCode.Failure,
     docs: DOCS,
   });

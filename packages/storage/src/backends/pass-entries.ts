@@ -1,9 +1,9 @@
 // Finding latchkey's entries in a `pass` store without running pass or gpg: the store is the index of its
 // accounts (store.ts), so listing them is a directory walk every command can afford. The code that runs
 // pass (pass-backend.ts) is loaded only to read or write an entry.
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
+import { existsSync, readFileSync, readdirSync, statSync, type Dirent } from 'node:fs';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
 
 /** The folder of the store latchkey writes under: `latchkey/<provider>/<account>`. */
 export const PASS_FOLDER = 'latchkey';
@@ -17,10 +17,10 @@ const PROVIDER_ID = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
  */
 export function passStoreDir(env: NodeJS.ProcessEnv, recorded?: string): string {
   const fromEnv = env.PASSWORD_STORE_DIR?.trim();
-  if (fromEnv) return path.resolve(fromEnv);
+  if (fromEnv) return resolve(fromEnv);
   if (recorded !== undefined) return recorded;
-  const home = env.HOME?.trim() || os.homedir();
-  return path.join(home, '.password-store');
+  const home = env.HOME?.trim() || homedir();
+  return join(home, '.password-store');
 }
 
 /**
@@ -61,19 +61,19 @@ export interface PassEntryRef {
  * (reading such an entry by name is refused anyway).
  */
 export function listPassEntries(dir: string): PassEntryRef[] {
-  const root = path.join(dir, PASS_FOLDER);
+  const root = join(dir, PASS_FOLDER);
   const refs: PassEntryRef[] = [];
-  let providers: fs.Dirent[];
+  let providers: Dirent[];
   try {
-    providers = fs.readdirSync(root, { withFileTypes: true });
+    providers = readdirSync(root, { withFileTypes: true });
   } catch {
     return refs;
   }
   for (const folder of providers) {
     if (!folder.isDirectory() || !PROVIDER_ID.test(folder.name)) continue;
-    let files: fs.Dirent[];
+    let files: Dirent[];
     try {
-      files = fs.readdirSync(path.join(root, folder.name), { withFileTypes: true });
+      files = readdirSync(join(root, folder.name), { withFileTypes: true });
     } catch {
       continue;
     }
@@ -83,7 +83,7 @@ export function listPassEntries(dir: string): PassEntryRef[] {
       if (account === undefined) continue;
       let mtimeMs: number;
       try {
-        mtimeMs = fs.statSync(path.join(root, folder.name, file.name)).mtimeMs;
+        mtimeMs = statSync(join(root, folder.name, file.name)).mtimeMs;
       } catch {
         continue;
       }
@@ -108,8 +108,7 @@ export interface PassStoreState {
 export function passStoreState(dir: string): PassStoreState {
   let recipients: string[] | undefined;
   try {
-    recipients = fs
-      .readFileSync(path.join(dir, '.gpg-id'), 'utf8')
+    recipients = readFileSync(join(dir, '.gpg-id'), 'utf8')
       .split('\n')
       .map((l) => l.trim())
       .filter((l) => l !== '' && !l.startsWith('#'));
@@ -119,7 +118,7 @@ export function passStoreState(dir: string): PassStoreState {
   return {
     dir,
     recipients,
-    git: fs.existsSync(path.join(dir, '.git')),
+    git: existsSync(join(dir, '.git')),
     entries: listPassEntries(dir).length,
   };
 }

@@ -1,7 +1,7 @@
 // The passphrase file (`LATCHKEY_STORAGE=passphrase`): loaded only when an account uses it (store.ts imports
 // this module lazily), so the keychain and file paths load nothing new.
-import * as fs from 'node:fs';
-import * as path from 'node:path';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { ExitCode, LatchkeyError, registerSecret, usageError } from '@latchkey/errors';
 import { nodeCrypto } from '../crypto.js';
 import { checkDirSafe, ensureConfigDir, readOwnFile, writeFileAtomic } from '../fs-util.js';
@@ -77,7 +77,7 @@ export class PassphraseFileBackend implements SecretBackend {
     readonly configDir: string,
     options: PassphraseBackendOptions,
   ) {
-    this.file = path.join(configDir, PASSPHRASE_FILE);
+    this.file = join(configDir, PASSPHRASE_FILE);
     this.env = options.env;
     this.ask = options.ask;
   }
@@ -147,7 +147,7 @@ export class PassphraseFileBackend implements SecretBackend {
   async deleteFilesLocked(): Promise<boolean> {
     if ((await this.readDocument()) === undefined) return false;
     try {
-      fs.rmSync(this.file);
+      rmSync(this.file);
       return true;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;

@@ -2,7 +2,7 @@
 // listener on 127.0.0.1 and an ephemeral port, for one path, that takes the first callback whose `state`
 // matches and closes. Everything it receives is hostile until proven otherwise: the `Host` header, the
 // path, the method, the state, the size of the request line and headers, how long a client takes.
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Clock } from '@latchkey/clock';
 import { ExitCode, LatchkeyError, cancelledError, isLatchkeyError } from '@latchkey/errors';
@@ -93,6 +93,10 @@ export async function startLoopbackListener(options: LoopbackOptions): Promise<L
     }
   };
 
+  // Loaded here, not at the top: an ES module import of node:http builds its module facade, which reads
+  // every export (undici's web sockets among them), some 30 ms that every command loading this package
+  // (all of them, through plugin-kit) would otherwise pay.
+  const { createServer } = await import('node:http');
   const server: Server = createServer({ maxHeaderSize: maxHeaderBytes }, (req, res) => {
     handle(req, res);
   });

@@ -1,6 +1,6 @@
 // RFC 7636 (PKCE) and the `state` of an authorization request: the values come from oauth4webapi, which
 // draws them from the platform's CSPRNG (crypto.getRandomValues); the comparison is node:crypto's.
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { calculatePKCECodeChallenge, generateRandomCodeVerifier, generateRandomState } from 'oauth4webapi';
 import { registerSecret } from '@latchkey/errors';
 
@@ -35,6 +35,11 @@ export function createState(): string {
  */
 export function sameState(expected: string, received: string | null | undefined): boolean {
   if (typeof received !== 'string') return false;
+  // Required here, not imported at the top: an ES module import of node:crypto builds its module facade
+  // (webcrypto included), some 5 ms that every command loading this package would pay.
+  const { createHash, timingSafeEqual } = createRequire(import.meta.url)(
+    'node:crypto',
+  ) as typeof import('node:crypto');
   const digest = (value: string) => createHash('sha256').update(value, 'utf8').digest();
   return timingSafeEqual(digest(expected), digest(received)) && received.length === expected.length;
 }

@@ -247,6 +247,15 @@ export async function moduleRecorder(dir: string): Promise<{
 import * as module from 'node:module';
 const seen = new Set();
 module.registerHooks({ resolve(specifier, context, next) { const r = next(specifier, context); seen.add(r.url); return r; } });
+// Built-ins handed over by process.getBuiltinModule (no resolve step): recorded under the same name.
+const getBuiltin = process.getBuiltinModule;
+if (typeof getBuiltin === 'function') {
+  process.getBuiltinModule = (id) => {
+    const found = getBuiltin.call(process, id);
+    if (found !== undefined) seen.add(id.startsWith('node:') ? id : 'node:' + id);
+    return found;
+  };
+}
 process.on('exit', () => writeFileSync(${JSON.stringify(log)}, [...seen].join('\\n')));
 `,
   );

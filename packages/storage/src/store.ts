@@ -30,7 +30,7 @@ import {
   type ChosenBy,
 } from './choose-account.js';
 import { withLock, type LockOptions } from './lock.js';
-import { missingCredentialError, tamperedError } from './storage-errors.js';
+import { DOCS, missingCredentialError, tamperedError } from './storage-errors.js';
 import type {
   AccountRecord,
   BackendName,
@@ -891,7 +891,7 @@ function copyDiffers(provider: string, account: string, to: BackendName): Latchk
     message: `The copy of ${provider} account '${account}' in ${backendPlace(to)} does not read back as it was written; the account stays where it was.`,
     action: 'Check that backend (latchkey doctor), then run the migration again.',
     exitCode: ExitCode.Failure,
-    docs: 'docs/storage.md',
+    docs: DOCS,
   });
 }
 
@@ -901,7 +901,7 @@ function nothingToMove(provider: string | undefined): LatchkeyError {
     message: `Nothing is stored${provider === undefined ? '' : ` for ${provider}`}: there is no account to move.`,
     action: 'Sign in first (latchkey auth login); `latchkey auth status` shows what is stored.',
     exitCode: ExitCode.Auth,
-    docs: 'docs/storage.md',
+    docs: DOCS,
   });
 }
 

@@ -4,7 +4,7 @@
  * bytes on stdout/stderr, the exit code, and that no secret leaked.
  */
 import { spawn as spawnChild, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -68,6 +68,10 @@ export async function createCliSession(options: CliSessionOptions = {}): Promise
   const bin = options.bin ?? process.env.LATCHKEY_BIN ?? defaultCliBin();
   const configDir = await mkdtemp(join(tmpdir(), 'latchkey-config-'));
   const homeDir = await mkdtemp(join(tmpdir(), 'latchkey-home-'));
+  // The session's own temporary directory, removed with its HOME: what the CLI and the programs it starts
+  // write there (npm's compile cache, for one, under `plugins install`) never lands in the machine's /tmp.
+  const tempDir = join(homeDir, 'tmp');
+  await mkdir(tempDir, { mode: 0o700 });
   const runs: CliRun[] = [];
   const live = new Set<ChildProcess>();
 
@@ -78,6 +82,7 @@ export async function createCliSession(options: CliSessionOptions = {}): Promise
     XDG_CONFIG_HOME: join(homeDir, '.config'),
     XDG_DATA_HOME: join(homeDir, '.local', 'share'),
     XDG_CACHE_HOME: join(homeDir, '.cache'),
+    TMPDIR: tempDir,
     LATCHKEY_CONFIG_DIR: configDir,
     LATCHKEY_STORAGE: 'file',
     NO_COLOR: '1',

@@ -58,9 +58,10 @@ function exec(command: string, args: string[], cwd: string, env: NodeJS.ProcessE
   });
 }
 
-/** `command` in `env -i` bash: only HOME and PATH=$HOME/.local/bin:/usr/bin:/bin. */
+/** `command` in `env -i` bash: only HOME, PATH=$HOME/.local/bin:/usr/bin:/bin and TMPDIR. */
 async function asUser(command: string): Promise<Ran> {
-  const env = [`HOME=${home}`, `PATH=${home}/.local/bin:/usr/bin:/bin`];
+  // TMPDIR: npm (11) puts Node's compile cache there; the test's, not the machine's /tmp.
+  const env = [`HOME=${home}`, `PATH=${home}/.local/bin:/usr/bin:/bin`, `TMPDIR=${tmpdir()}`];
   const ran = await exec('env', ['-i', ...env, 'bash', '-c', command], home, {}, RUN_TIMEOUT_MS);
   runs.push({
     args: command.split(' ').slice(1),

@@ -104,6 +104,8 @@ beforeAll(async () => {
   await writeNpmrc(publisherRc, registry.url, token, [`registry=${registry.url}/`]);
   const toolEnv = {
     PATH: process.env.PATH ?? '/usr/bin:/bin',
+    // npm (11) puts Node's compile cache in the temporary directory: the test's, not the machine's /tmp.
+    TMPDIR: tmpdir(),
     HOME: npmHome,
     NPM_CONFIG_USERCONFIG: publisherRc,
     npm_config_globalconfig: emptyGlobal,
@@ -131,6 +133,8 @@ beforeAll(async () => {
   userEnv = {
     PATH: [join(prefix, 'bin'), node22, '/usr/local/bin', '/usr/bin', '/bin'].join(delimiter),
     HOME: home,
+    // npm (11) puts Node's compile cache in the temporary directory: the test's, not the machine's /tmp.
+    TMPDIR: tmpdir(),
     NPM_CONFIG_USERCONFIG: userRc,
     npm_config_globalconfig: emptyGlobal,
     npm_config_cache: join(work, 'npm-cache'),

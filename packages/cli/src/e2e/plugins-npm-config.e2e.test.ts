@@ -110,6 +110,8 @@ beforeAll(async () => {
   await mkdir(npmHome, { recursive: true });
   const toolEnv = {
     PATH: process.env.PATH ?? '/usr/bin:/bin',
+    // npm (11) puts Node's compile cache in the temporary directory: the test's, not the machine's /tmp.
+    TMPDIR: tmpdir(),
     HOME: npmHome,
     NPM_CONFIG_USERCONFIG: publisherRc,
     npm_config_globalconfig: emptyGlobal,

@@ -109,6 +109,8 @@ beforeAll(async () => {
   };
   const toolEnv = {
     PATH: process.env.PATH ?? '/usr/bin:/bin',
+    // npm (11) puts Node's compile cache in the temporary directory: the test's, not the machine's /tmp.
+    TMPDIR: tmpdir(),
     HOME: npmHome,
     npm_config_manage_package_manager_versions: 'false',
     ...npmEnv,

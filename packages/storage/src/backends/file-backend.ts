@@ -1,11 +1,11 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { corruptError, ioError } from '../storage-errors.js';
-import { checkDirSafe, ensureConfigDir, readOwnFile, writeFileAtomic } from '../fs-util.js';
+import { ensureConfigDir, readOwnFile, writeFileAtomic } from '../fs-util.js';
 import { withLock } from '../lock.js';
 import type { SecretBackend } from '../types.js';
 import { nodeCrypto } from '../crypto.js';
-import { isSealedEntry, open, seal, type Crypto, type SealedEntry } from './sealed.js';
+import { isSealedEntry, open, readSealedDocument, seal, type Crypto, type SealedEntry } from './sealed.js';
 
 export const CREDENTIALS_FILE = 'credentials.enc';
 export const KEY_FILE = 'credentials.key';
@@ -107,23 +107,8 @@ export class EncryptedFileBackend implements SecretBackend {
   }
 
   private async readDocument(): Promise<CredentialsDocument | undefined> {
-    const raw = await readOwnFile(this.file, true);
-    if (raw === undefined) return undefined;
-    await checkDirSafe(this.configDir);
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(raw.toString('utf8'));
-    } catch (error) {
-      throw corruptError(this.file, 'it is not valid JSON', error);
-    }
-    const doc = parsed as Partial<CredentialsDocument> | null;
-    if (typeof doc !== 'object' || doc === null || Array.isArray(doc))
-      throw corruptError(this.file, 'it is not a JSON object');
-    if (doc.version !== VERSION)
-      throw corruptError(
-        this.file,
-        `unsupported version ${JSON.stringify(doc.version)} (expected ${VERSION})`,
-      );
+    const doc = await readSealedDocument<CredentialsDocument>(this.file, this.configDir, VERSION);
+    if (doc === undefined) return undefined;
     if (
       typeof doc.keyId !== 'string' ||
       typeof doc.entries !== 'object' ||

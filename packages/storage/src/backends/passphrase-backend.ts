@@ -4,12 +4,12 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { ExitCode, LatchkeyError, registerSecret, usageError } from '@latchkey/errors';
 import { nodeCrypto } from '../crypto.js';
-import { checkDirSafe, ensureConfigDir, readOwnFile, writeFileAtomic } from '../fs-util.js';
+import { ensureConfigDir, writeFileAtomic } from '../fs-util.js';
 import { withLock } from '../lock.js';
 import { corruptError, DOCS, ioError } from '../storage-errors.js';
 import type { PassphraseAsker, SecretBackend } from '../types.js';
 import { PASSPHRASE_FILE } from './file-backend.js';
-import { isSealedEntry, open, seal, type Crypto, type SealedEntry } from './sealed.js';
+import { isSealedEntry, open, readSealedDocument, seal, type Crypto, type SealedEntry } from './sealed.js';
 
 export const PASSPHRASE_VARIABLE = 'LATCHKEY_FILE_PASSPHRASE';
 export const NEW_PASSPHRASE_VARIABLE = 'LATCHKEY_FILE_NEW_PASSPHRASE';
@@ -331,23 +331,8 @@ export class PassphraseFileBackend implements SecretBackend {
   }
 
   private async readDocument(): Promise<PassphraseDocument | undefined> {
-    const raw = await readOwnFile(this.file, true);
-    if (raw === undefined) return undefined;
-    await checkDirSafe(this.configDir);
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(raw.toString('utf8'));
-    } catch (error) {
-      throw corruptError(this.file, 'it is not valid JSON', error);
-    }
-    const doc = parsed as Partial<PassphraseDocument> | null;
-    if (typeof doc !== 'object' || doc === null || Array.isArray(doc))
-      throw corruptError(this.file, 'it is not a JSON object');
-    if (doc.version !== VERSION)
-      throw corruptError(
-        this.file,
-        `unsupported version ${JSON.stringify(doc.version)} (expected ${VERSION})`,
-      );
+    const doc = await readSealedDocument<PassphraseDocument>(this.file, this.configDir, VERSION);
+    if (doc === undefined) return undefined;
     const kdf = doc.kdf as Partial<Kdf> | undefined;
     if (
       typeof kdf !== 'object' ||

@@ -1,4 +1,6 @@
 import type { nodeCrypto } from '../crypto.js';
+import { checkDirSafe, readOwnFile } from '../fs-util.js';
+import { corruptError } from '../storage-errors.js';
 
 /** node:crypto, as `nodeCrypto()` loads it. */
 export type Crypto = Awaited<ReturnType<typeof nodeCrypto>>;
@@ -48,4 +50,30 @@ export function open(crypto: Crypto, key: Buffer, aad: Buffer, entry: SealedEntr
   return Buffer.concat([decipher.update(Buffer.from(entry.data, 'base64')), decipher.final()]).toString(
     'utf8',
   );
+}
+
+/**
+ * A sealed file's JSON document, read with the config dir's checks (owner, mode), or undefined when there
+ * is none: a JSON object of `version`, else STORAGE_CORRUPT. Its fields are the caller's to check.
+ */
+export async function readSealedDocument<T extends { version: number }>(
+  file: string,
+  configDir: string,
+  version: number,
+): Promise<Partial<T> | undefined> {
+  const raw = await readOwnFile(file, true);
+  if (raw === undefined) return undefined;
+  await checkDirSafe(configDir);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw.toString('utf8'));
+  } catch (error) {
+    throw corruptError(file, 'it is not valid JSON', error);
+  }
+  const doc = parsed as Partial<T> | null;
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc))
+    throw corruptError(file, 'it is not a JSON object');
+  if (doc.version !== version)
+    throw corruptError(file, `unsupported version ${JSON.stringify(doc.version)} (expected ${version})`);
+  return doc;
 }

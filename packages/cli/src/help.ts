@@ -1,5 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { Help } from '@oclif/core';
-import { GUIDES, findGuide, readGuide, wrapGuide } from './help/guides.js';
+import { GUIDES, findGuide, wrapGuide, type Guide } from './help/guides.js';
 import { page } from './io/pager.js';
 
 const examples = `EXAMPLES
@@ -50,4 +51,9 @@ export default class LatchkeyHelp extends Help {
     const width = process.stdout.isTTY ? process.stdout.columns : 80;
     await page(wrapGuide(readGuide(guide), width), process.stdout, process.env);
   }
+}
+
+/** A guide's text as shipped (dist/help/<topic>.txt, written by scripts/help-pages.mjs). */
+function readGuide(guide: Guide): string {
+  return readFileSync(new URL(`./help/${guide.topic}.txt`, import.meta.url), 'utf8');
 }

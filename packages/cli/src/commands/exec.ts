@@ -5,7 +5,7 @@ import { oclifFlags } from '../oclif-flags.js';
 import { runExec } from '../exec/run.js';
 import { passphraseAsker } from '../runtime/runtime.js';
 import { allStaticProviders, loadProviders } from '../providers/providers.js';
-import { pluginRefresher } from '../token/plugin-refresh.js';
+import { tokenRefresher } from '../token/refresher.js';
 
 export default class Exec extends LatchkeyCommand {
   static summary = 'Run a command with credentials in its environment, masked in its output.';
@@ -69,7 +69,7 @@ export default class Exec extends LatchkeyCommand {
           cwd: process.cwd(),
           stdout: process.stdout,
           stderr: process.stderr,
-          pluginRefresher: pluginRefresher(this.runtime),
+          refresher: tokenRefresher(this.runtime),
           askPassphrase: passphraseAsker(this.runtime),
         },
       )) ?? 1;

@@ -189,11 +189,11 @@ describe('auth token fast path: one bundled file', () => {
     expect(readdirSync(join(dir, 'cache-20'))).toEqual(['compile']);
   });
 
-  it('reads a passphrase account: its backend is the one lazy chunk added, the key derived by node:crypto', async () => {
+  it('reads a passphrase account: still one bundle file, the key derived by node:crypto', async () => {
     const { run, modules } = await tokenRun(['--provider', 'nanogpt', '--account', 'pp'], passphrase);
     expect(run.status, run.stderr).toBe(0);
     expect(run.stdout).toBe(`${passphraseKey}\n`);
-    expectFastPath(modules, 'fast-token.cjs', { chunks: ['passphrase-backend'] });
+    expectFastPath(modules, 'fast-token.cjs');
     expect(modules).toContain('node:crypto');
   });
 

@@ -270,7 +270,7 @@ process.on('exit', () => writeFileSync(${JSON.stringify(log)}, [...seen].join('\
 }
 
 /** What a fast path (`auth token`, `exec`) never loads or bundles: oclif, the plugin kit's index, the HTTP
- * client, the poller, OAuth (a refresh is a lazy chunk of its own), prompts or a provider's code. */
+ * client, the poller, OAuth (a due token is refreshed by the full CLI), prompts or a provider's code. */
 const notOnFastPath = [
   /@oclif[/+]core/,
   /plugin-kit\/dist\/index\.js/,
@@ -290,16 +290,12 @@ const cliRoot = join(import.meta.dirname, '../..');
 /**
  * The run took the fast path whose bundle is `entry` (`fast-token.cjs`, `fast-exec.cjs`): it resolved
  * bin/run.cjs, the small compile-cache.cjs it loads first, that ONE bundle file (dist/bundle/, built by
- * scripts/bundle.mjs) and node: built-ins, and nothing else (no package, no lazy chunk, no file of dist/ outside the bundle). What went into the bundle
+ * scripts/bundle.mjs) and node: built-ins, and nothing else (no package, no file of dist/ outside the bundle). What went into the bundle
  * is read from its source map's `sources`: none may be oclif, plugin code, the HTTP client or the rest of
  * `notOnFastPath`, so bundling any of them in fails this too. `keychain: true` also allows the native
  * keychain package, which a keychain account loads lazily.
  */
-export function expectFastPath(
-  modules: string[],
-  entry: string,
-  options: { keychain?: boolean; chunks?: string[] } = {},
-): void {
+export function expectFastPath(modules: string[], entry: string, options: { keychain?: boolean } = {}): void {
   const bundle = join(cliRoot, 'dist/bundle', entry);
   const allowed = [
     pathToFileURL(join(cliRoot, 'bin/run.cjs')).href,
@@ -309,17 +305,7 @@ export function expectFastPath(
   const files = modules.filter(
     (url) => !url.startsWith('node:') && !(options.keychain && /@napi-rs[/+]keyring/.test(url)),
   );
-  // A lazy chunk a branch needs (`chunks`: the names its source module gave it, e.g. passphrase-backend).
-  const chunkDir = pathToFileURL(join(cliRoot, 'dist/bundle/chunks')).href;
-  const chunks = files.filter((url) => url.startsWith(`${chunkDir}/`));
-  expect(
-    chunks.map((url) => url.slice(chunkDir.length + 1).replace(/-[A-Z0-9]+\.js$/, '')),
-    'the lazy chunks it loaded',
-  ).toEqual((options.chunks ?? []).map((name) => `${entry.replace(/\.cjs$/, '')}-${name}`));
-  expect(
-    files.filter((url) => !chunks.includes(url)),
-    `took the fast path (dist/bundle/${entry}) and loaded nothing else`,
-  ).toEqual(allowed);
+  expect(files, `took the fast path (dist/bundle/${entry}) and loaded nothing else`).toEqual(allowed);
   const { sources } = JSON.parse(readFileSync(`${bundle}.map`, 'utf8')) as { sources: string[] };
   expect(
     sources.some((source) => source.endsWith(`src/fast/${entry.replace(/\.cjs$/, '.ts')}`)),

@@ -5,7 +5,7 @@ import { runChild, type ChildOutcome } from './child.js';
 import { execEnvironment, type ExecRequest } from './environment.js';
 import { forTerminal, readOnlyStore } from '../runtime/environment.js';
 import type { StaticProvider } from '../providers/provider-facts.js';
-import { PluginCodeNeeded, type PluginRefresher } from '../token/token-lookup.js';
+import { RefreshNeeded, type Refresher } from '../token/token-lookup.js';
 import type { PassphraseAsker } from '@latchkey/storage';
 import { reportError } from '../render-error.js';
 
@@ -22,15 +22,15 @@ export interface ExecIo {
   cwd: string;
   stdout: Writable;
   stderr: Writable;
-  /** The full CLI's way to renew a due plugin token; without it (the fast path) such a run is handed over. */
-  pluginRefresher?: PluginRefresher;
+  /** The full CLI's refresh of a due token; without it (the fast path) such a run is handed over. */
+  refresher?: Refresher;
 }
 
 /**
  * Resolves the environment, runs COMMAND and returns the exit code to leave with: COMMAND's own (128+N
  * for signal N), 127 when it is not found, 126 when it cannot be run, or latchkey's code when a reference
- * could not be resolved (COMMAND not started); undefined, before anything ran, when a due plugin token needs
- * the plugin's code and `io` has no `pluginRefresher` (the fast path hands over). Shared by the fast path
+ * could not be resolved (COMMAND not started); undefined, before anything ran, when a stored token is due
+ * and `io` has no `refresher` (the fast path hands over). Shared by the fast path
  * and the `exec` command.
  */
 export async function runExec(
@@ -45,11 +45,11 @@ export async function runExec(
       env: io.env,
       store: readOnlyStore(io.env, { askPassphrase: io.askPassphrase }),
       cwd: io.cwd,
-      ...(io.pluginRefresher !== undefined && { pluginRefresher: io.pluginRefresher }),
+      ...(io.refresher !== undefined && { refresher: io.refresher }),
     });
   } catch (error) {
-    // A due plugin token on the fast path: the full CLI loads the plugin and runs it all again.
-    if (error instanceof PluginCodeNeeded) return undefined;
+    // A due token on the fast path: the full CLI refreshes it and runs it all again.
+    if (error instanceof RefreshNeeded) return undefined;
     return report(error, io);
   }
   const outcome: ChildOutcome = await runChild({

@@ -4,8 +4,6 @@
  * latchkey prints ("see `latchkey help security`", an error's `docs` field) names something an installed
  * user has. Here: the topics, and wrapping a page to the terminal. Nothing here prints.
  */
-import { readFileSync } from 'node:fs';
-
 export interface Guide {
   topic: string;
   /** The page of docs/ it is made from. */
@@ -28,11 +26,6 @@ export const GUIDES: readonly Guide[] = [
 
 export function findGuide(topic: string): Guide | undefined {
   return GUIDES.find((guide) => guide.topic === topic);
-}
-
-/** A guide's text as shipped (dist/help/<topic>.txt, beside this module in dist/help/). */
-export function readGuide(guide: Guide): string {
-  return readFileSync(new URL(`./${guide.topic}.txt`, import.meta.url), 'utf8');
 }
 
 /** A pointer to a guide, as messages print it. */

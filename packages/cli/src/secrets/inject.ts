@@ -10,7 +10,7 @@ import type { Runtime } from '../runtime/ports.js';
 import { readOnlyStore } from '../runtime/environment.js';
 import { passphraseAsker } from '../runtime/runtime.js';
 import { readBounded, type Input } from '../terminal/stdin.js';
-import { pluginRefresher } from '../token/plugin-refresh.js';
+import { tokenRefresher } from '../token/refresher.js';
 
 /** The largest template read (stdin or `-i`): past it, reading stops and nothing is written. */
 export const maxTemplateBytes = 1024 * 1024;
@@ -247,7 +247,7 @@ export async function referenceContext(
       askPassphrase: passphraseAsker(runtime),
     }),
     cwd,
-    pluginRefresher: pluginRefresher(runtime),
+    refresher: tokenRefresher(runtime),
   };
 }
 

@@ -14,7 +14,7 @@ import {
   unknownProvider,
   type StaticProvider,
 } from '../providers/provider-facts.js';
-import { resolveTokenFrom, type PluginRefresher } from '../token/token-lookup.js';
+import { resolveTokenFrom, type Refresher } from '../token/token-lookup.js';
 
 /** What a reference names: a provider, maybe one of its stored accounts, and a field (default `token`). */
 export interface Reference {
@@ -36,8 +36,8 @@ export interface ReferenceContext {
   env: NodeJS.ProcessEnv;
   store: CredentialStore;
   cwd: string;
-  /** The full CLI's way to renew a due plugin token (see `resolveTokenFrom`); absent on the fast paths. */
-  pluginRefresher?: PluginRefresher;
+  /** The full CLI's refresh of a due token (see `resolveTokenFrom`); absent on the fast paths. */
+  refresher?: Refresher;
 }
 
 const scheme = 'latchkey://';
@@ -170,7 +170,7 @@ async function resolveOne(
             provider.manifest.id,
             async () => provider,
             { account, cwd: ctx.cwd },
-            ctx.pluginRefresher,
+            ctx.refresher,
           ).then((result) => result.token);
     cache.set(key, value);
   }

@@ -17,7 +17,8 @@ import {
 } from '@latchkey/storage';
 import { configuredManifest } from '../providers/configured-providers.js';
 import { REFRESH_BACKOFF_MS, REFRESH_TIMEOUT_MS, refreshStored } from './refresh.js';
-import { PluginCodeNeeded, resolveTokenFrom } from './token-lookup.js';
+import { RefreshNeeded, resolveTokenFrom } from './token-lookup.js';
+import { refresherWith } from './refresher.js';
 import { LatchkeyError } from '@latchkey/errors';
 
 let dir: string;
@@ -262,7 +263,15 @@ describe('the token lookup', () => {
     const providers = new Map([
       ['idp', { manifest: configuredManifest('idp', definition()), plugin: 'configured' }],
     ]);
-    return resolveTokenFrom(providers, env, store, 'idp', async () => providers.get('idp')!, { cwd: dir });
+    return resolveTokenFrom(
+      providers,
+      env,
+      store,
+      'idp',
+      async () => providers.get('idp')!,
+      { cwd: dir },
+      refresherWith(env, async () => undefined),
+    );
   };
 
   it('prints a token with more than a minute left as it is, without a request', async () => {
@@ -499,7 +508,7 @@ describe("a plugin's refresh() (no providers.json definition)", () => {
     expect(calls).toBe(1);
   });
 
-  it('the token path hands a due plugin token over when it cannot load plugin code (the fast path)', async () => {
+  it("the token path hands a due token over when it has no refresher (the fast path); the full CLI uses the plugin's refresh()", async () => {
     const store = await setup({ expiresInMs: 10_000, refreshToken: OLD_REFRESH, define: false });
     const acme = {
       manifest: { ...configuredManifest('idp', definition()), title: 'Idp' },
@@ -515,9 +524,17 @@ describe("a plugin's refresh() (no providers.json definition)", () => {
         { cwd: dir },
         refresher,
       );
-    await expect(lookup()).rejects.toBeInstanceOf(PluginCodeNeeded);
-    await expect(lookup(async () => undefined)).rejects.toMatchObject({ code: 'TOKEN_EXPIRED', exitCode: 4 });
-    const result = await lookup(async () => async () => ({ token: 'at-via-plugin-0123456789' }));
-    expect(result.token).toBe('at-via-plugin-0123456789');
+    await expect(lookup()).rejects.toBeInstanceOf(RefreshNeeded);
+    await expect(lookup(refresherWith(env, async () => undefined))).rejects.toMatchObject({
+      code: 'TOKEN_EXPIRED',
+      exitCode: 4,
+    });
+    const asked: Array<string | undefined> = [];
+    const viaPlugin = refresherWith(env, async (id, baseUrl) => {
+      asked.push(id, baseUrl);
+      return async () => ({ token: 'at-via-plugin-0123456789' });
+    });
+    expect((await lookup(viaPlugin)).token).toBe('at-via-plugin-0123456789');
+    expect(asked[0]).toBe('idp');
   });
 });

@@ -45,8 +45,11 @@ export interface RefreshDeps {
    * A plugin provider's own `refresh()`, bound to its context (a provider that is not configured by
    * providers.json). Called under the lock with the current tokens, exactly like the configured refresh.
    */
-  pluginRefresh?: (credential: { token: string; refreshToken: string }) => Promise<RefreshResult>;
+  pluginRefresh?: PluginRefresh;
 }
+
+/** A plugin provider's own `refresh()`, bound to its context. */
+export type PluginRefresh = (credential: { token: string; refreshToken: string }) => Promise<RefreshResult>;
 
 /** A plugin provider's refresh, as `refreshStored` calls it. */
 export interface RefreshResult {

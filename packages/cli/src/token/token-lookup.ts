@@ -6,34 +6,30 @@ import {
   unknownAccount,
   type ChosenBy,
   type CredentialStore,
+  type StoredCredential,
 } from '@latchkey/storage';
-import { ExitCode, LatchkeyError, usageError } from '@latchkey/errors';
+import { usageError } from '@latchkey/errors';
 import { latchkeyEnvName } from '@latchkey/plugin-kit/manifest';
 import { envCredential, notSignedIn, type StaticProvider } from '../providers/provider-facts.js';
 
-/** A plugin provider's refresh, bound to its context (see `PluginRefresher`). */
-export type PluginRefresh = (credential: { token: string; refreshToken: string }) => Promise<{
-  token: string;
-  refreshToken?: string;
-  expiresAt?: string;
-}>;
+/**
+ * Renews a stored OAuth token that is due (refresh.ts, or a plugin's own refresh()) and returns it as
+ * stored after. Only the full CLI has one (token/refresher.ts): a fast path loads no refresh code and no
+ * plugin code, and hands such a run over.
+ */
+export type Refresher = (
+  store: CredentialStore,
+  stored: StoredCredential,
+  provider: StaticProvider,
+) => Promise<StoredCredential>;
 
 /**
- * Loads a plugin provider's code and returns its `refresh()` bound to a context for the account's base
- * URL (undefined: it has none). Only the full CLI has one: the fast paths load no plugin code.
+ * Thrown where a stored token is due and there is no `Refresher` (the fast paths): not a LatchkeyError,
+ * so the fast path hands over to the full CLI, which refreshes it.
  */
-export type PluginRefresher = (
-  providerId: string,
-  baseUrl: string | undefined,
-) => Promise<PluginRefresh | undefined>;
-
-/**
- * Thrown where a stored plugin token is due and only the plugin's own code can renew it, on a path that
- * loads no plugin code (the fast paths): not a LatchkeyError, so the fast path hands over to the full CLI.
- */
-export class PluginCodeNeeded extends Error {
+export class RefreshNeeded extends Error {
   constructor(readonly provider: string) {
-    super(`the ${provider} plugin's refresh() is needed`);
+    super(`the ${provider} token is due for a refresh`);
   }
 }
 
@@ -71,7 +67,7 @@ export async function resolveTokenFrom(
   requested: string | undefined,
   choose: (candidates: string[]) => Promise<StaticProvider>,
   request: AccountRequest,
-  pluginRefresher?: PluginRefresher,
+  refresher?: Refresher,
 ): Promise<TokenResult> {
   if (request.account !== undefined && request.account.trim() === '') {
     throw usageError(
@@ -113,23 +109,13 @@ export async function resolveTokenFrom(
       latchkeyEnvName(manifest.id, 'TOKEN'),
     ]);
   }
-  // An OAuth token with under a minute left is refreshed first; that code loads only then (docs/storage.md).
+  // An OAuth token with under a minute left is refreshed first, by the full CLI (docs/storage.md).
   if (
     (stored.record.refreshable || chosen.plugin === 'configured') &&
     accessTokenDue(stored.record, Date.now())
   ) {
-    let pluginRefresh: PluginRefresh | undefined;
-    if (chosen.plugin !== 'configured') {
-      // A plugin's token: its own refresh() renews it, under the same lock and rules (refresh.ts).
-      if (pluginRefresher === undefined) throw new PluginCodeNeeded(manifest.id);
-      pluginRefresh = await pluginRefresher(manifest.id, stored.record.baseUrl);
-      if (pluginRefresh === undefined) throw cannotRenew(manifest.id, manifest.title, stored.record.account);
-    }
-    const { refreshStored } = await import('./refresh.js');
-    stored = {
-      ...stored,
-      ...(await refreshStored(store, stored, env, pluginRefresh ? { pluginRefresh } : {})),
-    };
+    if (refresher === undefined) throw new RefreshNeeded(manifest.id);
+    stored = { ...stored, ...(await refresher(store, stored, chosen)) };
   }
   return {
     provider: manifest.id,
@@ -159,14 +145,4 @@ export async function providersOfAccount(
     throw unknownAccount(undefined, account, [...new Set(records.map((r) => r.account))]);
   }
   return ids.sort();
-}
-
-/** A due plugin token whose plugin has no refresh() (any more): exit 4, sign in again. */
-function cannotRenew(id: string, title: string, account: string): LatchkeyError {
-  return new LatchkeyError({
-    code: 'TOKEN_EXPIRED',
-    message: `The ${title} access token of ${account} has expired and the installed ${id} plugin cannot renew it.`,
-    action: `Sign in again: latchkey auth login --provider ${id}`,
-    exitCode: ExitCode.Auth,
-  });
 }

@@ -3,7 +3,7 @@ import type { Runtime } from '../runtime/ports.js';
 import { readOnlyStore } from '../runtime/environment.js';
 import { passphraseAsker } from '../runtime/runtime.js';
 import { resolveTokenFrom, type AccountRequest, type TokenResult } from './token-lookup.js';
-import { pluginRefresher } from './plugin-refresh.js';
+import { tokenRefresher } from './refresher.js';
 
 export { resolveTokenFrom, type AccountRequest, type TokenResult } from './token-lookup.js';
 
@@ -28,6 +28,6 @@ export async function resolveToken(
     requested,
     (candidates) => chooseProvider(runtime, requested, providers, candidates, 'to print a token for'),
     request,
-    pluginRefresher(runtime),
+    tokenRefresher(runtime),
   );
 }

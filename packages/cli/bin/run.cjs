@@ -36,7 +36,14 @@ async function main(args) {
     process.exitCode = code;
     return;
   }
+  // oclif checks the Node version against its own `engines` when it loads, with semver (some 47 files,
+  // ~40 ms); the check at the top of this file already did that. The variable is set only while oclif
+  // loads, so no child process (exec's COMMAND) inherits it.
+  const given = process.env.OCLIF_DISABLE_ENGINE_WARNING;
+  process.env.OCLIF_DISABLE_ENGINE_WARNING = '1';
   const { execute, settings } = await import('@oclif/core');
+  if (given === undefined) delete process.env.OCLIF_DISABLE_ENGINE_WARNING;
+  else process.env.OCLIF_DISABLE_ENGINE_WARNING = given;
   // Plugins are loaded from their built output (dist/); linked plugins are never transpiled on the fly.
   settings.enableAutoTranspile = false;
   await execute({ dir: __filename });

@@ -8,7 +8,7 @@
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -313,6 +313,37 @@ describe('latchkey exec: the fast path', () => {
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toBe('1\n');
     expectFastPath(await recorder.modules(), 'fast-exec.cjs');
+  });
+});
+
+describe('latchkey exec: the full CLI', () => {
+  it('hands COMMAND the environment it was given: no setting latchkey made for oclif (OCLIF_DISABLE_ENGINE_WARNING)', async () => {
+    // A plugin list over the fast path's 1 MiB limit (oclif reads it: no plugins): exec --env goes to oclif.
+    const data = join(dir, 'data-large');
+    await mkdir(data, { recursive: true });
+    await writeFile(
+      join(data, 'package.json'),
+      JSON.stringify({ name: 'x', padding: 'x'.repeat(1_100_000) }),
+    );
+    const recorder = await moduleRecorder(dir);
+    const printEnv = `console.log(JSON.stringify(Object.keys(process.env).filter((k) => k.startsWith('OCLIF')).concat(process.env.K ? 'K' : [])))`;
+    const run = (extra: NodeJS.ProcessEnv) =>
+      spawnSync(
+        node,
+        [...recorder.importArgs, bin, 'exec', '--env', 'K=latchkey://nanogpt', ...script(printEnv)],
+        { env: { ...env, LATCHKEY_DATA_DIR: data, ...extra }, encoding: 'utf8', timeout: RUN_TIMEOUT_MS },
+      );
+    const r = run({});
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toBe('["K"]\n');
+    expect(
+      (await recorder.modules()).some((url) => /@oclif[/+]core/.test(url)),
+      'ran through oclif',
+    ).toBe(true);
+    // One the user set is passed on as it was.
+    const given = run({ OCLIF_DISABLE_ENGINE_WARNING: 'false' });
+    expect(given.status, given.stderr).toBe(0);
+    expect(given.stdout).toBe('["OCLIF_DISABLE_ENGINE_WARNING","K"]\n');
   });
 });
 

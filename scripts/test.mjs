@@ -1,6 +1,7 @@
-// `npm test`: set-up (scripts/setup.sh), the formatting check, typecheck and lint, then every package's
-// tests, each step run even when one before it failed, and every package's tests run even when another's
-// fail (turbo --continue). It ends with one line summing every package's tests, `N passed, N failed, N
+// `npm test`: set-up (scripts/setup.sh), then two streams side by side: the CLI's tests (the longest task,
+// started first) and, meanwhile, the formatting check, typecheck and lint, then every other package's tests.
+// Each step runs even when one before it failed, and every package's tests run even when another's fail
+// (turbo --continue). It ends with one line summing every package's tests, `N passed, N failed, N
 // skipped`, and exits non-zero when anything failed.
 //
 // The run has a temporary directory of its own (TMPDIR and TMUX_TMPDIR point into it, so every test's
@@ -65,7 +66,8 @@ function removeRunDir() {
 }
 process.on('exit', removeRunDir);
 
-let current;
+/** The steps running now (each in a process group of its own). */
+const running = new Set();
 let stoppedBy;
 const SIGNAL_EXIT = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 };
 for (const signal of Object.keys(SIGNAL_EXIT)) {
@@ -73,22 +75,24 @@ for (const signal of Object.keys(SIGNAL_EXIT)) {
     if (stoppedBy) return;
     stoppedBy = signal;
     process.stderr.write(`\nnpm test: ${signal}, stopping\n`);
-    if (!current) process.exit(SIGNAL_EXIT[signal]);
-    // The step runs in a process group of its own: the signal goes to all of it, then, if it is still
-    // there after 10 s, SIGKILL. The run exits once the step has (see run()).
-    const group = -current.pid;
-    try {
-      process.kill(group, signal);
-    } catch {
-      // Already gone.
-    }
-    setTimeout(() => {
+    if (running.size === 0) process.exit(SIGNAL_EXIT[signal]);
+    // Each step runs in a process group of its own: the signal goes to all of it, then, if it is still
+    // there after 10 s, SIGKILL. The run exits once every step has (see run()).
+    for (const child of running) {
+      const group = -child.pid;
       try {
-        process.kill(group, 'SIGKILL');
+        process.kill(group, signal);
       } catch {
         // Already gone.
       }
-    }, 10_000).unref();
+      setTimeout(() => {
+        try {
+          process.kill(group, 'SIGKILL');
+        } catch {
+          // Already gone.
+        }
+      }, 10_000).unref();
+    }
   });
 }
 
@@ -101,14 +105,16 @@ function run(command, args) {
       stdio: ['ignore', 'inherit', 'inherit'],
       detached: true,
     });
-    current = child;
+    running.add(child);
     child.once('error', (error) => {
       process.stderr.write(`npm test: could not start ${command}: ${error.message}\n`);
       resolve(127);
     });
     child.once('close', (code, signal) => {
-      current = undefined;
-      if (stoppedBy) process.exit(SIGNAL_EXIT[stoppedBy]);
+      running.delete(child);
+      if (stoppedBy && running.size === 0) process.exit(SIGNAL_EXIT[stoppedBy]);
+      // A step started after the signal (the next one of its stream) is not started at all.
+      if (stoppedBy) return;
       resolve(code ?? (signal ? 128 : 1));
     });
   });
@@ -121,24 +127,54 @@ if ((await run('bash', [join(root, 'scripts', 'setup.sh')])) !== 0) {
   console.log('0 passed, 0 failed, 0 skipped; set-up failed (scripts/setup.sh), no test ran');
   process.exit(1);
 }
-if ((await toolchain('pnpm', 'run', '-s', 'format:check')) !== 0) failedSteps.push('formatting');
-const checks = await toolchain('pnpm', 'exec', 'turbo', 'run', 'typecheck', 'lint', '--continue', ...filters);
-if (checks !== 0) failedSteps.push('typecheck or lint');
-// Packages side by side, one per core; each package's vitest sizes its own workers to the cores too.
+// Package tests: one package at a time in each stream, each package's vitest sizing its own workers to the
+// cores. The builds they depend on were made by set-up (--only: no build is replayed from turbo's cache
+// while a test runs the built files).
 const reporter = join(root, 'scripts', 'vitest-summary-reporter.mjs');
-const tests = await toolchain(
-  'pnpm',
-  'exec',
-  'turbo',
-  'run',
-  'test',
-  '--continue',
-  `--concurrency=${Math.max(1, availableParallelism())}`,
-  ...filters,
-  '--',
-  '--reporter=default',
-  `--reporter=${reporter}`,
-);
+const packageTests = (...selection) =>
+  toolchain(
+    'pnpm',
+    'exec',
+    'turbo',
+    'run',
+    'test',
+    '--continue',
+    '--only',
+    '--concurrency=1',
+    ...selection,
+    '--',
+    '--reporter=default',
+    `--reporter=${reporter}`,
+  );
+const checks = async () => {
+  if ((await toolchain('pnpm', 'run', '-s', 'format:check')) !== 0) failedSteps.push('formatting');
+  const code = await toolchain(
+    'pnpm',
+    'exec',
+    'turbo',
+    'run',
+    'typecheck',
+    'lint',
+    '--continue',
+    '--only',
+    `--concurrency=${Math.max(1, availableParallelism())}`,
+    ...filters,
+  );
+  if (code !== 0) failedSteps.push('typecheck or lint');
+};
+const CLI = '@latchkey/cli';
+let tests;
+if (filters.length > 0) {
+  // Part of the run: its checks, then its packages' tests.
+  await checks();
+  tests = await packageTests(...filters);
+} else {
+  const [cli, others] = await Promise.all([
+    packageTests(`--filter=${CLI}`),
+    checks().then(() => packageTests(`--filter=!${CLI}`)),
+  ]);
+  tests = cli !== 0 ? cli : others;
+}
 
 // Every package with a test script (of the filtered ones: every one that reported) must have reported;
 // one that did not counts as a failure.

@@ -25,8 +25,9 @@ export class OauthWorld {
   readonly secrets: string[] = [];
   #open: OidcServer[] = [];
 
+  /** A server whose device authorization answers name a 1 s polling interval unless `options` say otherwise. */
   async server(options: OidcServerOptions = {}): Promise<OidcServer> {
-    const server = await startOidcServer(options);
+    const server = await startOidcServer({ pollInterval: 1, ...options });
     this.servers.push(server);
     this.#open.push(server);
     return server;

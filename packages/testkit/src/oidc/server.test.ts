@@ -124,6 +124,17 @@ describe('startOidcServer (oidc-provider on 127.0.0.1)', () => {
     expect(allowed.status).toBe(200);
   });
 
+  it('names no polling interval, as oidc-provider answers, unless pollInterval asks for one', async () => {
+    server = await startOidcServer();
+    const plain = await deviceLogin(server);
+    expect(plain.start).not.toHaveProperty('interval');
+    await server.close();
+    server = await startOidcServer({ pollInterval: 1 });
+    const { start } = await deviceLogin(server);
+    expect(start.interval).toBe(1);
+    expect(server.requestsTo('device_authorization')[0]?.answer?.interval).toBe(1);
+  });
+
   it('runs the device flow, a rotating refresh, userinfo and revocation, and records what it received', async () => {
     server = await startOidcServer({ accessTokenTtl: 60 });
     const { start, tokens } = await deviceLogin(server);

@@ -99,6 +99,12 @@ export interface OidcServerOptions {
    * well-known addresses then answer 404 whatever `metadata` says.
    */
   metadataAt?: string;
+  /**
+   * The `interval` (seconds) the device authorization answer names (RFC 8628 section 3.2), as servers that
+   * want faster or slower polling send it; default none, as oidc-provider answers (clients then poll every
+   * 5 s).
+   */
+  pollInterval?: number;
   /** Open dynamic client registration (RFC 7591) at `/reg`; default true. */
   registration?: boolean;
   /**
@@ -401,6 +407,13 @@ export async function startOidcServer(options: OidcServerOptions = {}): Promise<
       await next();
       // A server announcing another lifetime than the token's real one (`expiresInNext`).
       const answered = ctx.body as Record<string, unknown> | undefined;
+      if (
+        mounted === 'device_authorization' &&
+        options.pollInterval !== undefined &&
+        typeof answered?.device_code === 'string'
+      ) {
+        ctx.body = { ...answered, interval: options.pollInterval };
+      }
       if (mounted === 'token' && expiresIn.left > 0 && typeof answered?.access_token === 'string') {
         expiresIn.left -= 1;
         ctx.body = { ...answered, expires_in: expiresIn.value };

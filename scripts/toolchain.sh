@@ -1,17 +1,19 @@
 #!/usr/bin/env bash
-# Puts the project's toolchain on PATH: Node >= 22 (the npm package node@22 in .tools/ when the system
-# Node is older) and the pnpm version pinned in package.json's "packageManager". Only the npm registry is
+# Puts the project's toolchain on PATH: Node >= 22.14 (the npm package node@22 in .tools/ when the system
+# Node is older; the build uses 22.14's module.findPackageJSON, latchkey itself runs on any Node 22) and the pnpm version pinned in package.json's "packageManager". Only the npm registry is
 # used. Source it (`. scripts/toolchain.sh`) or run a command through it (`scripts/toolchain.sh pnpm test`).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 tools="$root/.tools"
 need_major=22
 
-node_major() { "$1" -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0; }
+new_enough() {
+  "$1" -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 22 || (a === 22 && b >= 14) ? 0 : 1)' 2>/dev/null
+}
 
 if [ -x "$tools/node/bin/node" ]; then
   export PATH="$tools/node/bin:$PATH"
-elif ! command -v node >/dev/null || [ "$(node_major node)" -lt "$need_major" ]; then
+elif ! command -v node >/dev/null || ! new_enough node; then
   echo "latchkey setup: system Node is $(node --version 2>/dev/null || echo missing); installing node@$need_major into .tools/node" >&2
   # node@22 installs its platform binary from a postinstall script; when several installs share the npm
   # cache at once that step can fail, so a failed install is cleaned up and tried once more.

@@ -13,11 +13,10 @@ export interface StringFlagSpec {
   multiple?: boolean;
 }
 
+/** A switch: `--NAME`, and `--no-NAME` too. */
 export interface BooleanFlagSpec {
   type: 'boolean';
   description: string;
-  /** `--no-NAME` too. */
-  allowNo?: boolean;
   default?: boolean;
 }
 
@@ -45,7 +44,6 @@ export const execFlags = {
   masking: {
     type: 'boolean',
     default: true,
-    allowNo: true,
     description: "Replace credentials in COMMAND's output; --no-masking gives it the terminal itself.",
   },
 } as const satisfies FlagSpecs;
@@ -62,32 +60,29 @@ export type FlagValues<S extends FlagSpecs> = {
 };
 
 /**
- * argv (no `--` in it) read against `spec` with util.parseArgs: the flags and at most `maxPositionals`
- * positionals, or undefined for anything oclif should parse (and explain) itself.
+ * argv read against `spec` with util.parseArgs: the flags and at most `maxPositionals` positionals, or
+ * undefined for anything oclif should parse (and explain) itself (exec passes the words before its `--`).
  */
 export function readFlags<S extends FlagSpecs>(
   spec: S,
   argv: string[],
   maxPositionals: number,
 ): { flags: FlagValues<S>; positionals: string[] } | undefined {
-  type Option = { type: 'string' | 'boolean'; multiple: true; short?: string };
-  const options: Record<string, Option> = {};
-  for (const [name, flag] of Object.entries(spec)) {
-    options[name] = {
-      type: flag.type,
-      multiple: true,
-      ...(flag.type === 'string' && flag.char && { short: flag.char }),
-    };
-    if (flag.type === 'boolean' && flag.allowNo) options[`no-${name}`] = { type: 'boolean', multiple: true };
-  }
+  if (argv.includes('--')) return undefined; // what follows `--` is oclif's to read
+  const options = Object.fromEntries(
+    Object.entries(spec).map(([name, flag]) => {
+      const short = flag.type === 'string' ? flag.char : undefined;
+      return [name, { type: flag.type, multiple: true as const, ...(short && { short }) }];
+    }),
+  );
   let parsed;
   try {
-    parsed = parseArgs({ args: argv, options, strict: true, allowPositionals: true, tokens: true });
+    // allowNegative (Node 22.4 and later) reads `--no-NAME` for a switch; an older Node hands it to oclif.
+    parsed = parseArgs({ args: argv, options, strict: true, allowPositionals: true, allowNegative: true });
   } catch {
     return undefined; // an unknown flag (--help too), a missing value, a value that looks like a flag
   }
-  const { values, positionals, tokens } = parsed;
-  if (tokens.some((t) => t.kind === 'option-terminator')) return undefined;
+  const { values, positionals } = parsed;
   if (positionals.length > maxPositionals || positionals.some((p) => !p.trim())) return undefined;
   const flags: Record<string, string | string[] | boolean | undefined> = {};
   for (const [name, flag] of Object.entries(spec)) {
@@ -99,10 +94,9 @@ export function readFlags<S extends FlagSpecs>(
       if (!flag.multiple && given.length > 1) return undefined;
       flags[name] = flag.multiple ? given : given[0];
     } else {
-      const yes = (values[name] as boolean[] | undefined)?.length ?? 0;
-      const no = (values[`no-${name}`] as boolean[] | undefined)?.length ?? 0;
-      if (yes + no > 1) return undefined;
-      flags[name] = yes > 0 ? true : no > 0 ? false : flag.default;
+      const given = (values[name] as boolean[] | undefined) ?? [];
+      if (given.length > 1) return undefined;
+      flags[name] = given[0] ?? flag.default;
     }
   }
   return { flags: flags as FlagValues<S>, positionals };

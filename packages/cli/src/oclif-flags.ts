@@ -14,7 +14,7 @@ export function oclifFlags<S extends FlagSpecs>(spec: S): OclifFlags<S> {
       flag.type === 'boolean'
         ? Flags.boolean({
             description: flag.description,
-            ...(flag.allowNo !== undefined && { allowNo: flag.allowNo }),
+            allowNo: true,
             ...(flag.default !== undefined && { default: flag.default }),
           })
         : flag.multiple

@@ -83,3 +83,8 @@ export function reportError(error: LatchkeyError, report: ErrorReport): number {
   }
   return error.exitCode;
 }
+
+/** `error` as text on stderr, plain, as a command without `--json` prints it (exec, the fast paths). */
+export function reportText(error: LatchkeyError, io: Pick<ErrorReport, 'env' | 'stdout' | 'stderr'>): number {
+  return reportError(error, { json: false, compact: false, warnings: [], ...io });
+}

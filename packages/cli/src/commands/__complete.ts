@@ -1,8 +1,8 @@
 import { Command } from '@oclif/core';
 import { commandTable } from '../completion/command-table.js';
 import { completeLine } from '../completion/complete.js';
-import { storedAccounts } from '../fast/fast-complete.js';
 import { loadProviders } from '../providers/providers.js';
+import { completionAccounts } from '../runtime/environment.js';
 
 /**
  * `latchkey __complete -- WORD...`: what the shell scripts offer at <TAB> (docs/completion.md). The fast entry
@@ -29,7 +29,7 @@ export default class Complete extends Command {
     }
     const lines = await completeLine(commandTable(this.config.commands, this.config.topics), words, {
       providers: async () => providers,
-      accounts: storedAccounts(process.env),
+      accounts: completionAccounts(process.env),
     });
     process.stdout.write(`${lines.join('\n')}\n`);
   }

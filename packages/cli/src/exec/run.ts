@@ -7,7 +7,7 @@ import { forTerminal, readOnlyStore } from '../runtime/environment.js';
 import type { StaticProvider } from '../providers/provider-facts.js';
 import { RefreshNeeded, type Refresher } from '../token/token-lookup.js';
 import type { PassphraseAsker } from '@latchkey/storage';
-import { reportError } from '../render-error.js';
+import { reportText } from '../render-error.js';
 
 export interface ExecArgs extends ExecRequest {
   masking: boolean;
@@ -71,12 +71,5 @@ export async function runExec(
 }
 
 export function report(error: unknown, io: ExecIo): number {
-  return reportError(isLatchkeyError(error) ? error : toLatchkeyError(error), {
-    json: false,
-    compact: false,
-    warnings: [],
-    env: io.env,
-    stdout: io.stdout,
-    stderr: io.stderr,
-  });
+  return reportText(isLatchkeyError(error) ? error : toLatchkeyError(error), io);
 }

@@ -6,21 +6,10 @@
  * exist) it returns undefined and the full CLI's hidden `__complete` answers with every provider.
  */
 import { bundledCommands } from '../completion/command-table.js';
-import { completeLine, type CompletionSources } from '../completion/complete.js';
+import { completeLine } from '../completion/complete.js';
 import { readProviders } from '../providers/installed-providers.js';
-import { readOnlyStore } from '../runtime/environment.js';
-import { printLine } from './fast-output.js';
-
-/** The accounts of the index, none when it cannot be read (completion never fails a command line). */
-export function storedAccounts(env: NodeJS.ProcessEnv): CompletionSources['accounts'] {
-  return async (provider) => {
-    try {
-      return await readOnlyStore(env).list(provider);
-    } catch {
-      return [];
-    }
-  };
-}
+import { completionAccounts } from '../runtime/environment.js';
+import { printLine } from './fast-shared.js';
 
 export async function fastComplete(
   args: string[],
@@ -36,7 +25,7 @@ export async function fastComplete(
   const lines = await completeLine(bundledCommands(), args, {
     providers: async () =>
       [...known.providers.values()].map((p) => ({ id: p.manifest.id, title: p.manifest.title })),
-    accounts: storedAccounts(env),
+    accounts: completionAccounts(env),
   });
   return printLine(`${lines.join('\n')}\n`);
 }

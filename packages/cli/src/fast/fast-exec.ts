@@ -4,12 +4,10 @@
  * undefined for anything else (help, no `--`, a form util.parseArgs does not read plainly, a provider it
  * does not know), and the full CLI handles that with the same code.
  */
-import { resolveStoragePreference } from '@latchkey/storage';
 import { execFlags, readFlags } from '../command-flags.js';
 import { report, runExec, type ExecArgs } from '../exec/run.js';
-import { readProviders } from '../providers/installed-providers.js';
 import { isReference } from '../secrets/references.js';
-import { isCi, mayAskPassphrase } from '../runtime/environment.js';
+import { fastProviders } from './fast-shared.js';
 
 /** The request, or undefined for anything but the plain forms (oclif parses those, with its messages). */
 export function parseExecArgs(argv: string[]): ExecArgs | undefined {
@@ -38,16 +36,12 @@ export async function fastExec(
   const io = { env, cwd: process.cwd(), stdout: process.stdout, stderr: process.stderr };
   let known;
   try {
-    // A bad LATCHKEY_STORAGE is exit 2 on every command (COMMAND never starts).
-    resolveStoragePreference(undefined, env);
-    known = await readProviders(env);
+    known = await fastProviders(env); // undefined: a passphrase may have to be asked (the full CLI does)
   } catch (error) {
-    return report(error, io);
+    return report(error, io); // a bad LATCHKEY_STORAGE or providers.json: COMMAND never starts
   }
+  if (!known) return undefined;
   const { providers, complete } = known;
-  // A passphrase that may have to be typed: the full CLI asks for it.
-  const interactive = () => Boolean(process.stdin.isTTY && process.stderr.isTTY) && !isCi(env);
-  if (mayAskPassphrase(env, interactive)) return undefined;
   // A provider only its plugin's hook knows, or, without every provider known, anything but the known
   // ones named with --provider (a reference may name any provider): the full CLI finds it.
   if (request.providers.some((id) => !providers.has(id))) return undefined;

@@ -5,14 +5,12 @@
  * does not know, a question to ask), and the full CLI handles that with the same code and output.
  */
 import { isLatchkeyError } from '@latchkey/errors';
-import { resolveStoragePreference } from '@latchkey/storage';
 import { readFlags, tokenFlags } from '../command-flags.js';
-import { readProviders } from '../providers/installed-providers.js';
 import { chooseProvider } from '../providers/provider-facts.js';
-import { isCi, mayAskPassphrase, readOnlyStore } from '../runtime/environment.js';
+import { readOnlyStore } from '../runtime/environment.js';
 import { resolveTokenFrom } from '../token/token-lookup.js';
-import { reportError } from '../render-error.js';
-import { printLine } from './fast-output.js';
+import { reportText } from '../render-error.js';
+import { fastProviders, isInteractive, printLine } from './fast-shared.js';
 
 const handOver = Symbol('hand over to the full CLI');
 
@@ -27,25 +25,22 @@ export async function fastToken(
   // Both given and different: oclif's command says so (a usage error).
   if (positional !== undefined && flag !== undefined && positional !== flag) return undefined;
   const requested = positional ?? flag;
-  // Only asked when several providers apply: touching process.stdin creates its stream (a few ms).
-  const interactive = () => Boolean(process.stdin.isTTY && process.stderr.isTTY) && !isCi(env);
   let token: string;
   try {
-    // A bad LATCHKEY_STORAGE is exit 2 on every command, also where nothing is stored.
-    resolveStoragePreference(undefined, env);
+    const known = await fastProviders(env);
     // Without every provider known (a plugin it cannot read as plainly as oclif), only a provider it
     // knows, named on the command line, is answered here; the full CLI knows the others.
-    // A passphrase that may have to be typed: the full CLI asks for it.
-    if (mayAskPassphrase(env, interactive)) return undefined;
-    const { providers, complete } = await readProviders(env);
-    if (!complete && (requested === undefined || !providers.has(requested))) return undefined;
+    if (!known || (!known.complete && (requested === undefined || !known.providers.has(requested))))
+      return undefined;
+    const { providers } = known;
     const result = await resolveTokenFrom(
       providers,
       env,
       readOnlyStore(env),
       requested,
       async (candidates) => {
-        if (requested === undefined && candidates.length > 1 && interactive()) throw handOver;
+        // Several apply and a person could choose (only then is the terminal asked: a stdin stream).
+        if (requested === undefined && candidates.length > 1 && isInteractive(env)) throw handOver;
         // Not known: maybe a plugin without a static manifest; the full CLI asks its hook.
         if (requested !== undefined && !providers.has(requested)) throw handOver;
         return chooseProvider(
@@ -62,14 +57,7 @@ export async function fastToken(
   } catch (error) {
     if (error === handOver || !isLatchkeyError(error)) return undefined;
     // The same error the full CLI prints for `auth token`: the message, then the action on its own line.
-    return reportError(error, {
-      json: false,
-      compact: false,
-      warnings: [],
-      env,
-      stdout: process.stdout,
-      stderr: process.stderr,
-    });
+    return reportText(error, { env, stdout: process.stdout, stderr: process.stderr });
   }
   return printLine(`${token}\n`);
 }

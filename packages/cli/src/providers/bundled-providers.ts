@@ -4,20 +4,12 @@
 // fails it fails the build) and compiles them into each bundle in place of this module, so `auth token` and `exec` for a bundled
 // provider need no cache, also not on the first run after an install. Outside a bundle (unit tests) they are
 // read from the same package.json files when first asked for.
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { findPackageJSON } from 'node:module';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { manifestProblems } from '@latchkey/plugin-kit/manifest';
 import { declaredManifests, type StaticProvider } from './provider-facts.js';
-
-/** `<dir>/node_modules/<name>/package.json` in `from` or the nearest directory above that has one. */
-function packageJsonOf(name: string, from: string): string {
-  for (let dir = from; ; dir = dirname(dir)) {
-    const file = join(dir, 'node_modules', name, 'package.json');
-    if (existsSync(file)) return file;
-    if (dirname(dir) === dir) throw new Error(`bundled plugin ${name} not found from ${from}`);
-  }
-}
 
 /**
  * Reads the bundled plugins' declared providers from @latchkey/cli's package.json at `cliRoot` and theirs.
@@ -30,7 +22,9 @@ export function readBundledProviders(cliRoot: string): StaticProvider[] {
   const found: StaticProvider[] = [];
   for (const plugin of cli.oclif?.plugins ?? []) {
     if (!plugin.startsWith('@latchkey/')) continue;
-    const pjson: unknown = JSON.parse(readFileSync(packageJsonOf(plugin, cliRoot), 'utf8'));
+    const pjson: unknown = JSON.parse(
+      readFileSync(findPackageJSON(plugin, pathToFileURL(join(cliRoot, 'package.json')))!, 'utf8'),
+    );
     for (const manifest of declaredManifests(pjson)) {
       const problems = manifestProblems(manifest);
       if (problems.length > 0) throw new Error(`${plugin}: ${problems.join('; ')}`);

@@ -39,12 +39,6 @@ function readJsonObject(file: string): Record<string, unknown> | null | undefine
   }
 }
 
-interface PluginEntry {
-  type?: unknown;
-  name?: unknown;
-  root?: unknown;
-}
-
 /**
  * The providers declared by the plugins oclif's data dir lists (user-installed ones under its
  * node_modules, linked ones at their root), in oclif's order (installed, then linked): [] when nothing was
@@ -57,7 +51,7 @@ export function installedProviders(env: NodeJS.ProcessEnv): StaticProvider[] | u
   if (list === undefined) return undefined;
   const plugins = (list.oclif as { plugins?: unknown } | undefined)?.plugins ?? [];
   if (!Array.isArray(plugins)) return undefined;
-  const entries = plugins as PluginEntry[];
+  const entries = plugins as Array<{ type?: unknown; name?: unknown; root?: unknown }>;
   const bundled = new Set(bundledProviders().map((p) => p.plugin));
   const found: StaticProvider[] = [];
   for (const type of ['user', 'link']) {

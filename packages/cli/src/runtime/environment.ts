@@ -64,3 +64,19 @@ export function mayAskPassphrase(env: NodeJS.ProcessEnv, interactive: () => bool
   if ((env.LATCHKEY_FILE_PASSPHRASE ?? '') !== '') return false;
   return existsSync(join(resolveConfigDir(env), PASSPHRASE_FILE)) && interactive();
 }
+
+/**
+ * The accounts of the index (accounts.json, and the names of pass entries) for shell completion: no secret,
+ * no keychain; none when it cannot be read (completion never fails a command line).
+ */
+export function completionAccounts(
+  env: NodeJS.ProcessEnv,
+): (provider: string | undefined) => Promise<Array<{ provider: string; account: string }>> {
+  return async (provider) => {
+    try {
+      return await readOnlyStore(env).list(provider);
+    } catch {
+      return [];
+    }
+  };
+}

@@ -1,10 +1,11 @@
-import { closeSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { printLine } from './fast-output.js';
+import { PASSPHRASE_FILE } from '@latchkey/storage';
+import { fastProviders, isInteractive, printLine } from './fast-shared.js';
 
 function errno(code: string): NodeJS.ErrnoException {
   return Object.assign(new Error(code), { code });
@@ -64,5 +65,43 @@ describe('printLine (the fast paths write the token to fd 1 without building pro
       ),
     ).toBe(1);
     expect(asked).toBe(false);
+  });
+});
+
+describe('fastProviders (whether auth token and exec can answer without oclif)', () => {
+  async function withDirs(run: (env: NodeJS.ProcessEnv) => Promise<void>) {
+    const dir = await mkdtemp(join(tmpdir(), 'latchkey-fast-'));
+    try {
+      await run({ LATCHKEY_CONFIG_DIR: join(dir, 'config'), LATCHKEY_DATA_DIR: join(dir, 'data') });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+
+  it('knows the bundled providers, and that they are all, when no plugin is installed', async () => {
+    await withDirs(async (env) => {
+      const known = await fastProviders(env);
+      expect(known?.complete).toBe(true);
+      expect([...known!.providers.keys()]).toEqual(expect.arrayContaining(['nanogpt', 'kaneo']));
+    });
+  });
+
+  it('throws a bad LATCHKEY_STORAGE (exit 2), as every command does', async () => {
+    await withDirs(async (env) => {
+      await expect(fastProviders({ ...env, LATCHKEY_STORAGE: 'floppy' })).rejects.toMatchObject({
+        exitCode: 2,
+      });
+    });
+  });
+
+  it('a passphrase file answers here when nobody could be asked (no terminal, or CI)', async () => {
+    await withDirs(async (env) => {
+      mkdirSync(env.LATCHKEY_CONFIG_DIR!, { mode: 0o700 });
+      writeFileSync(join(env.LATCHKEY_CONFIG_DIR!, PASSPHRASE_FILE), '{}', { mode: 0o600 });
+      expect(isInteractive({ CI: '1' })).toBe(false);
+      expect(isInteractive({})).toBe(Boolean(process.stdin.isTTY && process.stderr.isTTY));
+      const known = await fastProviders({ ...env, CI: '1' });
+      expect(known?.providers.has('nanogpt')).toBe(true);
+    });
   });
 });

@@ -273,14 +273,14 @@ process.on('exit', () => writeFileSync(${JSON.stringify(log)}, [...seen].join('\
  * client, the poller, OAuth (a due token is refreshed by the full CLI), prompts or a provider's code. */
 const notOnFastPath = [
   /@oclif[/+]core/,
-  /plugin-kit\/dist\/index\.js/,
-  /http\/dist\/client\.js/,
+  /plugin-kit\/(dist|src)\/index\./,
+  /http\/(dist|src)\/client\./,
   /undici/,
   /@inquirer/,
-  /\/io\/prompter\.js/,
-  /polling\/dist/,
-  /oauth\/dist/,
-  /\/host\/refresh\./,
+  /\/io\/prompter\./,
+  /polling\/(dist|src)/,
+  /oauth\/(dist|src)/,
+  /\/token\/refresh(er)?\./,
   /plugins?\/(nanogpt|kaneo|nanoterm|nanoctl|acme)\/(dist|src)/,
   /plugin-(nanogpt|kaneo|nanoterm|nanoctl|acme)/,
 ];

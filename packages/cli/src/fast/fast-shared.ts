@@ -9,17 +9,13 @@ export function isInteractive(env: NodeJS.ProcessEnv): boolean {
 }
 
 /**
- * For `auth token` and `exec`: the providers they know (as far as needed for `wanted`: readProviders), or
- * undefined when the full CLI must answer (a passphrase may have to be asked: its prompter does). A bad
- * LATCHKEY_STORAGE (exit 2 on every command, also where nothing is stored) or providers.json throws, as in
- * the full CLI.
+ * For `auth token` and `exec`: the providers they know, or undefined when the full CLI must answer (a
+ * passphrase may have to be asked: its prompter does). A bad LATCHKEY_STORAGE (exit 2 on every command,
+ * also where nothing is stored) or providers.json throws, as in the full CLI.
  */
-export async function fastProviders(
-  env: NodeJS.ProcessEnv,
-  wanted?: string,
-): Promise<KnownProviders | undefined> {
+export async function fastProviders(env: NodeJS.ProcessEnv): Promise<KnownProviders | undefined> {
   resolveStoragePreference(undefined, env);
-  return mayAskPassphrase(env, () => isInteractive(env)) ? undefined : readProviders(env, wanted);
+  return mayAskPassphrase(env, () => isInteractive(env)) ? undefined : readProviders(env);
 }
 
 /**

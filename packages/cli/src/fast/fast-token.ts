@@ -27,7 +27,7 @@ export async function fastToken(
   const requested = positional ?? flag;
   let token: string;
   try {
-    const known = await fastProviders(env, requested);
+    const known = await fastProviders(env);
     // Without every provider known (a plugin it cannot read as plainly as oclif), only a provider it
     // knows, named on the command line, is answered here; the full CLI knows the others.
     if (!known || (!known.complete && (requested === undefined || !known.providers.has(requested))))

@@ -51,34 +51,6 @@ async function known() {
 }
 
 describe('the providers the fast paths know', () => {
-  it('for a provider named on the command line: only as far as needed, never claimed complete', async () => {
-    await plugin(join(dir, 'one'), {
-      name: 'latchkey-plugin-one',
-      latchkey: { provider: manifest('alpha') },
-    });
-    await plugin(join(dir, 'two'), { name: 'latchkey-plugin-two', latchkey: { provider: manifest('beta') } });
-    await mkdir(join(dir, 'three'));
-    await writeFile(join(dir, 'three', 'package.json'), '{ not json');
-    await listPlugins([
-      { type: 'link', name: 'latchkey-plugin-one', root: join(dir, 'one') },
-      { type: 'link', name: 'latchkey-plugin-two', root: join(dir, 'two') },
-      { type: 'link', name: 'latchkey-plugin-three', root: join(dir, 'three') },
-    ]);
-    const ids = async (wanted?: string) => {
-      const { providers, complete } = await readProviders(env, wanted);
-      return { others: [...providers.keys()].filter((id) => !bundledIds.includes(id)), complete };
-    };
-    // Every plugin read: the third cannot be, so no plugin's provider is known here (the full CLI answers).
-    expect(await ids()).toEqual({ others: [], complete: false });
-    // A bundled provider: no plugin can take its id, none is read.
-    expect(await ids('nanogpt')).toEqual({ others: [], complete: false });
-    // A plugin's: read up to the first plugin that declares it (the unreadable third is never reached).
-    expect(await ids('alpha')).toEqual({ others: ['alpha'], complete: false });
-    expect(await ids('beta')).toEqual({ others: ['alpha', 'beta'], complete: false });
-    // Not declared anywhere: every plugin read, as without a name.
-    expect(await ids('omega')).toEqual({ others: [], complete: false });
-  });
-
   it('are the bundled ones, complete, when no plugin was ever installed; nothing is written anywhere', async () => {
     expect(bundledIds).toEqual(expect.arrayContaining(['kaneo', 'nanoctl', 'nanogpt', 'nanoterm']));
     expect(await known()).toEqual({ others: [], complete: true });

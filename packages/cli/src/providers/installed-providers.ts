@@ -42,10 +42,9 @@ function readJsonObject(file: string): Record<string, unknown> | null | undefine
 /**
  * The providers declared by the plugins oclif's data dir lists (user-installed ones under its
  * node_modules, linked ones at their root), in oclif's order (installed, then linked): [] when nothing was
- * ever installed, undefined when one of them cannot be read here. With `wanted`, reading stops at the first
- * plugin that declares it (the first one wins).
+ * ever installed, undefined when one of them cannot be read here.
  */
-export function installedProviders(env: NodeJS.ProcessEnv, wanted?: string): StaticProvider[] | undefined {
+export function installedProviders(env: NodeJS.ProcessEnv): StaticProvider[] | undefined {
   const data = latchkeyDirs(env).data;
   const list = readJsonObject(join(data, 'package.json'));
   if (list === null) return [];
@@ -70,7 +69,6 @@ export function installedProviders(env: NodeJS.ProcessEnv, wanted?: string): Sta
       for (const manifest of declaredManifests(pjson)) {
         if (manifestProblems(manifest).length === 0) found.push({ manifest, plugin });
       }
-      if (found.some((p) => p.manifest.id === wanted)) return found;
     }
   }
   return found;
@@ -80,16 +78,14 @@ export function installedProviders(env: NodeJS.ProcessEnv, wanted?: string): Sta
  * The bundled providers, those of user-installed and linked plugins, and the configured ones
  * (providers.json: a corrupt or insecure file throws, as in the full CLI). A bundled provider comes
  * first, then a plugin's, then a configured one, as in discovery. Their declared token prefixes are
- * registered with redaction, as discovery does, without loading plugin code. With `wanted` (a provider
- * named on the command line), plugins are read only as far as needed to know it (not at all for a bundled
- * one: no plugin can take its id), and the answer never claims to be complete.
+ * registered with redaction, as discovery does, without loading plugin code.
  */
-export async function readProviders(env: NodeJS.ProcessEnv, wanted?: string): Promise<KnownProviders> {
+export async function readProviders(env: NodeJS.ProcessEnv): Promise<KnownProviders> {
   const providers = new Map<string, StaticProvider>();
   for (const p of bundledProviders()) providers.set(p.manifest.id, p);
-  const plugins = wanted !== undefined && providers.has(wanted) ? undefined : installedProviders(env, wanted);
+  const plugins = installedProviders(env);
   for (const p of plugins ?? []) if (!providers.has(p.manifest.id)) providers.set(p.manifest.id, p);
   for (const [id, p] of await configuredStaticProviders(env)) if (!providers.has(id)) providers.set(id, p);
   for (const { manifest } of providers.values()) registerSecretPrefixes(manifest.secretPrefixes);
-  return { providers, complete: plugins !== undefined && wanted === undefined };
+  return { providers, complete: plugins !== undefined };
 }

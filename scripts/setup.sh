@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Fresh-machine set-up: toolchain (Node >= 22, pinned pnpm), dependencies, build. Idempotent and quick when
+# Fresh-machine set-up: toolchain (Node >= 22.14, pinned pnpm), dependencies, build. Idempotent and quick when
 # everything is already in place. Nothing is fetched from outside the npm registry.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

@@ -11,10 +11,11 @@ new_enough() {
   "$1" -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 22 || (a === 22 && b >= 14) ? 0 : 1)' 2>/dev/null
 }
 
-if [ -x "$tools/node/bin/node" ]; then
+if [ -x "$tools/node/bin/node" ] && new_enough "$tools/node/bin/node"; then
   export PATH="$tools/node/bin:$PATH"
 elif ! command -v node >/dev/null || ! new_enough node; then
   echo "latchkey setup: system Node is $(node --version 2>/dev/null || echo missing); installing node@$need_major into .tools/node" >&2
+  rm -rf "$tools/node" # one from before 22.14 was needed
   # node@22 installs its platform binary from a postinstall script; when several installs share the npm
   # cache at once that step can fail, so a failed install is cleaned up and tried once more.
   npm install --global --prefix "$tools/node" --no-audit --no-fund --loglevel=error "node@$need_major" >&2 ||

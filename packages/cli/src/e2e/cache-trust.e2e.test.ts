@@ -180,6 +180,22 @@ describe('no start-up cache', () => {
     expect(bare.code, bare.stderr).toBe(0);
     expect(bare.stdout).toBe('acme-key-0123456789\n');
   });
+
+  it("a linked plugin's secretPrefixes mask its keys in auth token's errors, also with a bundled provider named", () => {
+    linkPlugin({ ...acme({ ACME_KEY: 'token' }), secretPrefixes: ['acme_live_'] });
+    const key = 'acme_live_0123456789abcdefXYZW';
+    // What was typed is echoed back: a key pasted as the account name (or set as the account variable).
+    for (const [args, extra] of [
+      [['auth', 'token', '--provider', 'nanogpt', '--account', key], {}],
+      [['auth', 'token', 'nanogpt'], { LATCHKEY_NANOGPT_ACCOUNT: key }],
+      [['auth', 'token', '--account', key], {}],
+    ] as const) {
+      const run = latchkey([...args], extra);
+      expect(run.code, run.stderr).toBe(4);
+      expect(run.stderr).toContain("account named 'acme_live_...XYZW'");
+      expect(`${run.stdout}${run.stderr}`).not.toContain(key);
+    }
+  });
 });
 
 describe('an unreadable or looping cache path is no cache, never a crash', () => {

@@ -32,6 +32,10 @@ async function main(args) {
           ? require('../dist/bundle/fast-complete.cjs').fastComplete(args.slice(2))
           : undefined;
   const code = await fast;
+  // An answer printed (printLine resolves once it is written): leave at once. A natural exit first runs
+  // V8's pending idle tasks, such as a young-generation GC (~3 ms) the stored path reaches with a few
+  // plugins read. exec (COMMAND's output may still be in a stream) and errors end naturally.
+  if (code === 0 && args[0] !== 'exec') process.exit(0);
   if (code !== undefined) {
     process.exitCode = code;
     return;

@@ -17,7 +17,7 @@ describe('printLine (the fast paths write the token to fd 1 without building pro
     try {
       const file = join(dir, 'out');
       const fd = openSync(file, 'w');
-      expect(printLine('sk-nano-é0123\n', fd)).toBe(0);
+      expect(await printLine('sk-nano-é0123\n', fd)).toBe(0);
       closeSync(fd);
       expect(readFileSync(file, 'utf8')).toBe('sk-nano-é0123\n');
     } finally {
@@ -25,36 +25,48 @@ describe('printLine (the fast paths write the token to fd 1 without building pro
     }
   });
 
-  it('finishes a short write with further writes', () => {
+  it('finishes a short write with further writes', async () => {
     const written: string[] = [];
     const write = ((_fd: number, bytes: Buffer, offset: number) => {
       written.push(bytes.subarray(offset, offset + 3).toString());
       return Math.min(3, bytes.length - offset);
     }) as never;
-    expect(printLine('abcdefgh\n', 1, () => new PassThrough(), write)).toBe(0);
+    expect(await printLine('abcdefgh\n', 1, () => new PassThrough(), write)).toBe(0);
     expect(written.join('')).toBe('abcdefgh\n');
   });
 
-  it('hands the rest to the stream when the descriptor is full (EAGAIN)', () => {
-    const stream = new PassThrough();
+  it('hands the rest to the stream when the descriptor is full (EAGAIN), and resolves once it is written', async () => {
+    let done: (() => void) | undefined;
+    // A stream that has not written yet: printLine must not resolve before it has.
+    const stream = new PassThrough({
+      write(chunk, _encoding, callback) {
+        this.push(chunk);
+        done = callback;
+      },
+    });
     let calls = 0;
     const write = (() => {
       calls += 1;
       if (calls === 1) return 4;
       throw errno('EAGAIN');
     }) as never;
-    expect(printLine('abcdefgh\n', 1, () => stream, write)).toBe(0);
+    let resolved = false;
+    const printed = printLine('abcdefgh\n', 1, () => stream, write).then((code) => ((resolved = true), code));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(resolved).toBe(false);
     expect(stream.read()?.toString()).toBe('efgh\n');
+    done!();
+    expect(await printed).toBe(0);
     expect(calls).toBe(2);
   });
 
-  it('exits 1 without touching the stream when the reader is gone (EPIPE)', () => {
+  it('exits 1 without touching the stream when the reader is gone (EPIPE)', async () => {
     let asked = false;
     const write = (() => {
       throw errno('EPIPE');
     }) as never;
     expect(
-      printLine(
+      await printLine(
         'abc\n',
         1,
         () => {

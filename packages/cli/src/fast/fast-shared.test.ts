@@ -60,6 +60,20 @@ describe('printLine (the fast paths write the token to fd 1 without building pro
     expect(calls).toBe(2);
   });
 
+  it('exits 1 when the stream then fails to write the rest', async () => {
+    const stream = new PassThrough({
+      write(_chunk, _encoding, callback) {
+        callback(errno('EPIPE'));
+      },
+    });
+    stream.on('error', () => {}); // the stream reports it too; the exit code is what counts here
+    const write = ((_fd: number, _bytes: Buffer, offset: number) => {
+      if (offset === 0) return 4;
+      throw errno('EAGAIN');
+    }) as never;
+    expect(await printLine('abcdefgh\n', 1, () => stream, write)).toBe(1);
+  });
+
   it('exits 1 without touching the stream when the reader is gone (EPIPE)', async () => {
     let asked = false;
     const write = (() => {
@@ -111,7 +125,6 @@ describe('fastProviders (whether auth token and exec can answer without oclif)',
       mkdirSync(env.LATCHKEY_CONFIG_DIR!, { mode: 0o700 });
       writeFileSync(join(env.LATCHKEY_CONFIG_DIR!, PASSPHRASE_FILE), '{}', { mode: 0o600 });
       expect(isInteractive({ CI: '1' })).toBe(false);
-      expect(isInteractive({})).toBe(Boolean(process.stdin.isTTY && process.stderr.isTTY));
       const known = await fastProviders({ ...env, CI: '1' });
       expect(known?.providers.has('nanogpt')).toBe(true);
     });

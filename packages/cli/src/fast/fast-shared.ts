@@ -22,8 +22,8 @@ export async function fastProviders(env: NodeJS.ProcessEnv): Promise<KnownProvid
  * Writes `text` to `fd` (stdout) directly, for the fast paths: process.stdout would first build a stream
  * for it, which costs a few ms on a pipe. A non-blocking descriptor that is full (EAGAIN) gets the rest
  * through `fallback()` (process.stdout, which waits for room). Any other failure (EPIPE: the reader is
- * gone) is exit 1, with nothing more written. Resolves to the exit code once every byte is written, so
- * bin/run.cjs may leave at once.
+ * gone, also while the stream writes the rest) is exit 1. Resolves to the exit code once every byte is
+ * written, so bin/run.cjs may leave at once.
  */
 export async function printLine(
   text: string,
@@ -37,7 +37,10 @@ export async function printLine(
     while (offset < bytes.length) offset += write(fd, bytes, offset);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') return 1;
-    await new Promise((written) => fallback().write(bytes.subarray(offset), written));
+    const failed = await new Promise((written) =>
+      fallback().write(bytes.subarray(offset), (error) => written(error != null)),
+    );
+    return failed ? 1 : 0;
   }
   return 0;
 }

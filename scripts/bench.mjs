@@ -579,7 +579,7 @@ const cases = [
     env: pluginsEnv,
     expect: `${storedKey}\n`,
   },
-  // Without --provider every plugin's package.json is read (with a bundled provider named, none is).
+  // Without --provider the lookup considers every provider (every plugin's package.json is read either way).
   {
     id: 'tokenStoredUnnamed',
     label: 'auth token, no --provider (stored)',

@@ -7,14 +7,21 @@
  * latchkey's own error style; `auth token kaneo` is `auth token --provider kaneo`, on the fast path.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { appendFile, chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createCliSession, defaultCliBin, timeBound, type CliSession } from '@latchkey/conformance/tools';
 import { startNanoGptEmulator, startNanoTermEmulator } from '@latchkey/testkit';
-import { RUN_TIMEOUT_MS, expectExit, expectFastPath, moduleRecorder, newKey } from './harness.js';
+import {
+  RUN_TIMEOUT_MS,
+  endTmuxServer,
+  expectExit,
+  expectFastPath,
+  moduleRecorder,
+  newKey,
+} from './harness.js';
 
 const sessions: CliSession[] = [];
 /** Ends the tmux servers (whose sockets are in the sessions' homes) and waits for their shells to exit. */
@@ -23,29 +30,6 @@ afterAll(async () => {
   await Promise.all(disposers.map((dispose) => dispose()));
   await Promise.all(sessions.map((s) => s.dispose()));
 });
-
-/** Whether `pid` still runs: a zombie (exited, not yet reaped) counts as gone. */
-function running(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
-}
-
-/**
- * Waits (bounded, scaled to the machine's load) until `pid` has exited. A shell that tmux's kill-server
- * hangs up on still writes its history into the home as it exits; removing the home before then fails
- * with ENOTEMPTY.
- */
-async function exited(pid: number): Promise<void> {
-  const bound = timeBound(10_000, { atMost: RUN_TIMEOUT_MS });
-  for (const started = Date.now(); running(pid);) {
-    if (Date.now() - started > bound) throw new Error(`the shell (pid ${pid}) did not exit after tmux ended`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 async function session(): Promise<CliSession> {
   const created = await createCliSession();
@@ -107,11 +91,7 @@ async function shellFor(cli: CliSession, shell: 'bash' | 'zsh') {
   const socket = join(home, 'tmux.sock');
   const tmux = (...args: string[]) => execFileSync('tmux', ['-S', socket, ...args], { encoding: 'utf8' });
   tmux('new-session', '-d', '-s', 't', '-x', '200', '-y', '50', start);
-  const shellPid = Number(tmux('display-message', '-p', '-t', 't', '#{pane_pid}').trim());
-  disposers.push(async () => {
-    spawnSync('tmux', ['-S', socket, 'kill-server']);
-    await exited(shellPid);
-  });
+  disposers.push(() => endTmuxServer(['-S', socket]));
   const screen = () => tmux('capture-pane', '-p', '-t', 't');
   /** Waits (bounded, scaled to the machine's load) until `check` holds for the screen. */
   const waitFor = async (check: (shown: string) => boolean, what: string): Promise<string> => {

@@ -25,7 +25,7 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'latchkey-comforts-'));
 });
 afterEach(async () => {
-  nextTmuxServer();
+  await nextTmuxServer();
   await emulator?.close();
   emulator = undefined;
   await file.cleanup();

@@ -351,8 +351,8 @@ const inCi = Boolean(process.env.CI && process.env.CI !== 'false');
 const { tmux, next: nextTmuxServer } = tmuxPerTest('exec');
 
 describe.runIf(hasTmux || inCi)('latchkey exec in a real terminal (tmux)', () => {
-  afterEach(() => {
-    nextTmuxServer();
+  afterEach(async () => {
+    await nextTmuxServer();
   });
 
   it('--no-masking gives the child the terminal; masking gives it pipes', async () => {

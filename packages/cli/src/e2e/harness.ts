@@ -13,7 +13,13 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { expect } from 'vitest';
-import { createCliSession, type CliRun, type CliSession, type RunOptions } from '@latchkey/conformance/tools';
+import {
+  createCliSession,
+  timeBound,
+  type CliRun,
+  type CliSession,
+  type RunOptions,
+} from '@latchkey/conformance/tools';
 import { startNanoGptEmulator, type NanoGptEmulator, type NanoGptEmulatorOptions } from '@latchkey/testkit';
 
 /**
@@ -346,18 +352,58 @@ export async function refusedPort(): Promise<number> {
 /** Whether tmux is installed here (CI installs it: the terminal tests must not skip there). */
 export const hasTmux = spawnSync('tmux', ['-V']).status === 0;
 
+/** Whether `pid` still runs: a zombie (exited, not yet reaped) counts as gone. */
+function running(pid: number): boolean {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return false;
+  }
+  // The state is the field after the command's name, which is in parentheses.
+  const end = stat.lastIndexOf(')');
+  return stat.slice(end + 2, end + 3) !== 'Z';
+}
+
+/**
+ * Ends a tmux server (`server` is `['-L', name]` or `['-S', socket]`) and waits, bounded, until the
+ * programs in its panes have exited. kill-server returns before they have: an interactive bash hung up on
+ * still writes ~/.bash_history, so removing its home straight after can fail with ENOTEMPTY.
+ */
+export async function endTmuxServer(server: string[]): Promise<void> {
+  const listed = spawnSync('tmux', [...server, 'list-panes', '-a', '-F', '#{pane_pid}'], {
+    encoding: 'utf8',
+  });
+  const pids = (listed.status === 0 ? listed.stdout : '')
+    .split('\n')
+    .filter((line) => /^\d+$/.test(line))
+    .map(Number);
+  spawnSync('tmux', [...server, 'kill-server']);
+  const bound = timeBound(10_000, { atMost: RUN_TIMEOUT_MS });
+  for (const started = Date.now(); pids.some(running);) {
+    if (Date.now() - started > bound)
+      throw new Error(
+        `tmux's panes (pids ${pids.filter(running).join(', ')}) did not exit after kill-server`,
+      );
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
 /**
  * tmux for a file's terminal tests, a server per test: `tmux(...)` talks to this test's server, `next()`
- * (in `afterEach`) ends it and moves on to a new one, because a new session right after `kill-server` can
- * hit the dying server ("server exited unexpectedly").
+ * (in `afterEach`) ends it, waits for its panes' programs to exit, and moves on to a new one, because a
+ * new session right after `kill-server` can hit the dying server ("server exited unexpectedly").
  */
-export function tmuxPerTest(name: string): { tmux: (...args: string[]) => string; next: () => void } {
+export function tmuxPerTest(name: string): {
+  tmux: (...args: string[]) => string;
+  next: () => Promise<void>;
+} {
   let testNumber = 0;
   const socket = () => `latchkey-${name}-${process.pid}-${testNumber}`;
   return {
     tmux: (...args) => execFileSync('tmux', ['-L', socket(), ...args], { encoding: 'utf8' }),
-    next: () => {
-      spawnSync('tmux', ['-L', socket(), 'kill-server']);
+    next: async () => {
+      await endTmuxServer(['-L', socket()]);
       testNumber += 1;
     },
   };

@@ -21,7 +21,7 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'latchkey-tty-'));
 });
 afterEach(async () => {
-  nextTmuxServer();
+  await nextTmuxServer();
   await emulator?.close();
 });
 afterAll(async () => {

@@ -26,7 +26,7 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'latchkey-pp-tty-'));
 });
 afterEach(async () => {
-  nextTmuxServer();
+  await nextTmuxServer();
   await emulator?.close();
 });
 afterAll(async () => {

@@ -14,7 +14,7 @@ const { tmux, next: nextTmuxServer } = tmuxPerTest('prompt-check');
 
 const cleanups: Array<() => Promise<void>> = [];
 afterAll(async () => {
-  nextTmuxServer();
+  await nextTmuxServer();
   for (const cleanup of cleanups) await cleanup();
 });
 

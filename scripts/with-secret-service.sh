@@ -29,14 +29,26 @@ keyring_home="$(mktemp -d "${TMPDIR:-/tmp}/latchkey-keyring.XXXXXX")"
 # gnome-keyring-daemon daemonizes and can outlive the bus. At exit, stop the processes this run started:
 # they are the ones whose environment carries LATCHKEY_KEYRING_HOME=<this run's directory>.
 cleanup() {
-  local marker="LATCHKEY_KEYRING_HOME=$keyring_home" env_file pid
+  local marker="LATCHKEY_KEYRING_HOME=$keyring_home" env_file pid pids=() tries alive state
   for env_file in /proc/[0-9]*/environ; do
     pid="${env_file#/proc/}"
     pid="${pid%/environ}"
     [ "$pid" = "$$" ] && continue
     if { tr '\0' '\n' <"$env_file"; } 2>/dev/null | grep -qxF "$marker"; then
       kill "$pid" 2>/dev/null || true
+      pids+=("$pid")
     fi
+  done
+  # They write into $keyring_home until they have exited (bounded: 10 s, then it is removed anyway).
+  for ((tries = 0; tries < 100; tries++)); do
+    alive=0
+    for pid in "${pids[@]}"; do
+      # Gone, or a zombie (exited; its parent has not reaped it yet): the state after "(name) ".
+      state="$(sed 's/.*) //' "/proc/$pid/stat" 2>/dev/null | cut -d' ' -f1)" || state=""
+      [ -n "$state" ] && [ "$state" != Z ] && alive=1
+    done
+    [ "$alive" = 0 ] && break
+    sleep 0.1
   done
   rm -rf "$keyring_home"
 }

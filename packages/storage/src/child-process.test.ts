@@ -47,9 +47,14 @@ describe('concurrent latchkey processes', () => {
         store.save({ provider: i % 2 ? 'nanogpt' : 'kaneo', account: 'w' + id + '-' + i, secret: 'secret-' + id + '-' + i + '-xyzzy' })));
       console.log('done');
     `;
-    const outputs = await Promise.all(
+    // allSettled: a writer that fails must not leave the others writing into dir while it is removed.
+    const settled = await Promise.allSettled(
       Array.from({ length: writers }, (_, id) => node(script, { LK_DIR: dir, LK_ID: String(id) })),
     );
+    const outputs = settled.map((s) => {
+      if (s.status === 'rejected') throw s.reason;
+      return s.value;
+    });
     expect(outputs.every((o) => o.trim() === 'done')).toBe(true);
 
     const store = new CredentialStore({ configDir: dir, preference: 'file' });

@@ -92,6 +92,21 @@ function firstLine(child: ChildProcess, timeoutMs: number): Promise<string> {
   });
 }
 
+/** Asks `child` to stop (SIGTERM, SIGKILL after 3 s) and resolves once it has exited. */
+function ended(child: ChildProcess): Promise<void> {
+  // No pid: it never started.
+  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null)
+    return Promise.resolve();
+  return new Promise<void>((resolve) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}
+
 /**
  * A Secret Service of its own: a private D-Bus session bus and gnome-keyring on it with a fresh, unlocked
  * keyring in a temporary directory. For a test that locks the keyring, so that tests running at the same
@@ -108,9 +123,9 @@ export async function startPrivateSecretService(): Promise<PrivateSecretService>
     },
   );
   let keyring: ChildProcess | undefined;
+  // Both daemons use the directory (keyring files, sockets) until they have exited: removed only then.
   const stop = async () => {
-    keyring?.kill();
-    bus.kill();
+    await Promise.all([keyring, bus].map((child) => child && ended(child)));
     await rm(dir, { recursive: true, force: true });
   };
   try {

@@ -109,10 +109,13 @@ beforeAll(async () => {
 }, 4 * RUN_TIMEOUT_MS);
 
 afterAll(async () => {
-  assertNoSecretLeaks([...session.runs, ...ownRuns], [keys.work, keys.home]);
-  await session.dispose();
-  await emulator.close();
-  await rm(root, { recursive: true, force: true });
+  try {
+    assertNoSecretLeaks([...session.runs, ...ownRuns], [keys.work, keys.home]);
+  } finally {
+    await session.dispose();
+    await emulator.close();
+    await rm(root, { recursive: true, force: true });
+  }
 });
 
 describe('no race between auth switch and auth token', () => {

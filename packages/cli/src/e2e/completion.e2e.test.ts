@@ -27,8 +27,11 @@ const sessions: CliSession[] = [];
 /** Ends the tmux servers (whose sockets are in the sessions' homes) and waits for their shells to exit. */
 const disposers: Array<() => Promise<void>> = [];
 afterAll(async () => {
-  await Promise.all(disposers.map((dispose) => dispose()));
-  await Promise.all(sessions.map((s) => s.dispose()));
+  try {
+    await Promise.all(disposers.map((dispose) => dispose()));
+  } finally {
+    await Promise.all(sessions.map((s) => s.dispose()));
+  }
 });
 
 async function session(): Promise<CliSession> {

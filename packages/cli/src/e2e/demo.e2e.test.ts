@@ -24,7 +24,9 @@ it(
   async () => {
     home = await mkdtemp(join(tmpdir(), 'latchkey-demo-home-'));
     const env: Record<string, string> = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home };
-    // No XDG_* and no LATCHKEY_* variables: the defaults would all point into HOME.
+    // No XDG_* and no LATCHKEY_* variables: the defaults would all point into HOME. TMPDIR is kept, so
+    // the demo's own directory is made inside the test run's (removed at its end even if this one fails).
+    if (process.env.TMPDIR) env.TMPDIR = process.env.TMPDIR;
     const run = await new Promise<{ code: number | null; stdout: string; stderr: string }>(
       (resolve, reject) => {
         const child = spawn(process.execPath, [join(repoRoot, 'scripts', 'demo.mjs'), '--auto-approve'], {

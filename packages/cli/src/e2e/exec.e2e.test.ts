@@ -108,7 +108,10 @@ beforeAll(async () => {
   for (const name of Object.keys(env))
     if (/^(LATCHKEY_|NANOGPT_|NANOTERM_|KANEO_)/.test(name)) delete env[name];
   delete env.CI;
+  // A home of its own: the interactive bash of the Ctrl-C tests writes ~/.bash_history when it exits.
+  await mkdir(join(dir, 'home'));
   Object.assign(env, {
+    HOME: join(dir, 'home'),
     LATCHKEY_CONFIG_DIR: join(dir, 'config'),
     LATCHKEY_CACHE_DIR: join(dir, 'cache'),
     LATCHKEY_DATA_DIR: join(dir, 'data'),

@@ -7,7 +7,7 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
@@ -352,32 +352,60 @@ export async function refusedPort(): Promise<number> {
 /** Whether tmux is installed here (CI installs it: the terminal tests must not skip there). */
 export const hasTmux = spawnSync('tmux', ['-V']).status === 0;
 
-/** Whether `pid` still runs: a zombie (exited, not yet reaped) counts as gone. */
-function running(pid: number): boolean {
+/** A process's state letter and parent, from /proc; undefined once it is gone. */
+function procStat(pid: number): { state: string; parent: number } | undefined {
   let stat: string;
   try {
     stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   } catch {
-    return false;
+    return undefined;
   }
-  // The state is the field after the command's name, which is in parentheses.
-  const end = stat.lastIndexOf(')');
-  return stat.slice(end + 2, end + 3) !== 'Z';
+  // The fields after the command's name (in parentheses, which may hold anything): state, then parent.
+  const [state = '', parent = '0'] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return { state, parent: Number(parent) };
+}
+
+/** Whether `pid` still runs: a zombie (exited, not yet reaped) counts as gone. */
+function running(pid: number): boolean {
+  const stat = procStat(pid);
+  return stat !== undefined && stat.state !== 'Z';
+}
+
+/** `roots` and every process descended from them, now. */
+function withDescendants(roots: number[]): number[] {
+  const parents = new Map<number, number>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = procStat(Number(entry));
+    if (stat) parents.set(Number(entry), stat.parent);
+  }
+  const found = new Set(roots);
+  for (let grew = true; grew;) {
+    grew = false;
+    for (const [pid, parent] of parents)
+      if (found.has(parent) && !found.has(pid)) {
+        found.add(pid);
+        grew = true;
+      }
+  }
+  return [...found];
 }
 
 /**
  * Ends a tmux server (`server` is `['-L', name]` or `['-S', socket]`) and waits, bounded, until the
- * programs in its panes have exited. kill-server returns before they have: an interactive bash hung up on
- * still writes ~/.bash_history, so removing its home straight after can fail with ENOTEMPTY.
+ * programs in its panes and everything they started have exited. kill-server returns before they have: an
+ * interactive bash hung up on still writes ~/.bash_history, so removing its home straight after can fail
+ * with ENOTEMPTY.
  */
 export async function endTmuxServer(server: string[]): Promise<void> {
   const listed = spawnSync('tmux', [...server, 'list-panes', '-a', '-F', '#{pane_pid}'], {
     encoding: 'utf8',
   });
-  const pids = (listed.status === 0 ? listed.stdout : '')
+  const panes = (listed.status === 0 ? listed.stdout : '')
     .split('\n')
     .filter((line) => /^\d+$/.test(line))
     .map(Number);
+  const pids = withDescendants(panes);
   spawnSync('tmux', [...server, 'kill-server']);
   const bound = timeBound(10_000, { atMost: RUN_TIMEOUT_MS });
   for (const started = Date.now(); pids.some(running);) {

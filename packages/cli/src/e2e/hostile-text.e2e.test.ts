@@ -46,11 +46,14 @@ afterEach(async () => {
   await Promise.all(closers.splice(0).map((close) => close()));
 });
 afterAll(async () => {
-  assertNoSecretLeaks(
-    sessions.flatMap((s) => s.runs),
-    secrets,
-  );
-  await Promise.all(sessions.map((s) => s.dispose()));
+  try {
+    assertNoSecretLeaks(
+      sessions.flatMap((s) => s.runs),
+      secrets,
+    );
+  } finally {
+    await Promise.all(sessions.map((s) => s.dispose()));
+  }
 });
 
 async function session(): Promise<CliSession> {

@@ -78,7 +78,7 @@ export interface Registry {
 export async function startRegistry(dir: string, args: string[] = []): Promise<Registry> {
   const child = spawn(process.execPath, [registryScript, dir, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
   let output = '';
-  const url = await new Promise<string>((resolve, reject) => {
+  const listening = new Promise<string>((resolve, reject) => {
     const timer = setTimeout(
       () => reject(new Error(`registry did not start within 120 s:\n${output}`)),
       120_000,
@@ -97,7 +97,13 @@ export async function startRegistry(dir: string, args: string[] = []): Promise<R
       reject(new Error(`registry exited (${code}) before it listened:\n${output}`));
     });
   });
-  return { url, child, output: () => output };
+  try {
+    return { url: await listening, child, output: () => output };
+  } catch (error) {
+    // Not left writing into `dir` while the caller removes it.
+    await stopRegistry({ url: '', child, output: () => output });
+    throw error;
+  }
 }
 
 export async function stopRegistry(registry: Registry | undefined): Promise<void> {

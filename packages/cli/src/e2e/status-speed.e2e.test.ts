@@ -30,11 +30,14 @@ afterEach(async () => {
   }
 });
 afterAll(async () => {
-  await assertNoSecretLeaks(
-    sessions.flatMap((s) => s.runs),
-    secrets,
-  );
-  await Promise.all(sessions.map((s) => s.dispose()));
+  try {
+    await assertNoSecretLeaks(
+      sessions.flatMap((s) => s.runs),
+      secrets,
+    );
+  } finally {
+    await Promise.all(sessions.map((s) => s.dispose()));
+  }
 });
 
 /**

@@ -28,11 +28,14 @@ afterEach(async () => {
   await Promise.all(emulators.splice(0).map((e) => e.close()));
 });
 afterAll(async () => {
-  assertNoSecretLeaks(
-    sessions.flatMap((s) => s.runs),
-    secrets,
-  );
-  await Promise.all(sessions.map((s) => s.dispose()));
+  try {
+    assertNoSecretLeaks(
+      sessions.flatMap((s) => s.runs),
+      secrets,
+    );
+  } finally {
+    await Promise.all(sessions.map((s) => s.dispose()));
+  }
 });
 
 async function setup() {

@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { expect } from 'vitest';
 import {
+  assertNoSecretLeaks,
   createCliSession,
   timeBound,
   type CliRun,
@@ -435,4 +436,19 @@ export function tmuxPerTest(name: string): {
       testNumber += 1;
     },
   };
+}
+
+/**
+ * For a file's `afterAll`: checks that no secret leaked in any run of `sessions`, and disposes them even
+ * when the check fails (so a leak does not also leave their directories behind).
+ */
+export async function disposeAfterLeakCheck(sessions: CliSession[], secrets: string[]): Promise<void> {
+  try {
+    assertNoSecretLeaks(
+      sessions.flatMap((s) => s.runs),
+      secrets,
+    );
+  } finally {
+    await Promise.all(sessions.map((s) => s.dispose()));
+  }
 }

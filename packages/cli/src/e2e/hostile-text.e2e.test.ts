@@ -4,14 +4,9 @@
  * the built binary, neither stdout nor stderr (human or --json) may carry any of them, and the words stay.
  */
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import {
-  assertNoSecretLeaks,
-  createCliSession,
-  type CliRun,
-  type CliSession,
-} from '@latchkey/conformance/tools';
+import { createCliSession, type CliRun, type CliSession } from '@latchkey/conformance/tools';
 import { startNanoctlEmulator, startNanoTermEmulator } from '@latchkey/testkit';
-import { RUN_TIMEOUT_MS, expectExit } from './harness.js';
+import { RUN_TIMEOUT_MS, expectExit, disposeAfterLeakCheck } from './harness.js';
 
 /** Visible words wrapped in every kind of terminal control a hostile server might send. */
 const hostile = (word: string) =>
@@ -45,16 +40,7 @@ const secrets: string[] = [];
 afterEach(async () => {
   await Promise.all(closers.splice(0).map((close) => close()));
 });
-afterAll(async () => {
-  try {
-    assertNoSecretLeaks(
-      sessions.flatMap((s) => s.runs),
-      secrets,
-    );
-  } finally {
-    await Promise.all(sessions.map((s) => s.dispose()));
-  }
-});
+afterAll(() => disposeAfterLeakCheck(sessions, secrets));
 
 async function session(): Promise<CliSession> {
   const created = await createCliSession();

@@ -12,13 +12,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { CredentialStore } from '@latchkey/storage';
-import {
-  assertNoSecretLeaks,
-  createCliSession,
-  timeBound,
-  type CliSession,
-} from '@latchkey/conformance/tools';
-import { RUN_TIMEOUT_MS, expectExit } from './harness.js';
+import { createCliSession, timeBound, type CliSession } from '@latchkey/conformance/tools';
+import { RUN_TIMEOUT_MS, expectExit, disposeAfterLeakCheck } from './harness.js';
 
 const sessions: CliSession[] = [];
 const servers: Server[] = [];
@@ -29,16 +24,7 @@ afterEach(async () => {
     await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 });
-afterAll(async () => {
-  try {
-    await assertNoSecretLeaks(
-      sessions.flatMap((s) => s.runs),
-      secrets,
-    );
-  } finally {
-    await Promise.all(sessions.map((s) => s.dispose()));
-  }
-});
+afterAll(() => disposeAfterLeakCheck(sessions, secrets));
 
 /**
  * A NanoGPT-like server: `GET /api/v1/models` answers 200 JSON after `delayMs` (or never, when `hang`).

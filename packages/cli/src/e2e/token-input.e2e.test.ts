@@ -4,15 +4,9 @@
  * a message naming where it came from (never the token), and no request to the server.
  */
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import {
-  assertNoSecretLeaks,
-  createCliSession,
-  timeBound,
-  type CliRun,
-  type CliSession,
-} from '@latchkey/conformance/tools';
+import { createCliSession, timeBound, type CliRun, type CliSession } from '@latchkey/conformance/tools';
 import { startNanoctlEmulator, type NanoctlEmulator } from '@latchkey/testkit';
-import { RUN_TIMEOUT_MS, expectExit, expectNothingStored } from './harness.js';
+import { RUN_TIMEOUT_MS, expectExit, expectNothingStored, disposeAfterLeakCheck } from './harness.js';
 
 // Fast means no request at all (so no retries: today's failure took 6.8 s of them), asserted below; this
 // bound, one process start (stretched on a busy machine), only catches a hang.
@@ -27,16 +21,7 @@ const secrets: string[] = [];
 afterEach(async () => {
   await Promise.all(emulators.splice(0).map((e) => e.close()));
 });
-afterAll(async () => {
-  try {
-    assertNoSecretLeaks(
-      sessions.flatMap((s) => s.runs),
-      secrets,
-    );
-  } finally {
-    await Promise.all(sessions.map((s) => s.dispose()));
-  }
-});
+afterAll(() => disposeAfterLeakCheck(sessions, secrets));
 
 async function setup() {
   const emulator = await startNanoctlEmulator();

@@ -22,9 +22,9 @@ export function readBundledProviders(cliRoot: string): StaticProvider[] {
   const found: StaticProvider[] = [];
   for (const plugin of cli.oclif?.plugins ?? []) {
     if (!plugin.startsWith('@latchkey/')) continue;
-    const pjson: unknown = JSON.parse(
-      readFileSync(findPackageJSON(plugin, pathToFileURL(join(cliRoot, 'package.json')))!, 'utf8'),
-    );
+    const file = findPackageJSON(plugin, pathToFileURL(join(cliRoot, 'package.json')));
+    if (file === undefined) throw new Error(`bundled plugin ${plugin} not found from ${cliRoot}`);
+    const pjson: unknown = JSON.parse(readFileSync(file, 'utf8'));
     for (const manifest of declaredManifests(pjson)) {
       const problems = manifestProblems(manifest);
       if (problems.length > 0) throw new Error(`${plugin}: ${problems.join('; ')}`);
